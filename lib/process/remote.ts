@@ -1,0 +1,77 @@
+// The seam between the local process runtime and the net kernel.
+//
+// The runtime (lib/process/runtime.ts) knows only local processes. Whenever a signal concerns
+// a pid or name on another node it calls the `Remote` it was given; the net kernel implements
+// `Remote` and, for signals arriving from other nodes, calls the runtime's inbound methods
+// (see `RemoteInbound`). Without a Remote (a node with no distribution) remote signals are
+// treated as to an unreachable node: messages dropped, links/monitors get 'noconnection'.
+import type { Pid } from '../terms/pid.js'
+import type { Ref } from '../terms/ref.js'
+
+/** A monitor/registered-send target on another node: [name, node]. */
+export type RemoteName = [name: string, node: string]
+
+export interface SpawnOptions {
+  /** Link the new process to `from` atomically (spawn_link). */
+  link?: boolean
+}
+
+/** Outbound: implemented by the net kernel. Every call is fire-and-forget except spawn. */
+export interface Remote {
+  /** Pid ! Msg, to a pid on another node. */
+  send(from: Pid | undefined, to: Pid, msg: unknown): void
+  /** {Name, Node} ! Msg, for another node. */
+  regSend(from: Pid | undefined, name: string, node: string, msg: unknown): void
+  /** Local `from` linked itself to remote `to` (the runtime already recorded its side). */
+  link(from: Pid, to: Pid): void
+  /** Local `from` unlinked from remote `to`. */
+  unlink(from: Pid, to: Pid): void
+  /**
+   * An exit signal from local `from` to remote `to`: `viaLink` for link propagation when
+   * `from` died, false for an explicit exit(to, reason).
+   */
+  exit(from: Pid, to: Pid, reason: unknown, viaLink: boolean): void
+  /** Local `from` monitors a remote pid or [name, node]. */
+  monitor(from: Pid, target: Pid | RemoteName, ref: Ref): void
+  demonitor(from: Pid, target: Pid | RemoteName, ref: Ref): void
+  /** A local process monitored by remote `watcher` died: deliver DOWN there. */
+  down(watcher: Pid, ref: Ref, target: Pid | string, reason: unknown): void
+  /** Spawn mod:fun(args) on `node`; resolves with the new pid or rejects with a SpawnError. */
+  spawn(from: Pid | undefined, node: string, mod: string, fun: string, args: unknown[], opts: SpawnOptions): Promise<Pid>
+  /**
+   * A local process asked to monitor `node` (monitor_node/2): connect if not connected.
+   * If the connection cannot be set up the kernel calls `runtime.nodeDown(node)`.
+   */
+  ensureConnected(node: string): void
+  /** True when a connection to `node` is up. */
+  isConnected(node: string): boolean
+}
+
+/**
+ * Inbound: what the runtime offers the kernel for signals from other nodes. Each method
+ * applies Erlang's semantics as if the signal came from a local process.
+ */
+export interface RemoteInbound {
+  /** A message for local pid `to`; dropped if it is not alive (or of an older creation). */
+  deliver(to: Pid, msg: unknown): void
+  /** A message for the locally registered `name`; dropped if unregistered. */
+  deliverNamed(name: string, msg: unknown): void
+  /** Remote `from` linked to local `to`. If `to` is not alive, exit(to → from, 'noproc'). */
+  linkFrom(from: Pid, to: Pid): void
+  unlinkFrom(from: Pid, to: Pid): void
+  /** An exit signal from remote `from` to local `to` (link propagation or exit/2). */
+  exitFrom(from: Pid, to: Pid, reason: unknown, viaLink: boolean): void
+  /** Remote `watcher` monitors local `target` (pid or registered name). DOWN 'noproc' if absent. */
+  monitorFrom(watcher: Pid, target: Pid | string, ref: Ref): void
+  demonitorFrom(watcher: Pid, ref: Ref): void
+  /** A process monitored by local `watcher` died on another node. */
+  downFrom(watcher: Pid, ref: Ref, reason: unknown): void
+  /**
+   * The connection to `node` is gone (or could not be set up): every link across it
+   * delivers 'noconnection', every monitor of a process there gives DOWN 'noconnection',
+   * monitors held by processes there are dropped, node monitors deliver ['nodedown', node].
+   */
+  nodeDown(node: string): void
+  /** Spawn mod:fun(args) here for a remote request; throws SpawnError for unknown code. */
+  spawnModule(mod: string, fun: string, args: unknown[], opts: { linkTo?: Pid }): Pid
+}

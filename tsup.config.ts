@@ -1,0 +1,20 @@
+import { defineConfig } from 'tsup'
+
+// One entry per public import path of API.md (plus the CLI). Paths under dist/ mirror the
+// source tree so `exports` in package.json stays readable.
+export default defineConfig({
+  entry: {
+    'lib/index': 'lib/index.ts',
+    'lib/cli/main': 'lib/cli/main.ts',
+    'transports/tcp': 'transports/tcp.ts',
+    'auth/cookie': 'auth/cookie.ts',
+  },
+  format: ['esm', 'cjs'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  target: 'node20',
+  splitting: true,
+  shims: true,
+  external: ['ssh2'],
+})
