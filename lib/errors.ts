@@ -5,6 +5,7 @@
 /** Every stable error code, with the one-line meaning documented in the README. */
 export const ERROR_CODES = {
   ERR_RECEIVE_TIMEOUT: 'a receive with a timeout saw no matching message in time',
+  ERR_RECEIVE_BUSY: 'a process called receive while its previous receive was still waiting',
   ERR_NAME_TAKEN: 'register: the name is already registered to another process',
   ERR_ALREADY_REGISTERED: 'register: the process already has a registered name',
   ERR_BAD_REGISTERED_NAME: 'register: the name is not a non-empty string, or is reserved',

@@ -1,0 +1,139 @@
+// `netkernel epmd`: run the port mapper in the foreground, or query a running one, with the
+// flags of Erlang's epmd (-names, -kill, -stop NAME, -port N, -address A).
+
+import { parseArgs } from 'node:util'
+import type { Writable } from 'node:stream'
+import { NetkernelError } from '../errors.js'
+import type { Logger } from '../logger.js'
+import { killEpmd, listNames, stopName } from '../epmd/client.js'
+import { startEpmd } from '../epmd/daemon.js'
+import { EPMD_DEFAULT_PORT } from '../epmd/protocol.js'
+
+export const EPMD_HELP = `Usage: netkernel epmd [options]
+
+Run the Erlang port mapper (EPMD protocol) in the foreground until SIGINT/SIGTERM or a
+KILL request, or query a running one.
+
+Options:
+  --port N        port (default: env ERL_EPMD_PORT, else ${EPMD_DEFAULT_PORT})
+  --address A     address(es) to listen on, comma-separated (default 0.0.0.0; a specific
+                  address also gets the loopback, as epmd -address does)
+  --strict        refuse KILL while nodes are registered and refuse STOP
+                  (epmd without -relaxed_command_check)
+  --debug, -d     log every request to stderr
+  --names         list the names registered with the port mapper on this host
+  --kill          stop the port mapper on this host
+  --stop NAME     drop the registration of NAME
+  --help, -h      this text
+`
+
+export interface EpmdMainIo {
+  stdout?: Writable
+  stderr?: Writable
+  env?: NodeJS.ProcessEnv
+  /** Stops a foreground daemon (besides SIGINT/SIGTERM). */
+  signal?: AbortSignal
+}
+
+function stderrLogger(out: Writable): Logger {
+  const line = (level: string) => (obj: object | string, msg?: string): void => {
+    const text = typeof obj === 'string' ? obj : `${msg ?? ''} ${JSON.stringify(obj)}`
+    out.write(`epmd ${level}: ${text}\n`)
+  }
+  return { trace: line('trace'), debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') }
+}
+
+/** `netkernel epmd ...`; resolves with the exit code. */
+export async function epmdMain(argv: string[], io: EpmdMainIo = {}): Promise<number> {
+  const stdout = io.stdout ?? process.stdout
+  const stderr = io.stderr ?? process.stderr
+  const env = io.env ?? process.env
+  let values
+  try {
+    ;({ values } = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string' },
+        address: { type: 'string' },
+        strict: { type: 'boolean' },
+        debug: { type: 'boolean', short: 'd' },
+        names: { type: 'boolean' },
+        kill: { type: 'boolean' },
+        stop: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }))
+  } catch (err) {
+    stderr.write(`netkernel epmd: ${(err as Error).message}\n\n${EPMD_HELP}`)
+    return 2
+  }
+  if (values.help) {
+    stdout.write(EPMD_HELP)
+    return 0
+  }
+  const portText = values.port ?? env.ERL_EPMD_PORT ?? String(EPMD_DEFAULT_PORT)
+  const port = Number(portText)
+  if (!/^\d+$/.test(portText) || port > 0xffff) {
+    stderr.write(`netkernel epmd: bad port ${JSON.stringify(portText)}\n`)
+    return 2
+  }
+  const target = { host: '127.0.0.1', port }
+  const queries = [values.names, values.kill, values.stop !== undefined].filter(Boolean).length
+  if (queries > 1) {
+    stderr.write('netkernel epmd: give at most one of --names, --kill, --stop\n')
+    return 2
+  }
+
+  try {
+    if (values.names) {
+      const { epmdPort, names } = await listNames(target)
+      stdout.write(`epmd: up and running on port ${epmdPort} with data:\n`)
+      for (const n of names) stdout.write(`name ${n.name} at port ${n.port}\n`)
+      return 0
+    }
+    if (values.kill) {
+      const killed = await killEpmd(target)
+      stdout.write(killed ? 'Killed\n' : 'Killing not allowed - living nodes in database.\n')
+      return killed ? 0 : 1
+    }
+    if (values.stop !== undefined) {
+      const stopped = await stopName({ ...target, name: values.stop })
+      stdout.write(stopped ? 'STOPPED\n' : 'NOEXIST\n')
+      return stopped ? 0 : 1
+    }
+  } catch (err) {
+    stderr.write(`netkernel epmd: ${(err as Error).message}\n`)
+    return 1
+  }
+
+  const hosts = (values.address ?? '0.0.0.0').split(/[\s,]+/).filter(Boolean)
+  const ac = new AbortController()
+  const onSignal = (): void => ac.abort()
+  const onAbort = (): void => ac.abort()
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  io.signal?.addEventListener('abort', onAbort, { once: true })
+  if (io.signal?.aborted) ac.abort()
+  try {
+    const daemon = await startEpmd({
+      host: hosts,
+      port,
+      strict: values.strict === true,
+      signal: ac.signal,
+      logger: values.debug ? stderrLogger(stderr) : undefined,
+    })
+    if (values.debug) stderr.write(`epmd: listening on ${daemon.addresses.map(a => `${a.host}:${a.port}`).join(', ')}\n`)
+    await daemon.closed
+    return 0
+  } catch (err) {
+    if (ac.signal.aborted && !(err instanceof NetkernelError && err.code !== 'ERR_ABORTED')) return 0
+    stderr.write(`netkernel epmd: ${(err as Error).message}\n`)
+    return 1
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    io.signal?.removeEventListener('abort', onAbort)
+  }
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// `netkernel <command>`: epmd, node, demo (shell, certs and bench come with their issues).
+import { epmdMain } from './epmd.js'
+import { nodeMain } from './node-cmd.js'
+import { demoMain } from './demo.js'
+
+const USAGE = `usage: netkernel <command> [options]
+
+commands:
+  epmd    run or query a port mapper (speaks Erlang's EPMD protocol)
+  node    run a headless node that hosts the seed's example modules
+  demo    the seed's examples across separate OS processes
+
+Run 'netkernel <command> --help' for a command's options.`
+
+const commands: Record<string, (argv: string[]) => Promise<number>> = {
+  epmd: epmdMain,
+  node: nodeMain,
+  demo: demoMain,
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    process.stdout.write(USAGE + '\n')
+    return cmd === undefined ? 1 : 0
+  }
+  const run = commands[cmd]
+  if (run === undefined) {
+    process.stderr.write(`netkernel: unknown command '${cmd}'\n\n${USAGE}\n`)
+    return 1
+  }
+  return run(rest)
+}
+
+main(process.argv.slice(2)).then(
+  code => { process.exitCode = code },
+  (err: Error & { code?: string }) => {
+    process.stderr.write(`netkernel: ${err.code ? `${err.code}: ` : ''}${err.message}\n`)
+    process.exitCode = 1
+  },
+)

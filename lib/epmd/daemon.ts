@@ -1,0 +1,359 @@
+// The port mapper daemon: speaks the EPMD protocol so Erlang's own nodes and tools can use it.
+// A registration lives as long as the TCP connection that made it; every other connection
+// carries one request, gets its reply and is closed. Bad input closes the offending
+// connection only; the daemon keeps serving the others.
+
+import net from 'node:net'
+import { EpmdError, abortError } from '../errors.js'
+import { childLogger, silentLogger, type Logger } from '../logger.js'
+import {
+  createRequestParser,
+  encodeAlive2Response,
+  encodeDumpResponse,
+  encodeNamesResponse,
+  encodePort2Response,
+  nodeNameProblem,
+  MAX_EXTRA_BYTES,
+  type EpmdRequest,
+  type NameEntry,
+} from './protocol.js'
+import { createRegistry, oldCreation, type Registration } from './registry.js'
+
+export interface EpmdDaemonOptions {
+  /**
+   * Address(es) to listen on; default '0.0.0.0' (plus '::' when the system has IPv6, as
+   * epmd listens on both). A specific non-loopback address also gets the loopback listener,
+   * as `epmd -address` does, so that local nodes can register.
+   */
+  host?: string | readonly string[]
+  /** 0 = any free port (read daemon.port). */
+  port: number
+  logger?: Logger
+  /** A connection must deliver its whole request within this many ms (default 5000). */
+  requestTimeout?: number
+  /** Aborts starting; once running, aborting closes the daemon gracefully. */
+  signal?: AbortSignal
+  /**
+   * Like epmd without -relaxed_command_check: KILL_REQ answers "NO" while nodes are
+   * registered and STOP_REQ is refused. Default false: both are served (from loopback).
+   */
+  strict?: boolean
+}
+
+export interface EpmdDaemon {
+  /** The port the daemon listens on. */
+  readonly port: number
+  /** Every address actually listened on. */
+  readonly addresses: readonly { host: string; port: number }[]
+  /** Registered nodes (alive part of the name and distribution port). */
+  names(): NameEntry[]
+  /** Stop listening, close every connection (registrations end), wait for them to close. */
+  close(): Promise<void>
+  /** Stop at once: every socket destroyed. */
+  destroy(): void
+  /** Resolves when the daemon has stopped, whatever stopped it (close, destroy, KILL_REQ). */
+  readonly closed: Promise<void>
+}
+
+/** 127.0.0.0/8, ::1 and IPv4-mapped 127.x: the only peers allowed to register, kill or stop. */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (!address) return false
+  if (address === '::1') return true
+  const v4 = address.toLowerCase().startsWith('::ffff:') ? address.slice(7) : address
+  return net.isIPv4(v4) && v4.startsWith('127.')
+}
+
+interface ListenSpec {
+  host: string
+  ipv6Only: boolean
+  required: boolean
+}
+
+/** Which sockets to open for the requested hosts (see EpmdDaemonOptions.host). */
+export function listenPlan(hosts: readonly string[]): ListenSpec[] {
+  const plan: ListenSpec[] = hosts.map(host => ({ host, ipv6Only: false, required: true }))
+  const has = (pred: (h: string) => boolean): boolean => hosts.some(pred)
+  if (has(h => h === '0.0.0.0') && !has(h => h === '::')) {
+    plan.push({ host: '::', ipv6Only: true, required: false })
+  }
+  if (!has(h => h === '0.0.0.0' || h === '::' || isLoopbackAddress(h))) {
+    plan.unshift({ host: '127.0.0.1', ipv6Only: false, required: true })
+    if (!has(h => h === '::1')) plan.push({ host: '::1', ipv6Only: false, required: false })
+  }
+  return plan
+}
+
+function listenOne(server: net.Server, spec: ListenSpec, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => {
+      server.off('listening', onListening)
+      reject(err)
+    }
+    const onListening = (): void => {
+      server.off('error', onError)
+      resolve()
+    }
+    server.once('error', onError)
+    server.once('listening', onListening)
+    server.listen({ host: spec.host, port, ipv6Only: spec.ipv6Only, exclusive: true })
+  })
+}
+
+export async function startEpmd(opts: EpmdDaemonOptions): Promise<EpmdDaemon> {
+  const signal = opts.signal
+  signal?.throwIfAborted()
+  const hosts = typeof opts.host === 'string' ? [opts.host] : [...(opts.host ?? ['0.0.0.0'])]
+  if (hosts.length === 0) throw new EpmdError('ERR_BAD_ARGUMENT', 'startEpmd: no host to listen on')
+  if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 0xffff) {
+    throw new EpmdError('ERR_BAD_ARGUMENT', `startEpmd: bad port ${opts.port}`)
+  }
+  const requestTimeout = opts.requestTimeout ?? 5000
+  const strict = opts.strict ?? false
+  const log = childLogger(opts.logger ?? silentLogger, { component: 'epmd' })
+  const registry = createRegistry<net.Socket>()
+  const sockets = new Set<net.Socket>()
+  const servers: net.Server[] = []
+  const addresses: { host: string; port: number }[] = []
+  let port = opts.port
+  let state: 'starting' | 'running' | 'closing' | 'closed' = 'starting'
+  let connectionSeq = 0
+  let resolveClosed!: () => void
+  const closed = new Promise<void>(resolve => (resolveClosed = resolve))
+
+  const handleRequest = (socket: net.Socket, req: EpmdRequest, local: boolean, id: number, keep: (reg: Registration<net.Socket>) => void): void => {
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`
+    if ((req.type === 'alive2' || req.type === 'kill' || req.type === 'stop' || req.type === 'dump') && !local) {
+      log.warn({ peer, request: req.type }, 'request refused: not from a loopback address')
+      socket.destroy()
+      return
+    }
+    switch (req.type) {
+      case 'alive2': {
+        const extended = req.highestVersion >= 6
+        const problem = nodeNameProblem(req.name) ??
+          (req.extra.length > MAX_EXTRA_BYTES ? `extra longer than ${MAX_EXTRA_BYTES} bytes` : undefined)
+        const reg = problem ? undefined : registry.register(
+          {
+            name: req.name,
+            port: req.port,
+            nodeType: req.nodeType,
+            protocol: req.protocol,
+            highestVersion: req.highestVersion,
+            lowestVersion: req.lowestVersion,
+            extra: req.extra,
+          },
+          socket,
+        )
+        if (!reg) {
+          log.info({ peer, name: req.name, reason: problem ?? 'name in use' }, 'registration refused')
+          socket.end(encodeAlive2Response({ result: 1, creation: 99, extended }))
+          return
+        }
+        log.info({ name: reg.name, port: reg.port, creation: reg.creation, conn: id }, 'node registered')
+        keep(reg)
+        socket.write(
+          encodeAlive2Response({
+            result: 0,
+            creation: extended ? reg.creation : oldCreation(reg.creation),
+            extended,
+          }),
+        )
+        return
+      }
+      case 'port-please2':
+        log.debug({ peer, name: req.name }, 'PORT_PLEASE2_REQ')
+        socket.end(encodePort2Response(registry.get(req.name)))
+        return
+      case 'names':
+        log.debug({ peer }, 'NAMES_REQ')
+        socket.end(encodeNamesResponse(port, daemon.names()))
+        return
+      case 'dump':
+        socket.end(
+          encodeDumpResponse(
+            port,
+            registry.list().map((r, i) => ({ name: r.name, port: r.port, fd: i })),
+          ),
+        )
+        return
+      case 'kill':
+        if (strict && registry.size > 0) {
+          log.warn({ peer }, 'KILL_REQ refused: nodes are registered')
+          socket.end('NO')
+          return
+        }
+        log.info({ peer }, 'KILL_REQ: stopping')
+        socket.end('OK')
+        void daemon.close()
+        return
+      case 'stop': {
+        if (strict) {
+          log.warn({ peer, name: req.name }, 'STOP_REQ refused (strict)')
+          socket.destroy()
+          return
+        }
+        const reg = registry.unregister(req.name)
+        if (!reg) {
+          socket.end('NOEXIST')
+          return
+        }
+        log.info({ peer, name: req.name }, 'STOP_REQ: registration dropped')
+        reg.owner.destroy()
+        socket.end('STOPPED')
+        return
+      }
+    }
+  }
+
+  const onConnection = (socket: net.Socket): void => {
+    if (state !== 'running') {
+      socket.destroy()
+      return
+    }
+    const id = ++connectionSeq
+    const local = isLoopbackAddress(socket.remoteAddress)
+    const parser = createRequestParser()
+    let reg: Registration<net.Socket> | undefined
+    sockets.add(socket)
+    socket.setNoDelay(true)
+    const timer = setTimeout(() => {
+      log.debug({ conn: id, buffered: parser.buffered }, 'connection closed: request timed out')
+      socket.destroy()
+    }, requestTimeout)
+
+    const dropRegistration = (why: string): void => {
+      if (reg && registry.get(reg.name) === reg) {
+        registry.unregister(reg.name)
+        log.info({ name: reg.name, conn: id, why }, 'node unregistered')
+      }
+      reg = undefined
+    }
+
+    socket.on('data', chunk => {
+      if (reg) {
+        dropRegistration('unexpected data on the registration connection')
+        socket.destroy()
+        return
+      }
+      const r = parser.push(chunk)
+      if (r.status === 'incomplete') return
+      if (r.status === 'error') {
+        log.warn({ conn: id, peer: socket.remoteAddress, err: r.error.message }, 'bad request: connection closed')
+        socket.destroy()
+        return
+      }
+      handleRequest(socket, r.request, local, id, registration => {
+        reg = registration
+        clearTimeout(timer)
+      })
+    })
+    socket.on('end', () => {
+      const r = parser.end()
+      if (r.status === 'error') log.debug({ conn: id, err: r.error.message }, 'partial request')
+      if (reg) {
+        dropRegistration('connection closed')
+        socket.destroy()
+      }
+    })
+    socket.on('error', err => log.debug({ conn: id, err: err.message }, 'socket error'))
+    socket.on('close', () => {
+      clearTimeout(timer)
+      sockets.delete(socket)
+      dropRegistration('connection closed')
+      maybeFinished()
+    })
+  }
+
+  let serversOpen = 0
+  const maybeFinished = (): void => {
+    if (state === 'closing' && sockets.size === 0 && serversOpen === 0) {
+      state = 'closed'
+      signal?.removeEventListener('abort', onAbort)
+      log.info({ port }, 'port mapper stopped')
+      resolveClosed()
+    }
+  }
+
+  let closing: Promise<void> | undefined
+  let stopping = false
+  const beginClose = (): void => {
+    if (stopping) return
+    stopping = true
+    state = 'closing'
+    for (const server of servers) {
+      server.close(() => {
+        serversOpen--
+        maybeFinished()
+      })
+    }
+  }
+
+  const daemon: EpmdDaemon = {
+    get port() {
+      return port
+    },
+    addresses,
+    closed,
+    names() {
+      return registry.list().map(r => ({ name: r.name, port: r.port }))
+    },
+    close() {
+      if (closing) return closing
+      if (state === 'closed') return closed
+      beginClose()
+      for (const socket of sockets) socket.end()
+      const force = setTimeout(() => {
+        for (const socket of sockets) socket.destroy()
+      }, requestTimeout)
+      closing = closed.then(() => clearTimeout(force))
+      maybeFinished()
+      return closing
+    },
+    destroy() {
+      if (state === 'closed') return
+      beginClose()
+      for (const socket of sockets) socket.destroy()
+      maybeFinished()
+    },
+  }
+
+  const onAbort = (): void => {
+    void daemon.close()
+  }
+
+  try {
+    let first = true
+    for (const spec of listenPlan(hosts)) {
+      if (signal?.aborted) throw abortError(signal, 'starting the port mapper')
+      const server = net.createServer({ noDelay: true }, onConnection)
+      try {
+        await listenOne(server, spec, port)
+      } catch (err) {
+        if (!spec.required) {
+          log.debug({ host: spec.host, port, err: (err as Error).message }, 'optional listener skipped')
+          continue
+        }
+        throw new EpmdError(
+          'ERR_LISTEN',
+          `port mapper cannot listen on ${spec.host}:${port}: ${(err as Error).message}`,
+          { cause: err },
+        )
+      }
+      servers.push(server)
+      serversOpen++
+      server.on('error', err => log.error({ err: err.message }, 'listener error'))
+      const addr = server.address() as net.AddressInfo
+      if (first) port = addr.port
+      first = false
+      addresses.push({ host: addr.address, port: addr.port })
+    }
+    if (signal?.aborted) throw abortError(signal, 'starting the port mapper')
+  } catch (err) {
+    for (const server of servers) server.close()
+    throw err
+  }
+  state = 'running'
+  signal?.addEventListener('abort', onAbort, { once: true })
+  log.info({ port, addresses }, 'port mapper listening')
+  return daemon
+}

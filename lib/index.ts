@@ -1,0 +1,32 @@
+// The public surface of `netkernel` (API.md). Named exports only.
+export { startNode, Node } from './node.js'
+export { Pid } from './terms/pid.js'
+export { Ref } from './terms/ref.js'
+export { nodeOf } from './terms/node-of.js'
+export {
+  ERROR_CODES,
+  NetkernelError,
+  ReceiveTimeoutError,
+  RegistryError,
+  CodecError,
+  NodeNameError,
+  EpmdError,
+  TransportError,
+  HandshakeError,
+  AuthError,
+  CookieFileError,
+  SpawnError,
+} from './errors.js'
+
+export type { Dest, NodeKind, NodeEvents } from './node.js'
+export type { StartNodeOptions, ListenOptions as NodeListenOptions, EpmdOptions } from './node-options.js'
+export type { Proc, ModuleDef } from './process/runtime.js'
+export type {
+  Transport, Conn, Listener, ListenOptions, DialAddress,
+  Authenticator, AuthContext, AuthResult, HandshakeChannel, HandshakeMessage, CookieStore,
+} from './kernel/strategy.js'
+export type { KernelPolicy } from './kernel/net-kernel.js'
+export type { Logger } from './logger.js'
+export type { Clock } from './kernel/clock.js'
+export type { ErrorCode } from './errors.js'
+export type { CodecName } from './terms/codec.js'

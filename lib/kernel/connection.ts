@@ -1,0 +1,159 @@
+// An authenticated connection to one node: framing + codec + ticks + write coalescing.
+// Outgoing frames queued in one event-loop turn leave in one write; incoming chunks go
+// through the incremental frame decoder straight to the dispatcher.
+import type { Conn } from './strategy.js'
+import type { Codec } from '../terms/codec.js'
+import type { FrameDecoder } from '../terms/frame-decoder.js'
+import type { Clock } from './clock.js'
+import { MAX_FRAME } from './frames.js'
+import { NetkernelError } from '../errors.js'
+
+const EMPTY_FRAME = Buffer.alloc(4)
+
+export type DownReason = 'connection_closed' | 'disconnect' | 'net_tick_timeout' | 'protocol_error' | 'node_stopped'
+
+export interface ConnectionHooks {
+  /** A decoded frame (never a tick). Throwing here counts as a protocol error. */
+  onFrame(conn: Connection, frame: unknown): void
+  /** Called once, after the last frame was dispatched. */
+  onDown(conn: Connection, reason: DownReason, error?: Error): void
+}
+
+export class Connection {
+  readonly type: 'visible' | 'hidden'
+  private batch: Buffer[] = []
+  private batchBytes = 0
+  private flushScheduled = false
+  private receivedSinceCheck = true
+  private sentSinceCheck = false
+  private silentChecks = 0
+  private tickTimer: unknown
+  private down = false
+  private readonly flushBound = (): void => this.flush()
+  private readonly onData = (chunk: Buffer): void => this.receive(chunk)
+  private readonly onClose = (): void => this.goDown('connection_closed')
+  private readonly onError = (err: Error): void => this.goDown('connection_closed', err)
+
+  constructor(
+    readonly peer: string,
+    readonly creation: number,
+    hidden: boolean,
+    readonly conn: Conn,
+    private readonly decoder: FrameDecoder,
+    private readonly codec: Codec,
+    private readonly hooks: ConnectionHooks,
+    private readonly tickTime: number,
+    private readonly clock: Clock,
+    /** Recorded in nodeup info. */
+    readonly info: Record<string, unknown>,
+  ) {
+    this.type = hidden ? 'hidden' : 'visible'
+    decoder.maxFrameSize = MAX_FRAME
+  }
+
+  /** Start reading: first the frames that came with the handshake, then the socket. */
+  start(leftover: Buffer[]): void {
+    try {
+      for (const f of leftover) if (!this.down) this.handleFrame(f)
+    } catch (err) {
+      this.destroy('protocol_error', err as Error)
+    }
+    if (this.down) return
+    const s = this.conn.stream
+    s.on('data', this.onData)
+    s.on('end', this.onClose)
+    s.on('close', this.onClose)
+    s.on('error', this.onError)
+    this.tickTimer = this.clock.setInterval(() => this.tick(), Math.max(1, Math.floor(this.tickTime / 4)))
+  }
+
+  get isUp(): boolean {
+    return !this.down
+  }
+
+  /** Queue one encoded frame; it leaves with everything else queued this turn. */
+  write(frame: Buffer): void {
+    if (this.down) return
+    this.batch.push(frame)
+    this.batchBytes += frame.length
+    if (!this.flushScheduled) {
+      this.flushScheduled = true
+      process.nextTick(this.flushBound)
+    }
+  }
+
+  /** Encode and queue a value as one frame. */
+  send(value: unknown): void {
+    this.write(this.codec.encodeFrame(value))
+  }
+
+  flush(): void {
+    this.flushScheduled = false
+    const n = this.batch.length
+    if (n === 0 || this.down) return
+    const out = n === 1 ? (this.batch[0] as Buffer) : Buffer.concat(this.batch, this.batchBytes)
+    this.batch = []
+    this.batchBytes = 0
+    this.sentSinceCheck = true
+    this.conn.stream.write(out)
+  }
+
+  /** Graceful close: flush what is queued, end the stream. */
+  close(reason: DownReason = 'disconnect'): void {
+    if (this.down) return
+    this.flush()
+    this.goDown(reason)
+    this.conn.close()
+  }
+
+  /** Abrupt close. */
+  destroy(reason: DownReason, error?: Error): void {
+    if (this.down) return
+    this.goDown(reason, error)
+    this.conn.destroy()
+  }
+
+  private receive(chunk: Buffer): void {
+    this.receivedSinceCheck = true
+    try {
+      this.decoder.push(chunk, body => {
+        if (!this.down && body.length > 0) this.handleFrame(body)
+      })
+    } catch (err) {
+      // A frame that does not decode (or is oversized) closes this connection only.
+      this.destroy('protocol_error', err as Error)
+    }
+  }
+
+  private handleFrame(body: Buffer): void {
+    if (body.length === 0) return
+    this.hooks.onFrame(this, this.codec.decode(body))
+  }
+
+  private tick(): void {
+    if (this.down) return
+    if (this.receivedSinceCheck) {
+      this.receivedSinceCheck = false
+      this.silentChecks = 0
+    } else if (++this.silentChecks >= 4) {
+      this.destroy('net_tick_timeout', new NetkernelError('ERR_CONNECTION_CLOSED', `${this.peer} silent for ${this.tickTime} ms (net_tick_timeout)`))
+      return
+    }
+    if (!this.sentSinceCheck && this.batch.length === 0) this.conn.stream.write(EMPTY_FRAME)
+    this.sentSinceCheck = false
+  }
+
+  private goDown(reason: DownReason, error?: Error): void {
+    if (this.down) return
+    this.down = true
+    this.clock.clearInterval(this.tickTimer)
+    const s = this.conn.stream
+    s.off('data', this.onData)
+    s.off('end', this.onClose)
+    s.off('close', this.onClose)
+    s.off('error', this.onError)
+    s.on('error', () => {}) // late errors after we let go must not crash the process
+    this.batch = []
+    this.hooks.onDown(this, reason, error)
+  }
+}

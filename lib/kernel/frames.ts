@@ -1,0 +1,25 @@
+// The native wire protocol after authentication: every frame is a MessagePack array whose
+// first element is the kind; an empty frame is a tick. Before authentication only
+// handshake messages (plain objects, see handshake.ts) are accepted.
+
+export const SEND = 1 //            [SEND, to: Pid, msg]
+export const REG_SEND = 2 //        [REG_SEND, from: Pid | null, name: string, msg]
+export const LINK = 3 //            [LINK, from: Pid, to: Pid]
+export const UNLINK = 4 //          [UNLINK, from: Pid, to: Pid]
+export const EXIT = 5 //            [EXIT, from: Pid, to: Pid, reason]      (link propagation)
+export const EXIT2 = 6 //           [EXIT2, from: Pid, to: Pid, reason]     (exit/2)
+export const MONITOR = 7 //         [MONITOR, watcher: Pid, target: Pid | string, ref: Ref]
+export const DEMONITOR = 8 //       [DEMONITOR, watcher: Pid, target: Pid | string, ref: Ref]
+export const DOWN = 9 //            [DOWN, watcher: Pid, ref: Ref, reason]
+export const SPAWN_REQUEST = 10 //  [SPAWN_REQUEST, reqId, from: Pid | null, mod, fun, args, link]
+export const SPAWN_REPLY = 11 //    [SPAWN_REPLY, reqId, ok: boolean, pid | { code, message }]
+export const NODES = 12 //          [NODES, visibleNodeNames: string[]]   (mesh gossip)
+
+/** Protocol version spoken by this implementation (exchanged in the hello). */
+export const PROTOCOL_VERSION = 1
+
+/** Handshake frames are small: anything larger before authentication is refused. */
+export const MAX_HANDSHAKE_FRAME = 4096
+
+/** After authentication: the largest frame accepted (a 1 MB message fits many times over). */
+export const MAX_FRAME = 256 * 1024 * 1024

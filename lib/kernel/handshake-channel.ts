@@ -1,0 +1,138 @@
+// The kernel's HandshakeChannel over a Conn: length-prefixed MessagePack frames, each at most
+// MAX_HANDSHAKE_FRAME bytes, every receive bounded by a per-step deadline and the setup
+// signal. Once the handshake is over the connection takes the socket over, together with
+// the frames that arrived behind the last handshake message.
+import type { Conn, HandshakeChannel, HandshakeMessage } from './strategy.js'
+import type { Codec } from '../terms/codec.js'
+import { FrameDecoder } from '../terms/frame-decoder.js'
+import { HandshakeError, NetkernelError, abortError } from '../errors.js'
+import { MAX_HANDSHAKE_FRAME } from './frames.js'
+
+interface Waiter {
+  resolve(m: HandshakeMessage): void
+  reject(e: Error): void
+}
+
+export class FramedChannel {
+  readonly decoder = new FrameDecoder({ maxFrameSize: MAX_HANDSHAKE_FRAME })
+  private readonly queue: HandshakeMessage[] = []
+  private waiter: Waiter | undefined
+  private failure: Error | undefined
+  /** Once set, frames are kept raw for the connection instead of decoded. */
+  private raw: Buffer[] | undefined
+  private readonly onData = (chunk: Buffer): void => this.push(chunk)
+  private readonly onEnd = (): void => this.fail(new NetkernelError('ERR_CONNECTION_CLOSED', `${this.peer} closed the connection during the handshake`))
+  private readonly onError = (err: Error): void => this.fail(new NetkernelError('ERR_CONNECTION_CLOSED', `connection to ${this.peer} failed during the handshake: ${err.message}`, { cause: err }))
+
+  constructor(
+    readonly conn: Conn,
+    private readonly codec: Codec,
+    /** Used in messages: the peer's name or address. */
+    public peer: string,
+    private readonly stepTimeout: number,
+    private readonly signal: AbortSignal,
+  ) {
+    conn.stream.on('data', this.onData)
+    conn.stream.on('end', this.onEnd)
+    conn.stream.on('close', this.onEnd)
+    conn.stream.on('error', this.onError)
+  }
+
+  send(msg: HandshakeMessage): void {
+    this.conn.stream.write(this.codec.encodeFrame(msg))
+  }
+
+  receive(opts?: { signal?: AbortSignal }): Promise<HandshakeMessage> {
+    const queued = this.queue.shift()
+    if (queued !== undefined) return Promise.resolve(queued)
+    if (this.failure) return Promise.reject(this.failure)
+    if (this.waiter) return Promise.reject(new HandshakeError('ERR_HANDSHAKE', 'two receives at once on a handshake channel'))
+    const signals = [this.signal, opts?.signal].filter((s): s is AbortSignal => s !== undefined)
+    for (const s of signals) if (s.aborted) return Promise.reject(abortError(s, `handshake with ${this.peer}`))
+    return new Promise<HandshakeMessage>((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        for (const s of signals) s.removeEventListener('abort', onAbort)
+        this.waiter = undefined
+      }
+      const onAbort = (ev: Event): void => {
+        done()
+        reject(abortError(ev.target as AbortSignal, `handshake with ${this.peer}`))
+      }
+      const timer = setTimeout(() => {
+        done()
+        reject(new HandshakeError('ERR_HANDSHAKE_TIMEOUT', `handshake step with ${this.peer} timed out after ${this.stepTimeout} ms`))
+      }, this.stepTimeout)
+      for (const s of signals) s.addEventListener('abort', onAbort, { once: true })
+      this.waiter = {
+        resolve: m => { done(); resolve(m) },
+        reject: e => { done(); reject(e) },
+      }
+    })
+  }
+
+  /** From now on keep frames raw (the peer may send distribution frames next). */
+  keepRaw(): void {
+    this.raw ??= []
+  }
+
+  /** Stop listening; return the raw frames received after keepRaw(). */
+  detach(): Buffer[] {
+    const s = this.conn.stream
+    s.off('data', this.onData)
+    s.off('end', this.onEnd)
+    s.off('close', this.onEnd)
+    s.off('error', this.onError)
+    const rest = this.raw ?? []
+    this.raw = []
+    return rest
+  }
+
+  /** A view for authenticators: their messages travel wrapped as { t: 'a', m }. */
+  authView(): HandshakeChannel {
+    return {
+      send: msg => this.send({ t: 'a', m: msg }),
+      receive: async opts => {
+        const msg = await this.receive(opts)
+        if (msg.t === 'a' && msg.m !== null && typeof msg.m === 'object' && !Array.isArray(msg.m)) {
+          return msg.m as HandshakeMessage
+        }
+        if (msg.t === 'refused') throw new HandshakeError('ERR_HANDSHAKE', `${this.peer} ended the handshake`)
+        throw new HandshakeError('ERR_HANDSHAKE', `unexpected handshake message from ${this.peer} during authentication`)
+      },
+    }
+  }
+
+  private push(chunk: Buffer): void {
+    try {
+      this.decoder.push(chunk, body => {
+        if (this.raw) {
+          this.raw.push(body)
+          return
+        }
+        const msg = this.decodeMessage(body)
+        if (msg.t === 'ready') this.keepRaw()
+        if (this.waiter) this.waiter.resolve(msg)
+        else this.queue.push(msg)
+      })
+    } catch (err) {
+      this.fail(err instanceof NetkernelError ? err : new HandshakeError('ERR_HANDSHAKE', `bad handshake data from ${this.peer}`, { cause: err }))
+      this.conn.destroy()
+    }
+  }
+
+  private decodeMessage(body: Buffer): HandshakeMessage {
+    if (body.length === 0) throw new HandshakeError('ERR_HANDSHAKE', `tick from ${this.peer} before the handshake ended`)
+    const msg = this.codec.decode(body)
+    if (msg === null || typeof msg !== 'object' || Array.isArray(msg) || msg instanceof Map) {
+      throw new HandshakeError('ERR_HANDSHAKE', `${this.peer} sent a frame that is not a handshake message`)
+    }
+    return msg as HandshakeMessage
+  }
+
+  private fail(err: Error): void {
+    if (this.failure) return
+    this.failure = err
+    this.waiter?.reject(err)
+  }
+}

@@ -1,0 +1,115 @@
+// Connection setup (ARCHITECTURE.md, "Handshake"), transport- and authenticator-agnostic:
+//   initiator → { t: 'hello', v, name, to, hidden, long, creation }
+//   responder → { t: 'status', s: 'ok', name, hidden, creation }   or s: a refusal, then close
+//   both      ← the Authenticator runs over the channel ({ t: 'a', m } messages)
+//   initiator → { t: 'ready' }   and the connection is up on both sides
+import type { Authenticator, AuthContext, AuthResult, Conn, CookieStore } from './strategy.js'
+import type { Codec } from '../terms/codec.js'
+import type { FrameDecoder } from '../terms/frame-decoder.js'
+import { FramedChannel } from './handshake-channel.js'
+import { PROTOCOL_VERSION } from './frames.js'
+import { HandshakeError, type ErrorCode } from '../errors.js'
+
+/** Refusals a responder can answer with, and the error each becomes on both sides. */
+const REFUSALS: Record<string, { code: ErrorCode; text: string }> = {
+  nok: { code: 'ERR_ALREADY_CONNECTED', text: 'a simultaneous connection from the other side won' },
+  alive: { code: 'ERR_ALREADY_CONNECTED', text: 'already connected' },
+  not_allowed: { code: 'ERR_NOT_ALLOWED', text: 'refused by policy.allowNode' },
+  name_form: { code: 'ERR_NAME_FORM', text: 'short-name and long-name nodes cannot connect (one uses longNames: true, the other not)' },
+  wrong_node: { code: 'ERR_WRONG_NODE', text: 'the node listening there is not the node that was dialled' },
+  version: { code: 'ERR_INCOMPATIBLE', text: 'incompatible protocol version' },
+}
+
+export type Admission = 'ok' | 'nok' | 'alive'
+
+export interface HandshakeDeps {
+  localName: string
+  hidden: boolean
+  longNames: boolean
+  creation: number
+  codec: Codec
+  auth: Authenticator
+  cookies: CookieStore
+  stepTimeout: number
+  /** Responder: may this peer connect at all? */
+  allowNode(name: string, info: { address: string; hidden: boolean }): boolean | Promise<boolean>
+  /** Responder: connection bookkeeping (existing connection, simultaneous dial). */
+  admit(name: string, creation: number): Admission
+}
+
+export interface Established {
+  peer: string
+  hidden: boolean
+  creation: number
+  conn: Conn
+  decoder: FrameDecoder
+  /** Distribution frames that arrived behind the last handshake message. */
+  leftover: Buffer[]
+  auth: AuthResult
+}
+
+function refusalError(s: string, local: string, peer: string, side: string): HandshakeError {
+  const r = REFUSALS[s] ?? { code: 'ERR_HANDSHAKE' as ErrorCode, text: `refused (${s})` }
+  return new HandshakeError(r.code, `${local} → ${peer}: ${r.text} (${side})`)
+}
+
+function authContext(d: HandshakeDeps, conn: Conn, peerName: string, role: AuthContext['role'], signal: AbortSignal): AuthContext {
+  return { localName: d.localName, peerName, role, conn, cookies: d.cookies, signal }
+}
+
+/** The dialling side. Rejects with a NetkernelError naming both nodes. */
+export async function initiateHandshake(d: HandshakeDeps, conn: Conn, peer: string, signal: AbortSignal): Promise<Established> {
+  const ch = new FramedChannel(conn, d.codec, peer, d.stepTimeout, signal)
+  try {
+    ch.send({ t: 'hello', v: PROTOCOL_VERSION, name: d.localName, to: peer, hidden: d.hidden, long: d.longNames, creation: d.creation })
+    const st = await ch.receive()
+    if (st.t !== 'status' || typeof st.s !== 'string') throw new HandshakeError('ERR_HANDSHAKE', `${peer} answered the hello with something else than a status`)
+    if (st.s !== 'ok') throw refusalError(st.s, d.localName, peer, `said ${peer}`)
+    if (st.name !== peer) throw new HandshakeError('ERR_WRONG_NODE', `dialled ${peer} but ${String(st.name)} answered`)
+    const auth = await d.auth.initiate(ch.authView(), authContext(d, conn, peer, 'initiator', signal))
+    if (auth.peerName !== peer) throw new HandshakeError('ERR_WRONG_NODE', `authenticator reports ${auth.peerName}, dialled ${peer}`)
+    ch.send({ t: 'ready' })
+    ch.keepRaw()
+    const leftover = ch.detach()
+    return { peer, hidden: st.hidden === true, creation: Number(st.creation) >>> 0, conn, decoder: ch.decoder, leftover, auth }
+  } catch (err) {
+    ch.detach()
+    throw err
+  }
+}
+
+/** The accepting side. Rejects with a NetkernelError; the caller closes the Conn. */
+export async function respondHandshake(d: HandshakeDeps, conn: Conn, signal: AbortSignal): Promise<Established> {
+  const address = `${conn.remoteAddress}:${conn.remotePort}`
+  const ch = new FramedChannel(conn, d.codec, address, d.stepTimeout, signal)
+  const refuse = (s: string, peer: string): never => {
+    ch.send({ t: 'status', s })
+    throw refusalError(s, d.localName, peer, `from ${address}`)
+  }
+  try {
+    const hello = await ch.receive()
+    if (hello.t !== 'hello' || typeof hello.name !== 'string' || hello.name.length === 0 || hello.name.length > 255) {
+      throw new HandshakeError('ERR_HANDSHAKE', `${address} did not start with a valid hello`)
+    }
+    const peer = hello.name
+    ch.peer = `${peer} (${address})`
+    if (hello.v !== PROTOCOL_VERSION) refuse('version', peer)
+    if ((hello.long === true) !== d.longNames) refuse('name_form', peer)
+    if (hello.to !== d.localName) refuse('wrong_node', peer)
+    const hidden = hello.hidden === true
+    if (!(await d.allowNode(peer, { address: conn.remoteAddress, hidden }))) refuse('not_allowed', peer)
+    const creation = Number(hello.creation) >>> 0
+    const admission = d.admit(peer, creation)
+    if (admission !== 'ok') refuse(admission, peer)
+    ch.send({ t: 'status', s: 'ok', name: d.localName, hidden: d.hidden, creation: d.creation })
+    const auth = await d.auth.respond(ch.authView(), authContext(d, conn, peer, 'responder', signal))
+    if (auth.peerName !== peer) throw new HandshakeError('ERR_WRONG_NODE', `authenticator reports ${auth.peerName}, hello said ${peer}`)
+    const ready = await ch.receive()
+    if (ready.t !== 'ready') throw new HandshakeError('ERR_HANDSHAKE', `${peer} did not confirm the handshake`)
+    const leftover = ch.detach()
+    return { peer, hidden, creation, conn, decoder: ch.decoder, leftover, auth }
+  } catch (err) {
+    ch.detach()
+    throw err
+  }
+}

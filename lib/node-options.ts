@@ -1,0 +1,75 @@
+// startNode() options (API.md "Starting a node") and their defaults.
+import type { Authenticator, DialAddress, Transport } from './kernel/strategy.js'
+import type { KernelPolicy } from './kernel/net-kernel.js'
+import type { CodecName } from './terms/codec.js'
+import type { Logger } from './logger.js'
+import type { Clock } from './kernel/clock.js'
+import type { ModuleDef } from './process/runtime.js'
+
+export interface ListenOptions {
+  /** Address to bind. Default '0.0.0.0'. */
+  host?: string
+  /** Fixed port range, like inet_dist_listen_min/max. Default: any free port. */
+  portMin?: number
+  portMax?: number
+}
+
+export interface EpmdOptions {
+  /** Where the local port mapper listens. Default '127.0.0.1'. */
+  host?: string
+  /** Default: env ERL_EPMD_PORT, else 4369. Remote hosts are asked on the same port. */
+  port?: number
+  /** Start a port mapper (a detached process that outlives this node) when none answers. Default true. */
+  autoStart?: boolean
+}
+
+export interface StartNodeOptions {
+  /** 'foo' → 'foo@<short hostname>' (erl -sname foo); 'foo@host' is taken as given. */
+  name: string
+  /** erl -name: the host part must be fully qualified. Default false. */
+  longNames?: boolean
+  /** Default: read `cookieFile`, creating it when missing. */
+  cookie?: string
+  /** Default '~/.erlang.cookie'. */
+  cookieFile?: string
+  /** erl -hidden. Default false. */
+  hidden?: boolean
+  /** Default tcp(). */
+  transport?: Transport
+  /** Default cookie(). */
+  auth?: Authenticator
+  /**
+   * Where to accept connections. Default: '0.0.0.0', any free port — except for a node with
+   * `epmd: false` and no `listen`, which accepts nothing (a purely local node).
+   */
+  listen?: ListenOptions | false
+  /** The port mapper; false = none (peers are then found through `resolve`). */
+  epmd?: EpmdOptions | false
+  /** net_ticktime in ms. Default 60000. */
+  tickTime?: number
+  /** Transitive mesh of visible nodes. Default true. */
+  connectAll?: boolean
+  /** Code that remote nodes may spawn, by module name. */
+  modules?: Record<string, ModuleDef>
+  /** Net kernel policy hooks. */
+  policy?: KernelPolicy
+  /** Default 'msgpackr'. Both codecs produce identical bytes. */
+  codec?: CodecName
+  /** A pino-compatible logger. Default: silent. */
+  logger?: Logger
+  /** Deadline for setting up one connection (resolve + dial + handshake), ms. Default 7000 (OTP's net_setuptime). */
+  setupTimeout?: number
+  /** Deadline for one handshake step, ms. Default 5000. */
+  handshakeStepTimeout?: number
+  /** How long a remote spawn waits for its reply, ms. Default 30000. */
+  spawnTimeout?: number
+  /** Find a node's address yourself instead of asking its host's port mapper. */
+  resolve?: (node: string, signal: AbortSignal) => Promise<DialAddress>
+  /** Injectable time source (tests). */
+  clock?: Clock
+}
+
+export function defaultEpmdPort(): number {
+  const env = Number(process.env.ERL_EPMD_PORT)
+  return Number.isInteger(env) && env > 0 && env < 65536 ? env : 4369
+}

@@ -1,0 +1,218 @@
+// startNode(): wires the layers together and returns the public Node.
+import { EventEmitter } from 'node:events'
+import type { Listener } from './kernel/strategy.js'
+import type { StartNodeOptions } from './node-options.js'
+import { defaultEpmdPort } from './node-options.js'
+import { Runtime, type Proc, type ModuleDef } from './process/runtime.js'
+import type { Pid } from './terms/pid.js'
+import { createCodec } from './terms/codec.js'
+import { parseNodeName, hostOf, aliveOf } from './kernel/node-name.js'
+import { NetKernel } from './kernel/net-kernel.js'
+import { KernelRemote } from './kernel/remote-ops.js'
+import { SpawnRequests } from './kernel/spawn-requests.js'
+import { createDispatcher } from './kernel/dispatch.js'
+import { Cookies } from './kernel/cookie-store.js'
+import { readOrCreateCookie } from './kernel/cookie-file.js'
+import { systemClock } from './kernel/clock.js'
+import { silentLogger, childLogger } from './logger.js'
+import { tcp } from '../transports/tcp.js'
+import { cookie as cookieAuth } from '../auth/cookie.js'
+import { registerNode, lookupNode } from './epmd/client.js'
+import { ensureEpmd } from './epmd/ensure.js'
+import { EpmdError, NetkernelError, TransportError } from './errors.js'
+import { randomBytes, randomInt } from 'node:crypto'
+
+export type Dest = Pid | string | [name: string, node: string]
+export type NodeKind = 'visible' | 'hidden' | 'connected'
+
+export interface NodeEvents {
+  nodeup: [name: string, info: { type: 'visible' | 'hidden'; [k: string]: unknown }]
+  nodedown: [name: string, info: { reason: string; type: 'visible' | 'hidden'; [k: string]: unknown }]
+  connectError: [name: string | undefined, info: { direction: 'in' | 'out'; code: string; error: Error; [k: string]: unknown }]
+}
+
+export class Node extends EventEmitter<NodeEvents> {
+  /** Where this node accepts connections (undefined for a purely local node). */
+  readonly address: { host: string; port: number } | undefined
+  private stopped = false
+
+  /** @internal use startNode() */
+  constructor(
+    readonly name: string,
+    readonly creation: number,
+    private readonly runtime: Runtime,
+    private readonly kernel: NetKernel,
+    private readonly cookies: Cookies,
+    private readonly listener: Listener | undefined,
+    private readonly registration: { close(): void } | undefined,
+    private readonly spawns: SpawnRequests,
+    private readonly remote: KernelRemote,
+  ) {
+    super()
+    this.address = listener?.address
+  }
+
+  /** spawn(fn) → Pid at once; spawn(node, mod, fun, args) → Promise<Pid>. */
+  spawn(fn: (proc: Proc) => unknown): Pid
+  spawn(node: string, mod: string, fun: string, args?: unknown[]): Promise<Pid>
+  spawn(a: string | ((proc: Proc) => unknown), mod?: string, fun?: string, args: unknown[] = []): Pid | Promise<Pid> {
+    if (typeof a === 'function') return this.runtime.spawn(a)
+    if (a === this.name) {
+      try {
+        return Promise.resolve(this.runtime.spawnModule(mod as string, fun as string, args, {}))
+      } catch (err) {
+        return Promise.reject(err)
+      }
+    }
+    return this.remote.spawn(undefined, a, mod as string, fun as string, args, {})
+  }
+
+  /** Pid ! Msg, {Name, Node} ! Msg, or Name ! Msg. */
+  send(dest: Dest, msg: unknown): void {
+    this.runtime.send(dest, msg)
+  }
+
+  register(name: string, pid: Pid): void {
+    this.runtime.register(name, pid)
+  }
+
+  unregister(name: string): void {
+    this.runtime.unregister(name)
+  }
+
+  whereis(name: string): Pid | undefined {
+    return this.runtime.whereis(name)
+  }
+
+  registered(): string[] {
+    return this.runtime.registered()
+  }
+
+  /** exit(Pid, Reason) from outside any process. */
+  exit(pid: Pid, reason: unknown): void {
+    this.runtime.exit(pid, reason)
+  }
+
+  /** nodes(): visible connected nodes; nodes('hidden'), nodes('connected'). */
+  nodes(kind: NodeKind = 'visible'): string[] {
+    return this.kernel.nodes(kind)
+  }
+
+  /** net_kernel:connect_node/1 */
+  connect(node: string): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(false)
+    return this.kernel.connect(node)
+  }
+
+  /** disconnect_node/1 */
+  disconnect(node: string): boolean {
+    return this.kernel.disconnect(node)
+  }
+
+  /** set_cookie/1 and set_cookie/2. */
+  setCookie(cookieOrNode: string, cookie?: string): void {
+    if (cookie === undefined) this.cookies.set(cookieOrNode)
+    else this.cookies.setFor(cookieOrNode, cookie)
+  }
+
+  /** erlang:get_cookie/0 */
+  getCookie(node?: string): string {
+    return node === undefined ? this.cookies.own : this.cookies.cookieFor(node)
+  }
+
+  defineModule(name: string, mod: ModuleDef): void {
+    this.runtime.defineModule(name, mod)
+  }
+
+  /** Graceful stop: peers see nodedown, the port mapper entry goes, every process exits. */
+  async stop(): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    this.registration?.close()
+    this.spawns.failAll()
+    await this.kernel.stop()
+    this.runtime.shutdown('shutdown')
+  }
+}
+
+async function listenInRange(kernel: NetKernel, host: string, min: number, max: number): Promise<Listener> {
+  let last: unknown
+  for (let port = min; port <= max; port++) {
+    try {
+      return await kernel.listen(host, port)
+    } catch (err) {
+      last = err
+    }
+  }
+  const range = min === max ? `port ${min}` : `ports ${min}-${max}`
+  throw new TransportError('ERR_LISTEN', `cannot listen on ${host} ${range}: ${(last as Error)?.message ?? 'no port free'}`, { cause: last })
+}
+
+/** Start a node. Rejects with a NetkernelError when the name, cookie, port or port mapper is wrong. */
+export async function startNode(opts: StartNodeOptions): Promise<Node> {
+  const longNames = opts.longNames === true
+  const { full: name } = parseNodeName(opts.name, longNames)
+  const logger = childLogger(opts.logger ?? silentLogger, { node: name })
+  const clock = opts.clock ?? systemClock
+  const epmd = opts.epmd === false ? false : { host: opts.epmd?.host ?? '127.0.0.1', port: opts.epmd?.port ?? defaultEpmdPort(), autoStart: opts.epmd?.autoStart ?? true }
+  const listen = opts.listen === false || (opts.listen === undefined && epmd === false) ? false : (opts.listen ?? {})
+  const distributed = listen !== false || opts.resolve !== undefined
+  const ownCookie = opts.cookie ?? (distributed ? await readOrCreateCookie(opts.cookieFile) : randomBytes(16).toString('hex'))
+  const cookies = new Cookies(ownCookie)
+  const codec = createCodec(opts.codec ?? 'msgpackr')
+  const transport = opts.transport ?? tcp()
+  const setupTimeout = opts.setupTimeout ?? 7000
+  const spawns = new SpawnRequests(clock, opts.spawnTimeout ?? 30_000)
+  const runtime = new Runtime({ node: name, creation: 0, logger })
+  for (const [m, def] of Object.entries(opts.modules ?? {})) runtime.defineModule(m, def)
+
+  let emit: (event: string, ...args: unknown[]) => void = () => {}
+  const policy = opts.policy ?? {}
+  let kernel: NetKernel
+  const dispatch = createDispatcher({ localName: name, runtime, kernel: () => kernel, spawns, policy, logger })
+  kernel = new NetKernel({
+    name, hidden: opts.hidden === true, longNames, connectAll: opts.connectAll ?? true,
+    transport, auth: opts.auth ?? cookieAuth(), cookies, codec, runtime, logger, clock,
+    tickTime: opts.tickTime ?? 60_000, setupTimeout, stepTimeout: opts.handshakeStepTimeout ?? 5000, policy,
+    resolve: opts.resolve ?? (async (node, signal) => {
+      if (epmd === false) throw new EpmdError('ERR_NODE_NOT_FOUND', `cannot find ${node}: epmd is false and no resolve option was given`)
+      const host = hostOf(node)
+      const found = await lookupNode({ host, port: epmd.port, name: aliveOf(node), signal, connect: transport.dialPortMapper?.bind(transport) })
+      if (found === undefined) throw new EpmdError('ERR_NODE_NOT_FOUND', `no node ${node}: the port mapper on ${host}:${epmd.port} does not know '${aliveOf(node)}'`)
+      return { host, port: found.port }
+    }),
+    emit: ((event: string, ...args: unknown[]) => emit(event, ...args)) as never,
+    onFrame: (conn, frame) => dispatch(conn, frame),
+    onNodeGone: node => spawns.failNode(node),
+  })
+  const remote = new KernelRemote(kernel, codec, spawns)
+  runtime.setRemote(remote)
+
+  let listener: Listener | undefined
+  let registration: { close(): void } | undefined
+  let creation: number
+  try {
+    if (listen !== false) {
+      const host = listen.host ?? '0.0.0.0'
+      listener = await listenInRange(kernel, host, listen.portMin ?? 0, listen.portMax ?? listen.portMin ?? 0)
+    }
+    if (epmd !== false && listener !== undefined) {
+      if (epmd.autoStart) await ensureEpmd({ host: epmd.host, port: epmd.port, logger })
+      const reg = await registerNode({ host: epmd.host, port: epmd.port, name: aliveOf(name), nodePort: listener.address.port, hidden: opts.hidden === true })
+      registration = reg
+      creation = reg.creation
+    } else {
+      creation = randomInt(1, 2 ** 31)
+    }
+  } catch (err) {
+    await listener?.close()
+    if (err instanceof NetkernelError) throw err
+    throw new NetkernelError('ERR_LISTEN', `cannot start ${name}: ${(err as Error).message}`, { cause: err })
+  }
+  runtime.setIdentity(name, creation)
+  kernel.startAccepting(creation)
+  const node = new Node(name, creation, runtime, kernel, cookies, listener, registration, spawns, remote)
+  emit = (event, ...args) => node.emit(event as 'nodeup', ...(args as [string, never]))
+  logger.info({ address: listener?.address, creation }, `node ${name} started`)
+  return node
+}

@@ -1,0 +1,292 @@
+// The runtime's shared state and its central operations: identity, the process table, pids and
+// refs, spawning, sending, exit signals and process termination. Links, monitors, node
+// monitors, the registry and modules live in their own files and reach each other through here.
+import { NetkernelError, SpawnError } from '../errors.js'
+import { childLogger, silentLogger, type Logger } from '../logger.js'
+import { Pid } from '../terms/pid.js'
+import { Ref } from '../terms/ref.js'
+import { describeReason } from './exit.js'
+import { Links } from './links.js'
+import { Modules } from './modules.js'
+import { Monitors } from './monitors.js'
+import { NodeMonitors } from './node-monitors.js'
+import { Process } from './process.js'
+import { Registry } from './registry.js'
+import type { Remote } from './remote.js'
+import type { Dest, ProcessFn, RuntimeOptions, Timers } from './types.js'
+
+const MAX_ID = 0x7fffffff
+
+const defaultTimers: Timers = {
+  setTimeout: (cb, ms, ...args) => setTimeout(cb, ms, ...args),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+}
+
+export class Core {
+  node: string
+  creation: number
+  remote: Remote | undefined
+  readonly logger: Logger
+  readonly timers: Timers
+  /** Live local processes by pid id. A process leaves it when it exits. */
+  readonly table = new Map<number, Process>()
+  /** Processes with a link or monitor across nodes: what nodeDown() has to look at. */
+  readonly remoteTouched = new Set<Process>()
+  readonly registry = new Registry(this)
+  readonly links = new Links(this)
+  readonly monitors = new Monitors(this)
+  readonly nodeMonitors = new NodeMonitors(this)
+  readonly modules = new Modules()
+  /** The sender of exit signals that come from outside any process (runtime.exit). */
+  nodePid: Pid
+  stopped = false
+
+  private nextId = 0
+  private serial = 0
+  private nextRef = 0
+  private startQ: Process[] = []
+  private startScheduled = false
+  /** Link exit signals waiting to be applied, flat: [target, from, reason, ...]. */
+  private readonly sigQ: unknown[] = []
+  private draining = false
+
+  constructor(opts: RuntimeOptions) {
+    this.node = opts.node
+    this.creation = opts.creation
+    this.remote = opts.remote
+    this.timers = opts.timers ?? defaultTimers
+    this.logger = childLogger(opts.logger ?? silentLogger, { component: 'process' })
+    this.nodePid = new Pid(this.node, 0, 0, this.creation)
+  }
+
+  setIdentity(node: string, creation: number): void {
+    if (this.table.size > 0) {
+      throw new NetkernelError(
+        'ERR_BAD_ARGUMENT',
+        `setIdentity(${node}): ${this.node} already has ${this.table.size} live processes`,
+      )
+    }
+    this.node = node
+    this.creation = creation
+    this.nodePid = new Pid(node, 0, 0, creation)
+  }
+
+  // ---- pids, refs, lookup -------------------------------------------------------------
+
+  private newPid(): Pid {
+    let id = this.nextId + 1
+    if (id > MAX_ID) {
+      id = 1
+      this.serial++
+    }
+    while (this.table.has(id)) id = id >= MAX_ID ? 1 : id + 1
+    this.nextId = id
+    return new Pid(this.node, id, this.serial, this.creation)
+  }
+
+  makeRef(): Ref {
+    return new Ref(this.node, ++this.nextRef, this.creation)
+  }
+
+  /** The live local process `pid` names, or undefined (remote, older creation, or dead). */
+  lookup(pid: Pid): Process | undefined {
+    if (pid.node !== this.node || pid.creation !== this.creation) return undefined
+    const p = this.table.get(pid.id)
+    return p !== undefined && p.self.serial === pid.serial ? p : undefined
+  }
+
+  // ---- spawn ------------------------------------------------------------------------
+
+  /** Create a process; it starts running in a microtask. `link`: spawn_link to that pid. */
+  spawn(fn: ProcessFn, link?: Pid): Process {
+    if (this.stopped) throw new NetkernelError('ERR_NODE_STOPPED', `spawn: node ${this.node} is stopped`)
+    if (typeof fn !== 'function') throw new NetkernelError('ERR_BAD_ARGUMENT', 'spawn: expected a function')
+    const p = new Process(this, this.newPid(), fn)
+    this.table.set(p.self.id, p)
+    if (link !== undefined) this.links.linkNew(p, link)
+    this.startQ.push(p)
+    if (!this.startScheduled) {
+      this.startScheduled = true
+      queueMicrotask(this.runStarts)
+    }
+    return p
+  }
+
+  spawnModule(mod: string, fun: string, args: unknown[], linkTo?: Pid): Process {
+    const f = this.modules.resolve(mod, fun, this.node)
+    if (!Array.isArray(args)) {
+      throw new SpawnError('ERR_BAD_ARGUMENT', `spawn ${mod}:${fun} on ${this.node}: args must be an array`)
+    }
+    return this.spawn((proc) => f(proc, ...args), linkTo)
+  }
+
+  /** spawn(Node, Mod, Fun, Args), optionally linked to `from`. */
+  spawnOn(node: string, mod: string, fun: string, args: unknown[], from: Process | undefined, link: boolean): Promise<Pid> {
+    if (node === this.node) {
+      try {
+        return Promise.resolve(this.spawnModule(mod, fun, args, link && from ? from.self : undefined).self)
+      } catch (err) {
+        return Promise.reject(err)
+      }
+    }
+    if (typeof node !== 'string' || !Array.isArray(args)) {
+      return Promise.reject(new NetkernelError('ERR_BAD_ARGUMENT', 'spawn(node, mod, fun, args): node must be a string and args an array'))
+    }
+    if (this.remote === undefined) {
+      return Promise.reject(
+        new SpawnError('ERR_SPAWN_FAILED', `spawn ${mod}:${fun} on ${node}: ${this.node} is not distributed`),
+      )
+    }
+    if (link && from !== undefined) return this.links.spawnLinkRemote(from, node, mod, fun, args)
+    return this.remote.spawn(from?.self, node, mod, fun, args, {})
+  }
+
+  private readonly runStarts = (): void => {
+    const q = this.startQ
+    this.startQ = []
+    this.startScheduled = false
+    for (let i = 0; i < q.length; i++) {
+      const p = q[i]!
+      if (!p.dead) this.run(p)
+    }
+  }
+
+  private run(p: Process): void {
+    const fn = p.fn!
+    p.fn = undefined
+    let result: unknown
+    try {
+      result = fn(p)
+      if (result === null || (typeof result !== 'object' && typeof result !== 'function')) {
+        this.finished(p, 'normal', false)
+        return
+      }
+      if (typeof (result as PromiseLike<unknown>).then !== 'function') {
+        this.finished(p, 'normal', false)
+        return
+      }
+    } catch (err) {
+      this.finished(p, err, true)
+      return
+    }
+    Promise.resolve(result).then(
+      () => this.finished(p, 'normal', false),
+      (err: unknown) => this.finished(p, err, true),
+    )
+  }
+
+  private finished(p: Process, value: unknown, threw: boolean): void {
+    if (p.dead) return
+    if (!threw) {
+      this.terminate(p, 'normal')
+    } else {
+      this.logger.error({ pid: p.self.toString(), err: value }, `process ${p.self.toString()} crashed`)
+      this.terminate(p, value)
+    }
+  }
+
+  // ---- send ---------------------------------------------------------------------------
+
+  send(dest: Dest, msg: unknown, from: Pid | undefined): void {
+    if (dest instanceof Pid) {
+      if (dest.node === this.node) this.lookup(dest)?.deliver(msg)
+      else this.remote?.send(from, dest, msg)
+      return
+    }
+    if (typeof dest === 'string') {
+      this.sendNamed(dest, msg)
+      return
+    }
+    if (Array.isArray(dest) && dest.length === 2 && typeof dest[0] === 'string' && typeof dest[1] === 'string') {
+      if (dest[1] === this.node) this.sendNamed(dest[0], msg)
+      else this.remote?.regSend(from, dest[0], dest[1], msg)
+      return
+    }
+    throw new NetkernelError('ERR_BAD_ARGUMENT', `send: bad destination ${describeReason(dest)}`)
+  }
+
+  /** Name ! Msg: like Erlang, an unregistered local name is an error (badarg), not a drop. */
+  private sendNamed(name: string, msg: unknown): void {
+    const p = this.registry.get(name)
+    if (p === undefined) {
+      throw new NetkernelError('ERR_NOPROC', `send: no process registered as ${JSON.stringify(name)} on ${this.node}`)
+    }
+    p.deliver(msg)
+  }
+
+  // ---- exit signals and termination -------------------------------------------------
+
+  /** exit/2 from `from` (a local pid, or the node) to any pid. */
+  exitSignal(to: Pid, reason: unknown, from: Pid): void {
+    if (to.node !== this.node) {
+      this.remote?.exit(from, to, reason, false)
+      return
+    }
+    const p = this.lookup(to)
+    if (p !== undefined) this.applySignal(p, from, reason, false)
+  }
+
+  /** Erlang's receive-side rules for an exit signal that reached live process `p`. */
+  applySignal(p: Process, from: Pid, reason: unknown, viaLink: boolean): void {
+    if (p.dead) return
+    if (!viaLink && reason === 'kill') {
+      this.terminate(p, 'killed')
+    } else if (p.trap) {
+      p.deliver(['EXIT', from, reason])
+    } else if (reason !== 'normal' || (!viaLink && from.equals(p.self))) {
+      this.terminate(p, reason)
+    }
+  }
+
+  /** Queue a link exit signal; applied iteratively so long link chains cannot overflow the stack. */
+  queueSignal(p: Process, from: Pid, reason: unknown): void {
+    this.sigQ.push(p, from, reason)
+  }
+
+  /**
+   * Run an outbound call to the net kernel on a path that must not be interrupted (a process
+   * exiting): a throw (say, an exit reason the codec cannot encode) is logged, not propagated.
+   */
+  toRemote(what: string, call: (remote: Remote) => void): void {
+    const remote = this.remote
+    if (remote === undefined) return
+    try {
+      call(remote)
+    } catch (err) {
+      this.logger.warn({ err }, `remote ${what} failed on ${this.node}`)
+    }
+  }
+
+  /** End `p` with `reason`: free its name, fire its links and monitors. */
+  terminate(p: Process, reason: unknown): void {
+    if (p.dead) return
+    p.die(reason)
+    this.table.delete(p.self.id)
+    if (p.regName !== undefined) this.registry.drop(p.regName)
+    this.remoteTouched.delete(p)
+    this.links.onExit(p, reason)
+    this.monitors.onExit(p, reason)
+    this.nodeMonitors.onExit(p)
+    this.drain()
+  }
+
+  private drain(): void {
+    if (this.draining) return
+    this.draining = true
+    const q = this.sigQ
+    try {
+      for (let i = 0; i < q.length; i += 3) {
+        this.applySignal(q[i] as Process, q[i + 1] as Pid, q[i + 2], true)
+      }
+    } finally {
+      q.length = 0
+      this.draining = false
+    }
+  }
+
+  /** Kill every process (node stop). Further spawns throw ERR_NODE_STOPPED. */
+  shutdown(reason: unknown): void {
+    this.stopped = true
+    for (const p of [...this.table.values()]) this.terminate(p, reason)
+  }
+}

@@ -1,0 +1,39 @@
+// The marker a dead process's function sees: proc.exit(reason) throws it, and receives after
+// death reject with it, so the async function unwinds (finally blocks run). The runtime
+// recognises it and never reports it as a crash. User code that catches everything should
+// rethrow it: `catch (e) { if (e instanceof ProcessExit) throw e; ... }`.
+//
+// Deliberately not an Error: killing 100,000 waiting processes must not capture 100,000 stacks.
+import type { Pid } from '../terms/pid.js'
+
+export class ProcessExit {
+  readonly name = 'ProcessExit'
+  constructor(
+    /** The process that exited. */
+    readonly pid: Pid,
+    /** Its exit reason. */
+    readonly reason: unknown,
+  ) {}
+
+  get message(): string {
+    return `process ${this.pid.toString()} exited: ${describeReason(this.reason)}`
+  }
+
+  toString(): string {
+    return `ProcessExit: ${this.message}`
+  }
+}
+
+/** A short printable form of an exit reason, for log lines and messages. */
+export function describeReason(reason: unknown): string {
+  if (typeof reason === 'string') return reason
+  if (reason instanceof Error) return `${reason.name}: ${reason.message}`
+  try {
+    return JSON.stringify(reason) ?? String(reason)
+  } catch {
+    return String(reason)
+  }
+}
+
+/** A no-op rejection handler: marks a promise the runtime rejects as handled. */
+export function noop(): void {}

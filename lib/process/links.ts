@@ -1,0 +1,169 @@
+// Links: bidirectional, recorded on both local processes (or on the local side plus the
+// remote node, through Remote). When a process exits, every linked process gets an exit
+// signal with its reason (Core.applySignal decides what that does); across nodes the signal
+// travels through Remote.exit, and a lost node gives 'noconnection'.
+import type { Pid } from '../terms/pid.js'
+import type { Core } from './core.js'
+import type { Process } from './process.js'
+
+function add(p: Process, pid: Pid): void {
+  ;(p.links ??= new Map()).set(pid.key, pid)
+}
+
+export class Links {
+  constructor(private readonly core: Core) {}
+
+  /** link/1 from local `p`. A dead pid gives 'noproc', an unreachable node 'noconnection'. */
+  link(p: Process, pid: Pid): void {
+    const core = this.core
+    if (pid.equals(p.self) || p.links?.has(pid.key)) return
+    if (pid.node !== core.node) {
+      if (core.remote === undefined) {
+        core.applySignal(p, pid, 'noconnection', true)
+        return
+      }
+      add(p, pid)
+      core.remoteTouched.add(p)
+      core.remote.link(p.self, pid)
+      return
+    }
+    const q = core.lookup(pid)
+    if (q === undefined) {
+      core.applySignal(p, pid, 'noproc', true)
+      return
+    }
+    add(p, pid)
+    add(q, p.self)
+  }
+
+  /** The link of a new process to its parent (spawn_link). A remote parent has linked its side. */
+  linkNew(p: Process, parent: Pid): void {
+    const core = this.core
+    if (parent.node !== core.node) {
+      add(p, parent)
+      core.remoteTouched.add(p)
+      return
+    }
+    const q = core.lookup(parent)
+    if (q === undefined) {
+      core.applySignal(p, parent, 'noproc', true)
+      return
+    }
+    add(p, parent)
+    add(q, p.self)
+  }
+
+  unlink(p: Process, pid: Pid): void {
+    const core = this.core
+    if (p.links?.delete(pid.key) !== true) return
+    if (pid.node !== core.node) {
+      core.remote?.unlink(p.self, pid)
+      return
+    }
+    core.lookup(pid)?.links?.delete(p.self.key)
+  }
+
+  /** `p` exited with `reason`: signal every linked process. */
+  onExit(p: Process, reason: unknown): void {
+    const links = p.links
+    if (links === undefined) return
+    p.links = undefined
+    const core = this.core
+    const self = p.self
+    const key = self.key
+    for (const pid of links.values()) {
+      if (pid.node !== core.node) {
+        core.toRemote('exit', (r) => r.exit(self, pid, reason, true))
+        continue
+      }
+      const q = core.lookup(pid)
+      if (q === undefined) continue
+      q.links?.delete(key)
+      core.queueSignal(q, self, reason)
+    }
+  }
+
+  // ---- across nodes -------------------------------------------------------------------
+
+  /** spawn_link(Node, Mod, Fun, Args) from local `p`: record the link when the pid arrives. */
+  spawnLinkRemote(p: Process, node: string, mod: string, fun: string, args: unknown[]): Promise<Pid> {
+    const remote = this.core.remote!
+    const pending = (p.spawnLinks ??= { count: 0, early: undefined })
+    pending.count++
+    return remote.spawn(p.self, node, mod, fun, args, { link: true }).then(
+      (pid) => {
+        this.settleSpawnLink(p, pid)
+        return pid
+      },
+      (err: unknown) => {
+        this.settleSpawnLink(p, undefined)
+        throw err
+      },
+    )
+  }
+
+  private settleSpawnLink(p: Process, pid: Pid | undefined): void {
+    const core = this.core
+    const pending = p.spawnLinks!
+    pending.count--
+    let early: [Pid, unknown] | undefined
+    if (pid !== undefined && pending.early !== undefined) {
+      const i = pending.early.findIndex((e) => e[0].equals(pid))
+      if (i >= 0) early = pending.early.splice(i, 1)[0]
+    }
+    if (pending.count === 0) p.spawnLinks = undefined
+    if (pid === undefined) return
+    if (early !== undefined) {
+      // The new process died (link exit) before its pid reached us: the link is already gone.
+      core.applySignal(p, pid, early[1], true)
+    } else if (p.dead) {
+      core.toRemote('exit', (r) => r.exit(p.self, pid, p.reason, true))
+    } else if (core.remote === undefined || !core.remote.isConnected(pid.node)) {
+      core.applySignal(p, pid, 'noconnection', true)
+    } else {
+      add(p, pid)
+      core.remoteTouched.add(p)
+    }
+  }
+
+  linkFrom(from: Pid, to: Pid): void {
+    const core = this.core
+    const q = core.lookup(to)
+    if (q === undefined) {
+      core.toRemote('exit', (r) => r.exit(to, from, 'noproc', true))
+      return
+    }
+    add(q, from)
+    core.remoteTouched.add(q)
+  }
+
+  unlinkFrom(from: Pid, to: Pid): void {
+    this.core.lookup(to)?.links?.delete(from.key)
+  }
+
+  exitFrom(from: Pid, to: Pid, reason: unknown, viaLink: boolean): void {
+    const core = this.core
+    const q = core.lookup(to)
+    if (q === undefined) return
+    if (viaLink && q.links?.delete(from.key) !== true) {
+      // No such link: unlinked meanwhile (ignore), or a spawn_link reply still on its way.
+      if (q.spawnLinks !== undefined) (q.spawnLinks.early ??= []).push([from, reason])
+      return
+    }
+    core.applySignal(q, from, reason, viaLink)
+  }
+
+  /** `node` is gone: each link of `p` to it delivers 'noconnection'. */
+  nodeDown(p: Process, node: string): void {
+    const links = p.links
+    if (links === undefined) return
+    let lost: Pid[] | undefined
+    for (const [key, pid] of links) {
+      if (pid.node !== node) continue
+      links.delete(key)
+      ;(lost ??= []).push(pid)
+    }
+    if (lost === undefined) return
+    for (const pid of lost) this.core.applySignal(p, pid, 'noconnection', true)
+  }
+}

@@ -1,0 +1,183 @@
+// Monitors: one-way, one-shot. The watcher gets ['DOWN', ref, 'process', item, reason] when
+// the target exits, where item is the pid, or [name, node] for a monitor by name (as Erlang's
+// {Name, Node}). A dead pid or unknown name gives 'noproc' at once; another node with no
+// distribution, or a lost connection, gives 'noconnection'.
+//
+// Every monitor touching this runtime is indexed by ref key, so demonitor, remote DOWN and
+// remote demonitor are O(1). demonitor(ref) does not remove a DOWN already in the mailbox
+// unless asked to (flush), as in Erlang.
+import { NetkernelError } from '../errors.js'
+import { Pid } from '../terms/pid.js'
+import type { Ref } from '../terms/ref.js'
+import type { Core } from './core.js'
+import type { Process } from './process.js'
+import type { RemoteName } from './remote.js'
+import type { MonitorTarget } from './types.js'
+
+export class Monitor {
+  constructor(
+    readonly ref: Ref,
+    readonly key: string,
+    readonly watcher: Pid,
+    /** The watcher, when it is local. */
+    readonly watcherProc: Process | undefined,
+    /** The target, when it is local. */
+    readonly targetProc: Process | undefined,
+    /**
+     * Local watcher: what DOWN reports (pid or [name, node]), also the remote target.
+     * Remote watcher: the target as it asked for it (pid or name), passed to Remote.down.
+     */
+    readonly item: Pid | RemoteName | string,
+  ) {}
+}
+
+function isDownFor(ref: Ref): (msg: unknown) => boolean {
+  return (msg) => Array.isArray(msg) && msg.length === 5 && msg[0] === 'DOWN' && ref.equals(msg[1])
+}
+
+function targetNode(item: Pid | RemoteName | string): string | undefined {
+  if (item instanceof Pid) return item.node
+  return Array.isArray(item) ? item[1] : undefined
+}
+
+export class Monitors {
+  private readonly byKey = new Map<string, Monitor>()
+
+  constructor(private readonly core: Core) {}
+
+  monitor(p: Process, target: MonitorTarget): Ref {
+    const core = this.core
+    let pid: Pid | undefined
+    let name: string
+    let node: string
+    if (target instanceof Pid) {
+      pid = target
+      name = ''
+      node = target.node
+    } else if (typeof target === 'string') {
+      name = target
+      node = core.node
+    } else if (Array.isArray(target) && typeof target[0] === 'string' && typeof target[1] === 'string') {
+      name = target[0]
+      node = target[1]
+    } else {
+      throw new NetkernelError('ERR_BAD_ARGUMENT', 'monitor: expected a Pid, a name or [name, node]')
+    }
+    const ref = core.makeRef()
+    const item: Pid | RemoteName = pid ?? [name, node]
+    if (node !== core.node) {
+      if (core.remote === undefined) {
+        down(p, ref, item, 'noconnection')
+        return ref
+      }
+      this.add(new Monitor(ref, ref.key, p.self, p, undefined, item))
+      core.remoteTouched.add(p)
+      core.remote.monitor(p.self, item, ref)
+      return ref
+    }
+    const q = pid !== undefined ? core.lookup(pid) : core.registry.get(name)
+    if (q === undefined) {
+      down(p, ref, item, 'noproc')
+      return ref
+    }
+    this.add(new Monitor(ref, ref.key, p.self, p, q, item))
+    return ref
+  }
+
+  demonitor(p: Process, ref: Ref, flush: boolean): boolean {
+    const m = this.byKey.get(ref.key)
+    const found = m !== undefined && m.watcherProc === p
+    if (found) {
+      this.remove(m)
+      if (m.targetProc === undefined) this.core.remote?.demonitor(p.self, m.item as Pid | RemoteName, ref)
+    }
+    if (flush) p.mailbox.removeWhere(isDownFor(ref))
+    return found
+  }
+
+  /** `p` exited: drop the monitors it held, fire the ones held on it. */
+  onExit(p: Process, reason: unknown): void {
+    const core = this.core
+    const held = p.monitors
+    if (held !== undefined) {
+      p.monitors = undefined
+      for (const m of held) {
+        this.byKey.delete(m.key)
+        if (m.targetProc !== undefined) m.targetProc.monitoredBy?.delete(m)
+        else core.toRemote('demonitor', (r) => r.demonitor(p.self, m.item as Pid | RemoteName, m.ref))
+      }
+    }
+    const on = p.monitoredBy
+    if (on !== undefined) {
+      p.monitoredBy = undefined
+      for (const m of on) {
+        this.byKey.delete(m.key)
+        const w = m.watcherProc
+        if (w !== undefined) {
+          w.monitors?.delete(m)
+          down(w, m.ref, m.item, reason)
+        } else {
+          core.toRemote('down', (r) => r.down(m.watcher, m.ref, m.item as Pid | string, reason))
+        }
+      }
+    }
+  }
+
+  // ---- across nodes -------------------------------------------------------------------
+
+  monitorFrom(watcher: Pid, target: Pid | string, ref: Ref): void {
+    const core = this.core
+    const q = target instanceof Pid ? core.lookup(target) : core.registry.get(target)
+    if (q === undefined) {
+      core.toRemote('down', (r) => r.down(watcher, ref, target, 'noproc'))
+      return
+    }
+    this.add(new Monitor(ref, ref.key, watcher, undefined, q, target))
+    core.remoteTouched.add(q)
+  }
+
+  demonitorFrom(watcher: Pid, ref: Ref): void {
+    const m = this.byKey.get(ref.key)
+    if (m !== undefined && m.watcherProc === undefined && m.watcher.equals(watcher)) this.remove(m)
+  }
+
+  downFrom(watcher: Pid, ref: Ref, reason: unknown): void {
+    const m = this.byKey.get(ref.key)
+    if (m === undefined || m.targetProc !== undefined || m.watcherProc === undefined) return
+    if (!m.watcher.equals(watcher)) return
+    this.remove(m)
+    down(m.watcherProc, ref, m.item, reason)
+  }
+
+  /** `node` is gone: monitors of processes there fire 'noconnection'; its watchers' are dropped. */
+  nodeDown(p: Process, node: string): void {
+    if (p.monitors !== undefined) {
+      for (const m of p.monitors) {
+        if (m.targetProc !== undefined || targetNode(m.item) !== node) continue
+        this.remove(m)
+        down(p, m.ref, m.item, 'noconnection')
+      }
+    }
+    if (p.monitoredBy !== undefined) {
+      for (const m of p.monitoredBy) {
+        if (m.watcherProc === undefined && m.watcher.node === node) this.remove(m)
+      }
+    }
+  }
+
+  private add(m: Monitor): void {
+    this.byKey.set(m.key, m)
+    if (m.watcherProc !== undefined) (m.watcherProc.monitors ??= new Set()).add(m)
+    if (m.targetProc !== undefined) (m.targetProc.monitoredBy ??= new Set()).add(m)
+  }
+
+  private remove(m: Monitor): void {
+    this.byKey.delete(m.key)
+    m.watcherProc?.monitors?.delete(m)
+    m.targetProc?.monitoredBy?.delete(m)
+  }
+}
+
+function down(w: Process, ref: Ref, item: Pid | RemoteName | string, reason: unknown): void {
+  w.deliver(['DOWN', ref, 'process', item, reason])
+}

@@ -1,0 +1,281 @@
+// One local process: its mailbox, the receive it may be waiting in, and the per-process state
+// that links, monitors and the registry keep on it. The object itself is the `Proc` a process
+// function receives (the internal fields are not part of that type).
+import { NetkernelError, ReceiveTimeoutError } from '../errors.js'
+import type { Pid } from '../terms/pid.js'
+import type { Ref } from '../terms/ref.js'
+import type { Core } from './core.js'
+import { Mailbox, NONE } from './mailbox.js'
+import { ProcessExit, noop } from './exit.js'
+import type { Monitor } from './monitors.js'
+import type {
+  DemonitorOptions,
+  Dest,
+  Match,
+  MonitorTarget,
+  Proc,
+  ProcessFn,
+  ReceiveOptions,
+} from './types.js'
+
+/** Remote spawn_link requests in flight, and link exits that overtook their replies. */
+export interface PendingSpawnLinks {
+  count: number
+  early: Array<[from: Pid, reason: unknown]> | undefined
+}
+
+interface AbortWait {
+  signal: AbortSignal
+  listener: () => void
+}
+
+/** The longest timer Node can arm (larger ones fire after 1 ms). */
+const MAX_TIMEOUT = 0x7fffffff
+
+function onReceiveTimeout(p: Process, ms: number): void {
+  p.timer = undefined
+  p.failWait(new ReceiveTimeoutError(ms, `process ${p.self.toString()}`))
+}
+
+export class Process implements Proc {
+  readonly mailbox = new Mailbox()
+  /** Set once, when the process exits; then `reason` is its exit reason. */
+  dead = false
+  reason: unknown = undefined
+  trap = false
+  regName: string | undefined = undefined
+  /** Linked pids by pid.key. */
+  links: Map<string, Pid> | undefined = undefined
+  /** Monitors this process holds. */
+  monitors: Set<Monitor> | undefined = undefined
+  /** Monitors other processes hold on this one. */
+  monitoredBy: Set<Monitor> | undefined = undefined
+  /** monitor_node counts by node. */
+  nodeMons: Map<string, number> | undefined = undefined
+  spawnLinks: PendingSpawnLinks | undefined = undefined
+  /** The function to run; cleared when it starts. */
+  fn: ProcessFn | undefined
+  timer: unknown = undefined
+
+  private match: Match | undefined = undefined
+  private resolve: ((msg: unknown) => void) | undefined = undefined
+  private reject: ((err: unknown) => void) | undefined = undefined
+  private pending: Promise<unknown> | undefined = undefined
+  private abort: AbortWait | undefined = undefined
+  private marker: ProcessExit | undefined = undefined
+
+  constructor(
+    readonly core: Core,
+    readonly self: Pid,
+    fn: ProcessFn,
+  ) {
+    this.fn = fn
+  }
+
+  get node(): string {
+    return this.core.node
+  }
+
+  // ---- mailbox and receive ------------------------------------------------------------
+
+  /** The hot path: hand `msg` to a matching waiting receive, else queue it. */
+  deliver(msg: unknown): void {
+    if (this.dead) return
+    const resolve = this.resolve
+    if (resolve !== undefined) {
+      const match = this.match
+      if (match === undefined) {
+        this.endWait()
+        resolve(msg)
+        return
+      }
+      let ok: boolean
+      try {
+        ok = match(msg)
+      } catch (err) {
+        this.mailbox.push(msg)
+        this.failWait(err)
+        return
+      }
+      if (ok) {
+        this.endWait()
+        resolve(msg)
+        return
+      }
+    }
+    this.mailbox.push(msg)
+  }
+
+  receive(match?: Match, opts?: ReceiveOptions): Promise<any> {
+    if (this.dead) return this.deadReceive()
+    if (this.resolve !== undefined) {
+      throw new NetkernelError(
+        'ERR_RECEIVE_BUSY',
+        `process ${this.self.toString()} called receive while another receive is waiting`,
+      )
+    }
+    if (match !== undefined && typeof match !== 'function') {
+      throw new NetkernelError('ERR_BAD_ARGUMENT', 'receive: match must be a function')
+    }
+    const m = this.mailbox.take(match)
+    if (m !== NONE) return Promise.resolve(m)
+    let timeout: number | undefined
+    let signal: AbortSignal | undefined
+    if (opts !== undefined) {
+      timeout = opts.timeout
+      signal = opts.signal
+      if (timeout !== undefined && !(typeof timeout === 'number' && timeout >= 0 && (timeout <= MAX_TIMEOUT || timeout === Infinity))) {
+        throw new NetkernelError('ERR_BAD_ARGUMENT', `receive: timeout must be 0..${MAX_TIMEOUT} ms or Infinity, got ${String(timeout)}`)
+      }
+      if (signal?.aborted) return Promise.reject(signal.reason)
+      if (timeout === 0) return Promise.reject(new ReceiveTimeoutError(0, `process ${this.self.toString()}`))
+    }
+    const promise = new Promise<unknown>((resolve, reject) => {
+      this.resolve = resolve
+      this.reject = reject
+    })
+    this.pending = promise
+    this.match = match
+    if (timeout !== undefined && timeout !== Infinity) {
+      this.timer = this.core.timers.setTimeout(onReceiveTimeout, timeout, this, timeout)
+    }
+    if (signal !== undefined) {
+      const s = signal
+      const listener = (): void => this.failWait(s.reason)
+      s.addEventListener('abort', listener, { once: true })
+      this.abort = { signal: s, listener }
+    }
+    return promise
+  }
+
+  /** Reject the waiting receive, if any, with `err`. */
+  failWait(err: unknown): void {
+    const reject = this.reject
+    if (reject === undefined) return
+    this.endWait()
+    reject(err)
+  }
+
+  private endWait(): void {
+    if (this.timer !== undefined) {
+      this.core.timers.clearTimeout(this.timer)
+      this.timer = undefined
+    }
+    if (this.abort !== undefined) {
+      this.abort.signal.removeEventListener('abort', this.abort.listener)
+      this.abort = undefined
+    }
+    this.resolve = undefined
+    this.reject = undefined
+    this.pending = undefined
+    this.match = undefined
+  }
+
+  private deadReceive(): Promise<never> {
+    const p = Promise.reject(this.exitMarker())
+    p.catch(noop)
+    return p
+  }
+
+  /** The runtime's side of death: mark dead, drop the mailbox, unwind a waiting receive. */
+  die(reason: unknown): void {
+    this.dead = true
+    this.reason = reason
+    this.fn = undefined
+    this.mailbox.clear()
+    if (this.pending !== undefined) {
+      this.pending.catch(noop)
+      this.failWait(this.exitMarker())
+    }
+  }
+
+  exitMarker(): ProcessExit {
+    return (this.marker ??= new ProcessExit(this.self, this.reason))
+  }
+
+  private alive(): void {
+    if (this.dead) throw this.exitMarker()
+  }
+
+  // ---- the rest of Proc ---------------------------------------------------------------
+
+  send(dest: Dest, msg: unknown): void {
+    if (this.dead) return
+    this.core.send(dest, msg, this.self)
+  }
+
+  spawn(fn: ProcessFn): Pid
+  spawn(node: string, mod: string, fun: string, args?: unknown[]): Promise<Pid>
+  spawn(a: ProcessFn | string, mod?: string, fun?: string, args: unknown[] = []): Pid | Promise<Pid> {
+    this.alive()
+    if (typeof a === 'function') return this.core.spawn(a).self
+    return this.core.spawnOn(a, mod as string, fun as string, args, this, false)
+  }
+
+  spawnLink(fn: ProcessFn): Pid
+  spawnLink(node: string, mod: string, fun: string, args?: unknown[]): Promise<Pid>
+  spawnLink(a: ProcessFn | string, mod?: string, fun?: string, args: unknown[] = []): Pid | Promise<Pid> {
+    this.alive()
+    if (typeof a === 'function') return this.core.spawn(a, this.self).self
+    return this.core.spawnOn(a, mod as string, fun as string, args, this, true)
+  }
+
+  link(pid: Pid): void {
+    this.alive()
+    this.core.links.link(this, pid)
+    this.alive() // linking to a dead pid may have killed us
+  }
+
+  unlink(pid: Pid): void {
+    this.alive()
+    this.core.links.unlink(this, pid)
+  }
+
+  monitor(target: MonitorTarget): Ref {
+    this.alive()
+    return this.core.monitors.monitor(this, target)
+  }
+
+  demonitor(ref: Ref, opts?: DemonitorOptions): boolean {
+    this.alive()
+    return this.core.monitors.demonitor(this, ref, opts?.flush === true)
+  }
+
+  trapExit(flag: boolean): boolean {
+    this.alive()
+    const old = this.trap
+    this.trap = Boolean(flag)
+    return old
+  }
+
+  monitorNode(node: string, flag: boolean): void {
+    this.alive()
+    this.core.nodeMonitors.set(this, node, flag)
+  }
+
+  register(name: string): void {
+    this.alive()
+    this.core.registry.register(name, this)
+  }
+
+  exit(reason: unknown): never
+  exit(pid: Pid, reason: unknown): void
+  exit(...args: unknown[]): void {
+    this.alive()
+    if (args.length >= 2) {
+      this.core.exitSignal(args[0] as Pid, args[1], this.self)
+      this.alive() // exit(self(), Reason) may have killed us
+      return
+    }
+    this.core.terminate(this, args[0])
+    throw this.exitMarker()
+  }
+
+  makeRef(): Ref {
+    return this.core.makeRef()
+  }
+
+  toString(): string {
+    return `Proc${this.self.toString()}`
+  }
+}

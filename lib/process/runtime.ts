@@ -1,0 +1,182 @@
+// The local process runtime of one node: its public face, and the inbound half of the seam
+// with the net kernel (RemoteInbound). Many runtimes can live in one OS process; all state is
+// per instance (see Core).
+import { NetkernelError, RegistryError } from '../errors.js'
+import { Pid } from '../terms/pid.js'
+import type { Ref } from '../terms/ref.js'
+import { Core } from './core.js'
+import { checkName } from './registry.js'
+import type { Remote, RemoteInbound } from './remote.js'
+import type { Dest, ModuleDef, ProcessFn, RuntimeOptions } from './types.js'
+
+export type {
+  DemonitorOptions,
+  Dest,
+  Match,
+  ModuleDef,
+  ModuleFn,
+  MonitorTarget,
+  Proc,
+  ProcessFn,
+  ReceiveOptions,
+  RuntimeOptions,
+  Timers,
+} from './types.js'
+export { ProcessExit } from './exit.js'
+
+export interface SpawnFnOptions {
+  /**
+   * Link the new process to this pid (spawn_link from `link`). A local pid is linked on both
+   * sides; for a remote pid only this side is recorded (its node already linked its side, as
+   * in a remote spawn_link request).
+   */
+  link?: Pid
+}
+
+export class Runtime implements RemoteInbound {
+  private readonly core: Core
+
+  constructor(opts: RuntimeOptions) {
+    this.core = new Core(opts)
+  }
+
+  get node(): string {
+    return this.core.node
+  }
+
+  get creation(): number {
+    return this.core.creation
+  }
+
+  /** Set the node name and creation (once distribution has them); only with no live process. */
+  setIdentity(node: string, creation: number): void {
+    this.core.setIdentity(node, creation)
+  }
+
+  /** Attach (or detach) the net kernel after construction. */
+  setRemote(remote: Remote | undefined): void {
+    this.core.remote = remote
+  }
+
+  /** Live local processes. */
+  get processCount(): number {
+    return this.core.table.size
+  }
+
+  /** spawn/1: returns at once; `fn` starts in a microtask. */
+  spawn(fn: ProcessFn, opts?: SpawnFnOptions): Pid {
+    return this.core.spawn(fn, opts?.link).self
+  }
+
+  /** Start mod:fun(proc, ...args) here. Throws SpawnError for an unknown module or function. */
+  spawnModule(mod: string, fun: string, args: unknown[], opts: { linkTo?: Pid } = {}): Pid {
+    return this.core.spawnModule(mod, fun, args, opts.linkTo).self
+  }
+
+  /** spawn(Node, Mod, Fun, Args) from outside any process: here, or through the net kernel. */
+  spawnOn(node: string, mod: string, fun: string, args: unknown[] = []): Promise<Pid> {
+    return this.core.spawnOn(node, mod, fun, args, undefined, false)
+  }
+
+  /** Add (or replace) spawnable code. */
+  defineModule(name: string, mod: ModuleDef): void {
+    this.core.modules.define(name, mod)
+  }
+
+  /**
+   * Dest ! Msg. Dead pids and unreachable nodes drop the message; an unregistered local name
+   * throws ERR_NOPROC (Erlang's badarg). Local messages are passed by reference, not copied.
+   */
+  send(dest: Dest, msg: unknown, from?: Pid): void {
+    this.core.send(dest, msg, from)
+  }
+
+  register(name: string, pid: Pid): void {
+    checkName(name)
+    if (!(pid instanceof Pid)) throw new RegistryError('ERR_BAD_ARGUMENT', 'register: expected a Pid')
+    if (pid.node !== this.core.node) {
+      throw new RegistryError('ERR_BAD_ARGUMENT', `register: ${pid.toString()} is not a process of ${this.core.node}`)
+    }
+    const p = this.core.lookup(pid)
+    if (p === undefined) throw new RegistryError('ERR_NOPROC', `register(${name}): ${pid.toString()} is not alive`)
+    this.core.registry.register(name, p)
+  }
+
+  /** True when the name was registered. */
+  unregister(name: string): boolean {
+    return this.core.registry.unregister(name)
+  }
+
+  whereis(name: string): Pid | undefined {
+    return this.core.registry.get(name)?.self
+  }
+
+  registered(): string[] {
+    return this.core.registry.names()
+  }
+
+  /** exit/2 from outside a process; the signal comes from `from` (default: the node's pid 0). */
+  exit(pid: Pid, reason: unknown, from?: Pid): void {
+    if (!(pid instanceof Pid)) throw new NetkernelError('ERR_BAD_ARGUMENT', 'exit: expected a Pid')
+    this.core.exitSignal(pid, reason, from ?? this.core.nodePid)
+  }
+
+  /** is_process_alive/1 for a local pid; false for pids of other nodes or creations. */
+  isAlive(pid: Pid): boolean {
+    return this.core.lookup(pid) !== undefined
+  }
+
+  makeRef(): Ref {
+    return this.core.makeRef()
+  }
+
+  /** Kill every process with `reason` (trapping or not); then spawns throw ERR_NODE_STOPPED. */
+  shutdown(reason: unknown = 'shutdown'): void {
+    this.core.shutdown(reason)
+  }
+
+  // ---- RemoteInbound: signals from other nodes -----------------------------------------
+
+  deliver(to: Pid, msg: unknown): void {
+    this.core.lookup(to)?.deliver(msg)
+  }
+
+  deliverNamed(name: string, msg: unknown): void {
+    this.core.registry.get(name)?.deliver(msg)
+  }
+
+  linkFrom(from: Pid, to: Pid): void {
+    this.core.links.linkFrom(from, to)
+  }
+
+  unlinkFrom(from: Pid, to: Pid): void {
+    this.core.links.unlinkFrom(from, to)
+  }
+
+  exitFrom(from: Pid, to: Pid, reason: unknown, viaLink: boolean): void {
+    this.core.links.exitFrom(from, to, reason, viaLink)
+  }
+
+  monitorFrom(watcher: Pid, target: Pid | string, ref: Ref): void {
+    this.core.monitors.monitorFrom(watcher, target, ref)
+  }
+
+  demonitorFrom(watcher: Pid, ref: Ref): void {
+    this.core.monitors.demonitorFrom(watcher, ref)
+  }
+
+  downFrom(watcher: Pid, ref: Ref, reason: unknown): void {
+    this.core.monitors.downFrom(watcher, ref, reason)
+  }
+
+  nodeDown(node: string): void {
+    const core = this.core
+    if (node === core.node) return
+    for (const p of [...core.remoteTouched]) {
+      if (p.dead) continue
+      core.monitors.nodeDown(p, node)
+      core.links.nodeDown(p, node)
+    }
+    core.nodeMonitors.nodeDown(node)
+  }
+}

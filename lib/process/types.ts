@@ -1,0 +1,105 @@
+// Public types of the process layer: what a process function receives (`Proc`) and the
+// shapes the runtime accepts (destinations, monitor targets, modules, options).
+import type { Pid } from '../terms/pid.js'
+import type { Ref } from '../terms/ref.js'
+import type { Logger } from '../logger.js'
+import type { Remote, RemoteName } from './remote.js'
+
+/** Where a message can go: a pid, a locally registered name, or [name, node]. */
+export type Dest = Pid | string | RemoteName
+
+/** What monitor/1 accepts: a pid, a locally registered name, or [name, node]. */
+export type MonitorTarget = Pid | string | RemoteName
+
+/** A selective-receive predicate: true takes the message. */
+export type Match = (msg: unknown) => boolean
+
+/** A process body. Returning ends the process with reason 'normal'; throwing, with the error. */
+export type ProcessFn = (proc: Proc) => unknown
+
+/** A module function: a process body taking extra arguments (spawn(Node, Mod, Fun, Args)). */
+export type ModuleFn = (proc: Proc, ...args: any[]) => unknown
+
+/** A module: named functions that local or remote spawns may start. */
+export type ModuleDef = Record<string, ModuleFn>
+
+export interface ReceiveOptions {
+  /** Milliseconds to wait for a matching message; then reject with ReceiveTimeoutError. 0 = poll. */
+  timeout?: number
+  /** Abort the wait: the receive rejects with `signal.reason`. */
+  signal?: AbortSignal
+}
+
+export interface DemonitorOptions {
+  /** Also remove a ['DOWN', ref, ...] message already in the mailbox (demonitor/2 flush). */
+  flush?: boolean
+}
+
+/** The timer functions the runtime uses for receive timeouts (injectable for tests). */
+export interface Timers {
+  setTimeout(callback: (...args: any[]) => void, ms: number, ...args: any[]): unknown
+  clearTimeout(handle: any): void
+}
+
+export interface RuntimeOptions {
+  /** This node's name ('foo@host'); can be changed by setIdentity() before any spawn. */
+  node: string
+  /** This node's incarnation; pids and refs of another creation are of a dead incarnation. */
+  creation: number
+  /** The net kernel; without it remote sends are dropped and remote links/monitors fail. */
+  remote?: Remote
+  logger?: Logger
+  timers?: Timers
+}
+
+/**
+ * What a process function receives: Erlang's BIFs bound to the running process.
+ * After the process has exited, receive() rejects with a ProcessExit, send() is dropped and
+ * the other operations throw the ProcessExit, so that the function unwinds.
+ */
+export interface Proc {
+  /** self() */
+  readonly self: Pid
+  /** node() */
+  readonly node: string
+
+  /**
+   * The first message in the mailbox for which `match` is true (any message without one).
+   * Skipped messages stay, in order, for later receives. Only one receive may wait at a time
+   * (a second throws ERR_RECEIVE_BUSY). Like any promise, it adopts a message that is itself a
+   * thenable: send promises wrapped, e.g. ['reply', promise].
+   */
+  receive<T>(match: (msg: unknown) => msg is T, opts?: ReceiveOptions): Promise<T>
+  receive<T = any>(match?: Match, opts?: ReceiveOptions): Promise<T>
+
+  /** Dest ! Msg. Messages to dead pids or unreachable nodes are dropped. */
+  send(dest: Dest, msg: unknown): void
+
+  /** spawn/1: a local process running `fn`. */
+  spawn(fn: ProcessFn): Pid
+  /** spawn/4: mod:fun(args) on `node` (this node: a local module spawn). args default []. */
+  spawn(node: string, mod: string, fun: string, args?: unknown[]): Promise<Pid>
+  /** spawn_link/1 */
+  spawnLink(fn: ProcessFn): Pid
+  /** spawn_link/4 */
+  spawnLink(node: string, mod: string, fun: string, args?: unknown[]): Promise<Pid>
+
+  link(pid: Pid): void
+  unlink(pid: Pid): void
+  /** monitor(process, Target): ['DOWN', ref, 'process', pidOr[name, node], reason] when it exits. */
+  monitor(target: MonitorTarget): Ref
+  /** Remove a monitor; true when it was still active. A DOWN already received stays unless flush. */
+  demonitor(ref: Ref, opts?: DemonitorOptions): boolean
+  /** process_flag(trap_exit, flag); returns the previous value. */
+  trapExit(flag: boolean): boolean
+  /** monitor_node(node, flag): each true adds one ['nodedown', node], each false removes one. */
+  monitorNode(node: string, flag: boolean): void
+  /** register(name, self()) */
+  register(name: string): void
+  /** exit/1: end this process now with `reason` (throws to unwind the function). */
+  exit(reason: unknown): never
+  /** exit/2: send an exit signal to `pid`. */
+  exit(pid: Pid, reason: unknown): void
+  /** make_ref() */
+  makeRef(): Ref
+}

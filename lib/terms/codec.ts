@@ -1,0 +1,50 @@
+// The term codec: MessagePack with netkernel's extension types (ext-codes.ts), and frames of a
+// 4-byte big-endian length followed by one encoded term. Both codecs write identical bytes and
+// read each other's: the codec a node uses is a local choice, never a protocol one.
+//
+//   'msgpackr'      the fast one (default). Named for the library it was meant to configure; it
+//                   is netkernel's own writer/reader (encoder.ts, decoder.ts) built the way
+//                   msgpackr is (one scratch buffer, inline writers), because msgpackr cannot be
+//                   configured per instance: its extension registry is module-global in both
+//                   directions (kriszyp/msgpackr#93), an exact Map never reaches an extension, and
+//                   its reader accepts a dozen private extension codes. msgpackr serves as a test
+//                   oracle for the standard types instead.
+//   'msgpack-lite'  msgpack-lite with a per-instance codec (codec-lite.ts); several times slower.
+//
+// Each codec instance owns its buffers and caches: create one per node.
+import { NetkernelError } from '../errors.js'
+import { TermDecoder } from './decoder.js'
+import { TermEncoder } from './encoder.js'
+import { createLiteCodec } from './codec-lite.js'
+
+export type CodecName = 'msgpackr' | 'msgpack-lite'
+
+export const CODEC_NAMES: readonly CodecName[] = ['msgpackr', 'msgpack-lite']
+
+export interface Codec {
+  readonly name: CodecName
+  /** The term's MessagePack bytes, in a fresh Buffer the caller may keep. Throws CodecError ERR_ENCODE. */
+  encode(value: unknown): Buffer
+  /** One term from exactly these bytes. Throws CodecError ERR_DECODE or ERR_UNKNOWN_EXTENSION. */
+  decode(bytes: Uint8Array): unknown
+  /** A 4-byte big-endian body length followed by the body, in one fresh Buffer. Throws CodecError ERR_ENCODE. */
+  encodeFrame(value: unknown): Buffer
+}
+
+export function createCodec(name: CodecName = 'msgpackr'): Codec {
+  if (name === 'msgpackr') {
+    const encoder = new TermEncoder()
+    const decoder = new TermDecoder()
+    return {
+      name,
+      encode: value => encoder.encode(value),
+      decode: bytes => decoder.decode(bytes),
+      encodeFrame: value => encoder.encodeFrame(value),
+    }
+  }
+  if (name === 'msgpack-lite') {
+    const lite = createLiteCodec()
+    return { name, encode: lite.encode, decode: lite.decode, encodeFrame: lite.encodeFrame }
+  }
+  throw new NetkernelError('ERR_BAD_ARGUMENT', `unknown codec ${JSON.stringify(String(name))}: expected one of ${CODEC_NAMES.join(', ')}`)
+}

@@ -1,0 +1,326 @@
+// netkernel's own MessagePack reader (the 'msgpackr' codec's decoder). Strict: one term, no
+// trailing bytes, only the extension types of ext-codes.ts; every failure is a CodecError.
+import { CodecError } from '../errors.js'
+import { EXT, MAX_TERM_DEPTH, decodeError, unknownExtension } from './ext-codes.js'
+import { bytesToBigint, errorFromFields, pidFromFields, refFromFields } from './ext-payloads.js'
+import { plainKey } from './term-kinds.js'
+
+const EMPTY = Buffer.alloc(0)
+/** Strings up to this many bytes are decoded by a loop when ASCII, longer ones natively. */
+const SHORT_STRING = 16
+/** A cache of the last few node names seen in pids and refs, compared byte by byte. */
+const NODE_CACHE_SIZE = 4
+
+export class TermDecoder {
+  private buf: Buffer = EMPTY
+  private pos = 0
+  private end = 0
+  private depth = 0
+  private readonly nodeBytes: (Buffer | undefined)[] = new Array(NODE_CACHE_SIZE)
+  private readonly nodeNames: string[] = new Array(NODE_CACHE_SIZE)
+  private nodeNext = 0
+
+  /** The one term in `bytes`; throws CodecError ERR_DECODE or ERR_UNKNOWN_EXTENSION. */
+  decode(bytes: Uint8Array): unknown {
+    if (!(bytes instanceof Uint8Array)) throw decodeError(`expected a Buffer or Uint8Array, got ${typeof bytes}`)
+    this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    this.pos = 0
+    this.end = bytes.length
+    this.depth = 0
+    try {
+      const value = this.read()
+      if (this.pos !== this.end) {
+        throw decodeError(`${this.end - this.pos} bytes of garbage after the term (at offset ${this.pos})`)
+      }
+      return value
+    } catch (error) {
+      if (error instanceof CodecError) throw error
+      throw decodeError(`malformed term: ${(error as Error)?.message ?? String(error)}`, error)
+    } finally {
+      this.buf = EMPTY
+    }
+  }
+
+  private truncated(): CodecError {
+    return decodeError(`truncated term: needs more than the ${this.end} bytes given`)
+  }
+
+  private need(n: number): void {
+    if (this.end - this.pos < n) throw this.truncated()
+  }
+
+  private u8(): number {
+    this.need(1)
+    return this.buf[this.pos++]!
+  }
+
+  private u16(): number {
+    this.need(2)
+    const v = this.buf.readUInt16BE(this.pos)
+    this.pos += 2
+    return v
+  }
+
+  private u32(): number {
+    this.need(4)
+    const v = this.buf.readUInt32BE(this.pos)
+    this.pos += 4
+    return v
+  }
+
+  private read(): unknown {
+    if (this.pos >= this.end) throw this.truncated()
+    const b = this.buf[this.pos++]!
+    if (b < 0x80) return b
+    if (b < 0x90) return this.readPlain(b & 0x0f)
+    if (b < 0xa0) return this.readArray(b & 0x0f)
+    if (b < 0xc0) return this.readString(b & 0x1f)
+    if (b >= 0xe0) return b - 0x100
+    const buf = this.buf
+    let v: number
+    switch (b) {
+      case 0xc0:
+        return null
+      case 0xc2:
+        return false
+      case 0xc3:
+        return true
+      case 0xc4:
+        return this.readBin(this.u8())
+      case 0xc5:
+        return this.readBin(this.u16())
+      case 0xc6:
+        return this.readBin(this.u32())
+      case 0xc7:
+        return this.readExt(this.u8())
+      case 0xc8:
+        return this.readExt(this.u16())
+      case 0xc9:
+        return this.readExt(this.u32())
+      case 0xca:
+        this.need(4)
+        v = buf.readFloatBE(this.pos)
+        this.pos += 4
+        return v
+      case 0xcb:
+        this.need(8)
+        v = buf.readDoubleBE(this.pos)
+        this.pos += 8
+        return v
+      case 0xcc:
+        return this.u8()
+      case 0xcd:
+        return this.u16()
+      case 0xce:
+        return this.u32()
+      case 0xcf:
+      case 0xd3:
+        return this.readInt64(b === 0xd3)
+      case 0xd0:
+        return (this.u8() << 24) >> 24
+      case 0xd1:
+        return (this.u16() << 16) >> 16
+      case 0xd2:
+        return this.u32() | 0
+      case 0xd4:
+        return this.readExt(1)
+      case 0xd5:
+        return this.readExt(2)
+      case 0xd6:
+        return this.readExt(4)
+      case 0xd7:
+        return this.readExt(8)
+      case 0xd8:
+        return this.readExt(16)
+      case 0xd9:
+        return this.readString(this.u8())
+      case 0xda:
+        return this.readString(this.u16())
+      case 0xdb:
+        return this.readString(this.u32())
+      case 0xdc:
+        return this.readArray(this.u16())
+      case 0xdd:
+        return this.readArray(this.u32())
+      case 0xde:
+        return this.readPlain(this.u16())
+      case 0xdf:
+        return this.readPlain(this.u32())
+      default:
+        throw decodeError(`invalid MessagePack type byte 0x${b.toString(16)} at offset ${this.pos - 1}`)
+    }
+  }
+
+  /** int 64 / uint 64 (never written by netkernel): a number when safe, else a bigint. */
+  private readInt64(signed: boolean): number | bigint {
+    this.need(8)
+    const at = this.pos
+    const hi = signed ? this.buf.readInt32BE(at) : this.buf.readUInt32BE(at)
+    const v = hi * 4294967296 + this.buf.readUInt32BE(at + 4)
+    this.pos += 8
+    if (Number.isSafeInteger(v)) return v
+    return signed ? this.buf.readBigInt64BE(at) : this.buf.readBigUInt64BE(at)
+  }
+
+  private readString(n: number): string {
+    this.need(n)
+    const buf = this.buf
+    const start = this.pos
+    const end = start + n
+    this.pos = end
+    if (n <= SHORT_STRING) {
+      let s = ''
+      for (let i = start; i < end; i++) {
+        const c = buf[i]!
+        if (c >= 0x80) return buf.toString('utf8', start, end)
+        s += String.fromCharCode(c)
+      }
+      return s
+    }
+    return buf.toString('utf8', start, end)
+  }
+
+  private readBin(n: number): Buffer {
+    this.need(n)
+    const out = Buffer.allocUnsafe(n)
+    this.buf.copy(out, 0, this.pos, this.pos + n)
+    this.pos += n
+    return out
+  }
+
+  private enter(): void {
+    if (++this.depth > MAX_TERM_DEPTH) throw decodeError(`term nested deeper than ${MAX_TERM_DEPTH} levels`)
+  }
+
+  private readArray(n: number): unknown[] {
+    // Every element takes at least one byte: refuse a count the input cannot hold before allocating.
+    if (n > this.end - this.pos) throw this.truncated()
+    this.enter()
+    const out = new Array<unknown>(n)
+    for (let i = 0; i < n; i++) out[i] = this.read()
+    this.depth--
+    return out
+  }
+
+  private readPlain(n: number): Record<string, unknown> {
+    if (n * 2 > this.end - this.pos) throw this.truncated()
+    this.enter()
+    const out: Record<string, unknown> = {}
+    for (let i = 0; i < n; i++) {
+      const key = plainKey(this.read())
+      const value = this.read()
+      if (key === '__proto__') {
+        Object.defineProperty(out, key, { value, writable: true, enumerable: true, configurable: true })
+      } else {
+        out[key] = value
+      }
+    }
+    this.depth--
+    return out
+  }
+
+  private readExt(n: number): unknown {
+    this.need(n + 1)
+    const type = (this.buf[this.pos++]! << 24) >> 24
+    const bodyEnd = this.pos + n
+    let value: unknown
+    if (type === EXT.BIGINT) {
+      value = bytesToBigint(this.buf.subarray(this.pos, bodyEnd))
+      this.pos = bodyEnd
+      return value
+    }
+    // The other payloads are MessagePack: read them with the end moved to the payload's end.
+    const outer = this.end
+    this.end = bodyEnd
+    switch (type) {
+      case EXT.PID:
+        value = this.readPid()
+        break
+      case EXT.REF:
+        value = this.readRef()
+        break
+      case EXT.MAP:
+        value = this.readMap()
+        break
+      case EXT.ERROR:
+        value = errorFromFields(this.read())
+        break
+      default:
+        throw unknownExtension(type)
+    }
+    if (this.pos !== bodyEnd) throw decodeError(`extension type ${type} has ${bodyEnd - this.pos} bytes of garbage`)
+    this.end = outer
+    return value
+  }
+
+  private expectArray(n: number, what: string): void {
+    if (this.pos >= this.end || this.buf[this.pos] !== (0x90 | n)) {
+      throw decodeError(`malformed ${what} payload: expected an array of ${n}`)
+    }
+    this.pos++
+  }
+
+  private readPid(): unknown {
+    this.expectArray(4, 'Pid')
+    const node = this.readNode()
+    return pidFromFields(node, this.read(), this.read(), this.read())
+  }
+
+  private readRef(): unknown {
+    this.expectArray(3, 'Ref')
+    const node = this.readNode()
+    return refFromFields(node, this.read(), this.read())
+  }
+
+  /** A node name: the same few names recur in every pid, so reuse their strings. */
+  private readNode(): unknown {
+    const buf = this.buf
+    const b = this.pos < this.end ? buf[this.pos]! : 0
+    if (b < 0xa0 || b > 0xbf) return this.read()
+    const n = b & 0x1f
+    const start = this.pos + 1
+    if (start + n > this.end) return this.read()
+    for (let k = 0; k < NODE_CACHE_SIZE; k++) {
+      const cached = this.nodeBytes[k]
+      if (cached === undefined || cached.length !== n) continue
+      let i = 0
+      while (i < n && cached[i] === buf[start + i]) i++
+      if (i === n) {
+        this.pos = start + n
+        return this.nodeNames[k]
+      }
+    }
+    const name = this.read() as string
+    const slot = this.nodeNext
+    this.nodeNext = (slot + 1) % NODE_CACHE_SIZE
+    this.nodeBytes[slot] = Buffer.from(buf.subarray(start, start + n))
+    this.nodeNames[slot] = name
+    return name
+  }
+
+  private readMap(): Map<unknown, unknown> {
+    const b = this.pos < this.end ? this.buf[this.pos]! : 0
+    let n: number
+    if (b >= 0x80 && b <= 0x8f) {
+      this.pos++
+      n = b & 0x0f
+    } else if (b === 0xde) {
+      this.pos++
+      n = this.u16()
+    } else if (b === 0xdf) {
+      this.pos++
+      n = this.u32()
+    } else {
+      throw decodeError('malformed Map payload: expected a MessagePack map')
+    }
+    if (n * 2 > this.end - this.pos) throw this.truncated()
+    this.enter()
+    const out = new Map<unknown, unknown>()
+    for (let i = 0; i < n; i++) {
+      const key = this.read()
+      out.set(key, this.read())
+    }
+    this.depth--
+    return out
+  }
+}

@@ -1,0 +1,351 @@
+// netkernel's own MessagePack writer (the 'msgpackr' codec's encoder). It writes into one scratch
+// buffer per encoder and copies the result once into a fresh Buffer, the technique that makes
+// msgpackr fast, but with the extension types of ext-codes.ts per instance: msgpackr's own
+// extension registry is module-global (kriszyp/msgpackr#93) and exact Maps bypass it.
+import { CodecError } from '../errors.js'
+import { EXT, MAX_TERM_DEPTH, encodeError, extHeaderSize, writeExtHeader } from './ext-codes.js'
+import { bigintToBytes, checkPid, checkRef, errorFields } from './ext-payloads.js'
+import {
+  KIND_ARRAY,
+  KIND_BIN,
+  KIND_ERROR,
+  KIND_MAP,
+  KIND_OBJECT,
+  KIND_PID,
+  KIND_REF,
+  notATerm,
+  objectKind,
+} from './term-kinds.js'
+import type { Pid } from './pid.js'
+import type { Ref } from './ref.js'
+
+const INITIAL_SIZE = 8192
+/** A scratch buffer grown past this for one large term is dropped after the call. */
+const KEEP_MAX = 1 << 20
+/** Room every write() may use without asking: the largest header or scalar is 9 bytes. */
+const SLACK = 16
+/** Strings shorter than this are written by a loop (ASCII) instead of a native call. */
+const SHORT_STRING = 64
+const MAX_FRAME_BODY = 0xffffffff
+
+export class TermEncoder {
+  private buf: Buffer = Buffer.allocUnsafeSlow(INITIAL_SIZE)
+  private pos = 0
+  private depth = 0
+  private busy = false
+
+  /** The MessagePack bytes of a term, in a fresh Buffer. */
+  encode(value: unknown): Buffer {
+    return this.run(value, 0)
+  }
+
+  /** A 4-byte big-endian length followed by the term's bytes, in one fresh Buffer. */
+  encodeFrame(value: unknown): Buffer {
+    return this.run(value, 4)
+  }
+
+  private run(value: unknown, reserve: number): Buffer {
+    // A getter on a plain object could call back into this encoder: give it its own scratch.
+    if (this.busy) return new TermEncoder().run(value, reserve)
+    this.busy = true
+    this.pos = reserve
+    this.depth = 0
+    try {
+      this.ensure(reserve + SLACK)
+      this.write(value)
+      const end = this.pos
+      const buf = this.buf
+      if (reserve === 4) {
+        const size = end - 4
+        if (size > MAX_FRAME_BODY) throw encodeError(`a term of ${size} bytes does not fit a frame`)
+        buf[0] = size >>> 24
+        buf[1] = (size >>> 16) & 0xff
+        buf[2] = (size >>> 8) & 0xff
+        buf[3] = size & 0xff
+      }
+      const out = Buffer.allocUnsafe(end)
+      if (end <= 64) for (let i = 0; i < end; i++) out[i] = buf[i]!
+      else buf.copy(out, 0, 0, end)
+      return out
+    } catch (error) {
+      if (error instanceof CodecError) throw error
+      throw encodeError(`cannot encode the term: ${(error as Error)?.message ?? String(error)}`, error)
+    } finally {
+      this.busy = false
+      if (this.buf.length > KEEP_MAX) this.buf = Buffer.allocUnsafeSlow(INITIAL_SIZE)
+    }
+  }
+
+  private ensure(bytes: number): void {
+    if (this.pos + bytes <= this.buf.length) return
+    const next = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.pos + bytes))
+    this.buf.copy(next, 0, 0, this.pos)
+    this.buf = next
+  }
+
+  private write(value: unknown): void {
+    if (this.pos + SLACK > this.buf.length) this.ensure(SLACK)
+    switch (typeof value) {
+      case 'string':
+        return this.writeString(value)
+      case 'number':
+        return this.writeNumber(value)
+      case 'object':
+        if (value === null) this.buf[this.pos++] = 0xc0
+        else this.writeObject(value)
+        return
+      case 'boolean':
+        this.buf[this.pos++] = value ? 0xc3 : 0xc2
+        return
+      case 'undefined':
+        this.buf[this.pos++] = 0xc0
+        return
+      case 'bigint':
+        return this.writeBigint(value)
+      default:
+        throw notATerm(value)
+    }
+  }
+
+  private writeObject(value: object): void {
+    switch (objectKind(value)) {
+      case KIND_ARRAY:
+        return this.writeArray(value as unknown[])
+      case KIND_OBJECT:
+        return this.writePlain(value as Record<string, unknown>)
+      case KIND_PID:
+        return this.writePid(value as Pid)
+      case KIND_REF:
+        return this.writeRef(value as Ref)
+      case KIND_BIN:
+        return this.writeBin(value as Uint8Array)
+      case KIND_MAP:
+        return this.writeMap(value as Map<unknown, unknown>)
+      case KIND_ERROR:
+        return this.writeError(value as Error)
+    }
+  }
+
+  private enter(): void {
+    if (++this.depth > MAX_TERM_DEPTH) {
+      throw encodeError(`term nested deeper than ${MAX_TERM_DEPTH} levels (or cyclic)`)
+    }
+  }
+
+  private writeArray(value: unknown[]): void {
+    this.enter()
+    const n = value.length
+    this.writeHeader(n, 0x90, 0xdc)
+    for (let i = 0; i < n; i++) this.write(value[i])
+    this.depth--
+  }
+
+  private writePlain(value: Record<string, unknown>): void {
+    this.enter()
+    const keys = Object.keys(value)
+    const n = keys.length
+    this.writeHeader(n, 0x80, 0xde)
+    for (let i = 0; i < n; i++) {
+      const key = keys[i]!
+      this.writeString(key)
+      this.write(value[key])
+    }
+    this.depth--
+  }
+
+  /** fix (n < 16), 16-bit or 32-bit length header of an array or map. */
+  private writeHeader(n: number, fix: number, code16: number): void {
+    const buf = this.buf
+    let p = this.pos
+    if (n < 16) {
+      buf[p++] = fix | n
+    } else if (n < 0x10000) {
+      buf[p++] = code16
+      buf[p++] = n >>> 8
+      buf[p++] = n & 0xff
+    } else {
+      buf[p++] = code16 + 1
+      buf.writeUInt32BE(n, p)
+      p += 4
+    }
+    this.pos = p
+  }
+
+  private writeNumber(n: number): void {
+    const buf = this.buf
+    let p = this.pos
+    const i = n | 0
+    if (i === n) {
+      if (i >= 0) {
+        if (i < 0x80) {
+          buf[p++] = i
+        } else if (i < 0x100) {
+          buf[p++] = 0xcc
+          buf[p++] = i
+        } else if (i < 0x10000) {
+          buf[p++] = 0xcd
+          buf[p++] = i >>> 8
+          buf[p++] = i & 0xff
+        } else {
+          buf[p++] = 0xce
+          buf.writeUInt32BE(i, p)
+          p += 4
+        }
+      } else if (i >= -0x20) {
+        buf[p++] = i & 0xff
+      } else if (i >= -0x80) {
+        buf[p++] = 0xd0
+        buf[p++] = i & 0xff
+      } else if (i >= -0x8000) {
+        buf[p++] = 0xd1
+        buf[p++] = (i >> 8) & 0xff
+        buf[p++] = i & 0xff
+      } else {
+        buf[p++] = 0xd2
+        buf.writeInt32BE(i, p)
+        p += 4
+      }
+    } else if (n > 0 && n <= 0xffffffff && Math.floor(n) === n) {
+      buf[p++] = 0xce
+      buf.writeUInt32BE(n, p)
+      p += 4
+    } else {
+      buf[p++] = 0xcb
+      buf.writeDoubleBE(n, p)
+      p += 8
+    }
+    this.pos = p
+  }
+
+  private writeString(s: string): void {
+    const len = s.length
+    // Every UTF-16 unit takes 1 to 3 bytes: the header guessed from len is never too large.
+    this.ensure(5 + len * 3)
+    const buf = this.buf
+    const start = this.pos
+    const guess = len < 0x20 ? 1 : len < 0x100 ? 2 : len < 0x10000 ? 3 : 5
+    let bytes = -1
+    if (len < SHORT_STRING) {
+      let p = start + guess
+      let i = 0
+      for (; i < len; i++) {
+        const c = s.charCodeAt(i)
+        if (c >= 0x80) break
+        buf[p++] = c
+      }
+      if (i === len) bytes = len
+    }
+    if (bytes < 0) bytes = buf.write(s, start + guess)
+    const header = bytes < 0x20 ? 1 : bytes < 0x100 ? 2 : bytes < 0x10000 ? 3 : 5
+    if (header !== guess) buf.copyWithin(start + header, start + guess, start + guess + bytes)
+    let p = start
+    if (header === 1) {
+      buf[p++] = 0xa0 | bytes
+    } else if (header === 2) {
+      buf[p++] = 0xd9
+      buf[p++] = bytes
+    } else if (header === 3) {
+      buf[p++] = 0xda
+      buf[p++] = bytes >>> 8
+      buf[p++] = bytes & 0xff
+    } else {
+      buf[p++] = 0xdb
+      buf.writeUInt32BE(bytes, p)
+      p += 4
+    }
+    this.pos = p + bytes
+  }
+
+  private writeBin(value: Uint8Array): void {
+    const n = value.length
+    this.ensure(5 + n)
+    const buf = this.buf
+    let p = this.pos
+    if (n < 0x100) {
+      buf[p++] = 0xc4
+      buf[p++] = n
+    } else if (n < 0x10000) {
+      buf[p++] = 0xc5
+      buf[p++] = n >>> 8
+      buf[p++] = n & 0xff
+    } else {
+      buf[p++] = 0xc6
+      buf.writeUInt32BE(n, p)
+      p += 4
+    }
+    buf.set(value, p)
+    this.pos = p + n
+  }
+
+  // Extension types: the body is written after room for an ext 8 header, then the header is
+  // made the smallest one that fits the body's length (moving the body when it differs).
+
+  private beginExt(): number {
+    const at = this.pos
+    this.pos += 3
+    return at
+  }
+
+  private endExt(at: number, type: number): void {
+    const body = at + 3
+    const n = this.pos - body
+    const header = extHeaderSize(n)
+    if (header !== 3) {
+      this.ensure(3)
+      this.buf.copyWithin(at + header, body, this.pos)
+      this.pos += header - 3
+    }
+    writeExtHeader(this.buf, at, n, type)
+  }
+
+  private writePid(pid: Pid): void {
+    checkPid(pid)
+    const at = this.beginExt()
+    this.buf[this.pos++] = 0x94
+    this.writeString(pid.node)
+    this.ensure(SLACK * 2)
+    this.writeNumber(pid.id)
+    this.writeNumber(pid.serial)
+    this.writeNumber(pid.creation)
+    this.endExt(at, EXT.PID)
+  }
+
+  private writeRef(ref: Ref): void {
+    checkRef(ref)
+    const at = this.beginExt()
+    this.buf[this.pos++] = 0x93
+    this.writeString(ref.node)
+    this.ensure(SLACK * 2)
+    this.writeNumber(ref.id)
+    this.writeNumber(ref.creation)
+    this.endExt(at, EXT.REF)
+  }
+
+  private writeMap(map: Map<unknown, unknown>): void {
+    this.enter()
+    const at = this.beginExt()
+    this.writeHeader(map.size, 0x80, 0xde)
+    for (const [key, value] of map) {
+      this.write(key)
+      this.write(value)
+    }
+    this.endExt(at, EXT.MAP)
+    this.depth--
+  }
+
+  private writeError(error: Error): void {
+    const at = this.beginExt()
+    this.write(errorFields(error))
+    this.endExt(at, EXT.ERROR)
+  }
+
+  private writeBigint(n: bigint): void {
+    const bytes = bigintToBytes(n)
+    this.ensure(6 + bytes.length)
+    const at = this.pos
+    const header = extHeaderSize(bytes.length)
+    writeExtHeader(this.buf, at, bytes.length, EXT.BIGINT)
+    this.buf.set(bytes, at + header)
+    this.pos = at + header + bytes.length
+  }
+}

@@ -1,0 +1,96 @@
+// The MessagePack extension types of the netkernel wire format, and the limits and errors
+// both codecs share. Every payload is itself standard MessagePack:
+//
+//   code  term      payload
+//   1     Pid       array [node: str, id: uint, serial: uint, creation: uint]
+//   2     Ref       array [node: str, id: uint, creation: uint]
+//   3     Atom      RESERVED for an Erlang/OTP bridge: not produced, rejected on decode
+//   4     Tuple     RESERVED for an Erlang/OTP bridge: not produced, rejected on decode
+//   5     Map       a MessagePack map (keys of any term kind); decodes to a JS Map
+//   6     BigInt    raw bytes: two's complement, big-endian, minimal length (>= 1 byte);
+//                   every bigint uses it, whatever its size, so a bigint stays a bigint
+//   7     Error     array [name: str, message: str] or [name, message, code: str | int]
+//
+// Ext headers are the smallest the MessagePack spec allows (fixext 1/2/4/8/16, else ext 8/16/32).
+import { CodecError } from '../errors.js'
+
+/** Extension type codes. */
+export const EXT = {
+  PID: 1,
+  REF: 2,
+  ATOM: 3,
+  TUPLE: 4,
+  MAP: 5,
+  BIGINT: 6,
+  ERROR: 7,
+} as const
+
+export type ExtCode = (typeof EXT)[keyof typeof EXT]
+
+/** Nesting deeper than this (arrays, objects, maps) fails to encode or decode: it also catches cycles. */
+export const MAX_TERM_DEPTH = 1000
+
+/** The CodecError for an extension type the format does not (yet) define. */
+export function unknownExtension(type: number): CodecError {
+  const why = type === EXT.ATOM || type === EXT.TUPLE ? 'reserved, not supported yet' : 'not defined'
+  return new CodecError('ERR_UNKNOWN_EXTENSION', `MessagePack extension type ${type} is ${why}`)
+}
+
+export function decodeError(message: string, cause?: unknown): CodecError {
+  return new CodecError('ERR_DECODE', message, cause === undefined ? undefined : { cause })
+}
+
+export function encodeError(message: string, cause?: unknown): CodecError {
+  return new CodecError('ERR_ENCODE', message, cause === undefined ? undefined : { cause })
+}
+
+/** A short description of a value for error messages (never the value itself). */
+export function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`
+  if (typeof value !== 'object') return typeof value
+  const ctor = (value as { constructor?: { name?: unknown } }).constructor
+  return typeof ctor?.name === 'string' ? `${ctor.name} instance` : 'object'
+}
+
+/** Bytes of the smallest ext header for a body of n bytes: fixext 2, ext 8/16/32 3/4/6. */
+export function extHeaderSize(n: number): number {
+  return n === 1 || n === 2 || n === 4 || n === 8 || n === 16 ? 2 : n < 0x100 ? 3 : n < 0x10000 ? 4 : 6
+}
+
+/** Writes the smallest ext header for a body of n bytes at buf[at]. */
+export function writeExtHeader(buf: Uint8Array, at: number, n: number, type: number): void {
+  switch (n) {
+    case 1:
+      buf[at] = 0xd4
+      break
+    case 2:
+      buf[at] = 0xd5
+      break
+    case 4:
+      buf[at] = 0xd6
+      break
+    case 8:
+      buf[at] = 0xd7
+      break
+    case 16:
+      buf[at] = 0xd8
+      break
+    default:
+      if (n < 0x100) {
+        buf[at++] = 0xc7
+        buf[at] = n
+      } else if (n < 0x10000) {
+        buf[at++] = 0xc8
+        buf[at++] = n >>> 8
+        buf[at] = n & 0xff
+      } else {
+        buf[at++] = 0xc9
+        buf[at++] = n >>> 24
+        buf[at++] = (n >>> 16) & 0xff
+        buf[at++] = (n >>> 8) & 0xff
+        buf[at] = n & 0xff
+      }
+  }
+  buf[at + 1] = type
+}

@@ -1,0 +1,64 @@
+// Which JavaScript values are terms, as both codecs see them. One set of rules, so that the two
+// codecs accept, reject and rebuild exactly the same values.
+//
+//   null, undefined (sent as nil), boolean, number, string, bigint
+//   Array                         -> MessagePack array
+//   plain object (prototype Object.prototype or null)
+//                                 -> MessagePack map of its own enumerable string keys
+//   Buffer, Uint8Array            -> bin (decodes as a Buffer)
+//   Map, Pid, Ref, Error          -> extension types (see ext-codes.ts)
+//
+// Anything else (functions, symbols, Dates, Sets, other typed arrays, class instances) is not a
+// term: encoding it throws ERR_ENCODE, so a message never silently loses its meaning on the wire.
+import { Pid } from './pid.js'
+import { Ref } from './ref.js'
+import { decodeError, describe, encodeError } from './ext-codes.js'
+import type { CodecError } from '../errors.js'
+
+export const KIND_ARRAY = 0
+export const KIND_OBJECT = 1
+export const KIND_PID = 2
+export const KIND_REF = 3
+export const KIND_BIN = 4
+export const KIND_MAP = 5
+export const KIND_ERROR = 6
+
+export type ObjectKind = 0 | 1 | 2 | 3 | 4 | 5 | 6
+
+/** How a non-null object is encoded; throws ERR_ENCODE for an object that is not a term. */
+export function objectKind(value: object): ObjectKind {
+  if (Array.isArray(value)) return KIND_ARRAY
+  const proto: unknown = Object.getPrototypeOf(value)
+  if (proto === Object.prototype || proto === null) return KIND_OBJECT
+  if (value instanceof Pid) return KIND_PID
+  if (value instanceof Ref) return KIND_REF
+  if (value instanceof Uint8Array) return KIND_BIN
+  if (value instanceof Map) return KIND_MAP
+  if (value instanceof Error) return KIND_ERROR
+  throw notATerm(value)
+}
+
+export function notATerm(value: unknown): CodecError {
+  return encodeError(
+    `cannot encode a ${describe(value)} as a term ` +
+      '(terms: null, boolean, number, string, bigint, array, plain object, Buffer, Map, Pid, Ref, Error)',
+  )
+}
+
+/** The property key for a key of a plain MessagePack map: strings as they are, scalars as strings. */
+export function plainKey(key: unknown): string {
+  if (typeof key === 'string') return key
+  if (typeof key === 'number' || typeof key === 'boolean' || typeof key === 'bigint' || key === null) {
+    return String(key)
+  }
+  throw decodeError(`a map key of type ${describe(key)} cannot be a plain object key`)
+}
+
+/** Sets an own data property, also for the key "__proto__" (never the prototype). */
+export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') {
+    Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true })
+  } else {
+    target[key] = value
+  }
+}

@@ -1,0 +1,279 @@
+import t from 'tap'
+import { Packr } from 'msgpackr'
+import { cookie } from '../auth/cookie.js'
+import { Cookies } from '../lib/kernel/cookie-store.js'
+import type { AuthContext, AuthResult, HandshakeChannel, HandshakeMessage } from '../lib/kernel/strategy.js'
+import { AuthError, HandshakeError, NetkernelError } from '../lib/errors.js'
+import { authComplianceSuite, type AuthSession } from './fixtures/auth-compliance.js'
+import { channelPair, fakeConn, type TestChannel } from './fixtures/channel-pair.js'
+
+const A = 'a@host'
+const B = 'b@host'
+
+function sessionWith(aCookies: Cookies, bCookies: Cookies, opts: { stepTimeout?: number } = {}) {
+  const [ia, rb] = channelPair(opts)
+  const s: AuthSession & { initiator: { ch: TestChannel }; responder: { ch: TestChannel } } = {
+    initiator: { ch: ia, ctx: { localName: A, peerName: B, role: 'initiator', conn: fakeConn(), cookies: aCookies } },
+    responder: { ch: rb, ctx: { localName: B, peerName: A, role: 'responder', conn: fakeConn(), cookies: bCookies } },
+    close: () => ia.close(),
+  }
+  return s
+}
+
+function ctx(s: AuthSession, role: 'initiator' | 'responder', signal = AbortSignal.timeout(5000)): AuthContext {
+  return { ...s[role].ctx, signal }
+}
+
+async function settle(p: Promise<AuthResult>): Promise<AuthResult | Error> {
+  return p.catch((e: unknown) => e as Error)
+}
+
+authComplianceSuite(t, {
+  name: 'cookie',
+  setup: async () => ({
+    a: cookie(),
+    b: cookie(),
+    good: () => sessionWith(new Cookies('SECRET'), new Cookies('SECRET')),
+    bad: () => sessionWith(new Cookies('SECRET'), new Cookies('OTHER')),
+  }),
+})
+
+t.test('message sequence: challenge, reply, answer, ok; 32-byte challenges and digests', async t => {
+  const s = sessionWith(new Cookies('SECRET'), new Cookies('SECRET'))
+  const auth = cookie()
+  t.equal(auth.name, 'cookie')
+  const [i, r] = await Promise.all([auth.initiate(s.initiator.ch, ctx(s, 'initiator')), auth.respond(s.responder.ch, ctx(s, 'responder'))])
+  t.same(i, { peerName: B })
+  t.same(r, { peerName: A })
+  const seq = s.initiator.ch.transcript.map(e => `${e.dir}:${String(e.msg.t)}`)
+  t.same(seq, ['out:challenge', 'in:reply', 'out:answer', 'in:ok'])
+  const [challenge, reply, answer, ok] = s.initiator.ch.transcript.map(e => e.msg)
+  t.same(Object.keys(challenge).sort(), ['c', 't'])
+  t.equal((challenge.c as Buffer).length, 32)
+  t.same(Object.keys(reply).sort(), ['c', 'd', 't'])
+  t.equal((reply.c as Buffer).length, 32)
+  t.equal((reply.d as Buffer).length, 32)
+  t.same(Object.keys(answer).sort(), ['d', 't'])
+  t.equal((answer.d as Buffer).length, 32)
+  t.same(ok, { t: 'ok' })
+})
+
+t.test('the cookie never crosses the wire, and challenges are fresh each time', async t => {
+  const secret = 'THE-SECRET-COOKIE-VALUE'
+  const packr = new Packr({ useRecords: false })
+  const seen = new Set<string>()
+  for (let n = 0; n < 3; n++) {
+    const s = sessionWith(new Cookies(secret), new Cookies(secret))
+    await Promise.all([cookie().initiate(s.initiator.ch, ctx(s, 'initiator')), cookie().respond(s.responder.ch, ctx(s, 'responder'))])
+    for (const e of [...s.initiator.ch.transcript, ...s.responder.ch.transcript]) {
+      const bytes = packr.pack(e.msg)
+      t.notOk(bytes.includes(Buffer.from(secret)), `no cookie in ${String(e.msg.t)}`)
+      for (const v of Object.values(e.msg)) if (Buffer.isBuffer(v) && e.dir === 'out') seen.add(v.toString('hex'))
+    }
+  }
+  t.equal(seen.size, 3 * 4, 'every challenge and digest of three sessions differs')
+})
+
+t.test('on a wrong cookie the peer is told only { t: "refused" }, and both sides get AuthError', async t => {
+  const s = sessionWith(new Cookies('SECRET'), new Cookies('OTHER'))
+  const [i, r] = await Promise.all([
+    settle(cookie().initiate(s.initiator.ch, ctx(s, 'initiator'))),
+    settle(cookie().respond(s.responder.ch, ctx(s, 'responder'))),
+  ])
+  t.ok(i instanceof AuthError)
+  t.ok(r instanceof AuthError)
+  t.equal((i as AuthError).code, 'ERR_AUTH_FAILED')
+  t.equal((r as AuthError).code, 'ERR_AUTH_FAILED')
+  t.match((i as Error).message, B, 'the initiator error names the peer')
+  t.match((r as Error).message, A, 'the responder error names the peer')
+  const refusal = s.initiator.ch.transcript.at(-1)
+  t.same(refusal, { dir: 'out', msg: { t: 'refused' } }, 'the initiator (which saw the bad digest) sent a bare refusal')
+})
+
+t.test('per-node cookies (set_cookie/2) are used for that peer only', async t => {
+  const a = new Cookies('A-OWN')
+  const b = new Cookies('B-OWN')
+  a.setFor(B, 'SHARED')
+  b.setFor(A, 'SHARED')
+  const s = sessionWith(a, b)
+  const [i, r] = await Promise.all([cookie().initiate(s.initiator.ch, ctx(s, 'initiator')), cookie().respond(s.responder.ch, ctx(s, 'responder'))])
+  t.equal(i.peerName, B)
+  t.equal(r.peerName, A)
+})
+
+t.test('a reflected digest is refused: the direction label differs', async t => {
+  // The attacker claims to be A to B without knowing the cookie. Session 1: it sends any
+  // challenge and receives B's challenge c1. Session 2: it sends c1 as its challenge, so B
+  // computes a digest over c1 — labelled 'responder'. Replaying it as the answer in
+  // session 1 must fail.
+  const bCookies = new Cookies('SECRET')
+  const s1 = sessionWith(new Cookies('unused'), bCookies)
+  const s2 = sessionWith(new Cookies('unused'), bCookies)
+  const v1 = settle(cookie().respond(s1.responder.ch, ctx(s1, 'responder')))
+  const v2 = settle(cookie().respond(s2.responder.ch, ctx(s2, 'responder')))
+  const sig = AbortSignal.timeout(5000)
+  s1.initiator.ch.send({ t: 'challenge', c: Buffer.alloc(32, 1) })
+  const reply1 = await s1.initiator.ch.receive({ signal: sig })
+  s2.initiator.ch.send({ t: 'challenge', c: reply1.c as Buffer })
+  const reply2 = await s2.initiator.ch.receive({ signal: sig })
+  s1.initiator.ch.send({ t: 'answer', d: reply2.d as Buffer })
+  const r1 = await v1
+  t.ok(r1 instanceof AuthError, 'session 1 refused')
+  t.equal((r1 as AuthError).code, 'ERR_AUTH_FAILED')
+  t.same(await s1.initiator.ch.receive({ signal: sig }), { t: 'refused' })
+  s2.close?.()
+  t.ok((await v2) instanceof NetkernelError, 'session 2 ends with a typed error')
+})
+
+const malformed: Array<[string, HandshakeMessage]> = [
+  ['a challenge of 31 bytes', { t: 'challenge', c: Buffer.alloc(31) }],
+  ['a challenge that is a string', { t: 'challenge', c: 'x'.repeat(32) }],
+  ['an answer first', { t: 'answer', d: Buffer.alloc(32) }],
+  ['no type', { c: Buffer.alloc(32) }],
+]
+for (const [what, msg] of malformed) {
+  t.test(`responder: ${what} → HandshakeError ERR_HANDSHAKE, peer told 'refused'`, async t => {
+    const s = sessionWith(new Cookies('S'), new Cookies('S'))
+    const p = settle(cookie().respond(s.responder.ch, ctx(s, 'responder')))
+    s.initiator.ch.send(msg)
+    const err = await p
+    t.ok(err instanceof HandshakeError)
+    t.equal((err as HandshakeError).code, 'ERR_HANDSHAKE')
+    t.match((err as Error).message, A)
+    t.same(await s.initiator.ch.receive(), { t: 'refused' })
+  })
+}
+
+t.test('initiator: a reply with a short digest → ERR_HANDSHAKE', async t => {
+  const s = sessionWith(new Cookies('S'), new Cookies('S'))
+  const p = settle(cookie().initiate(s.initiator.ch, ctx(s, 'initiator')))
+  await s.responder.ch.receive()
+  s.responder.ch.send({ t: 'reply', d: Buffer.alloc(16), c: Buffer.alloc(32) })
+  const err = await p
+  t.equal((err as NetkernelError).code, 'ERR_HANDSHAKE')
+})
+
+t.test('a refusal at the first step is an AuthError naming the peer', async t => {
+  const s = sessionWith(new Cookies('S'), new Cookies('S'))
+  const p = settle(cookie().respond(s.responder.ch, ctx(s, 'responder')))
+  s.initiator.ch.send({ t: 'refused' })
+  const err = await p
+  t.ok(err instanceof AuthError)
+  t.match((err as Error).message, `node ${A} refused`)
+})
+
+t.test('the channel per-step timeout surfaces as ERR_HANDSHAKE_TIMEOUT', async t => {
+  const s = sessionWith(new Cookies('S'), new Cookies('S'), { stepTimeout: 50 })
+  s.responder.ch.drop = true // the responder's reply never arrives
+  const [i] = await Promise.all([
+    settle(cookie().initiate(s.initiator.ch, ctx(s, 'initiator'))),
+    settle(cookie().respond(s.responder.ch, ctx(s, 'responder'))),
+  ])
+  t.equal((i as NetkernelError).code, 'ERR_HANDSHAKE_TIMEOUT')
+})
+
+t.test('the connection closing mid-handshake is a typed error on both sides', async t => {
+  const s = sessionWith(new Cookies('S'), new Cookies('S'))
+  s.initiator.ch.intercept = msg => {
+    if (msg.t === 'answer') {
+      queueMicrotask(() => s.initiator.ch.close())
+      return null
+    }
+    return msg
+  }
+  const [i, r] = await Promise.all([
+    settle(cookie().initiate(s.initiator.ch, ctx(s, 'initiator'))),
+    settle(cookie().respond(s.responder.ch, ctx(s, 'responder'))),
+  ])
+  t.equal((i as NetkernelError).code, 'ERR_CONNECTION_CLOSED')
+  t.equal((r as NetkernelError).code, 'ERR_CONNECTION_CLOSED')
+})
+
+t.test('a signal aborted without a reason gives ERR_ABORTED; a foreign channel error is wrapped', async t => {
+  const s = sessionWith(new Cookies('S'), new Cookies('S'))
+  const ac = new AbortController()
+  const p = settle(cookie().respond(s.responder.ch, { ...s.responder.ctx, signal: ac.signal }))
+  ac.abort()
+  t.equal((await p as NetkernelError).code, 'ERR_ABORTED')
+
+  // A channel that is not netkernel's, whose receive rejects with a plain error.
+  const odd: HandshakeChannel = { send: () => {}, receive: async () => Promise.reject(new Error('boom')) }
+  const e1 = await settle(cookie().respond(odd, ctx(s, 'responder')))
+  t.equal((e1 as NetkernelError).code, 'ERR_HANDSHAKE')
+  t.match((e1 as Error).message, /boom/)
+
+  // A channel that rejects with a DOMException once the deadline signal fires.
+  const ac2 = new AbortController()
+  const dom: HandshakeChannel = {
+    send: () => {},
+    receive: () => new Promise((_, reject) => ac2.signal.addEventListener('abort', () => reject(ac2.signal.reason))),
+  }
+  const p2 = settle(cookie().respond(dom, { ...s.responder.ctx, signal: ac2.signal }))
+  ac2.abort(new DOMException('deadline', 'TimeoutError'))
+  t.equal((await p2 as NetkernelError).code, 'ERR_HANDSHAKE_TIMEOUT')
+  const ac3 = new AbortController()
+  const dom3: HandshakeChannel = {
+    send: () => {},
+    receive: () => new Promise((_, reject) => ac3.signal.addEventListener('abort', () => reject(ac3.signal.reason))),
+  }
+  const p3 = settle(cookie().initiate(dom3, { ...s.initiator.ctx, signal: ac3.signal }))
+  ac3.abort()
+  t.equal((await p3 as NetkernelError).code, 'ERR_ABORTED')
+})
+
+t.test('a send on a dead channel while refusing does not mask the refusal', async t => {
+  const s = sessionWith(new Cookies('S'), new Cookies('S'))
+  const sent: HandshakeMessage[] = []
+  const ch: HandshakeChannel = {
+    send: msg => {
+      if (msg.t === 'refused') throw new Error('closed')
+      sent.push(msg)
+    },
+    receive: async () => ({ t: 'challenge', c: Buffer.alloc(1) }),
+  }
+  const err = await settle(cookie().respond(ch, ctx(s, 'responder')))
+  t.equal((err as NetkernelError).code, 'ERR_HANDSHAKE')
+})
+
+t.test('a store that has no cookie for the peer refuses locally', async t => {
+  const s = sessionWith(new Cookies('S'), new Cookies('S'))
+  const err = await settle(cookie().initiate(s.initiator.ch, { ...ctx(s, 'initiator'), cookies: { cookieFor: () => '' } }))
+  t.equal((err as NetkernelError).code, 'ERR_AUTH_FAILED')
+  t.same(s.initiator.ch.transcript.map(e => e.msg), [{ t: 'refused' }])
+})
+
+// Cookies, the CookieStore the authenticator reads
+
+t.test('own cookie, per-node cookies, replacing and forgetting', async t => {
+  const c = new Cookies('OWN')
+  t.equal(c.own, 'OWN')
+  t.equal(c.cookieFor('a@h'), 'OWN')
+  c.setFor('a@h', 'FOR-A')
+  t.equal(c.cookieFor('a@h'), 'FOR-A')
+  t.equal(c.cookieFor('b@h'), 'OWN')
+  c.set('NEW')
+  t.equal(c.own, 'NEW')
+  t.equal(c.cookieFor('b@h'), 'NEW')
+  t.equal(c.cookieFor('a@h'), 'FOR-A', 'a per-node cookie survives set()')
+  c.own = 'NEWER'
+  t.equal(c.cookieFor('b@h'), 'NEWER')
+  t.equal(c.deleteFor('a@h'), true)
+  t.equal(c.deleteFor('a@h'), false)
+  t.equal(c.cookieFor('a@h'), 'NEWER')
+})
+
+t.test('the cookie is not exposed by enumeration or JSON', async t => {
+  const c = new Cookies('SECRET')
+  c.setFor('a@h', 'OTHER')
+  t.notMatch(JSON.stringify(c), /SECRET|OTHER/)
+})
+
+t.test('empty or non-string cookies and node names are refused', async t => {
+  t.throws(() => new Cookies(''), { code: 'ERR_BAD_ARGUMENT' })
+  t.throws(() => new Cookies(42 as unknown as string), { code: 'ERR_BAD_ARGUMENT' })
+  const c = new Cookies('OK')
+  t.throws(() => c.set(''), { code: 'ERR_BAD_ARGUMENT' })
+  t.throws(() => c.setFor('', 'X'), { code: 'ERR_BAD_ARGUMENT' })
+  t.throws(() => c.setFor('a@h', ''), { code: 'ERR_BAD_ARGUMENT', message: /a@h/ })
+  t.equal(c.own, 'OK')
+})
