@@ -20,7 +20,8 @@ export {
 
 export type { Dest, NodeKind, NodeEvents } from './node.js'
 export type { StartNodeOptions, ListenOptions as NodeListenOptions, EpmdOptions } from './node-options.js'
-export type { Proc, ModuleDef } from './process/runtime.js'
+export type { Proc, ModuleDef, ModuleFn, Match, ReceiveOptions } from './process/runtime.js'
+export { ProcessExit } from './process/runtime.js'
 export type {
   Transport, Conn, Listener, ListenOptions, DialAddress,
   Authenticator, AuthContext, AuthResult, HandshakeChannel, HandshakeMessage, CookieStore,

@@ -21,6 +21,10 @@ export interface EpmdOptions {
   port?: number
   /** Start a port mapper (a detached process that outlives this node) when none answers. Default true. */
   autoStart?: boolean
+  /** Where a port mapper this node starts listens. Default '0.0.0.0' (as epmd). */
+  listenHost?: string
+  /** Called with the pid of a port mapper process this node starts (to stop it later). */
+  onSpawn?: (pid: number) => void
 }
 
 export interface StartNodeOptions {

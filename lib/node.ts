@@ -154,7 +154,7 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
   const { full: name } = parseNodeName(opts.name, longNames)
   const logger = childLogger(opts.logger ?? silentLogger, { node: name })
   const clock = opts.clock ?? systemClock
-  const epmd = opts.epmd === false ? false : { host: opts.epmd?.host ?? '127.0.0.1', port: opts.epmd?.port ?? defaultEpmdPort(), autoStart: opts.epmd?.autoStart ?? true }
+  const epmd = opts.epmd === false ? false : { ...opts.epmd, host: opts.epmd?.host ?? '127.0.0.1', port: opts.epmd?.port ?? defaultEpmdPort(), autoStart: opts.epmd?.autoStart ?? true }
   const listen = opts.listen === false || (opts.listen === undefined && epmd === false) ? false : (opts.listen ?? {})
   const distributed = listen !== false || opts.resolve !== undefined
   const ownCookie = opts.cookie ?? (distributed ? await readOrCreateCookie(opts.cookieFile) : randomBytes(16).toString('hex'))
@@ -197,7 +197,7 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
       listener = await listenInRange(kernel, host, listen.portMin ?? 0, listen.portMax ?? listen.portMin ?? 0)
     }
     if (epmd !== false && listener !== undefined) {
-      if (epmd.autoStart) await ensureEpmd({ host: epmd.host, port: epmd.port, logger })
+      if (epmd.autoStart) await ensureEpmd({ host: epmd.host, port: epmd.port, listenHost: epmd.listenHost, onSpawn: epmd.onSpawn, logger })
       const reg = await registerNode({ host: epmd.host, port: epmd.port, name: aliveOf(name), nodePort: listener.address.port, hidden: opts.hidden === true })
       registration = reg
       creation = reg.creation

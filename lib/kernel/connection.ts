@@ -31,8 +31,9 @@ export class Connection {
   private down = false
   private readonly flushBound = (): void => this.flush()
   private readonly onData = (chunk: Buffer): void => this.receive(chunk)
-  private readonly onClose = (): void => this.goDown('connection_closed')
-  private readonly onError = (err: Error): void => this.goDown('connection_closed', err)
+  // The peer ended or the socket failed: we let go of our side too (no half-open leftovers).
+  private readonly onClose = (): void => this.destroy('connection_closed')
+  private readonly onError = (err: Error): void => this.destroy('connection_closed', err)
 
   constructor(
     readonly peer: string,
