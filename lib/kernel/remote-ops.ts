@@ -52,8 +52,15 @@ export class KernelRemote implements Remote {
   }
 
   spawn(from: Pid | undefined, node: string, mod: string, fun: string, args: unknown[], opts: SpawnOptions): Promise<Pid> {
-    const { id, promise } = this.spawns.open(node, `${mod}:${fun}/${args.length}`)
-    this.k.write(node, this.codec.encodeFrame([SPAWN_REQUEST, id, from ?? null, mod, fun, args, opts.link === true]))
+    const id = this.spawns.nextId()
+    let frame: Buffer
+    try {
+      frame = this.codec.encodeFrame([SPAWN_REQUEST, id, from ?? null, mod, fun, args, opts.link === true])
+    } catch (err) {
+      return Promise.reject(err) // e.g. an argument that is not a term: ERR_ENCODE
+    }
+    const promise = this.spawns.open(node, id, `${mod}:${fun}/${args.length}`)
+    this.k.write(node, frame)
     return promise
   }
 

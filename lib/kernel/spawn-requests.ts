@@ -19,9 +19,12 @@ export class SpawnRequests {
     private readonly timeout: number,
   ) {}
 
-  /** Register a request to `node`; returns its id and the promise of the new pid. */
-  open(node: string, what: string): { id: number; promise: Promise<Pid> } {
-    const id = this.next++
+  nextId(): number {
+    return this.next++
+  }
+
+  /** Register request `id` to `node`; returns the promise of the new pid. */
+  open(node: string, id: number, what: string): Promise<Pid> {
     let table = this.byNode.get(node)
     if (table === undefined) this.byNode.set(node, (table = new Map()))
     const t = table
@@ -32,7 +35,7 @@ export class SpawnRequests {
       }, this.timeout)
       t.set(id, { resolve, reject, timer })
     })
-    return { id, promise }
+    return promise
   }
 
   /** A SPAWN_REPLY arrived. */
