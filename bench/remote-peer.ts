@@ -25,7 +25,7 @@ interface PeerConfig {
 }
 
 /** The payload: a 100-character ASCII string (msgpack str 8: 102 bytes encoded). */
-export const PAYLOAD = 'netkernel-remote-bench-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMNOPQRSTUVWXYZ-0123456789!'
+export const PAYLOAD = 'netkernel-remote-bench-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMNOPQRSTUVWXYZ-0123456789!?'
 if (PAYLOAD.length !== 100) throw new Error(`payload is ${PAYLOAD.length} characters`)
 /** The raw pipe's payload: 100 bytes behind a 4-byte length prefix. */
 const RAW_BODY = 100

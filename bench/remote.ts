@@ -88,7 +88,10 @@ class Child {
         resolve(line)
       }
       this.waiters.push(w)
-      void this.exited.then(() => reject(new Error(`${this.label} exited`)))
+      void this.exited.then(() => {
+        clearTimeout(timer)
+        reject(new Error(`${this.label} exited`))
+      })
     })
   }
 
