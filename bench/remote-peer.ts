@@ -1,5 +1,5 @@
 // One side of bench/remote.ts, in its own OS process. argv[2] is a JSON config
-// { role: 'recv' | 'send', name, cookie, epmdPort, codec }. It prints `READY {json}` once
+// { role: 'recv' | 'send', name, cookie, epmdPort, codec, payload }. It prints `READY {json}` once
 // started, then serves commands on stdin, one per line, answering on stdout:
 //
 //   receiver  (no commands) a process registered as 'sink' counts messages; a raw TCP server
@@ -22,18 +22,38 @@ interface PeerConfig {
   cookie: string
   epmdPort: number
   codec: CodecName
+  payload?: PayloadKind
 }
 
-/** The payload: a 100-character ASCII string (msgpack str 8: 102 bytes encoded). */
-export const PAYLOAD = 'netkernel-remote-bench-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMNOPQRSTUVWXYZ-0123456789!?'
-if (PAYLOAD.length !== 100) throw new Error(`payload is ${PAYLOAD.length} characters`)
+/** The payloads, ~100 bytes each; `payload` in the config picks one (default 'string'). */
+const STRING = 'netkernel-remote-bench-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMNOPQRSTUVWXYZ-0123456789!?'
+const PAYLOADS = {
+  /** a 100-character ASCII string: msgpack str 8, 102 bytes encoded */
+  string: STRING,
+  /** a 100-byte Buffer: msgpack bin 8, 102 bytes encoded (what OTP's side sends: a binary) */
+  binary: Buffer.from(STRING, 'latin1'),
+  /** the object of bench/codec.ts: 97 bytes encoded */
+  object: { kind: 'order', seq: 123456, items: ['apple', 'banana', 'cherry'], total: 42.5, note: 'ship it to the usual address' },
+}
+export type PayloadKind = keyof typeof PAYLOADS
+if (STRING.length !== 100) throw new Error(`payload is ${STRING.length} characters`)
 /** The raw pipe's payload: 100 bytes behind a 4-byte length prefix. */
 const RAW_BODY = 100
 const RAW_FRAME = 4 + RAW_BODY
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as PeerConfig
+const PAYLOAD: unknown = PAYLOADS[cfg.payload ?? 'string']
+if (PAYLOAD === undefined) throw new Error(`unknown payload ${cfg.payload}`)
+/** The received message is the payload sent (checked on the last one of a run). */
+const same = (m: unknown): boolean =>
+  Buffer.isBuffer(PAYLOAD) ? Buffer.isBuffer(m) && PAYLOAD.equals(m) : JSON.stringify(m) === JSON.stringify(PAYLOAD)
 const out = (line: string): void => void process.stdout.write(line + '\n')
 const now = (): bigint => process.hrtime.bigint()
+/** CPU time (user + system, all threads) since `c0`, in ns. */
+const cpuNs = (c0: NodeJS.CpuUsage): number => {
+  const c = process.cpuUsage(c0)
+  return (c.user + c.system) * 1000
+}
 const turn = (): Promise<void> => new Promise(resolve => setImmediate(resolve))
 
 const node = await startNode({
@@ -65,9 +85,10 @@ function startSink(n: Node): void {
         const [, from, count] = m
         let last: unknown = await proc.receive()
         const t0 = now()
+        const c0 = process.cpuUsage()
         for (let i = 1; i < count; i++) last = await proc.receive()
         const ns = Number(now() - t0)
-        proc.send(from, ['done', count, ns, last === PAYLOAD])
+        proc.send(from, ['done', count, ns, same(last), cpuNs(c0)])
       }
     }
   })
@@ -85,6 +106,7 @@ async function startRawReceiver(): Promise<net.Server> {
     let expected = -1
     let count = 0
     let t0 = 0n
+    let c0 = process.cpuUsage()
     const frame = (size: number): void => {
       if (expected < 0) {
         control = true
@@ -92,13 +114,17 @@ async function startRawReceiver(): Promise<net.Server> {
         skip = size
         return
       }
-      if (count === 0) t0 = now()
+      if (count === 0) {
+        t0 = now()
+        c0 = process.cpuUsage()
+      }
       skip = size
       if (++count === expected) {
         const ns = Number(now() - t0)
-        const reply = Buffer.alloc(16)
+        const reply = Buffer.alloc(24)
         reply.writeDoubleBE(count, 0)
         reply.writeDoubleBE(ns, 8)
+        reply.writeDoubleBE(cpuNs(c0), 16)
         socket.write(reply)
         expected = -1
         count = 0
@@ -163,14 +189,15 @@ function runNetkernel(count: number, yieldEvery: number): Promise<object> {
     node.spawn(async (proc: Proc) => {
       proc.send(['sink', sinkNode], ['start', proc.self, count])
       const t0 = now()
+      const c0 = process.cpuUsage()
       for (let i = 1; i <= count; i++) {
         proc.send(to, PAYLOAD)
         if (i % yieldEvery === 0) await turn()
       }
       const sendNs = Number(now() - t0) // until the last message was queued
-      const [, received, recvNs, ok] = (await proc.receive()) as [string, number, number, boolean]
+      const [, received, recvNs, ok, recvCpuNs] = (await proc.receive()) as [string, number, number, boolean, number]
       const totalNs = Number(now() - t0) // until the receiver's answer arrived
-      resolve({ count: received, recvNs, sendNs, totalNs, ok })
+      resolve({ count: received, recvNs, sendNs, totalNs, ok, sendCpuNs: cpuNs(c0), recvCpuNs })
     })
   })
 }
@@ -182,7 +209,7 @@ async function runRaw(count: number, port: number): Promise<object> {
     let got = Buffer.alloc(0)
     socket.on('data', (d: Buffer) => {
       got = Buffer.concat([got, d])
-      if (got.length >= 16) resolve(got)
+      if (got.length >= 24) resolve(got)
     })
   })
   // One big buffer of frames, written again and again (respecting backpressure).
@@ -193,6 +220,7 @@ async function runRaw(count: number, port: number): Promise<object> {
   control.writeUInt32BE(4, 0)
   control.writeUInt32BE(count, 4)
   const t0 = now()
+  const c0 = process.cpuUsage()
   socket.write(control)
   let left = count
   while (left > 0) {
@@ -204,8 +232,9 @@ async function runRaw(count: number, port: number): Promise<object> {
   const sendNs = Number(now() - t0)
   const r = await reply
   const totalNs = Number(now() - t0)
+  const sendCpuNs = cpuNs(c0)
   socket.destroy()
-  return { count: r.readDoubleBE(0), recvNs: r.readDoubleBE(8), sendNs, totalNs, ok: true }
+  return { count: r.readDoubleBE(0), recvNs: r.readDoubleBE(8), sendNs, totalNs, ok: true, sendCpuNs, recvCpuNs: r.readDoubleBE(16) }
 }
 
 // ---- commands ----------------------------------------------------------------------------

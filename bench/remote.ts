@@ -11,11 +11,13 @@
 //                 `erl -sname` nodes on a private epmd, a 100-byte binary per message.
 // The figure is the receiver's: messages / time from the first to the last message received.
 //
-//   node --import tsx bench/remote.ts [--quick] [--n=500000] [--runs=3] [--yield=2000] [--no-otp]
+//   node --import tsx bench/remote.ts [--quick] [--n=500000] [--runs=3] [--yield=5000] [--no-otp]
+//        [--payload=string|binary|object]
+//        [--only=raw,msgpackr,msgpack-lite,otp] [--cpu-prof=DIR]
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
-import { tmpdir } from 'node:os'
+import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { randomBytes } from 'node:crypto'
@@ -34,11 +36,28 @@ const option = (name: string, dflt: number): number => {
 const quick = flag('quick')
 const N = option('n', quick ? 100_000 : 500_000)
 const RUNS = option('runs', 3)
-const YIELD = option('yield', 2000)
-const wantOtp = !flag('no-otp')
+const YIELD = option('yield', 5000)
+const payloadKind = argv.find(x => x.startsWith('--payload='))?.slice(10) ?? 'string'
+if (!['string', 'binary', 'object'].includes(payloadKind)) throw new Error('--payload must be string, binary or object')
+const only = argv.find(x => x.startsWith('--only='))?.slice(7).split(',')
+const wantOtp = !flag('no-otp') && (only === undefined || only.includes('otp'))
+/** --cpu-prof=DIR: the netkernel peers run with `node --cpu-prof --cpu-prof-dir=DIR` (profiling). */
+const cpuProfDir = argv.find(x => x.startsWith('--cpu-prof='))?.slice(11)
 
 type Variant = 'raw' | 'msgpackr' | 'msgpack-lite' | 'otp'
-interface Result { count: number; recvNs: number; sendNs: number; totalNs: number; ok: boolean }
+interface Result {
+  count: number
+  /** Receiver: first to last message. */
+  recvNs: number
+  /** Sender: first send to the last one queued. */
+  sendNs: number
+  /** Sender: first send to the receiver's answer. */
+  totalNs: number
+  ok: boolean
+  /** CPU time (user + system, whole OS process) of each side over its part of the run. */
+  sendCpuNs: number
+  recvCpuNs: number
+}
 
 // ---- child processes with a line protocol ------------------------------------------------
 
@@ -113,8 +132,8 @@ class Child {
 }
 
 const children: Child[] = []
-function startChild(label: string, cmd: string, args: string[], env?: NodeJS.ProcessEnv): Child {
-  const c = new Child(label, spawn(cmd, args, { stdio: ['pipe', 'pipe', 'inherit'], env: env ?? process.env }))
+function startChild(label: string, cmd: string, args: string[], env?: NodeJS.ProcessEnv, stderr: 'inherit' | 'ignore' = 'inherit'): Child {
+  const c = new Child(label, spawn(cmd, args, { stdio: ['pipe', 'pipe', stderr], env: env ?? process.env }))
   children.push(c)
   return c
 }
@@ -127,7 +146,15 @@ const ERLANG_MODULE = String.raw`
 
 recv() ->
     register(sink, spawn(fun sink/0)),
+    %% Stop when stdin closes, so that this node never outlives the bench.
+    spawn(fun() -> eof = skip_lines(), halt() end),
     io:format("READY~n").
+
+skip_lines() ->
+    case io:get_line("") of
+        eof -> eof;
+        _ -> skip_lines()
+    end.
 
 sink() ->
     receive
@@ -137,9 +164,12 @@ sink() ->
     sink().
 
 first(From, N) ->
-    receive _ -> count(From, N - 1, erlang:monotonic_time(nanosecond), N) end.
+    receive _ -> count(From, N - 1, {erlang:monotonic_time(nanosecond), cpu()}, N) end.
 
-count(From, 0, T0, N) -> From ! {done, N, erlang:monotonic_time(nanosecond) - T0};
+%% CPU time of the whole VM (all threads), ms.
+cpu() -> element(1, erlang:statistics(runtime)).
+
+count(From, 0, {T0, C0}, N) -> From ! {done, N, erlang:monotonic_time(nanosecond) - T0, cpu() - C0};
 count(From, K, T0, N) -> receive _ -> count(From, K - 1, T0, N) end.
 
 send([NodeS]) ->
@@ -161,13 +191,16 @@ loop(Node, Sink, Bin) ->
                     N = list_to_integer(NS),
                     {sink, Node} ! {start, self(), N},
                     T0 = erlang:monotonic_time(nanosecond),
+                    C0 = cpu(),
                     blast(Sink, Bin, N),
                     T1 = erlang:monotonic_time(nanosecond),
                     receive
-                        {done, C, Ns} ->
+                        {done, C, Ns, RecvCpu} ->
                             T2 = erlang:monotonic_time(nanosecond),
-                            io:format("RESULT {\"count\":~b,\"recvNs\":~b,\"sendNs\":~b,\"totalNs\":~b,\"ok\":true}~n",
-                                      [C, Ns, T1 - T0, T2 - T0])
+                            SendCpu = cpu() - C0,
+                            io:format("RESULT {\"count\":~b,\"recvNs\":~b,\"sendNs\":~b,\"totalNs\":~b,\"ok\":true,"
+                                      "\"sendCpuNs\":~b,\"recvCpuNs\":~b}~n",
+                                      [C, Ns, T1 - T0, T2 - T0, SendCpu * 1000000, RecvCpu * 1000000])
                     end,
                     loop(Node, Sink, Bin);
                 _ -> halt()
@@ -177,6 +210,18 @@ loop(Node, Sink, Bin) ->
 blast(_, _, 0) -> ok;
 blast(P, B, K) -> P ! B, blast(P, B, K - 1).
 `
+
+/** Runs a command to completion (asynchronously, so that other start-ups go on meanwhile). */
+function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<{ status: number | null; output: string }> {
+  return new Promise(resolve => {
+    const p = spawn(cmd, args, { env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    p.stdout.setEncoding('utf8').on('data', (d: string) => (output += d))
+    p.stderr.setEncoding('utf8').on('data', (d: string) => (output += d))
+    p.once('error', err => resolve({ status: null, output: err.message }))
+    p.once('close', status => resolve({ status, output }))
+  })
+}
 
 function hasErlang(): boolean {
   return ['erl', 'erlc', 'epmd'].every(cmd => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0)
@@ -223,6 +268,13 @@ async function cleanup(): Promise<void> {
   })()
   return cleaning
 }
+// Last resort (an exception, a broken stdout): nothing started may outlive the bench.
+process.on('exit', () => {
+  for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL')
+  if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true })
+})
+process.stdout.on('error', () => {})
+process.stderr.on('error', () => {})
 process.on('SIGINT', () => void cleanup().then(() => process.exit(130)))
 process.on('SIGTERM', () => void cleanup().then(() => process.exit(143)))
 
@@ -233,52 +285,67 @@ async function main(): Promise<void> {
   // netkernel and raw: one receiver and one sender process; each runs a node per codec.
   const peer = (role: string, codec: string): Child => {
     const name = `${tag}_${role}_${codec === 'msgpackr' ? 'r' : 'l'}`
-    return startChild(`${role} ${codec}`, process.execPath, ['--import', 'tsx', peerEntry,
-      JSON.stringify({ role, name, cookie, epmdPort: epmd!.port, codec })])
+    const prof = cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfDir, `${role}-${codec}`)}`]
+    return startChild(`${role} ${codec}`, process.execPath, [...prof, '--import', 'tsx', peerEntry,
+      JSON.stringify({ role, name, cookie, epmdPort: epmd!.port, codec, payload: payloadKind })])
   }
-  for (const codec of ['msgpackr', 'msgpack-lite'] as const) {
+  // Every pair starts at once: start-up is most of a --quick run.
+  const startNetkernel = async (codec: 'msgpackr' | 'msgpack-lite'): Promise<void> => {
     const recv = peer('recv', codec)
     const send = peer('send', codec)
-    const { node, rawPort } = JSON.parse(await recv.expect('READY', 30_000)) as { node: string; rawPort: number }
-    await send.expect('READY', 30_000)
+    const [{ node, rawPort }] = await Promise.all([
+      recv.expect('READY', 60_000).then(l => JSON.parse(l) as { node: string; rawPort: number }),
+      send.expect('READY', 60_000),
+    ])
     send.send(`connect ${node}`)
     if ((await send.expect('CONNECTED', 30_000)) !== 'true') throw new Error(`cannot connect to ${node}`)
-    const nk = (line: string) => async (): Promise<Result> => {
+    const nk = async (line: string): Promise<Result> => {
       send.send(line)
       return JSON.parse(await send.expect('RESULT')) as Result
     }
-    pairs.set(codec, { run: n => nk(`nk ${n} ${YIELD}`)() })
-    if (codec === 'msgpackr') pairs.set('raw', { run: n => nk(`raw ${n} ${rawPort}`)() })
+    if (only === undefined || only.includes(codec)) pairs.set(codec, { run: n => nk(`nk ${n} ${YIELD}`) })
+    if (codec === 'msgpackr' && (only === undefined || only.includes('raw'))) pairs.set('raw', { run: n => nk(`raw ${n} ${rawPort}`) })
   }
 
   let otpNote = ''
-  if (wantOtp && hasErlang()) {
+  const startOtp = async (): Promise<void> => {
     tmp = mkdtempSync(join(tmpdir(), 'nkbench-'))
     writeFileSync(join(tmp, 'nkbench.erl'), ERLANG_MODULE)
-    const c = spawnSync('erlc', ['-o', tmp, join(tmp, 'nkbench.erl')], { encoding: 'utf8' })
-    if (c.status !== 0) throw new Error(`erlc failed: ${c.stderr}${c.stdout}`)
+    const c = await run('erlc', ['-o', tmp, join(tmp, 'nkbench.erl')])
+    if (c.status !== 0) throw new Error(`erlc failed: ${c.output}`)
     const port = await freePort()
     const env = { ...process.env, ERL_EPMD_PORT: String(port) }
-    startChild('epmd', 'epmd', ['-port', String(port), '-address', '127.0.0.1'], env)
+    // Through a shell that stops it when stdin closes (epmd itself ignores stdin), so that it
+    // never outlives the bench; its stderr is ignored (it complains about waitForPort's probes).
+    startChild('epmd', 'sh', ['-c', `epmd -port ${port} -address 127.0.0.1 & e=$!; cat >/dev/null; kill $e; wait $e`], env, 'ignore')
     await waitForPort(port, 10_000)
-    const erl = (name: string, ...run: string[]): Child =>
-      startChild(`erl ${name}`, 'erl', ['-sname', name, '-setcookie', cookie, '-noshell', '-start_epmd', 'false', '-pa', tmp!, '-run', 'nkbench', ...run], env)
+    const erl = (name: string, ...args: string[]): Child =>
+      startChild(`erl ${name}`, 'erl', ['-sname', name, '-setcookie', cookie, '-noshell', '-start_epmd', 'false', '-pa', tmp!, '-run', 'nkbench', ...args], env)
     const erlRecv = erl(`${tag}_otp_recv`, 'recv')
-    await erlRecv.expect('READY', 30_000)
-    const host = (await import('node:os')).hostname().split('.')[0]
-    const erlSend = erl(`${tag}_otp_send`, 'send', `${tag}_otp_recv@${host}`)
-    await erlSend.expect('READY', 30_000)
+    await erlRecv.expect('READY', 60_000)
+    const erlSend = erl(`${tag}_otp_send`, 'send', `${tag}_otp_recv@${hostname().split('.')[0]}`)
+    const [, v] = await Promise.all([
+      erlSend.expect('READY', 60_000),
+      run('erl', ['-noshell', '-eval', 'io:format("~s", [erlang:system_info(otp_release)]), halt().'], env),
+    ])
+    otpNote = `Erlang/OTP ${v.output.trim()}`
     pairs.set('otp', {
       run: async n => {
         erlSend.send(`run ${n}`)
         return JSON.parse(await erlSend.expect('RESULT')) as Result
       },
     })
-    const v = spawnSync('erl', ['-noshell', '-eval', 'io:format("~s", [erlang:system_info(otp_release)]), halt().'], { encoding: 'utf8', env })
-    otpNote = `Erlang/OTP ${v.stdout.trim()}`
-  } else if (wantOtp) {
-    otpNote = 'Erlang/OTP not measured: erl, erlc or epmd not installed'
   }
+
+  const t0 = Date.now()
+  const starting: Promise<void>[] = []
+  for (const codec of ['msgpackr', 'msgpack-lite'] as const) {
+    if (only === undefined || only.includes(codec) || (codec === 'msgpackr' && only.includes('raw'))) starting.push(startNetkernel(codec))
+  }
+  if (wantOtp && hasErlang()) starting.push(startOtp())
+  else if (wantOtp) otpNote = 'Erlang/OTP not measured: erl, erlc or epmd not installed'
+  await Promise.all(starting)
+  process.stderr.write(`started in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`)
 
   const variants = (['raw', 'msgpackr', 'msgpack-lite', 'otp'] as const).filter(v => pairs.has(v))
   const runs = new Map<Variant, Result[]>(variants.map(v => [v, []]))
@@ -291,7 +358,7 @@ async function main(): Promise<void> {
       const r = await pairs.get(v)!.run(N)
       if (r.count !== N || !r.ok) throw new Error(`${v}: received ${r.count} of ${N} (ok=${r.ok})`)
       if (round > 0) runs.get(v)!.push(r)
-      process.stderr.write(`  ${round === 0 ? 'warm-up' : `round ${round}`} ${v.padEnd(12)} ${fmt(rate(r))} msgs/s (send side ${fmt(r.count / (r.sendNs / 1e9))}, end to end ${fmt(r.count / (r.totalNs / 1e9))})\n`)
+      process.stderr.write(`  ${round === 0 ? 'warm-up' : `round ${round}`} ${v.padEnd(12)} ${fmt(rate(r))} msgs/s (send side ${fmt(r.count / (r.sendNs / 1e9))}, end to end ${fmt(r.count / (r.totalNs / 1e9))}; CPU ns/msg sender ${cpu(r.sendCpuNs, r)}, receiver ${cpu(r.recvCpuNs, r)})\n`)
     }
   }
 
@@ -308,24 +375,31 @@ async function main(): Promise<void> {
     'msgpack-lite': 'netkernel, msgpack-lite codec',
     otp: `${otpNote || 'Erlang/OTP'} distribution`,
   }
-  const rows: string[][] = [['variant', 'msgs/s (median)', 'min – max', 'end to end (median)']]
+  const rows: string[][] = [['variant', 'msgs/s (median)', 'min – max', 'end to end (median)', 'CPU ns/msg send + recv (median)']]
   for (const v of variants) {
     const rs = runs.get(v)!.map(rate)
-    rows.push([labels[v], fmt(med.get(v)!), `${fmt(Math.min(...rs))} – ${fmt(Math.max(...rs))}`, fmt(median(runs.get(v)!.map(r => r.count / (r.totalNs / 1e9))))])
+    const rr = runs.get(v)!
+    rows.push([labels[v], fmt(med.get(v)!), `${fmt(Math.min(...rs))} – ${fmt(Math.max(...rs))}`, fmt(median(rr.map(r => r.count / (r.totalNs / 1e9)))),
+      `${cpu(median(rr.map(r => r.sendCpuNs / r.count)), 1)} + ${cpu(median(rr.map(r => r.recvCpuNs / r.count)), 1)}`])
   }
   // Ratios per round (the variants of one round ran back to back), median and range.
   const ratio = (a: Variant, b: Variant): string[] | undefined => {
     if (!pairs.has(a) || !pairs.has(b)) return undefined
     const xs = runs.get(a)!.map((r, i) => rate(r) / rate(runs.get(b)![i]!))
-    return [`${a} / ${b}`, xs.length ? median(xs).toFixed(2) : '-', `${Math.min(...xs).toFixed(2)} – ${Math.max(...xs).toFixed(2)}`, '']
+    return [`${a} / ${b}`, xs.length ? median(xs).toFixed(2) : '-', `${Math.min(...xs).toFixed(2)} – ${Math.max(...xs).toFixed(2)}`, '', '']
   }
   for (const [a, b] of [['msgpackr', 'otp'], ['msgpack-lite', 'otp'], ['msgpackr', 'raw'], ['msgpack-lite', 'msgpackr']] as [Variant, Variant][]) {
     const row = ratio(a, b)
     if (row !== undefined) rows.push(row)
   }
-  console.log(`\nRemote throughput: ${N.toLocaleString('en')} messages of 100 bytes per run (netkernel: a 100-character string; OTP: a 100-byte binary; raw: 4 + 100-byte frames), ${RUNS} rounds, Node ${process.version}, yield every ${YIELD}`)
+  console.log(`\nRemote throughput: ${N.toLocaleString('en')} messages of 100 bytes per run (netkernel: ${({ string: 'a 100-character string', binary: 'a 100-byte Buffer', object: 'an object of 97 bytes encoded' } as Record<string, string>)[payloadKind]}; OTP: a 100-byte binary; raw: 4 + 100-byte frames), ${RUNS} rounds, Node ${process.version}, yield every ${YIELD}`)
   console.log(table(rows))
   if (otpNote && !pairs.has('otp')) console.log(otpNote)
+}
+
+/** CPU ns per message, from a total over a run (or per message with count 1). */
+function cpu(ns: number, per: { count: number } | 1): string {
+  return String(Math.round(ns / (per === 1 ? 1 : per.count)))
 }
 
 function fmt(x: number): string {
