@@ -22,7 +22,9 @@ export class FramedChannel {
   private raw: Buffer[] | undefined
   private readonly onData = (chunk: Buffer): void => this.push(chunk)
   private readonly onEnd = (): void => this.fail(new NetkernelError('ERR_CONNECTION_CLOSED', `${this.peer} closed the connection during the handshake`))
-  private readonly onError = (err: Error): void => this.fail(new NetkernelError('ERR_CONNECTION_CLOSED', `connection to ${this.peer} failed during the handshake: ${err.message}`, { cause: err }))
+  // A transport's own typed error (a refused certificate, say) is passed on as it is.
+  private readonly onError = (err: Error): void => this.fail(err instanceof NetkernelError ? err : new NetkernelError('ERR_CONNECTION_CLOSED', `connection to ${this.peer} failed during the handshake: ${err.message}`, { cause: err }))
+  private firstChunk = true
 
   constructor(
     readonly conn: Conn,
@@ -104,6 +106,15 @@ export class FramedChannel {
   }
 
   private push(chunk: Buffer): void {
+    if (this.firstChunk) {
+      this.firstChunk = false
+      // 0x16 0x03: a TLS ClientHello/ServerHello record. Say so instead of "frame too large".
+      if (chunk.length >= 2 && chunk[0] === 0x16 && chunk[1] === 0x03) {
+        this.fail(new HandshakeError('ERR_HANDSHAKE', `${this.peer} speaks TLS; this node's transport does not (use the same transport on both nodes)`))
+        this.conn.destroy()
+        return
+      }
+    }
     try {
       this.decoder.push(chunk, body => {
         if (this.raw) {

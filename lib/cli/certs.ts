@@ -1,0 +1,129 @@
+// `netkernel certs`: make a cluster CA and node certificates (PEM files) for the tls
+// transport and the tls-cert authenticator. Private keys are written with mode 0600, and an
+// existing file is never overwritten unless --force is given.
+import { parseArgs } from 'node:util'
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import type { Writable } from 'node:stream'
+import { createCa } from '../certs/ca.js'
+import { fullNodeName, issueNodeCert } from '../certs/node-cert.js'
+
+export const CERTS_HELP = `Usage: netkernel certs <ca|node> [options]
+
+Make certificates for the tls transport and the tls-cert authenticator (RSA 2048, SHA-256).
+
+  netkernel certs ca --out DIR [--cn NAME] [--days N]
+      a new cluster CA: DIR/ca.pem (give it to every node as \`ca\`) and DIR/ca.key (keep
+      it secret: whoever holds it can add nodes to the cluster)
+
+  netkernel certs node NAME --ca DIR --out DIR [--host H ...] [--days N]
+      a certificate for node NAME ('foo@host'; 'foo' = foo@<short hostname>), signed by the
+      CA in DIR/ca.pem + DIR/ca.key: OUT/NAME.pem and OUT/NAME.key. It names the node
+      (CN and URI SAN netkernel:NAME) and its host; --host adds a host name or IP address
+      it is dialled at (repeatable, e.g. --host 127.0.0.1 --host node1.example.com)
+
+Options:
+  --out DIR     where to write (created if missing)
+  --days N      lifetime in days (default: 3650 for a CA, 365 for a node)
+  --force       overwrite existing files
+  --help, -h    this text
+
+Private keys are written with mode 0600.
+
+Example:
+  netkernel certs ca --out ca && netkernel certs node foo@host --ca ca --out certs
+`
+
+export interface CertsMainIo {
+  stdout?: Writable
+  stderr?: Writable
+}
+
+class UsageError extends Error {}
+class CliError extends Error {}
+
+/** Write `files` (path → [data, mode]); unless forced, none may exist yet. */
+function writeAll(files: Array<[string, string, number]>, force: boolean): void {
+  if (!force) {
+    const there = files.filter(([p]) => existsSync(p)).map(([p]) => p)
+    if (there.length > 0) throw new CliError(`${there.join(' and ')} already exist${there.length === 1 ? 's' : ''} (use --force to overwrite)`)
+  }
+  for (const [path, data, mode] of files) {
+    writeFileSync(path, data, { mode, flag: force ? 'w' : 'wx' })
+    chmodSync(path, mode) // also when an existing file was overwritten, and whatever the umask
+  }
+}
+
+function days(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined
+  const n = Number(text)
+  if (!/^\d+$/.test(text) || n <= 0) throw new UsageError(`bad --days ${JSON.stringify(text)}: a positive whole number of days`)
+  return n
+}
+
+
+/** `netkernel certs ...`; resolves with the exit code. */
+export async function certsMain(argv: string[], io: CertsMainIo = {}): Promise<number> {
+  const stdout = io.stdout ?? process.stdout
+  const stderr = io.stderr ?? process.stderr
+  let values
+  let positionals: string[]
+  try {
+    ;({ values, positionals } = parseArgs({
+      args: argv,
+      options: {
+        out: { type: 'string' },
+        ca: { type: 'string' },
+        host: { type: 'string', multiple: true },
+        cn: { type: 'string' },
+        days: { type: 'string' },
+        force: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: true,
+    }))
+  } catch (err) {
+    stderr.write(`netkernel certs: ${(err as Error).message}\n\n${CERTS_HELP}`)
+    return 2
+  }
+  if (values.help) {
+    stdout.write(CERTS_HELP)
+    return 0
+  }
+  const [what, ...rest] = positionals
+  try {
+    if (values.out === undefined) throw new UsageError('--out DIR is required')
+    const out = resolve(values.out)
+    const force = values.force === true
+    if (what === 'ca') {
+      if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`)
+      const ca = createCa({ commonName: values.cn, days: days(values.days) })
+      mkdirSync(out, { recursive: true })
+      writeAll([[join(out, 'ca.key'), ca.key, 0o600], [join(out, 'ca.pem'), ca.cert, 0o644]], force)
+      stdout.write(`wrote ${join(out, 'ca.pem')} and ${join(out, 'ca.key')} (mode 0600)\n`)
+      return 0
+    }
+    if (what === 'node') {
+      if (rest.length !== 1) throw new UsageError('give exactly one node name: netkernel certs node NAME --ca DIR --out DIR')
+      if (values.ca === undefined) throw new UsageError('--ca DIR is required (the directory with ca.pem and ca.key)')
+      const name = fullNodeName(rest[0] as string)
+      const caDir = resolve(values.ca)
+      const ca = { cert: readFileSync(join(caDir, 'ca.pem'), 'utf8'), key: readFileSync(join(caDir, 'ca.key'), 'utf8') }
+      const issued = issueNodeCert(ca, name, { hosts: values.host ?? [], days: days(values.days) })
+      mkdirSync(out, { recursive: true })
+      writeAll([[join(out, `${name}.key`), issued.key, 0o600], [join(out, `${name}.pem`), issued.cert, 0o644]], force)
+      stdout.write(`wrote ${join(out, `${name}.pem`)} and ${join(out, `${name}.key`)} (mode 0600) for node ${name}\n`)
+      return 0
+    }
+    throw new UsageError(what === undefined ? 'say what to make: ca or node' : `unknown subcommand ${JSON.stringify(what)}: ca or node`)
+  } catch (err) {
+    if (err instanceof UsageError) {
+      stderr.write(`netkernel certs: ${err.message}\n\n${CERTS_HELP}`)
+      return 2
+    }
+    const e = err as Error & { code?: string }
+    stderr.write(`netkernel certs: ${e.code?.startsWith('ERR_') ? `${e.code}: ` : ''}${e.message}\n`)
+    return 1
+  }
+}
