@@ -1,22 +1,28 @@
 #!/usr/bin/env node
-// `netkernel <command>`: epmd, node, demo (shell, certs and bench come with their issues).
+// `netkernel <command>`: shell, epmd, node, certs, demo (bench comes with its issue).
 import { epmdMain } from './epmd.js'
 import { nodeMain } from './node-cmd.js'
 import { demoMain } from './demo.js'
+import { shellMain } from './shell.js'
 
 const USAGE = `usage: netkernel <command> [options]
 
 commands:
+  shell   an interactive node: erl's shell in JavaScript
   epmd    run or query a port mapper (speaks Erlang's EPMD protocol)
   node    run a headless node that hosts the seed's example modules
+  certs   make a CA and node certificates for TLS distribution
   demo    the seed's examples across separate OS processes
 
 Run 'netkernel <command> --help' for a command's options.`
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
+  shell: shellMain,
   epmd: epmdMain,
   node: nodeMain,
   demo: demoMain,
+  // node-forge is loaded only by the certs command
+  certs: async argv => (await import('./certs.js')).certsMain(argv),
 }
 
 async function main(argv: string[]): Promise<number> {
