@@ -1,6 +1,13 @@
 // Connection setup (ARCHITECTURE.md, "Handshake"), transport- and authenticator-agnostic:
 //   initiator → { t: 'hello', v, name, to, hidden, long, creation }
 //   responder → { t: 'status', s: 'ok', name, hidden, creation }   or s: a refusal, then close
+//     or, when the responder still has a connection up to that node (same creation), it asks
+//     whether that connection is stale (OTP's 'alive' status):
+//   responder → { t: 'status', s: 'up' }
+//   initiator → { t: 'up', replace }   true: it really has no connection (it lost it, or
+//               disconnected and the close has not reached the responder yet): the responder
+//               answers 'ok' and, once the peer has authenticated, drops the old connection;
+//               false: give up.
 //   both      ← the Authenticator runs over the channel ({ t: 'a', m } messages)
 //   initiator → { t: 'ready' }   and the connection is up on both sides
 import type { Authenticator, AuthContext, AuthResult, Conn, CookieStore } from './strategy.js'
@@ -20,7 +27,8 @@ const REFUSALS: Record<string, { code: ErrorCode; text: string }> = {
   version: { code: 'ERR_INCOMPATIBLE', text: 'incompatible protocol version' },
 }
 
-export type Admission = 'ok' | 'nok' | 'alive'
+/** 'up': a connection to that node (same creation) is up; ask the initiator whether it is stale. */
+export type Admission = 'ok' | 'nok' | 'alive' | 'up'
 
 export interface HandshakeDeps {
   localName: string
@@ -35,6 +43,13 @@ export interface HandshakeDeps {
   allowNode(name: string, info: { address: string; hidden: boolean }): boolean | Promise<boolean>
   /** Responder: connection bookkeeping (existing connection, simultaneous dial). */
   admit(name: string, creation: number): Admission
+  /**
+   * Responder, after admit() said 'up', the initiator confirmed it has no connection and it
+   * authenticated: drop the old connection and admit again. Without it, 'up' is refused as 'alive'.
+   */
+  replace?(name: string, creation: number): Admission
+  /** Initiator, when the responder says 'up': is this dial still wanted? Default false. */
+  stillWanted?(): boolean
 }
 
 export interface Established {
@@ -62,7 +77,15 @@ export async function initiateHandshake(d: HandshakeDeps, conn: Conn, peer: stri
   const ch = new FramedChannel(conn, d.codec, peer, d.stepTimeout, signal)
   try {
     ch.send({ t: 'hello', v: PROTOCOL_VERSION, name: d.localName, to: peer, hidden: d.hidden, long: d.longNames, creation: d.creation })
-    const st = await ch.receive()
+    let st = await ch.receive()
+    if (st.t === 'status' && st.s === 'up') {
+      // The peer still holds a connection to us that we no longer have: say whether we want
+      // it replaced (OTP's recv_status 'alive' → send_status true/false).
+      const go = d.stillWanted?.() === true
+      ch.send({ t: 'up', replace: go })
+      if (!go) throw refusalError('alive', d.localName, peer, `said ${peer}`)
+      st = await ch.receive()
+    }
     if (st.t !== 'status' || typeof st.s !== 'string') throw new HandshakeError('ERR_HANDSHAKE', `${peer} answered the hello with something else than a status`)
     if (st.s !== 'ok') throw refusalError(st.s, d.localName, peer, `said ${peer}`)
     if (st.name !== peer) throw new HandshakeError('ERR_WRONG_NODE', `dialled ${peer} but ${String(st.name)} answered`)
@@ -100,10 +123,23 @@ export async function respondHandshake(d: HandshakeDeps, conn: Conn, signal: Abo
     if (!(await d.allowNode(peer, { address: conn.remoteAddress, hidden }))) refuse('not_allowed', peer)
     const creation = Number(hello.creation) >>> 0
     const admission = d.admit(peer, creation)
-    if (admission !== 'ok') refuse(admission, peer)
+    const replacing = admission === 'up' && d.replace !== undefined
+    if (replacing) {
+      ch.send({ t: 'status', s: 'up' })
+      const reply = await ch.receive()
+      if (reply.t !== 'up' || reply.replace !== true) {
+        throw new HandshakeError('ERR_ALREADY_CONNECTED', `${d.localName} ← ${peer}: already connected, and ${peer} did not ask to replace the connection (from ${address})`)
+      }
+    } else if (admission !== 'ok') {
+      refuse(admission === 'up' ? 'alive' : admission, peer)
+    }
     ch.send({ t: 'status', s: 'ok', name: d.localName, hidden: d.hidden, creation: d.creation })
     const auth = await d.auth.respond(ch.authView(), authContext(d, conn, peer, 'responder', signal))
     if (auth.peerName !== peer) throw new HandshakeError('ERR_WRONG_NODE', `authenticator reports ${auth.peerName}, hello said ${peer}`)
+    // Only an authenticated peer may take the place of a connection that is up.
+    if (replacing && d.replace!(peer, creation) !== 'ok') {
+      throw new HandshakeError('ERR_ALREADY_CONNECTED', `${d.localName} ← ${peer}: a connection to ${peer} came up meanwhile (from ${address})`)
+    }
     const ready = await ch.receive()
     if (ready.t !== 'ready') throw new HandshakeError('ERR_HANDSHAKE', `${peer} did not confirm the handshake`)
     const leftover = ch.detach()

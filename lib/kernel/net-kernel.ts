@@ -165,7 +165,12 @@ export class NetKernel {
     try {
       const addr = await this.o.resolve(p.node, ac.signal)
       conn = await this.o.transport.dial(addr, { signal: ac.signal })
-      const est = await initiateHandshake(this.deps(() => 'ok'), conn, p.node, ac.signal)
+      const deps: HandshakeDeps = {
+        ...this.deps(() => 'ok'),
+        // The peer still holds a connection to us: replace it, unless this dial is obsolete.
+        stillWanted: () => !p.superseded && !p.inbound && !ac.signal.aborted && this.pending.get(p.node) === p && !this.up.has(p.node),
+      }
+      const est = await initiateHandshake(deps, conn, p.node, ac.signal)
       if (p.superseded || this.pending.get(p.node) !== p) {
         conn.destroy()
         return
@@ -202,11 +207,14 @@ export class NetKernel {
     const timer = this.o.clock.setTimeout(() => ac.abort(new TransportError('ERR_CONNECT_TIMEOUT', `inbound connection from ${address} did not finish its handshake within ${this.o.setupTimeout} ms`)), this.o.setupTimeout)
     try {
       await this.limiter.wait(address, ac.signal)
-      const est = await respondHandshake(this.deps((name, creation) => {
-        const a = this.admit(name, creation)
+      const track = (a: Admission, name: string): Admission => {
         if (a === 'ok') admitted = this.pending.get(name)
         return a
-      }), conn, ac.signal)
+      }
+      const est = await respondHandshake({
+        ...this.deps((name, creation) => track(this.admit(name, creation), name)),
+        replace: (name, creation) => track(this.replace(name, creation), name),
+      }, conn, ac.signal)
       this.limiter.success(address)
       this.established(est)
     } catch (err) {
@@ -229,7 +237,9 @@ export class NetKernel {
     if (this.stopped) return 'alive'
     const c = this.up.get(name)
     if (c !== undefined) {
-      if (c.creation === creation) return 'alive'
+      // The peer dials although we are connected: the handshake asks it whether our
+      // connection is stale (then replace() drops it), as OTP's 'alive' status does.
+      if (c.creation === creation) return 'up'
       c.destroy('connection_closed') // the node restarted: its old connection is dead
     }
     let p = this.pending.get(name)
@@ -247,6 +257,16 @@ export class NetKernel {
     return 'ok'
   }
 
+  /** The peer confirmed it has no connection to us: ours is stale, drop it and admit again. */
+  private replace(name: string, creation: number): Admission {
+    const c = this.up.get(name)
+    if (c !== undefined && c.creation === creation) {
+      this.o.logger.info({ node: name }, `${name} reconnects: dropping the stale connection`)
+      c.destroy('connection_closed')
+    }
+    return this.admit(name, creation)
+  }
+
   private established(est: Established): void {
     const { peer } = est
     const p = this.pending.get(peer)
@@ -254,8 +274,11 @@ export class NetKernel {
       est.conn.destroy()
       return
     }
-    const info = { type: est.hidden ? 'hidden' : 'visible', transport: est.conn.transport, ...est.auth.info }
-    const c = new Connection(peer, est.creation, est.hidden, est.conn, est.decoder, this.o.codec, {
+    // As in OTP, a connection is hidden when either end is a hidden node: a hidden node's
+    // peers are never in its nodes(), and it is never in theirs.
+    const hidden = est.hidden || this.o.hidden
+    const info = { type: hidden ? 'hidden' : 'visible', transport: est.conn.transport, ...est.auth.info }
+    const c = new Connection(peer, est.creation, hidden, est.conn, est.decoder, this.o.codec, {
       onFrame: this.o.onFrame,
       onDown: (conn, reason, error) => this.down(conn, reason, error),
     }, this.o.tickTime, this.o.clock, info)
