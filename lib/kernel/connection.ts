@@ -2,7 +2,7 @@
 // Outgoing frames queued in one event-loop turn leave in one write; incoming chunks go
 // through the incremental frame decoder straight to the dispatcher.
 import type { Conn } from './strategy.js'
-import type { Codec } from '../terms/codec.js'
+import { appendBytes, type Codec, type FrameBatch } from '../terms/codec.js'
 import type { FrameDecoder } from '../terms/frame-decoder.js'
 import type { Clock } from './clock.js'
 import { MAX_FRAME } from './frames.js'
@@ -21,8 +21,7 @@ export interface ConnectionHooks {
 
 export class Connection {
   readonly type: 'visible' | 'hidden'
-  private batch: Buffer[] = []
-  private batchBytes = 0
+  private out: FrameBatch = { buf: Buffer.allocUnsafe(16384), len: 0 }
   private flushScheduled = false
   private receivedSinceCheck = true
   private sentSinceCheck = false
@@ -75,8 +74,7 @@ export class Connection {
   /** Queue one encoded frame; it leaves with everything else queued this turn. */
   write(frame: Buffer): void {
     if (this.down) return
-    this.batch.push(frame)
-    this.batchBytes += frame.length
+    appendBytes(this.out, frame)
     if (!this.flushScheduled) {
       this.flushScheduled = true
       process.nextTick(this.flushBound)
@@ -85,18 +83,24 @@ export class Connection {
 
   /** Encode and queue a value as one frame. */
   send(value: unknown): void {
-    this.write(this.codec.encodeFrame(value))
+    if (this.down) return
+    this.codec.encodeFrameInto(value, this.out)
+    if (!this.flushScheduled) {
+      this.flushScheduled = true
+      process.nextTick(this.flushBound)
+    }
   }
 
   flush(): void {
     this.flushScheduled = false
-    const n = this.batch.length
-    if (n === 0 || this.down) return
-    const out = n === 1 ? (this.batch[0] as Buffer) : Buffer.concat(this.batch, this.batchBytes)
-    this.batch = []
-    this.batchBytes = 0
+    const o = this.out
+    if (o.len === 0 || this.down) return
+    const data = o.buf.subarray(0, o.len)
+    // The socket keeps `data` until written: the next batch gets a fresh buffer.
+    o.buf = Buffer.allocUnsafe(Math.max(16384, o.len + (o.len >>> 2)))
+    o.len = 0
     this.sentSinceCheck = true
-    this.conn.stream.write(out)
+    this.conn.stream.write(data)
   }
 
   /** Graceful close: flush what is queued, end the stream. */
@@ -140,7 +144,7 @@ export class Connection {
       this.destroy('net_tick_timeout', new NetkernelError('ERR_CONNECTION_CLOSED', `${this.peer} silent for ${this.tickTime} ms (net_tick_timeout)`))
       return
     }
-    if (!this.sentSinceCheck && this.batch.length === 0) this.conn.stream.write(EMPTY_FRAME)
+    if (!this.sentSinceCheck && this.out.len === 0) this.conn.stream.write(EMPTY_FRAME)
     this.sentSinceCheck = false
   }
 
@@ -154,7 +158,7 @@ export class Connection {
     s.off('close', this.onClose)
     s.off('error', this.onError)
     s.on('error', () => {}) // late errors after we let go must not crash the process
-    this.batch = []
+    this.out = { buf: Buffer.alloc(0), len: 0 }
     this.hooks.onDown(this, reason, error)
   }
 }

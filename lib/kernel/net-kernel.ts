@@ -92,6 +92,13 @@ export class NetKernel {
     else this.ensure(node).queue.push(frame)
   }
 
+  /** Encode and queue a term for `node` (straight into the connection's batch when up). */
+  send(node: string, value: unknown): void {
+    const c = this.up.get(node)
+    if (c !== undefined) c.send(value)
+    else this.ensure(node).queue.push(this.o.codec.encodeFrame(value))
+  }
+
   /** Start connecting to `node` if there is no connection or attempt yet. */
   ensure(node: string): Pending {
     let p = this.pending.get(node)

@@ -16,7 +16,7 @@ export class KernelRemote implements Remote {
   ) {}
 
   send(_from: Pid | undefined, to: Pid, msg: unknown): void {
-    this.k.write(to.node, this.codec.encodeFrame([SEND, to, msg]))
+    this.k.send(to.node, [SEND, to, msg])
   }
 
   regSend(from: Pid | undefined, name: string, node: string, msg: unknown): void {

@@ -16,6 +16,9 @@ import { NetkernelError } from '../errors.js'
 import { TermDecoder } from './decoder.js'
 import { TermEncoder } from './encoder.js'
 import { createLiteCodec } from './codec-lite.js'
+import { appendBytes, type FrameBatch } from './frame-batch.js'
+
+export { appendBytes, type FrameBatch } from './frame-batch.js'
 
 export type CodecName = 'msgpackr' | 'msgpack-lite'
 
@@ -29,6 +32,8 @@ export interface Codec {
   decode(bytes: Uint8Array): unknown
   /** A 4-byte big-endian body length followed by the body, in one fresh Buffer. Throws CodecError ERR_ENCODE. */
   encodeFrame(value: unknown): Buffer
+  /** Append the frame to `out` (growing out.buf as needed). Throws as encodeFrame, leaving `out` unchanged. */
+  encodeFrameInto(value: unknown, out: FrameBatch): void
 }
 
 export function createCodec(name: CodecName = 'msgpackr'): Codec {
@@ -40,11 +45,12 @@ export function createCodec(name: CodecName = 'msgpackr'): Codec {
       encode: value => encoder.encode(value),
       decode: bytes => decoder.decode(bytes),
       encodeFrame: value => encoder.encodeFrame(value),
+      encodeFrameInto: (value, out) => encoder.encodeFrameInto(value, out),
     }
   }
   if (name === 'msgpack-lite') {
     const lite = createLiteCodec()
-    return { name, encode: lite.encode, decode: lite.decode, encodeFrame: lite.encodeFrame }
+    return { name, encode: lite.encode, decode: lite.decode, encodeFrame: lite.encodeFrame, encodeFrameInto: (v, out) => appendBytes(out, lite.encodeFrame(v)) }
   }
   throw new NetkernelError('ERR_BAD_ARGUMENT', `unknown codec ${JSON.stringify(String(name))}: expected one of ${CODEC_NAMES.join(', ')}`)
 }

@@ -3,6 +3,7 @@
 // msgpackr fast, but with the extension types of ext-codes.ts per instance: msgpackr's own
 // extension registry is module-global (kriszyp/msgpackr#93) and exact Maps bypass it.
 import { CodecError } from '../errors.js'
+import { appendBytes, type FrameBatch } from './frame-batch.js'
 import { EXT, MAX_TERM_DEPTH, encodeError, extHeaderSize, writeExtHeader } from './ext-codes.js'
 import { bigintToBytes, checkPid, checkRef, errorFields } from './ext-payloads.js'
 import {
@@ -44,9 +45,14 @@ export class TermEncoder {
     return this.run(value, 4)
   }
 
-  private run(value: unknown, reserve: number): Buffer {
+  /** Append a frame to `out`: the scratch bytes are copied there (no per-frame Buffer). */
+  encodeFrameInto(value: unknown, out: FrameBatch): void {
+    this.run(value, 4, out)
+  }
+
+  private run(value: unknown, reserve: number, into?: FrameBatch): Buffer {
     // A getter on a plain object could call back into this encoder: give it its own scratch.
-    if (this.busy) return new TermEncoder().run(value, reserve)
+    if (this.busy) return new TermEncoder().run(value, reserve, into)
     this.busy = true
     this.pos = reserve
     this.depth = 0
@@ -62,6 +68,10 @@ export class TermEncoder {
         buf[1] = (size >>> 16) & 0xff
         buf[2] = (size >>> 8) & 0xff
         buf[3] = size & 0xff
+      }
+      if (into !== undefined) {
+        appendBytes(into, buf, 0, end)
+        return buf
       }
       const out = Buffer.allocUnsafe(end)
       if (end <= 64) for (let i = 0; i < end; i++) out[i] = buf[i]!
@@ -298,8 +308,26 @@ export class TermEncoder {
     writeExtHeader(this.buf, at, n, type)
   }
 
+  private lastPid: Pid | undefined
+  private lastPidBytes: Buffer | undefined
+
   private writePid(pid: Pid): void {
+    // A one-entry cache: a run of sends to one pid encodes it once (pids are immutable).
+    if (pid === this.lastPid) {
+      const b = this.lastPidBytes!
+      this.ensure(b.length)
+      b.copy(this.buf, this.pos)
+      this.pos += b.length
+      return
+    }
     checkPid(pid)
+    const start = this.pos
+    this.writePidUncached(pid)
+    this.lastPid = pid
+    this.lastPidBytes = Buffer.from(this.buf.subarray(start, this.pos))
+  }
+
+  private writePidUncached(pid: Pid): void {
     const at = this.beginExt()
     this.buf[this.pos++] = 0x94
     this.writeString(pid.node)
