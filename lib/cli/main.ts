@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `netkernel <command>`: shell, epmd, node, certs, demo (bench comes with its issue).
+// `netkernel <command>`: shell, epmd, node, certs, demo, bench.
 import { epmdMain } from './epmd.js'
 import { nodeMain } from './node-cmd.js'
 import { demoMain } from './demo.js'
@@ -13,6 +13,7 @@ commands:
   node    run a headless node that hosts the seed's example modules
   certs   make a CA and node certificates for TLS distribution
   demo    the seed's examples across separate OS processes
+  bench   the side-by-side benchmark against Erlang/OTP (from a source checkout)
 
 Run 'netkernel <command> --help' for a command's options.`
 
@@ -23,6 +24,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   demo: demoMain,
   // node-forge is loaded only by the certs command
   certs: async argv => (await import('./certs.js')).certsMain(argv),
+  bench: async argv => (await import('./bench.js')).benchMain(argv),
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,415 @@
+// The side-by-side distribution benchmark (bench/README.md, "## Distribution side by side"):
+// netkernel over tcp, tls and ssh between two OS processes, beside a raw socket pipe, a bare
+// codec loop and Erlang/OTP distribution (default, +zdbbl 32768, inet_tls), in one run.
+//
+//   npm run bench                       # node --import tsx bench/main.ts
+//   node --import tsx bench/main.ts --quick
+//   options: --quick --runs=R --no-otp --no-tls --no-ssh --cpu-prof=DIR --out=DIR
+//            --only=tput,m2o,local,ping,hol (scenario families) --sizes=10,100,1024,65536,1048576
+//
+// Progress goes to stderr; the table and the target lines to stdout; the results to
+// bench/results/latest.json and latest.svg (or --out).
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { tmpdir, hostname, cpus, loadavg } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { randomBytes } from 'node:crypto'
+import { startEpmd, type EpmdDaemon } from '../lib/epmd/daemon.js'
+import { createCodec } from '../lib/terms/codec.js'
+import { FrameDecoder } from '../lib/terms/frame-decoder.js'
+import { Pid } from '../lib/terms/pid.js'
+import { Child, children, startChild, median, fmtRate, table } from './util.js'
+import { hasErlang, setupOtp, otpTlsConfig, startOtpPair, type OtpPair, type OtpSetup, type OtpVariant } from './otp.js'
+import { sshdMissing, startSshd } from './sshd.js'
+import type { LatResult, PeerConfig, PeerNodeConfig, TputResult, TransportName } from './peer.js'
+import { chart } from './svg.js'
+
+// ---- options -----------------------------------------------------------------------------
+
+const argv = process.argv.slice(2)
+const flag = (name: string): boolean => argv.includes(`--${name}`)
+const strOpt = (name: string): string | undefined => argv.find(x => x.startsWith(`--${name}=`))?.slice(name.length + 3)
+const quick = flag('quick')
+const RUNS = Number(strOpt('runs') ?? (quick ? 1 : 3))
+if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error('--runs must be a positive integer')
+const only = strOpt('only')?.split(',')
+const want = (family: string): boolean => only === undefined || only.includes(family)
+const cpuProfDir = strOpt('cpu-prof')
+const outDir = strOpt('out') ?? fileURLToPath(new URL('./results/', import.meta.url))
+
+const SIZES = (strOpt('sizes')?.split(',').map(Number) ?? [10, 100, 1024, 65536, 1048576]).filter(x => [10, 100, 1024, 65536, 1048576].includes(x))
+const SIZE_LABEL: Record<number, string> = { 10: '10 B', 100: '100 B', 1024: '1 KB', 65536: '64 KB', 1048576: '1 MB' }
+/** Messages per run, per payload size. */
+const COUNT: Record<number, number> = quick
+  ? { 10: 50_000, 100: 50_000, 1024: 20_000, 65536: 1_500, 1048576: 100 }
+  : { 10: 300_000, 100: 300_000, 1024: 100_000, 65536: 3_000, 1048576: 200 }
+const M2O = quick ? 40_000 : 240_000 // many-to-one: messages of 100 B in all, from 8 processes
+const M2O_PROCS = 8
+const LOCAL = quick ? 200_000 : 1_000_000
+const PINGS = quick ? 2_000 : 20_000
+const PING_SIZE = 10
+const HOL_M = quick ? 300 : 1500 // 1 MB messages streamed while pinging
+const HOL_SIZE = 1048576
+
+// ---- what is measured --------------------------------------------------------------------
+
+type Variant = 'nk-tcp' | 'nk-tls' | 'nk-ssh' | 'otp' | 'otp-tuned' | 'otp-tls' | 'raw' | 'codec' | 'local'
+const VARIANT_LABEL: Record<Variant, string> = {
+  'nk-tcp': 'netkernel tcp', 'nk-tls': 'netkernel tls', 'nk-ssh': 'netkernel ssh', otp: 'OTP', 'otp-tuned': 'OTP +zdbbl',
+  'otp-tls': 'OTP inet_tls', raw: 'raw pipe', codec: 'codec loop', local: 'local send',
+}
+/** Figures of one measurement: rate (msgs/s) for throughput; p50/p99/p999 (µs) for latency. */
+type Sample = Record<string, number>
+interface Measure {
+  scenario: string
+  variant: Variant
+  run(): Promise<Sample>
+}
+
+const tput = (r: TputResult, expected: number): Sample => {
+  if (r.count !== expected || !r.ok) throw new Error(`received ${r.count} of ${expected} (ok=${r.ok})`)
+  // First to last message received: count - 1 intervals.
+  return { rate: (r.count - 1) / (r.recvNs / 1e9), e2e: r.count / (r.totalNs / 1e9), cpuSend: r.sendCpuNs / r.count, cpuRecv: r.recvCpuNs / r.count }
+}
+const lat = (r: LatResult): Sample => ({ p50: r.p50, p99: r.p99, p999: r.p999, mean: r.mean, n: r.n, ...(r.streamBps === undefined ? {} : { streamBps: r.streamBps }) })
+
+/** The bare codec loop: encode the SEND frame, push it through the frame decoder, decode it. */
+function codecLoop(n: number, size: number, pid: Pid): Sample {
+  const codec = createCodec('msgpackr')
+  const msg = Buffer.alloc(size, 0x78)
+  const dec = new FrameDecoder({ maxFrameSize: 256 * 1024 * 1024 })
+  let last: unknown
+  const onFrame = (body: Buffer): void => {
+    last = codec.decode(body)
+  }
+  const t0 = process.hrtime.bigint()
+  for (let i = 0; i < n; i++) dec.push(codec.encodeFrame([1, pid, msg]), onFrame)
+  const ns = Number(process.hrtime.bigint() - t0)
+  if (!Array.isArray(last) || !Buffer.isBuffer(last[2]) || last[2].length !== size) throw new Error('codec loop: wrong frame decoded')
+  return { rate: n / (ns / 1e9) }
+}
+
+// ---- set-up ------------------------------------------------------------------------------
+
+const tag = `nkb${process.pid}`
+const cookie = randomBytes(12).toString('hex')
+const peerEntry = fileURLToPath(new URL('./peer.ts', import.meta.url))
+let epmd: EpmdDaemon | undefined
+const tmp = mkdtempSync(join(tmpdir(), 'nkbench-'))
+let cleaning: Promise<void> | undefined
+const progress = (s: string): void => void process.stderr.write(s + '\n')
+
+async function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    // Peers and OTP nodes first, then the port mappers and sshd (they serve the others' goodbyes).
+    const late = new Set(['epmd', 'sshd'])
+    await Promise.all(children.filter(c => !late.has(c.label)).map(c => c.stop().catch(() => {})))
+    await Promise.all(children.filter(c => late.has(c.label)).map(c => c.stop().catch(() => {})))
+    await epmd?.close().catch(() => {})
+    rmSync(tmp, { recursive: true, force: true })
+  })()
+  return cleaning
+}
+// Last resort (an exception, a broken stdout): nothing started may outlive the bench.
+process.on('exit', () => {
+  for (const c of children) if (c.running) c.proc.kill('SIGKILL')
+  rmSync(tmp, { recursive: true, force: true })
+})
+process.stdout.on('error', () => {})
+process.stderr.on('error', () => {})
+process.on('SIGINT', () => void cleanup().then(() => process.exit(130)))
+process.on('SIGTERM', () => void cleanup().then(() => process.exit(143)))
+
+interface Setup {
+  sender: Child
+  receiver: Child
+  recvNodes: Partial<Record<TransportName, string>>
+  rawPort: number
+  otp: Map<OtpVariant, OtpPair>
+  otpRelease?: string
+  notes: string[]
+}
+
+async function setup(): Promise<Setup> {
+  const t0 = Date.now()
+  const notes: string[] = []
+  epmd = await startEpmd({ host: '127.0.0.1', port: 0 })
+  const host = hostname().split('.')[0]!
+
+  // Transports present in the tree.
+  const transports: TransportName[] = ['tcp']
+  const exists = async (m: string): Promise<boolean> => import(m).then(() => true, () => false)
+  if (!flag('no-tls')) {
+    if (await exists('../transports/tls.js') && await exists('../lib/certs/index.js')) transports.push('tls')
+    else notes.push('tls: not measured (transports/tls.ts or lib/certs/ missing)')
+  }
+  let sshd: Awaited<ReturnType<typeof startSshd>> | undefined
+  if (!flag('no-ssh')) {
+    const missing = (await exists('../transports/ssh.js')) ? sshdMissing() : 'transports/ssh.ts missing'
+    if (missing === undefined) {
+      sshd = await startSshd(tmp)
+      transports.push('ssh')
+    } else notes.push(`ssh: not measured (${missing})`)
+  }
+
+  const recvNodes: PeerNodeConfig[] = []
+  const sendNodes: PeerNodeConfig[] = []
+  for (const t of transports) {
+    const r: PeerNodeConfig = { transport: t, name: t === 'ssh' ? `${tag}_r_ssh@gw` : `${tag}_r_${t}` }
+    const s: PeerNodeConfig = { transport: t, name: `${tag}_s_${t}` }
+    if (t === 'tls') {
+      const { createCa, issueNodeCert } = await import('../lib/certs/index.js')
+      const ca = createCa({ commonName: 'nkbench CA' })
+      writeFileSync(join(tmp, 'ca.pem'), ca.cert)
+      for (const c of [r, s]) {
+        const leaf = issueNodeCert(ca, c.name, { hosts: [host, '127.0.0.1', 'localhost'] })
+        writeFileSync(join(tmp, `${c.name}.pem`), leaf.cert)
+        writeFileSync(join(tmp, `${c.name}.key`), leaf.key)
+        c.tls = { ca: join(tmp, 'ca.pem'), cert: join(tmp, `${c.name}.pem`), key: join(tmp, `${c.name}.key`) }
+      }
+    }
+    if (t === 'ssh') s.ssh = { gateway: 'gw', host: sshd!.host, port: sshd!.port, username: sshd!.username, privateKey: sshd!.privateKey, hostKey: sshd!.hostKey, target: '127.0.0.1' }
+    recvNodes.push(r)
+    sendNodes.push(s)
+  }
+  const peer = (role: 'recv' | 'send', nodes: PeerNodeConfig[]): Child => {
+    const prof = cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfDir, role)}`]
+    const cfg: PeerConfig = { role, cookie, epmdPort: epmd!.port, nodes }
+    return startChild(role === 'recv' ? 'receiver' : 'sender', process.execPath, [...prof, '--import', 'tsx', peerEntry, JSON.stringify(cfg)])
+  }
+
+  const otp = new Map<OtpVariant, OtpPair>()
+  let otpRelease: string | undefined
+  const startOtp = async (): Promise<void> => {
+    const s: OtpSetup = await setupOtp(tmp)
+    otpRelease = s.release
+    let tlsConf: string | undefined
+    try {
+      tlsConf = await otpTlsConfig(tmp, s.env)
+    } catch (err) {
+      notes.push(`OTP inet_tls: not measured (${(err as Error).message.split('\n')[0]})`)
+    }
+    const variants: OtpVariant[] = tlsConf === undefined ? ['default', 'tuned'] : ['default', 'tuned', 'tls']
+    await Promise.all(variants.map(async v => {
+      try {
+        otp.set(v, await startOtpPair(s, v, tag, cookie, tlsConf))
+      } catch (err) {
+        notes.push(`OTP ${v}: not measured (${(err as Error).message})`)
+      }
+    }))
+  }
+
+  const receiver = peer('recv', recvNodes)
+  const sender = peer('send', sendNodes)
+  const starting: Promise<unknown>[] = [sender.expect('READY', 120_000)]
+  if (!flag('no-otp') && hasErlang()) starting.push(startOtp())
+  else notes.push(flag('no-otp') ? 'Erlang/OTP: not measured (--no-otp)' : 'Erlang/OTP: not measured (erl, erlc or epmd not installed)')
+  const ready = JSON.parse(await receiver.expect('READY', 120_000)) as { nodes: Partial<Record<TransportName, string>>; rawPort: number }
+  await Promise.all(starting)
+  for (const t of transports) {
+    const ok = await sender.ask<boolean>(`connect ${JSON.stringify({ t, node: ready.nodes[t] })}`, 'CONNECTED', 60_000)
+    if (!ok) throw new Error(`${t}: cannot connect to ${ready.nodes[t]}`)
+  }
+  progress(`started in ${((Date.now() - t0) / 1000).toFixed(1)} s: netkernel ${transports.join(', ')}; OTP ${[...otp.keys()].join(', ') || 'none'}`)
+  for (const n of notes) progress(`  note: ${n}`)
+  return { sender, receiver, recvNodes: ready.nodes, rawPort: ready.rawPort, otp, otpRelease, notes }
+}
+
+function measures(s: Setup): Measure[] {
+  const out: Measure[] = []
+  const nk = (Object.keys(s.recvNodes) as TransportName[]).map(t => [t, `nk-${t}` as Variant] as const)
+  const otp = [...s.otp].map(([v, pair]) => [pair, v === 'default' ? 'otp' : (`otp-${v}` as Variant)] as const)
+  const pid = new Pid(s.recvNodes.tcp ?? 'bench@localhost', 4711, 0, 1700000000)
+  if (want('tput')) {
+    for (const size of SIZES) {
+      const n = COUNT[size]!
+      const sc = `tput-${size}`
+      out.push({ scenario: sc, variant: 'raw', run: async () => tput(await s.sender.ask(`raw ${JSON.stringify({ n, size, port: s.rawPort })}`), n) })
+      out.push({ scenario: sc, variant: 'codec', run: async () => codecLoop(n, size, pid) })
+      for (const [t, v] of nk) out.push({ scenario: sc, variant: v, run: async () => tput(await s.sender.ask(`tput ${JSON.stringify({ t, n, size, procs: 1 })}`), n) })
+      for (const [pair, v] of otp) out.push({ scenario: sc, variant: v, run: async () => tput(await pair.sender.ask(`tput ${n} ${size} 1`), n) })
+    }
+  }
+  if (want('m2o')) {
+    const sc = 'm2o-100'
+    for (const [t, v] of nk) out.push({ scenario: sc, variant: v, run: async () => tput(await s.sender.ask(`tput ${JSON.stringify({ t, n: M2O, size: 100, procs: M2O_PROCS })}`), M2O) })
+    for (const [pair, v] of otp) out.push({ scenario: sc, variant: v, run: async () => tput(await pair.sender.ask(`tput ${M2O} 100 ${M2O_PROCS}`), M2O) })
+  }
+  if (want('local')) {
+    out.push({ scenario: 'local-100', variant: 'local', run: async () => tput(await s.receiver.ask(`local ${JSON.stringify({ n: LOCAL, size: 100 })}`), LOCAL) })
+  }
+  if (want('ping')) {
+    for (const [t, v] of nk) out.push({ scenario: 'ping', variant: v, run: async () => lat(await s.sender.ask(`ping ${JSON.stringify({ t, k: PINGS, size: PING_SIZE })}`, 'LAT')) })
+    for (const [pair, v] of otp) out.push({ scenario: 'ping', variant: v, run: async () => lat(await pair.sender.ask(`ping ${PINGS} ${PING_SIZE}`, 'LAT')) })
+  }
+  if (want('hol')) {
+    for (const [t, v] of nk.filter(([t]) => t === 'tcp')) out.push({ scenario: 'hol', variant: v, run: async () => lat(await s.sender.ask(`hol ${JSON.stringify({ t, m: HOL_M, size: HOL_SIZE, psize: PING_SIZE })}`, 'LAT')) })
+    for (const [pair, v] of otp.filter(([, v]) => v !== 'otp-tls')) out.push({ scenario: 'hol', variant: v, run: async () => lat(await pair.sender.ask(`hol ${HOL_M} ${HOL_SIZE} ${PING_SIZE}`, 'LAT')) })
+  }
+  return out
+}
+
+// ---- report ------------------------------------------------------------------------------
+
+type Rounds = Map<string, Sample>[] // per round: `${scenario}|${variant}` → sample
+
+const SCENARIO_LABEL = (sc: string): string =>
+  sc.startsWith('tput-') ? `throughput ${SIZE_LABEL[Number(sc.slice(5))]}` : sc === 'm2o-100' ? `many-to-one (${M2O_PROCS}→1) 100 B` : sc === 'local-100' ? 'local send 100 B (one node)' : sc
+
+interface Summary {
+  /** Median over rounds of each figure. */
+  figures: Record<string, Record<string, number>>
+  /** Median over rounds of per-round ratios: `${scenario}|${metric}|${a}/${b}`. */
+  ratios: Record<string, { median: number; min: number; max: number }>
+}
+
+function summarize(rounds: Rounds): Summary {
+  const keys = new Set(rounds.flatMap(r => [...r.keys()]))
+  const figures: Summary['figures'] = {}
+  for (const k of keys) {
+    const metrics = new Set(rounds.flatMap(r => Object.keys(r.get(k) ?? {})))
+    figures[k] = Object.fromEntries([...metrics].map(m => [m, median(rounds.map(r => r.get(k)?.[m]).filter((x): x is number => x !== undefined))]))
+  }
+  const ratios: Summary['ratios'] = {}
+  const pairs: [Variant, Variant][] = [['nk-tcp', 'otp'], ['nk-tcp', 'otp-tuned'], ['nk-tcp', 'raw'], ['nk-tcp', 'codec'], ['nk-tls', 'otp-tls'], ['nk-ssh', 'nk-tls'], ['nk-tls', 'nk-tcp'], ['otp-tuned', 'otp']]
+  const scenarios = new Set([...keys].map(k => k.split('|')[0]!))
+  for (const sc of scenarios) {
+    for (const metric of ['rate', 'p50', 'p99', 'p999']) {
+      for (const [a, b] of pairs) {
+        const xs = rounds.map(r => (r.get(`${sc}|${a}`)?.[metric] ?? NaN) / (r.get(`${sc}|${b}`)?.[metric] ?? NaN)).filter(Number.isFinite)
+        if (xs.length > 0) ratios[`${sc}|${metric}|${a}/${b}`] = { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) }
+      }
+    }
+  }
+  return { figures, ratios }
+}
+
+interface Target {
+  name: string
+  value: number
+  goal: string
+  pass: boolean
+}
+
+function targets(s: Summary): Target[] {
+  const r = (k: string): number => s.ratios[k]?.median ?? NaN
+  const list: [string, number, '>=' | '<=', number][] = [
+    ['TCP 100 B ≥ 2× OTP default', r('tput-100|rate|nk-tcp/otp'), '>=', 2],
+    ['TCP 100 B ≥ 1.2× OTP tuned (+zdbbl 32768)', r('tput-100|rate|nk-tcp/otp-tuned'), '>=', 1.2],
+    ['TCP 100 B ≥ 0.8× bare codec loop', r('tput-100|rate|nk-tcp/codec'), '>=', 0.8],
+    ['TLS 100 B ≥ 2× OTP inet_tls', r('tput-100|rate|nk-tls/otp-tls'), '>=', 2],
+    ['TLS 1 MB ≥ 8× OTP inet_tls MB/s', r('tput-1048576|rate|nk-tls/otp-tls'), '>=', 8],
+    ['SSH 100 B ≥ 50% of TLS', r('tput-100|rate|nk-ssh/nk-tls'), '>=', 0.5],
+    ['SSH 1 MB ≥ 50% of TLS', r('tput-1048576|rate|nk-ssh/nk-tls'), '>=', 0.5],
+    ['TCP 1 MB ≥ 50% of OTP MB/s', r('tput-1048576|rate|nk-tcp/otp'), '>=', 0.5],
+    ['TCP 1 MB ≥ 50% of raw pipe', r('tput-1048576|rate|nk-tcp/raw'), '>=', 0.5],
+    ['ping-pong p50 ≤ OTP', r('ping|p50|nk-tcp/otp'), '<=', 1],
+    ['ping-pong p99 ≤ 1.5× OTP', r('ping|p99|nk-tcp/otp'), '<=', 1.5],
+  ]
+  return list.map(([name, value, op, goal]) => ({ name, value, goal: `${op} ${goal}`, pass: Number.isFinite(value) && (op === '>=' ? value >= goal : value <= goal) }))
+}
+
+function render(s: Summary, scenarios: string[]): string {
+  const cols: Variant[] = ['nk-tcp', 'nk-tls', 'nk-ssh', 'otp', 'otp-tuned', 'otp-tls', 'raw', 'codec']
+  const ratioCols: [string, string][] = [['tcp/OTP', 'nk-tcp/otp'], ['tcp/tuned', 'nk-tcp/otp-tuned'], ['tcp/raw', 'nk-tcp/raw'], ['tcp/codec', 'nk-tcp/codec'], ['tls/OTP tls', 'nk-tls/otp-tls'], ['ssh/tls', 'nk-ssh/nk-tls']]
+  const rows: string[][] = [['scenario', 'unit', ...cols.map(c => VARIANT_LABEL[c]), ...ratioCols.map(c => c[0])]]
+  const fig = (sc: string, v: string, m: string): number | undefined => s.figures[`${sc}|${v}`]?.[m]
+  const ratio = (sc: string, m: string, pair: string): string => {
+    const x = s.ratios[`${sc}|${m}|${pair}`]
+    return x === undefined ? '' : x.median.toFixed(2)
+  }
+  for (const sc of scenarios) {
+    if (sc === 'ping' || sc === 'hol') {
+      for (const m of ['p50', 'p99', 'p999']) {
+        rows.push([`${sc === 'ping' ? `ping-pong ${PING_SIZE} B` : `ping during 1 MB stream`} ${m}`, 'µs', ...cols.map(c => {
+          const x = fig(sc, c, m)
+          return x === undefined ? '' : x >= 100 ? String(Math.round(x)) : x.toFixed(1)
+        }), ...ratioCols.map(([, p]) => ratio(sc, m, p))])
+      }
+      continue
+    }
+    if (sc === 'local-100') {
+      rows.push([SCENARIO_LABEL(sc), 'msgs/s', fmtRate(fig(sc, 'local', 'rate') ?? NaN), ...cols.slice(1).map(() => ''), ...ratioCols.map(() => '')])
+      continue
+    }
+    const size = sc.startsWith('tput-') ? Number(sc.slice(5)) : 100
+    const mb = size >= 65536
+    rows.push([SCENARIO_LABEL(sc), mb ? 'MB/s' : 'msgs/s', ...cols.map(c => {
+      const x = fig(sc, c, 'rate')
+      return x === undefined ? '' : mb ? String(Math.round((x * size) / 1e6)) : fmtRate(x)
+    }), ...ratioCols.map(([, p]) => ratio(sc, 'rate', p))])
+  }
+  return table(rows)
+}
+
+// ---- main --------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const started = Date.now()
+  const s = await setup()
+  const all = measures(s)
+  const scenarios = [...new Set(all.map(m => m.scenario))]
+  const rounds: Rounds = []
+  progress(`${quick ? 'quick: ' : ''}warm-up + ${RUNS} round${RUNS > 1 ? 's' : ''} of ${all.length} measurements`)
+  for (let round = 0; round <= RUNS; round++) {
+    const got = new Map<string, Sample>()
+    for (const sc of scenarios) {
+      const ms = all.filter(m => m.scenario === sc)
+      // Rotate the order, so that no variant always runs first (or right after the slowest).
+      const order = ms.map((_, i) => ms[(i + round) % ms.length]!)
+      for (const m of order) {
+        let sample: Sample
+        try {
+          sample = await m.run()
+        } catch (err) {
+          progress(`  ${sc} ${m.variant}: FAILED ${(err as Error).message}`)
+          continue
+        }
+        got.set(`${sc}|${m.variant}`, sample)
+        const what = sample.rate !== undefined
+          ? `${fmtRate(sample.rate)} msgs/s${sc.startsWith('tput-') && Number(sc.slice(5)) >= 1024 ? ` (${Math.round((sample.rate * Number(sc.slice(5))) / 1e6)} MB/s)` : ''}`
+          : `p50 ${sample.p50!.toFixed(1)} µs, p99 ${sample.p99!.toFixed(1)} µs, p999 ${sample.p999!.toFixed(1)} µs (${sample.n} round trips${sample.streamBps === undefined ? '' : `; stream ${Math.round(sample.streamBps / 1e6)} MB/s`})`
+        progress(`  ${round === 0 ? 'warm-up' : `round ${round}`}  ${SCENARIO_LABEL(sc).padEnd(28)} ${VARIANT_LABEL[m.variant].padEnd(14)} ${what}`)
+      }
+    }
+    if (round > 0) rounds.push(got)
+  }
+
+  const summary = summarize(rounds)
+  const tg = targets(summary)
+  const header = `Distribution side by side: ${RUNS} round${RUNS > 1 ? 's' : ''}${quick ? ' (--quick)' : ''}, Node ${process.version}${s.otpRelease ? `, Erlang/OTP ${s.otpRelease}` : ''}, ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}; median of rounds, ratios per round`
+  console.log(`\n${header}`)
+  console.log(render(summary, scenarios))
+  const hol = summary.figures['hol|nk-tcp']
+  const idle = summary.figures['ping|nk-tcp']
+  if (hol !== undefined && idle !== undefined) {
+    console.log(`head-of-line: netkernel tcp ping p99 ${hol.p99!.toFixed(0)} µs during a 1 MB stream (${Math.round(hol.streamBps! / 1e6)} MB/s) vs ${idle.p99!.toFixed(0)} µs idle (×${(hol.p99! / idle.p99!).toFixed(1)})` +
+      (summary.figures['hol|otp'] ? `; OTP ${summary.figures['hol|otp'].p99!.toFixed(0)} µs during (${Math.round(summary.figures['hol|otp'].streamBps! / 1e6)} MB/s) vs ${summary.figures['ping|otp']?.p99?.toFixed(0)} µs idle` : ''))
+  }
+  for (const n of s.notes) console.log(`note: ${n}`)
+  console.log('')
+  for (const t of tg) console.log(`${t.pass ? 'PASS' : 'MISS'}  ${t.name}: ${Number.isFinite(t.value) ? t.value.toFixed(2) : 'not measured'} (${t.goal})`)
+  const elapsed = (Date.now() - started) / 1000
+  console.log(`\n(${elapsed.toFixed(0)} s)`)
+
+  mkdirSync(outDir, { recursive: true })
+  const meta = {
+    date: new Date().toISOString(), mode: quick ? 'quick' : 'full', rounds: RUNS, node: process.version, otp: s.otpRelease ?? null,
+    cpus: cpus().length, cpuModel: cpus()[0]?.model, loadavg: loadavg(), elapsedS: Math.round(elapsed),
+    counts: { tput: COUNT, manyToOne: M2O, manyToOneProcs: M2O_PROCS, local: LOCAL, pings: PINGS, pingSize: PING_SIZE, holMessages: HOL_M, holSize: HOL_SIZE },
+    notes: s.notes,
+  }
+  const json = { meta, figures: summary.figures, ratios: summary.ratios, targets: tg, rounds: rounds.map(r => Object.fromEntries(r)) }
+  writeFileSync(join(outDir, 'latest.json'), JSON.stringify(json, null, 1) + '\n')
+  writeFileSync(join(outDir, 'latest.svg'), chart(summary.figures, header))
+  progress(`results: ${join(outDir, 'latest.json')}, ${join(outDir, 'latest.svg')}`)
+}
+
+try {
+  await main()
+} catch (err) {
+  process.exitCode = 1
+  console.error(err)
+} finally {
+  await cleanup()
+}

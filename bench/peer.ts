@@ -1,0 +1,465 @@
+// One side of bench/main.ts, in its own OS process. argv[2] is a JSON PeerConfig. It starts
+// one node per transport (tcp, tls, ssh), prints `READY {json}`, then serves commands on
+// stdin, one per line (`cmd {json}`), answering on stdout:
+//
+//   receiver  every node runs a process registered as 'sink' (counts messages: ['start', from,
+//             count, size] then `count` messages, answers ['done', ...]) and an 'echo' process
+//             (answers [from, msg] with msg). A raw TCP server counts length-prefixed frames.
+//             READY carries { nodes: { tcp: name, ... }, rawPort }.
+//             `local {n,size}`          → RESULT: n local sends between two processes of one node
+//   sender    `connect {t,node}`        → CONNECTED true|false (learns the sink's and echo's pids)
+//             `tput {t,n,size,procs}`   → RESULT: n messages of `size` bytes to the sink from
+//                                         `procs` processes (n/procs each)
+//             `ping {t,k,size}`         → LAT: k round trips to the echo process
+//             `hol {t,m,size,psize}`    → LAT: round trips of `psize`-byte pings while m
+//                                         messages of `size` bytes stream to the sink
+//             `raw {n,size,port}`       → RESULT: n raw frames to the receiver's raw server
+//
+// The process stops when stdin closes (so it never outlives the bench) or on SIGTERM.
+import net from 'node:net'
+import { readFileSync } from 'node:fs'
+import { startNode, type Node } from '../lib/node.js'
+import type { Proc } from '../lib/process/runtime.js'
+import type { Pid } from '../lib/terms/pid.js'
+import type { Transport } from '../lib/kernel/strategy.js'
+
+export type TransportName = 'tcp' | 'tls' | 'ssh'
+
+export interface PeerNodeConfig {
+  transport: TransportName
+  name: string
+  /** tls: PEM file paths. */
+  tls?: { ca: string; cert: string; key: string }
+  /** ssh (sender): the gateway key and its settings; privateKey is a file path. */
+  ssh?: { gateway: string; host: string; port: number; username: string; privateKey: string; hostKey: string; target: string }
+}
+
+export interface PeerConfig {
+  role: 'recv' | 'send'
+  cookie: string
+  epmdPort: number
+  nodes: PeerNodeConfig[]
+}
+
+export interface TputResult {
+  count: number
+  /** Receiver: first to last message. */
+  recvNs: number
+  /** Sender: first send to the last one queued. */
+  sendNs: number
+  /** Sender: first send to the receiver's answer. */
+  totalNs: number
+  ok: boolean
+  /** CPU time (user + system, whole OS process) of each side over its part of the run. */
+  sendCpuNs: number
+  recvCpuNs: number
+}
+
+export interface LatResult {
+  n: number
+  /** Round-trip times, µs. */
+  p50: number
+  p99: number
+  p999: number
+  mean: number
+  /** hol: the stream's rate, bytes/s (sender's first send to the sink's answer). */
+  streamBps?: number
+}
+
+const cfg = JSON.parse(process.argv[2] ?? '{}') as PeerConfig
+const out = (line: string): void => void process.stdout.write(line + '\n')
+const now = (): bigint => process.hrtime.bigint()
+const cpuNs = (c0: NodeJS.CpuUsage): number => {
+  const c = process.cpuUsage(c0)
+  return (c.user + c.system) * 1000
+}
+const turn = (): Promise<void> => new Promise(resolve => setImmediate(resolve))
+/** Messages between two yields to the event loop: ~640 KB of frames per turn. */
+const yieldEvery = (size: number): number => Math.max(1, Math.floor(655_360 / (size + 40)))
+const payloads = new Map<number, Buffer>()
+const payload = (size: number): Buffer => {
+  let p = payloads.get(size)
+  if (p === undefined) payloads.set(size, (p = Buffer.alloc(size, 0x78)))
+  return p
+}
+
+function percentiles(ns: Float64Array): LatResult {
+  const s = ns.slice().sort()
+  const q = (p: number): number => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]! / 1000
+  let sum = 0
+  for (const x of s) sum += x
+  return { n: s.length, p50: q(0.5), p99: q(0.99), p999: q(0.999), mean: sum / s.length / 1000 }
+}
+
+async function transportFor(c: PeerNodeConfig): Promise<Transport | undefined> {
+  if (c.transport === 'tls') {
+    const { tls } = await import('../transports/tls.js')
+    const f = c.tls!
+    return tls({ ca: readFileSync(f.ca), cert: readFileSync(f.cert), key: readFileSync(f.key) })
+  }
+  if (c.transport === 'ssh' && cfg.role === 'send') {
+    const { ssh } = await import('../transports/ssh.js')
+    const g = c.ssh!
+    return ssh({ gateways: { [g.gateway]: { host: g.host, port: g.port, username: g.username, privateKey: readFileSync(g.privateKey), hostKey: g.hostKey, target: g.target } } })
+  }
+  return undefined // tcp
+}
+
+interface Peer {
+  node: Node
+  transport: Transport | undefined
+  sink?: Pid
+  echo?: Pid
+}
+const peers = new Map<TransportName, Peer>()
+
+await Promise.all(cfg.nodes.map(async c => {
+  const transport = await transportFor(c)
+  const node = await startNode({
+    name: c.name,
+    cookie: cfg.cookie,
+    listen: { host: '127.0.0.1' },
+    epmd: { host: '127.0.0.1', port: cfg.epmdPort, autoStart: false },
+    connectAll: false,
+    ...(transport === undefined ? {} : { transport }),
+  })
+  peers.set(c.transport, { node, transport })
+}))
+
+let rawServer: net.Server | undefined
+if (cfg.role === 'recv') {
+  for (const p of peers.values()) startReceiver(p.node)
+  rawServer = await startRawReceiver()
+  const nodes = Object.fromEntries([...peers].map(([t, p]) => [t, p.node.name]))
+  out(`READY ${JSON.stringify({ nodes, rawPort: (rawServer.address() as net.AddressInfo).port })}`)
+} else {
+  out(`READY {}`)
+}
+
+// ---- receiver ----------------------------------------------------------------------------
+
+function startReceiver(n: Node): void {
+  const echo = n.spawn(async (proc: Proc) => {
+    for (;;) {
+      const m = (await proc.receive()) as [Pid, unknown]
+      proc.send(m[0], m[1])
+    }
+  })
+  n.register('echo', echo)
+  const sink = n.spawn(async (proc: Proc) => {
+    for (;;) {
+      const m = (await proc.receive()) as [string, Pid, number, number]
+      if (m[0] === 'hello') {
+        proc.send(m[1], ['sink', proc.self, echo])
+      } else if (m[0] === 'start') {
+        const [, from, count, size] = m
+        let last: unknown = await proc.receive()
+        const t0 = now()
+        const c0 = process.cpuUsage()
+        for (let i = 1; i < count; i++) last = await proc.receive()
+        const ns = Number(now() - t0)
+        const ok = Buffer.isBuffer(last) && last.length === size
+        proc.send(from, ['done', count, ns, ok, cpuNs(c0)])
+      }
+    }
+  })
+  n.register('sink', sink)
+}
+
+/** Local sends on one node: a process sends n payloads to another, which counts them. */
+function runLocal(n: number, size: number): Promise<TputResult> {
+  const node = peers.values().next().value!.node
+  const msg = payload(size)
+  const every = yieldEvery(size)
+  return new Promise(resolve => {
+    const t0 = now()
+    const c0 = process.cpuUsage()
+    let sendNs = 0
+    const counter = node.spawn(async (proc: Proc) => {
+      let last: unknown
+      for (let i = 0; i < n; i++) last = await proc.receive()
+      const ns = Number(now() - t0)
+      const cpu = cpuNs(c0)
+      resolve({ count: n, recvNs: ns, sendNs, totalNs: ns, ok: last === msg, sendCpuNs: cpu, recvCpuNs: 0 })
+    })
+    node.spawn(async (proc: Proc) => {
+      for (let i = 1; i <= n; i++) {
+        proc.send(counter, msg)
+        if (i % every === 0) await turn()
+      }
+      sendNs = Number(now() - t0)
+    })
+  })
+}
+
+/** Counts frames: each connection sends one 4-byte control frame (N), then N frames. */
+async function startRawReceiver(): Promise<net.Server> {
+  const server = net.createServer({ noDelay: true }, socket => {
+    const prefix = Buffer.alloc(4)
+    let prefixLength = 0
+    let skip = 0 // body bytes still to skip
+    let control = false // the body being read is the 4-byte control frame
+    let controlBody = Buffer.alloc(0)
+    let expected = -1
+    let count = 0
+    let t0 = 0n
+    let c0 = process.cpuUsage()
+    const frame = (size: number): void => {
+      if (expected < 0) {
+        control = true
+        controlBody = Buffer.alloc(0)
+        skip = size
+        return
+      }
+      if (count === 0) {
+        t0 = now()
+        c0 = process.cpuUsage()
+      }
+      skip = size
+      if (++count === expected) {
+        const ns = Number(now() - t0)
+        const reply = Buffer.alloc(24)
+        reply.writeDoubleBE(count, 0)
+        reply.writeDoubleBE(ns, 8)
+        reply.writeDoubleBE(cpuNs(c0), 16)
+        socket.write(reply)
+        expected = -1
+        count = 0
+      }
+    }
+    socket.on('data', (chunk: Buffer) => {
+      const n = chunk.length
+      let off = 0
+      while (off < n) {
+        if (skip > 0) {
+          const take = Math.min(skip, n - off)
+          if (control) controlBody = Buffer.concat([controlBody, chunk.subarray(off, off + take)])
+          skip -= take
+          off += take
+          if (skip === 0 && control) {
+            control = false
+            expected = controlBody.readUInt32BE(0)
+          }
+          continue
+        }
+        if (prefixLength === 0 && n - off >= 4) {
+          const size = chunk.readUInt32BE(off)
+          off += 4
+          frame(size)
+        } else {
+          while (prefixLength < 4 && off < n) prefix[prefixLength++] = chunk[off++]!
+          if (prefixLength < 4) return
+          prefixLength = 0
+          frame(prefix.readUInt32BE(0))
+        }
+      }
+    })
+    socket.on('error', () => {})
+  })
+  await new Promise<void>(resolve => server.listen({ host: '127.0.0.1', port: 0 }, resolve))
+  return server
+}
+
+// ---- sender ------------------------------------------------------------------------------
+
+function peer(t: TransportName): Peer {
+  const p = peers.get(t)
+  if (p === undefined) throw new Error(`no ${t} node`)
+  return p
+}
+
+function inProc<T>(node: Node, fn: (proc: Proc) => Promise<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    node.spawn(async proc => {
+      try {
+        resolve(await fn(proc))
+      } catch (err) {
+        reject(err as Error)
+      }
+    })
+  })
+}
+
+async function connect(t: TransportName, target: string): Promise<boolean> {
+  const p = peer(t)
+  if (!(await p.node.connect(target))) return false
+  // Learn the sink's pid, so that the measured sends are `Pid ! Msg` (SEND frames).
+  return inProc(p.node, async proc => {
+    proc.send(['sink', target], ['hello', proc.self])
+    const [, sink, echo] = (await proc.receive(undefined, { timeout: 30_000 })) as [string, Pid, Pid]
+    p.sink = sink
+    p.echo = echo
+    return true
+  })
+}
+
+/** Sends n messages to the sink from `procs` processes; the sink's answer ends the run. */
+function runTput(t: TransportName, n: number, size: number, procs: number): Promise<TputResult> {
+  const p = peer(t)
+  const to = p.sink!
+  const msg = payload(size)
+  const each = Math.floor(n / procs)
+  if (each * procs !== n) throw new Error(`${n} is not a multiple of ${procs}`)
+  const every = Math.max(1, Math.floor(yieldEvery(size) / procs))
+  return inProc(p.node, async proc => {
+    proc.send(to, ['start', proc.self, n, size])
+    const t0 = now()
+    const c0 = process.cpuUsage()
+    let sendNs = 0
+    let left = procs
+    const blast = async (): Promise<void> => {
+      for (let i = 1; i <= each; i++) {
+        proc.send(to, msg)
+        if (i % every === 0) await turn()
+      }
+      if (--left === 0) sendNs = Number(now() - t0) // until the last message was queued
+    }
+    if (procs === 1) {
+      await blast()
+    } else {
+      // `procs` sender processes (sends from a process other than `proc` carry the same pid
+      // as destination; the sender's pid is not on the wire in a SEND frame).
+      for (let k = 0; k < procs; k++) {
+        p.node.spawn(async other => {
+          for (let i = 1; i <= each; i++) {
+            other.send(to, msg)
+            if (i % every === 0) await turn()
+          }
+          if (--left === 0) sendNs = Number(now() - t0)
+        })
+      }
+    }
+    const [, received, recvNs, ok, recvCpuNs] = (await proc.receive(undefined, { timeout: 600_000 })) as [string, number, number, boolean, number]
+    const totalNs = Number(now() - t0) // until the receiver's answer arrived
+    return { count: received, recvNs, sendNs, totalNs, ok, sendCpuNs: cpuNs(c0), recvCpuNs }
+  })
+}
+
+async function pingLoop(proc: Proc, echo: Pid, msg: Buffer, k: number, until?: () => boolean): Promise<Float64Array> {
+  let rtt = new Float64Array(k)
+  let i = 0
+  for (; until === undefined ? i < k : !until(); i++) {
+    if (i === rtt.length) {
+      const bigger = new Float64Array(rtt.length * 2)
+      bigger.set(rtt)
+      rtt = bigger
+    }
+    const t0 = now()
+    proc.send(echo, [proc.self, msg])
+    await proc.receive(undefined, { timeout: 60_000 })
+    rtt[i] = Number(now() - t0)
+  }
+  return rtt.subarray(0, i)
+}
+
+function runPing(t: TransportName, k: number, size: number): Promise<LatResult> {
+  const p = peer(t)
+  return inProc(p.node, async proc => percentiles(await pingLoop(proc, p.echo!, payload(size), k)))
+}
+
+/** Pings (psize bytes) on the connection while m messages of `size` bytes stream to the sink. */
+function runHol(t: TransportName, m: number, size: number, psize: number): Promise<LatResult> {
+  const p = peer(t)
+  const to = p.sink!
+  const big = payload(size)
+  let streaming = true
+  const stream = inProc(p.node, async proc => {
+    proc.send(to, ['start', proc.self, m, size])
+    const t0 = now()
+    for (let i = 1; i <= m; i++) {
+      proc.send(to, big)
+      if (i % yieldEvery(size) === 0) await turn()
+    }
+    const [, , , ok] = (await proc.receive(undefined, { timeout: 600_000 })) as [string, number, number, boolean]
+    streaming = false
+    if (!ok) throw new Error('hol: the stream arrived damaged')
+    return (m * size) / (Number(now() - t0) / 1e9)
+  })
+  const pings = inProc(p.node, proc => pingLoop(proc, p.echo!, payload(psize), 1024, () => !streaming))
+  return Promise.all([stream, pings]).then(([bps, rtt]) => ({ ...percentiles(rtt), streamBps: bps }))
+}
+
+async function runRaw(n: number, size: number, port: number): Promise<TputResult> {
+  const socket = net.connect({ host: '127.0.0.1', port, noDelay: true })
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject))
+  const reply = new Promise<Buffer>(resolve => {
+    let got = Buffer.alloc(0)
+    socket.on('data', (d: Buffer) => {
+      got = Buffer.concat([got, d])
+      if (got.length >= 24) resolve(got)
+    })
+  })
+  // One buffer of frames (~100 KB, at least one frame), written again and again (respecting backpressure).
+  const frameSize = 4 + size
+  const perWrite = Math.max(1, Math.floor(104_000 / frameSize))
+  const block = Buffer.alloc(perWrite * frameSize, 0x78)
+  for (let i = 0; i < perWrite; i++) block.writeUInt32BE(size, i * frameSize)
+  const control = Buffer.alloc(8)
+  control.writeUInt32BE(4, 0)
+  control.writeUInt32BE(n, 4)
+  const t0 = now()
+  const c0 = process.cpuUsage()
+  socket.write(control)
+  let left = n
+  while (left > 0) {
+    const k = Math.min(perWrite, left)
+    left -= k
+    const ok = socket.write(k === perWrite ? block : block.subarray(0, k * frameSize))
+    if (!ok) await new Promise(resolve => socket.once('drain', resolve))
+  }
+  const sendNs = Number(now() - t0)
+  const r = await reply
+  const totalNs = Number(now() - t0)
+  const sendCpuNs = cpuNs(c0)
+  socket.destroy()
+  return { count: r.readDoubleBE(0), recvNs: r.readDoubleBE(8), sendNs, totalNs, ok: true, sendCpuNs, recvCpuNs: r.readDoubleBE(16) }
+}
+
+// ---- commands ----------------------------------------------------------------------------
+
+let stopping = false
+async function stop(): Promise<void> {
+  if (stopping) return
+  stopping = true
+  rawServer?.close()
+  const timer = setTimeout(() => process.exit(0), 5000)
+  await Promise.all([...peers.values()].map(async p => {
+    await p.node.stop().catch(() => {})
+    await (p.transport as { close?: () => Promise<void> } | undefined)?.close?.().catch(() => {})
+  }))
+  clearTimeout(timer)
+  process.exit(0)
+}
+
+type Args = { t: TransportName; node: string; n: number; size: number; procs: number; k: number; m: number; psize: number; port: number }
+let pending = ''
+process.stdin.setEncoding('utf8')
+process.stdin.on('data', (d: string) => {
+  pending += d
+  let i: number
+  while ((i = pending.indexOf('\n')) >= 0) {
+    const line = pending.slice(0, i).trim()
+    pending = pending.slice(i + 1)
+    const sp = line.indexOf(' ')
+    const cmd = sp < 0 ? line : line.slice(0, sp)
+    const a = (sp < 0 ? {} : JSON.parse(line.slice(sp + 1))) as Args
+    const reply = (f: () => Promise<object | boolean>, tag: string): void => {
+      let p: Promise<object | boolean>
+      try {
+        p = f()
+      } catch (err) {
+        p = Promise.reject(err)
+      }
+      p.then(r => out(`${tag} ${JSON.stringify(r)}`), (err: Error) => out(`ERROR ${JSON.stringify(err.message)}`))
+    }
+    if (cmd === 'connect') reply(() => connect(a.t, a.node), 'CONNECTED')
+    else if (cmd === 'tput') reply(() => runTput(a.t, a.n, a.size, a.procs ?? 1), 'RESULT')
+    else if (cmd === 'ping') reply(() => runPing(a.t, a.k, a.size), 'LAT')
+    else if (cmd === 'hol') reply(() => runHol(a.t, a.m, a.size, a.psize), 'LAT')
+    else if (cmd === 'raw') reply(() => runRaw(a.n, a.size, a.port), 'RESULT')
+    else if (cmd === 'local') reply(() => runLocal(a.n, a.size), 'RESULT')
+    else if (cmd === 'stop') void stop()
+  }
+})
+process.stdin.on('end', () => void stop())
+process.on('SIGTERM', () => void stop())
