@@ -67,6 +67,12 @@ export interface StartNodeOptions {
   handshakeStepTimeout?: number
   /** How long a remote spawn waits for its reply, ms. Default 30000. */
   spawnTimeout?: number
+  /**
+   * Bytes queued on one connection above which send() returns false (busy); the message is
+   * still queued, never dropped. `await node.drain(dest)` / `proc.drain(dest)` waits for the
+   * queue to fall below half of it. Default 8 MiB.
+   */
+  highWater?: number
   /** Find a node's address yourself instead of asking its host's port mapper. */
   resolve?: (node: string, signal: AbortSignal) => Promise<DialAddress>
   /** Injectable time source (tests). */

@@ -67,9 +67,18 @@ export class Node extends EventEmitter<NodeEvents> {
     return this.remote.spawn(undefined, a, mod as string, fun as string, args, {})
   }
 
-  /** Pid ! Msg, {Name, Node} ! Msg, or Name ! Msg. */
-  send(dest: Dest, msg: unknown): void {
-    this.runtime.send(dest, msg)
+  /**
+   * Pid ! Msg, {Name, Node} ! Msg, or Name ! Msg. Never blocks and never drops a message it
+   * could queue; returns false when the connection to the destination's node is over its
+   * high-water mark — then `await node.drain(dest)` before sending more (like a stream).
+   */
+  send(dest: Dest, msg: unknown): boolean {
+    return this.runtime.send(dest, msg)
+  }
+
+  /** Resolves once the connection `dest` (a pid, [name, node] or node name) lives behind has drained. */
+  drain(dest: Dest, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.runtime.drain(typeof dest === 'string' && dest.includes('@') ? ['', dest] : dest, opts.signal)
   }
 
   register(name: string, pid: Pid): void {
@@ -173,7 +182,7 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
   kernel = new NetKernel({
     name, hidden: opts.hidden === true, longNames, connectAll: opts.connectAll ?? true,
     transport, auth: opts.auth ?? cookieAuth(), cookies, codec, runtime, logger, clock,
-    tickTime: opts.tickTime ?? 60_000, setupTimeout, stepTimeout: opts.handshakeStepTimeout ?? 5000, policy,
+    tickTime: opts.tickTime ?? 60_000, setupTimeout, highWater: opts.highWater, stepTimeout: opts.handshakeStepTimeout ?? 5000, policy,
     resolve: opts.resolve ?? (async (node, signal) => {
       if (epmd === false) throw new EpmdError('ERR_NODE_NOT_FOUND', `cannot find ${node}: epmd is false and no resolve option was given`)
       const host = hostOf(node)

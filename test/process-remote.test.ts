@@ -21,11 +21,17 @@ class FakeRemote implements Remote {
   onEnsure: ((node: string) => void) | undefined
   private nextId = 100
 
-  send(from: Pid | undefined, to: Pid, msg: unknown): void {
+  send(from: Pid | undefined, to: Pid, msg: unknown): boolean {
     this.calls.push(['send', from, to, msg])
+    return true
   }
-  regSend(from: Pid | undefined, name: string, node: string, msg: unknown): void {
+  regSend(from: Pid | undefined, name: string, node: string, msg: unknown): boolean {
     this.calls.push(['regSend', from, name, node, msg])
+    return true
+  }
+  drain(node: string): Promise<void> {
+    this.calls.push(['drain', node])
+    return Promise.resolve()
   }
   link(from: Pid, to: Pid): void {
     this.calls.push(['link', from, to])

@@ -1,8 +1,10 @@
-// An authenticated connection to one node: framing + codec + ticks + write coalescing.
-// Outgoing frames queued in one event-loop turn leave in one write; incoming chunks go
-// through the incremental frame decoder straight to the dispatcher.
+// An authenticated connection to one node: framing + codec + ticks. Outgoing frames go
+// through the Outbox (coalescing, chunking, backpressure); incoming chunks go through the
+// incremental frame decoder, fragments are joined, and frames go straight to the dispatcher.
 import type { Conn } from './strategy.js'
-import { appendBytes, type Codec, type FrameBatch } from '../terms/codec.js'
+import type { Codec } from '../terms/codec.js'
+import { Outbox, type OrderKey } from './outbox.js'
+import { FRAGMENT_MARK, Reassembly } from './fragments.js'
 import type { FrameDecoder } from '../terms/frame-decoder.js'
 import type { Clock } from './clock.js'
 import { MAX_FRAME } from './frames.js'
@@ -21,14 +23,13 @@ export interface ConnectionHooks {
 
 export class Connection {
   readonly type: 'visible' | 'hidden'
-  private out: FrameBatch = { buf: Buffer.allocUnsafe(16384), len: 0 }
-  private flushScheduled = false
+  readonly outbox: Outbox
+  private readonly reassembly = new Reassembly(MAX_FRAME)
   private receivedSinceCheck = true
   private sentSinceCheck = false
   private silentChecks = 0
   private tickTimer: unknown
   private down = false
-  private readonly flushBound = (): void => this.flush()
   private readonly onData = (chunk: Buffer): void => this.receive(chunk)
   // The peer ended or the socket failed: we let go of our side too (no half-open leftovers).
   private readonly onClose = (): void => this.destroy('connection_closed')
@@ -46,9 +47,11 @@ export class Connection {
     private readonly clock: Clock,
     /** Recorded in nodeup info. */
     readonly info: Record<string, unknown>,
+    highWater?: number,
   ) {
     this.type = hidden ? 'hidden' : 'visible'
     decoder.maxFrameSize = MAX_FRAME
+    this.outbox = new Outbox(conn.stream, codec, highWater, () => { this.sentSinceCheck = true })
   }
 
   /** Start reading: first the frames that came with the handshake, then the socket. */
@@ -71,36 +74,18 @@ export class Connection {
     return !this.down
   }
 
-  /** Queue one encoded frame; it leaves with everything else queued this turn. */
-  write(frame: Buffer): void {
-    if (this.down) return
-    appendBytes(this.out, frame)
-    if (!this.flushScheduled) {
-      this.flushScheduled = true
-      process.nextTick(this.flushBound)
-    }
+  /** Queue one encoded frame; false when the connection is over its high-water mark. */
+  write(frame: Buffer, key?: OrderKey): boolean {
+    return !this.down && this.outbox.write(frame, key)
   }
 
-  /** Encode and queue a value as one frame. */
-  send(value: unknown): void {
-    if (this.down) return
-    this.codec.encodeFrameInto(value, this.out)
-    if (!this.flushScheduled) {
-      this.flushScheduled = true
-      process.nextTick(this.flushBound)
-    }
+  /** Encode and queue a value as one frame; false when over the high-water mark. */
+  send(value: unknown, key?: OrderKey): boolean {
+    return !this.down && this.outbox.send(value, key)
   }
 
   flush(): void {
-    this.flushScheduled = false
-    const o = this.out
-    if (o.len === 0 || this.down) return
-    const data = o.buf.subarray(0, o.len)
-    // The socket keeps `data` until written: the next batch gets a fresh buffer.
-    o.buf = Buffer.allocUnsafe(Math.max(16384, o.len + (o.len >>> 2)))
-    o.len = 0
-    this.sentSinceCheck = true
-    this.conn.stream.write(data)
+    this.outbox.flush()
   }
 
   /** Graceful close: flush what is queued, end the stream. */
@@ -132,6 +117,11 @@ export class Connection {
 
   private handleFrame(body: Buffer): void {
     if (body.length === 0) return
+    if (body[0] === FRAGMENT_MARK) {
+      const whole = this.reassembly.push(body)
+      if (whole !== undefined) this.hooks.onFrame(this, this.codec.decode(whole))
+      return
+    }
     this.hooks.onFrame(this, this.codec.decode(body))
   }
 
@@ -144,7 +134,7 @@ export class Connection {
       this.destroy('net_tick_timeout', new NetkernelError('ERR_CONNECTION_CLOSED', `${this.peer} silent for ${this.tickTime} ms (net_tick_timeout)`))
       return
     }
-    if (!this.sentSinceCheck && this.out.len === 0) this.conn.stream.write(EMPTY_FRAME)
+    if (!this.sentSinceCheck && this.outbox.idle) this.conn.stream.write(EMPTY_FRAME)
     this.sentSinceCheck = false
   }
 
@@ -158,7 +148,7 @@ export class Connection {
     s.off('close', this.onClose)
     s.off('error', this.onError)
     s.on('error', () => {}) // late errors after we let go must not crash the process
-    this.out = { buf: Buffer.alloc(0), len: 0 }
+    this.outbox.close()
     this.hooks.onDown(this, reason, error)
   }
 }

@@ -9,6 +9,7 @@ import type { Clock } from './clock.js'
 import type { Cookies } from './cookie-store.js'
 import type { RemoteInbound } from '../process/remote.js'
 import { Connection, type DownReason } from './connection.js'
+import { DEFAULT_HIGH_WATER, type OrderKey } from './outbox.js'
 import { initiateHandshake, respondHandshake, type Admission, type Established, type HandshakeDeps } from './handshake.js'
 import { FailureLimiter } from './failure-limiter.js'
 import { NetkernelError, TransportError } from '../errors.js'
@@ -34,6 +35,8 @@ export interface KernelOptions {
   tickTime: number
   setupTimeout: number
   stepTimeout: number
+  /** Bytes queued on one connection above which sends report busy. */
+  highWater?: number
   policy: KernelPolicy
   resolve(node: string, signal: AbortSignal): Promise<DialAddress>
   emit(event: 'nodeup' | 'nodedown', name: string, info: Record<string, unknown>): void
@@ -46,7 +49,8 @@ export interface KernelOptions {
 
 interface Pending {
   node: string
-  queue: Buffer[]
+  queue: [frame: Buffer, key: OrderKey][]
+  bytes: number
   /** Set when something local asked for this connection (send, spawn, connect). */
   requested: boolean
   dial: AbortController | undefined
@@ -65,9 +69,11 @@ export class NetKernel {
   private accepting = false
   private stopped = false
   creation = 0
+  private readonly highWater: number
 
   constructor(private readonly o: KernelOptions) {
     this.limiter = new FailureLimiter(o.clock)
+    this.highWater = o.highWater ?? DEFAULT_HIGH_WATER
   }
 
   get name(): string {
@@ -85,18 +91,45 @@ export class NetKernel {
     this.accepting = true
   }
 
-  /** Queue a frame for `node`: written now if up, else when the connection comes up. */
-  write(node: string, frame: Buffer): void {
+  /**
+   * Queue a frame for `node`: written now if up, else when the connection comes up. `key`
+   * orders it behind a large frame to the same destination. False = over the high-water mark.
+   */
+  write(node: string, frame: Buffer, key?: OrderKey): boolean {
     const c = this.up.get(node)
-    if (c !== undefined) c.write(frame)
-    else this.ensure(node).queue.push(frame)
+    if (c !== undefined) return c.write(frame, key)
+    const p = this.ensure(node)
+    p.queue.push([frame, key])
+    p.bytes += frame.length
+    return p.bytes <= this.highWater
   }
 
   /** Encode and queue a term for `node` (straight into the connection's batch when up). */
-  send(node: string, value: unknown): void {
+  send(node: string, value: unknown, key?: OrderKey): boolean {
     const c = this.up.get(node)
-    if (c !== undefined) c.send(value)
-    else this.ensure(node).queue.push(this.o.codec.encodeFrame(value))
+    if (c !== undefined) return c.send(value, key)
+    return this.write(node, this.o.codec.encodeFrame(value), key)
+  }
+
+  /** Is the connection to `node` (or the queue waiting for it) over its high-water mark? */
+  busy(node: string): boolean {
+    const c = this.up.get(node)
+    if (c !== undefined) return c.outbox.busy
+    const p = this.pending.get(node)
+    return p !== undefined && p.bytes > this.highWater
+  }
+
+  /** Wait until the connection to `node` has drained below half its high-water mark. */
+  async drain(node: string, signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      const c = this.up.get(node)
+      if (c !== undefined) return c.outbox.whenDrained(signal)
+      const p = this.pending.get(node)
+      if (p === undefined || p.bytes <= this.highWater / 2) return
+      // Still connecting with a full queue: wait for the outcome, then look again.
+      await new Promise<void>(resolve => p.waiters.push(() => resolve()))
+      signal?.throwIfAborted()
+    }
   }
 
   /** Start connecting to `node` if there is no connection or attempt yet. */
@@ -147,7 +180,7 @@ export class NetKernel {
   }
 
   private newPending(node: string): Pending {
-    const p: Pending = { node, queue: [], requested: true, dial: undefined, superseded: false, inbound: false, timer: undefined, waiters: [] }
+    const p: Pending = { node, queue: [], bytes: 0, requested: true, dial: undefined, superseded: false, inbound: false, timer: undefined, waiters: [] }
     p.timer = this.o.clock.setTimeout(() => {
       this.fail(p, new TransportError('ERR_CONNECT_TIMEOUT', `connection setup to ${node} did not finish within ${this.o.setupTimeout} ms`))
     }, this.o.setupTimeout)
@@ -288,13 +321,14 @@ export class NetKernel {
     const c = new Connection(peer, est.creation, hidden, est.conn, est.decoder, this.o.codec, {
       onFrame: this.o.onFrame,
       onDown: (conn, reason, error) => this.down(conn, reason, error),
-    }, this.o.tickTime, this.o.clock, info)
+    }, this.o.tickTime, this.o.clock, info, this.highWater)
     this.up.set(peer, c)
     this.o.logger.info({ node: peer, type: c.type }, `nodeup ${peer}`)
     this.o.emit('nodeup', peer, { ...info })
     if (p !== undefined) {
-      for (const f of p.queue) c.write(f)
+      for (const [f, key] of p.queue) c.write(f, key)
       p.queue = []
+      p.bytes = 0
       this.settle(p, true)
     }
     c.start(est.leftover)
@@ -329,6 +363,7 @@ export class NetKernel {
     p.dial?.abort(err)
     const dropped = p.queue.length
     p.queue = []
+    p.bytes = 0
     this.settle(p, false)
     if (!report) return
     this.o.logger.warn({ node: p.node, code: err.code, dropped }, `nodedown ${p.node}: connection_setup_failed (${err.message})`)

@@ -15,40 +15,51 @@ export class KernelRemote implements Remote {
     private readonly spawns: SpawnRequests,
   ) {}
 
-  send(_from: Pid | undefined, to: Pid, msg: unknown): void {
-    this.k.send(to.node, [SEND, to, msg])
+  // Every signal carries an order key — the destination pid's id, or the registered name —
+  // so that it never overtakes a large message to the same destination still in flight.
+
+  send(_from: Pid | undefined, to: Pid, msg: unknown): boolean {
+    return this.k.send(to.node, [SEND, to, msg], to.id)
   }
 
-  regSend(from: Pid | undefined, name: string, node: string, msg: unknown): void {
-    this.k.write(node, this.codec.encodeFrame([REG_SEND, from ?? null, name, msg]))
+  regSend(from: Pid | undefined, name: string, node: string, msg: unknown): boolean {
+    return this.k.send(node, [REG_SEND, from ?? null, name, msg], name)
   }
 
   link(from: Pid, to: Pid): void {
-    this.k.write(to.node, this.codec.encodeFrame([LINK, from, to]))
+    this.k.send(to.node, [LINK, from, to], to.id)
   }
 
   unlink(from: Pid, to: Pid): void {
-    this.k.write(to.node, this.codec.encodeFrame([UNLINK, from, to]))
+    this.k.send(to.node, [UNLINK, from, to], to.id)
   }
 
   exit(from: Pid, to: Pid, reason: unknown, viaLink: boolean): void {
-    this.k.write(to.node, this.codec.encodeFrame([viaLink ? EXIT : EXIT2, from, to, reason]))
+    this.k.send(to.node, [viaLink ? EXIT : EXIT2, from, to, reason], to.id)
   }
 
   monitor(from: Pid, target: Pid | RemoteName, ref: Ref): void {
-    const [node, t] = target instanceof Pid ? [target.node, target] : [target[1], target[0]]
-    this.k.write(node, this.codec.encodeFrame([MONITOR, from, t, ref]))
+    if (target instanceof Pid) this.k.send(target.node, [MONITOR, from, target, ref], target.id)
+    else this.k.send(target[1], [MONITOR, from, target[0], ref], target[0])
   }
 
   demonitor(from: Pid, target: Pid | RemoteName, ref: Ref): void {
-    const [node, t] = target instanceof Pid ? [target.node, target] : [target[1], target[0]]
-    this.k.write(node, this.codec.encodeFrame([DEMONITOR, from, t, ref]))
+    if (target instanceof Pid) this.k.send(target.node, [DEMONITOR, from, target, ref], target.id)
+    else this.k.send(target[1], [DEMONITOR, from, target[0], ref], target[0])
+  }
+
+  drain(node: string, signal?: AbortSignal): Promise<void> {
+    return this.k.drain(node, signal)
+  }
+
+  busy(node: string): boolean {
+    return this.k.busy(node)
   }
 
   down(watcher: Pid, ref: Ref, _target: Pid | string, reason: unknown): void {
     // A DOWN only makes sense on a live connection: if it is gone, the watcher's side has
     // already seen 'noconnection'.
-    if (this.k.isConnected(watcher.node)) this.k.write(watcher.node, this.codec.encodeFrame([DOWN, watcher, ref, reason]))
+    if (this.k.isConnected(watcher.node)) this.k.send(watcher.node, [DOWN, watcher, ref, reason], watcher.id)
   }
 
   spawn(from: Pid | undefined, node: string, mod: string, fun: string, args: unknown[], opts: SpawnOptions): Promise<Pid> {

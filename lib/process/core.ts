@@ -187,22 +187,30 @@ export class Core {
 
   // ---- send ---------------------------------------------------------------------------
 
-  send(dest: Dest, msg: unknown, from: Pid | undefined): void {
+  /** Returns false when the message was queued on a connection over its high-water mark. */
+  send(dest: Dest, msg: unknown, from: Pid | undefined): boolean {
     if (dest instanceof Pid) {
       if (dest.node === this.node) this.lookup(dest)?.deliver(msg)
-      else this.remote?.send(from, dest, msg)
-      return
+      else return this.remote?.send(from, dest, msg) ?? true
+      return true
     }
     if (typeof dest === 'string') {
       this.sendNamed(dest, msg)
-      return
+      return true
     }
-    if (Array.isArray(dest) && dest.length === 2 && typeof dest[0] === 'string' && typeof dest[1] === 'string') {
+    if (isRemoteName(dest)) {
       if (dest[1] === this.node) this.sendNamed(dest[0], msg)
-      else this.remote?.regSend(from, dest[0], dest[1], msg)
-      return
+      else return this.remote?.regSend(from, dest[0], dest[1], msg) ?? true
+      return true
     }
     throw new NetkernelError('ERR_BAD_ARGUMENT', `send: bad destination ${describeReason(dest)}`)
+  }
+
+  /** Wait until the connection a destination lives behind has drained (local: at once). */
+  drainFor(dest: Dest, signal?: AbortSignal): Promise<void> {
+    const node = dest instanceof Pid ? dest.node : isRemoteName(dest) ? dest[1] : this.node
+    if (node === this.node || this.remote === undefined) return Promise.resolve()
+    return this.remote.drain(node, signal)
   }
 
   /** Name ! Msg: like Erlang, an unregistered local name is an error (badarg), not a drop. */
@@ -289,4 +297,8 @@ export class Core {
     this.stopped = true
     for (const p of [...this.table.values()]) this.terminate(p, reason)
   }
+}
+
+function isRemoteName(dest: unknown): dest is [string, string] {
+  return Array.isArray(dest) && dest.length === 2 && typeof dest[0] === 'string' && typeof dest[1] === 'string'
 }

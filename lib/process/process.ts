@@ -199,9 +199,13 @@ export class Process implements Proc {
 
   // ---- the rest of Proc ---------------------------------------------------------------
 
-  send(dest: Dest, msg: unknown): void {
-    if (this.dead) return
-    this.core.send(dest, msg, this.self)
+  send(dest: Dest, msg: unknown): boolean {
+    if (this.dead) return false
+    return this.core.send(dest, msg, this.self)
+  }
+
+  drain(dest: Dest, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.core.drainFor(dest, opts.signal)
   }
 
   spawn(fn: ProcessFn): Pid

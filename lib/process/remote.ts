@@ -18,10 +18,12 @@ export interface SpawnOptions {
 
 /** Outbound: implemented by the net kernel. Every call is fire-and-forget except spawn. */
 export interface Remote {
-  /** Pid ! Msg, to a pid on another node. */
-  send(from: Pid | undefined, to: Pid, msg: unknown): void
-  /** {Name, Node} ! Msg, for another node. */
-  regSend(from: Pid | undefined, name: string, node: string, msg: unknown): void
+  /** Pid ! Msg, to a pid on another node. False: queued, but the connection is over its high-water mark. */
+  send(from: Pid | undefined, to: Pid, msg: unknown): boolean
+  /** {Name, Node} ! Msg, for another node. False as for send. */
+  regSend(from: Pid | undefined, name: string, node: string, msg: unknown): boolean
+  /** Resolves once the connection to `node` has drained below half its high-water mark. */
+  drain(node: string, signal?: AbortSignal): Promise<void>
   /** Local `from` linked itself to remote `to` (the runtime already recorded its side). */
   link(from: Pid, to: Pid): void
   /** Local `from` unlinked from remote `to`. */

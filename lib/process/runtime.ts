@@ -87,8 +87,12 @@ export class Runtime implements RemoteInbound {
    * Dest ! Msg. Dead pids and unreachable nodes drop the message; an unregistered local name
    * throws ERR_NOPROC (Erlang's badarg). Local messages are passed by reference, not copied.
    */
-  send(dest: Dest, msg: unknown, from?: Pid): void {
-    this.core.send(dest, msg, from)
+  drain(dest: Dest, signal?: AbortSignal): Promise<void> {
+    return this.core.drainFor(dest, signal)
+  }
+
+  send(dest: Dest, msg: unknown, from?: Pid): boolean {
+    return this.core.send(dest, msg, from)
   }
 
   register(name: string, pid: Pid): void {

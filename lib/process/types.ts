@@ -73,7 +73,19 @@ export interface Proc {
   receive<T = any>(match?: Match, opts?: ReceiveOptions): Promise<T>
 
   /** Dest ! Msg. Messages to dead pids or unreachable nodes are dropped. */
-  send(dest: Dest, msg: unknown): void
+  send(dest: Dest, msg: unknown): boolean
+
+  /**
+
+   * Resolves once the connection `dest` lives behind is below half its high-water mark: a
+
+   * sender whose send() returned false awaits this to keep memory bounded (like a stream's
+
+   * 'drain'). Local destinations resolve at once.
+
+   */
+
+  drain(dest: Dest, opts?: { signal?: AbortSignal }): Promise<void>
 
   /** spawn/1: a local process running `fn`. */
   spawn(fn: ProcessFn): Pid

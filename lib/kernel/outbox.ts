@@ -1,0 +1,209 @@
+// A connection's outgoing side: write coalescing, large-frame chunking and backpressure.
+//
+// - Frames queued in one event-loop turn leave in one write.
+// - A frame over CHUNK bytes is sent as fragments of at most CHUNK bytes (fragment-frames,
+//   see fragments.ts), one fragment per active large frame per turn, after the small
+//   frames of that turn: a 1 MB message delays other traffic by about one 64 KB write.
+// - Order per destination holds: while a large frame to a destination (its order key: the
+//   pid id or registered name) is in flight, later frames to it wait behind it.
+// - Backpressure: fragments are written only while the socket is not asking to drain, and
+//   `busy` is true while more than `highWater` bytes are queued; `whenDrained()` waits for
+//   the queue to fall below half of it.
+import type { Duplex } from 'node:stream'
+import type { Codec } from '../terms/codec.js'
+import { appendBytes, type FrameBatch } from '../terms/frame-batch.js'
+import { fragmentHeader } from './fragments.js'
+import { abortError } from '../errors.js'
+
+export type OrderKey = number | string | undefined
+
+export const CHUNK = 64 * 1024
+export const DEFAULT_HIGH_WATER = 8 * 1024 * 1024
+
+interface Stream {
+  id: number
+  body: Buffer
+  off: number
+  key: OrderKey
+  /** Whole frames to the same destination queued behind this one. */
+  tail: Buffer[]
+}
+
+export class Outbox {
+  private batch: FrameBatch = { buf: Buffer.allocUnsafe(16384), len: 0 }
+  private readonly streams: Stream[] = []
+  private readonly byKey = new Map<number | string, Stream>()
+  private streamBytes = 0
+  private nextId = 1
+  private scheduled = false
+  private waitingDrain = false
+  private closed = false
+  private drainWaiters: (() => void)[] = []
+  private readonly flushBound = (): void => this.flush()
+  private readonly onDrain = (): void => {
+    this.waitingDrain = false
+    this.wake()
+    this.schedule()
+  }
+
+  constructor(
+    private readonly stream: Duplex,
+    private readonly codec: Codec,
+    private readonly highWater = DEFAULT_HIGH_WATER,
+    /** Called whenever bytes go to the socket (for tick bookkeeping). */
+    private readonly onWrite: () => void = () => {},
+  ) {}
+
+  /** Bytes queued here and in the socket's own buffer. */
+  get queued(): number {
+    return this.batch.len + this.streamBytes + this.stream.writableLength
+  }
+
+  get busy(): boolean {
+    return this.queued > this.highWater
+  }
+
+  get idle(): boolean {
+    return this.batch.len === 0 && this.streams.length === 0
+  }
+
+  /** Encode `value` as one frame and queue it. Returns false when the queue is over the high-water mark. */
+  send(value: unknown, key?: OrderKey): boolean {
+    if (this.closed) return false
+    const behind = key !== undefined && this.byKey.size !== 0 ? this.byKey.get(key) : undefined
+    if (behind !== undefined) {
+      const f = this.codec.encodeFrame(value)
+      behind.tail.push(f)
+      this.streamBytes += f.length
+    } else {
+      const p0 = this.batch.len
+      this.codec.encodeFrameInto(value, this.batch)
+      if (this.batch.len - p0 > CHUNK + 4) {
+        const body = Buffer.from(this.batch.buf.subarray(p0 + 4, this.batch.len))
+        this.batch.len = p0
+        this.startStream(body, key)
+      }
+    }
+    this.schedule()
+    return !this.busy
+  }
+
+  /** Queue an encoded frame (length prefix included). */
+  write(frame: Buffer, key?: OrderKey): boolean {
+    if (this.closed) return false
+    const behind = key !== undefined && this.byKey.size !== 0 ? this.byKey.get(key) : undefined
+    if (behind !== undefined) {
+      behind.tail.push(frame)
+      this.streamBytes += frame.length
+    } else if (frame.length > CHUNK + 4) {
+      this.startStream(frame.subarray(4), key)
+    } else {
+      appendBytes(this.batch, frame)
+    }
+    this.schedule()
+    return !this.busy
+  }
+
+  /** Resolves once the queue is below half the high-water mark. */
+  whenDrained(signal?: AbortSignal): Promise<void> {
+    if (this.closed || this.queued <= this.highWater / 2) return Promise.resolve()
+    if (signal?.aborted) return Promise.reject(abortError(signal, 'drain'))
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        this.drainWaiters = this.drainWaiters.filter(w => w !== done)
+        reject(abortError(signal as AbortSignal, 'drain'))
+      }
+      const done = (): void => {
+        signal?.removeEventListener('abort', onAbort)
+        resolve()
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.drainWaiters.push(done)
+      this.awaitDrain()
+    })
+  }
+
+  flush(): void {
+    this.scheduled = false
+    if (this.closed) return
+    const b = this.batch
+    if (b.len > 0) {
+      const data = b.buf.subarray(0, b.len)
+      // The socket keeps `data` until written: the next batch gets a fresh buffer.
+      this.batch = { buf: Buffer.allocUnsafe(Math.max(16384, b.len + (b.len >>> 2))), len: 0 }
+      this.stream.write(data)
+      this.onWrite()
+    }
+    if (this.streams.length > 0 && !this.waitingDrain) {
+      for (const s of [...this.streams]) this.writeFragment(s)
+      this.onWrite()
+      if (this.stream.writableNeedDrain) {
+        this.awaitDrain()
+      } else if (this.streams.length > 0 || this.batch.len > 0) {
+        this.scheduled = true
+        setImmediate(this.flushBound)
+      }
+    }
+    this.wake()
+  }
+
+  /** Drop everything queued; later sends are ignored. Waiters are released. */
+  close(): void {
+    this.closed = true
+    this.batch = { buf: Buffer.alloc(0), len: 0 }
+    this.streams.length = 0
+    this.byKey.clear()
+    this.streamBytes = 0
+    this.stream.off('drain', this.onDrain)
+    const w = this.drainWaiters
+    this.drainWaiters = []
+    for (const f of w) f()
+  }
+
+  /** Listen for the socket's 'drain' once (fragments pause, drain waiters wake, on it). */
+  private awaitDrain(): void {
+    if (this.waitingDrain || !this.stream.writableNeedDrain) return
+    this.waitingDrain = true
+    this.stream.once('drain', this.onDrain)
+  }
+
+  private schedule(): void {
+    if (!this.scheduled) {
+      this.scheduled = true
+      process.nextTick(this.flushBound)
+    }
+  }
+
+  private wake(): void {
+    if (this.drainWaiters.length === 0 || this.queued > this.highWater / 2) return
+    const w = this.drainWaiters
+    this.drainWaiters = []
+    for (const f of w) f()
+  }
+
+  private startStream(body: Buffer, key: OrderKey): void {
+    const s: Stream = { id: this.nextId++ >>> 0, body, off: 0, key, tail: [] }
+    this.streams.push(s)
+    if (key !== undefined) this.byKey.set(key, s)
+    this.streamBytes += body.length
+  }
+
+  private writeFragment(s: Stream): void {
+    const end = Math.min(s.off + CHUNK, s.body.length)
+    const last = end === s.body.length
+    const st = this.stream
+    st.cork()
+    st.write(fragmentHeader(s.id, end - s.off, last))
+    st.write(s.body.subarray(s.off, end))
+    st.uncork()
+    this.streamBytes -= end - s.off
+    s.off = end
+    if (!last) return
+    this.streams.splice(this.streams.indexOf(s), 1)
+    if (s.key !== undefined && this.byKey.get(s.key) === s) this.byKey.delete(s.key)
+    for (const f of s.tail) {
+      this.streamBytes -= f.length
+      this.write(f, s.key)
+    }
+  }
+}
