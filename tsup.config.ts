@@ -9,6 +9,7 @@ export default defineConfig({
     'transports/tcp': 'transports/tcp.ts',
     'auth/cookie': 'auth/cookie.ts',
     'transports/tls': 'transports/tls.ts',
+    'transports/ssh': 'transports/ssh.ts',
     'auth/tls-cert': 'auth/tls-cert.ts',
     'lib/certs/index': 'lib/certs/index.ts',
   },

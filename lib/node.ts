@@ -207,7 +207,7 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
     }
     if (epmd !== false && listener !== undefined) {
       if (epmd.autoStart) await ensureEpmd({ host: epmd.host, port: epmd.port, listenHost: epmd.listenHost, onSpawn: epmd.onSpawn, logger })
-      const reg = await registerNode({ host: epmd.host, port: epmd.port, name: aliveOf(name), nodePort: listener.address.port, hidden: opts.hidden === true })
+      const reg = await registerNode({ host: epmd.host, port: epmd.port, name: aliveOf(name), nodePort: listener.address.port, hidden: opts.hidden === true, connect: transport.registerPortMapper?.bind(transport) })
       registration = reg
       creation = reg.creation
     } else {

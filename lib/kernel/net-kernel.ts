@@ -51,6 +51,8 @@ interface Pending {
   node: string
   queue: [frame: Buffer, key: OrderKey][]
   bytes: number
+  /** Where our dial went, once resolved (for messages). */
+  address?: string
   /** Set when something local asked for this connection (send, spawn, connect). */
   requested: boolean
   dial: AbortController | undefined
@@ -182,7 +184,8 @@ export class NetKernel {
   private newPending(node: string): Pending {
     const p: Pending = { node, queue: [], bytes: 0, requested: true, dial: undefined, superseded: false, inbound: false, timer: undefined, waiters: [] }
     p.timer = this.o.clock.setTimeout(() => {
-      this.fail(p, new TransportError('ERR_CONNECT_TIMEOUT', `connection setup to ${node} did not finish within ${this.o.setupTimeout} ms`))
+      const at = p.address === undefined ? '' : ` (dialled ${p.address})`
+      this.fail(p, new TransportError('ERR_CONNECT_TIMEOUT', `connection setup to ${node}${at} did not finish within ${this.o.setupTimeout} ms`))
     }, this.o.setupTimeout)
     this.pending.set(node, p)
     return p
@@ -204,6 +207,7 @@ export class NetKernel {
     let conn: Conn | undefined
     try {
       const addr = await this.o.resolve(p.node, ac.signal)
+      p.address = `${addr.host}:${addr.port}`
       conn = await this.o.transport.dial(addr, { signal: ac.signal })
       const deps: HandshakeDeps = {
         ...this.deps(() => 'ok'),

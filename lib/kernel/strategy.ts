@@ -52,6 +52,11 @@ export interface Transport {
    * transport to reach a remote epmd through its tunnel). Default: a plain TCP connection.
    */
   dialPortMapper?(addr: DialAddress, opts: { signal: AbortSignal }): Promise<Duplex>
+  /**
+   * Optional: open the stream a node registers with its port mapper over (used by the SSH
+   * transport's `reverse` mode to register on the relay's host). Default: plain TCP.
+   */
+  registerPortMapper?(addr: DialAddress, opts: { signal: AbortSignal }): Promise<Duplex>
 }
 
 /** A decoded handshake message: a plain object of terms (strings, numbers, Buffers, ...). */
