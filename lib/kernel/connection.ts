@@ -119,7 +119,8 @@ export class Connection {
     if (body.length === 0) return
     if (body[0] === FRAGMENT_MARK) {
       const whole = this.reassembly.push(body)
-      if (whole !== undefined) this.hooks.onFrame(this, this.codec.decode(whole))
+      // A joined frame is a fresh buffer: its large binaries can be handed out as views.
+      if (whole !== undefined) this.hooks.onFrame(this, this.codec.decode(whole, true))
       return
     }
     this.hooks.onFrame(this, this.codec.decode(body))

@@ -26,7 +26,7 @@ export class Reassembly {
 
   constructor(private readonly maxBytes: number) {}
 
-  /** Take one fragment body; returns the whole frame body when this was its last piece. */
+  /** Take one fragment body; returns the whole frame body (a fresh buffer) when this was its last piece. */
   push(body: Buffer): Buffer | undefined {
     if (body.length < HEADER) throw new CodecError('ERR_DECODE', 'truncated fragment header')
     const last = (body[1] as number) & 1
@@ -34,7 +34,7 @@ export class Reassembly {
     const piece = body.subarray(HEADER)
     let p = this.parts.get(id)
     if (p === undefined) {
-      if (last) return piece
+      if (last) return Buffer.from(piece) // a one-piece stream: copy, so the result is owned
       p = { pieces: [], size: 0 }
       this.parts.set(id, p)
     }

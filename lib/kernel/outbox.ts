@@ -79,8 +79,13 @@ export class Outbox {
       const p0 = this.batch.len
       this.codec.encodeFrameInto(value, this.batch)
       if (this.batch.len - p0 > CHUNK + 4) {
-        const body = Buffer.from(this.batch.buf.subarray(p0 + 4, this.batch.len))
-        this.batch.len = p0
+        // A large frame: its bytes become the stream as they are, and the frames queued
+        // before it move to a fresh batch buffer (a small copy, not a copy of the large one).
+        const b = this.batch
+        const body = b.buf.subarray(p0 + 4, b.len)
+        const rest = Buffer.allocUnsafe(Math.max(16384, p0 * 2))
+        b.buf.copy(rest, 0, 0, p0)
+        this.batch = { buf: rest, len: p0 }
         this.startStream(body, key)
       }
     }

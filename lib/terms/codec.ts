@@ -29,7 +29,7 @@ export interface Codec {
   /** The term's MessagePack bytes, in a fresh Buffer the caller may keep. Throws CodecError ERR_ENCODE. */
   encode(value: unknown): Buffer
   /** One term from exactly these bytes. Throws CodecError ERR_DECODE or ERR_UNKNOWN_EXTENSION. */
-  decode(bytes: Uint8Array): unknown
+  decode(bytes: Uint8Array, owned?: boolean): unknown
   /** A 4-byte big-endian body length followed by the body, in one fresh Buffer. Throws CodecError ERR_ENCODE. */
   encodeFrame(value: unknown): Buffer
   /** Append the frame to `out` (growing out.buf as needed). Throws as encodeFrame, leaving `out` unchanged. */
@@ -43,7 +43,7 @@ export function createCodec(name: CodecName = 'msgpackr'): Codec {
     return {
       name,
       encode: value => encoder.encode(value),
-      decode: bytes => decoder.decode(bytes),
+      decode: (bytes, owned) => decoder.decode(bytes, owned),
       encodeFrame: value => encoder.encodeFrame(value),
       encodeFrameInto: (value, out) => encoder.encodeFrameInto(value, out),
     }

@@ -12,6 +12,7 @@ const SHORT_STRING = 16
 const NODE_CACHE_SIZE = 4
 
 export class TermDecoder {
+  private owned = false
   private buf: Buffer = EMPTY
   private pos = 0
   private end = 0
@@ -21,8 +22,13 @@ export class TermDecoder {
   private nodeNext = 0
 
   /** The one term in `bytes`; throws CodecError ERR_DECODE or ERR_UNKNOWN_EXTENSION. */
-  decode(bytes: Uint8Array): unknown {
+  /**
+   * `owned`: the caller hands these bytes over (a buffer no one else uses, such as a joined
+   * large frame): binaries of 1 KB and more are then returned as views of it, not copies.
+   */
+  decode(bytes: Uint8Array, owned = false): unknown {
     if (!(bytes instanceof Uint8Array)) throw decodeError(`expected a Buffer or Uint8Array, got ${typeof bytes}`)
+    this.owned = owned
     this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
     this.pos = 0
     this.end = bytes.length
@@ -182,6 +188,11 @@ export class TermDecoder {
 
   private readBin(n: number): Buffer {
     this.need(n)
+    if (this.owned && n >= 1024) {
+      const view = this.buf.subarray(this.pos, this.pos + n)
+      this.pos += n
+      return view
+    }
     const out = Buffer.allocUnsafe(n)
     this.buf.copy(out, 0, this.pos, this.pos + n)
     this.pos += n

@@ -45,9 +45,40 @@ export class TermEncoder {
     return this.run(value, 4)
   }
 
-  /** Append a frame to `out`: the scratch bytes are copied there (no per-frame Buffer). */
+  /**
+   * Append a frame to `out`, encoding straight into out's buffer (it becomes the scratch for
+   * this call): no per-frame Buffer and no copy. On error `out.len` is left as it was.
+   */
   encodeFrameInto(value: unknown, out: FrameBatch): void {
-    this.run(value, 4, out)
+    if (this.busy) {
+      this.run(value, 4, out)
+      return
+    }
+    const scratch = this.buf
+    const start = out.len
+    this.busy = true
+    this.buf = out.buf
+    this.pos = start + 4
+    this.depth = 0
+    try {
+      this.ensure(4 + SLACK)
+      this.write(value)
+      const size = this.pos - start - 4
+      if (size > MAX_FRAME_BODY) throw encodeError(`a term of ${size} bytes does not fit a frame`)
+      const buf = this.buf
+      buf[start] = size >>> 24
+      buf[start + 1] = (size >>> 16) & 0xff
+      buf[start + 2] = (size >>> 8) & 0xff
+      buf[start + 3] = size & 0xff
+      out.len = this.pos
+    } catch (error) {
+      if (error instanceof CodecError) throw error
+      throw encodeError(`cannot encode the term: ${(error as Error)?.message ?? String(error)}`, error)
+    } finally {
+      out.buf = this.buf // possibly grown: it holds the frames before `start` too
+      this.buf = scratch
+      this.busy = false
+    }
   }
 
   private run(value: unknown, reserve: number, into?: FrameBatch): Buffer {
