@@ -17,7 +17,8 @@ import { systemClock } from './kernel/clock.js'
 import { silentLogger, childLogger } from './logger.js'
 import { tcp } from '../transports/tcp.js'
 import { cookie as cookieAuth } from '../auth/cookie.js'
-import { registerNode, lookupNode } from './epmd/client.js'
+import { registerNode, lookupNode, type Registration } from './epmd/client.js'
+import { KeptRegistration } from './epmd/kept-registration.js'
 import { ensureEpmd } from './epmd/ensure.js'
 import { EpmdError, NetkernelError, TransportError } from './errors.js'
 import { randomBytes, randomInt } from 'node:crypto'
@@ -207,9 +208,14 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
     }
     if (epmd !== false && listener !== undefined) {
       if (epmd.autoStart) await ensureEpmd({ host: epmd.host, port: epmd.port, listenHost: epmd.listenHost, onSpawn: epmd.onSpawn, logger })
-      const reg = await registerNode({ host: epmd.host, port: epmd.port, name: aliveOf(name), nodePort: listener.address.port, hidden: opts.hidden === true, connect: transport.registerPortMapper?.bind(transport) })
-      registration = reg
-      creation = reg.creation
+      const port = listener.address.port
+      const register = (): Promise<Registration> => registerNode({
+        host: epmd.host, port: epmd.port, name: aliveOf(name), nodePort: port, hidden: opts.hidden === true,
+        connect: transport.registerPortMapper?.bind(transport),
+      })
+      const kept = new KeptRegistration(await register(), register, logger, clock)
+      registration = kept
+      creation = kept.creation
     } else {
       creation = randomInt(1, 2 ** 31)
     }
