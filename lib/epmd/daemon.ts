@@ -1,23 +1,15 @@
 // The port mapper daemon: speaks the EPMD protocol so Erlang's own nodes and tools can use it.
 // A registration lives as long as the TCP connection that made it; every other connection
 // carries one request, gets its reply and is closed. Bad input closes the offending
-// connection only; the daemon keeps serving the others.
+// connection only; the daemon keeps serving the others. This file owns the listeners and
+// the connections; how each request is answered is in daemon-requests.ts.
 
 import net from 'node:net'
 import { EpmdError, abortError } from '../errors.js'
 import { childLogger, silentLogger, type Logger } from '../logger.js'
-import {
-  createRequestParser,
-  encodeAlive2Response,
-  encodeDumpResponse,
-  encodeNamesResponse,
-  encodePort2Response,
-  nodeNameProblem,
-  MAX_EXTRA_BYTES,
-  type EpmdRequest,
-  type NameEntry,
-} from './protocol.js'
-import { createRegistry, oldCreation, type Registration } from './registry.js'
+import { createRequestParser, type NameEntry } from './protocol.js'
+import { createRegistry, type Registration } from './registry.js'
+import { handleRequest, type RequestContext } from './daemon-requests.js'
 
 export interface EpmdDaemonOptions {
   /**
@@ -120,91 +112,6 @@ export async function startEpmd(opts: EpmdDaemonOptions): Promise<EpmdDaemon> {
   let resolveClosed!: () => void
   const closed = new Promise<void>(resolve => (resolveClosed = resolve))
 
-  const handleRequest = (socket: net.Socket, req: EpmdRequest, local: boolean, id: number, keep: (reg: Registration<net.Socket>) => void): void => {
-    const peer = `${socket.remoteAddress}:${socket.remotePort}`
-    if ((req.type === 'alive2' || req.type === 'kill' || req.type === 'stop' || req.type === 'dump') && !local) {
-      log.warn({ peer, request: req.type }, 'request refused: not from a loopback address')
-      socket.destroy()
-      return
-    }
-    switch (req.type) {
-      case 'alive2': {
-        const extended = req.highestVersion >= 6
-        const problem = nodeNameProblem(req.name) ??
-          (req.extra.length > MAX_EXTRA_BYTES ? `extra longer than ${MAX_EXTRA_BYTES} bytes` : undefined)
-        const reg = problem ? undefined : registry.register(
-          {
-            name: req.name,
-            port: req.port,
-            nodeType: req.nodeType,
-            protocol: req.protocol,
-            highestVersion: req.highestVersion,
-            lowestVersion: req.lowestVersion,
-            extra: req.extra,
-          },
-          socket,
-        )
-        if (!reg) {
-          log.info({ peer, name: req.name, reason: problem ?? 'name in use' }, 'registration refused')
-          socket.end(encodeAlive2Response({ result: 1, creation: 99, extended }))
-          return
-        }
-        log.info({ name: reg.name, port: reg.port, creation: reg.creation, conn: id }, 'node registered')
-        keep(reg)
-        socket.write(
-          encodeAlive2Response({
-            result: 0,
-            creation: extended ? reg.creation : oldCreation(reg.creation),
-            extended,
-          }),
-        )
-        return
-      }
-      case 'port-please2':
-        log.debug({ peer, name: req.name }, 'PORT_PLEASE2_REQ')
-        socket.end(encodePort2Response(registry.get(req.name)))
-        return
-      case 'names':
-        log.debug({ peer }, 'NAMES_REQ')
-        socket.end(encodeNamesResponse(port, daemon.names()))
-        return
-      case 'dump':
-        socket.end(
-          encodeDumpResponse(
-            port,
-            registry.list().map((r, i) => ({ name: r.name, port: r.port, fd: i })),
-          ),
-        )
-        return
-      case 'kill':
-        if (strict && registry.size > 0) {
-          log.warn({ peer }, 'KILL_REQ refused: nodes are registered')
-          socket.end('NO')
-          return
-        }
-        log.info({ peer }, 'KILL_REQ: stopping')
-        socket.end('OK')
-        void daemon.close()
-        return
-      case 'stop': {
-        if (strict) {
-          log.warn({ peer, name: req.name }, 'STOP_REQ refused (strict)')
-          socket.destroy()
-          return
-        }
-        const reg = registry.unregister(req.name)
-        if (!reg) {
-          socket.end('NOEXIST')
-          return
-        }
-        log.info({ peer, name: req.name }, 'STOP_REQ: registration dropped')
-        reg.owner.destroy()
-        socket.end('STOPPED')
-        return
-      }
-    }
-  }
-
   const onConnection = (socket: net.Socket): void => {
     if (state !== 'running') {
       socket.destroy()
@@ -242,7 +149,7 @@ export async function startEpmd(opts: EpmdDaemonOptions): Promise<EpmdDaemon> {
         socket.destroy()
         return
       }
-      handleRequest(socket, r.request, local, id, registration => {
+      handleRequest(ctx, socket, r.request, local, id, registration => {
         reg = registration
         clearTimeout(timer)
       })
@@ -316,6 +223,8 @@ export async function startEpmd(opts: EpmdDaemonOptions): Promise<EpmdDaemon> {
       maybeFinished()
     },
   }
+
+  const ctx: RequestContext = { log, registry, strict, daemon }
 
   const onAbort = (): void => {
     void daemon.close()

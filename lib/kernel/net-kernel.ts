@@ -1,13 +1,11 @@
 // The net kernel: the node table. It owns every connection, connects on first use, runs the
 // handshake in both directions, settles simultaneous dials (the greater name wins, as in
 // OTP), and turns connection loss into nodedown. What crosses a connection is in
-// dispatch.ts (inbound) and remote-ops.ts (outbound).
-import type { Authenticator, Conn, DialAddress, Listener, Transport } from './strategy.js'
-import type { Codec } from '../terms/codec.js'
-import type { Logger } from '../logger.js'
-import type { Clock } from './clock.js'
-import type { Cookies } from './cookie-store.js'
-import type { RemoteInbound } from '../process/remote.js'
+// dispatch.ts (inbound) and remote-ops.ts (outbound); what the kernel is built with is in
+// kernel-options.ts, the record of a connection being set up in pending.ts.
+import type { Conn, Listener } from './strategy.js'
+import type { KernelOptions } from './kernel-options.js'
+import type { Pending } from './pending.js'
 import { Connection, type DownReason } from './connection.js'
 import { DEFAULT_HIGH_WATER, type OrderKey } from './outbox.js'
 import { initiateHandshake, respondHandshake, type Admission, type Established, type HandshakeDeps } from './handshake.js'
@@ -15,53 +13,7 @@ import { FailureLimiter } from './failure-limiter.js'
 import { NetkernelError, TransportError } from '../errors.js'
 import { NODES } from './frames.js'
 
-export interface KernelPolicy {
-  allowNode?: (name: string, info: { address: string; hidden: boolean }) => boolean | Promise<boolean>
-  allowSpawn?: (fromNode: string, mod: string, fun: string) => boolean | Promise<boolean>
-}
-
-export interface KernelOptions {
-  name: string
-  hidden: boolean
-  longNames: boolean
-  connectAll: boolean
-  transport: Transport
-  auth: Authenticator
-  cookies: Cookies
-  codec: Codec
-  runtime: RemoteInbound
-  logger: Logger
-  clock: Clock
-  tickTime: number
-  setupTimeout: number
-  stepTimeout: number
-  /** Bytes queued on one connection above which sends report busy. */
-  highWater?: number
-  policy: KernelPolicy
-  resolve(node: string, signal: AbortSignal): Promise<DialAddress>
-  emit(event: 'nodeup' | 'nodedown', name: string, info: Record<string, unknown>): void
-  emit(event: 'connectError', name: string | undefined, info: Record<string, unknown>): void
-  /** Decoded frames from a connection go here (dispatch.ts). */
-  onFrame(conn: Connection, frame: unknown): void
-  /** A node went down or could not be reached: fail what waits on it (spawn replies). */
-  onNodeGone(node: string): void
-}
-
-interface Pending {
-  node: string
-  queue: [frame: Buffer, key: OrderKey][]
-  bytes: number
-  /** Where our dial went, once resolved (for messages). */
-  address?: string
-  /** Set when something local asked for this connection (send, spawn, connect). */
-  requested: boolean
-  dial: AbortController | undefined
-  /** Our dial lost a simultaneous connect, or was abandoned for an inbound one. */
-  superseded: boolean
-  inbound: boolean
-  timer: unknown
-  waiters: ((up: boolean) => void)[]
-}
+export type { KernelOptions, KernelPolicy } from './kernel-options.js'
 
 export class NetKernel {
   readonly up = new Map<string, Connection>()
