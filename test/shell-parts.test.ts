@@ -235,7 +235,7 @@ t.test('netkernel shell --help and bad arguments', async t => {
   t.match(await run(['--help']), { code: 0, out: /usage: netkernel shell[\s\S]*--module FILE[\s\S]*--history FILE/ })
   t.match(await run([]), { code: 2, out: /give one of --sname and --name/ })
   t.match(await run(['--sname', 'a', '--name', 'a@b.c']), { code: 2, out: /give one of --sname and --name/ })
-  t.match(await run(['--sname', 'a', '--transport', 'carrier-pigeon']), { code: 2, out: /unknown transport 'carrier-pigeon' \(available: tcp\)/ })
+  t.match(await run(['--sname', 'a', '--transport', 'carrier-pigeon']), { code: 2, out: /unknown transport 'carrier-pigeon' \(--transport tcp\|tls\|ssh\)/ })
   t.match(await run(['--sname', 'a', '--epmd-port', 'x']), { code: 2, out: /bad --epmd-port 'x'/ })
   t.match(await run(['--sname', 'a', '--bogus']), { code: 2, out: /bogus/ })
   t.match(await run(['--sname', 'a', '--module', '/nonexistent/x.mjs']), { code: 1, out: /cannot load module file \/nonexistent\/x\.mjs/ })

@@ -4,13 +4,14 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startNode } from '../node.js'
-import { tcp } from '../../transports/tcp.js'
 import { seedModules } from './seed-modules.js'
 import { loadModules } from './shell-modules.js'
 import { ShellProcess } from './shell-process.js'
 import { shellContext } from './shell-context.js'
 import { startShellRepl } from './shell-repl.js'
 import { formatTerm } from './shell-format.js'
+import { portOption } from './node-cmd.js'
+import { TRANSPORT_HELP, UsageError, transportArgs, transportFromOptions, type BuiltTransport } from './transport-options.js'
 
 const HELP = `usage: netkernel shell (--sname NAME | --name NAME@HOST.DOMAIN) [options]
 
@@ -27,29 +28,29 @@ options:
   --cookie C           cookie (default: ~/.erlang.cookie)
   --hidden             a hidden node
   --epmd-port N        port mapper port (default: ERL_EPMD_PORT, else 4369)
+  --listen-host ADDR   address to listen on (default 0.0.0.0)
   --port-min N         listen inside a fixed port range ...
   --port-max N         ... (for firewalls)
-  --transport NAME     tcp (the default; the only one so far)
   --module FILE        load FILE's exported modules (objects of functions) as spawnable
                        code on this node; repeatable. The seed's modules s and frequency
                        are always there.
   --history FILE       command history (default: ~/.netkernel_history; '' for none)
   --help
 
+${TRANSPORT_HELP}
+
+examples:
+  netkernel shell --sname foo --transport tls --tls-ca ca/ca.pem \\
+      --tls-cert certs/foo@host.pem --tls-key certs/foo@host.key --tls-cert-auth
+  netkernel shell --sname foo --transport ssh --ssh-gateway work=nk@10.0.8.2 \\
+      --ssh-key ~/.ssh/id_ed25519 --ssh-known-hosts ~/.ssh/known_hosts --ssh-target 127.0.0.1
+
 In the shell, help() or .help lists the shell functions; Ctrl+D, .exit or q() stops the
 node gracefully (its peers see nodedown).`
-
-const TRANSPORTS = { tcp: () => tcp() } as const
 
 function fail(msg: string): number {
   process.stderr.write(`netkernel shell: ${msg}\n`)
   return 2
-}
-
-function port(v: string | undefined, what: string): number | undefined | Error {
-  if (v === undefined) return undefined
-  const n = Number(v)
-  return Number.isInteger(n) && n >= 0 && n < 65536 ? n : new Error(`bad ${what} '${v}'`)
 }
 
 export async function shellMain(argv: string[]): Promise<number> {
@@ -60,8 +61,8 @@ export async function shellMain(argv: string[]): Promise<number> {
       options: {
         sname: { type: 'string' }, name: { type: 'string' }, cookie: { type: 'string' },
         hidden: { type: 'boolean' }, 'epmd-port': { type: 'string' }, 'port-min': { type: 'string' },
-        'port-max': { type: 'string' }, transport: { type: 'string' }, module: { type: 'string', multiple: true },
-        history: { type: 'string' }, help: { type: 'boolean' },
+        'port-max': { type: 'string' }, 'listen-host': { type: 'string' }, module: { type: 'string', multiple: true },
+        history: { type: 'string' }, help: { type: 'boolean' }, ...transportArgs,
       },
     }))
   } catch (err) {
@@ -72,24 +73,40 @@ export async function shellMain(argv: string[]): Promise<number> {
     return 0
   }
   if ((v.sname === undefined) === (v.name === undefined)) return fail(`give one of --sname and --name\n\n${HELP}`)
-  const epmdPort = port(v['epmd-port'], '--epmd-port')
-  const portMin = port(v['port-min'], '--port-min')
-  const portMax = port(v['port-max'], '--port-max') ?? portMin
-  for (const p of [epmdPort, portMin, portMax]) if (p instanceof Error) return fail(p.message)
-  const transport = v.transport ?? 'tcp'
-  if (!Object.hasOwn(TRANSPORTS, transport)) return fail(`unknown transport '${transport}' (available: ${Object.keys(TRANSPORTS).join(', ')})`)
+  let epmdPort: number | undefined
+  let portMin: number | undefined
+  let portMax: number | undefined
+  let built: BuiltTransport
+  try {
+    epmdPort = portOption(v['epmd-port'], '--epmd-port')
+    portMin = portOption(v['port-min'], '--port-min')
+    portMax = portOption(v['port-max'], '--port-max') ?? portMin
+    if (portMin === undefined && portMax !== undefined) throw new UsageError('--port-max needs --port-min')
+    if (v['listen-host'] === '') throw new UsageError('--listen-host: give an address (e.g. 127.0.0.1)')
+    built = transportFromOptions(v)
+  } catch (err) {
+    if (err instanceof UsageError) return fail(`${err.message}\n(netkernel shell --help lists the options)`)
+    throw err
+  }
 
   const modules = { ...seedModules, ...(await loadModules(v.module ?? [])) }
-  const node = await startNode({
-    name: (v.name ?? v.sname) as string,
-    longNames: v.name !== undefined,
-    cookie: v.cookie,
-    hidden: v.hidden,
-    transport: TRANSPORTS[transport as keyof typeof TRANSPORTS](),
-    epmd: epmdPort === undefined ? {} : { port: epmdPort as number },
-    listen: { portMin: portMin as number | undefined, portMax: portMax as number | undefined },
-    modules,
-  })
+  let node
+  try {
+    node = await startNode({
+      name: (v.name ?? v.sname) as string,
+      longNames: v.name !== undefined,
+      cookie: v.cookie,
+      hidden: v.hidden,
+      transport: built.transport,
+      ...(built.auth ? { auth: built.auth } : {}),
+      epmd: epmdPort === undefined ? {} : { port: epmdPort },
+      listen: { ...(v['listen-host'] === undefined ? {} : { host: v['listen-host'] }), portMin, portMax },
+      modules,
+    })
+  } catch (err) {
+    await built.close()
+    throw err
+  }
 
   let print: (line: string) => void = line => process.stdout.write(line + '\n')
   const shell = await ShellProcess.start(node, {
@@ -98,7 +115,7 @@ export async function shellMain(argv: string[]): Promise<number> {
   const session = await startShellRepl({
     name: node.name,
     historyFile: v.history ?? join(homedir(), '.netkernel_history'),
-    banner: `netkernel shell: node ${node.name}${node.address ? ` on port ${node.address.port}` : ''}, modules ${Object.keys(modules).sort().join(', ')}\n` +
+    banner: `netkernel shell: node ${node.name}${node.address ? ` on port ${node.address.port}` : ''} (${built.summary}), modules ${Object.keys(modules).sort().join(', ')}\n` +
       'help() lists the shell functions; Ctrl+D, .exit or q() stops the node.',
     context: io => {
       print = io.print
@@ -115,6 +132,7 @@ export async function shellMain(argv: string[]): Promise<number> {
     for (const s of signals) process.off(s, onSignal)
     shell.stop()
     await node.stop()
+    await built.close()
   }
   return 0
 }
