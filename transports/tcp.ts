@@ -4,6 +4,9 @@ import net from 'node:net'
 import type { Socket } from 'node:net'
 import type { Conn, DialAddress, Listener, ListenOptions, Transport } from '../lib/kernel/strategy.js'
 import { abortError, TransportError } from '../lib/errors.js'
+import { formatAddress, ignore, listenServer, socketConn, watchDial } from './socket-common.js'
+
+export { formatAddress }
 
 export interface TcpOptions {
   /** Disable Nagle's algorithm on every socket (default true: the kernel coalesces writes). */
@@ -17,39 +20,12 @@ export interface TcpOptions {
   closeTimeout?: number
 }
 
-/** `host:port`, with brackets around an IPv6 host. */
-export function formatAddress(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
-}
-
-const ignore = (): void => {}
-
 export function tcp(options: TcpOptions = {}): Transport {
   const noDelay = options.noDelay ?? true
   const keepAlive = options.keepAlive ?? false
   const closeTimeout = options.closeTimeout ?? 5000
 
-  function toConn(socket: Socket): Conn {
-    // Half-open streams are allowed (allowHalfOpen), so close() only ends our side; the
-    // timer destroys a socket whose peer never ends its side.
-    let closeTimer: NodeJS.Timeout | undefined
-    socket.once('close', () => clearTimeout(closeTimer))
-    return {
-      stream: socket,
-      transport: 'tcp',
-      remoteAddress: socket.remoteAddress ?? '',
-      remotePort: socket.remotePort ?? 0,
-      encrypted: false,
-      close() {
-        if (socket.destroyed || closeTimer !== undefined) return
-        socket.end()
-        closeTimer = setTimeout(() => socket.destroy(), closeTimeout).unref()
-      },
-      destroy(err?: Error) {
-        socket.destroy(err)
-      },
-    }
-  }
+  const toConn = (socket: Socket): Conn => socketConn(socket, closeTimeout, { transport: 'tcp', encrypted: false })
 
   async function listen(opts: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
     const { host, port, signal } = opts
@@ -61,50 +37,7 @@ export function tcp(options: TcpOptions = {}): Transport {
       socket.on('error', ignore)
       onConn(toConn(socket))
     })
-
-    await new Promise<void>((resolve, reject) => {
-      const done = (): void => {
-        server.off('listening', onListening)
-        server.off('error', onError)
-        signal?.removeEventListener('abort', onAbort)
-      }
-      const onListening = (): void => {
-        done()
-        resolve()
-      }
-      const onError = (err: Error): void => {
-        done()
-        server.close()
-        reject(new TransportError('ERR_LISTEN', `cannot listen on ${where}: ${err.message}`, { cause: err }))
-      }
-      const onAbort = (): void => {
-        done()
-        server.close()
-        reject(abortError(signal as AbortSignal, `listen on ${where}`))
-      }
-      server.once('listening', onListening)
-      server.once('error', onError)
-      signal?.addEventListener('abort', onAbort, { once: true })
-      server.listen({ host, port })
-    })
-
-    // Errors after listening (rare: EMFILE on accept) must not crash the process.
-    server.on('error', ignore)
-    const bound = server.address() as net.AddressInfo
-    const address = { host: bound.address, port: bound.port }
-    let closed = false
-    const close = async (): Promise<void> => {
-      if (closed) return
-      closed = true
-      signal?.removeEventListener('abort', onLateAbort)
-      // Stops accepting at once; the callback would wait for every accepted socket to end,
-      // and those are left alone (a graceful close), so it is not awaited.
-      server.close()
-    }
-    // Aborting the signal after listen has resolved closes the listener (as net.Server does).
-    const onLateAbort = (): void => void close()
-    signal?.addEventListener('abort', onLateAbort, { once: true })
-    return { address, close }
+    return listenServer(server, opts)
   }
 
   function dial(addr: DialAddress, opts: { signal: AbortSignal }): Promise<Conn> {
@@ -115,28 +48,17 @@ export function tcp(options: TcpOptions = {}): Transport {
     return new Promise<Conn>((resolve, reject) => {
       const socket = net.connect({ host, port, allowHalfOpen: true, noDelay, keepAlive })
       socket.on('error', ignore) // stays for the Conn's life: see listen()
-      const done = (): void => {
-        socket.off('connect', onConnect)
-        socket.off('error', onError)
-        signal.removeEventListener('abort', onAbort)
-      }
-      const onConnect = (): void => {
-        done()
-        resolve(toConn(socket))
-      }
-      const onError = (err: Error): void => {
-        done()
-        socket.destroy()
-        reject(new TransportError('ERR_CONNECT', `cannot connect to ${where}: ${err.message}`, { cause: err }))
-      }
-      const onAbort = (): void => {
-        done()
-        socket.destroy()
-        reject(abortError(signal, `dial ${where}`))
-      }
-      socket.once('connect', onConnect)
-      socket.once('error', onError)
-      signal.addEventListener('abort', onAbort, { once: true })
+      const done = watchDial(socket, signal, where, reject, {
+        connect: () => {
+          done()
+          resolve(toConn(socket))
+        },
+        error: (err: Error) => {
+          done()
+          socket.destroy()
+          reject(new TransportError('ERR_CONNECT', `cannot connect to ${where}: ${err.message}`, { cause: err }))
+        },
+      })
     })
   }
 

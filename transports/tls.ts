@@ -25,7 +25,7 @@ import * as nodeTls from 'node:tls'
 import type { TLSSocket } from 'node:tls'
 import type { Conn, DialAddress, Listener, ListenOptions, Transport } from '../lib/kernel/strategy.js'
 import { NetkernelError, TransportError, abortError } from '../lib/errors.js'
-import { formatAddress } from './tcp.js'
+import { formatAddress, ignore, listenServer, socketConn, watchDial } from './socket-common.js'
 import { awaitVerdict, verdictBytes } from './tls-verdict.js'
 import { alertRefusal, hint, judge, refusedByPeer, refusedConn, refusedPeer, type Refusal } from './tls-failures.js'
 
@@ -60,7 +60,6 @@ const OWN_KEYS = ['insecureSkipVerify', 'checkServerIdentity', 'noDelay', 'keepA
 /** node:tls options that would weaken verification or that the transport sets itself. */
 const FORBIDDEN = ['rejectUnauthorized', 'requestCert', 'servername', 'host', 'port', 'socket', 'isServer'] as const
 
-const ignore = (): void => {}
 let warnedInsecure = false
 
 function contextOptions(options: TlsOptions): nodeTls.SecureContextOptions {
@@ -100,27 +99,8 @@ export function tls(options: TlsOptions): Transport {
     process.emitWarning('tls({ insecureSkipVerify: true }): certificate verification is OFF; any TLS peer can connect', { code: 'NETKERNEL_TLS_INSECURE' })
   }
 
-  function toConn(socket: TLSSocket): Conn {
-    let closeTimer: NodeJS.Timeout | undefined
-    socket.once('close', () => clearTimeout(closeTimer))
-    const peerCertificate = socket.authorized ? socket.getPeerCertificate() : undefined
-    return {
-      stream: socket,
-      transport: 'tls',
-      remoteAddress: socket.remoteAddress ?? '',
-      remotePort: socket.remotePort ?? 0,
-      encrypted: true,
-      peerCertificate,
-      close() {
-        if (socket.destroyed || closeTimer !== undefined) return
-        socket.end()
-        closeTimer = setTimeout(() => socket.destroy(), closeTimeout).unref()
-      },
-      destroy(err?: Error) {
-        socket.destroy(err)
-      },
-    }
-  }
+  const toConn = (socket: TLSSocket): Conn =>
+    socketConn(socket, closeTimeout, { transport: 'tls', encrypted: true, peerCertificate: socket.authorized ? socket.getPeerCertificate() : undefined })
 
   /** Send our refusal, then end the connection (destroyed if the peer never ends its side). */
   function refuse(socket: TLSSocket, r: Refusal): void {
@@ -187,45 +167,7 @@ export function tls(options: TlsOptions): Transport {
     server.on('secureConnection', accepted)
     server.on('tlsClientError', clientError)
 
-    await new Promise<void>((resolve, reject) => {
-      const done = (): void => {
-        server.off('listening', onListening)
-        server.off('error', onError)
-        signal?.removeEventListener('abort', onAbort)
-      }
-      const onListening = (): void => {
-        done()
-        resolve()
-      }
-      const onError = (err: Error): void => {
-        done()
-        server.close()
-        reject(new TransportError('ERR_LISTEN', `cannot listen on ${where}: ${err.message}`, { cause: err }))
-      }
-      const onAbort = (): void => {
-        done()
-        server.close()
-        reject(abortError(signal as AbortSignal, `listen on ${where}`))
-      }
-      server.once('listening', onListening)
-      server.once('error', onError)
-      signal?.addEventListener('abort', onAbort, { once: true })
-      server.listen({ host, port })
-    })
-
-    server.on('error', ignore)
-    const bound = server.address() as net.AddressInfo
-    const address = { host: bound.address, port: bound.port }
-    let closed = false
-    const close = async (): Promise<void> => {
-      if (closed) return
-      closed = true
-      signal?.removeEventListener('abort', onLateAbort)
-      server.close() // stops accepting; accepted connections are left alone
-    }
-    const onLateAbort = (): void => void close()
-    signal?.addEventListener('abort', onLateAbort, { once: true })
-    return { address, close }
+    return listenServer(server, opts)
   }
 
   function dial(addr: DialAddress, opts: { signal: AbortSignal }): Promise<Conn> {
@@ -258,16 +200,6 @@ export function tls(options: TlsOptions): Transport {
       socket.setNoDelay(noDelay)
       if (keepAlive) socket.setKeepAlive(true)
       let tcpUp = false
-      const onTcp = (): void => {
-        tcpUp = true
-      }
-      const done = (): void => {
-        socket.off('connect', onTcp)
-        socket.off('secureConnect', secure)
-        socket.off('error', onError)
-        socket.off('close', onClose)
-        signal.removeEventListener('abort', onAbort)
-      }
       const secure = (): void => {
         done() // from here on awaitVerdict watches the socket and the signal
         const r = insecure ? undefined : judge(socket, 'client')
@@ -298,17 +230,14 @@ export function tls(options: TlsOptions): Transport {
         const during = tcpUp ? 'TLS handshake failed: ' : ''
         reject(new TransportError('ERR_CONNECT', `cannot connect to ${where}: ${during}${err.message.trim()}${tcpUp ? hint(err, 'client') : ''}`, { cause: err }))
       }
-      const onClose = (): void => onError(Object.assign(new Error('the connection closed during the TLS handshake'), { code: 'ECONNRESET' }))
-      const onAbort = (): void => {
-        done()
-        socket.destroy()
-        reject(abortError(signal, `dial ${where}`))
-      }
-      socket.once('connect', onTcp)
-      socket.once('secureConnect', secure)
-      socket.once('error', onError)
-      socket.once('close', onClose)
-      signal.addEventListener('abort', onAbort, { once: true })
+      const done = watchDial(socket, signal, where, reject, {
+        connect: () => {
+          tcpUp = true
+        },
+        secureConnect: secure,
+        error: onError,
+        close: () => onError(Object.assign(new Error('the connection closed during the TLS handshake'), { code: 'ECONNRESET' })),
+      })
     })
   }
 

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util'
 import { startNode } from '../node.js'
 import { seedModules } from './seed-modules.js'
 import { TRANSPORT_HELP, UsageError, transportArgs, transportFromOptions, type BuiltTransport } from './transport-options.js'
+import { nodeArgs, nodeOptionsFromCli, nodePortsFromCli, type NodeCliPorts } from './node-options-from-cli.js'
 
 const HELP = `usage: netkernel node (--sname NAME | --name NAME@HOST.DOMAIN) [options]
 
@@ -31,24 +32,13 @@ function fail(msg: string): number {
   return 2
 }
 
-/** A port option: undefined when absent; throws UsageError when not a port number. */
-export function portOption(v: string | undefined, what: string): number | undefined {
-  if (v === undefined) return undefined
-  const n = Number(v)
-  if (!/^\d+$/.test(v) || n > 65535) throw new UsageError(`bad ${what} '${v}'`)
-  return n
-}
-
 export async function nodeMain(argv: string[]): Promise<number> {
   let v
   try {
     ({ values: v } = parseArgs({
       args: argv,
       options: {
-        sname: { type: 'string' }, name: { type: 'string' }, cookie: { type: 'string' },
-        hidden: { type: 'boolean' }, 'epmd-port': { type: 'string' }, 'port-min': { type: 'string' },
-        'port-max': { type: 'string' }, 'listen-host': { type: 'string' }, 'stdin-lifeline': { type: 'boolean' },
-        help: { type: 'boolean' }, ...transportArgs,
+        ...nodeArgs, 'stdin-lifeline': { type: 'boolean' }, help: { type: 'boolean' }, ...transportArgs,
       },
     }))
   } catch (err) {
@@ -59,17 +49,10 @@ export async function nodeMain(argv: string[]): Promise<number> {
     return v.help ? 0 : 1
   }
   if (v.sname !== undefined && v.name !== undefined) return fail('give one of --sname and --name, not both')
-  let epmdPort: number | undefined
-  let portMin: number | undefined
-  let portMax: number | undefined
+  let ports: NodeCliPorts
   let built: BuiltTransport
   try {
-    epmdPort = portOption(v['epmd-port'], '--epmd-port')
-    portMin = portOption(v['port-min'], '--port-min')
-    portMax = portOption(v['port-max'], '--port-max') ?? portMin
-    if (portMin === undefined && portMax !== undefined) throw new UsageError('--port-max needs --port-min')
-    if (portMin !== undefined && portMax !== undefined && portMax < portMin) throw new UsageError(`--port-max ${portMax} is below --port-min ${portMin}`)
-    if (v['listen-host'] === '') throw new UsageError('--listen-host: give an address (e.g. 127.0.0.1)')
+    ports = nodePortsFromCli(v, { checkRange: true })
     built = transportFromOptions(v)
   } catch (err) {
     if (err instanceof UsageError) return fail(err.message)
@@ -77,17 +60,7 @@ export async function nodeMain(argv: string[]): Promise<number> {
   }
   let node
   try {
-    node = await startNode({
-      name: (v.name ?? v.sname) as string,
-      longNames: v.name !== undefined,
-      cookie: v.cookie,
-      hidden: v.hidden,
-      transport: built.transport,
-      ...(built.auth ? { auth: built.auth } : {}),
-      epmd: epmdPort === undefined ? {} : { port: epmdPort },
-      listen: { ...(v['listen-host'] === undefined ? {} : { host: v['listen-host'] }), portMin, portMax },
-      modules: seedModules,
-    })
+    node = await startNode(nodeOptionsFromCli(v, ports, built, seedModules))
   } catch (err) {
     await built.close()
     throw err

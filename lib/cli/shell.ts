@@ -10,7 +10,7 @@ import { ShellProcess } from './shell-process.js'
 import { shellContext } from './shell-context.js'
 import { startShellRepl } from './shell-repl.js'
 import { formatTerm } from './shell-format.js'
-import { portOption } from './node-cmd.js'
+import { nodeArgs, nodeOptionsFromCli, nodePortsFromCli, type NodeCliPorts } from './node-options-from-cli.js'
 import { TRANSPORT_HELP, UsageError, transportArgs, transportFromOptions, type BuiltTransport } from './transport-options.js'
 
 const HELP = `usage: netkernel shell (--sname NAME | --name NAME@HOST.DOMAIN) [options]
@@ -59,10 +59,8 @@ export async function shellMain(argv: string[]): Promise<number> {
     ({ values: v } = parseArgs({
       args: argv,
       options: {
-        sname: { type: 'string' }, name: { type: 'string' }, cookie: { type: 'string' },
-        hidden: { type: 'boolean' }, 'epmd-port': { type: 'string' }, 'port-min': { type: 'string' },
-        'port-max': { type: 'string' }, 'listen-host': { type: 'string' }, module: { type: 'string', multiple: true },
-        history: { type: 'string' }, help: { type: 'boolean' }, ...transportArgs,
+        ...nodeArgs, module: { type: 'string', multiple: true }, history: { type: 'string' },
+        help: { type: 'boolean' }, ...transportArgs,
       },
     }))
   } catch (err) {
@@ -73,16 +71,10 @@ export async function shellMain(argv: string[]): Promise<number> {
     return 0
   }
   if ((v.sname === undefined) === (v.name === undefined)) return fail(`give one of --sname and --name\n\n${HELP}`)
-  let epmdPort: number | undefined
-  let portMin: number | undefined
-  let portMax: number | undefined
+  let ports: NodeCliPorts
   let built: BuiltTransport
   try {
-    epmdPort = portOption(v['epmd-port'], '--epmd-port')
-    portMin = portOption(v['port-min'], '--port-min')
-    portMax = portOption(v['port-max'], '--port-max') ?? portMin
-    if (portMin === undefined && portMax !== undefined) throw new UsageError('--port-max needs --port-min')
-    if (v['listen-host'] === '') throw new UsageError('--listen-host: give an address (e.g. 127.0.0.1)')
+    ports = nodePortsFromCli(v)
     built = transportFromOptions(v)
   } catch (err) {
     if (err instanceof UsageError) return fail(`${err.message}\n(netkernel shell --help lists the options)`)
@@ -92,17 +84,7 @@ export async function shellMain(argv: string[]): Promise<number> {
   const modules = { ...seedModules, ...(await loadModules(v.module ?? [])) }
   let node
   try {
-    node = await startNode({
-      name: (v.name ?? v.sname) as string,
-      longNames: v.name !== undefined,
-      cookie: v.cookie,
-      hidden: v.hidden,
-      transport: built.transport,
-      ...(built.auth ? { auth: built.auth } : {}),
-      epmd: epmdPort === undefined ? {} : { port: epmdPort },
-      listen: { ...(v['listen-host'] === undefined ? {} : { host: v['listen-host'] }), portMin, portMax },
-      modules,
-    })
+    node = await startNode(nodeOptionsFromCli(v, ports, built, modules))
   } catch (err) {
     await built.close()
     throw err

@@ -1,0 +1,76 @@
+// The node options shared by `netkernel node` and `netkernel shell`: the values parseArgs
+// returns for --sname/--name, --cookie, --hidden, --epmd-port, --port-min/--port-max and
+// --listen-host, checked and turned into startNode()'s options.
+import type { StartNodeOptions } from '../node-options.js'
+import type { ModuleDef } from '../process/runtime.js'
+import { UsageError, type BuiltTransport } from './transport-options.js'
+
+/** parseArgs option definitions; spread them into a command's own (as transportArgs). */
+export const nodeArgs = {
+  sname: { type: 'string' },
+  name: { type: 'string' },
+  cookie: { type: 'string' },
+  hidden: { type: 'boolean' },
+  'epmd-port': { type: 'string' },
+  'port-min': { type: 'string' },
+  'port-max': { type: 'string' },
+  'listen-host': { type: 'string' },
+} as const
+
+/** The values parseArgs returns for nodeArgs. */
+export interface NodeCliValues {
+  sname?: string
+  name?: string
+  cookie?: string
+  hidden?: boolean
+  'epmd-port'?: string
+  'port-min'?: string
+  'port-max'?: string
+  'listen-host'?: string
+}
+
+/** The port options, as numbers (undefined = not given). */
+export interface NodeCliPorts {
+  epmdPort: number | undefined
+  portMin: number | undefined
+  portMax: number | undefined
+}
+
+/** A port option: undefined when absent; throws UsageError when not a port number. */
+export function portOption(v: string | undefined, what: string): number | undefined {
+  if (v === undefined) return undefined
+  const n = Number(v)
+  if (!/^\d+$/.test(v) || n > 65535) throw new UsageError(`bad ${what} '${v}'`)
+  return n
+}
+
+/**
+ * Check the port and listen options (no file is read). Throws UsageError. checkRange: also
+ * refuse a --port-max below --port-min (`netkernel node` does; `netkernel shell` leaves it
+ * to startNode()).
+ */
+export function nodePortsFromCli(v: NodeCliValues, opts: { checkRange?: boolean } = {}): NodeCliPorts {
+  const epmdPort = portOption(v['epmd-port'], '--epmd-port')
+  const portMin = portOption(v['port-min'], '--port-min')
+  const portMax = portOption(v['port-max'], '--port-max') ?? portMin
+  if (portMin === undefined && portMax !== undefined) throw new UsageError('--port-max needs --port-min')
+  if (opts.checkRange && portMin !== undefined && portMax !== undefined && portMax < portMin) throw new UsageError(`--port-max ${portMax} is below --port-min ${portMin}`)
+  if (v['listen-host'] === '') throw new UsageError('--listen-host: give an address (e.g. 127.0.0.1)')
+  return { epmdPort, portMin, portMax }
+}
+
+/** startNode()'s options from the command line's values, the checked ports and the built transport. */
+export function nodeOptionsFromCli(v: NodeCliValues, ports: NodeCliPorts, built: BuiltTransport, modules: Record<string, ModuleDef>): StartNodeOptions {
+  const { epmdPort, portMin, portMax } = ports
+  return {
+    name: (v.name ?? v.sname) as string,
+    longNames: v.name !== undefined,
+    cookie: v.cookie,
+    hidden: v.hidden,
+    transport: built.transport,
+    ...(built.auth ? { auth: built.auth } : {}),
+    epmd: epmdPort === undefined ? {} : { port: epmdPort },
+    listen: { ...(v['listen-host'] === undefined ? {} : { host: v['listen-host'] }), portMin, portMax },
+    modules,
+  }
+}
