@@ -4,7 +4,8 @@
 import type { Conn } from './strategy.js'
 import type { Codec } from '../terms/codec.js'
 import { Outbox, type OrderKey } from './outbox.js'
-import { FRAGMENT_MARK, Reassembly } from './fragments.js'
+import { ACK_FLAG, FRAGMENT_MARK, Reassembly, ackFrame } from './fragments.js'
+import { WINDOW } from './outbox.js'
 import type { FrameDecoder } from '../terms/frame-decoder.js'
 import type { Clock } from './clock.js'
 import { MAX_FRAME } from './frames.js'
@@ -25,6 +26,8 @@ export class Connection {
   readonly type: 'visible' | 'hidden'
   readonly outbox: Outbox
   private readonly reassembly = new Reassembly(MAX_FRAME)
+  /** Fragment bytes taken since the last acknowledgement sent. */
+  private toAck = 0
   private receivedSinceCheck = true
   private sentSinceCheck = false
   private silentChecks = 0
@@ -118,6 +121,15 @@ export class Connection {
   private handleFrame(body: Buffer): void {
     if (body.length === 0) return
     if (body[0] === FRAGMENT_MARK) {
+      if (((body[1] as number) & ACK_FLAG) !== 0) {
+        if (body.length >= 6) this.outbox.ack(body.readUInt32BE(2))
+        return
+      }
+      this.toAck += body.length - 6
+      if (this.toAck >= WINDOW / 2) {
+        this.outbox.write(ackFrame(this.toAck))
+        this.toAck = 0
+      }
       const whole = this.reassembly.push(body)
       // A joined frame is a fresh buffer: its large binaries can be handed out as views.
       if (whole !== undefined) this.hooks.onFrame(this, this.codec.decode(whole, true))

@@ -10,6 +10,22 @@ import { CodecError } from '../errors.js'
 
 export const FRAGMENT_MARK = 0xc1
 const HEADER = 6
+/** flags bit 1: not a fragment but an acknowledgement of fragment bytes received. */
+export const ACK_FLAG = 2
+
+/**
+ * The receiver acknowledges fragment bytes as it takes them: [length][0xc1][0x02][bytes: u32 BE].
+ * The sender keeps at most a window of unacknowledged fragment bytes on the wire, so large
+ * messages cannot fill the kernel's socket buffers ahead of small ones.
+ */
+export function ackFrame(bytes: number): Buffer {
+  const f = Buffer.allocUnsafe(4 + HEADER)
+  f.writeUInt32BE(HEADER, 0)
+  f[4] = FRAGMENT_MARK
+  f[5] = ACK_FLAG
+  f.writeUInt32BE(bytes, 6)
+  return f
+}
 
 export function fragmentHeader(id: number, bytes: number, last: boolean): Buffer {
   const h = Buffer.allocUnsafe(4 + HEADER)

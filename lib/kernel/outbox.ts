@@ -19,6 +19,8 @@ export type OrderKey = number | string | undefined
 
 export const CHUNK = 64 * 1024
 export const DEFAULT_HIGH_WATER = 8 * 1024 * 1024
+/** Fragment bytes that may be on the wire unacknowledged (see fragments.ts ackFrame). */
+export const WINDOW = 4 * CHUNK
 
 interface Stream {
   id: number
@@ -34,6 +36,8 @@ export class Outbox {
   private readonly streams: Stream[] = []
   private readonly byKey = new Map<number | string, Stream>()
   private streamBytes = 0
+  /** Fragment bytes written and not yet acknowledged by the receiver. */
+  private unacked = 0
   private nextId = 1
   private scheduled = false
   private waitingDrain = false
@@ -139,17 +143,24 @@ export class Outbox {
       this.stream.write(data)
       this.onWrite()
     }
-    if (this.streams.length > 0 && !this.waitingDrain) {
-      for (const s of [...this.streams]) this.writeFragment(s)
+    if (this.streams.length > 0 && !this.waitingDrain && this.unacked < WINDOW) {
+      for (const s of [...this.streams]) if (this.unacked < WINDOW) this.writeFragment(s)
       this.onWrite()
       if (this.stream.writableNeedDrain) {
         this.awaitDrain()
-      } else if (this.streams.length > 0 || this.batch.len > 0) {
+      } else if ((this.streams.length > 0 && this.unacked < WINDOW) || this.batch.len > 0) {
+        // (with the window full, the next acknowledgement schedules the flush)
         this.scheduled = true
         setImmediate(this.flushBound)
       }
     }
     this.wake()
+  }
+
+  /** The receiver took `bytes` more fragment bytes: more may go. */
+  ack(bytes: number): void {
+    this.unacked = Math.max(0, this.unacked - bytes)
+    if (this.streams.length > 0) this.schedule()
   }
 
   /** Drop everything queued; later sends are ignored. Waiters are released. */
@@ -202,6 +213,7 @@ export class Outbox {
     st.write(s.body.subarray(s.off, end))
     st.uncork()
     this.streamBytes -= end - s.off
+    this.unacked += end - s.off
     s.off = end
     if (!last) return
     this.streams.splice(this.streams.indexOf(s), 1)
