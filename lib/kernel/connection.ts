@@ -54,7 +54,11 @@ export class Connection {
   ) {
     this.type = hidden ? 'hidden' : 'visible'
     decoder.maxFrameSize = MAX_FRAME
-    this.outbox = new Outbox(conn.stream, codec, highWater, () => { this.sentSinceCheck = true })
+    // SSH channels have their own flow-control window, and the sshd's socket back to us is
+    // not TCP_NODELAY for forwarded channels: a small acknowledgement there waits for the
+    // delayed-ACK timer (~40 ms per window). So no fragment window of our own over SSH.
+    const window = conn.transport === 'ssh' ? Infinity : WINDOW
+    this.outbox = new Outbox(conn.stream, codec, highWater, () => { this.sentSinceCheck = true }, window)
   }
 
   /** Start reading: first the frames that came with the handshake, then the socket. */

@@ -56,6 +56,8 @@ export class Outbox {
     private readonly highWater = DEFAULT_HIGH_WATER,
     /** Called whenever bytes go to the socket (for tick bookkeeping). */
     private readonly onWrite: () => void = () => {},
+    /** Fragment bytes allowed on the wire unacknowledged (Infinity: no window). */
+    private readonly window = WINDOW,
   ) {}
 
   /** Bytes queued here and in the socket's own buffer. */
@@ -143,12 +145,12 @@ export class Outbox {
       this.stream.write(data)
       this.onWrite()
     }
-    if (this.streams.length > 0 && !this.waitingDrain && this.unacked < WINDOW) {
-      for (const s of [...this.streams]) if (this.unacked < WINDOW) this.writeFragment(s)
+    if (this.streams.length > 0 && !this.waitingDrain && this.unacked < this.window) {
+      for (const s of [...this.streams]) if (this.unacked < this.window) this.writeFragment(s)
       this.onWrite()
       if (this.stream.writableNeedDrain) {
         this.awaitDrain()
-      } else if ((this.streams.length > 0 && this.unacked < WINDOW) || this.batch.len > 0) {
+      } else if ((this.streams.length > 0 && this.unacked < this.window) || this.batch.len > 0) {
         // (with the window full, the next acknowledgement schedules the flush)
         this.scheduled = true
         setImmediate(this.flushBound)
