@@ -79,7 +79,8 @@ export class Node extends EventEmitter<NodeEvents> {
 
   /** Resolves once the connection `dest` (a pid, [name, node] or node name) lives behind has drained. */
   drain(dest: Dest, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    return this.runtime.drain(typeof dest === 'string' && dest.includes('@') ? ['', dest] : dest, opts.signal)
+    if (typeof dest === 'string' && dest.includes('@')) return this.remote.drain(dest, opts.signal) // a node name
+    return this.runtime.drain(dest, opts.signal)
   }
 
   register(name: string, pid: Pid): void {

@@ -13,6 +13,7 @@ export function channelConn(stream: ChannelStream, remoteAddress: string, remote
     remoteAddress,
     remotePort,
     encrypted: true,
+    flowControlled: true,
     close() {
       if (stream.destroyed || closeTimer !== undefined) return
       stream.end()

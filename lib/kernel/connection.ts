@@ -3,9 +3,8 @@
 // incremental frame decoder, fragments are joined, and frames go straight to the dispatcher.
 import type { Conn } from './strategy.js'
 import type { Codec } from '../terms/codec.js'
-import { Outbox, type OrderKey } from './outbox.js'
+import { Outbox, WINDOW, type OrderKey } from './outbox.js'
 import { ACK_FLAG, FRAGMENT_MARK, Reassembly, ackFrame } from './fragments.js'
-import { WINDOW } from './outbox.js'
 import type { FrameDecoder } from '../terms/frame-decoder.js'
 import type { Clock } from './clock.js'
 import { MAX_FRAME } from './frames.js'
@@ -54,10 +53,10 @@ export class Connection {
   ) {
     this.type = hidden ? 'hidden' : 'visible'
     decoder.maxFrameSize = MAX_FRAME
-    // SSH channels have their own flow-control window, and the sshd's socket back to us is
-    // not TCP_NODELAY for forwarded channels: a small acknowledgement there waits for the
-    // delayed-ACK timer (~40 ms per window). So no fragment window of our own over SSH.
-    const window = conn.transport === 'ssh' ? Infinity : WINDOW
+    // A stream with flow control of its own (an SSH channel) gets no fragment window from us:
+    // its window already bounds what is in flight, and over SSH our small acknowledgements
+    // would wait for the delayed-ACK timer (~40 ms per window) in the sshd's socket.
+    const window = conn.flowControlled === true ? Infinity : WINDOW
     this.outbox = new Outbox(conn.stream, codec, highWater, () => { this.sentSinceCheck = true }, window)
   }
 

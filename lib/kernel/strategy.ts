@@ -17,6 +17,11 @@ export interface Conn {
   readonly encrypted: boolean
   /** The peer's verified certificate, when the transport established one (TLS). */
   readonly peerCertificate?: PeerCertificate
+  /**
+   * True when the stream has flow control of its own (an SSH channel's window): the kernel
+   * then adds no window of its own for large-message fragments.
+   */
+  readonly flowControlled?: boolean
   /** Graceful: flush what was written, then end. */
   close(): void
   /** Abrupt: drop at once. */
