@@ -1,0 +1,35 @@
+// diagnostics_channel channels a node publishes on (node:diagnostics_channel). Subscribing
+// costs nothing when nobody listens: each publish first checks `hasSubscribers`.
+//
+//   import diagnostics_channel from 'node:diagnostics_channel'
+//   diagnostics_channel.subscribe('netkernel:refused', msg => console.log(msg))
+//
+// Every message carries `node` (the local node's name). The shape of each is documented
+// with its channel below and in the README ("Observing a node").
+import diagnosticsChannel from 'node:diagnostics_channel'
+
+/** A connection came up: { node, peer, type: 'visible' | 'hidden', transport }. */
+export const NODEUP_CHANNEL = 'netkernel:nodeup'
+/** A connection went down: { node, peer, reason }. */
+export const NODEDOWN_CHANNEL = 'netkernel:nodedown'
+/** A connection could not be set up or was refused: { node, peer?, address?, code, message }. */
+export const CONNECTION_ERROR_CHANNEL = 'netkernel:connection-error'
+/** A peer asked for an operation that policy or protocol refused: { node, peer, op, detail, code }. */
+export const REFUSED_CHANNEL = 'netkernel:refused'
+
+const channels = new Map<string, diagnosticsChannel.Channel>()
+
+function channel(name: string): diagnosticsChannel.Channel {
+  let ch = channels.get(name)
+  if (ch === undefined) {
+    ch = diagnosticsChannel.channel(name)
+    channels.set(name, ch)
+  }
+  return ch
+}
+
+/** Publish on a channel; builds the message only when someone subscribes. */
+export function publish(name: string, message: () => object): void {
+  const ch = channel(name)
+  if (ch.hasSubscribers) ch.publish(message())
+}
