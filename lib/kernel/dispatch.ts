@@ -13,7 +13,7 @@ import type { RemoteInbound } from '../process/remote.js'
 import type { Logger } from '../logger.js'
 import type { NetKernel, KernelPolicy } from './net-kernel.js'
 import type { SpawnRequests } from './spawn-requests.js'
-import type { SignalDetails, SignalOp, SignalRequest } from './signal-policy.js'
+import type { SignalDetails, SignalOp } from './signal-policy.js'
 import { Refusals } from './refusals.js'
 import { Pid } from '../terms/pid.js'
 import { Ref } from '../terms/ref.js'
@@ -63,14 +63,15 @@ function str(v: unknown, what: string): string {
 export function createDispatcher(d: DispatchDeps): Dispatcher {
   const { runtime, localName } = d
   const refusals = new Refusals(localName, d.logger)
-  // Read once: with no firewall, the frame path pays one comparison per signal.
-  const allowSignal = d.policy.allowSignal
+  // Read once: with no firewall, the frame path pays one comparison per signal. (Called with
+  // plain arguments: the typed tuple union only narrows `detail` for the policy's author.)
+  const allowSignal = d.policy.allowSignal as ((peer: string, op: SignalOp, detail: unknown) => unknown) | undefined
 
   /** Ask the firewall; a refusal (false, anything but true, a throw) is counted. */
   const permitted = <K extends SignalOp>(peer: string, op: K, detail: SignalDetails[K]): boolean => {
     let why = 'refused by policy.allowSignal'
     try {
-      const ok: unknown = allowSignal!(peer, ...([op, detail] as SignalRequest))
+      const ok = allowSignal!(peer, op, detail)
       if (ok === true) return true
       if (ok instanceof Promise || (typeof ok === 'object' && ok !== null && 'then' in ok)) {
         why = 'policy.allowSignal must answer synchronously (true or false), it returned a promise'

@@ -27,11 +27,14 @@ export interface SignalDetails {
 
 export type SignalOp = keyof SignalDetails
 
-/** `[op, detail]` pairs: the arguments of allowSignal after `fromNode`. */
+/** `[op, detail]` pairs: what a peer asks, discriminated by op. */
 export type SignalRequest = { [K in SignalOp]: [op: K, detail: SignalDetails[K]] }[SignalOp]
+
+/** The arguments of allowSignal: `[fromNode, op, detail]`, discriminated by op. */
+export type AllowSignalArgs = { [K in SignalOp]: [fromNode: string, op: K, detail: SignalDetails[K]] }[SignalOp]
 
 /**
  * Decide whether `fromNode` may do `op` here. Anything but `true` refuses; so does a throw.
  * Called for every such frame from every peer, so keep it cheap.
  */
-export type AllowSignal = (fromNode: string, ...request: SignalRequest) => boolean
+export type AllowSignal = (...args: AllowSignalArgs) => boolean
