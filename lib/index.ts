@@ -27,6 +27,7 @@ export type {
   Authenticator, AuthContext, AuthResult, HandshakeChannel, HandshakeMessage, CookieStore,
 } from './kernel/strategy.js'
 export type { KernelPolicy } from './kernel/net-kernel.js'
+export type { AllowSignal, AllowSignalArgs, SignalDetails, SignalOp, SignalRequest } from './kernel/signal-policy.js'
 export type { Logger } from './logger.js'
 export type { Clock } from './kernel/clock.js'
 export type { ErrorCode } from './errors.js'

@@ -55,7 +55,14 @@ export interface StartNodeOptions {
   connectAll?: boolean
   /** Code that remote nodes may spawn, by module name. */
   modules?: Record<string, ModuleDef>
-  /** Net kernel policy hooks. */
+  /**
+   * Net kernel policy hooks: `allowNode(name, { address, hidden })` admits peers before
+   * authentication; `allowSignal(fromNode, op, detail)`, the distribution firewall, decides
+   * each send, reg_send, link, monitor, exit (exit/2) and spawn a peer asks of this node
+   * (synchronously; read once at start; a refusal is dropped, or answered 'noproc' for a link
+   * or monitor, ERR_SPAWN_NOT_ALLOWED for a spawn, and counted); `allowSpawn(fromNode, mod,
+   * fun)` may then still refuse a spawn, asynchronously. Default: everything allowed.
+   */
   policy?: KernelPolicy
   /** Default 'msgpackr'. Both codecs produce identical bytes. */
   codec?: CodecName

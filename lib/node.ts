@@ -11,6 +11,7 @@ import { NetKernel } from './kernel/net-kernel.js'
 import { KernelRemote } from './kernel/remote-ops.js'
 import { SpawnRequests } from './kernel/spawn-requests.js'
 import { createDispatcher } from './kernel/dispatch.js'
+import type { Refusals } from './kernel/refusals.js'
 import { Cookies } from './kernel/cookie-store.js'
 import { readOrCreateCookie } from './kernel/cookie-file.js'
 import { systemClock } from './kernel/clock.js'
@@ -48,6 +49,8 @@ export class Node extends EventEmitter<NodeEvents> {
     private readonly registration: { close(): void } | undefined,
     private readonly spawns: SpawnRequests,
     private readonly remote: KernelRemote,
+    /** @internal What this node refused its peers (policy and protocol), per peer; for stats. */
+    readonly refusals: Refusals,
   ) {
     super()
     this.address = listener?.address
@@ -227,7 +230,7 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
   }
   runtime.setIdentity(name, creation)
   kernel.startAccepting(creation)
-  const node = new Node(name, creation, runtime, kernel, cookies, listener, registration, spawns, remote)
+  const node = new Node(name, creation, runtime, kernel, cookies, listener, registration, spawns, remote, dispatch.refusals)
   emit = (event, ...args) => node.emit(event as 'nodeup', ...(args as [string, never]))
   logger.info({ address: listener?.address, creation }, `node ${name} started`)
   return node

@@ -183,10 +183,10 @@ t.test('monitors across nodes: monitor, DOWN from remote, demonitor, watcher dea
     ['monitor', s.pid, far(1), r1],
     ['monitor', s.pid, ['srv', 'b@h'], r2],
   ])
-  rt.downFrom(s.pid, r1, 'crashed')
-  rt.downFrom(s.pid, r1, 'twice') // already fired: ignored
-  rt.downFrom(far(9), r2, 'wrong watcher') // not ours: ignored
-  rt.downFrom(s.pid, new Ref('a@h', 9999, 1), 'unknown ref')
+  rt.downFrom('b@h', s.pid, r1, 'crashed')
+  rt.downFrom('b@h', s.pid, r1, 'twice') // already fired: ignored
+  rt.downFrom('b@h', far(9), r2, 'wrong watcher') // not ours: ignored
+  rt.downFrom('b@h', s.pid, new Ref('a@h', 9999, 1), 'unknown ref')
   await tick()
   t.same(s.msgs, [['DOWN', r1, 'process', far(1), 'crashed']])
 

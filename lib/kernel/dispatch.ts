@@ -1,12 +1,20 @@
 // Inbound: a decoded control frame from a connection becomes a call on the local runtime.
-// A frame that decodes but has bad fields is dropped (and logged); the connection stays up.
-// Signals that claim to come from a process on a third node are refused: a peer speaks
-// only for its own processes.
+//
+// The trust boundary. After authentication a peer speaks only for itself: every signal must
+// come from a process of the peer's node (LINK, UNLINK, EXIT, EXIT2, MONITOR, DEMONITOR,
+// REG_SEND, SPAWN_REQUEST), a MONITOR's ref must be one the peer made and may not replace a
+// monitor that exists, a DOWN must come from the node of the monitored process for a monitor
+// that exists with that ref and watcher, and a spawn reply must name a pid of the replying
+// node. Anything else is dropped, counted as an ERR_PROTOCOL refusal (refusals.ts) and
+// reported; the connection stays up. Then `policy.allowSignal`, the distribution firewall,
+// decides each send, reg_send, link, monitor, exit and spawn (see signal-policy.ts).
 import type { Connection } from './connection.js'
 import type { RemoteInbound } from '../process/remote.js'
 import type { Logger } from '../logger.js'
 import type { NetKernel, KernelPolicy } from './net-kernel.js'
 import type { SpawnRequests } from './spawn-requests.js'
+import type { SignalDetails, SignalOp } from './signal-policy.js'
+import { Refusals } from './refusals.js'
 import { Pid } from '../terms/pid.js'
 import { Ref } from '../terms/ref.js'
 import { NetkernelError, SpawnError } from '../errors.js'
@@ -23,97 +31,188 @@ export interface DispatchDeps {
   logger: Logger
 }
 
+/** The frame handler, with what it refused. */
+export interface Dispatcher {
+  (conn: Connection, frame: unknown): void
+  /** Refusals per peer (policy and protocol), for node statistics. */
+  readonly refusals: Refusals
+}
+
+/** Frame kinds by code, as refusals name them. */
+const KIND = ['unknown', 'send', 'reg_send', 'link', 'unlink', 'exit', 'exit2', 'monitor', 'demonitor', 'down', 'spawn_request', 'spawn_reply', 'nodes']
+
 class BadFrame extends Error {}
 
-function pidOf(v: unknown, node?: string): Pid {
-  if (!(v instanceof Pid) || (node !== undefined && v.node !== node)) throw new BadFrame('pid')
+function pidOf(v: unknown, node: string, what: string): Pid {
+  if (!(v instanceof Pid)) throw new BadFrame(`${what} is not a pid`)
+  if (v.node !== node) throw new BadFrame(`${what} ${v.toString()} is not a process of ${node}`)
   return v
 }
 
-function str(v: unknown): string {
-  if (typeof v !== 'string' || v.length === 0) throw new BadFrame('string')
+function refOf(v: unknown, node: string, what: string): Ref {
+  if (!(v instanceof Ref)) throw new BadFrame(`${what} is not a reference`)
+  if (v.node !== node) throw new BadFrame(`${what} ${v.toString()} was not made by ${node}`)
   return v
 }
 
-export function createDispatcher(d: DispatchDeps): (conn: Connection, frame: unknown) => void {
+function str(v: unknown, what: string): string {
+  if (typeof v !== 'string' || v.length === 0) throw new BadFrame(`${what} is not a string`)
+  return v
+}
+
+export function createDispatcher(d: DispatchDeps): Dispatcher {
   const { runtime, localName } = d
+  const refusals = new Refusals(localName, d.logger)
+  // Read once: with no firewall, the frame path pays one comparison per signal. (Called with
+  // plain arguments: the typed tuple union only narrows `detail` for the policy's author.)
+  const allowSignal = d.policy.allowSignal as ((peer: string, op: SignalOp, detail: unknown) => unknown) | undefined
 
-  const spawnRequest = async (conn: Connection, f: unknown[]): Promise<void> => {
-    const [, reqId, from, mod, fun, args, link] = f
-    if (typeof reqId !== 'number') throw new BadFrame('reqId')
+  /** Ask the firewall; a refusal (false, anything but true, a throw) is counted. */
+  const permitted = <K extends SignalOp>(peer: string, op: K, detail: SignalDetails[K]): boolean => {
+    let why = 'refused by policy.allowSignal'
     try {
-      const requester = from === null ? undefined : pidOf(from, conn.peer)
-      const m = str(mod)
-      const fn = str(fun)
-      if (!Array.isArray(args)) throw new BadFrame('args')
-      if (d.policy.allowSpawn !== undefined && !(await d.policy.allowSpawn(conn.peer, m, fn))) {
-        throw new SpawnError('ERR_SPAWN_NOT_ALLOWED', `${localName} does not allow ${conn.peer} to spawn ${m}:${fn}`)
+      const ok = allowSignal!(peer, op, detail)
+      if (ok === true) return true
+      if (ok instanceof Promise || (typeof ok === 'object' && ok !== null && 'then' in ok)) {
+        why = 'policy.allowSignal must answer synchronously (true or false), it returned a promise'
       }
-      const pid = runtime.spawnModule(m, fn, args, { linkTo: link === true ? requester : undefined })
+    } catch (err) {
+      why = `policy.allowSignal threw: ${(err as Error)?.message ?? String(err)}`
+    }
+    refusals.refuse(peer, op, 'ERR_SIGNAL_NOT_ALLOWED', detail, why)
+    return false
+  }
+
+  const spawnReply = (conn: Connection, reqId: number, code: string, message: string): void => {
+    conn.send([SPAWN_REPLY, reqId, false, { code, message }])
+  }
+
+  const spawn = async (conn: Connection, reqId: number, req: SignalDetails['spawn']): Promise<void> => {
+    const peer = conn.peer
+    const { module: m, function: fn } = req
+    try {
+      if (d.policy.allowSpawn !== undefined && !(await d.policy.allowSpawn(peer, m, fn))) {
+        const why = `${localName} does not allow ${peer} to spawn ${m}:${fn}`
+        refusals.refuse(peer, 'spawn', 'ERR_SPAWN_NOT_ALLOWED', req, 'refused by policy.allowSpawn')
+        spawnReply(conn, reqId, 'ERR_SPAWN_NOT_ALLOWED', why)
+        return
+      }
+      const pid = runtime.spawnModule(m, fn, req.args, { linkTo: req.link ? req.from : undefined })
       conn.send([SPAWN_REPLY, reqId, true, pid])
     } catch (err) {
       const e = err as NetkernelError
       const code = e instanceof SpawnError ? e.code : 'ERR_SPAWN_FAILED'
-      d.logger.warn({ node: conn.peer, code, err: e }, `spawn request from ${conn.peer} refused`)
-      conn.send([SPAWN_REPLY, reqId, false, { code, message: e instanceof BadFrame ? 'malformed spawn request' : e.message }])
+      d.logger.warn({ node: peer, code, err: e }, `spawn request from ${peer} refused`)
+      spawnReply(conn, reqId, code, e.message)
     }
+  }
+
+  const spawnRequest = (conn: Connection, f: unknown[]): void => {
+    const peer = conn.peer
+    const reqId = f[1]
+    if (typeof reqId !== 'number') throw new BadFrame('spawn request id is not a number')
+    let req: SignalDetails['spawn']
+    try {
+      if (!Array.isArray(f[5])) throw new BadFrame('spawn arguments are not a list')
+      req = {
+        from: f[2] === null ? undefined : pidOf(f[2], peer, 'spawn requester'),
+        module: str(f[3], 'module'), function: str(f[4], 'function'), args: f[5], link: f[6] === true,
+      }
+    } catch (err) {
+      if (err instanceof BadFrame) spawnReply(conn, reqId, 'ERR_SPAWN_FAILED', 'malformed spawn request')
+      throw err
+    }
+    if (allowSignal !== undefined && !permitted(peer, 'spawn', req)) {
+      spawnReply(conn, reqId, 'ERR_SPAWN_NOT_ALLOWED', `${localName} does not allow ${peer} to spawn ${req.module}:${req.function}`)
+      return
+    }
+    void spawn(conn, reqId, req)
   }
 
   const handle = (conn: Connection, frame: unknown): void => {
     if (!Array.isArray(frame)) throw new BadFrame('not a control frame')
     const peer = conn.peer
     switch (frame[0]) {
-      case SEND:
-        runtime.deliver(pidOf(frame[1], localName), frame[2])
+      case SEND: {
+        const to = pidOf(frame[1], localName, 'recipient')
+        if (allowSignal !== undefined && !permitted(peer, 'send', { to, message: frame[2] })) return
+        runtime.deliver(to, frame[2])
         return
-      case REG_SEND:
-        if (frame[1] !== null) pidOf(frame[1], peer)
-        runtime.deliverNamed(str(frame[2]), frame[3])
+      }
+      case REG_SEND: {
+        const from = frame[1] === null ? undefined : pidOf(frame[1], peer, 'sender')
+        const name = str(frame[2], 'registered name')
+        if (allowSignal !== undefined && !permitted(peer, 'reg_send', { from, name, message: frame[3] })) return
+        runtime.deliverNamed(name, frame[3])
         return
-      case LINK:
-        runtime.linkFrom(pidOf(frame[1], peer), pidOf(frame[2], localName))
+      }
+      case LINK: {
+        const from = pidOf(frame[1], peer, 'linker')
+        const to = pidOf(frame[2], localName, 'link target')
+        // Refused: as for a process that does not exist, so the linker does not believe it is linked.
+        if (allowSignal !== undefined && !permitted(peer, 'link', { from, to })) conn.send([EXIT, to, from, 'noproc'], from.id)
+        else runtime.linkFrom(from, to)
         return
+      }
       case UNLINK:
-        runtime.unlinkFrom(pidOf(frame[1], peer), pidOf(frame[2], localName))
+        runtime.unlinkFrom(pidOf(frame[1], peer, 'unlinker'), pidOf(frame[2], localName, 'unlink target'))
         return
       case EXIT:
-      case EXIT2:
-        runtime.exitFrom(pidOf(frame[1], peer), pidOf(frame[2], localName), frame[3], frame[0] === EXIT)
+        runtime.exitFrom(pidOf(frame[1], peer, 'exiting process'), pidOf(frame[2], localName, 'linked process'), frame[3], true)
         return
+      case EXIT2: {
+        const from = pidOf(frame[1], peer, 'exit sender')
+        const to = pidOf(frame[2], localName, 'exit target')
+        if (allowSignal !== undefined && !permitted(peer, 'exit', { from, to, reason: frame[3] })) return
+        runtime.exitFrom(from, to, frame[3], false)
+        return
+      }
       case MONITOR: {
-        const target = frame[2] instanceof Pid ? pidOf(frame[2], localName) : str(frame[2])
-        if (!(frame[3] instanceof Ref)) throw new BadFrame('ref')
-        runtime.monitorFrom(pidOf(frame[1], peer), target, frame[3])
+        const from = pidOf(frame[1], peer, 'watcher')
+        const target = frame[2] instanceof Pid ? pidOf(frame[2], localName, 'monitored process') : str(frame[2], 'monitored name')
+        const ref = refOf(frame[3], peer, 'monitor ref')
+        // Refused: as for a process that does not exist, so the watcher is not left waiting.
+        if (allowSignal !== undefined && !permitted(peer, 'monitor', { from, target })) conn.send([DOWN, from, ref, 'noproc'], from.id)
+        else if (!runtime.monitorFrom(from, target, ref)) throw new BadFrame(`monitor ref ${ref.toString()} is in use`)
         return
       }
       case DEMONITOR:
-        if (!(frame[3] instanceof Ref)) throw new BadFrame('ref')
-        runtime.demonitorFrom(pidOf(frame[1], peer), frame[3])
+        runtime.demonitorFrom(pidOf(frame[1], peer, 'watcher'), refOf(frame[3], peer, 'monitor ref'))
         return
-      case DOWN:
-        if (!(frame[2] instanceof Ref)) throw new BadFrame('ref')
-        runtime.downFrom(pidOf(frame[1], localName), frame[2], frame[3])
+      case DOWN: {
+        const watcher = pidOf(frame[1], localName, 'watcher')
+        if (!(frame[2] instanceof Ref)) throw new BadFrame('monitor ref is not a reference')
+        if (!runtime.downFrom(peer, watcher, frame[2], frame[3])) {
+          throw new BadFrame(`no monitor ${frame[2].toString()} of a process of ${peer} by ${watcher.toString()}`)
+        }
         return
+      }
       case SPAWN_REQUEST:
-        void spawnRequest(conn, frame).catch(err => d.logger.warn({ node: peer, err }, `malformed spawn request from ${peer} dropped`))
+        spawnRequest(conn, frame)
         return
       case SPAWN_REPLY:
+        if (frame[2] === true && !(frame[3] instanceof Pid && frame[3].node === peer)) {
+          d.spawns.settle(peer, frame[1], false, { code: 'ERR_SPAWN_FAILED', message: 'the spawn reply names no process of that node' })
+          throw new BadFrame('spawn reply names no process of the replying node')
+        }
         d.spawns.settle(peer, frame[1], frame[2], frame[3])
         return
       case NODES:
         d.kernel().meshHint(conn, frame[1])
         return
       default:
-        throw new BadFrame(`unknown kind ${String(frame[0])}`)
+        throw new BadFrame(`unknown frame kind ${String(frame[0])}`)
     }
   }
 
-  return (conn, frame) => {
+  const dispatch = (conn: Connection, frame: unknown): void => {
     try {
       handle(conn, frame)
     } catch (err) {
       if (!(err instanceof BadFrame)) throw err
-      d.logger.warn({ node: conn.peer, field: err.message }, `bad control frame from ${conn.peer} dropped (${err.message})`)
+      const kind = Array.isArray(frame) && typeof frame[0] === 'number' ? (KIND[frame[0]] ?? 'unknown') : 'unknown'
+      refusals.refuse(conn.peer, kind, 'ERR_PROTOCOL', { reason: err.message }, err.message)
     }
   }
+  return Object.assign(dispatch, { refusals })
 }

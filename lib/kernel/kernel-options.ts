@@ -9,10 +9,13 @@ import type { Clock } from './clock.js'
 import type { Cookies } from './cookie-store.js'
 import type { RemoteInbound } from '../process/remote.js'
 import type { Connection } from './connection.js'
+import type { AllowSignal } from './signal-policy.js'
 
 export interface KernelPolicy {
   allowNode?: (name: string, info: { address: string; hidden: boolean }) => boolean | Promise<boolean>
   allowSpawn?: (fromNode: string, mod: string, fun: string) => boolean | Promise<boolean>
+  /** The distribution firewall: may `fromNode` do this here? Read once, when the node starts. */
+  allowSignal?: AllowSignal
 }
 
 export interface KernelOptions {

@@ -125,15 +125,21 @@ export class Monitors {
 
   // ---- across nodes -------------------------------------------------------------------
 
-  monitorFrom(watcher: Pid, target: Pid | string, ref: Ref): void {
+  /**
+   * Remote `watcher` monitors local `target`. False, and nothing done, when a monitor with
+   * this ref exists already: a second one would replace it and its DOWN would be lost.
+   */
+  monitorFrom(watcher: Pid, target: Pid | string, ref: Ref): boolean {
+    if (this.byKey.has(ref.key)) return false
     const core = this.core
     const q = target instanceof Pid ? core.lookup(target) : core.registry.get(target)
     if (q === undefined) {
       core.toRemote('down', (r) => r.down(watcher, ref, target, 'noproc'))
-      return
+      return true
     }
     this.add(new Monitor(ref, ref.key, watcher, undefined, q, target))
     core.remoteTouched.add(q)
+    return true
   }
 
   demonitorFrom(watcher: Pid, ref: Ref): void {
@@ -141,12 +147,20 @@ export class Monitors {
     if (m !== undefined && m.watcherProc === undefined && m.watcher.equals(watcher)) this.remove(m)
   }
 
-  downFrom(watcher: Pid, ref: Ref, reason: unknown): void {
+  /**
+   * Node `from` says the process monitored by local `watcher` under `ref` died. Only the
+   * monitored process's node can say so, and only for a monitor that exists with this ref
+   * and this watcher: false (and nothing done) for any other DOWN. A DOWN for a monitor of
+   * ours already gone (demonitored as the target died) is ignored.
+   */
+  downFrom(from: string, watcher: Pid, ref: Ref, reason: unknown): boolean {
     const m = this.byKey.get(ref.key)
-    if (m === undefined || m.targetProc !== undefined || m.watcherProc === undefined) return
-    if (!m.watcher.equals(watcher)) return
+    if (m === undefined) return ref.node === this.core.node
+    const w = m.watcherProc
+    if (w === undefined || m.targetProc !== undefined || targetNode(m.item) !== from || !m.watcher.equals(watcher)) return false
     this.remove(m)
-    down(m.watcherProc, ref, m.item, reason)
+    down(w, ref, m.item, reason)
+    return true
   }
 
   /** `node` is gone: monitors of processes there fire 'noconnection'; its watchers' are dropped. */

@@ -63,11 +63,17 @@ export interface RemoteInbound {
   unlinkFrom(from: Pid, to: Pid): void
   /** An exit signal from remote `from` to local `to` (link propagation or exit/2). */
   exitFrom(from: Pid, to: Pid, reason: unknown, viaLink: boolean): void
-  /** Remote `watcher` monitors local `target` (pid or registered name). DOWN 'noproc' if absent. */
-  monitorFrom(watcher: Pid, target: Pid | string, ref: Ref): void
+  /**
+   * Remote `watcher` monitors local `target` (pid or registered name). DOWN 'noproc' if absent.
+   * False when a monitor with this ref exists already (it is kept; the new one is refused).
+   */
+  monitorFrom(watcher: Pid, target: Pid | string, ref: Ref): boolean
   demonitorFrom(watcher: Pid, ref: Ref): void
-  /** A process monitored by local `watcher` died on another node. */
-  downFrom(watcher: Pid, ref: Ref, reason: unknown): void
+  /**
+   * Node `from` reports that a process monitored by local `watcher` died. False (ignored)
+   * unless the monitor exists with this ref and watcher and its target lives on `from`.
+   */
+  downFrom(from: string, watcher: Pid, ref: Ref, reason: unknown): boolean
   /**
    * The connection to `node` is gone (or could not be set up): every link across it
    * delivers 'noconnection', every monitor of a process there gives DOWN 'noconnection',

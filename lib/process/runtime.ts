@@ -161,16 +161,16 @@ export class Runtime implements RemoteInbound {
     this.core.links.exitFrom(from, to, reason, viaLink)
   }
 
-  monitorFrom(watcher: Pid, target: Pid | string, ref: Ref): void {
-    this.core.monitors.monitorFrom(watcher, target, ref)
+  monitorFrom(watcher: Pid, target: Pid | string, ref: Ref): boolean {
+    return this.core.monitors.monitorFrom(watcher, target, ref)
   }
 
   demonitorFrom(watcher: Pid, ref: Ref): void {
     this.core.monitors.demonitorFrom(watcher, ref)
   }
 
-  downFrom(watcher: Pid, ref: Ref, reason: unknown): void {
-    this.core.monitors.downFrom(watcher, ref, reason)
+  downFrom(from: string, watcher: Pid, ref: Ref, reason: unknown): boolean {
+    return this.core.monitors.downFrom(from, watcher, ref, reason)
   }
 
   nodeDown(node: string): void {
