@@ -154,5 +154,5 @@ async function respond(ch: HandshakeChannel, ctx: AuthContext): Promise<AuthResu
 
 /** The cookie authenticator (mutual HMAC-SHA256 challenge–response; see the top of this file). */
 export function cookie(_options: CookieAuthOptions = {}): Authenticator {
-  return { name: 'cookie', initiate, respond }
+  return { name: 'cookie', needsCookie: true, initiate, respond }
 }

@@ -190,6 +190,7 @@ export function tlsCert(options: TlsCertOptions = {}): Authenticator {
   const withCookie = options.cookie === true ? cookie() : undefined
   return {
     name: 'tls-cert',
+    needsCookie: withCookie !== undefined,
     async initiate(ch: HandshakeChannel, ctx: AuthContext): Promise<AuthResult> {
       const cert = await certStep(ch, ctx)
       if (withCookie) await withCookie.initiate(ch, ctx)

@@ -3,6 +3,7 @@ export { startNode, Node } from './node.js'
 export { Pid } from './terms/pid.js'
 export { Ref } from './terms/ref.js'
 export { nodeOf } from './terms/node-of.js'
+export { module, authenticator } from './type-helpers.js'
 export {
   ERROR_CODES,
   NetkernelError,

@@ -13,7 +13,7 @@ import { SpawnRequests } from './kernel/spawn-requests.js'
 import { createDispatcher } from './kernel/dispatch.js'
 import type { Refusals } from './kernel/refusals.js'
 import { Cookies } from './kernel/cookie-store.js'
-import { readOrCreateCookie } from './kernel/cookie-file.js'
+import { readOrCreateCookieSync } from './kernel/cookie-file.js'
 import { systemClock } from './kernel/clock.js'
 import { silentLogger, childLogger } from './logger.js'
 import { tcp } from '../transports/tcp.js'
@@ -171,8 +171,11 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
   const epmd = opts.epmd === false ? false : { ...opts.epmd, host: opts.epmd?.host ?? '127.0.0.1', port: opts.epmd?.port ?? defaultEpmdPort(), autoStart: opts.epmd?.autoStart ?? true }
   const listen = opts.listen === false || (opts.listen === undefined && epmd === false) ? false : (opts.listen ?? {})
   const distributed = listen !== false || opts.resolve !== undefined
-  const ownCookie = opts.cookie ?? (distributed ? await readOrCreateCookie(opts.cookieFile) : randomBytes(16).toString('hex'))
-  const cookies = new Cookies(ownCookie)
+  const auth = opts.auth ?? cookieAuth()
+  // The cookie file is read when the cookie is first needed: at once for an authenticator that
+  // uses it (a bad file fails the start), else maybe never (a tlsCert() node leaves it alone).
+  const cookies = new Cookies(opts.cookie ?? (distributed ? () => readOrCreateCookieSync(opts.cookieFile) : randomBytes(16).toString('hex')))
+  if (auth.needsCookie === true) void cookies.own
   const codec = createCodec(opts.codec ?? 'msgpackr')
   const transport = opts.transport ?? tcp()
   const setupTimeout = opts.setupTimeout ?? 7000
@@ -186,7 +189,7 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
   const dispatch = createDispatcher({ localName: name, runtime, kernel: () => kernel, spawns, policy, logger })
   kernel = new NetKernel({
     name, hidden: opts.hidden === true, longNames, connectAll: opts.connectAll ?? true,
-    transport, auth: opts.auth ?? cookieAuth(), cookies, codec, runtime, logger, clock,
+    transport, auth, cookies, codec, runtime, logger, clock,
     tickTime: opts.tickTime ?? 60_000, setupTimeout, highWater: opts.highWater, stepTimeout: opts.handshakeStepTimeout ?? 5000, policy,
     resolve: opts.resolve ?? (async (node, signal) => {
       if (epmd === false) throw new EpmdError('ERR_NODE_NOT_FOUND', `cannot find ${node}: epmd is false and no resolve option was given`)

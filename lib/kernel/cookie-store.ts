@@ -1,5 +1,7 @@
 // The cookies a node uses (CookieStore): its own, and per-node ones set with setFor()
 // (Erlang's erlang:set_cookie/2). Never logged, never sent: only HMAC keys.
+// The own cookie may come from a loader (the cookie file), called the first time that cookie
+// is read, so a node that never needs it never touches the file.
 import type { CookieStore } from './strategy.js'
 import { NetkernelError } from '../errors.js'
 
@@ -11,15 +13,25 @@ function checkCookie(cookie: unknown, what: string): string {
 }
 
 export class Cookies implements CookieStore {
-  #own: string
+  #own: string | undefined
+  #load: (() => string) | undefined
   readonly #perNode = new Map<string, string>()
 
-  constructor(own: string) {
-    this.#own = checkCookie(own, 'Cookies')
+  /**
+   * `own`: the cookie, or a function returning it, called when it is first needed (again
+   * after a throw: a failed load is not remembered, so a fixed file is read next time).
+   */
+  constructor(own: string | (() => string)) {
+    if (typeof own === 'function') this.#load = own
+    else this.#own = checkCookie(own, 'Cookies')
   }
 
   /** This node's own cookie, used with every node that has no per-node cookie. */
   get own(): string {
+    if (this.#own === undefined) {
+      this.#own = checkCookie((this.#load as () => string)(), 'Cookies')
+      this.#load = undefined
+    }
     return this.#own
   }
 
@@ -30,6 +42,7 @@ export class Cookies implements CookieStore {
   /** Replace this node's own cookie (erlang:set_cookie/1). */
   set(own: string): void {
     this.#own = checkCookie(own, 'Cookies.set')
+    this.#load = undefined
   }
 
   /** Use `cookie` with `node` only (erlang:set_cookie/2). */
@@ -46,6 +59,6 @@ export class Cookies implements CookieStore {
   }
 
   cookieFor(node: string): string {
-    return this.#perNode.get(node) ?? this.#own
+    return this.#perNode.get(node) ?? this.own
   }
 }

@@ -104,6 +104,13 @@ export interface AuthResult {
 
 export interface Authenticator {
   readonly name: string
+  /**
+   * True when it authenticates with the node's cookies (`ctx.cookies`). startNode then reads
+   * (or creates) the cookie file at once, so a bad file fails the start; otherwise the file is
+   * read only when something first asks for the node's own cookie (an authenticator calling
+   * `ctx.cookies.cookieFor()`, `node.getCookie()`), and a node that never does leaves it alone.
+   */
+  readonly needsCookie?: boolean
   /** Dialling side. Resolves when the peer is authenticated; rejects with an AuthError. */
   initiate(ch: HandshakeChannel, ctx: AuthContext): Promise<AuthResult>
   /** Accepting side. */

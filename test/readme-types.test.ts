@@ -1,0 +1,54 @@
+// The README's TypeScript compiles as written: every ```ts block is a file of a scratch
+// consumer project with the packed package installed, type-checked with
+// `tsc --strict --noEmit --module nodenext`. A block that is a listing rather than a program
+// (calls on a `node` or `proc` it does not declare) is marked ```ts fragment and skipped.
+import t from 'tap'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { consumerProject, packedTarball, ROOT, tsc } from './fixtures/packed.js'
+
+interface Block {
+  line: number
+  fragment: boolean
+  code: string
+}
+
+/** The ```ts blocks of a Markdown text, with the line of their opening fence (1-based). */
+export function tsBlocks(markdown: string): Block[] {
+  const lines = markdown.split('\n')
+  const blocks: Block[] = []
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^(\s*)```(\S*)(.*)$/.exec(lines[i]!)
+    if (open === null) continue
+    const [, indent, lang, rest] = open as unknown as [string, string, string, string]
+    let end = i + 1
+    while (end < lines.length && !/^\s*```\s*$/.test(lines[end]!)) end++
+    if (lang === 'ts' || lang === 'typescript') {
+      const code = lines.slice(i + 1, end).map(l => l.slice(Math.min(indent.length, l.length - l.trimStart().length)))
+      blocks.push({ line: i + 1, fragment: rest.split(/\s+/).includes('fragment'), code: code.join('\n') + '\n' })
+    }
+    i = end
+  }
+  return blocks
+}
+
+const blocks = tsBlocks(readFileSync(join(ROOT, 'README.md'), 'utf8'))
+const programs = blocks.filter(b => !b.fragment)
+
+t.test('most ts blocks are programs; fragments are marked', async t => {
+  t.ok(blocks.length >= 8, `${blocks.length} ts blocks found`)
+  t.ok(programs.length > blocks.length - programs.length, `${programs.length} checked, ${blocks.length - programs.length} marked fragment`)
+})
+
+t.test('each ts block of README.md type-checks under --strict against the packed package', async t => {
+  const dir = await consumerProject(t, await packedTarball())
+  const file = (b: Block): string => `readme-line-${b.line}.ts`
+  for (const b of programs) writeFileSync(join(dir, file(b)), b.code)
+  const { output } = await tsc(dir, programs.map(file))
+  const diagnostics = output.split('\n').filter(Boolean)
+  for (const b of programs) {
+    const mine = diagnostics.filter(d => d.startsWith(`${file(b)}(`))
+    t.same(mine, [], `README.md line ${b.line}: ${b.code.split('\n').find(l => l.trim() && !l.startsWith('import'))?.trim()}`)
+  }
+  t.same(diagnostics.filter(d => !/^readme-line-\d+\.ts\(/.test(d)), [], 'no diagnostics elsewhere (the package\'s own types)')
+})
