@@ -11,6 +11,8 @@ import { NetKernel } from './kernel/net-kernel.js'
 import { KernelRemote } from './kernel/remote-ops.js'
 import { SpawnRequests } from './kernel/spawn-requests.js'
 import { createDispatcher } from './kernel/dispatch.js'
+import { StatsRequests } from './kernel/stats-requests.js'
+import { collectStats, noRefusals, type NodeStats, type RefusalCounts } from './kernel/stats.js'
 import { Cookies } from './kernel/cookie-store.js'
 import { readOrCreateCookie } from './kernel/cookie-file.js'
 import { systemClock } from './kernel/clock.js'
@@ -23,6 +25,7 @@ import { ensureEpmd } from './epmd/ensure.js'
 import { EpmdError, NetkernelError, TransportError } from './errors.js'
 import { randomBytes, randomInt } from 'node:crypto'
 
+export type { NodeStats, ConnectionStats } from './kernel/stats.js'
 export type Dest = Pid | string | [name: string, node: string]
 export type NodeKind = 'visible' | 'hidden' | 'connected'
 
@@ -48,6 +51,7 @@ export class Node extends EventEmitter<NodeEvents> {
     private readonly registration: { close(): void } | undefined,
     private readonly spawns: SpawnRequests,
     private readonly remote: KernelRemote,
+    private readonly statsRequests: StatsRequests,
   ) {
     super()
     this.address = listener?.address
@@ -135,12 +139,30 @@ export class Node extends EventEmitter<NodeEvents> {
     this.runtime.defineModule(name, mod)
   }
 
+  /**
+   * What this node shows: its connections (peer, transport, bytes and messages in and out,
+   * queued bytes, busy, up since), process count, registered names and refused operations
+   * per peer (NodeStats). stats(node) asks a peer the same, over its connection (connecting
+   * as for a send), as `netkernel top` does; it rejects when the peer cannot be reached
+   * (ERR_CONNECTION_CLOSED), refuses (ERR_SIGNAL_NOT_ALLOWED) or does not answer within
+   * `timeout` ms (ERR_RECEIVE_TIMEOUT, default 5000).
+   */
+  stats(): NodeStats
+  stats(node: string, opts?: { timeout?: number; signal?: AbortSignal }): Promise<NodeStats>
+  stats(node?: string, opts?: { timeout?: number; signal?: AbortSignal }): NodeStats | Promise<NodeStats> {
+    if (node === undefined) return this.statsRequests.local()
+    if (node === this.name) return Promise.resolve(this.statsRequests.local())
+    if (this.stopped) return Promise.reject(new NetkernelError('ERR_NODE_STOPPED', `${this.name} is stopped: cannot ask ${node} for its stats`))
+    return this.statsRequests.ask(node, opts)
+  }
+
   /** Graceful stop: peers see nodedown, the port mapper entry goes, every process exits. */
   async stop(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
     this.registration?.close()
     this.spawns.failAll()
+    this.statsRequests.failAll()
     await this.kernel.stop()
     this.runtime.shutdown('shutdown')
   }
@@ -180,7 +202,18 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
   let emit: (event: string, ...args: unknown[]) => void = () => {}
   const policy = opts.policy ?? {}
   let kernel: NetKernel
-  const dispatch = createDispatcher({ localName: name, runtime, kernel: () => kernel, spawns, policy, logger })
+  // Refused operations per peer: none counted yet (RefusalCounts, kernel/stats.ts).
+  const refusals: RefusalCounts = noRefusals
+  const stats = new StatsRequests({
+    localName: () => runtime.node, clock, logger,
+    collect: () => collectStats({
+      name: () => runtime.node, clock, connections: () => kernel.up.values(),
+      processCount: () => runtime.processCount, registered: () => runtime.registered(), refusals,
+    }),
+    send: (node, frame) => kernel.send(node, frame),
+    allow: () => true, // operation 'stats': every connected peer may read this node's stats
+  })
+  const dispatch = createDispatcher({ localName: name, runtime, kernel: () => kernel, spawns, stats, policy, logger })
   kernel = new NetKernel({
     name, hidden: opts.hidden === true, longNames, connectAll: opts.connectAll ?? true,
     transport, auth: opts.auth ?? cookieAuth(), cookies, codec, runtime, logger, clock,
@@ -194,7 +227,10 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
     }),
     emit: ((event: string, ...args: unknown[]) => emit(event, ...args)) as never,
     onFrame: (conn, frame) => dispatch(conn, frame),
-    onNodeGone: node => spawns.failNode(node),
+    onNodeGone: node => {
+      spawns.failNode(node)
+      stats.failNode(node)
+    },
   })
   const remote = new KernelRemote(kernel, codec, spawns)
   runtime.setRemote(remote)
@@ -227,7 +263,7 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
   }
   runtime.setIdentity(name, creation)
   kernel.startAccepting(creation)
-  const node = new Node(name, creation, runtime, kernel, cookies, listener, registration, spawns, remote)
+  const node = new Node(name, creation, runtime, kernel, cookies, listener, registration, spawns, remote, stats)
   emit = (event, ...args) => node.emit(event as 'nodeup', ...(args as [string, never]))
   logger.info({ address: listener?.address, creation }, `node ${name} started`)
   return node

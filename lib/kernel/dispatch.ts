@@ -7,18 +7,21 @@ import type { RemoteInbound } from '../process/remote.js'
 import type { Logger } from '../logger.js'
 import type { NetKernel, KernelPolicy } from './net-kernel.js'
 import type { SpawnRequests } from './spawn-requests.js'
+import type { StatsRequests } from './stats-requests.js'
 import { Pid } from '../terms/pid.js'
 import { Ref } from '../terms/ref.js'
 import { NetkernelError, SpawnError } from '../errors.js'
 import {
   DEMONITOR, DOWN, EXIT, EXIT2, LINK, MONITOR, NODES, REG_SEND, SEND, SPAWN_REPLY, SPAWN_REQUEST, UNLINK,
 } from './frames.js'
+import { STATS_REPLY, STATS_REQUEST } from './frames.js'
 
 export interface DispatchDeps {
   localName: string
   runtime: RemoteInbound
   kernel(): NetKernel
   spawns: SpawnRequests
+  stats: StatsRequests
   policy: KernelPolicy
   logger: Logger
 }
@@ -103,6 +106,7 @@ export function createDispatcher(d: DispatchDeps): (conn: Connection, frame: unk
       case NODES:
         d.kernel().meshHint(conn, frame[1])
         return
+      case STATS_REQUEST: case STATS_REPLY: d.stats.frame(conn, frame); return
       default:
         throw new BadFrame(`unknown kind ${String(frame[0])}`)
     }
