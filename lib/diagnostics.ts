@@ -20,7 +20,8 @@ export const NODEDOWN_CHANNEL = 'netkernel:nodedown'
 /**
  * A connection could not be set up or was refused: { node, peer?, address?, direction:
  * 'out' | 'in', code, message }. peer is missing when an inbound connection failed before it
- * named itself; address is the dialled or accepted address, when known.
+ * named itself; address is the dialled 'host:port', or the remote address of an inbound
+ * connection, when known.
  */
 export const CONNECTION_ERROR_CHANNEL = 'netkernel:connection-error'
 /** A peer asked for an operation that policy or protocol refused: { node, peer, op, detail, code }. */

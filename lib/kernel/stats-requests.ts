@@ -28,6 +28,15 @@ export interface StatsRequestDeps {
   allow(peer: string): boolean
 }
 
+/** The outline of a NodeStats (a reply comes from a peer: it is checked before use). */
+function isNodeStats(v: unknown): v is NodeStats {
+  const s = v as NodeStats
+  return typeof s === 'object' && s !== null && typeof s.node === 'string' && typeof s.at === 'number' &&
+    typeof s.processes === 'number' && Array.isArray(s.connections) && Array.isArray(s.registered) &&
+    typeof s.refused === 'object' && s.refused !== null &&
+    s.connections.every(c => typeof c === 'object' && c !== null && typeof c.peer === 'string')
+}
+
 interface Waiting {
   resolve(stats: NodeStats): void
   reject(err: Error): void
@@ -84,9 +93,7 @@ export class StatsRequests {
     }
     const [, , ok, value] = f
     if (ok === true) {
-      const stats = value as NodeStats
-      const shaped = typeof stats === 'object' && stats !== null && Array.isArray(stats.connections)
-      this.finish(conn.peer, id, shaped ? stats : new NetkernelError('ERR_PROTOCOL', `${conn.peer} sent a malformed stats reply`))
+      this.finish(conn.peer, id, isNodeStats(value) ? value : new NetkernelError('ERR_PROTOCOL', `${conn.peer} sent a malformed stats reply`))
       return
     }
     const v = (value ?? {}) as { code?: unknown; message?: unknown }
