@@ -9,7 +9,8 @@ import { promisify } from 'node:util'
 import { full, inProcess, testEpmd, testNode } from './fixtures/cluster.js'
 import { startPeer } from './fixtures/peers.js'
 import { startShell, tmuxSkip } from './fixtures/shell-tmux.js'
-import type { Node } from '../lib/node.js'
+import type { Node, NodeStats } from '../lib/node.js'
+import { duration, renderTop } from '../lib/cli/top-view.js'
 
 const MAIN = fileURLToPath(new URL('../lib/cli/main.ts', import.meta.url))
 const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
@@ -37,23 +38,25 @@ function num(s: string): number {
   return Number(m[1]) * 1000 ** ' kMGT'.indexOf(m[2] || ' ')
 }
 
-/** foo spawns a registered waiter on `bar` and sends it `n` messages; resolves once bar has taken them all. */
-async function traffic(foo: Node, bar: string, n: number): Promise<void> {
+/** foo spawns a waiter registered as `name` on `bar` and sends it `n` messages; resolves once bar has taken them all. */
+async function traffic(foo: Node, bar: string, name: string, n: number): Promise<void> {
   await inProcess(foo, async proc => {
-    await proc.spawn(bar, 't', 'register_wait', ['waiter', proc.self])
+    await proc.spawn(bar, 't', 'register_wait', [name, proc.self])
     await proc.receive(m => Array.isArray(m) && m[0] === 'registered', { timeout: 10_000 })
-    for (let i = 0; i < n; i++) proc.send(['waiter', bar], i)
+    for (let i = 0; i < n; i++) proc.send([name, bar], i)
     // A spawn request behind them on the same connection: its reply means they were dispatched.
     await proc.spawn(bar, 's', 'send_node', [proc.self])
     await proc.receive(m => m === bar, { timeout: 10_000 })
   })
 }
 
+// One node to observe, in its own OS process, for every test.
+const epmd = await testEpmd(t)
+const bar = await startPeer(t, { name: 'bar', cookie: 'test-cookie', epmdPort: epmd.port })
+
 t.test('--once: a snapshot of a node in another OS process', async t => {
-  const epmd = await testEpmd(t)
-  const bar = await startPeer(t, { name: 'bar', cookie: 'test-cookie', epmdPort: epmd.port })
   const foo = await testNode(t, epmd, { name: 'foo' })
-  await traffic(foo, bar.name, 50)
+  await traffic(foo, bar.name, 'waiter', 50)
 
   const r = await top([bar.name, '--once', '--cookie', 'test-cookie', '--epmd-port', String(epmd.port)])
   t.equal(r.code, 0, r.stderr)
@@ -76,8 +79,6 @@ t.test('--once: a snapshot of a node in another OS process', async t => {
 })
 
 t.test('--once: a node that cannot be reached, bad usage', async t => {
-  const epmd = await testEpmd(t)
-  const bar = await startPeer(t, { name: 'bar', cookie: 'test-cookie', epmdPort: epmd.port })
   const wrong = await top([bar.name, '--once', '--cookie', 'not-the-cookie', '--epmd-port', String(epmd.port)])
   t.equal(wrong.code, 1)
   t.match(wrong.stderr, new RegExp(`cannot get the stats of ${esc(bar.name)}: ERR_AUTH_FAILED`), 'the cause is named')
@@ -93,11 +94,9 @@ t.test('--once: a node that cannot be reached, bad usage', async t => {
 
 const skip = tmuxSkip()
 t.test('the live view: rates while traffic flows; q quits and restores the terminal', { skip }, async t => {
-  const epmd = await testEpmd(t)
-  const bar = await startPeer(t, { name: 'bar', cookie: 'test-cookie', epmdPort: epmd.port })
-  const foo = await testNode(t, epmd, { name: 'foo' })
-  await traffic(foo, bar.name, 1)
-  const pump = setInterval(() => { for (let i = 0; i < 20; i++) foo.send(['waiter', bar.name], i) }, 20)
+  const foo = await testNode(t, epmd, { name: 'foo2' })
+  await traffic(foo, bar.name, 'sink', 1)
+  const pump = setInterval(() => { for (let i = 0; i < 20; i++) foo.send(['sink', bar.name], i) }, 20)
   t.teardown(() => clearInterval(pump))
 
   const sh = await startShell(t, [bar.name, '--cookie', 'test-cookie', '--epmd-port', String(epmd.port), '--interval', '300'], { command: 'top' })
@@ -117,10 +116,26 @@ t.test('the live view: rates while traffic flows; q quits and restores the termi
 })
 
 t.test('the live view quits on Ctrl+C too', { skip }, async t => {
-  const epmd = await testEpmd(t)
-  const bar = await startPeer(t, { name: 'bar', cookie: 'test-cookie', epmdPort: epmd.port })
   const sh = await startShell(t, [bar.name, '--cookie', 'test-cookie', '--epmd-port', String(epmd.port)], { command: 'top' })
   await sh.waitFor(/processes \d+/)
   await sh.keys(['C-c'])
   t.equal(await sh.exitStatus(), 0)
+})
+
+t.test('the view: rates are deltas over the node\'s clock; a reconnection starts over', async t => {
+  const c = { peer: 'foo@h', type: 'visible' as const, transport: 'tcp', protocol: 'netkernel' as const, queuedBytes: 2048, busy: true, upSince: 0 }
+  const snap = (at: number, n: number, upSince = 0): NodeStats => ({
+    node: 'bar@h', at, processes: 3, registered: ['b', 'a'], refused: { 'baz@h': { spawn: 2, send: 1 } },
+    connections: [{ ...c, upSince, messagesIn: n, messagesOut: n / 2, bytesIn: n * 100, bytesOut: n * 50 }],
+  })
+  const screen = (prev: NodeStats | undefined, cur: NodeStats): string[] =>
+    renderTop({ target: 'bar@h', self: 'top_1@h', interval: 500, prev, cur, width: 0 })
+  const lines = screen(snap(10_000, 1000), snap(12_000, 3000))
+  t.same(row(lines.join('\n'), 'foo@h'), ['foo@h', 'visible', 'tcp', '1.0k', '500', '97.7 KB', '48.8 KB', '3.0k', '1.5k', '2.0 KB', 'BUSY', '12s'])
+  t.match(lines[1], 'processes 3   connections 1 (0 hidden)   registered 2: a b')
+  t.ok(lines.includes('  baz@h  spawn 2  send 1'), 'refusals per peer and operation')
+  t.equal(row(screen(snap(10_000, 1000), snap(12_000, 10, 11_000)).join('\n'), 'foo@h')?.[3], '-', 'no rate across a reconnection')
+  t.ok(renderTop({ target: 'bar@h', self: 'top_1@h', interval: 500, prev: undefined, cur: snap(1, 1), width: 20 }).every(l => l.length <= 20), 'cut to the width')
+  t.equal(duration(185_000), '3m05s')
+  t.equal(duration(100_800_000), '1d04h')
 })
