@@ -10,9 +10,19 @@ import diagnosticsChannel from 'node:diagnostics_channel'
 
 /** A connection came up: { node, peer, type: 'visible' | 'hidden', transport }. */
 export const NODEUP_CHANNEL = 'netkernel:nodeup'
-/** A connection went down: { node, peer, reason }. */
+/**
+ * A connection went down: { node, peer, reason, type }. reason is 'connection_closed',
+ * 'disconnect', 'net_tick_timeout', or 'connection_setup_failed' when a connection that was
+ * asked for could not be set up (a connection-error message comes first), as the node's
+ * nodedown event.
+ */
 export const NODEDOWN_CHANNEL = 'netkernel:nodedown'
-/** A connection could not be set up or was refused: { node, peer?, address?, code, message }. */
+/**
+ * A connection could not be set up or was refused: { node, peer?, address?, direction:
+ * 'out' | 'in', code, message }. peer is missing when an inbound connection failed before it
+ * named itself; address is the dialled 'host:port', or the remote address of an inbound
+ * connection, when known.
+ */
 export const CONNECTION_ERROR_CHANNEL = 'netkernel:connection-error'
 /** A peer asked for an operation that policy or protocol refused: { node, peer, op, detail, code }. */
 export const REFUSED_CHANNEL = 'netkernel:refused'

@@ -19,7 +19,7 @@ export {
   SpawnError,
 } from './errors.js'
 
-export type { Dest, NodeKind, NodeEvents } from './node.js'
+export type { Dest, NodeKind, NodeEvents, NodeStats, ConnectionStats } from './node.js'
 export type { StartNodeOptions, ListenOptions as NodeListenOptions, EpmdOptions } from './node-options.js'
 export type { Proc, ModuleDef, ModuleFn, Match, ReceiveOptions } from './process/runtime.js'
 export { ProcessExit } from './process/runtime.js'

@@ -12,6 +12,8 @@ import { KernelRemote } from './kernel/remote-ops.js'
 import { SpawnRequests } from './kernel/spawn-requests.js'
 import { createDispatcher } from './kernel/dispatch.js'
 import type { Refusals } from './kernel/refusals.js'
+import { StatsRequests } from './kernel/stats-requests.js'
+import { collectStats, type NodeStats } from './kernel/stats.js'
 import { Cookies } from './kernel/cookie-store.js'
 import { readOrCreateCookieSync } from './kernel/cookie-file.js'
 import { systemClock } from './kernel/clock.js'
@@ -24,6 +26,7 @@ import { ensureEpmd } from './epmd/ensure.js'
 import { EpmdError, NetkernelError, TransportError } from './errors.js'
 import { randomBytes, randomInt } from 'node:crypto'
 
+export type { NodeStats, ConnectionStats } from './kernel/stats.js'
 export type Dest = Pid | string | [name: string, node: string]
 export type NodeKind = 'visible' | 'hidden' | 'connected'
 
@@ -51,6 +54,7 @@ export class Node extends EventEmitter<NodeEvents> {
     private readonly remote: KernelRemote,
     /** @internal What this node refused its peers (policy and protocol), per peer; for stats. */
     readonly refusals: Refusals,
+    private readonly statsRequests: StatsRequests,
   ) {
     super()
     this.address = listener?.address
@@ -138,12 +142,30 @@ export class Node extends EventEmitter<NodeEvents> {
     this.runtime.defineModule(name, mod)
   }
 
+  /**
+   * What this node shows: its connections (peer, transport, bytes and messages in and out,
+   * queued bytes, busy, up since), process count, registered names and refused operations
+   * per peer (NodeStats). stats(node) asks a peer the same, over its connection (connecting
+   * as for a send), as `netkernel top` does; it rejects when the peer cannot be reached
+   * (ERR_CONNECTION_CLOSED), refuses (ERR_SIGNAL_NOT_ALLOWED) or does not answer within
+   * `timeout` ms (ERR_RECEIVE_TIMEOUT, default 5000).
+   */
+  stats(): NodeStats
+  stats(node: string, opts?: { timeout?: number; signal?: AbortSignal }): Promise<NodeStats>
+  stats(node?: string, opts?: { timeout?: number; signal?: AbortSignal }): NodeStats | Promise<NodeStats> {
+    if (node === undefined) return this.statsRequests.local()
+    if (node === this.name) return Promise.resolve(this.statsRequests.local())
+    if (this.stopped) return Promise.reject(new NetkernelError('ERR_NODE_STOPPED', `${this.name} is stopped: cannot ask ${node} for its stats`))
+    return this.statsRequests.ask(node, opts)
+  }
+
   /** Graceful stop: peers see nodedown, the port mapper entry goes, every process exits. */
   async stop(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
     this.registration?.close()
     this.spawns.failAll()
+    this.statsRequests.failAll()
     await this.kernel.stop()
     this.runtime.shutdown('shutdown')
   }
@@ -186,7 +208,15 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
   let emit: (event: string, ...args: unknown[]) => void = () => {}
   const policy = opts.policy ?? {}
   let kernel: NetKernel
-  const dispatch = createDispatcher({ localName: name, runtime, kernel: () => kernel, spawns, policy, logger })
+  const stats = new StatsRequests({
+    localName: () => runtime.node, clock, logger,
+    collect: () => collectStats({
+      name: () => runtime.node, clock, connections: () => kernel.up.values(),
+      processCount: () => runtime.processCount, registered: () => runtime.registered(), refusals: dispatch.refusals,
+    }),
+    send: (node, frame) => kernel.send(node, frame),
+  })
+  const dispatch = createDispatcher({ localName: name, runtime, kernel: () => kernel, spawns, stats, policy, logger })
   kernel = new NetKernel({
     name, hidden: opts.hidden === true, longNames, connectAll: opts.connectAll ?? true,
     transport, auth, cookies, codec, runtime, logger, clock,
@@ -200,7 +230,10 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
     }),
     emit: ((event: string, ...args: unknown[]) => emit(event, ...args)) as never,
     onFrame: (conn, frame) => dispatch(conn, frame),
-    onNodeGone: node => spawns.failNode(node),
+    onNodeGone: node => {
+      spawns.failNode(node)
+      stats.failNode(node)
+    },
   })
   const remote = new KernelRemote(kernel, codec, spawns)
   runtime.setRemote(remote)
@@ -233,7 +266,7 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
   }
   runtime.setIdentity(name, creation)
   kernel.startAccepting(creation)
-  const node = new Node(name, creation, runtime, kernel, cookies, listener, registration, spawns, remote, dispatch.refusals)
+  const node = new Node(name, creation, runtime, kernel, cookies, listener, registration, spawns, remote, dispatch.refusals, stats)
   emit = (event, ...args) => node.emit(event as 'nodeup', ...(args as [string, never]))
   logger.info({ address: listener?.address, creation }, `node ${name} started`)
   return node

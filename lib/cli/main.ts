@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// `netkernel <command>`: shell, epmd, node, certs, demo, bench.
+// `netkernel <command>`: shell, epmd, node, top, certs, demo, bench.
 import { epmdMain } from './epmd.js'
 import { nodeMain } from './node-cmd.js'
 import { demoMain } from './demo.js'
 import { shellMain } from './shell.js'
+import { topMain } from './top.js'
 
 const USAGE = `usage: netkernel <command> [options]
 
@@ -11,6 +12,7 @@ commands:
   shell   an interactive node: erl's shell in JavaScript
   epmd    run or query a port mapper (speaks Erlang's EPMD protocol)
   node    run a headless node that hosts the seed's example modules
+  top     a live view of a running node: connections, message rates, queues, processes
   certs   make a CA and node certificates for TLS distribution
   demo    the seed's examples across separate OS processes
   bench   the side-by-side benchmark against Erlang/OTP (from a source checkout)
@@ -21,6 +23,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   shell: shellMain,
   epmd: epmdMain,
   node: nodeMain,
+  top: topMain,
   demo: demoMain,
   // node-forge is loaded only by the certs command
   certs: async argv => (await import('./certs.js')).certsMain(argv),

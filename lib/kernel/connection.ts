@@ -24,6 +24,18 @@ export interface ConnectionHooks {
 export class Connection {
   readonly type: 'visible' | 'hidden'
   readonly outbox: Outbox
+  /** When the connection came up (clock time, ms). */
+  readonly upSince: number
+  // Counters for node.stats(): plain integer fields, bumped per chunk, frame or send (no
+  // allocation on the hot path). Bytes out are counted by the outbox, which does the writes.
+  /** Bytes read from the stream (ticks included). */
+  bytesIn = 0
+  /** Frames decoded and dispatched (a fragmented frame counts once, when whole). */
+  messagesIn = 0
+  /** Frames queued by send()/write() (acknowledgements and ticks are not counted). */
+  messagesOut = 0
+  /** Bytes of ticks written (the outbox counts the rest). */
+  private tickBytes = 0
   private readonly reassembly = new Reassembly(MAX_FRAME)
   /** Fragment bytes taken since the last acknowledgement sent. */
   private toAck = 0
@@ -52,6 +64,7 @@ export class Connection {
     highWater?: number,
   ) {
     this.type = hidden ? 'hidden' : 'visible'
+    this.upSince = clock.now()
     decoder.maxFrameSize = MAX_FRAME
     // A stream with flow control of its own (an SSH channel) gets no fragment window from us:
     // its window already bounds what is in flight, and over SSH our small acknowledgements
@@ -62,8 +75,13 @@ export class Connection {
 
   /** Start reading: first the frames that came with the handshake, then the socket. */
   start(leftover: Buffer[]): void {
+    // Bytes read together with the handshake's last message: whole frames, and the start of one.
+    this.bytesIn = this.decoder.pending
     try {
-      for (const f of leftover) if (!this.down) this.handleFrame(f)
+      for (const f of leftover) {
+        this.bytesIn += 4 + f.length
+        if (!this.down) this.handleFrame(f)
+      }
     } catch (err) {
       this.destroy('protocol_error', err as Error)
     }
@@ -80,14 +98,23 @@ export class Connection {
     return !this.down
   }
 
+  /** Bytes written to the stream since the connection came up. */
+  get bytesOut(): number {
+    return this.outbox.bytesOut + this.tickBytes
+  }
+
   /** Queue one encoded frame; false when the connection is over its high-water mark. */
   write(frame: Buffer, key?: OrderKey): boolean {
-    return !this.down && this.outbox.write(frame, key)
+    if (this.down) return false
+    this.messagesOut++
+    return this.outbox.write(frame, key)
   }
 
   /** Encode and queue a value as one frame; false when over the high-water mark. */
   send(value: unknown, key?: OrderKey): boolean {
-    return !this.down && this.outbox.send(value, key)
+    if (this.down) return false
+    this.messagesOut++
+    return this.outbox.send(value, key)
   }
 
   flush(): void {
@@ -111,6 +138,7 @@ export class Connection {
 
   private receive(chunk: Buffer): void {
     this.receivedSinceCheck = true
+    this.bytesIn += chunk.length
     try {
       this.decoder.push(chunk, body => {
         if (!this.down && body.length > 0) this.handleFrame(body)
@@ -135,9 +163,13 @@ export class Connection {
       }
       const whole = this.reassembly.push(body)
       // A joined frame is a fresh buffer: its large binaries can be handed out as views.
-      if (whole !== undefined) this.hooks.onFrame(this, this.codec.decode(whole, true))
+      if (whole !== undefined) {
+        this.messagesIn++
+        this.hooks.onFrame(this, this.codec.decode(whole, true))
+      }
       return
     }
+    this.messagesIn++
     this.hooks.onFrame(this, this.codec.decode(body))
   }
 
@@ -150,7 +182,10 @@ export class Connection {
       this.destroy('net_tick_timeout', new NetkernelError('ERR_CONNECTION_CLOSED', `${this.peer} silent for ${this.tickTime} ms (net_tick_timeout)`))
       return
     }
-    if (!this.sentSinceCheck && this.outbox.idle) this.conn.stream.write(EMPTY_FRAME)
+    if (!this.sentSinceCheck && this.outbox.idle) {
+      this.conn.stream.write(EMPTY_FRAME)
+      this.tickBytes += EMPTY_FRAME.length
+    }
     this.sentSinceCheck = false
   }
 

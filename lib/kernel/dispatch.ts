@@ -14,12 +14,13 @@ import type { Logger } from '../logger.js'
 import type { NetKernel, KernelPolicy } from './net-kernel.js'
 import type { SpawnRequests } from './spawn-requests.js'
 import type { SignalDetails, SignalOp } from './signal-policy.js'
+import type { StatsRequests } from './stats-requests.js'
 import { Refusals } from './refusals.js'
 import { Pid } from '../terms/pid.js'
 import { Ref } from '../terms/ref.js'
 import { NetkernelError, SpawnError } from '../errors.js'
 import {
-  DEMONITOR, DOWN, EXIT, EXIT2, LINK, MONITOR, NODES, REG_SEND, SEND, SPAWN_REPLY, SPAWN_REQUEST, UNLINK,
+  DEMONITOR, DOWN, EXIT, EXIT2, LINK, MONITOR, NODES, REG_SEND, SEND, SPAWN_REPLY, SPAWN_REQUEST, STATS_REPLY, STATS_REQUEST, UNLINK,
 } from './frames.js'
 
 export interface DispatchDeps {
@@ -27,6 +28,7 @@ export interface DispatchDeps {
   runtime: RemoteInbound
   kernel(): NetKernel
   spawns: SpawnRequests
+  stats: StatsRequests
   policy: KernelPolicy
   logger: Logger
 }
@@ -199,6 +201,12 @@ export function createDispatcher(d: DispatchDeps): Dispatcher {
         return
       case NODES:
         d.kernel().meshHint(conn, frame[1])
+        return
+      case STATS_REQUEST:
+        d.stats.frame(conn, frame, allowSignal === undefined || permitted(peer, 'stats', {}))
+        return
+      case STATS_REPLY:
+        d.stats.frame(conn, frame, true)
         return
       default:
         throw new BadFrame(`unknown frame kind ${String(frame[0])}`)

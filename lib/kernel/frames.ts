@@ -14,6 +14,8 @@ export const DOWN = 9 //            [DOWN, watcher: Pid, ref: Ref, reason]
 export const SPAWN_REQUEST = 10 //  [SPAWN_REQUEST, reqId, from: Pid | null, mod, fun, args, link]
 export const SPAWN_REPLY = 11 //    [SPAWN_REPLY, reqId, ok: boolean, pid | { code, message }]
 export const NODES = 12 //          [NODES, visibleNodeNames: string[]]   (mesh gossip)
+export const STATS_REQUEST = 13 //  [STATS_REQUEST, reqId]                (stats-requests.ts)
+export const STATS_REPLY = 14 //    [STATS_REPLY, reqId, ok: boolean, NodeStats | { code, message }]
 
 /** Protocol version spoken by this implementation (exchanged in the hello). */
 export const PROTOCOL_VERSION = 1

@@ -12,6 +12,7 @@ import { initiateHandshake, respondHandshake, type Admission, type Established, 
 import { FailureLimiter } from './failure-limiter.js'
 import { NetkernelError, TransportError } from '../errors.js'
 import { NODES } from './frames.js'
+import { publishingEmit } from './kernel-events.js'
 
 export type { KernelOptions, KernelPolicy } from './kernel-options.js'
 
@@ -24,8 +25,10 @@ export class NetKernel {
   private stopped = false
   creation = 0
   private readonly highWater: number
+  private readonly o: KernelOptions
 
-  constructor(private readonly o: KernelOptions) {
+  constructor(o: KernelOptions) {
+    this.o = { ...o, emit: publishingEmit(o.name, o.emit) }
     this.limiter = new FailureLimiter(o.clock)
     this.highWater = o.highWater ?? DEFAULT_HIGH_WATER
   }
@@ -183,7 +186,7 @@ export class NetKernel {
         return
       }
       this.o.logger.warn({ node: p.node, err: e, code: e.code }, `connection setup to ${p.node} failed`)
-      this.o.emit('connectError', p.node, { direction: 'out', error: e, code: e.code })
+      this.o.emit('connectError', p.node, { direction: 'out', address: p.address, error: e, code: e.code })
       this.fail(p, e)
     }
   }

@@ -32,6 +32,8 @@ interface Stream {
 }
 
 export class Outbox {
+  /** Bytes handed to the stream (for node.stats()). */
+  bytesOut = 0
   private batch: FrameBatch = { buf: Buffer.allocUnsafe(16384), len: 0 }
   private readonly streams: Stream[] = []
   private readonly byKey = new Map<number | string, Stream>()
@@ -143,6 +145,7 @@ export class Outbox {
       // The socket keeps `data` until written: the next batch gets a fresh buffer.
       this.batch = { buf: Buffer.allocUnsafe(Math.max(16384, b.len + (b.len >>> 2))), len: 0 }
       this.stream.write(data)
+      this.bytesOut += b.len
       this.onWrite()
     }
     if (this.streams.length > 0 && !this.waitingDrain && this.unacked < this.window) {
@@ -211,9 +214,11 @@ export class Outbox {
     const last = end === s.body.length
     const st = this.stream
     st.cork()
-    st.write(fragmentHeader(s.id, end - s.off, last))
+    const header = fragmentHeader(s.id, end - s.off, last)
+    st.write(header)
     st.write(s.body.subarray(s.off, end))
     st.uncork()
+    this.bytesOut += header.length + end - s.off
     this.streamBytes -= end - s.off
     this.unacked += end - s.off
     s.off = end

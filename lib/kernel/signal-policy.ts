@@ -23,6 +23,8 @@ export interface SignalDetails {
   exit: { from: Pid; to: Pid; reason: unknown }
   /** spawn(Node, Mod, Fun, Args) here; `link` for spawn_link. */
   spawn: { from: Pid | undefined; module: string; function: string; args: unknown[]; link: boolean }
+  /** Read this node's statistics (node.stats(peer), `netkernel top`). */
+  stats: Record<string, never>
 }
 
 export type SignalOp = keyof SignalDetails
