@@ -83,13 +83,13 @@ if (cfg.role === 'b') {
   setInterval(stat, 500).unref()
   while (!stopping.signal.aborted) {
     if (await node.connect(a)) {
-      connected++
       const ok = await new Promise<boolean>(resolve => {
         node.spawn(async (proc: Proc) => {
           proc.send(['pong', a], [proc.self, 'ping'])
           resolve(await proc.receive(undefined, { timeout: 2000 }).then(() => true, () => false))
         })
       })
+      connected++ // counted with its ping, so a last STAT never shows one without the other
       if (ok) pinged++
       node.disconnect(a)
     } else {
