@@ -1,46 +1,70 @@
-// The cookie authenticator: Erlang's shared-secret scheme, made mutual and replay-proof.
-// The cookie is only ever an HMAC key; it never crosses the wire.
+// The cookie authenticator: Erlang's shared-secret scheme, run as the balanced PAKE CPace
+// (ristretto255, SHA-512; the construction is in cpace.ts). Nothing either side sends lets the
+// other — or an eavesdropper — test cookie guesses offline: a wrong guess costs one online
+// attempt. docs/protocol.md, "Cookie authentication (CPace)", has the full argument.
 //
-//   initiator                                     responder
-//   { t: 'challenge', c: A }               ──▶
-//                                          ◀──    { t: 'reply', d: H(A, 'responder'), c: B }
-//   { t: 'answer', d: H(B, 'initiator') }  ──▶
-//                                          ◀──    { t: 'ok' }
+//   initiator (dialler)                                 responder
+//   { t: 'start', s: sa }                         ──▶
+//                                                 ◀──   { t: 'share', s: sb, y: Yb }
+//   { t: 'confirm', y: Ya, m: Ta }                ──▶
+//                                                 ◀──   { t: 'ok', m: Tb }
 //
-// H(X, by) = HMAC-SHA256(cookie for the peer, X ‖ initiator name ‖ responder name ‖ by), each
-// part length-prefixed. A and B are fresh 32-byte random challenges, so a recorded digest is
-// worthless in a later handshake; the names bind the digest to this pair of nodes (a peer that
-// is not the node dialled, or claims another name, fails); the direction label stops a digest
-// from being reflected back. Whichever side sees a wrong digest sends { t: 'refused' } (no
+// sa, sb: fresh 16-byte session ids; sid = sa ‖ sb. CI binds both node names with their roles.
+// g = calculate_generator(cookie for the peer, CI, sid); Ya = ya·g, Yb = yb·g; K = ya·Yb = yb·Ya;
+// ISK over sid, K and both shares with their role labels; Ta, Tb are HMAC-SHA512 key
+// confirmations under a key from ISK. The responder checks Ta before it sends anything derived
+// from K: a dialler that has not proved the cookie receives only sb and Yb, a uniformly random
+// group element whatever the cookie. Whichever side finds a bad tag sends { t: 'refused' } (no
 // detail) and rejects with AuthError ERR_AUTH_FAILED; the other side rejects with the same code
-// on receiving it.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+// on receiving it. A share that is not a valid ristretto255 encoding, or is the identity, is a
+// protocol violation: ERR_HANDSHAKE.
+import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { AuthContext, AuthResult, Authenticator, HandshakeChannel, HandshakeMessage } from '../lib/kernel/strategy.js'
 import { AuthError, HandshakeError, NetkernelError } from '../lib/errors.js'
+import {
+  calculateGenerator,
+  confirmationTag,
+  deriveIsk,
+  ELEMENT_BYTES,
+  lvCat,
+  macKey,
+  sampleScalar,
+  scalarMult,
+  scalarMultVfy,
+  TAG_BYTES,
+} from './cpace.js'
 
 /** Options for cookie(); none yet (the cookies come from the node's CookieStore). */
 export type CookieAuthOptions = Record<string, never>
 
-const CHALLENGE_BYTES = 32
-const DIGEST_BYTES = 32
-const DOMAIN = Buffer.from('netkernel-cookie-v1')
+/** Bytes of each side's session id. */
+export const SESSION_ID_BYTES = 16
+const PROTOCOL = Buffer.from('netkernel-cookie-cpace-v1')
+const INITIATOR = Buffer.from('initiator')
+const RESPONDER = Buffer.from('responder')
 
 type Role = 'initiator' | 'responder'
 
-function lengthPrefixed(h: ReturnType<typeof createHmac>, part: Uint8Array | string): void {
-  const bytes = typeof part === 'string' ? Buffer.from(part, 'utf8') : part
-  const len = Buffer.alloc(4)
-  len.writeUInt32BE(bytes.length)
-  h.update(len).update(bytes)
+/** CI: the protocol label and both node names, each after its role. */
+export function channelIdentifier(initiator: string, responder: string): Buffer {
+  return lvCat(PROTOCOL, INITIATOR, Buffer.from(initiator, 'utf8'), RESPONDER, Buffer.from(responder, 'utf8'))
 }
 
-function digest(cookie: string, challenge: Uint8Array, initiator: string, responder: string, by: Role): Buffer {
-  const h = createHmac('sha256', cookie)
-  for (const part of [DOMAIN, challenge, initiator, responder, by]) lengthPrefixed(h, part)
-  return h.digest()
+/** What both sides derive from K: the tag each side sends. */
+export interface Confirmation {
+  /** The initiator's tag (over Ya). */
+  ta: Buffer
+  /** The responder's tag (over Yb). */
+  tb: Buffer
 }
 
-function sameDigest(got: Uint8Array, want: Buffer): boolean {
+/** ISK and the two confirmation tags of one session, from K and the two shares. */
+export function confirmations(sid: Uint8Array, k: Uint8Array, ya: Uint8Array, yb: Uint8Array): Confirmation {
+  const key = macKey(sid, deriveIsk(sid, k, ya, INITIATOR, yb, RESPONDER))
+  return { ta: confirmationTag(key, ya, INITIATOR), tb: confirmationTag(key, yb, RESPONDER) }
+}
+
+function sameTag(got: Uint8Array, want: Buffer): boolean {
   return got.length === want.length && timingSafeEqual(got, want)
 }
 
@@ -55,26 +79,29 @@ function describe(msg: HandshakeMessage): string {
 /** One run of the handshake on one side: the helpers share the channel, context and names. */
 class Run {
   readonly peer: string
-  readonly initiator: string
-  readonly responder: string
+  readonly ci: Buffer
   constructor(
     readonly ch: HandshakeChannel,
     readonly ctx: AuthContext,
     role: Role,
   ) {
     this.peer = ctx.peerName
-    this.initiator = role === 'initiator' ? ctx.localName : ctx.peerName
-    this.responder = role === 'initiator' ? ctx.peerName : ctx.localName
+    this.ci = role === 'initiator' ? channelIdentifier(ctx.localName, ctx.peerName) : channelIdentifier(ctx.peerName, ctx.localName)
   }
 
-  cookie(): string {
+  cookie(): Buffer {
     const c = this.ctx.cookies.cookieFor(this.peer)
     if (typeof c !== 'string' || c.length === 0) throw this.refuse(new AuthError('ERR_AUTH_FAILED', `no cookie to authenticate node ${this.peer}`))
-    return c
+    return Buffer.from(c, 'utf8')
   }
 
-  digest(cookie: string, challenge: Uint8Array, by: Role): Buffer {
-    return digest(cookie, challenge, this.initiator, this.responder, by)
+  /** K from our scalar and the peer's share; an invalid share or the identity is refused. */
+  sharedPoint(y: bigint, share: Uint8Array): Buffer {
+    const k = scalarMultVfy(y, share)
+    if (k === null) {
+      throw this.refuse(new HandshakeError('ERR_HANDSHAKE', `cookie handshake with node ${this.peer}: its share is not a valid group element`))
+    }
+    return k
   }
 
   /** Tell the peer only that it failed (best effort), and return `err` to throw. */
@@ -89,7 +116,10 @@ class Run {
 
   mismatch(): Error {
     return this.refuse(
-      new AuthError('ERR_AUTH_FAILED', `authentication with node ${this.peer} failed: its digest does not match (wrong cookie, or not that node)`),
+      new AuthError(
+        'ERR_AUTH_FAILED',
+        `authentication with node ${this.peer} failed: its key confirmation does not match (wrong cookie, or not that node)`,
+      ),
     )
   }
 
@@ -129,30 +159,41 @@ class Run {
 async function initiate(ch: HandshakeChannel, ctx: AuthContext): Promise<AuthResult> {
   const run = new Run(ch, ctx, 'initiator')
   run.checkAborted()
-  const cookie = run.cookie()
-  const a = randomBytes(CHALLENGE_BYTES)
-  ch.send({ t: 'challenge', c: a })
-  const reply = await run.expect('reply', m => isBytes(m.d, DIGEST_BYTES) && isBytes(m.c, CHALLENGE_BYTES))
-  if (!sameDigest(reply.d as Uint8Array, run.digest(cookie, a, 'responder'))) throw run.mismatch()
-  ch.send({ t: 'answer', d: run.digest(cookie, reply.c as Uint8Array, 'initiator') })
-  await run.expect('ok', () => true)
+  const prs = run.cookie()
+  const sa = randomBytes(SESSION_ID_BYTES)
+  ch.send({ t: 'start', s: sa })
+  const share = await run.expect('share', m => isBytes(m.s, SESSION_ID_BYTES) && isBytes(m.y, ELEMENT_BYTES))
+  const yb = share.y as Uint8Array
+  const sid = Buffer.concat([sa, share.s as Uint8Array])
+  const y = sampleScalar()
+  const ya = scalarMult(y, calculateGenerator(prs, run.ci, sid))
+  const { ta, tb } = confirmations(sid, run.sharedPoint(y, yb), ya, yb)
+  ch.send({ t: 'confirm', y: ya, m: ta })
+  const ok = await run.expect('ok', m => isBytes(m.m, TAG_BYTES))
+  if (!sameTag(ok.m as Uint8Array, tb)) throw run.mismatch()
   return { peerName: ctx.peerName }
 }
 
 async function respond(ch: HandshakeChannel, ctx: AuthContext): Promise<AuthResult> {
   const run = new Run(ch, ctx, 'responder')
   run.checkAborted()
-  const cookie = run.cookie()
-  const challenge = await run.expect('challenge', m => isBytes(m.c, CHALLENGE_BYTES))
-  const b = randomBytes(CHALLENGE_BYTES)
-  ch.send({ t: 'reply', d: run.digest(cookie, challenge.c as Uint8Array, 'responder'), c: b })
-  const answer = await run.expect('answer', m => isBytes(m.d, DIGEST_BYTES))
-  if (!sameDigest(answer.d as Uint8Array, run.digest(cookie, b, 'initiator'))) throw run.mismatch()
-  ch.send({ t: 'ok' })
+  const prs = run.cookie()
+  const start = await run.expect('start', m => isBytes(m.s, SESSION_ID_BYTES))
+  const sb = randomBytes(SESSION_ID_BYTES)
+  const sid = Buffer.concat([start.s as Uint8Array, sb])
+  const y = sampleScalar()
+  const yb = scalarMult(y, calculateGenerator(prs, run.ci, sid))
+  ch.send({ t: 'share', s: sb, y: yb })
+  const confirm = await run.expect('confirm', m => isBytes(m.y, ELEMENT_BYTES) && isBytes(m.m, TAG_BYTES))
+  const ya = confirm.y as Uint8Array
+  const { ta, tb } = confirmations(sid, run.sharedPoint(y, ya), ya, yb)
+  // The dialler proves the cookie first; only then does anything derived from K leave here.
+  if (!sameTag(confirm.m as Uint8Array, ta)) throw run.mismatch()
+  ch.send({ t: 'ok', m: tb })
   return { peerName: ctx.peerName }
 }
 
-/** The cookie authenticator (mutual HMAC-SHA256 challenge–response; see the top of this file). */
+/** The cookie authenticator (CPace over ristretto255 with key confirmation; see the top of this file). */
 export function cookie(_options: CookieAuthOptions = {}): Authenticator {
   return { name: 'cookie', needsCookie: true, initiate, respond }
 }

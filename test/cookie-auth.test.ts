@@ -38,7 +38,7 @@ authComplianceSuite(t, {
   }),
 })
 
-t.test('message sequence: challenge, reply, answer, ok; 32-byte challenges and digests', async t => {
+t.test('message sequence: start, share, confirm, ok; 16-byte session ids, 32-byte shares, 64-byte tags', async t => {
   const s = sessionWith(new Cookies('SECRET'), new Cookies('SECRET'))
   const auth = cookie()
   t.equal(auth.name, 'cookie')
@@ -46,19 +46,21 @@ t.test('message sequence: challenge, reply, answer, ok; 32-byte challenges and d
   t.same(i, { peerName: B })
   t.same(r, { peerName: A })
   const seq = s.initiator.ch.transcript.map(e => `${e.dir}:${String(e.msg.t)}`)
-  t.same(seq, ['out:challenge', 'in:reply', 'out:answer', 'in:ok'])
-  const [challenge, reply, answer, ok] = s.initiator.ch.transcript.map(e => e.msg)
-  t.same(Object.keys(challenge).sort(), ['c', 't'])
-  t.equal((challenge.c as Buffer).length, 32)
-  t.same(Object.keys(reply).sort(), ['c', 'd', 't'])
-  t.equal((reply.c as Buffer).length, 32)
-  t.equal((reply.d as Buffer).length, 32)
-  t.same(Object.keys(answer).sort(), ['d', 't'])
-  t.equal((answer.d as Buffer).length, 32)
-  t.same(ok, { t: 'ok' })
+  t.same(seq, ['out:start', 'in:share', 'out:confirm', 'in:ok'])
+  const [start, share, confirm, ok] = s.initiator.ch.transcript.map(e => e.msg)
+  t.same(Object.keys(start).sort(), ['s', 't'])
+  t.equal((start.s as Buffer).length, 16)
+  t.same(Object.keys(share).sort(), ['s', 't', 'y'])
+  t.equal((share.s as Buffer).length, 16)
+  t.equal((share.y as Buffer).length, 32)
+  t.same(Object.keys(confirm).sort(), ['m', 't', 'y'])
+  t.equal((confirm.y as Buffer).length, 32)
+  t.equal((confirm.m as Buffer).length, 64)
+  t.same(Object.keys(ok).sort(), ['m', 't'])
+  t.equal((ok.m as Buffer).length, 64)
 })
 
-t.test('the cookie never crosses the wire, and challenges are fresh each time', async t => {
+t.test('the cookie never crosses the wire, and session ids, shares and tags are fresh each time', async t => {
   const secret = 'THE-SECRET-COOKIE-VALUE'
   const packr = new Packr({ useRecords: false })
   const seen = new Set<string>()
@@ -71,7 +73,7 @@ t.test('the cookie never crosses the wire, and challenges are fresh each time', 
       for (const v of Object.values(e.msg)) if (Buffer.isBuffer(v) && e.dir === 'out') seen.add(v.toString('hex'))
     }
   }
-  t.equal(seen.size, 3 * 4, 'every challenge and digest of three sessions differs')
+  t.equal(seen.size, 3 * 6, 'every session id, share and tag of three sessions differs')
 })
 
 t.test('on a wrong cookie the peer is told only { t: "refused" }, and both sides get AuthError', async t => {
@@ -86,8 +88,9 @@ t.test('on a wrong cookie the peer is told only { t: "refused" }, and both sides
   t.equal((r as AuthError).code, 'ERR_AUTH_FAILED')
   t.match((i as Error).message, B, 'the initiator error names the peer')
   t.match((r as Error).message, A, 'the responder error names the peer')
-  const refusal = s.initiator.ch.transcript.at(-1)
-  t.same(refusal, { dir: 'out', msg: { t: 'refused' } }, 'the initiator (which saw the bad digest) sent a bare refusal')
+  const refusal = s.responder.ch.transcript.at(-1)
+  t.same(refusal, { dir: 'out', msg: { t: 'refused' } }, 'the responder (which saw the bad tag) sent a bare refusal')
+  t.same(s.initiator.ch.transcript.at(-1), { dir: 'in', msg: { t: 'refused' } }, 'all the initiator got after its confirm')
 })
 
 t.test('per-node cookies (set_cookie/2) are used for that peer only', async t => {
@@ -101,35 +104,27 @@ t.test('per-node cookies (set_cookie/2) are used for that peer only', async t =>
   t.equal(r.peerName, A)
 })
 
-t.test('a reflected digest is refused: the direction label differs', async t => {
-  // The attacker claims to be A to B without knowing the cookie. Session 1: it sends any
-  // challenge and receives B's challenge c1. Session 2: it sends c1 as its challenge, so B
-  // computes a digest over c1 — labelled 'responder'. Replaying it as the answer in
-  // session 1 must fail.
-  const bCookies = new Cookies('SECRET')
-  const s1 = sessionWith(new Cookies('unused'), bCookies)
-  const s2 = sessionWith(new Cookies('unused'), bCookies)
-  const v1 = settle(cookie().respond(s1.responder.ch, ctx(s1, 'responder')))
-  const v2 = settle(cookie().respond(s2.responder.ch, ctx(s2, 'responder')))
+t.test("a reflected share is refused: the responder's own Yb sent back as Ya", async t => {
+  // The attacker claims to be A to B without knowing the cookie and answers B's share with
+  // that same share. K would be yb²·g, which the attacker cannot compute, so it has no tag to
+  // send; B refuses and sends nothing derived from K.
+  const s = sessionWith(new Cookies('unused'), new Cookies('SECRET'))
+  const v = settle(cookie().respond(s.responder.ch, ctx(s, 'responder')))
   const sig = AbortSignal.timeout(5000)
-  s1.initiator.ch.send({ t: 'challenge', c: Buffer.alloc(32, 1) })
-  const reply1 = await s1.initiator.ch.receive({ signal: sig })
-  s2.initiator.ch.send({ t: 'challenge', c: reply1.c as Buffer })
-  const reply2 = await s2.initiator.ch.receive({ signal: sig })
-  s1.initiator.ch.send({ t: 'answer', d: reply2.d as Buffer })
-  const r1 = await v1
-  t.ok(r1 instanceof AuthError, 'session 1 refused')
-  t.equal((r1 as AuthError).code, 'ERR_AUTH_FAILED')
-  t.same(await s1.initiator.ch.receive({ signal: sig }), { t: 'refused' })
-  s2.close?.()
-  t.ok((await v2) instanceof NetkernelError, 'session 2 ends with a typed error')
+  s.initiator.ch.send({ t: 'start', s: Buffer.alloc(16, 1) })
+  const share = await s.initiator.ch.receive({ signal: sig })
+  s.initiator.ch.send({ t: 'confirm', y: share.y as Buffer, m: Buffer.alloc(64) })
+  const r = await v
+  t.ok(r instanceof AuthError, 'refused')
+  t.equal((r as AuthError).code, 'ERR_AUTH_FAILED')
+  t.same(await s.initiator.ch.receive({ signal: sig }), { t: 'refused' })
 })
 
 const malformed: Array<[string, HandshakeMessage]> = [
-  ['a challenge of 31 bytes', { t: 'challenge', c: Buffer.alloc(31) }],
-  ['a challenge that is a string', { t: 'challenge', c: 'x'.repeat(32) }],
-  ['an answer first', { t: 'answer', d: Buffer.alloc(32) }],
-  ['no type', { c: Buffer.alloc(32) }],
+  ['a session id of 15 bytes', { t: 'start', s: Buffer.alloc(15) }],
+  ['a session id that is a string', { t: 'start', s: 'x'.repeat(16) }],
+  ['a confirm first', { t: 'confirm', y: Buffer.alloc(32), m: Buffer.alloc(64) }],
+  ['no type', { s: Buffer.alloc(16) }],
 ]
 for (const [what, msg] of malformed) {
   t.test(`responder: ${what} → HandshakeError ERR_HANDSHAKE, peer told 'refused'`, async t => {
@@ -144,11 +139,11 @@ for (const [what, msg] of malformed) {
   })
 }
 
-t.test('initiator: a reply with a short digest → ERR_HANDSHAKE', async t => {
+t.test('initiator: a share of 16 bytes → ERR_HANDSHAKE', async t => {
   const s = sessionWith(new Cookies('S'), new Cookies('S'))
   const p = settle(cookie().initiate(s.initiator.ch, ctx(s, 'initiator')))
   await s.responder.ch.receive()
-  s.responder.ch.send({ t: 'reply', d: Buffer.alloc(16), c: Buffer.alloc(32) })
+  s.responder.ch.send({ t: 'share', s: Buffer.alloc(16), y: Buffer.alloc(16) })
   const err = await p
   t.equal((err as NetkernelError).code, 'ERR_HANDSHAKE')
 })
@@ -164,7 +159,7 @@ t.test('a refusal at the first step is an AuthError naming the peer', async t =>
 
 t.test('the channel per-step timeout surfaces as ERR_HANDSHAKE_TIMEOUT', async t => {
   const s = sessionWith(new Cookies('S'), new Cookies('S'), { stepTimeout: 50 })
-  s.responder.ch.drop = true // the responder's reply never arrives
+  s.responder.ch.drop = true // the responder's share never arrives
   const [i] = await Promise.all([
     settle(cookie().initiate(s.initiator.ch, ctx(s, 'initiator'))),
     settle(cookie().respond(s.responder.ch, ctx(s, 'responder'))),
@@ -175,7 +170,7 @@ t.test('the channel per-step timeout surfaces as ERR_HANDSHAKE_TIMEOUT', async t
 t.test('the connection closing mid-handshake is a typed error on both sides', async t => {
   const s = sessionWith(new Cookies('S'), new Cookies('S'))
   s.initiator.ch.intercept = msg => {
-    if (msg.t === 'answer') {
+    if (msg.t === 'confirm') {
       queueMicrotask(() => s.initiator.ch.close())
       return null
     }
@@ -229,7 +224,7 @@ t.test('a send on a dead channel while refusing does not mask the refusal', asyn
       if (msg.t === 'refused') throw new Error('closed')
       sent.push(msg)
     },
-    receive: async () => ({ t: 'challenge', c: Buffer.alloc(1) }),
+    receive: async () => ({ t: 'start', s: Buffer.alloc(1) }),
   }
   const err = await settle(cookie().respond(ch, ctx(s, 'responder')))
   t.equal((err as NetkernelError).code, 'ERR_HANDSHAKE')

@@ -143,7 +143,7 @@ t.test('policy.allowSignal decides who may read the stats (op \'stats\'); a refu
   const epmd = await testEpmd(t)
   const bar = await testNode(t, epmd, {
     name: 'bar',
-    policy: { allowSignal: (from, op) => op !== 'stats' || from.startsWith('ops@') },
+    policy: { allowSignal: (from, op, _detail) => op !== 'stats' || from.startsWith('ops@') },
   })
   const foo = await testNode(t, epmd, { name: 'foo' })
   await t.rejects(foo.stats(bar.name), { code: 'ERR_SIGNAL_NOT_ALLOWED', message: /stats/ })

@@ -95,7 +95,7 @@ t.test('with cookie: the cookie handshake follows the certificate verdicts', asy
   const [i, r] = await run(s, tlsCert({ cookie: true }))
   t.equal((i as AuthResult).peerName, B)
   t.equal((r as AuthResult).peerName, A)
-  t.same(s.initiator.ch.transcript.map(e => String(e.msg.t)), ['cert', 'cert', 'challenge', 'reply', 'answer', 'ok'])
+  t.same(s.initiator.ch.transcript.map(e => String(e.msg.t)), ['cert', 'cert', 'start', 'share', 'confirm', 'ok'])
 })
 
 t.test('a certificate naming another node: ERR_AUTH_FAILED on both sides, saying what it names', async t => {
