@@ -5,12 +5,10 @@
 // Every transport, a few fresh connections each, every message in order.
 import t, { type Test } from 'tap'
 import type { Node } from '../lib/node.js'
-import type { Transport } from '../lib/kernel/strategy.js'
 import { ssh } from '../transports/ssh.js'
-import { testEpmd, testNode } from './fixtures/cluster.js'
+import { testEpmd, testNode, full } from './fixtures/cluster.js'
 import { testPki } from './fixtures/tls-certs.js'
 import { sshdSkip, startSshd } from './fixtures/sshd.js'
-import type { EpmdDaemon } from '../lib/epmd/daemon.js'
 
 const TRIES = 3
 
@@ -34,7 +32,7 @@ const sequences: [string, unknown[]][] = [
   ['many small, then large ones', [...Array.from({ length: 50 }, (_, i) => `m${i}`), big(8_000, 5), big(300_000, 6), 'last']],
 ]
 
-async function queuedSends(t: Test, epmd: EpmdDaemon, from: Node, receiver: (name: string) => Promise<Node>): Promise<void> {
+async function queuedSends(t: Test, from: Node, receiver: (name: string) => Promise<Node>): Promise<void> {
   let i = 0
   for (let k = 0; k < TRIES; k++) {
     for (const [label, msgs] of sequences) {
@@ -48,21 +46,19 @@ async function queuedSends(t: Test, epmd: EpmdDaemon, from: Node, receiver: (nam
       await to.stop()
     }
   }
-  void epmd
 }
 
 t.test('tcp', async t => {
   const epmd = await testEpmd(t)
   const from = await testNode(t, epmd, { name: 'snd', connectAll: false })
-  await queuedSends(t, epmd, from, name => testNode(t, epmd, { name, connectAll: false }))
+  await queuedSends(t, from, name => testNode(t, epmd, { name, connectAll: false }))
 })
 
 t.test('tls', async t => {
   const pki = testPki()
   const epmd = await testEpmd(t)
-  const tr = (name: string): Transport => pki.transport(`${name}@${from.name.split('@')[1]}`)
-  const from: Node = await testNode(t, epmd, { name: 'snd', connectAll: false, transport: pki.transport(`snd@${(await import('./fixtures/cluster.js')).host}`) })
-  await queuedSends(t, epmd, from, name => testNode(t, epmd, { name, connectAll: false, transport: tr(name) }))
+  const from = await testNode(t, epmd, { name: 'snd', connectAll: false, transport: pki.transport(full('snd')) })
+  await queuedSends(t, from, name => testNode(t, epmd, { name, connectAll: false, transport: pki.transport(full(name)) }))
 })
 
 const skip = sshdSkip()
@@ -72,5 +68,5 @@ t.test('ssh (through a real sshd)', { skip }, async t => {
   const transport = ssh({ gateways: { gw: sshd.gateway({ target: '127.0.0.1' }) } })
   t.teardown(() => transport.close())
   const from = await testNode(t, epmd, { name: 'snd', transport, connectAll: false })
-  await queuedSends(t, epmd, from, name => testNode(t, epmd, { name: `${name}@gw`, connectAll: false }))
+  await queuedSends(t, from, name => testNode(t, epmd, { name: `${name}@gw`, connectAll: false }))
 })
