@@ -1,6 +1,7 @@
 // Connection setup under hostile or broken peers: deadlines, size limits, malformed frames,
 // slowed-down repeat failures, and write coalescing once up. Real sockets on loopback.
 import t from 'tap'
+import { PROTOCOL_VERSION } from '../lib/kernel/frames.js'
 import net from 'node:net'
 import { once } from 'node:events'
 import { testEpmd, testNode, inProcess, full } from './fixtures/cluster.js'
@@ -40,7 +41,7 @@ t.test('peers that stall, trickle or send junk before authentication are dropped
 
   await t.test('a peer trickling one byte at a time is closed by the setup deadline', async t => {
     const s = await rawConnect(port)
-    const hello = createCodec().encodeFrame({ t: 'hello', v: 1, name: full('slow'), to: bar.name, hidden: false, long: false, creation: 1 })
+    const hello = createCodec().encodeFrame({ t: 'hello', v: PROTOCOL_VERSION, name: full('slow'), to: bar.name, hidden: false, long: false, creation: 1 })
     let i = 0
     const timer = setInterval(() => { if (i < hello.length && !s.destroyed) s.write(hello.subarray(i, ++i)) }, 150)
     const started = Date.now()
@@ -121,30 +122,38 @@ t.test('after authentication: a bad control frame is dropped, an undecodable one
   t.equal(reply, 'still here')
 })
 
-t.test('repeated failures from one address are slowed down, then forgotten', async t => {
+t.test('repeated failures of one claimer are slowed down (capped), then forgotten', async t => {
   let now = 0
   const clock: Clock = {
     now: () => now,
     setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: h => clearTimeout(h as NodeJS.Timeout),
     setInterval: (fn, ms) => setInterval(fn, ms), clearInterval: h => clearInterval(h as NodeJS.Timeout),
   }
-  const l = new FailureLimiter(clock)
-  t.equal(l.delayFor('10.0.0.1'), 0, 'no delay for a newcomer')
-  for (let i = 0; i < 3; i++) l.failure('10.0.0.1')
-  t.equal(l.delayFor('10.0.0.1'), 100, 'after three failures: 100 ms')
-  l.failure('10.0.0.1')
-  t.equal(l.delayFor('10.0.0.1'), 200, 'then doubling')
-  for (let i = 0; i < 20; i++) l.failure('10.0.0.1')
-  t.equal(l.delayFor('10.0.0.1'), 5000, 'capped at 5 s')
-  t.equal(l.delayFor('10.0.0.2'), 0, 'other addresses are not affected')
+  const l = new FailureLimiter(clock, 5000)
+  const [a, b] = ['a@h', 'b@h']
+  t.equal(l.delayFor('10.0.0.1', a), 0, 'no delay for a newcomer')
+  for (let i = 0; i < 3; i++) l.failure('10.0.0.1', a)
+  t.equal(l.delayFor('10.0.0.1', a), 50, 'after three failures: 50 ms')
+  l.failure('10.0.0.1', a)
+  t.equal(l.delayFor('10.0.0.1', a), 100, 'then doubling')
+  for (let i = 0; i < 20; i++) l.failure('10.0.0.1', a)
+  t.equal(l.delayFor('10.0.0.1', a), 1000, 'capped at a fifth of the step deadline')
+  t.equal(l.delayFor('10.0.0.2', a), 0, 'other addresses are not affected')
+  l.success('10.0.0.1', b)
+  t.equal(l.delayFor('10.0.0.1', b), 0, 'a name proven from that address is not slowed by the others')
+  t.equal(l.delayFor('10.0.0.1', 'c@h'), 1000, 'an unproven name is slowed by the address as a whole')
   now += 61_000
-  t.equal(l.delayFor('10.0.0.1'), 0, 'forgotten after a minute of quiet')
-  l.failure('10.0.0.3')
-  l.success('10.0.0.3')
-  t.equal(l.size, 0, 'a success clears the record')
+  t.equal(l.delayFor('10.0.0.1', a), 0, 'forgotten after a minute of quiet')
+  for (let i = 0; i < 4; i++) l.failure('10.0.0.9', a)
+  t.equal(l.delayFor('10.0.0.9', a), 100)
+  now += 1
+  for (let i = 0; i < 5000; i++) l.failure(`10.1.${i >> 8}.${i & 255}`)
+  t.ok(l.size <= 4096, 'the table stays bounded')
+  t.ok(l.size > 4000, 'not cleared wholesale')
+  t.equal(l.delayFor('10.0.0.9', a), 0, 'pruned by age: the oldest entries went')
   const ac = new AbortController()
-  for (let i = 0; i < 3; i++) l.failure('10.0.0.4')
-  const waiting = l.wait('10.0.0.4', ac.signal)
+  for (let i = 0; i < 3; i++) l.failure('10.0.0.4', a)
+  const waiting = l.wait('10.0.0.4', a, ac.signal)
   ac.abort()
   await t.rejects(waiting, 'a wait can be aborted')
 })

@@ -17,8 +17,12 @@ export const NODES = 12 //          [NODES, visibleNodeNames: string[]]   (mesh 
 export const STATS_REQUEST = 13 //  [STATS_REQUEST, reqId]                (stats-requests.ts)
 export const STATS_REPLY = 14 //    [STATS_REPLY, reqId, ok: boolean, NodeStats | { code, message }]
 
-/** Protocol version spoken by this implementation (exchanged in the hello). */
-export const PROTOCOL_VERSION = 1
+/**
+ * Protocol version spoken by this implementation (exchanged in the hello). 2: cookie() is
+ * CPace, and the responder says 'go' after authentication (docs/protocol.md). A node of
+ * another version is refused with ERR_INCOMPATIBLE instead of failing mid-handshake.
+ */
+export const PROTOCOL_VERSION = 2
 
 /** Handshake frames are small: anything larger before authentication is refused. */
 export const MAX_HANDSHAKE_FRAME = 4096

@@ -1,12 +1,13 @@
 // The kernel's HandshakeChannel over a Conn: length-prefixed MessagePack frames, each at most
 // MAX_HANDSHAKE_FRAME bytes, every receive bounded by a per-step deadline and the setup
 // signal. Once the handshake is over the connection takes the socket over, together with
-// the frames that arrived behind the last handshake message.
+// the frames that arrived behind the last handshake message: those belong to the
+// authenticated connection and are read with its frame limit, not the handshake's.
 import type { Conn, HandshakeChannel, HandshakeMessage } from './strategy.js'
 import type { Codec } from '../terms/codec.js'
 import { FrameDecoder } from '../terms/frame-decoder.js'
 import { HandshakeError, NetkernelError, abortError } from '../errors.js'
-import { MAX_HANDSHAKE_FRAME } from './frames.js'
+import { MAX_FRAME, MAX_HANDSHAKE_FRAME } from './frames.js'
 
 interface Waiter {
   resolve(m: HandshakeMessage): void
@@ -20,6 +21,8 @@ export class FramedChannel {
   private failure: Error | undefined
   /** Once set, frames are kept raw for the connection instead of decoded. */
   private raw: Buffer[] | undefined
+  /** The next message is the handshake's last: what follows it belongs to the connection. */
+  private lastNext = false
   private readonly onData = (chunk: Buffer): void => this.push(chunk)
   private readonly onEnd = (): void => this.fail(new NetkernelError('ERR_CONNECTION_CLOSED', `${this.peer} closed the connection during the handshake`))
   // A transport's own typed error (a refused certificate, say) is passed on as it is.
@@ -73,9 +76,28 @@ export class FramedChannel {
     })
   }
 
-  /** From now on keep frames raw (the peer may send distribution frames next). */
+  /**
+   * From now on keep frames raw (the peer may send distribution frames next), read with the
+   * connection's frame limit. Only once the peer has authenticated.
+   */
   keepRaw(): void {
     this.raw ??= []
+    this.decoder.maxFrameSize = MAX_FRAME
+  }
+
+  /**
+   * The peer has authenticated and its next message ends the handshake: frames behind it
+   * (in the same read, say) are the connection's. A peer that sent more than that one
+   * message ahead broke the protocol.
+   */
+  lastMessageNext(): void {
+    if (this.queue.length > 1) {
+      this.queue.length = 0
+      this.fail(new HandshakeError('ERR_HANDSHAKE', `${this.peer} sent frames before the handshake ended`))
+      return
+    }
+    if (this.queue.length === 1) this.keepRaw()
+    else this.lastNext = true
   }
 
   /** Stop listening; return the raw frames received after keepRaw(). */
@@ -122,7 +144,8 @@ export class FramedChannel {
           return
         }
         const msg = this.decodeMessage(body)
-        if (msg.t === 'ready') this.keepRaw()
+        // Raising the limit here, inside this push, applies to the rest of this chunk too.
+        if (this.lastNext) this.keepRaw()
         if (this.waiter) this.waiter.resolve(msg)
         else this.queue.push(msg)
       })

@@ -9,13 +9,20 @@
 //               answers 'ok' and, once the peer has authenticated, drops the old connection;
 //               false: give up.
 //   both      ← the Authenticator runs over the channel ({ t: 'a', m } messages)
+//   responder → { t: 'go' }   it has taken the connection (or a status refusal, then close)
 //   initiator → { t: 'ready' }   and the connection is up on both sides
+//
+// Nothing the peer says before it has authenticated changes the node: the responder's
+// admit() only decides (refuse, or go on); what the connection does to the node's tables —
+// replacing the connection of a restarted node, superseding our own dial in a simultaneous
+// connect — happens in commit(), after authentication, before 'go'.
 import type { Authenticator, AuthContext, AuthResult, Conn, CookieStore } from './strategy.js'
 import type { Codec } from '../terms/codec.js'
 import type { FrameDecoder } from '../terms/frame-decoder.js'
 import { FramedChannel } from './handshake-channel.js'
 import { PROTOCOL_VERSION } from './frames.js'
 import { HandshakeError, type ErrorCode } from '../errors.js'
+import { fullNameProblem, preview } from './node-name.js'
 
 /** Refusals a responder can answer with, and the error each becomes on both sides. */
 const REFUSALS: Record<string, { code: ErrorCode; text: string }> = {
@@ -24,6 +31,7 @@ const REFUSALS: Record<string, { code: ErrorCode; text: string }> = {
   not_allowed: { code: 'ERR_NOT_ALLOWED', text: 'refused by policy.allowNode' },
   name_form: { code: 'ERR_NAME_FORM', text: 'short-name and long-name nodes cannot connect (one uses longNames: true, the other not)' },
   wrong_node: { code: 'ERR_WRONG_NODE', text: 'the node listening there is not the node that was dialled' },
+  bad_name: { code: 'ERR_BAD_NODE_NAME', text: 'the hello names an illegal node' },
   version: { code: 'ERR_INCOMPATIBLE', text: 'incompatible protocol version' },
 }
 
@@ -41,13 +49,20 @@ export interface HandshakeDeps {
   stepTimeout: number
   /** Responder: may this peer connect at all? */
   allowNode(name: string, info: { address: string; hidden: boolean }): boolean | Promise<boolean>
-  /** Responder: connection bookkeeping (existing connection, simultaneous dial). */
+  /**
+   * Responder, before authentication: may a connection from this node go ahead? Decides
+   * only; it changes nothing (the peer has proven nothing yet).
+   */
   admit(name: string, creation: number): Admission
   /**
-   * Responder, after admit() said 'up', the initiator confirmed it has no connection and it
-   * authenticated: drop the old connection and admit again. Without it, 'up' is refused as 'alive'.
+   * Responder, once the peer has authenticated: take the connection (replacing a stale or
+   * restarted node's connection, superseding our own dial), or refuse it. `replace`: admit()
+   * said 'up' and the peer confirmed it has no connection. Without commit, 'up' is refused
+   * as 'alive' and anything else is taken.
    */
-  replace?(name: string, creation: number): Admission
+  commit?(name: string, creation: number, replace: boolean): Admission
+  /** Responder, once the hello's name is known to be legal: slow down a failing claimer. */
+  throttle?(name: string, signal: AbortSignal): Promise<void>
   /** Initiator, when the responder says 'up': is this dial still wanted? Default false. */
   stillWanted?(): boolean
 }
@@ -81,16 +96,21 @@ export async function initiateHandshake(d: HandshakeDeps, conn: Conn, peer: stri
     if (st.t === 'status' && st.s === 'up') {
       // The peer still holds a connection to us that we no longer have: say whether we want
       // it replaced (OTP's recv_status 'alive' → send_status true/false).
-      const go = d.stillWanted?.() === true
-      ch.send({ t: 'up', replace: go })
-      if (!go) throw refusalError('alive', d.localName, peer, `said ${peer}`)
+      const replace = d.stillWanted?.() === true
+      ch.send({ t: 'up', replace })
+      if (!replace) throw refusalError('alive', d.localName, peer, `said ${peer}`)
       st = await ch.receive()
     }
     if (st.t !== 'status' || typeof st.s !== 'string') throw new HandshakeError('ERR_HANDSHAKE', `${peer} answered the hello with something else than a status`)
     if (st.s !== 'ok') throw refusalError(st.s, d.localName, peer, `said ${peer}`)
+    const bad = fullNameProblem(st.name, d.longNames)
+    if (bad !== undefined) throw new HandshakeError('ERR_BAD_NODE_NAME', `dialled ${peer} but it answered with an illegal node name ${preview(st.name)}: ${bad}`)
     if (st.name !== peer) throw new HandshakeError('ERR_WRONG_NODE', `dialled ${peer} but ${String(st.name)} answered`)
     const auth = await d.auth.initiate(ch.authView(), authContext(d, conn, peer, 'initiator', signal))
     if (auth.peerName !== peer) throw new HandshakeError('ERR_WRONG_NODE', `authenticator reports ${auth.peerName}, dialled ${peer}`)
+    const go = await ch.receive()
+    if (go.t === 'status' && typeof go.s === 'string') throw refusalError(go.s, d.localName, peer, `said ${peer} after authentication`)
+    if (go.t !== 'go') throw new HandshakeError('ERR_HANDSHAKE', `${peer} did not confirm the connection after authentication`)
     ch.send({ t: 'ready' })
     ch.keepRaw()
     const leftover = ch.detach()
@@ -111,19 +131,27 @@ export async function respondHandshake(d: HandshakeDeps, conn: Conn, signal: Abo
   }
   try {
     const hello = await ch.receive()
-    if (hello.t !== 'hello' || typeof hello.name !== 'string' || hello.name.length === 0 || hello.name.length > 255) {
-      throw new HandshakeError('ERR_HANDSHAKE', `${address} did not start with a valid hello`)
+    if (hello.t !== 'hello') throw new HandshakeError('ERR_HANDSHAKE', `${address} did not start with a hello`)
+    // The names first: nothing else is looked at, logged or compared before they are legal.
+    // (The peer's name in the form it says it uses: a form unlike ours is refused just below.)
+    for (const [field, value, long] of [['name', hello.name, hello.long === true], ['to', hello.to, undefined]] as const) {
+      const bad = fullNameProblem(value, long)
+      if (bad !== undefined) {
+        ch.send({ t: 'status', s: 'bad_name' })
+        throw new HandshakeError('ERR_BAD_NODE_NAME', `${address} sent a hello with an illegal ${field} ${preview(value)}: ${bad}`)
+      }
     }
-    const peer = hello.name
+    const peer = hello.name as string
     ch.peer = `${peer} (${address})`
     if (hello.v !== PROTOCOL_VERSION) refuse('version', peer)
     if ((hello.long === true) !== d.longNames) refuse('name_form', peer)
     if (hello.to !== d.localName) refuse('wrong_node', peer)
+    await d.throttle?.(peer, signal)
     const hidden = hello.hidden === true
     if (!(await d.allowNode(peer, { address: conn.remoteAddress, hidden }))) refuse('not_allowed', peer)
     const creation = Number(hello.creation) >>> 0
     const admission = d.admit(peer, creation)
-    const replacing = admission === 'up' && d.replace !== undefined
+    const replacing = admission === 'up' && d.commit !== undefined
     if (replacing) {
       ch.send({ t: 'status', s: 'up' })
       const reply = await ch.receive()
@@ -136,10 +164,11 @@ export async function respondHandshake(d: HandshakeDeps, conn: Conn, signal: Abo
     ch.send({ t: 'status', s: 'ok', name: d.localName, hidden: d.hidden, creation: d.creation })
     const auth = await d.auth.respond(ch.authView(), authContext(d, conn, peer, 'responder', signal))
     if (auth.peerName !== peer) throw new HandshakeError('ERR_WRONG_NODE', `authenticator reports ${auth.peerName}, hello said ${peer}`)
-    // Only an authenticated peer may take the place of a connection that is up.
-    if (replacing && d.replace!(peer, creation) !== 'ok') {
-      throw new HandshakeError('ERR_ALREADY_CONNECTED', `${d.localName} ← ${peer}: a connection to ${peer} came up meanwhile (from ${address})`)
-    }
+    // Proven: only now may the connection change what the node holds.
+    const taken = d.commit?.(peer, creation, replacing) ?? 'ok'
+    if (taken !== 'ok') refuse(taken === 'up' ? 'alive' : taken, peer)
+    ch.send({ t: 'go' })
+    ch.lastMessageNext()
     const ready = await ch.receive()
     if (ready.t !== 'ready') throw new HandshakeError('ERR_HANDSHAKE', `${peer} did not confirm the handshake`)
     const leftover = ch.detach()

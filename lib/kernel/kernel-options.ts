@@ -18,6 +18,35 @@ export interface KernelPolicy {
   allowSignal?: AllowSignal
 }
 
+/** Bounds on what peers, and gossip, can make a node hold at once. */
+export interface KernelLimits {
+  /**
+   * Inbound handshakes under way at once (peers not yet authenticated), from all addresses.
+   * Default 512. A connection over it is refused as it is accepted (ERR_LIMIT, logged once).
+   */
+  handshakes: number
+  /** The same, from one address (a host, a NAT, an sshd gateway). Default 64. */
+  handshakesPerAddress: number
+  /**
+   * Connection setups this node dials at once, to all nodes. Default 1024. Beyond it a new
+   * dial is not started: it fails at once with ERR_LIMIT (a send to that node is dropped as
+   * for any unreachable node, connect() resolves false).
+   */
+  pendingDials: number
+  /**
+   * Dials one peer's gossip (its list of nodes, mesh) may have under way at once. Default 32;
+   * the names beyond are not dialled (a later gossip, or a use of the name, connects them).
+   */
+  gossipDialsPerPeer: number
+}
+
+export const DEFAULT_LIMITS: KernelLimits = {
+  handshakes: 512,
+  handshakesPerAddress: 64,
+  pendingDials: 1024,
+  gossipDialsPerPeer: 32,
+}
+
 export interface KernelOptions {
   name: string
   hidden: boolean
@@ -36,6 +65,8 @@ export interface KernelOptions {
   /** Bytes queued on one connection above which sends report busy. */
   highWater?: number
   policy: KernelPolicy
+  /** Defaults: DEFAULT_LIMITS. */
+  limits?: Partial<KernelLimits>
   resolve(node: string, signal: AbortSignal): Promise<DialAddress>
   emit(event: 'nodeup' | 'nodedown', name: string, info: Record<string, unknown>): void
   emit(event: 'connectError', name: string | undefined, info: Record<string, unknown>): void

@@ -4,22 +4,31 @@
 // dispatch.ts (inbound) and remote-ops.ts (outbound); what the kernel is built with is in
 // kernel-options.ts, the record of a connection being set up in pending.ts.
 import type { Conn, Listener } from './strategy.js'
-import type { KernelOptions } from './kernel-options.js'
+import { DEFAULT_LIMITS, type KernelLimits, type KernelOptions } from './kernel-options.js'
 import type { Pending } from './pending.js'
 import { Connection, type DownReason } from './connection.js'
 import { DEFAULT_HIGH_WATER, type OrderKey } from './outbox.js'
 import { initiateHandshake, respondHandshake, type Admission, type Established, type HandshakeDeps } from './handshake.js'
 import { FailureLimiter } from './failure-limiter.js'
+import { HandshakeSlots } from './handshake-slots.js'
+import { fullNameProblem } from './node-name.js'
 import { NetkernelError, TransportError } from '../errors.js'
 import { NODES } from './frames.js'
 import { publishingEmit } from './kernel-events.js'
 
-export type { KernelOptions, KernelPolicy } from './kernel-options.js'
+export type { KernelLimits, KernelOptions, KernelPolicy } from './kernel-options.js'
 
 export class NetKernel {
   readonly up = new Map<string, Connection>()
   private readonly pending = new Map<string, Pending>()
   private readonly limiter: FailureLimiter
+  private readonly limits: KernelLimits
+  private readonly slots: HandshakeSlots
+  /** Our dials under way (bounded by limits.pendingDials). */
+  private dialling = 0
+  private dialLimitReported = false
+  /** Dials under way that each peer's gossip started (bounded by limits.gossipDialsPerPeer). */
+  private readonly hinted = new Map<string, number>()
   private listener: Listener | undefined
   private accepting = false
   private stopped = false
@@ -29,7 +38,9 @@ export class NetKernel {
 
   constructor(o: KernelOptions) {
     this.o = { ...o, emit: publishingEmit(o.name, o.emit) }
-    this.limiter = new FailureLimiter(o.clock)
+    this.limiter = new FailureLimiter(o.clock, o.stepTimeout)
+    this.limits = { ...DEFAULT_LIMITS, ...o.limits }
+    this.slots = new HandshakeSlots(this.limits.handshakes, this.limits.handshakesPerAddress)
     this.highWater = o.highWater ?? DEFAULT_HIGH_WATER
   }
 
@@ -94,11 +105,18 @@ export class NetKernel {
     let p = this.pending.get(node)
     if (p === undefined) {
       p = this.newPending(node)
-      if (!this.stopped) this.dial(p)
+      if (this.stopped) return p
+      if (this.dialling >= this.limits.pendingDials) this.refuseDial(p)
+      else void this.dial(p)
     } else if (!p.requested) {
       p.requested = true
     }
     return p
+  }
+
+  /** Connection setups this node is dialling now. */
+  get dialsInFlight(): number {
+    return this.dialling
   }
 
   isConnected(node: string): boolean {
@@ -156,10 +174,26 @@ export class NetKernel {
     }
   }
 
+  /** Over limits.pendingDials: the dial is not started and fails at once (ERR_LIMIT). */
+  private refuseDial(p: Pending): void {
+    const err = new NetkernelError('ERR_LIMIT', `${this.o.name} is already dialling ${this.dialling} nodes (limits.pendingDials): not dialling ${p.node}`)
+    if (!this.dialLimitReported) {
+      this.dialLimitReported = true
+      this.o.logger.warn({ node: p.node, code: err.code, limit: this.limits.pendingDials }, err.message)
+    }
+    this.o.clock.clearTimeout(p.timer)
+    // Not at once: the caller (connect, send) has yet to take its place in the queue.
+    p.timer = this.o.clock.setTimeout(() => {
+      this.o.emit('connectError', p.node, { direction: 'out', error: err, code: err.code })
+      this.fail(p, err)
+    }, 0)
+  }
+
   private async dial(p: Pending): Promise<void> {
     const ac = new AbortController()
     p.dial = ac
     let conn: Conn | undefined
+    this.dialling++
     try {
       const addr = await this.o.resolve(p.node, ac.signal)
       p.address = `${addr.host}:${addr.port}`
@@ -188,6 +222,8 @@ export class NetKernel {
       this.o.logger.warn({ node: p.node, err: e, code: e.code }, `connection setup to ${p.node} failed`)
       this.o.emit('connectError', p.node, { direction: 'out', address: p.address, error: e, code: e.code })
       this.fail(p, e)
+    } finally {
+      if (--this.dialling < this.limits.pendingDials / 2) this.dialLimitReported = false
     }
   }
 
@@ -196,29 +232,45 @@ export class NetKernel {
       conn.destroy()
       return
     }
-    void this.respond(conn)
+    const address = conn.remoteAddress
+    const refused = this.slots.take(address)
+    if (refused !== undefined) {
+      conn.destroy()
+      if (refused.first) {
+        const where = refused.bound === 'address' ? `from ${address}` : 'in total'
+        const e = new NetkernelError('ERR_LIMIT', `${this.o.name}: ${refused.limit} handshakes already under way ${where}; refusing more (reported once)`)
+        this.o.logger.warn({ address, code: e.code, limit: refused.limit }, e.message)
+        this.o.emit('connectError', undefined, { direction: 'in', address, error: e, code: e.code })
+      }
+      return
+    }
+    void this.respond(conn).finally(() => this.slots.release(address))
   }
 
   private async respond(conn: Conn): Promise<void> {
     const address = conn.remoteAddress
+    let claimed: string | undefined
     let admitted: Pending | undefined
     const ac = new AbortController()
     const timer = this.o.clock.setTimeout(() => ac.abort(new TransportError('ERR_CONNECT_TIMEOUT', `inbound connection from ${address} did not finish its handshake within ${this.o.setupTimeout} ms`)), this.o.setupTimeout)
     try {
-      await this.limiter.wait(address, ac.signal)
-      const track = (a: Admission, name: string): Admission => {
-        if (a === 'ok') admitted = this.pending.get(name)
-        return a
-      }
       const est = await respondHandshake({
-        ...this.deps((name, creation) => track(this.admit(name, creation), name)),
-        replace: (name, creation) => track(this.replace(name, creation), name),
+        ...this.deps((name, creation) => this.admit(name, creation)),
+        throttle: (name, signal) => {
+          claimed = name
+          return this.limiter.wait(address, name, signal)
+        },
+        commit: (name, creation, replace) => {
+          const a = this.commit(name, creation, replace)
+          if (a === 'ok') admitted = this.pending.get(name)
+          return a
+        },
       }, conn, ac.signal)
-      this.limiter.success(address)
+      this.limiter.success(address, est.peer)
       this.established(est)
     } catch (err) {
       const e = err as NetkernelError
-      if (e.code !== 'ERR_ALREADY_CONNECTED') this.limiter.failure(address)
+      if (e.code !== 'ERR_ALREADY_CONNECTED') this.limiter.failure(address, claimed)
       this.o.logger.warn({ address, err: e, code: e.code }, `inbound connection from ${address} refused`)
       this.o.emit('connectError', admitted?.node, { direction: 'in', address, error: e, code: e.code })
       conn.destroy()
@@ -231,15 +283,37 @@ export class NetKernel {
     }
   }
 
-  /** Responder bookkeeping: may a connection from `name` go ahead? */
+  /**
+   * Responder, before the peer has authenticated: may a connection from `name` go ahead?
+   * Only decides; commit() makes it so once the peer is proven.
+   */
   private admit(name: string, creation: number): Admission {
     if (this.stopped) return 'alive'
     const c = this.up.get(name)
+    // Connected although it dials: the handshake asks the peer whether our connection is
+    // stale, as OTP's 'alive' status does. Another creation: the node restarted (if proven).
+    if (c !== undefined) return c.creation === creation ? 'up' : 'ok'
+    const p = this.pending.get(name)
+    if (p === undefined) return 'ok'
+    if (p.inbound) return 'alive'
+    // Simultaneous connect: the greater name's dial wins.
+    if (p.dial !== undefined && this.o.name > name) return 'nok'
+    return 'ok'
+  }
+
+  /**
+   * Responder, the peer authenticated as `name`: take its connection. A connection up to it
+   * is dropped when the peer restarted (another creation) or confirmed ours is stale
+   * (`replace`); our own dial to it gives way when the peer's name is greater.
+   */
+  private commit(name: string, creation: number, replace: boolean): Admission {
+    if (this.stopped) return 'alive'
+    const c = this.up.get(name)
     if (c !== undefined) {
-      // The peer dials although we are connected: the handshake asks it whether our
-      // connection is stale (then replace() drops it), as OTP's 'alive' status does.
-      if (c.creation === creation) return 'up'
-      c.destroy('connection_closed') // the node restarted: its old connection is dead
+      if (c.creation === creation && !replace) return 'alive'
+      const why = c.creation === creation ? 'reconnects: dropping the stale connection' : 'restarted: dropping the old connection'
+      this.o.logger.info({ node: name }, `${name} ${why}`)
+      c.destroy('connection_closed')
     }
     let p = this.pending.get(name)
     if (p === undefined) {
@@ -254,16 +328,6 @@ export class NetKernel {
     }
     p.inbound = true
     return 'ok'
-  }
-
-  /** The peer confirmed it has no connection to us: ours is stale, drop it and admit again. */
-  private replace(name: string, creation: number): Admission {
-    const c = this.up.get(name)
-    if (c !== undefined && c.creation === creation) {
-      this.o.logger.info({ node: name }, `${name} reconnects: dropping the stale connection`)
-      c.destroy('connection_closed')
-    }
-    return this.admit(name, creation)
   }
 
   private established(est: Established): void {
@@ -300,18 +364,45 @@ export class NetKernel {
     c.send([NODES, this.nodes('visible').filter(n => n !== c.peer)])
   }
 
-  /** A NODES frame arrived from `from`: connect to the visible nodes we lack. */
+  /**
+   * A NODES frame arrived from `from`: connect to the visible nodes we lack. Illegal names
+   * are dropped; one peer's gossip has at most limits.gossipDialsPerPeer dials under way.
+   */
   meshHint(from: Connection, names: unknown): void {
     if (!this.o.connectAll || this.o.hidden || from.type !== 'visible' || !Array.isArray(names)) return
+    let room = this.limits.gossipDialsPerPeer - (this.hinted.get(from.peer) ?? 0)
+    let illegal = 0
+    let skipped = 0
     for (const n of names) {
-      if (typeof n === 'string' && n !== this.o.name && !this.up.has(n) && !this.pending.has(n)) {
-        this.ensure(n).requested = false
+      if (fullNameProblem(n, this.o.longNames) !== undefined) {
+        illegal++
+        continue
       }
+      const name = n as string
+      if (name === this.o.name || this.up.has(name) || this.pending.has(name)) continue
+      if (room <= 0 || this.dialling >= this.limits.pendingDials) {
+        skipped++
+        continue
+      }
+      const p = this.ensure(name)
+      p.requested = false
+      p.hint = from.peer
+      room--
+      this.hinted.set(from.peer, (this.hinted.get(from.peer) ?? 0) + 1)
+    }
+    if (illegal > 0 || skipped > 0) {
+      this.o.logger.warn({ node: from.peer, illegal, skipped }, `gossip from ${from.peer}: ${illegal} illegal node names dropped, ${skipped} names not dialled (bound)`)
     }
   }
 
   private settle(p: Pending, up: boolean): void {
     this.o.clock.clearTimeout(p.timer)
+    if (p.hint !== undefined) {
+      const n = (this.hinted.get(p.hint) ?? 1) - 1
+      if (n > 0) this.hinted.set(p.hint, n)
+      else this.hinted.delete(p.hint)
+      p.hint = undefined
+    }
     if (this.pending.get(p.node) === p) this.pending.delete(p.node)
     for (const w of p.waiters) w(up)
     p.waiters = []

@@ -15,7 +15,10 @@ export interface Pending {
   dial: AbortController | undefined
   /** Our dial lost a simultaneous connect, or was abandoned for an inbound one. */
   superseded: boolean
+  /** An authenticated inbound connection from the node is being set up (commit()). */
   inbound: boolean
+  /** The peer whose gossip started this dial (counted against its bound until settled). */
+  hint?: string
   timer: unknown
   waiters: ((up: boolean) => void)[]
 }
