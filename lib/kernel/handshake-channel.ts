@@ -7,6 +7,7 @@ import type { Codec } from '../terms/codec.js'
 import { FrameDecoder } from '../terms/frame-decoder.js'
 import { HandshakeError, NetkernelError, abortError } from '../errors.js'
 import { MAX_HANDSHAKE_FRAME } from './frames.js'
+import { MAX_PEER_FRAME } from './fragments.js'
 
 interface Waiter {
   resolve(m: HandshakeMessage): void
@@ -76,6 +77,9 @@ export class FramedChannel {
   /** From now on keep frames raw (the peer may send distribution frames next). */
   keepRaw(): void {
     this.raw ??= []
+    // Frames that arrive with the last handshake message are the peer's first distribution
+    // frames: up to a fragment's size, not a handshake message's.
+    this.decoder.maxFrameSize = Math.max(this.decoder.maxFrameSize, MAX_PEER_FRAME)
   }
 
   /** Stop listening; return the raw frames received after keepRaw(). */

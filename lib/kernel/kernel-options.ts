@@ -15,6 +15,9 @@ export interface KernelPolicy {
   allowSpawn?: (fromNode: string, mod: string, fun: string) => boolean | Promise<boolean>
 }
 
+/** Default maxMessageSize: 64 MiB. */
+export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024
+
 export interface KernelOptions {
   name: string
   hidden: boolean
@@ -32,6 +35,8 @@ export interface KernelOptions {
   stepTimeout: number
   /** Bytes queued on one connection above which sends report busy. */
   highWater?: number
+  /** The largest message (frame body) a connection takes from its peer; default DEFAULT_MAX_MESSAGE_SIZE. */
+  maxMessageSize?: number
   policy: KernelPolicy
   resolve(node: string, signal: AbortSignal): Promise<DialAddress>
   emit(event: 'nodeup' | 'nodedown', name: string, info: Record<string, unknown>): void

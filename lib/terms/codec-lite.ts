@@ -74,7 +74,11 @@ export interface LiteTermCodec {
   decode(bytes: Uint8Array): unknown
 }
 
-export function createLiteCodec(): LiteTermCodec {
+/**
+ * `maxFrameBody`: encodeFrame refuses a larger body with CodecError ERR_MESSAGE_TOO_LARGE. This
+ * codec learns the size only once the whole term is encoded.
+ */
+export function createLiteCodec(maxFrameBody = Infinity): LiteTermCodec {
   const codec = msgpack.createCodec({ usemap: true, int64: true }) as unknown as LiteCodec
   // Look ext packers up in an object without a prototype: no packer named "constructor".
   codec.extPackers = Object.create(null) as Record<string, unknown>
@@ -243,6 +247,9 @@ export function createLiteCodec(): LiteTermCodec {
         encoder.reserve(4) // the length prefix, filled in below: one buffer, no copy
         codec.encode(encoder, value)
         const frame = encoder.read()
+        if (frame.length - 4 > maxFrameBody) {
+          throw new CodecError('ERR_MESSAGE_TOO_LARGE', `a message of ${frame.length - 4} bytes or more exceeds maxMessageSize (${maxFrameBody} bytes)`)
+        }
         frame.writeUInt32BE(frame.length - 4, 0)
         return frame
       }),
