@@ -80,11 +80,22 @@ export interface StartNodeOptions {
    * queue to fall below half of it. Default 8 MiB.
    */
   highWater?: number
+  /**
+   * The largest message, in encoded bytes (the message plus its destination, a few dozen
+   * bytes), a node sends or takes. send() of a larger one throws NetkernelError
+   * ERR_MESSAGE_TOO_LARGE and queues nothing ('msgpackr' stops encoding once past the bound,
+   * 'msgpack-lite' after encoding); a peer announcing a larger frame, or a fragmented message
+   * growing past it, is disconnected with that code before its bytes are buffered.
+   * Default 64 MiB (DEFAULT_MAX_MESSAGE_SIZE).
+   */
+  maxMessageSize?: number
   /** Find a node's address yourself instead of asking its host's port mapper. */
   resolve?: (node: string, signal: AbortSignal) => Promise<DialAddress>
   /** Injectable time source (tests). */
   clock?: Clock
 }
+
+export { DEFAULT_MAX_MESSAGE_SIZE } from './kernel/kernel-options.js'
 
 export function defaultEpmdPort(): number {
   const env = Number(process.env.ERL_EPMD_PORT)

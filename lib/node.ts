@@ -2,7 +2,7 @@
 import { EventEmitter } from 'node:events'
 import type { Listener } from './kernel/strategy.js'
 import type { StartNodeOptions } from './node-options.js'
-import { defaultEpmdPort } from './node-options.js'
+import { DEFAULT_MAX_MESSAGE_SIZE, defaultEpmdPort } from './node-options.js'
 import { Runtime, type Proc, type ModuleDef } from './process/runtime.js'
 import type { Pid } from './terms/pid.js'
 import { createCodec } from './terms/codec.js'
@@ -198,7 +198,11 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
   // uses it (a bad file fails the start), else maybe never (a tlsCert() node leaves it alone).
   const cookies = new Cookies(opts.cookie ?? (distributed ? () => readOrCreateCookieSync(opts.cookieFile) : randomBytes(16).toString('hex')))
   if (auth.needsCookie === true) void cookies.own
-  const codec = createCodec(opts.codec ?? 'msgpackr')
+  const maxMessageSize = opts.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE
+  if (!Number.isSafeInteger(maxMessageSize) || maxMessageSize < 1 || maxMessageSize > 0xffffffff) {
+    throw new NetkernelError('ERR_BAD_ARGUMENT', `maxMessageSize must be an integer from 1 to ${0xffffffff}, got ${String(opts.maxMessageSize)}`)
+  }
+  const codec = createCodec(opts.codec ?? 'msgpackr', { maxFrameBody: maxMessageSize })
   const transport = opts.transport ?? tcp()
   const setupTimeout = opts.setupTimeout ?? 7000
   const spawns = new SpawnRequests(clock, opts.spawnTimeout ?? 30_000)
@@ -220,7 +224,7 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
   kernel = new NetKernel({
     name, hidden: opts.hidden === true, longNames, connectAll: opts.connectAll ?? true,
     transport, auth, cookies, codec, runtime, logger, clock,
-    tickTime: opts.tickTime ?? 60_000, setupTimeout, highWater: opts.highWater, stepTimeout: opts.handshakeStepTimeout ?? 5000, policy,
+    tickTime: opts.tickTime ?? 60_000, setupTimeout, highWater: opts.highWater, maxMessageSize, stepTimeout: opts.handshakeStepTimeout ?? 5000, policy,
     resolve: opts.resolve ?? (async (node, signal) => {
       if (epmd === false) throw new EpmdError('ERR_NODE_NOT_FOUND', `cannot find ${node}: epmd is false and no resolve option was given`)
       const host = hostOf(node)

@@ -6,7 +6,7 @@ import type { Writable } from 'node:stream'
 import { NetkernelError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { killEpmd, listNames, stopName } from '../epmd/client.js'
-import { startEpmd } from '../epmd/daemon.js'
+import { relaxedFromEnv, startEpmd } from '../epmd/daemon.js'
 import { EPMD_DEFAULT_PORT } from '../epmd/protocol.js'
 
 export const EPMD_HELP = `Usage: netkernel epmd [options]
@@ -18,8 +18,10 @@ Options:
   --port N        port (default: env ERL_EPMD_PORT, else ${EPMD_DEFAULT_PORT})
   --address A     address(es) to listen on, comma-separated (default 0.0.0.0; a specific
                   address also gets the loopback, as epmd -address does)
-  --strict        refuse KILL while nodes are registered and refuse STOP
-                  (epmd without -relaxed_command_check)
+  --relaxed       serve KILL while nodes are registered, and STOP (epmd
+                  -relaxed_command_check; also when ERL_EPMD_RELAXED_COMMAND_CHECK
+                  is set). Without it, as epmd: KILL answers NO while nodes are
+                  registered and STOP is refused
   --debug, -d     log every request to stderr
   --names         list the names registered with the port mapper on this host
   --kill          stop the port mapper on this host
@@ -55,7 +57,8 @@ export async function epmdMain(argv: string[], io: EpmdMainIo = {}): Promise<num
       options: {
         port: { type: 'string' },
         address: { type: 'string' },
-        strict: { type: 'boolean' },
+        relaxed: { type: 'boolean' },
+        strict: { type: 'boolean' }, // the default; accepted for older scripts
         debug: { type: 'boolean', short: 'd' },
         names: { type: 'boolean' },
         kill: { type: 'boolean' },
@@ -67,6 +70,10 @@ export async function epmdMain(argv: string[], io: EpmdMainIo = {}): Promise<num
     }))
   } catch (err) {
     stderr.write(`netkernel epmd: ${(err as Error).message}\n\n${EPMD_HELP}`)
+    return 2
+  }
+  if (values.relaxed && values.strict) {
+    stderr.write('netkernel epmd: give at most one of --relaxed, --strict\n')
     return 2
   }
   if (values.help) {
@@ -120,7 +127,7 @@ export async function epmdMain(argv: string[], io: EpmdMainIo = {}): Promise<num
     const daemon = await startEpmd({
       host: hosts,
       port,
-      strict: values.strict === true,
+      relaxed: values.relaxed === true || (values.strict !== true && relaxedFromEnv(env)),
       signal: ac.signal,
       logger: values.debug ? stderrLogger(stderr) : undefined,
     })

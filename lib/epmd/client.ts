@@ -13,6 +13,7 @@ import {
   decodeStopResponse,
   encodeRequest,
   nodeNameProblem,
+  ALIVE2_FULL,
   HIGHEST_VERSION,
   LOWEST_VERSION,
   NODE_TYPE_NORMAL,
@@ -214,7 +215,7 @@ function checkName(name: string, what: string): void {
 
 /**
  * Register a node (ALIVE2_REQ). Rejects with ERR_NAME_IN_USE when the port mapper refuses
- * the name. The registration lasts until close() or until the connection drops.
+ * the name, ERR_LIMIT when our daemon's table is full (result ALIVE2_FULL). The registration lasts until close() or until the connection drops.
  */
 export async function registerNode(opts: RegisterOptions): Promise<Registration> {
   checkName(opts.name, 'registerNode')
@@ -234,6 +235,10 @@ export async function registerNode(opts: RegisterOptions): Promise<Registration>
     buf => decodeAlive2Response(buf),
     true,
   )
+  if (res.result === ALIVE2_FULL) {
+    stream.destroy()
+    throw new EpmdError('ERR_LIMIT', `the port mapper at ${opts.host}:${opts.port} refused to register '${opts.name}' (result ${res.result}): it has as many nodes registered as it takes`)
+  }
   if (res.result !== 0) {
     stream.destroy()
     throw new EpmdError(

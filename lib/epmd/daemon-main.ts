@@ -1,12 +1,14 @@
 // Entry of the detached port mapper that ensureEpmd starts: `node [loader flags] <this file>
 // --netkernel-epmd-daemon --port N [--host A ...]`. It reports over IPC whether it listens,
-// then runs until KILL_REQ, SIGTERM or SIGINT. When netkernel is bundled, this module's code
-// sits in a chunk; daemonMainFile names that chunk and the guard at the bottom runs there.
+// then runs until KILL_REQ, SIGTERM or SIGINT. Like `epmd -daemon`, it is relaxed (serves KILL
+// with nodes registered, and STOP) only when ERL_EPMD_RELAXED_COMMAND_CHECK is set. When
+// netkernel is bundled, this module's code sits in a chunk; daemonMainFile names that chunk
+// and the guard at the bottom runs there.
 
 import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { startEpmd } from './daemon.js'
+import { relaxedFromEnv, startEpmd } from './daemon.js'
 
 export const DAEMON_MAIN_FLAG = '--netkernel-epmd-daemon'
 
@@ -44,7 +46,7 @@ export async function runDaemonMain(
   const port = Number(values.port ?? 'NaN')
   let daemon
   try {
-    daemon = await startEpmd({ port, host: values.host ?? '0.0.0.0' })
+    daemon = await startEpmd({ port, host: values.host ?? '0.0.0.0', relaxed: relaxedFromEnv() })
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause
     if (cause?.code === 'EADDRINUSE') {

@@ -1,7 +1,9 @@
 // How the port mapper daemon (daemon.ts) answers one decoded request on a connection: ALIVE2
 // registers the node (the connection then holds the registration), PORT_PLEASE2, NAMES and
 // DUMP are answered and the connection closed, KILL stops the daemon, STOP drops a name.
-// Registering, DUMP, KILL and STOP are refused unless the peer is on a loopback address.
+// Registering, DUMP, KILL and STOP are refused unless the peer is on a loopback address; as
+// epmd without -relaxed_command_check, KILL answers "NO" while names are registered and STOP
+// is closed unanswered unless the daemon is relaxed.
 
 import type net from 'node:net'
 import type { Logger } from '../logger.js'
@@ -12,6 +14,7 @@ import {
   encodePort2Response,
   nodeNameProblem,
   MAX_EXTRA_BYTES,
+  ALIVE2_FULL,
   type EpmdRequest,
   type NameEntry,
 } from './protocol.js'
@@ -21,8 +24,10 @@ import { oldCreation, type Registration, type Registry } from './registry.js'
 export interface RequestContext {
   log: Logger
   registry: Registry<net.Socket>
-  /** Like epmd without -relaxed_command_check (see EpmdDaemonOptions.strict). */
-  strict: boolean
+  /** epmd -relaxed_command_check (see EpmdDaemonOptions.relaxed). */
+  relaxed: boolean
+  /** The most nodes registered at once (EpmdDaemonOptions.maxNames). */
+  maxNames: number
   daemon: { readonly port: number; names(): NameEntry[]; close(): Promise<void> }
 }
 
@@ -38,7 +43,7 @@ export function handleRequest(
   id: number,
   keep: (reg: Registration<net.Socket>) => void,
 ): void {
-  const { log, registry, strict } = ctx
+  const { log, registry, relaxed } = ctx
   const peer = `${socket.remoteAddress}:${socket.remotePort}`
   if ((req.type === 'alive2' || req.type === 'kill' || req.type === 'stop' || req.type === 'dump') && !local) {
     log.warn({ peer, request: req.type }, 'request refused: not from a loopback address')
@@ -48,6 +53,11 @@ export function handleRequest(
   switch (req.type) {
     case 'alive2': {
       const extended = req.highestVersion >= 6
+      if (registry.size >= ctx.maxNames && registry.get(req.name) === undefined) {
+        log.warn({ peer, name: req.name, registered: registry.size }, 'registration refused: the table is full')
+        socket.end(encodeAlive2Response({ result: ALIVE2_FULL, creation: 99, extended }))
+        return
+      }
       const problem = nodeNameProblem(req.name) ??
         (req.extra.length > MAX_EXTRA_BYTES ? `extra longer than ${MAX_EXTRA_BYTES} bytes` : undefined)
       const reg = problem ? undefined : registry.register(
@@ -95,7 +105,7 @@ export function handleRequest(
       )
       return
     case 'kill':
-      if (strict && registry.size > 0) {
+      if (!relaxed && registry.size > 0) {
         log.warn({ peer }, 'KILL_REQ refused: nodes are registered')
         socket.end('NO')
         return
@@ -105,8 +115,9 @@ export function handleRequest(
       void ctx.daemon.close()
       return
     case 'stop': {
-      if (strict) {
-        log.warn({ peer, name: req.name }, 'STOP_REQ refused (strict)')
+      if (!relaxed) {
+        // As epmd: no answer, the connection is closed.
+        log.warn({ peer, name: req.name }, 'STOP_REQ refused: not relaxed')
         socket.destroy()
         return
       }

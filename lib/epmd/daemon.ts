@@ -26,10 +26,28 @@ export interface EpmdDaemonOptions {
   /** Aborts starting; once running, aborting closes the daemon gracefully. */
   signal?: AbortSignal
   /**
-   * Like epmd without -relaxed_command_check: KILL_REQ answers "NO" while nodes are
-   * registered and STOP_REQ is refused. Default false: both are served (from loopback).
+   * epmd -relaxed_command_check: serve KILL_REQ while nodes are registered and STOP_REQ (from
+   * loopback peers). Default false, as epmd: KILL_REQ answers "NO" while nodes are
+   * registered, and STOP_REQ is closed without an answer. (`netkernel epmd --relaxed`, or the
+   * environment variable ERL_EPMD_RELAXED_COMMAND_CHECK, set to anything.)
    */
+  relaxed?: boolean
+  /** @deprecated strict is the default; `strict: false` is read as `relaxed: true`. */
   strict?: boolean
+  /**
+   * The most nodes registered at once (default DEFAULT_MAX_NAMES, 1024). One more ALIVE2_REQ
+   * is answered with result 2 (any non-zero result is a refusal to an Erlang node; our client
+   * reports this one as EpmdError ERR_LIMIT) and its connection closed.
+   */
+  maxNames?: number
+}
+
+/** How many nodes a daemon registers at once unless told otherwise. */
+export const DEFAULT_MAX_NAMES = 1024
+
+/** epmd's rule: the variable set (to anything, even empty) means -relaxed_command_check. */
+export function relaxedFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.ERL_EPMD_RELAXED_COMMAND_CHECK !== undefined
 }
 
 export interface EpmdDaemon {
@@ -100,7 +118,11 @@ export async function startEpmd(opts: EpmdDaemonOptions): Promise<EpmdDaemon> {
     throw new EpmdError('ERR_BAD_ARGUMENT', `startEpmd: bad port ${opts.port}`)
   }
   const requestTimeout = opts.requestTimeout ?? 5000
-  const strict = opts.strict ?? false
+  const relaxed = opts.relaxed ?? opts.strict === false
+  const maxNames = opts.maxNames ?? DEFAULT_MAX_NAMES
+  if (!Number.isInteger(maxNames) || maxNames < 0) {
+    throw new EpmdError('ERR_BAD_ARGUMENT', `startEpmd: maxNames must be a non-negative integer, got ${String(opts.maxNames)}`)
+  }
   const log = childLogger(opts.logger ?? silentLogger, { component: 'epmd' })
   const registry = createRegistry<net.Socket>()
   const sockets = new Set<net.Socket>()
@@ -224,7 +246,7 @@ export async function startEpmd(opts: EpmdDaemonOptions): Promise<EpmdDaemon> {
     },
   }
 
-  const ctx: RequestContext = { log, registry, strict, daemon }
+  const ctx: RequestContext = { log, registry, relaxed, maxNames, daemon }
 
   const onAbort = (): void => {
     void daemon.close()

@@ -16,6 +16,12 @@ export const DUMP_REQ = 100 // 'd'
 export const KILL_REQ = 107 // 'k'
 export const STOP_REQ = 115 // 's'
 
+/**
+ * ALIVE2 result of our daemon when its table is full (epmd answers 1 to every refusal; an
+ * Erlang node takes any non-zero result as a refusal).
+ */
+export const ALIVE2_FULL = 2
+
 /** Node types: OTP registers hidden nodes as 77 too; 72 is used by C nodes. */
 export const NODE_TYPE_NORMAL = 77
 export const NODE_TYPE_HIDDEN = 72

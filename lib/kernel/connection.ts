@@ -7,7 +7,7 @@ import { Outbox, WINDOW, type OrderKey } from './outbox.js'
 import { ACK_FLAG, FRAGMENT_MARK, Reassembly, ackFrame } from './fragments.js'
 import type { FrameDecoder } from '../terms/frame-decoder.js'
 import type { Clock } from './clock.js'
-import { MAX_FRAME } from './frames.js'
+import { DEFAULT_MAX_MESSAGE_SIZE } from './kernel-options.js'
 import { NetkernelError } from '../errors.js'
 
 const EMPTY_FRAME = Buffer.alloc(4)
@@ -36,7 +36,7 @@ export class Connection {
   messagesOut = 0
   /** Bytes of ticks written (the outbox counts the rest). */
   private tickBytes = 0
-  private readonly reassembly = new Reassembly(MAX_FRAME)
+  private readonly reassembly: Reassembly
   /** Fragment bytes taken since the last acknowledgement sent. */
   private toAck = 0
   private receivedSinceCheck = true
@@ -62,10 +62,13 @@ export class Connection {
     /** Recorded in nodeup info. */
     readonly info: Record<string, unknown>,
     highWater?: number,
+    /** The largest frame body, or fragmented message, taken from the peer. */
+    private readonly maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE,
   ) {
     this.type = hidden ? 'hidden' : 'visible'
     this.upSince = clock.now()
-    decoder.maxFrameSize = MAX_FRAME
+    decoder.maxFrameSize = maxMessageSize
+    this.reassembly = new Reassembly(peer, maxMessageSize)
     // A stream with flow control of its own (an SSH channel) gets no fragment window from us:
     // its window already bounds what is in flight, and over SSH our small acknowledgements
     // would wait for the delayed-ACK timer (~40 ms per window) in the sshd's socket.
@@ -145,8 +148,14 @@ export class Connection {
       })
     } catch (err) {
       // A frame that does not decode (or is oversized) closes this connection only.
-      this.destroy('protocol_error', err as Error)
+      this.destroy('protocol_error', this.named(err as Error))
     }
+  }
+
+  /** The frame decoder's refusal of a length prefix, as the message-size error naming the peer. */
+  private named(err: Error): Error {
+    if ((err as NetkernelError).code !== 'ERR_FRAME_TOO_LARGE') return err
+    return new NetkernelError('ERR_MESSAGE_TOO_LARGE', `${this.peer} announced a frame over maxMessageSize (${this.maxMessageSize} bytes): connection dropped; ${err.message}`, { cause: err })
   }
 
   private handleFrame(body: Buffer): void {

@@ -6,7 +6,7 @@
 //
 // The receiver keeps the pieces of each stream (views of the socket chunks, no copy) and
 // joins them once, when the last arrives: linear time, one copy.
-import { CodecError } from '../errors.js'
+import { CodecError, NetkernelError } from '../errors.js'
 
 export const FRAGMENT_MARK = 0xc1
 const HEADER = 6
@@ -36,35 +36,88 @@ export function fragmentHeader(id: number, bytes: number, last: boolean): Buffer
   return h
 }
 
-export class Reassembly {
-  private readonly parts = new Map<number, { pieces: Buffer[]; size: number }>()
-  private total = 0
+/**
+ * The bounds on one connection's reassembly, all derived from maxMessageSize (M). The sender
+ * (outbox.ts) keeps at most ACTIVE_STREAMS streams partly sent and cuts them into CHUNK-byte
+ * pieces, so a well-behaved peer stays far inside them:
+ *   - a stream's bytes: M (over it: ERR_MESSAGE_TOO_LARGE);
+ *   - open streams: MAX_OPEN_STREAMS;
+ *   - pieces of one stream: ceil(M / CHUNK) + 1;
+ *   - pieces of all open streams (the bookkeeping: one small object each): ACTIVE_STREAMS
+ *     times that;
+ *   - bytes of all open streams: ACTIVE_STREAMS * M.
+ * Past any bound the connection is dropped (ERR_LIMIT): the peer is not following the protocol.
+ */
+export const MAX_OPEN_STREAMS = 64
+/** How many large frames a sender cuts into fragments at the same time. */
+export const ACTIVE_STREAMS = 4
+/** The piece size a sender uses (the outbox's CHUNK). */
+export const PIECE = 64 * 1024
 
-  constructor(private readonly maxBytes: number) {}
+/** The largest frame a netkernel peer sends after the handshake: a full fragment. */
+export const MAX_PEER_FRAME = HEADER + PIECE
+
+interface Parts {
+  pieces: Buffer[]
+  size: number
+}
+
+export class Reassembly {
+  private readonly parts = new Map<number, Parts>()
+  private total = 0
+  private pieces = 0
+  private readonly maxPieces: number
+
+  constructor(
+    /** The peer's node name (for errors). */
+    private readonly peer: string,
+    private readonly maxMessage: number,
+  ) {
+    this.maxPieces = Math.ceil(maxMessage / PIECE) + 1
+  }
 
   /** Take one fragment body; returns the whole frame body (a fresh buffer) when this was its last piece. */
   push(body: Buffer): Buffer | undefined {
-    if (body.length < HEADER) throw new CodecError('ERR_DECODE', 'truncated fragment header')
+    if (body.length < HEADER) throw new CodecError('ERR_DECODE', `${this.peer} sent a truncated fragment header`)
     const last = (body[1] as number) & 1
     const id = body.readUInt32BE(2)
-    const piece = body.subarray(HEADER)
+    let piece = body.subarray(HEADER)
     let p = this.parts.get(id)
     if (p === undefined) {
-      if (last) return Buffer.from(piece) // a one-piece stream: copy, so the result is owned
+      if (last) {
+        if (piece.length > this.maxMessage) throw this.tooLarge(piece.length)
+        return Buffer.from(piece) // a one-piece stream: copy, so the result is owned
+      }
+      if (this.parts.size >= MAX_OPEN_STREAMS) throw this.limit(`more than ${MAX_OPEN_STREAMS} fragment streams open`)
       p = { pieces: [], size: 0 }
       this.parts.set(id, p)
     }
+    // A small piece is a view that would keep its whole socket chunk alive: keep a copy instead.
+    if (piece.length * 2 < piece.buffer.byteLength) piece = Buffer.from(piece)
     p.pieces.push(piece)
     p.size += piece.length
     this.total += piece.length
-    if (this.total > this.maxBytes) throw new CodecError('ERR_FRAME_TOO_LARGE', `fragments in flight exceed ${this.maxBytes} bytes`)
+    this.pieces++
+    if (p.size > this.maxMessage) throw this.tooLarge(p.size)
+    if (p.pieces.length > this.maxPieces) throw this.limit(`a fragment stream of more than ${this.maxPieces} pieces`)
+    if (this.pieces > ACTIVE_STREAMS * this.maxPieces) throw this.limit(`more than ${ACTIVE_STREAMS * this.maxPieces} fragment pieces in flight`)
+    if (this.total > ACTIVE_STREAMS * this.maxMessage) throw this.limit(`more than ${ACTIVE_STREAMS * this.maxMessage} fragment bytes in flight`)
     if (!last) return undefined
     this.parts.delete(id)
     this.total -= p.size
+    this.pieces -= p.pieces.length
     return Buffer.concat(p.pieces, p.size)
   }
 
   get inFlight(): number {
     return this.parts.size
+  }
+
+  private tooLarge(size: number): NetkernelError {
+    return new NetkernelError('ERR_MESSAGE_TOO_LARGE', `${this.peer} sent a fragmented message of at least ${size} bytes, over maxMessageSize (${this.maxMessage} bytes): connection dropped`)
+  }
+
+  private limit(what: string): NetkernelError {
+    return new NetkernelError('ERR_LIMIT', `${this.peer} sent ${what}: connection dropped`)
   }
 }

@@ -7,7 +7,8 @@ import type { Conn, HandshakeChannel, HandshakeMessage } from './strategy.js'
 import type { Codec } from '../terms/codec.js'
 import { FrameDecoder } from '../terms/frame-decoder.js'
 import { HandshakeError, NetkernelError, abortError } from '../errors.js'
-import { MAX_FRAME, MAX_HANDSHAKE_FRAME } from './frames.js'
+import { MAX_HANDSHAKE_FRAME } from './frames.js'
+import { MAX_PEER_FRAME } from './fragments.js'
 
 interface Waiter {
   resolve(m: HandshakeMessage): void
@@ -82,7 +83,9 @@ export class FramedChannel {
    */
   keepRaw(): void {
     this.raw ??= []
-    this.decoder.maxFrameSize = MAX_FRAME
+    // Frames that arrive with the last handshake message are the peer's first distribution
+    // frames: up to a fragment's size, not a handshake message's.
+    this.decoder.maxFrameSize = Math.max(this.decoder.maxFrameSize, MAX_PEER_FRAME)
   }
 
   /**

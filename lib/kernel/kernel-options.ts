@@ -47,6 +47,9 @@ export const DEFAULT_LIMITS: KernelLimits = {
   gossipDialsPerPeer: 32,
 }
 
+/** Default maxMessageSize: 64 MiB. */
+export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024
+
 export interface KernelOptions {
   name: string
   hidden: boolean
@@ -64,6 +67,8 @@ export interface KernelOptions {
   stepTimeout: number
   /** Bytes queued on one connection above which sends report busy. */
   highWater?: number
+  /** The largest message (frame body) a connection takes from its peer; default DEFAULT_MAX_MESSAGE_SIZE. */
+  maxMessageSize?: number
   policy: KernelPolicy
   /** Defaults: DEFAULT_LIMITS. */
   limits?: Partial<KernelLimits>

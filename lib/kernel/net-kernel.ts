@@ -74,9 +74,15 @@ export class NetKernel {
 
   /** Encode and queue a term for `node` (straight into the connection's batch when up). */
   send(node: string, value: unknown, key?: OrderKey): boolean {
-    const c = this.up.get(node)
-    if (c !== undefined) return c.send(value, key)
-    return this.write(node, this.o.codec.encodeFrame(value), key)
+    try {
+      const c = this.up.get(node)
+      if (c !== undefined) return c.send(value, key)
+      return this.write(node, this.o.codec.encodeFrame(value), key)
+    } catch (err) {
+      // Over maxMessageSize: nothing was queued; say where the message was going.
+      if ((err as NetkernelError).code !== 'ERR_MESSAGE_TOO_LARGE') throw err
+      throw new NetkernelError('ERR_MESSAGE_TOO_LARGE', `cannot send to ${node}: ${(err as Error).message}`, { cause: err })
+    }
   }
 
   /** Is the connection to `node` (or the queue waiting for it) over its high-water mark? */
@@ -344,7 +350,7 @@ export class NetKernel {
     const c = new Connection(peer, est.creation, hidden, est.conn, est.decoder, this.o.codec, {
       onFrame: this.o.onFrame,
       onDown: (conn, reason, error) => this.down(conn, reason, error),
-    }, this.o.tickTime, this.o.clock, info, this.highWater)
+    }, this.o.tickTime, this.o.clock, info, this.highWater, this.o.maxMessageSize)
     this.up.set(peer, c)
     this.o.logger.info({ node: peer, type: c.type }, `nodeup ${peer}`)
     this.o.emit('nodeup', peer, { ...info })

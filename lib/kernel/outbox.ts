@@ -4,6 +4,7 @@
 // - A frame over CHUNK bytes is sent as fragments of at most CHUNK bytes (fragment-frames,
 //   see fragments.ts), one fragment per active large frame per turn, after the small
 //   frames of that turn: a 1 MB message delays other traffic by about one 64 KB write.
+// - At most ACTIVE_STREAMS large frames are cut into fragments at a time (fragments.ts).
 // - Order per destination holds: while a large frame to a destination (its order key: the
 //   pid id or registered name) is in flight, later frames to it wait behind it.
 // - Backpressure: fragments are written only while the socket is not asking to drain, and
@@ -12,12 +13,12 @@
 import type { Duplex } from 'node:stream'
 import type { Codec } from '../terms/codec.js'
 import { appendBytes, type FrameBatch } from '../terms/frame-batch.js'
-import { fragmentHeader } from './fragments.js'
+import { ACTIVE_STREAMS, PIECE, fragmentHeader } from './fragments.js'
 import { abortError } from '../errors.js'
 
 export type OrderKey = number | string | undefined
 
-export const CHUNK = 64 * 1024
+export const CHUNK = PIECE
 export const DEFAULT_HIGH_WATER = 8 * 1024 * 1024
 /** Fragment bytes that may be on the wire unacknowledged (see fragments.ts ackFrame). */
 export const WINDOW = 4 * CHUNK
@@ -149,7 +150,9 @@ export class Outbox {
       this.onWrite()
     }
     if (this.streams.length > 0 && !this.waitingDrain && this.unacked < this.window) {
-      for (const s of [...this.streams]) if (this.unacked < this.window) this.writeFragment(s)
+      // At most ACTIVE_STREAMS large frames are partly sent at a time: the receiver bounds
+      // its reassembly by that (fragments.ts); the others wait their turn, in order.
+      for (const s of this.streams.slice(0, ACTIVE_STREAMS)) if (this.unacked < this.window) this.writeFragment(s)
       this.onWrite()
       if (this.stream.writableNeedDrain) {
         this.awaitDrain()

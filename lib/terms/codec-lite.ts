@@ -5,14 +5,17 @@
 // is the independent second implementation the wire format is checked against.
 import msgpack from 'msgpack-lite'
 import { CodecError } from '../errors.js'
+import { checkDepth } from './depth-scan.js'
 import { EXT, MAX_TERM_DEPTH, decodeError, encodeError, extHeaderSize, unknownExtension, writeExtHeader } from './ext-codes.js'
 import {
   bigintToBytes,
   bytesToBigint,
   checkPid,
   checkRef,
+  checkScalarFields,
   errorFields,
   errorFromFields,
+  errorShape,
   pidFromFields,
   refFromFields,
 } from './ext-payloads.js'
@@ -71,7 +74,11 @@ export interface LiteTermCodec {
   decode(bytes: Uint8Array): unknown
 }
 
-export function createLiteCodec(): LiteTermCodec {
+/**
+ * `maxFrameBody`: encodeFrame refuses a larger body with CodecError ERR_MESSAGE_TOO_LARGE. This
+ * codec learns the size only once the whole term is encoded.
+ */
+export function createLiteCodec(maxFrameBody = Infinity): LiteTermCodec {
   const codec = msgpack.createCodec({ usemap: true, int64: true }) as unknown as LiteCodec
   // Look ext packers up in an object without a prototype: no packer named "constructor".
   codec.extPackers = Object.create(null) as Record<string, unknown>
@@ -178,8 +185,9 @@ export function createLiteCodec(): LiteTermCodec {
     return value
   }
 
-  function expectArray(bytes: Buffer, n: number, what: string): void {
+  function expectArray(bytes: Buffer, n: number, what: 'Pid' | 'Ref'): void {
     if (bytes[0] !== (0x90 | n)) throw decodeError(`malformed ${what} payload: expected an array of ${n}`)
+    checkScalarFields(bytes, what)
   }
 
   const unpackers: Record<number, (bytes: Buffer) => unknown> = {
@@ -201,7 +209,11 @@ export function createLiteCodec(): LiteTermCodec {
       return map
     },
     [EXT.BIGINT]: bytes => bytesToBigint(bytes),
-    [EXT.ERROR]: bytes => errorFromFields(body(bytes, codec.decode, EXT.ERROR)),
+    [EXT.ERROR]: bytes => {
+      if (bytes[0] !== 0x92 && bytes[0] !== 0x93) throw errorShape()
+      checkScalarFields(bytes, 'Error')
+      return errorFromFields(body(bytes, codec.decode, EXT.ERROR))
+    },
   }
   codec.getExtUnpacker = type => {
     const unpack = unpackers[type]
@@ -235,6 +247,9 @@ export function createLiteCodec(): LiteTermCodec {
         encoder.reserve(4) // the length prefix, filled in below: one buffer, no copy
         codec.encode(encoder, value)
         const frame = encoder.read()
+        if (frame.length - 4 > maxFrameBody) {
+          throw new CodecError('ERR_MESSAGE_TOO_LARGE', `a message of ${frame.length - 4} bytes or more exceeds maxMessageSize (${maxFrameBody} bytes)`)
+        }
         frame.writeUInt32BE(frame.length - 4, 0)
         return frame
       }),
@@ -242,6 +257,7 @@ export function createLiteCodec(): LiteTermCodec {
       run('decode', () => {
         if (!(bytes instanceof Uint8Array)) throw decodeError(`expected a Buffer or Uint8Array, got ${typeof bytes}`)
         const buf = asBuffer(bytes)
+        checkDepth(buf) // msgpack-lite would run out of stack first (depth-scan.ts)
         const decoder = new Decoder({ codec })
         decoder.write(buf)
         const value = codec.decode(decoder)

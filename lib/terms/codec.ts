@@ -36,9 +36,19 @@ export interface Codec {
   encodeFrameInto(value: unknown, out: FrameBatch): void
 }
 
-export function createCodec(name: CodecName = 'msgpackr'): Codec {
+export interface CodecOptions {
+  /**
+   * The largest frame body encodeFrame / encodeFrameInto write (a node's maxMessageSize); a
+   * larger term throws CodecError ERR_MESSAGE_TOO_LARGE and nothing is appended. 'msgpackr'
+   * stops as soon as its output passes the bound; 'msgpack-lite' once the term is encoded.
+   * Default: no bound but the 4 GiB a length prefix can say.
+   */
+  maxFrameBody?: number
+}
+
+export function createCodec(name: CodecName = 'msgpackr', opts: CodecOptions = {}): Codec {
   if (name === 'msgpackr') {
-    const encoder = new TermEncoder()
+    const encoder = new TermEncoder(opts.maxFrameBody)
     const decoder = new TermDecoder()
     return {
       name,
@@ -49,7 +59,7 @@ export function createCodec(name: CodecName = 'msgpackr'): Codec {
     }
   }
   if (name === 'msgpack-lite') {
-    const lite = createLiteCodec()
+    const lite = createLiteCodec(opts.maxFrameBody)
     return { name, encode: lite.encode, decode: lite.decode, encodeFrame: lite.encodeFrame, encodeFrameInto: (v, out) => appendBytes(out, lite.encodeFrame(v)) }
   }
   throw new NetkernelError('ERR_BAD_ARGUMENT', `unknown codec ${JSON.stringify(String(name))}: expected one of ${CODEC_NAMES.join(', ')}`)

@@ -2,7 +2,7 @@
 // trailing bytes, only the extension types of ext-codes.ts; every failure is a CodecError.
 import { CodecError } from '../errors.js'
 import { EXT, MAX_TERM_DEPTH, decodeError, unknownExtension } from './ext-codes.js'
-import { bytesToBigint, errorFromFields, pidFromFields, refFromFields } from './ext-payloads.js'
+import { bytesToBigint, checkScalarFields, errorFromFields, errorShape, nestedField, nests, pidFromFields, refFromFields } from './ext-payloads.js'
 import { plainKey } from './term-kinds.js'
 
 const EMPTY = Buffer.alloc(0)
@@ -254,7 +254,7 @@ export class TermDecoder {
         value = this.readMap()
         break
       case EXT.ERROR:
-        value = errorFromFields(this.read())
+        value = this.readError()
         break
       default:
         throw unknownExtension(type)
@@ -271,23 +271,44 @@ export class TermDecoder {
     this.pos++
   }
 
+  /** One field of a Pid or Ref: a scalar (see nestedField), checked before it is read. */
+  private field(what: 'Pid' | 'Ref'): unknown {
+    if (this.pos < this.end && nests(this.buf[this.pos])) throw nestedField(what)
+    return this.read()
+  }
+
+  // The payload array of a Pid or Ref is one level deep, like any other array.
   private readPid(): unknown {
     this.expectArray(4, 'Pid')
-    const node = this.readNode()
-    return pidFromFields(node, this.read(), this.read(), this.read())
+    this.enter()
+    const node = this.readNode('Pid')
+    const pid = pidFromFields(node, this.field('Pid'), this.field('Pid'), this.field('Pid'))
+    this.depth--
+    return pid
   }
 
   private readRef(): unknown {
     this.expectArray(3, 'Ref')
-    const node = this.readNode()
-    return refFromFields(node, this.read(), this.read())
+    this.enter()
+    const node = this.readNode('Ref')
+    const ref = refFromFields(node, this.field('Ref'), this.field('Ref'))
+    this.depth--
+    return ref
+  }
+
+  /** [name, message] or [name, message, code], all scalars; anything else is refused unread. */
+  private readError(): Error {
+    const b = this.pos < this.end ? this.buf[this.pos]! : 0
+    if (b !== 0x92 && b !== 0x93) throw errorShape()
+    checkScalarFields(this.buf.subarray(this.pos, this.end), 'Error')
+    return errorFromFields(this.read())
   }
 
   /** A node name: the same few names recur in every pid, so reuse their strings. */
-  private readNode(): unknown {
+  private readNode(what: 'Pid' | 'Ref'): unknown {
     const buf = this.buf
     const b = this.pos < this.end ? buf[this.pos]! : 0
-    if (b < 0xa0 || b > 0xbf) return this.read()
+    if (b < 0xa0 || b > 0xbf) return this.field(what)
     const n = b & 0x1f
     const start = this.pos + 1
     if (start + n > this.end) return this.read()

@@ -31,6 +31,21 @@ export class TermEncoder extends MsgpackWriter {
   private depth = 0
   private busy = false
 
+  /**
+   * `maxFrameBody`: the largest frame body encodeFrame / encodeFrameInto write (a node's
+   * maxMessageSize); a larger one throws CodecError ERR_MESSAGE_TOO_LARGE as soon as the
+   * encoded bytes pass it (checked as the scratch buffer grows, and once at the end), and
+   * nothing is written to a batch. encode() has no such bound.
+   */
+  constructor(private readonly maxFrameBody = MAX_FRAME_BODY) {
+    super()
+  }
+
+  protected overCap(size: number): Error {
+    if (this.maxFrameBody >= MAX_FRAME_BODY) return encodeError(`a term of ${size} bytes does not fit a frame`)
+    return new CodecError('ERR_MESSAGE_TOO_LARGE', `a message of ${size} bytes or more exceeds maxMessageSize (${this.maxFrameBody} bytes)`)
+  }
+
   /** The MessagePack bytes of a term, in a fresh Buffer. */
   encode(value: unknown): Buffer {
     return this.run(value, 0)
@@ -55,23 +70,29 @@ export class TermEncoder extends MsgpackWriter {
     this.busy = true
     this.buf = out.buf
     this.pos = start + 4
+    this.bodyStart = start + 4
+    this.cap = Math.min(this.maxFrameBody, MAX_FRAME_BODY)
     this.depth = 0
+    let done = false
     try {
       this.ensure(4 + SLACK)
       this.write(value)
       const size = this.pos - start - 4
-      if (size > MAX_FRAME_BODY) throw encodeError(`a term of ${size} bytes does not fit a frame`)
+      if (size > this.cap) throw this.overCap(size)
       const buf = this.buf
       buf[start] = size >>> 24
       buf[start + 1] = (size >>> 16) & 0xff
       buf[start + 2] = (size >>> 8) & 0xff
       buf[start + 3] = size & 0xff
       out.len = this.pos
+      done = true
     } catch (error) {
       if (error instanceof CodecError) throw error
       throw encodeError(`cannot encode the term: ${(error as Error)?.message ?? String(error)}`, error)
     } finally {
-      out.buf = this.buf // possibly grown: it holds the frames before `start` too
+      // Possibly grown: it holds the frames before `start` too. A failed large term does not
+      // leave the batch holding its grown buffer.
+      out.buf = done || this.buf.length <= KEEP_MAX || this.buf === out.buf ? this.buf : copyStart(this.buf, start)
       this.buf = scratch
       this.busy = false
     }
@@ -79,9 +100,11 @@ export class TermEncoder extends MsgpackWriter {
 
   private run(value: unknown, reserve: number, into?: FrameBatch): Buffer {
     // A getter on a plain object could call back into this encoder: give it its own scratch.
-    if (this.busy) return new TermEncoder().run(value, reserve, into)
+    if (this.busy) return new TermEncoder(this.maxFrameBody).run(value, reserve, into)
     this.busy = true
     this.pos = reserve
+    this.bodyStart = reserve
+    this.cap = reserve === 4 ? Math.min(this.maxFrameBody, MAX_FRAME_BODY) : Infinity
     this.depth = 0
     try {
       this.ensure(reserve + SLACK)
@@ -90,7 +113,7 @@ export class TermEncoder extends MsgpackWriter {
       const buf = this.buf
       if (reserve === 4) {
         const size = end - 4
-        if (size > MAX_FRAME_BODY) throw encodeError(`a term of ${size} bytes does not fit a frame`)
+        if (size > this.cap) throw this.overCap(size)
         buf[0] = size >>> 24
         buf[1] = (size >>> 16) & 0xff
         buf[2] = (size >>> 8) & 0xff
@@ -251,4 +274,11 @@ export class TermEncoder extends MsgpackWriter {
     this.buf.set(bytes, at + header)
     this.pos = at + header + bytes.length
   }
+}
+
+/** The first `n` bytes of buf in a buffer of their own (at least a batch's initial size). */
+function copyStart(buf: Buffer, n: number): Buffer {
+  const out = Buffer.allocUnsafe(Math.max(16384, n))
+  buf.copy(out, 0, 0, n)
+  return out
 }

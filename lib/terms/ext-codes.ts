@@ -27,8 +27,19 @@ export const EXT = {
 
 export type ExtCode = (typeof EXT)[keyof typeof EXT]
 
-/** Nesting deeper than this (arrays, objects, maps) fails to encode or decode: it also catches cycles. */
+/**
+ * Nesting deeper than this fails to encode or decode (it also catches cycles). Every array,
+ * object and extension payload but a BigInt's counts one level: a Pid inside a Pid's payload
+ * is as deep as an array inside an array.
+ */
 export const MAX_TERM_DEPTH = 1000
+
+/**
+ * The largest BigInt payload, in bytes (8,388,608 bits): a larger one fails to encode, and to
+ * decode before any of it is converted. Erlang bounds its big integers as well (system_limit);
+ * converting bytes to a bigint takes the only thread, about 15 ms per MiB.
+ */
+export const MAX_BIGINT_BYTES = 1024 * 1024
 
 /** The CodecError for an extension type the format does not (yet) define. */
 export function unknownExtension(type: number): CodecError {

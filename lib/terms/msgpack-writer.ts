@@ -13,13 +13,22 @@ const SHORT_STRING = 64
 export abstract class MsgpackWriter {
   protected buf: Buffer = Buffer.allocUnsafeSlow(INITIAL_SIZE)
   protected pos = 0
+  /** Where the body being written starts, and the most bytes it may take (checked as the buffer grows). */
+  protected bodyStart = 0
+  protected cap = Infinity
 
-  protected ensure(bytes: number): void {
+  /** Room for `bytes` more, of which at least `atLeast` will be written. */
+  protected ensure(bytes: number, atLeast = 0): void {
     if (this.pos + bytes <= this.buf.length) return
+    // Only when growing: an over-large body stops here, before the buffer doubles again.
+    if (this.pos + atLeast - this.bodyStart > this.cap) throw this.overCap(this.pos + atLeast - this.bodyStart)
     const next = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.pos + bytes))
     this.buf.copy(next, 0, 0, this.pos)
     this.buf = next
   }
+
+  /** The error for a body of at least `size` bytes, over `cap`. */
+  protected abstract overCap(size: number): Error
 
   /** fix (n < 16), 16-bit or 32-bit length header of an array or map. */
   protected writeHeader(n: number, fix: number, code16: number): void {
@@ -88,7 +97,7 @@ export abstract class MsgpackWriter {
   protected writeString(s: string): void {
     const len = s.length
     // Every UTF-16 unit takes 1 to 3 bytes: the header guessed from len is never too large.
-    this.ensure(5 + len * 3)
+    this.ensure(5 + len * 3, len)
     const buf = this.buf
     const start = this.pos
     const guess = len < 0x20 ? 1 : len < 0x100 ? 2 : len < 0x10000 ? 3 : 5
@@ -126,7 +135,7 @@ export abstract class MsgpackWriter {
 
   protected writeBin(value: Uint8Array): void {
     const n = value.length
-    this.ensure(5 + n)
+    this.ensure(5 + n, n)
     const buf = this.buf
     let p = this.pos
     if (n < 0x100) {
