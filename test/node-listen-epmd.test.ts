@@ -182,7 +182,11 @@ t.test('the embedded port mapper a node starts outlives it', async t => {
   t.same((await listNames({ host: HOST, port })).names.map(n => [n.name, n.port]), [['embb', b.address!.port]], "B's registration is still listed")
   t.match(await lookupNode({ host: HOST, port, name: 'embb' }), { port: b.address!.port })
 
-  t.equal(await killEpmd({ host: HOST, port }), true, 'KILL_REQ answered OK')
+  t.equal(await killEpmd({ host: HOST, port }), false, 'KILL_REQ refused while B is registered (as Erlang\'s epmd)')
+  t.ok(processAlive(daemon), 'so it still runs')
+  await b.stop()
+  await waitFor(async () => (await listNames({ host: HOST, port })).names.length === 0, 10_000, 'embb to leave')
+  t.equal(await killEpmd({ host: HOST, port }), true, 'KILL_REQ answered OK once no node is registered')
   await waitFor(() => !processAlive(daemon), 10_000, 'the port mapper process to exit')
   t.notOk(processAlive(daemon), 'its process is gone')
   t.notOk(await isListening(port), 'its port no longer listens')
