@@ -1,0 +1,64 @@
+// The receiving half of a node for the connection and dispatch targets: a real Runtime with a
+// few live processes (trapping exits, draining their mailboxes), the real dispatcher, spawn
+// bookkeeping and a clock that never fires. The kernel is a stub: only meshHint is reached
+// from dispatch, and the fuzzer must not dial the names a peer gossips.
+import { Runtime } from '../lib/process/runtime.js'
+import { createDispatcher } from '../lib/kernel/dispatch.js'
+import { SpawnRequests } from '../lib/kernel/spawn-requests.js'
+import { silentLogger } from '../lib/logger.js'
+import type { Clock } from '../lib/kernel/clock.js'
+import type { Connection } from '../lib/kernel/connection.js'
+import type { NetKernel } from '../lib/kernel/net-kernel.js'
+import type { Remote } from '../lib/process/remote.js'
+import type { Pid } from '../lib/terms/pid.js'
+import { SpawnError } from '../lib/errors.js'
+
+export const idleClock: Clock = {
+  now: () => 0,
+  setTimeout: () => 0,
+  clearTimeout: () => {},
+  setInterval: () => 0,
+  clearInterval: () => {},
+}
+
+/** Outbound signals go nowhere: the fuzzed peer is the only node. */
+const nowhere: Remote = {
+  send: () => true,
+  regSend: () => true,
+  drain: async () => {},
+  link: () => {},
+  unlink: () => {},
+  exit: () => {},
+  monitor: () => {},
+  demonitor: () => {},
+  down: () => {},
+  spawn: () => Promise.reject(new SpawnError('ERR_SPAWN_FAILED', 'no remote nodes while fuzzing')),
+  ensureConnected: () => {},
+  isConnected: () => false,
+}
+
+export interface NodeHarness {
+  readonly local: string
+  readonly dispatch: (conn: Connection, frame: unknown) => void
+  close(): void
+}
+
+export function nodeHarness(local: string): NodeHarness {
+  const runtime = new Runtime({ node: local, creation: 0, logger: silentLogger, remote: nowhere })
+  const spawns = new SpawnRequests(idleClock, 30_000)
+  const kernel = { meshHint: () => {} } as unknown as NetKernel
+  const dispatch = createDispatcher({ localName: local, runtime, kernel: () => kernel, spawns, policy: {}, logger: silentLogger })
+  const live: Pid[] = []
+  for (let i = 0; i < 4; i++) {
+    live.push(runtime.spawn(async proc => {
+      proc.trapExit(true)
+      if (i === 0) proc.register('server')
+      for (;;) await proc.receive()
+    }))
+  }
+  return {
+    local,
+    dispatch,
+    close: () => { for (const p of live) runtime.exit(p, 'kill') },
+  }
+}
