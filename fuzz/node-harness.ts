@@ -1,6 +1,6 @@
 // The receiving half of a node for the connection and dispatch targets: a real Runtime with a
 // few live processes (trapping exits, draining their mailboxes), the real dispatcher, spawn
-// bookkeeping and a clock that never fires. The kernel is a stub: only meshHint is reached
+// bookkeeping and a clock that never fires, and a module whose processes end at once. The kernel is a stub: only meshHint is reached
 // from dispatch, and the fuzzer must not dial the names a peer gossips.
 import { Runtime } from '../lib/process/runtime.js'
 import { createDispatcher } from '../lib/kernel/dispatch.js'
@@ -45,6 +45,8 @@ export interface NodeHarness {
 
 export function nodeHarness(local: string): NodeHarness {
   const runtime = new Runtime({ node: local, creation: 0, logger: silentLogger, remote: nowhere })
+  // Spawnable code for remote spawn requests: processes that end at once, normally or not.
+  runtime.defineModule('fuzz', { quick: () => undefined, crash: () => { throw new Error('crashed on purpose') } })
   const spawns = new SpawnRequests(idleClock, 30_000)
   const kernel = { meshHint: () => {} } as unknown as NetKernel
   const dispatch = createDispatcher({ localName: local, runtime, kernel: () => kernel, spawns, policy: {}, logger: silentLogger })

@@ -47,7 +47,7 @@ export function controlFrameArb(local: string, peer: string, third: string): fc.
   const ref = fc.tuple(anyNode, fc.nat(), fc.nat(2)).map(([n, i, c]) => new Ref(n, i, c))
   const term = termArb(nodes)
   const field = fc.oneof(term, somePid, ref, fc.string({ maxLength: 8 }), fc.constant(null))
-  const name = fc.oneof(fc.constantFrom('server', 'frequency', 'net_kernel', ''), fc.string({ maxLength: 6 }))
+  const name = fc.oneof(fc.constantFrom('server', 'frequency', 'fuzz', 'quick', 'crash', 'constructor', '__proto__', ''), fc.string({ maxLength: 6 }))
   return fc.oneof(
     fc.tuple(fc.constant(1), fc.oneof(localPid, field), term),
     fc.tuple(fc.constant(2), fc.oneof(peerPid, fc.constant(null), field), fc.oneof(name, field), term),
