@@ -1,7 +1,7 @@
 // `npm run fuzz`: fuzzes every parser that reads a peer's bytes (see docs/robustness.md).
 //
 //   node --import tsx fuzz/main.ts [--iterations N] [--parser NAME[,NAME]] [--seed S]
-//        [--budget MS] [--max-rss MB] [--hang MS] [--list]
+//        [--budget MS] [--max-rss MB] [--max-heap-growth MB] [--hang MS] [--list]
 //   node --import tsx fuzz/main.ts --parser NAME --repro HEX [--variant V]
 //
 // Each target runs in a worker thread; a watchdog stops one whose input does not return within
@@ -20,6 +20,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     budget: { type: 'string', default: '200' },
     'max-rss': { type: 'string', default: '1536' },
+    'max-heap-growth': { type: 'string', default: '64' },
     hang: { type: 'string', default: '10000' },
     repro: { type: 'string' },
     variant: { type: 'string', default: '0' },
@@ -62,6 +63,7 @@ const options: WorkerJob['options'] = {
   seed: Number(values.seed),
   timeBudget: Number(values.budget),
   maxRssMb: Number(values['max-rss']),
+  maxHeapGrowthMb: Number(values['max-heap-growth']),
 }
 const hangMs = Number(values.hang)
 
@@ -93,7 +95,7 @@ function runInWorker(name: string): Promise<RunResult> {
       }
       void worker.terminate()
       const seconds = (Date.now() - started) / 1000
-      resolve({ target: name, inputs: done, findings: [finding], seconds, perSecond: Math.round(done / seconds), peakRssMb: Math.round(process.memoryUsage.rss() / 1048576), accepted: 0 })
+      resolve({ target: name, inputs: done, findings: [finding], seconds, perSecond: Math.round(done / seconds), peakRssMb: Math.round(process.memoryUsage.rss() / 1048576), accepted: 0, heapGrowthMb: 0 })
     }, 1000)
     worker.on('message', (m: { type: string; done?: number; result?: RunResult }) => {
       if (m.type === 'progress') {
@@ -113,7 +115,7 @@ const results: RunResult[] = []
 for (const name of wanted) {
   const r = await runInWorker(name)
   results.push(r)
-  out(`${r.target.padEnd(16)} inputs ${String(r.inputs).padStart(8)}  findings ${String(r.findings.length).padStart(2)}  ${String(r.perSecond).padStart(7)} inputs/s  ${r.seconds.toFixed(1).padStart(7)} s  peak RSS ${r.peakRssMb} MB  accepted ${(100 * r.accepted / Math.max(1, r.inputs)).toFixed(1)}%`)
+  out(`${r.target.padEnd(16)} inputs ${String(r.inputs).padStart(8)}  findings ${String(r.findings.length).padStart(2)}  ${String(r.perSecond).padStart(7)} inputs/s  ${r.seconds.toFixed(1).padStart(7)} s  peak RSS ${r.peakRssMb} MB  heap +${r.heapGrowthMb} MB  accepted ${(100 * r.accepted / Math.max(1, r.inputs)).toFixed(1)}%`)
   for (const f of r.findings) {
     out(`  FINDING [${f.kind}] x${f.count}: ${f.what}`)
     if (f.stack) out(f.stack.split('\n').slice(0, 6).map(l => `    ${l}`).join('\n'))

@@ -2,6 +2,8 @@
 // (every input parses or throws a NetkernelError), a per-input time budget, a process RSS
 // bound, de-duplicated findings with a cheaply minimized input.
 import { performance } from 'node:perf_hooks'
+import v8 from 'node:v8'
+import vm from 'node:vm'
 import { setImmediate as yieldLoop } from 'node:timers/promises'
 import { Rng } from './rng.js'
 import { mutate } from './mutate.js'
@@ -14,6 +16,8 @@ export interface RunOptions {
   timeBudget?: number
   /** Process RSS above this many MB is a finding. */
   maxRssMb?: number
+  /** Live heap growing more than this many MB between the first tenth of the run and its end is a finding. */
+  maxHeapGrowthMb?: number
   /** Stop after this many distinct findings. */
   maxFindings?: number
   /** Called before each run of an input (the worker publishes it for the hang watchdog). */
@@ -45,6 +49,17 @@ export interface RunResult {
   peakRssMb: number
   /** Inputs the parser accepted (the rest were refused with a NetkernelError). */
   accepted: number
+  /** Live heap growth (MB) from a tenth of the way through the run to its end. */
+  heapGrowthMb: number
+}
+
+v8.setFlagsFromString('--expose-gc')
+const gc = vm.runInNewContext('gc') as () => void
+
+/** Heap in use after a full collection: what the target really holds on to. */
+function liveHeap(): number {
+  gc()
+  return process.memoryUsage().heapUsed
 }
 
 type Outcome = { ok: true } | { ok: false; kind: Finding['kind']; what: string; stack?: string; signature: string }
@@ -119,8 +134,11 @@ export async function runTarget(target: FuzzTarget, opts: RunOptions): Promise<R
   let peakRss = process.memoryUsage.rss()
   let accepted = 0
   const started = performance.now()
+  const warm = Math.min(opts.iterations - 1, Math.max(pool.length, Math.floor(opts.iterations / 10)))
+  let heapAtWarm = 0
   let i = 0
   for (; i < opts.iterations && bySignature.size < maxFindings; i++) {
+    if (i === warm) heapAtWarm = liveHeap()
     const input = i < pool.length ? pool[i]! : mutate(rng.pick(pool), rng, pool)
     const variant = rng.u32()
     const r = await attempt(target, input, variant, budget, opts.onInput)
@@ -152,11 +170,18 @@ export async function runTarget(target: FuzzTarget, opts: RunOptions): Promise<R
     }
     if (opts.onProgress && opts.progressEvery && (i + 1) % opts.progressEvery === 0) opts.onProgress(i + 1)
   }
+  const heapGrowthMb = Math.round((liveHeap() - heapAtWarm) / 1048576)
+  if (heapAtWarm > 0 && heapGrowthMb > (opts.maxHeapGrowthMb ?? 64)) {
+    bySignature.set('heap', {
+      target: target.name, kind: 'memory', what: `live heap grew by ${heapGrowthMb} MB from input ${warm} to input ${i}`,
+      input: '', variant: 0, count: 1,
+    })
+  }
   await target.close?.()
   const seconds = (performance.now() - started) / 1000
   peakRss = Math.max(peakRss, process.memoryUsage.rss())
   return {
     target: target.name, inputs: i, findings: [...bySignature.values()], seconds,
-    perSecond: Math.round(i / Math.max(seconds, 1e-9)), peakRssMb: Math.round(peakRss / 1048576), accepted,
+    perSecond: Math.round(i / Math.max(seconds, 1e-9)), peakRssMb: Math.round(peakRss / 1048576), accepted, heapGrowthMb,
   }
 }
