@@ -119,9 +119,9 @@ for (const name of wanted) {
   for (const f of r.findings) {
     out(`  FINDING [${f.kind}] x${f.count}: ${f.what}`)
     if (f.stack) out(f.stack.split('\n').slice(0, 6).map(l => `    ${l}`).join('\n'))
-    out(`    input:     ${f.input.length > 2000 ? f.input.slice(0, 2000) + '…' : f.input}`)
+    out(`    input:     ${f.input.length > 600 ? f.input.slice(0, 600) + '…' : f.input}`)
     if (f.minimized !== undefined) out(`    minimized: ${f.minimized}`)
-    out(`    reproduce: node --import tsx fuzz/main.ts --parser ${f.target} --variant ${f.variant} --repro ${f.minimized ?? (f.input.length > 2000 ? '<input hex>' : f.input)}`)
+    out(`    reproduce: node --import tsx fuzz/main.ts --parser ${f.target} --variant ${f.variant} --repro ${f.minimized ?? (f.input.length > 600 ? '<input hex>' : f.input)}`)
   }
 }
 const total = results.reduce((n, r) => n + r.findings.length, 0)

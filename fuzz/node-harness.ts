@@ -12,6 +12,7 @@ import type { NetKernel } from '../lib/kernel/net-kernel.js'
 import type { Remote } from '../lib/process/remote.js'
 import type { Pid } from '../lib/terms/pid.js'
 import { SpawnError } from '../lib/errors.js'
+import { InvariantViolation, describeError, isAccepted } from './target.js'
 
 export const idleClock: Clock = {
   now: () => 0,
@@ -40,6 +41,10 @@ const nowhere: Remote = {
 export interface NodeHarness {
   readonly local: string
   readonly dispatch: (conn: Connection, frame: unknown) => void
+  /** Keep spawn requests 1..3 to `peer` waiting, so that a SPAWN_REPLY finds one to settle. */
+  armSpawns(peer: string): void
+  /** Throws an InvariantViolation if a settled spawn request failed with an unstable error. */
+  checkSpawns(): Promise<void>
   close(): void
 }
 
@@ -58,9 +63,35 @@ export function nodeHarness(local: string): NodeHarness {
       for (;;) await proc.receive()
     }))
   }
+  const waiting = new Map<string, Set<number>>()
+  let bad: unknown
   return {
     local,
     dispatch,
-    close: () => { for (const p of live) runtime.exit(p, 'kill') },
+    armSpawns(peer) {
+      let ids = waiting.get(peer)
+      if (ids === undefined) waiting.set(peer, (ids = new Set()))
+      for (let id = 1; id <= 3; id++) {
+        if (ids.has(id)) continue
+        ids.add(id)
+        const mine = ids
+        spawns.open(peer, id, 'fuzz:quick').then(
+          () => { mine.delete(id) },
+          err => { mine.delete(id); if (!isAccepted(err)) bad ??= err },
+        )
+      }
+    },
+    async checkSpawns() {
+      await Promise.resolve()
+      await Promise.resolve()
+      if (bad === undefined) return
+      const err = bad
+      bad = undefined
+      throw new InvariantViolation(`a spawn request failed with ${describeError(err)} (code ${String((err as { code?: unknown }).code)})`, { cause: err })
+    },
+    close: () => {
+      spawns.failAll()
+      for (const p of live) runtime.exit(p, 'kill')
+    },
   }
 }

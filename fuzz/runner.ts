@@ -68,11 +68,12 @@ function topFrame(err: unknown): string {
   return err instanceof Error ? (err.stack?.split('\n').find(l => l.includes(' at ')) ?? '').trim() : ''
 }
 
-/** What makes two findings the same: the message without numbers, and where it was thrown (or its cause). */
+/** What makes two findings the same: the error's class and code, where it was thrown, and where its cause was. */
 function signatureOf(err: unknown): string {
-  const what = describeError(err).replace(/\d+/g, 'N').slice(0, 120)
-  const cause = err instanceof Error ? err.cause : undefined
-  return `${what} @ ${topFrame(err)}${cause instanceof Error ? ` <- ${topFrame(cause)}` : ''}`
+  if (!(err instanceof Error)) return describeError(err).slice(0, 80)
+  const code = (err as { code?: unknown }).code
+  const cause = err.cause instanceof Error ? ` <- ${err.cause.name} @ ${topFrame(err.cause)}` : ''
+  return `${err.name}${code !== undefined ? ` ${String(code)}` : ''} @ ${topFrame(err)}${cause}`
 }
 
 function stackOf(err: unknown): string | undefined {

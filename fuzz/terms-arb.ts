@@ -57,7 +57,7 @@ export function controlFrameArb(local: string, peer: string, third: string): fc.
     fc.tuple(fc.constant(8), fc.oneof(peerPid, field), fc.oneof(localPid, name, field), fc.oneof(ref, field)),
     fc.tuple(fc.constant(9), fc.oneof(localPid, field), fc.oneof(ref, field), term),
     fc.tuple(fc.constant(10), fc.oneof(fc.nat(), field), fc.oneof(peerPid, fc.constant(null), field), fc.oneof(name, field), fc.oneof(name, field), fc.oneof(fc.array(term, { maxLength: 3 }), field), fc.oneof(fc.boolean(), field)),
-    fc.tuple(fc.constant(11), fc.oneof(fc.nat(5), field), fc.oneof(fc.boolean(), field), fc.oneof(somePid, fc.record({ code: fc.string({ maxLength: 25 }), message: fc.string({ maxLength: 10 }) }), field)),
+    fc.tuple(fc.constant(11), fc.oneof(fc.nat(5), field), fc.oneof(fc.boolean(), field), fc.oneof(somePid, fc.record({ code: fc.oneof(fc.constantFrom('ERR_SPAWN_NOT_ALLOWED', 'ERR_SPAWN_BOGUS', 'ERR_SPAWN', 'constructor'), fc.string({ maxLength: 25 })), message: fc.string({ maxLength: 10 }) }), field)),
     fc.tuple(fc.constant(12), fc.oneof(fc.array(fc.oneof(anyNode, fc.string({ maxLength: 12 }), term), { maxLength: 5 }), field)),
     fc.array(field, { maxLength: 6 }).chain(rest => fc.oneof(fc.integer({ min: -2, max: 20 }), term).map(k => [k, ...rest])),
   ) as fc.Arbitrary<unknown[]>
@@ -66,4 +66,27 @@ export function controlFrameArb(local: string, peer: string, third: string): fc.
 /** `n` samples of `arb`, the same for the same seed. */
 export function sample<T>(arb: fc.Arbitrary<T>, n: number, seed: number): T[] {
   return fc.sample(arb, { seed, numRuns: n })
+}
+
+/**
+ * Handshake messages as handshake.ts and the cookie authenticator read them: the known types
+ * and fields, with right, wrong and prototype-named values.
+ */
+export function handshakeMessageArb(names: readonly string[]): fc.Arbitrary<Record<string, unknown>> {
+  const tricky = fc.constantFrom('constructor', '__proto__', 'toString', 'hasOwnProperty', '')
+  const name = fc.oneof(fc.constantFrom(...names), tricky, fc.string({ maxLength: 300 }))
+  const status = fc.oneof(fc.constantFrom('ok', 'up', 'nok', 'alive', 'not_allowed', 'name_form', 'wrong_node', 'version'), tricky, fc.string({ maxLength: 8 }))
+  const value = fc.oneof(termArb(names), fc.uint8Array({ minLength: 32, maxLength: 32 }).map(u => Buffer.from(u)))
+  const auth = fc.record({
+    t: fc.oneof(fc.constantFrom('challenge', 'reply', 'answer', 'ok', 'refused'), tricky),
+    c: value, d: value,
+  }, { requiredKeys: ['t'] })
+  return fc.oneof(
+    fc.record({ t: fc.constant('hello'), v: fc.oneof(fc.constant(1), value), name, to: name, hidden: value, long: value, creation: value }, { requiredKeys: ['t'] }),
+    fc.record({ t: fc.constant('status'), s: status, name, hidden: value, creation: value }, { requiredKeys: ['t', 's'] }),
+    fc.record({ t: fc.constant('up'), replace: value }),
+    fc.record({ t: fc.constant('a'), m: fc.oneof(auth, value) }),
+    fc.record({ t: fc.oneof(fc.constantFrom('ready', 'refused'), tricky, fc.string({ maxLength: 6 })) }),
+    fc.dictionary(fc.oneof(tricky, fc.string({ maxLength: 4 })), value, { maxKeys: 4 }),
+  )
 }

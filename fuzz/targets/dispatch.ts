@@ -1,7 +1,9 @@
 // Dispatch of decoded control frames (lib/kernel/dispatch.ts) into a real runtime: frames that
 // decode but carry garbage must be dropped (or refused with a NetkernelError), never crash.
 // Inputs are frame bodies: captured control frames and fast-check control frames, encoded,
-// then mutated; bodies that no longer decode are refused by the codec (CodecError).
+// then mutated; bodies that no longer decode are refused by the codec (CodecError). Spawn
+// requests to the peer are kept waiting, so that forged SPAWN_REPLYs settle them: they must
+// fail with a stable SpawnError.
 import { createCodec } from '../../lib/terms/codec.js'
 import { FRAGMENT_MARK } from '../../lib/kernel/fragments.js'
 import type { Connection } from '../../lib/kernel/connection.js'
@@ -26,7 +28,10 @@ export function dispatchTarget(): FuzzTarget {
     run(input, variant) {
       node ??= nodeHarness(local)
       const frame = codec.decode(input)
-      node.dispatch(conns[variant & 1]!, frame)
+      const conn = conns[variant & 1]!
+      node.armSpawns(conn.peer)
+      node.dispatch(conn, frame)
+      return node.checkSpawns()
     },
     close() {
       node?.close()

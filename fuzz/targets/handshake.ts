@@ -9,7 +9,8 @@ import { Cookies } from '../../lib/kernel/cookie-store.js'
 import { cookie } from '../../auth/cookie.js'
 import { chunks } from '../mutate.js'
 import { fakeConn } from '../fake-conn.js'
-import { bodiesOf, handshakeStreams } from '../seeds.js'
+import { bodiesOf, corpusNames, handshakeStreams } from '../seeds.js'
+import { handshakeMessageArb, sample } from '../terms-arb.js'
 import { checkCause, type FuzzTarget } from '../target.js'
 
 const codec = createCodec()
@@ -29,9 +30,19 @@ function field(stream: Buffer, key: string): string | undefined {
   }
 }
 
+/** Captured handshakes, and runs of one to three fast-check messages for either side. */
+function seeds(): Buffer[] {
+  const msgs = sample(handshakeMessageArb(corpusNames()), 900, 3)
+  const made: Buffer[] = []
+  for (let i = 0; i + 3 <= msgs.length; i += 3) {
+    made.push(Buffer.concat([Buffer.of(i & 1), ...msgs.slice(i, i + 1 + ((i / 3) % 3)).map(m => codec.encodeFrame(m))]))
+  }
+  return [...handshakeStreams(), ...made]
+}
+
 export const handshake: FuzzTarget = {
   name: 'handshake',
-  seeds: handshakeStreams,
+  seeds,
   async run(input, variant) {
     if (input.length === 0) return
     const responder = (input[0]! & 1) === 0
