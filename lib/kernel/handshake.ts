@@ -79,7 +79,8 @@ export interface Established {
 }
 
 function refusalError(s: string, local: string, peer: string, side: string): HandshakeError {
-  const r = REFUSALS[s] ?? { code: 'ERR_HANDSHAKE' as ErrorCode, text: `refused (${s})` }
+  // Own keys only: a peer's status may be named like an Object.prototype member.
+  const r = Object.hasOwn(REFUSALS, s) ? REFUSALS[s]! : { code: 'ERR_HANDSHAKE' as ErrorCode, text: `refused (${s})` }
   return new HandshakeError(r.code, `${local} → ${peer}: ${r.text} (${side})`)
 }
 

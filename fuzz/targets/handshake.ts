@@ -1,0 +1,72 @@
+// The handshake (lib/kernel/handshake-channel.ts's FramedChannel, handshake.ts's steps and the
+// cookie authenticator) over a fake Conn: one side of a connection setup, fed a peer's bytes
+// in chunks, then the peer's end. The first input byte picks the side (even: responder, odd:
+// initiator). Every setup must end in a NetkernelError (or succeed); a refusal wrapping a
+// JavaScript error (FramedChannel's catch-all) is a finding.
+import { initiateHandshake, respondHandshake, type Admission, type HandshakeDeps } from '../../lib/kernel/handshake.js'
+import { createCodec } from '../../lib/terms/codec.js'
+import { Cookies } from '../../lib/kernel/cookie-store.js'
+import { cookie } from '../../auth/cookie.js'
+import { chunks } from '../mutate.js'
+import { fakeConn } from '../fake-conn.js'
+import { bodiesOf, corpusNames, handshakeStreams } from '../seeds.js'
+import { handshakeMessageArb, sample } from '../terms-arb.js'
+import { checkCause, type FuzzTarget } from '../target.js'
+
+const codec = createCodec()
+const auth = cookie()
+const cookies = new Cookies('capture-cookie')
+const ADMISSIONS: Admission[] = ['ok', 'ok', 'up', 'nok', 'alive']
+
+/** A string field of the first message, if it decodes: the names the captured peer expects. */
+function field(stream: Buffer, key: string): string | undefined {
+  const first = bodiesOf(stream)[0]
+  if (first === undefined) return undefined
+  try {
+    const m = codec.decode(first) as Record<string, unknown>
+    return typeof m?.[key] === 'string' ? (m[key] as string) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Captured handshakes, and runs of one to three fast-check messages for either side. */
+function seeds(): Buffer[] {
+  const msgs = sample(handshakeMessageArb(corpusNames()), 900, 3)
+  const made: Buffer[] = []
+  for (let i = 0; i + 3 <= msgs.length; i += 3) {
+    made.push(Buffer.concat([Buffer.of(i & 1), ...msgs.slice(i, i + 1 + ((i / 3) % 3)).map(m => codec.encodeFrame(m))]))
+  }
+  return [...handshakeStreams(), ...made]
+}
+
+export const handshake: FuzzTarget = {
+  name: 'handshake',
+  seeds,
+  async run(input, variant) {
+    if (input.length === 0) return
+    const responder = (input[0]! & 1) === 0
+    const stream = input.subarray(1)
+    const conn = fakeConn()
+    const deps: HandshakeDeps = {
+      localName: (responder ? field(stream, 'to') : undefined) ?? 'local@host',
+      hidden: false, longNames: (variant & 64) !== 0, creation: 1, codec, auth, cookies, stepTimeout: 1000,
+      allowNode: () => (variant & 32) === 0,
+      admit: () => ADMISSIONS[(variant >>> 8) % ADMISSIONS.length]!,
+      commit: (_name, _creation, replace) => (replace && (variant & 16) === 0 ? 'alive' : 'ok'),
+      stillWanted: () => (variant & 8) !== 0,
+    }
+    const ac = new AbortController()
+    const setup = responder
+      ? respondHandshake(deps, conn, ac.signal)
+      : initiateHandshake(deps, conn, field(stream, 'name') ?? 'peer@host', ac.signal)
+    for (const c of chunks(stream, variant)) conn.feed(c)
+    conn.end()
+    try {
+      await setup
+    } catch (err) {
+      checkCause(err)
+      throw err
+    }
+  },
+}
