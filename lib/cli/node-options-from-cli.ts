@@ -15,6 +15,8 @@ export const nodeArgs = {
   'port-min': { type: 'string' },
   'port-max': { type: 'string' },
   'listen-host': { type: 'string' },
+  module: { type: 'string', multiple: true },
+  verbose: { type: 'boolean', short: 'v' },
 } as const
 
 /** The values parseArgs returns for nodeArgs. */
@@ -27,6 +29,8 @@ export interface NodeCliValues {
   'port-min'?: string
   'port-max'?: string
   'listen-host'?: string
+  module?: string[]
+  verbose?: boolean
 }
 
 /** The port options, as numbers (undefined = not given). */
