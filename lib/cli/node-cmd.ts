@@ -14,6 +14,7 @@ const HELP = `usage: netkernel node (--sname NAME | --name NAME@HOST.DOMAIN) [op
   --cookie C           cookie (default: ~/.erlang.cookie)
   --hidden             a hidden node
   --epmd-port N        port mapper port (default: ERL_EPMD_PORT, else 4369)
+  --no-start-epmd      do not start a port mapper when none answers (erl -start_epmd false)
   --listen-host ADDR   address to listen on (default 0.0.0.0; 127.0.0.1 for a node that
                        others reach only through an SSH gateway on its host)
   --port-min N         listen inside a fixed port range ...

@@ -27,6 +27,7 @@ options:
   --cookie C           cookie (default: ~/.erlang.cookie)
   --hidden             a hidden node
   --epmd-port N        port mapper port (default: ERL_EPMD_PORT, else 4369)
+  --no-start-epmd      do not start a port mapper when none answers (erl -start_epmd false)
   --listen-host ADDR   address to listen on (default 0.0.0.0)
   --port-min N         listen inside a fixed port range ...
   --port-max N         ... (for firewalls)
