@@ -8,7 +8,8 @@
 //            --only=tput,m2o,local,ping,hol (scenario families) --sizes=10,100,1024,65536,1048576
 //
 // Progress goes to stderr; the table and the target lines to stdout; the results to
-// bench/results/latest.json and latest.svg (or --out).
+// bench/results/latest.json and latest.svg (or --out). A --quick run writes to
+// bench/results/quick/ (ignored by git), so it never replaces the recorded full run.
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { tmpdir, hostname, cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
@@ -35,7 +36,7 @@ if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error('--runs must be a posit
 const only = strOpt('only')?.split(',')
 const want = (family: string): boolean => only === undefined || only.includes(family)
 const cpuProfDir = strOpt('cpu-prof')
-const outDir = strOpt('out') ?? fileURLToPath(new URL('./results/', import.meta.url))
+const outDir = strOpt('out') ?? fileURLToPath(new URL(quick ? './results/quick/' : './results/', import.meta.url))
 
 const SIZES = (strOpt('sizes')?.split(',').map(Number) ?? [10, 100, 1024, 65536, 1048576]).filter(x => [10, 100, 1024, 65536, 1048576].includes(x))
 const SIZE_LABEL: Record<number, string> = { 10: '10 B', 100: '100 B', 1024: '1 KB', 65536: '64 KB', 1048576: '1 MB' }

@@ -20,7 +20,7 @@ import { systemClock } from './kernel/clock.js'
 import { silentLogger, childLogger } from './logger.js'
 import { tcp } from '../transports/tcp.js'
 import { cookie as cookieAuth } from '../auth/cookie.js'
-import { registerNode, lookupNode, type Registration } from './epmd/client.js'
+import { registerNode, lookupNode, listNames, type Registration } from './epmd/client.js'
 import { KeptRegistration } from './epmd/kept-registration.js'
 import { ensureEpmd } from './epmd/ensure.js'
 import { EpmdError, NetkernelError, TransportError } from './errors.js'
@@ -257,7 +257,10 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
         host: epmd.host, port: epmd.port, name: aliveOf(name), nodePort: port, hidden: opts.hidden === true,
         connect: transport.registerPortMapper?.bind(transport),
       })
-      const kept = new KeptRegistration(await register(), register, logger, clock)
+      const names = async (): Promise<string[]> => (await listNames({
+        host: epmd.host, port: epmd.port, timeout: 2000, connect: transport.registerPortMapper?.bind(transport),
+      })).names.map(n => n.name)
+      const kept = new KeptRegistration(await register(), { name: aliveOf(name), register, names, logger, clock })
       registration = kept
       creation = kept.creation
     } else {

@@ -5,7 +5,7 @@
 import t from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -13,6 +13,7 @@ import { tls } from '../transports/tls.js'
 import { tlsCert } from '../auth/tls-cert.js'
 import { full, inProcess, nextEvent, testEpmd, testNode } from './fixtures/cluster.js'
 import { testPki } from './fixtures/tls-certs.js'
+import { writeCertFiles, type CertFiles } from './fixtures/cert-files.js'
 import { startShell, tmuxSkip } from './fixtures/shell-tmux.js'
 import { sshdSkip, startSshd } from './fixtures/sshd.js'
 
@@ -31,17 +32,8 @@ function tempDir(t: Teardown): string {
 
 const pki = testPki('cli transports CA')
 
-/** Write the CA and node certificates as `netkernel certs` lays them out: DIR/ca/ca.pem, DIR/certs/NAME.pem|.key. */
-function writeCerts(dir: string, names: string[]): { ca: string; cert(n: string): string; key(n: string): string } {
-  mkdirSync(join(dir, 'ca'))
-  mkdirSync(join(dir, 'certs'))
-  writeFileSync(join(dir, 'ca', 'ca.pem'), pki.ca.cert)
-  for (const n of names) {
-    const c = pki.node(n)
-    writeFileSync(join(dir, 'certs', `${n}.pem`), c.cert)
-    writeFileSync(join(dir, 'certs', `${n}.key`), c.key, { mode: 0o600 })
-  }
-  return { ca: join(dir, 'ca', 'ca.pem'), cert: n => join(dir, 'certs', `${n}.pem`), key: n => join(dir, 'certs', `${n}.key`) }
+function writeCerts(dir: string, names: string[]): CertFiles {
+  return writeCertFiles(pki, dir, names)
 }
 
 /** `netkernel node ...args` as a child process; resolves with its first line once it listens. Stopped at teardown. */

@@ -83,6 +83,14 @@ t.test('--module files: named exports, a default map, a default module, errors',
   await t.rejects(loadModules(['none.mjs'], dir), { name: 'ModuleLoadError', message: /none\.mjs defines no module/ })
   await t.rejects(loadModules(['broken.mjs'], dir), { name: 'ModuleLoadError', message: /cannot load module file broken\.mjs/ })
   await t.rejects(loadModules(['missing.mjs'], dir), { name: 'ModuleLoadError', message: /cannot load module file missing\.mjs/ })
+
+  // NAME=FILE: one module under that name.
+  writeFileSync(join(dir, 'two.mjs'), 'export const p = { f: () => 1 }\nexport const q = { g: () => 2 }\n')
+  const named = await loadModules(['counter=b.mjs', 'greeter=solo.mjs', 'q=two.mjs'], dir)
+  t.same(Object.keys(named).sort(), ['counter', 'greeter', 'q'], 'the only module, the default module, the export of that name')
+  t.type(named.counter?.f, 'function')
+  t.type(named.q?.g, 'function')
+  await t.rejects(loadModules(['r=two.mjs'], dir), { name: 'ModuleLoadError', message: /two\.mjs defines several modules \(p, q\) and none is named r/ })
 })
 
 t.test('the shell functions on a local node', async t => {
@@ -238,5 +246,5 @@ t.test('netkernel shell --help and bad arguments', async t => {
   t.match(await run(['--sname', 'a', '--transport', 'carrier-pigeon']), { code: 2, out: /unknown transport 'carrier-pigeon' \(--transport tcp\|tls\|ssh\)/ })
   t.match(await run(['--sname', 'a', '--epmd-port', 'x']), { code: 2, out: /bad --epmd-port 'x'/ })
   t.match(await run(['--sname', 'a', '--bogus']), { code: 2, out: /bogus/ })
-  t.match(await run(['--sname', 'a', '--module', '/nonexistent/x.mjs']), { code: 1, out: /cannot load module file \/nonexistent\/x\.mjs/ })
+  t.match(await run(['--sname', 'a', '--module', '/nonexistent/x.mjs']), { code: 2, out: /--module: cannot load module file \/nonexistent\/x\.mjs/ })
 })

@@ -28,7 +28,8 @@ export async function benchMain(argv: string[]): Promise<number> {
 Throughput (10 B .. 1 MB), ping-pong latency, many-to-one and head-of-line blocking between
 nodes in separate OS processes over tcp, tls and ssh, beside a raw socket pipe, the bare
 codec loop and Erlang/OTP (default, +zdbbl 32768, inet_tls) when erl is installed. Results
-go to bench/results/ (JSON and SVG). See bench/README.md.
+go to bench/results/ (JSON and SVG; a --quick run's to bench/results/quick/, ignored by
+git). See bench/README.md.
 `)
     return 0
   }

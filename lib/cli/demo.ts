@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -42,10 +42,18 @@ options:
   --help`
 
 
-function startChild(name: string, cookie: string, epmdPort: number, extra: string[]): { child: ChildProcess; ready: Promise<void> } {
+/**
+ * A child node: it stops when its standard input (a pipe from here) closes, never starts a
+ * port mapper of its own (the demo's ends with the demo), and its stderr is passed on only
+ * while the demo runs — nothing is printed after the demo has exited.
+ */
+function startChild(name: string, cookie: string, epmdPort: number, extra: string[], quiet: () => boolean): { child: ChildProcess; ready: Promise<void> } {
   const main = process.argv[1] as string
-  const child = spawn(process.execPath, [...process.execArgv, main, 'node', '--sname', name, '--cookie', cookie, '--epmd-port', String(epmdPort), '--stdin-lifeline', ...extra], {
-    stdio: ['pipe', 'pipe', 'inherit'],
+  const child = spawn(process.execPath, [...process.execArgv, main, 'node', '--sname', name, '--cookie', cookie, '--epmd-port', String(epmdPort), '--no-start-epmd', '--stdin-lifeline', ...extra], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  child.stderr!.on('data', (d: Buffer) => {
+    if (!quiet()) process.stderr.write(d)
   })
   const ready = new Promise<void>((resolve, reject) => {
     let out = ''
@@ -115,6 +123,34 @@ function runExamples(f: Node, bar: string, baz: string, say: Say): Promise<void>
   })
 }
 
+const TEMP_PREFIX = 'nk-demo-'
+/** Set on Ctrl+C: the children's stderr is no longer passed on. */
+let interrupted = false
+
+/** The temp dirs of earlier demos that were killed (their pid is gone). */
+function removeStaleTempDirs(): void {
+  let entries: string[]
+  try {
+    entries = readdirSync(tmpdir())
+  } catch {
+    return
+  }
+  for (const e of entries) {
+    const m = new RegExp(`^${TEMP_PREFIX}(\\d+)-`).exec(e)
+    if (m === null || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue
+    rmSync(join(tmpdir(), e), { recursive: true, force: true })
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
 export async function demoMain(argv: string[]): Promise<number> {
   let values
   try {
@@ -139,17 +175,22 @@ export async function demoMain(argv: string[]): Promise<number> {
   const cookie = randomBytes(12).toString('hex')
 
   // Ctrl+C: exit through process.exit so that 'exit' handlers run (temp dirs, sshd); the
-  // children stop when their standard input closes.
+  // children stop when their standard input closes, silently. A demo killed outright
+  // (kill -9) leaves its temp dirs: the next run removes them.
+  removeStaleTempDirs()
   const tempDirs = new Set<string>()
   const removeTempDirs = (): void => {
     for (const d of tempDirs) rmSync(d, { recursive: true, force: true })
     tempDirs.clear()
   }
-  const onSigint = (): void => process.exit(130)
+  const onSigint = (): void => {
+    interrupted = true
+    process.exit(130)
+  }
   process.once('SIGINT', onSigint)
   process.once('exit', removeTempDirs)
   const tempDir = (what: string): string => {
-    const d = mkdtempSync(join(tmpdir(), `nk-demo-${what}-`))
+    const d = mkdtempSync(join(tmpdir(), `${TEMP_PREFIX}${process.pid}-${what}-`))
     tempDirs.add(d)
     return d
   }
@@ -209,7 +250,7 @@ async function runRound(round: RoundName, setup: RoundSetup, host: string, cooki
     children = ['bar', 'baz'].map(n => {
       const [args, shown] = setup.childArgs(n)
       say(`$ netkernel node --sname ${n} --epmd-port ${port}${shown.length ? ' ' + shown.map(q).join(' ') : ''} &   # a separate OS process`)
-      return startChild(n, cookie, port, args)
+      return startChild(n, cookie, port, args, () => interrupted)
     })
     await Promise.all(children.map(c => c.ready))
     if (setup.fooLine) say(setup.fooLine)

@@ -1,10 +1,11 @@
-// `netkernel node`: a headless node hosting the seed's modules, until SIGINT/SIGTERM or
-// until its standard input closes (when started with --stdin-lifeline by a parent).
+// `netkernel node`: a headless node hosting the seed's modules (and --module's), until
+// SIGINT/SIGTERM or until its standard input closes (when started with --stdin-lifeline by a
+// parent). Refused connections are said on stderr; --verbose adds the library's log.
 import { parseArgs } from 'node:util'
-import { startNode } from '../node.js'
-import { seedModules } from './seed-modules.js'
-import { TRANSPORT_HELP, UsageError, transportArgs, transportFromOptions, type BuiltTransport } from './transport-options.js'
-import { nodeArgs, nodeOptionsFromCli, nodePortsFromCli, type NodeCliPorts } from './node-options-from-cli.js'
+import { TRANSPORT_HELP, UsageError, transportArgs } from './transport-options.js'
+import { nodeArgs } from './node-options-from-cli.js'
+import { startCliNode } from './cli-node.js'
+import { onStopSignals } from './stop-signals.js'
 
 const HELP = `usage: netkernel node (--sname NAME | --name NAME@HOST.DOMAIN) [options]
 
@@ -13,16 +14,25 @@ const HELP = `usage: netkernel node (--sname NAME | --name NAME@HOST.DOMAIN) [op
   --cookie C           cookie (default: ~/.erlang.cookie)
   --hidden             a hidden node
   --epmd-port N        port mapper port (default: ERL_EPMD_PORT, else 4369)
+  --no-start-epmd      do not start a port mapper when none answers (erl -start_epmd false)
   --listen-host ADDR   address to listen on (default 0.0.0.0; 127.0.0.1 for a node that
                        others reach only through an SSH gateway on its host)
   --port-min N         listen inside a fixed port range ...
   --port-max N         ... (for firewalls)
+  --module FILE        host the modules FILE exports (objects of functions) besides the
+                       seed's s and frequency; NAME=FILE hosts FILE's module as NAME;
+                       repeatable
   --stdin-lifeline     stop when standard input closes
+  --verbose, -v        the library's log on stderr (also: NETKERNEL_LOG=debug|info|warn|error)
   --help
+
+Refused connections (a wrong cookie, a certificate naming another node, another
+transport) are printed on stderr, once per peer and reason.
 
 ${TRANSPORT_HELP}
 
 examples:
+  netkernel node --sname bar --module ./counter.mjs
   netkernel node --sname bar --transport tls --tls-ca ca/ca.pem \\
       --tls-cert certs/bar@host.pem --tls-key certs/bar@host.key --tls-cert-auth
   netkernel node --sname bar --listen-host 127.0.0.1     # reached through this host's sshd`
@@ -49,35 +59,33 @@ export async function nodeMain(argv: string[]): Promise<number> {
     return v.help ? 0 : 1
   }
   if (v.sname !== undefined && v.name !== undefined) return fail('give one of --sname and --name, not both')
-  let ports: NodeCliPorts
-  let built: BuiltTransport
+  const say = (line: string): void => { process.stderr.write(line + '\n') }
+  const signals = onStopSignals(['SIGINT', 'SIGTERM'])
   try {
-    ports = nodePortsFromCli(v, { checkRange: true })
-    built = transportFromOptions(v)
-  } catch (err) {
-    if (err instanceof UsageError) return fail(err.message)
-    throw err
-  }
-  let node
-  try {
-    node = await startNode(nodeOptionsFromCli(v, ports, built, seedModules))
-  } catch (err) {
-    await built.close()
-    throw err
-  }
-  process.stdout.write(`node ${node.name} listening on port ${node.address?.port} (${built.summary})\n`)
-  node.on('nodeup', (n, i) => process.stdout.write(`nodeup ${n} (${i.transport})\n`))
-  node.on('nodedown', (n, i) => process.stdout.write(`nodedown ${n} (${i.reason})\n`))
-  await new Promise<void>(resolve => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
-    if (v['stdin-lifeline']) {
-      process.stdin.once('end', resolve)
-      process.stdin.once('close', resolve)
-      process.stdin.resume()
+    let cli
+    try {
+      cli = await startCliNode(v, { checkRange: true, say })
+    } catch (err) {
+      if (err instanceof UsageError) return fail(err.message)
+      throw err
     }
-  })
-  await node.stop()
-  await built.close()
-  return 0
+    const { node, built } = cli
+    process.stdout.write(`node ${node.name} listening on port ${node.address?.port} (${built.summary})\n`)
+    node.on('nodeup', (n, i) => process.stdout.write(`nodeup ${n} (${i.transport})\n`))
+    node.on('nodedown', (n, i) => process.stdout.write(`nodedown ${n} (${i.reason})\n`))
+    await new Promise<void>(resolve => {
+      void signals.stopped.then(() => resolve())
+      if (v['stdin-lifeline']) {
+        process.stdin.once('end', resolve)
+        process.stdin.once('close', resolve)
+        process.stdin.resume()
+      }
+    })
+    await node.stop()
+    await built.close()
+    if (v['stdin-lifeline']) process.stdin.destroy()
+    return 0
+  } finally {
+    signals.dispose()
+  }
 }

@@ -15,6 +15,9 @@ export const nodeArgs = {
   'port-min': { type: 'string' },
   'port-max': { type: 'string' },
   'listen-host': { type: 'string' },
+  'no-start-epmd': { type: 'boolean' },
+  module: { type: 'string', multiple: true },
+  verbose: { type: 'boolean', short: 'v' },
 } as const
 
 /** The values parseArgs returns for nodeArgs. */
@@ -27,6 +30,9 @@ export interface NodeCliValues {
   'port-min'?: string
   'port-max'?: string
   'listen-host'?: string
+  'no-start-epmd'?: boolean
+  module?: string[]
+  verbose?: boolean
 }
 
 /** The port options, as numbers (undefined = not given). */
@@ -69,7 +75,7 @@ export function nodeOptionsFromCli(v: NodeCliValues, ports: NodeCliPorts, built:
     hidden: v.hidden,
     transport: built.transport,
     ...(built.auth ? { auth: built.auth } : {}),
-    epmd: epmdPort === undefined ? {} : { port: epmdPort },
+    epmd: { ...(epmdPort === undefined ? {} : { port: epmdPort }), ...(v['no-start-epmd'] ? { autoStart: false } : {}) },
     listen: { ...(v['listen-host'] === undefined ? {} : { host: v['listen-host'] }), portMin, portMax },
     modules,
   }

@@ -22,12 +22,16 @@ export interface ShellReplOptions {
   historyFile?: string
   /** Printed before the first prompt. */
   banner?: string
+  /** Where notices go (refused connections, log lines); default stderr. */
+  errorOutput?: NodeJS.WritableStream
 }
 
 export interface ShellRepl {
   server: REPLServer
   /** Stop the current wait (as Ctrl+C does). */
   interrupt(): void
+  /** Print a notice on the error output, above the prompt and the typed text. */
+  notice(line: string): void
   /** Close the REPL; `closed` then resolves once the queued lines are evaluated. */
   close(): void
   closed: Promise<void>
@@ -42,6 +46,9 @@ interface ReplInternals {
   eval: Eval
 }
 
+/** A line ending in a single '.' (not '..'), e.g. `flush().`: the expression before it, then the dot. */
+const ERLANG_DOT = /([^.])\.(\s*)$/
+
 const isThenable = (v: unknown): v is PromiseLike<unknown> =>
   (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as { then?: unknown }).then === 'function'
 
@@ -50,14 +57,17 @@ export async function startShellRepl(opts: ShellReplOptions): Promise<ShellRepl>
   const prompt = (): string => `(${opts.name})${counter}> `
   const output = opts.output ?? process.stdout
   output.write(`${opts.banner ?? ''}\n`)
+  const input = opts.input ?? process.stdin
   const r = repl.start({
     prompt: prompt(),
-    input: opts.input ?? process.stdin,
+    input,
     output,
     useGlobal: true,
     writer: formatTerm,
     preview: false,
-    breakEvalOnSigint: true,
+    // Ctrl+C in a terminal breaks a runaway loop; without one, the REPL's own SIGINT
+    // handling would kill the process before the command's graceful stop.
+    breakEvalOnSigint: (input as { isTTY?: boolean }).isTTY === true,
   })
   const internals = r as unknown as ReplInternals
 
@@ -68,6 +78,15 @@ export async function startShellRepl(opts: ShellReplOptions): Promise<ShellRepl>
   let awaiting = false
 
   const evaluate = internals.eval.bind(r)
+  /** erl's habit: `flush().` — a complete expression, then the dot that ends it in Erlang. */
+  const evaluateErlangDot: Eval = (code, context, file, cb) => {
+    if (!ERLANG_DOT.test(code)) return evaluate(code, context, file, cb)
+    evaluate(code.replace(ERLANG_DOT, '$1$2'), context, file, (...args: [Error | null, unknown?]) => {
+      // Without the dot it is unfinished: the dot continues it (`foo.` + `bar` on the next line).
+      if (args[0] instanceof repl.Recoverable) return evaluate(code, context, file, cb)
+      cb(...args)
+    })
+  }
   internals.eval = (code, context, file, cb) => {
     // The completer evaluates `try { expr } catch {}` to list an object's properties: not a line.
     if (!code.endsWith('\n')) return evaluate(code, context, file, cb)
@@ -97,7 +116,7 @@ export async function startShellRepl(opts: ShellReplOptions): Promise<ShellRepl>
       pump()
     }
     current = finish
-    evaluate(code, context, file, (...args: [Error | null, unknown?]) => {
+    evaluateErlangDot(code, context, file, (...args: [Error | null, unknown?]) => {
       const [err, result] = args
       if (err || !isThenable(result)) return finish(err, result, args.length > 1)
       // A promise result: wait for it (Ctrl+C stops the wait) and print what it resolves to.
@@ -168,16 +187,18 @@ export async function startShellRepl(opts: ShellReplOptions): Promise<ShellRepl>
 
   // ---- the shell functions and .help --------------------------------------------------
   let closing = false
+  const errorOutput = opts.errorOutput ?? process.stderr
+  function printOn(stream: NodeJS.WritableStream, line: string): void {
+    if (current !== undefined || closing || !r.terminal) {
+      stream.write(line + '\n')
+      return
+    }
+    // Between evaluations (a notice from the node): above the prompt and the typed text.
+    stream.write('\r\x1b[K' + line + '\n')
+    r.displayPrompt(true)
+  }
   const io: ShellIO = {
-    print: line => {
-      if (current !== undefined || closing || !r.terminal) {
-        output.write(line + '\n')
-        return
-      }
-      // Between evaluations (a notice from the node): above the prompt and the typed text.
-      output.write('\r\x1b[K' + line + '\n')
-      r.displayPrompt(true)
-    },
+    print: line => printOn(output, line),
     signal: () => controller?.signal,
     quit: () => setImmediate(() => r.close()),
   }
@@ -194,12 +215,7 @@ export async function startShellRepl(opts: ShellReplOptions): Promise<ShellRepl>
     },
   })
 
-  if (opts.historyFile) {
-    await new Promise<void>((resolve, reject) => {
-      r.setupHistory(opts.historyFile as string, err => (err ? reject(err) : resolve()))
-    })
-  }
-
+  // Before the history file is opened: the input may end meanwhile (a script, /dev/null).
   const closed = new Promise<void>(resolve => {
     r.once('exit', () => {
       closing = true
@@ -207,9 +223,15 @@ export async function startShellRepl(opts: ShellReplOptions): Promise<ShellRepl>
       pump()
     })
   })
+  if (opts.historyFile) {
+    await new Promise<void>((resolve, reject) => {
+      r.setupHistory(opts.historyFile as string, err => (err ? reject(err) : resolve()))
+    })
+  }
   return {
     server: r,
     interrupt,
+    notice: line => printOn(errorOutput, line),
     close: () => {
       closing = true
       interrupt()

@@ -3,15 +3,14 @@
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { startNode } from '../node.js'
-import { seedModules } from './seed-modules.js'
-import { loadModules } from './shell-modules.js'
 import { ShellProcess } from './shell-process.js'
 import { shellContext } from './shell-context.js'
-import { startShellRepl } from './shell-repl.js'
+import { startShellRepl, type ShellRepl } from './shell-repl.js'
 import { formatTerm } from './shell-format.js'
-import { nodeArgs, nodeOptionsFromCli, nodePortsFromCli, type NodeCliPorts } from './node-options-from-cli.js'
-import { TRANSPORT_HELP, UsageError, transportArgs, transportFromOptions, type BuiltTransport } from './transport-options.js'
+import { nodeArgs } from './node-options-from-cli.js'
+import { TRANSPORT_HELP, UsageError, transportArgs } from './transport-options.js'
+import { startCliNode } from './cli-node.js'
+import { onStopSignals } from './stop-signals.js'
 
 const HELP = `usage: netkernel shell (--sname NAME | --name NAME@HOST.DOMAIN) [options]
 
@@ -28,13 +27,15 @@ options:
   --cookie C           cookie (default: ~/.erlang.cookie)
   --hidden             a hidden node
   --epmd-port N        port mapper port (default: ERL_EPMD_PORT, else 4369)
+  --no-start-epmd      do not start a port mapper when none answers (erl -start_epmd false)
   --listen-host ADDR   address to listen on (default 0.0.0.0)
   --port-min N         listen inside a fixed port range ...
   --port-max N         ... (for firewalls)
   --module FILE        load FILE's exported modules (objects of functions) as spawnable
-                       code on this node; repeatable. The seed's modules s and frequency
-                       are always there.
+                       code on this node; NAME=FILE loads FILE's module as NAME;
+                       repeatable. The seed's modules s and frequency are always there.
   --history FILE       command history (default: ~/.netkernel_history; '' for none)
+  --verbose, -v        the library's log on stderr (also: NETKERNEL_LOG=debug|info|warn|error)
   --help
 
 ${TRANSPORT_HELP}
@@ -46,7 +47,10 @@ examples:
       --ssh-key ~/.ssh/id_ed25519 --ssh-known-hosts ~/.ssh/known_hosts --ssh-target 127.0.0.1
 
 In the shell, help() or .help lists the shell functions; Ctrl+D, .exit or q() stops the
-node gracefully (its peers see nodedown).`
+node gracefully (its peers see nodedown), as do the end of a piped or redirected input
+and SIGTERM. A trailing '.' after an expression, as in erl (flush().), is accepted.
+Refused connections (a wrong cookie, a certificate naming another node, another
+transport) are printed on stderr, once per peer and reason.`
 
 function fail(msg: string): number {
   process.stderr.write(`netkernel shell: ${msg}\n`)
@@ -59,7 +63,7 @@ export async function shellMain(argv: string[]): Promise<number> {
     ({ values: v } = parseArgs({
       args: argv,
       options: {
-        ...nodeArgs, module: { type: 'string', multiple: true }, history: { type: 'string' },
+        ...nodeArgs, history: { type: 'string' },
         help: { type: 'boolean' }, ...transportArgs,
       },
     }))
@@ -71,50 +75,49 @@ export async function shellMain(argv: string[]): Promise<number> {
     return 0
   }
   if ((v.sname === undefined) === (v.name === undefined)) return fail(`give one of --sname and --name\n\n${HELP}`)
-  let ports: NodeCliPorts
-  let built: BuiltTransport
-  try {
-    ports = nodePortsFromCli(v)
-    built = transportFromOptions(v)
-  } catch (err) {
-    if (err instanceof UsageError) return fail(`${err.message}\n(netkernel shell --help lists the options)`)
-    throw err
-  }
 
-  const modules = { ...seedModules, ...(await loadModules(v.module ?? [])) }
-  let node
+  // Before the REPL is up, notices go straight to stderr; then above the prompt.
+  let notice = (line: string): void => { process.stderr.write(line + '\n') }
+  const say = (line: string): void => notice(line)
+  // SIGINT too when the input is not a terminal (in a terminal, Ctrl+C stops a wait).
+  const signals = onStopSignals(['SIGTERM', 'SIGHUP', ...(process.stdin.isTTY ? [] : ['SIGINT' as const])], { say })
   try {
-    node = await startNode(nodeOptionsFromCli(v, ports, built, modules))
-  } catch (err) {
-    await built.close()
-    throw err
-  }
+    let cli
+    try {
+      cli = await startCliNode(v, { say })
+    } catch (err) {
+      if (err instanceof UsageError) return fail(`${err.message}\n(netkernel shell --help lists the options)`)
+      throw err
+    }
+    const { node, built, modules } = cli
 
-  let print: (line: string) => void = line => process.stdout.write(line + '\n')
-  const shell = await ShellProcess.start(node, {
-    onRestart: (old, reason, now) => print(`*** shell process ${old.toString()} exited (${formatTerm(reason)}); self() is now ${now.toString()}`),
-  })
-  const session = await startShellRepl({
-    name: node.name,
-    historyFile: v.history ?? join(homedir(), '.netkernel_history'),
-    banner: `netkernel shell: node ${node.name}${node.address ? ` on port ${node.address.port}` : ''} (${built.summary}), modules ${Object.keys(modules).sort().join(', ')}\n` +
-      'help() lists the shell functions; Ctrl+D, .exit or q() stops the node.',
-    context: io => {
-      print = io.print
-      return shellContext(node, shell, io)
-    },
-  })
-
-  const onSignal = (): void => session.close()
-  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', ...(process.stdin.isTTY ? [] : ['SIGINT' as const])]
-  for (const s of signals) process.once(s, onSignal)
-  try {
-    await session.closed
+    let print: (line: string) => void = line => process.stdout.write(line + '\n')
+    const shell = await ShellProcess.start(node, {
+      onRestart: (old, reason, now) => print(`*** shell process ${old.toString()} exited (${formatTerm(reason)}); self() is now ${now.toString()}`),
+    })
+    let session: ShellRepl | undefined
+    try {
+      session = await startShellRepl({
+        name: node.name,
+        historyFile: v.history ?? join(homedir(), '.netkernel_history'),
+        banner: `netkernel shell: node ${node.name}${node.address ? ` on port ${node.address.port}` : ''} (${built.summary}), modules ${Object.keys(modules).sort().join(', ')}\n` +
+          'help() lists the shell functions; Ctrl+D, .exit or q() stops the node.',
+        context: io => {
+          print = io.print
+          return shellContext(node, shell, io)
+        },
+      })
+      const s = session
+      notice = line => s.notice(line)
+      void signals.stopped.then(() => s.close())
+      await session.closed
+    } finally {
+      shell.stop()
+      await node.stop()
+      await built.close()
+    }
+    return 0
   } finally {
-    for (const s of signals) process.off(s, onSignal)
-    shell.stop()
-    await node.stop()
-    await built.close()
+    signals.dispose()
   }
-  return 0
 }

@@ -210,6 +210,8 @@ export interface BuiltTransport {
   transport: Transport
   /** undefined = the default (cookie). */
   auth?: Authenticator
+  /** tls: this node's own certificate (PEM), as read from --tls-cert. */
+  ownCert?: Buffer
   /** For banners: 'tcp', 'tls, tls-cert auth', 'ssh via gateways work (nk@10.0.8.2:22)'. */
   summary: string
   /** Ends what the transport keeps open (SSH connections); call after the node stopped. */
@@ -244,7 +246,7 @@ export function buildTransport(spec: TransportSpec, io: { readFile?: (path: stri
     const transport = wrap('--transport tls', () => tls({ ca, cert, key }))
     const auth = spec.auth === 'cookie' ? undefined : tlsCert({ cookie: spec.auth === 'tls-cert+cookie' })
     const summary = spec.auth === 'cookie' ? 'tls, cookie auth' : spec.auth === 'tls-cert' ? 'tls, tls-cert auth' : 'tls, tls-cert + cookie auth'
-    return { spec, transport, ...(auth ? { auth } : {}), summary, close: async () => {} }
+    return { spec, transport, ...(auth ? { auth } : {}), ownCert: cert, summary, close: async () => {} }
   }
 
   const privateKey = readOption(spec.keyFile, '--ssh-key', read)

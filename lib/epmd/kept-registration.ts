@@ -1,7 +1,15 @@
-// A node's port-mapper registration, kept for the node's lifetime: if the registration
-// connection ends while the node runs (the port mapper restarted, or the SSH connection it
-// went through dropped), the node registers again, retrying with a growing delay. The node
-// keeps its own creation; a new one from the port mapper is not adopted (pids stay valid).
+// A node's port-mapper registration, kept for the node's lifetime. When the registration
+// connection ends while the node runs, the node asks the port mapper for its names at once:
+//
+// - no answer: the port mapper went away (it restarted, or the SSH connection the
+//   registration went through dropped); the node registers again as soon as one answers,
+//   retrying with a growing delay;
+// - an answer without this node's name: the port mapper kept running and dropped the
+//   registration itself (`epmd -stop NAME`). As Erlang's nodes do, the node leaves it so:
+//   it stays up, unregistered (a warning says so), and is not registered again.
+//
+// The node keeps its own creation; a new one from the port mapper is not adopted (pids stay
+// valid).
 import type { Logger } from '../logger.js'
 import type { Clock } from '../kernel/clock.js'
 
@@ -14,17 +22,22 @@ export interface RegistrationLike {
 const FIRST_DELAY = 200
 const MAX_DELAY = 5000
 
+export interface KeptRegistrationOptions {
+  /** The node's alive name ('foo' for foo@host), as the port mapper lists it. */
+  name: string
+  register: () => Promise<RegistrationLike>
+  /** The names the port mapper lists now; rejects when it does not answer. */
+  names: () => Promise<string[]>
+  logger: Logger
+  clock: Clock
+}
+
 export class KeptRegistration {
   private stopped = false
   private timer: unknown
   private delay = FIRST_DELAY
 
-  constructor(
-    private current: RegistrationLike,
-    private readonly register: () => Promise<RegistrationLike>,
-    private readonly logger: Logger,
-    private readonly clock: Clock,
-  ) {
+  constructor(private current: RegistrationLike, private readonly o: KeptRegistrationOptions) {
     this.watch()
   }
 
@@ -34,23 +47,34 @@ export class KeptRegistration {
 
   close(): void {
     this.stopped = true
-    this.clock.clearTimeout(this.timer)
+    this.o.clock.clearTimeout(this.timer)
     this.current.close()
   }
 
   private watch(): void {
     const reg = this.current
-    void reg.closed.then(() => {
+    void reg.closed.then(async () => {
       if (this.stopped || reg !== this.current) return
-      this.logger.warn({}, 'port mapper registration lost; registering again')
+      let listed: string[] | undefined
+      try {
+        listed = await this.o.names()
+      } catch {
+        listed = undefined // it went away
+      }
+      if (this.stopped) return
+      if (listed !== undefined && !listed.includes(this.o.name)) {
+        this.o.logger.warn({ name: this.o.name }, `the port mapper dropped the registration of '${this.o.name}' and keeps running (epmd -stop): the node stays up, unregistered; other nodes cannot find it by name`)
+        return
+      }
+      this.o.logger.warn({}, `port mapper registration lost${listed === undefined ? ' (the port mapper does not answer)' : ''}; registering again`)
       this.retry()
     })
   }
 
   private retry(): void {
-    this.timer = this.clock.setTimeout(() => {
+    this.timer = this.o.clock.setTimeout(() => {
       if (this.stopped) return
-      this.register().then(
+      this.o.register().then(
         reg => {
           if (this.stopped) {
             reg.close()
@@ -58,11 +82,11 @@ export class KeptRegistration {
           }
           this.current = reg
           this.delay = FIRST_DELAY
-          this.logger.info({}, 'registered with the port mapper again')
+          this.o.logger.info({}, 'registered with the port mapper again')
           this.watch()
         },
         (err: Error) => {
-          this.logger.warn({ err }, `registering with the port mapper again failed: ${err.message}`)
+          this.o.logger.warn({ err }, `registering with the port mapper again failed: ${err.message}`)
           this.delay = Math.min(MAX_DELAY, this.delay * 2)
           this.retry()
         },

@@ -278,7 +278,7 @@ export class NetKernel {
       const e = err as NetkernelError
       if (e.code !== 'ERR_ALREADY_CONNECTED') this.limiter.failure(address, claimed)
       this.o.logger.warn({ address, err: e, code: e.code }, `inbound connection from ${address} refused`)
-      this.o.emit('connectError', admitted?.node, { direction: 'in', address, error: e, code: e.code })
+      this.o.emit('connectError', admitted?.node ?? claimed, { direction: 'in', address, error: e, code: e.code })
       conn.destroy()
       if (admitted !== undefined && this.pending.get(admitted.node) === admitted) {
         admitted.inbound = false

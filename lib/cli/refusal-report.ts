@@ -1,0 +1,43 @@
+// A refused or failed connection, said once: the shell and `netkernel node` print each
+// connectError the node emits (a wrong cookie, a certificate naming another node, a tcp
+// node dialling a tls one) with its code and reason. A repeat of the same refusal (same
+// direction, peer and code) stays quiet until it changes or the peer comes up.
+import type { Node } from '../node.js'
+
+/** Bound on the refusals remembered (many peers, or one at many addresses). */
+const REMEMBERED = 1000
+
+type ConnectErrorInfo = { direction: 'in' | 'out'; code: string; error: Error; address?: unknown }
+
+/** The line for one refusal. */
+export function refusalLine(peer: string | undefined, info: ConnectErrorInfo): string {
+  const from = info.address === undefined ? '' : String(info.address)
+  const who = info.direction === 'out'
+    ? `connection to ${peer ?? 'a node'} failed`
+    : `connection from ${peer ?? (from || 'a node')}${peer !== undefined && from !== '' ? ` (${from})` : ''} refused`
+  return `netkernel: ${who}: ${info.code}: ${info.error.message}`
+}
+
+/** Print each new refusal `node` reports through `write`; returns a function that stops it. */
+export function reportRefusals(node: Node, write: (line: string) => void): () => void {
+  /** peer key → the code last printed for it */
+  const last = new Map<string, string>()
+  const key = (peer: string | undefined, info: ConnectErrorInfo): string =>
+    `${info.direction} ${peer ?? `@${String(info.address ?? '')}`}`
+  const onError = (peer: string | undefined, info: ConnectErrorInfo): void => {
+    const k = key(peer, info)
+    if (last.get(k) === info.code) return
+    if (last.size >= REMEMBERED) last.clear()
+    last.set(k, info.code)
+    write(refusalLine(peer, info))
+  }
+  const onUp = (peer: string): void => {
+    for (const k of [...last.keys()]) if (k.endsWith(` ${peer}`)) last.delete(k)
+  }
+  node.on('connectError', onError)
+  node.on('nodeup', onUp)
+  return () => {
+    node.off('connectError', onError)
+    node.off('nodeup', onUp)
+  }
+}

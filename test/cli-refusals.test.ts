@@ -1,0 +1,102 @@
+// A refused connection is said on both sides, once: a `netkernel node` and a `netkernel
+// shell` (its input piped, as a script) with different cookies each print ERR_AUTH_FAILED
+// and the reason on stderr; a tls node and a tcp one print why they cannot talk (one speaks
+// TLS, the other does not); --verbose and NETKERNEL_LOG add the library's log lines.
+import t from 'tap'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { full, testEpmd } from './fixtures/cluster.js'
+import { startCli, type CliProcess } from './fixtures/cli-process.js'
+import { testPki } from './fixtures/tls-certs.js'
+import { writeCertFiles } from './fixtures/cert-files.js'
+
+const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+const count = (text: string, re: RegExp): number => text.match(new RegExp(re.source, 'g'))?.length ?? 0
+
+interface Teardown {
+  teardown(fn: () => unknown): void
+}
+
+async function nodeCmd(t: Teardown, args: string[]): Promise<CliProcess> {
+  const p = startCli(t, ['node', '--listen-host', '127.0.0.1', '--stdin-lifeline', ...args])
+  await p.waitFor('stdout', /listening on port \d+/)
+  return p
+}
+
+function shellCmd(t: Teardown, args: string[], env?: NodeJS.ProcessEnv): CliProcess {
+  return startCli(t, ['shell', '--listen-host', '127.0.0.1', '--history', '', ...args], { env })
+}
+
+t.test('different cookies: both sides print ERR_AUTH_FAILED and the reason, once', async t => {
+  const epmd = await testEpmd(t)
+  const ep = ['--epmd-port', String(epmd.port)]
+  const bar = await nodeCmd(t, ['--sname', 'rbar', '--cookie', 'right', ...ep])
+  const sh = shellCmd(t, ['--sname', 'rfoo', '--cookie', 'wrong', ...ep])
+  const target = full('rbar')
+  sh.child.stdin.write(`net_adm.ping('${target}')\n`)
+  await sh.waitFor('stdout', /'pang'/)
+  sh.child.stdin.write(`net_adm.ping('${target}')\nnet_adm.ping('${target}')\n`)
+  await sh.waitFor('stdout', /('pang'[\s\S]*){3}/)
+  sh.child.stdin.end()
+  t.equal(await sh.exited(), 0, 'the shell exits 0 at the end of its input')
+
+  const mine = new RegExp(`^netkernel: connection to ${esc(target)} failed: ERR_AUTH_FAILED: .*wrong cookie.*$`, 'm')
+  t.match(sh.stderr(), mine, 'the shell says the connection to rbar failed, with the code and the reason')
+  t.equal(count(sh.stderr(), /ERR_AUTH_FAILED/), 1, 'three refused pings: said once')
+
+  const theirs = new RegExp(`^netkernel: connection from ${esc(full('rfoo'))} \\(127\\.0\\.0\\.1\\) refused: ERR_AUTH_FAILED: .*wrong cookie.*$`, 'm')
+  await bar.waitFor('stderr', theirs)
+  t.pass('the node says it refused rfoo, with the code and the reason')
+  t.equal(count(bar.stderr(), /ERR_AUTH_FAILED/), 1, 'said once')
+  t.notMatch(bar.stderr(), /netkernel (debug|info|warn) /, 'no log lines without --verbose')
+})
+
+t.test('a tls node and a tcp node: each side says one speaks TLS and the other does not', async t => {
+  const epmd = await testEpmd(t)
+  const ep = ['--epmd-port', String(epmd.port)]
+  const dir = mkdtempSync(join(tmpdir(), 'nk-cli-refuse-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const files = writeCertFiles(testPki('cli refusals CA'), dir, [full('tshell'), full('tlsbar')])
+  const tcpNode = await nodeCmd(t, ['--sname', 'tcpbar', '--cookie', 'c', ...ep])
+  const tlsNode = await nodeCmd(t, ['--sname', 'tlsbar', '--cookie', 'c', ...ep, ...files.tlsArgs(full('tlsbar'))])
+
+  // A tls shell dials the tcp node; a tcp shell dials the tls node.
+  const tlsShell = shellCmd(t, ['--sname', 'tshell', '--cookie', 'c', ...ep, ...files.tlsArgs(full('tshell'))])
+  tlsShell.child.stdin.end(`net_adm.ping('${full('tcpbar')}')\n`)
+  t.equal(await tlsShell.exited(), 0)
+  t.match(tlsShell.stdout(), /'pang'/)
+  t.match(tlsShell.stderr(), new RegExp(`^netkernel: connection to ${esc(full('tcpbar'))} failed: ERR_\\w+: .*does it use the tls transport\\?`, 'm'),
+    'the tls shell: the peer closed the TLS handshake, does it use the tls transport?')
+  await tcpNode.waitFor('stderr', /^netkernel: connection from 127\.0\.0\.1 refused: ERR_HANDSHAKE: 127\.0\.0\.1:\d+ speaks TLS; this node's transport does not/m)
+  t.pass('the tcp node: the caller speaks TLS, this node does not')
+
+  const tcpShell = shellCmd(t, ['--sname', 'ushell', '--cookie', 'c', ...ep])
+  tcpShell.child.stdin.end(`net_adm.ping('${full('tlsbar')}')\n`)
+  t.equal(await tcpShell.exited(), 0)
+  t.match(tcpShell.stderr(), new RegExp(`^netkernel: connection to ${esc(full('tlsbar'))} failed: ERR_CONNECTION_CLOSED: `, 'm'), 'the tcp shell: the peer closed the connection')
+  await tlsNode.waitFor('stderr', /^netkernel: connection from 127\.0\.0\.1 refused: ERR_TLS_HANDSHAKE: .*the client does not speak TLS/m)
+  t.pass('the tls node: the client does not speak TLS')
+})
+
+t.test('--verbose and NETKERNEL_LOG send the library log to stderr, one readable line each', async t => {
+  const epmd = await testEpmd(t)
+  const ep = ['--epmd-port', String(epmd.port)]
+  const verbose = shellCmd(t, ['--sname', 'vfoo', '--cookie', 'c', ...ep, '--verbose'])
+  verbose.child.stdin.end(`net_adm.ping('${full('nobody')}')\n`)
+  t.equal(await verbose.exited(), 0)
+  t.match(verbose.stderr(), new RegExp(`^netkernel info ${esc(full('vfoo'))}: node ${esc(full('vfoo'))} started \\(address=127\\.0\\.0\\.1:\\d+, creation=\\d+\\)$`, 'm'),
+    'level, node, message, then the fields as key=value')
+  t.match(verbose.stderr(), new RegExp(`^netkernel warn ${esc(full('vfoo'))}: .*nobody.*ERR_NODE_NOT_FOUND`, 'm'), 'a failed connection, as a warning')
+
+  const env = shellCmd(t, ['--sname', 'efoo', '--cookie', 'c', ...ep], { NETKERNEL_LOG: 'warn' })
+  env.child.stdin.end(`net_adm.ping('${full('nobody')}')\n`)
+  t.equal(await env.exited(), 0)
+  t.match(env.stderr(), /^netkernel warn /m, 'NETKERNEL_LOG=warn: warnings')
+  t.notMatch(env.stderr(), /^netkernel info /m, '... and nothing below')
+
+  const bad = shellCmd(t, ['--sname', 'bfoo', '--cookie', 'c', ...ep], { NETKERNEL_LOG: 'loud' })
+  bad.child.stdin.end()
+  t.equal(await bad.exited(), 0)
+  t.match(bad.stderr(), /NETKERNEL_LOG='loud' is not one of trace, debug, info, warn, error, silent; ignored/)
+})
