@@ -104,13 +104,9 @@ class Run {
     return k
   }
 
-  /** Tell the peer only that it failed (best effort), and return `err` to throw. */
+  /** Tell the peer only that it failed, and return `err` to throw. */
   refuse(err: Error): Error {
-    try {
-      this.ch.send({ t: 'refused' })
-    } catch {
-      // the channel is already gone: the peer sees it close
-    }
+    this.ch.send({ t: 'refused' })
     return err
   }
 
@@ -123,22 +119,9 @@ class Run {
     )
   }
 
-  /** Receive the message of type `t`; every failure comes out as a NetkernelError. */
+  /** Receive the message of type `t` (the channel rejects only with typed errors). */
   async expect(t: string, check: (m: HandshakeMessage) => boolean): Promise<HandshakeMessage> {
-    const { signal } = this.ctx
-    let msg: HandshakeMessage
-    try {
-      msg = await this.ch.receive({ signal })
-    } catch (err) {
-      if (err instanceof NetkernelError) throw err
-      if (signal.aborted) {
-        const timeout = (signal.reason as Error | undefined)?.name === 'TimeoutError'
-        throw timeout
-          ? new HandshakeError('ERR_HANDSHAKE_TIMEOUT', `authentication with node ${this.peer} did not finish before the setup deadline`, { cause: err })
-          : new NetkernelError('ERR_ABORTED', `authentication with node ${this.peer} aborted`, { cause: err })
-      }
-      throw new HandshakeError('ERR_HANDSHAKE', `authentication with node ${this.peer}: ${(err as Error).message}`, { cause: err })
-    }
+    const msg = await this.ch.receive({ signal: this.ctx.signal })
     if (msg !== null && typeof msg === 'object' && msg.t === 'refused') {
       throw new AuthError('ERR_AUTH_FAILED', `node ${this.peer} refused authentication (wrong cookie, or it expected another node)`)
     }

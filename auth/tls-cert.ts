@@ -23,7 +23,7 @@
 // tlsCert({ cookie: true }) then runs the cookie authenticator over the same channel: both the
 // certificate and the cookie must match.
 import type { PeerCertificate } from 'node:tls'
-import type { AuthContext, AuthResult, Authenticator, HandshakeChannel, HandshakeMessage } from '../lib/kernel/strategy.js'
+import type { AuthContext, AuthResult, Authenticator, HandshakeChannel } from '../lib/kernel/strategy.js'
 import { AuthError, HandshakeError, NetkernelError, type ErrorCode } from '../lib/errors.js'
 import { certificateNamesNode, commonNames, describeNames } from '../lib/certs/names.js'
 import { cookie } from './cookie.js'
@@ -101,30 +101,6 @@ function refusedBy(ctx: AuthContext, why: unknown): NetkernelError {
   return new E(code, `${who(ctx)} refused authentication: ${reason}`)
 }
 
-function send(ch: HandshakeChannel, msg: HandshakeMessage): void {
-  try {
-    ch.send(msg)
-  } catch {
-    // the channel is gone: the peer sees it close
-  }
-}
-
-async function receive(ch: HandshakeChannel, ctx: AuthContext): Promise<HandshakeMessage> {
-  const { signal } = ctx
-  try {
-    return await ch.receive({ signal })
-  } catch (err) {
-    if (err instanceof NetkernelError) throw err
-    if (signal.aborted) {
-      const timeout = (signal.reason as Error | undefined)?.name === 'TimeoutError'
-      throw timeout
-        ? new HandshakeError('ERR_HANDSHAKE_TIMEOUT', `certificate check with ${who(ctx)} did not finish before the setup deadline`, { cause: err })
-        : new NetkernelError('ERR_ABORTED', `certificate check with ${who(ctx)} aborted`, { cause: err })
-    }
-    throw new HandshakeError('ERR_HANDSHAKE', `certificate check with ${who(ctx)}: ${(err as Error).message}`, { cause: err })
-  }
-}
-
 function sameBytes(a: unknown, b: Buffer): boolean {
   return a instanceof Uint8Array && a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), b) === 0
 }
@@ -154,20 +130,20 @@ async function certStep(ch: HandshakeChannel, ctx: AuthContext): Promise<PeerCer
   if (ctx.signal.aborted) throw new NetkernelError('ERR_ABORTED', `certificate check with ${who(ctx)} aborted`, { cause: ctx.signal.reason })
   const refusal = check(ctx)
   if (refusal !== undefined) {
-    send(ch, { t: 'refused', why: refusal.why })
+    ch.send({ t: 'refused', why: refusal.why })
     await drain(ch, ctx)
     throw refusal.error
   }
   const b = binding(ctx)
   ch.send(b === undefined ? { t: 'cert' } : { t: 'cert', b })
-  const msg = await receive(ch, ctx)
+  const msg = await ch.receive({ signal: ctx.signal })
   if (msg !== null && typeof msg === 'object' && msg.t === 'refused') throw refusedBy(ctx, msg.why)
   if (msg === null || typeof msg !== 'object' || msg.t !== 'cert') {
-    send(ch, { t: 'refused', why: 'protocol' })
+    ch.send({ t: 'refused', why: 'protocol' })
     throw new HandshakeError('ERR_HANDSHAKE', `certificate check with ${who(ctx)}: expected its verdict, got ${typeof msg?.t === 'string' ? JSON.stringify(msg.t) : 'a message without a type'}`)
   }
   if (b !== undefined && !sameBytes(msg.b, b)) {
-    send(ch, { t: 'refused', why: 'binding' })
+    ch.send({ t: 'refused', why: 'binding' })
     throw new AuthError('ERR_AUTH_FAILED', `${who(ctx)}: its verdict is not bound to this TLS connection (replayed or relayed)`)
   }
   return ctx.conn.peerCertificate as PeerCertificate

@@ -4,7 +4,7 @@ import t from 'tap'
 import { cookie } from '../auth/cookie.js'
 import { Cookies } from '../lib/kernel/cookie-store.js'
 import { authComplianceSuite } from './fixtures/auth-compliance.js'
-import { kernelSession } from './fixtures/kernel-channel.js'
+import { kernelFaults, kernelSession } from './fixtures/kernel-channel.js'
 import { full } from './fixtures/cluster.js'
 
 const A = full('a')
@@ -12,6 +12,7 @@ const B = full('b')
 
 authComplianceSuite(t, {
   name: 'cookie over the kernel channel',
+  faults: kernelFaults,
   setup: async () => ({
     a: cookie(),
     b: cookie(),

@@ -4,7 +4,7 @@
 import t from 'tap'
 import { generateKeyPairSync } from 'node:crypto'
 import { authComplianceSuite } from './fixtures/auth-compliance.js'
-import { kernelSession } from './fixtures/kernel-channel.js'
+import { kernelFaults, kernelSession } from './fixtures/kernel-channel.js'
 import { signatureAuth } from './fixtures/signature-auth.js'
 import { Cookies } from '../lib/kernel/cookie-store.js'
 import type { Authenticator } from '../lib/kernel/strategy.js'
@@ -31,6 +31,7 @@ const b: Authenticator = {
 
 authComplianceSuite(t, {
   name: 'custom signature authenticator',
+  faults: kernelFaults,
   setup: async () => ({
     a: signatureAuth({ privateKey: ka.privateKey, peers: { [B]: kb.publicKey } }),
     b,

@@ -88,7 +88,7 @@ t.test('after authentication: a bad control frame is dropped, an undecodable one
   t.teardown(() => conn.destroy())
   const est = await initiateHandshake({
     localName: full('raw'), hidden: true, longNames: false, creation: 7, codec, auth: cookie(),
-    cookies: new Cookies('test-cookie'), stepTimeout: 2000, allowNode: () => true, admit: () => 'ok',
+    cookies: new Cookies('test-cookie'), stepTimeout: 2000, allowNode: () => true,
   }, conn, bar.name, AbortSignal.timeout(5000))
   t.equal(est.peer, bar.name, 'a hand-made client completes the handshake')
 

@@ -34,7 +34,7 @@ t.test('policy.allowNode allow list: a node not on it is refused (ERR_NOT_ALLOWE
   t.equal(await friend.connect(gate.name), true, 'a node on the list connects')
   t.equal(await stranger.connect(gate.name), false, 'a node not on the list does not')
   await waitUntil(() => gateErrors.length === 1, 'gate reported the refusal')
-  t.same(gateErrors.map(([n, i]) => [n, i.direction, i.code]), [[undefined, 'in', 'ERR_NOT_ALLOWED']], 'gate: connectError ERR_NOT_ALLOWED (inbound)')
+  t.same(gateErrors.map(([n, i]) => [n, i.direction, i.code]), [[stranger.name, 'in', 'ERR_NOT_ALLOWED']], 'gate: connectError ERR_NOT_ALLOWED (inbound), naming the node the hello claimed')
   t.match(gateErrors[0]![1].error.message, stranger.name, "gate's error names the refused node")
   t.same(strangerErrors.map(([n, i]) => [n, i.direction, i.code]), [[gate.name, 'out', 'ERR_NOT_ALLOWED']], 'stranger: connectError ERR_NOT_ALLOWED (outbound)')
   const [, info] = await strangerDown

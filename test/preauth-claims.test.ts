@@ -25,7 +25,7 @@ async function claim(port: number, to: string, name: string, creation: number, c
   try {
     return await initiateHandshake({
       localName: name, hidden: false, longNames: false, creation, codec, auth: cookie(),
-      cookies: new Cookies(cookieValue), stepTimeout: 2000, allowNode: () => true, admit: () => 'ok',
+      cookies: new Cookies(cookieValue), stepTimeout: 2000, allowNode: () => true,
     }, conn, to, AbortSignal.timeout(5000))
   } catch (err) {
     return err

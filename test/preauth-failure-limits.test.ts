@@ -24,7 +24,7 @@ async function wrongCookieClaim(port: number, to: string, name: string): Promise
   try {
     await initiateHandshake({
       localName: name, hidden: false, longNames: false, creation: 1, codec, auth: cookie(),
-      cookies: new Cookies('wrong-cookie'), stepTimeout: STEP, allowNode: () => true, admit: () => 'ok',
+      cookies: new Cookies('wrong-cookie'), stepTimeout: STEP, allowNode: () => true,
     }, conn, to, AbortSignal.timeout(5000))
   } catch {
     // expected: refused

@@ -11,7 +11,7 @@ import { NetkernelError } from '../lib/errors.js'
 import type { Node } from '../lib/node.js'
 import type { EpmdDaemon } from '../lib/epmd/daemon.js'
 import { authComplianceSuite, type AuthSession } from './fixtures/auth-compliance.js'
-import { kernelSession } from './fixtures/kernel-channel.js'
+import { kernelFaults, kernelSession } from './fixtures/kernel-channel.js'
 import { channelPair } from './fixtures/channel-pair.js'
 import { testPki } from './fixtures/tls-certs.js'
 import { full, testEpmd, testNode, nextEvent, inProcess } from './fixtures/cluster.js'
@@ -31,6 +31,7 @@ function tlsSession(certA: string, certB: string, cookies: [string, string] = ['
 
 authComplianceSuite(t, {
   name: 'tls-cert over real TLS',
+  faults: kernelFaults,
   setup: async () => ({
     a: tlsCert(),
     b: tlsCert(),
@@ -42,6 +43,7 @@ authComplianceSuite(t, {
 
 authComplianceSuite(t, {
   name: 'tls-cert with cookie over real TLS',
+  faults: kernelFaults,
   setup: async () => ({
     a: tlsCert({ cookie: true }),
     b: tlsCert({ cookie: true }),

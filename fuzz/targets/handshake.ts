@@ -3,7 +3,8 @@
 // in chunks, then the peer's end. The first input byte picks the side (even: responder, odd:
 // initiator). Every setup must end in a NetkernelError (or succeed); a refusal wrapping a
 // JavaScript error (FramedChannel's catch-all) is a finding.
-import { initiateHandshake, respondHandshake, type Admission, type HandshakeDeps } from '../../lib/kernel/handshake.js'
+import { initiateHandshake, respondHandshake, type HandshakeDeps, type HandshakeEvent } from '../../lib/kernel/handshake.js'
+import type { Verdict } from '../../lib/kernel/setup-machine.js'
 import { createCodec } from '../../lib/terms/codec.js'
 import { Cookies } from '../../lib/kernel/cookie-store.js'
 import { cookie } from '../../auth/cookie.js'
@@ -16,7 +17,17 @@ import { checkCause, type FuzzTarget } from '../target.js'
 const codec = createCodec()
 const auth = cookie()
 const cookies = new Cookies('capture-cookie')
-const ADMISSIONS: Admission[] = ['ok', 'ok', 'up', 'nok', 'alive']
+/** The setup machine's answers the fuzzer picks among (by the variant's bits). */
+function verdictFor(ev: HandshakeEvent, variant: number): Verdict {
+  if (ev.e === 'alive_asked') return { a: 'answer_alive', node: ev.node, replace: (variant & 8) !== 0 }
+  if (ev.e === 'authenticated' && ev.replace && (variant & 16) !== 0) return { a: 'refuse', node: ev.node, status: 'alive' }
+  if (ev.e !== 'hello') return { a: 'accept', node: ev.node }
+  const pick = (variant >>> 8) % 5
+  if (pick === 2) return { a: 'ask_alive', node: ev.node }
+  if (pick === 3) return { a: 'refuse', node: ev.node, status: 'nok' }
+  if (pick === 4) return { a: 'refuse', node: ev.node, status: 'alive' }
+  return { a: 'accept', node: ev.node }
+}
 
 /** A string field of the first message, if it decodes: the names the captured peer expects. */
 function field(stream: Buffer, key: string): string | undefined {
@@ -52,9 +63,7 @@ export const handshake: FuzzTarget = {
       localName: (responder ? field(stream, 'to') : undefined) ?? 'local@host',
       hidden: false, longNames: (variant & 64) !== 0, creation: 1, codec, auth, cookies, stepTimeout: 1000,
       allowNode: () => (variant & 32) === 0,
-      admit: () => ADMISSIONS[(variant >>> 8) % ADMISSIONS.length]!,
-      commit: (_name, _creation, replace) => (replace && (variant & 16) === 0 ? 'alive' : 'ok'),
-      stillWanted: () => (variant & 8) !== 0,
+      setup: ev => verdictFor(ev, variant),
     }
     const ac = new AbortController()
     const setup = responder

@@ -3,12 +3,54 @@
 // signal. Once the handshake is over the connection takes the socket over, together with
 // the frames that arrived behind the last handshake message: those belong to the
 // authenticated connection and are read with its frame limit, not the handshake's.
+//
+// The channel owns its error contract (HandshakeChannel in strategy.ts), so neither the
+// handshake nor an authenticator maps errors of its own: receive() rejects only with a
+// NetkernelError — ERR_HANDSHAKE_TIMEOUT (the step deadline, or a setup signal aborted with
+// a TimeoutError), ERR_ABORTED (or the setup signal's own NetkernelError reason), a
+// refusal's code (the peer refused with a status), ERR_CONNECTION_CLOSED (or the transport's
+// own NetkernelError), ERR_HANDSHAKE (garbled or out-of-step data) — and send() never
+// throws once the channel is gone: the write is dropped and the next receive says why.
 import type { Conn, HandshakeChannel, HandshakeMessage } from './strategy.js'
 import type { Codec } from '../terms/codec.js'
 import { FrameDecoder } from '../terms/frame-decoder.js'
-import { HandshakeError, NetkernelError, abortError } from '../errors.js'
+import { HandshakeError, NetkernelError, type ErrorCode } from '../errors.js'
 import { MAX_HANDSHAKE_FRAME } from './frames.js'
 import { MAX_PEER_FRAME } from './fragments.js'
+
+/** Refusals a responder can answer with ({ t: 'status', s }), and the error each becomes on both sides. */
+const REFUSALS: Record<string, { code: ErrorCode; text: string }> = {
+  nok: { code: 'ERR_ALREADY_CONNECTED', text: 'a simultaneous connection from the other side won' },
+  alive: { code: 'ERR_ALREADY_CONNECTED', text: 'already connected' },
+  not_allowed: { code: 'ERR_NOT_ALLOWED', text: 'refused by policy.allowNode' },
+  name_form: { code: 'ERR_NAME_FORM', text: 'short-name and long-name nodes cannot connect (one uses longNames: true, the other not)' },
+  wrong_node: { code: 'ERR_WRONG_NODE', text: 'the node listening there is not the node that was dialled' },
+  bad_name: { code: 'ERR_BAD_NODE_NAME', text: 'the hello names an illegal node' },
+  version: { code: 'ERR_INCOMPATIBLE', text: 'incompatible protocol version' },
+}
+
+function refusal(s: string): { code: ErrorCode; text: string } {
+  // Own keys only: a peer's status may be named like an Object.prototype member.
+  return Object.hasOwn(REFUSALS, s) ? REFUSALS[s]! : { code: 'ERR_HANDSHAKE', text: `refused (${s})` }
+}
+
+/** The error a refusal status `s` becomes, naming both nodes and the side that said it. */
+export function refusalError(s: string, local: string, peer: string, side: string): HandshakeError {
+  const r = refusal(s)
+  return new HandshakeError(r.code, `${local} → ${peer}: ${r.text} (${side})`)
+}
+
+/**
+ * The typed error for a receive ended by `signal`: its reason when that is a NetkernelError
+ * (the kernel's setup deadline, a refused dial), ERR_HANDSHAKE_TIMEOUT for a TimeoutError
+ * (AbortSignal.timeout()), else ERR_ABORTED. For any HandshakeChannel.
+ */
+export function handshakeAbortError(signal: AbortSignal, what: string): NetkernelError {
+  const r: unknown = signal.reason
+  if (r instanceof NetkernelError) return r
+  if ((r as Error | undefined)?.name === 'TimeoutError') return new HandshakeError('ERR_HANDSHAKE_TIMEOUT', `${what}: the setup deadline passed`, { cause: r })
+  return new NetkernelError('ERR_ABORTED', `${what} aborted`, { cause: r })
+}
 
 interface Waiter {
   resolve(m: HandshakeMessage): void
@@ -29,6 +71,7 @@ export class FramedChannel {
   // A transport's own typed error (a refused certificate, say) is passed on as it is.
   private readonly onError = (err: Error): void => this.fail(err instanceof NetkernelError ? err : new NetkernelError('ERR_CONNECTION_CLOSED', `connection to ${this.peer} failed during the handshake: ${err.message}`, { cause: err }))
   private firstChunk = true
+  private detached = false
 
   constructor(
     readonly conn: Conn,
@@ -44,17 +87,21 @@ export class FramedChannel {
     conn.stream.on('error', this.onError)
   }
 
+  /** Dropped once the channel is gone (closed, failed, detached): the next receive says why. */
   send(msg: HandshakeMessage): void {
-    this.conn.stream.write(this.codec.encodeFrame(msg))
+    const s = this.conn.stream
+    if (this.failure !== undefined || this.detached || s.destroyed || s.writableEnded) return
+    s.write(this.codec.encodeFrame(msg))
   }
 
   receive(opts?: { signal?: AbortSignal }): Promise<HandshakeMessage> {
     const queued = this.queue.shift()
     if (queued !== undefined) return Promise.resolve(queued)
     if (this.failure) return Promise.reject(this.failure)
+    if (this.detached) return Promise.reject(new NetkernelError('ERR_CONNECTION_CLOSED', `the handshake with ${this.peer} is over`))
     if (this.waiter) return Promise.reject(new HandshakeError('ERR_HANDSHAKE', 'two receives at once on a handshake channel'))
     const signals = [this.signal, opts?.signal].filter((s): s is AbortSignal => s !== undefined)
-    for (const s of signals) if (s.aborted) return Promise.reject(abortError(s, `handshake with ${this.peer}`))
+    for (const s of signals) if (s.aborted) return Promise.reject(handshakeAbortError(s, `handshake with ${this.peer}`))
     return new Promise<HandshakeMessage>((resolve, reject) => {
       const done = (): void => {
         clearTimeout(timer)
@@ -63,7 +110,7 @@ export class FramedChannel {
       }
       const onAbort = (ev: Event): void => {
         done()
-        reject(abortError(ev.target as AbortSignal, `handshake with ${this.peer}`))
+        reject(handshakeAbortError(ev.target as AbortSignal, `handshake with ${this.peer}`))
       }
       const timer = setTimeout(() => {
         done()
@@ -105,6 +152,7 @@ export class FramedChannel {
 
   /** Stop listening; return the raw frames received after keepRaw(). */
   detach(): Buffer[] {
+    this.detached = true
     const s = this.conn.stream
     s.off('data', this.onData)
     s.off('end', this.onEnd)
@@ -115,7 +163,11 @@ export class FramedChannel {
     return rest
   }
 
-  /** A view for authenticators: their messages travel wrapped as { t: 'a', m }. */
+  /**
+   * A view for authenticators: their messages travel wrapped as { t: 'a', m }. A status
+   * refusal from the peer rejects with the refusal's error; anything else unwrapped is
+   * ERR_HANDSHAKE.
+   */
   authView(): HandshakeChannel {
     return {
       send: msg => this.send({ t: 'a', m: msg }),
@@ -123,6 +175,10 @@ export class FramedChannel {
         const msg = await this.receive(opts)
         if (msg.t === 'a' && msg.m !== null && typeof msg.m === 'object' && !Array.isArray(msg.m)) {
           return msg.m as HandshakeMessage
+        }
+        if (msg.t === 'status' && typeof msg.s === 'string' && msg.s !== 'ok' && msg.s !== 'up') {
+          const r = refusal(msg.s)
+          throw new HandshakeError(r.code, `${this.peer} refused the connection during authentication: ${r.text}`)
         }
         if (msg.t === 'refused') throw new HandshakeError('ERR_HANDSHAKE', `${this.peer} ended the handshake`)
         throw new HandshakeError('ERR_HANDSHAKE', `unexpected handshake message from ${this.peer} during authentication`)
@@ -153,7 +209,8 @@ export class FramedChannel {
         else this.queue.push(msg)
       })
     } catch (err) {
-      this.fail(err instanceof NetkernelError ? err : new HandshakeError('ERR_HANDSHAKE', `bad handshake data from ${this.peer}`, { cause: err }))
+      // Garbled: undecodable bytes or a frame over the handshake's limit (the codec's error is the cause).
+      this.fail(err instanceof HandshakeError ? err : new HandshakeError('ERR_HANDSHAKE', `bad handshake data from ${this.peer}: ${(err as Error).message}`, { cause: err }))
       this.conn.destroy()
     }
   }

@@ -1,4 +1,5 @@
-// Connection setup (ARCHITECTURE.md, "Handshake"), transport- and authenticator-agnostic:
+// Connection setup, the native handshake: transport- and authenticator-agnostic. The messages
+// (docs/protocol.md, "Connection setup"):
 //   initiator → { t: 'hello', v, name, to, hidden, long, creation }
 //   responder → { t: 'status', s: 'ok', name, hidden, creation }   or s: a refusal, then close
 //     or, when the responder still has a connection up to that node (same creation), it asks
@@ -12,31 +13,24 @@
 //   responder → { t: 'go' }   it has taken the connection (or a status refusal, then close)
 //   initiator → { t: 'ready' }   and the connection is up on both sides
 //
-// Nothing the peer says before it has authenticated changes the node: the responder's
-// admit() only decides (refuse, or go on); what the connection does to the node's tables —
-// replacing the connection of a restarted node, superseding our own dial in a simultaneous
-// connect — happens in commit(), after authentication, before 'go'.
+// What to answer is not decided here: each step that needs a decision is an event for the
+// setup machine (setup-machine.ts) through deps.setup — 'hello', 'alive_answered',
+// 'authenticated' on the responder, 'alive_asked' on the initiator — and this file sends what
+// the verdict says. Nothing the peer says before it has authenticated changes the node: the
+// machine changes its table only on 'authenticated', before 'go'.
 import type { Authenticator, AuthContext, AuthResult, Conn, CookieStore } from './strategy.js'
 import type { Codec } from '../terms/codec.js'
 import type { FrameDecoder } from '../terms/frame-decoder.js'
-import { FramedChannel } from './handshake-channel.js'
+import { FramedChannel, refusalError } from './handshake-channel.js'
+import type { SetupEvent, Verdict } from './setup-machine.js'
 import { PROTOCOL_VERSION } from './frames.js'
-import { HandshakeError, type ErrorCode } from '../errors.js'
+import { HandshakeError } from '../errors.js'
 import { fullNameProblem, preview } from './node-name.js'
 
-/** Refusals a responder can answer with, and the error each becomes on both sides. */
-const REFUSALS: Record<string, { code: ErrorCode; text: string }> = {
-  nok: { code: 'ERR_ALREADY_CONNECTED', text: 'a simultaneous connection from the other side won' },
-  alive: { code: 'ERR_ALREADY_CONNECTED', text: 'already connected' },
-  not_allowed: { code: 'ERR_NOT_ALLOWED', text: 'refused by policy.allowNode' },
-  name_form: { code: 'ERR_NAME_FORM', text: 'short-name and long-name nodes cannot connect (one uses longNames: true, the other not)' },
-  wrong_node: { code: 'ERR_WRONG_NODE', text: 'the node listening there is not the node that was dialled' },
-  bad_name: { code: 'ERR_BAD_NODE_NAME', text: 'the hello names an illegal node' },
-  version: { code: 'ERR_INCOMPATIBLE', text: 'incompatible protocol version' },
-}
-
-/** 'up': a connection to that node (same creation) is up; ask the initiator whether it is stale. */
-export type Admission = 'ok' | 'nok' | 'alive' | 'up'
+/** The events a handshake gives the setup machine (the kernel adds the dial's setup number). */
+export type HandshakeEvent =
+  | Extract<SetupEvent, { e: 'hello' | 'alive_answered' | 'authenticated' }>
+  | { readonly e: 'alive_asked'; readonly node: string }
 
 export interface HandshakeDeps {
   localName: string
@@ -50,21 +44,17 @@ export interface HandshakeDeps {
   /** Responder: may this peer connect at all? */
   allowNode(name: string, info: { address: string; hidden: boolean }): boolean | Promise<boolean>
   /**
-   * Responder, before authentication: may a connection from this node go ahead? Decides
-   * only; it changes nothing (the peer has proven nothing yet).
+   * The setup machine's verdict on a step of the handshake (setup-machine.ts). Without it (a
+   * hand-made initiator) every step is accepted and the 'alive' question is answered false.
    */
-  admit(name: string, creation: number): Admission
-  /**
-   * Responder, once the peer has authenticated: take the connection (replacing a stale or
-   * restarted node's connection, superseding our own dial), or refuse it. `replace`: admit()
-   * said 'up' and the peer confirmed it has no connection. Without commit, 'up' is refused
-   * as 'alive' and anything else is taken.
-   */
-  commit?(name: string, creation: number, replace: boolean): Admission
+  setup?(ev: HandshakeEvent): Verdict
   /** Responder, once the hello's name is known to be legal: slow down a failing claimer. */
   throttle?(name: string, signal: AbortSignal): Promise<void>
-  /** Initiator, when the responder says 'up': is this dial still wanted? Default false. */
-  stillWanted?(): boolean
+}
+
+function verdict(d: HandshakeDeps, ev: HandshakeEvent): Verdict {
+  if (d.setup !== undefined) return d.setup(ev)
+  return ev.e === 'alive_asked' ? { a: 'answer_alive', node: ev.node, replace: false } : { a: 'accept', node: ev.node }
 }
 
 export interface Established {
@@ -76,12 +66,6 @@ export interface Established {
   /** Distribution frames that arrived behind the last handshake message. */
   leftover: Buffer[]
   auth: AuthResult
-}
-
-function refusalError(s: string, local: string, peer: string, side: string): HandshakeError {
-  // Own keys only: a peer's status may be named like an Object.prototype member.
-  const r = Object.hasOwn(REFUSALS, s) ? REFUSALS[s]! : { code: 'ERR_HANDSHAKE' as ErrorCode, text: `refused (${s})` }
-  return new HandshakeError(r.code, `${local} → ${peer}: ${r.text} (${side})`)
 }
 
 function authContext(d: HandshakeDeps, conn: Conn, peerName: string, role: AuthContext['role'], signal: AbortSignal): AuthContext {
@@ -97,7 +81,8 @@ export async function initiateHandshake(d: HandshakeDeps, conn: Conn, peer: stri
     if (st.t === 'status' && st.s === 'up') {
       // The peer still holds a connection to us that we no longer have: say whether we want
       // it replaced (OTP's recv_status 'alive' → send_status true/false).
-      const replace = d.stillWanted?.() === true
+      const answer = verdict(d, { e: 'alive_asked', node: peer })
+      const replace = answer.a === 'answer_alive' && answer.replace
       ch.send({ t: 'up', replace })
       if (!replace) throw refusalError('alive', d.localName, peer, `said ${peer}`)
       st = await ch.receive()
@@ -149,25 +134,26 @@ export async function respondHandshake(d: HandshakeDeps, conn: Conn, signal: Abo
     if (hello.to !== d.localName) refuse('wrong_node', peer)
     await d.throttle?.(peer, signal)
     const hidden = hello.hidden === true
-    if (!(await d.allowNode(peer, { address: conn.remoteAddress, hidden }))) refuse('not_allowed', peer)
+    const allowed = await d.allowNode(peer, { address: conn.remoteAddress, hidden })
     const creation = Number(hello.creation) >>> 0
-    const admission = d.admit(peer, creation)
-    const replacing = admission === 'up' && d.commit !== undefined
+    const admission = verdict(d, { e: 'hello', node: peer, creation, allowed })
+    const replacing = admission.a === 'ask_alive'
     if (replacing) {
       ch.send({ t: 'status', s: 'up' })
       const reply = await ch.receive()
-      if (reply.t !== 'up' || reply.replace !== true) {
+      const answered = verdict(d, { e: 'alive_answered', node: peer, replace: reply.t === 'up' && reply.replace === true })
+      if (answered.a !== 'accept') {
         throw new HandshakeError('ERR_ALREADY_CONNECTED', `${d.localName} ← ${peer}: already connected, and ${peer} did not ask to replace the connection (from ${address})`)
       }
-    } else if (admission !== 'ok') {
-      refuse(admission === 'up' ? 'alive' : admission, peer)
+    } else if (admission.a === 'refuse') {
+      refuse(admission.status, peer)
     }
     ch.send({ t: 'status', s: 'ok', name: d.localName, hidden: d.hidden, creation: d.creation })
     const auth = await d.auth.respond(ch.authView(), authContext(d, conn, peer, 'responder', signal))
     if (auth.peerName !== peer) throw new HandshakeError('ERR_WRONG_NODE', `authenticator reports ${auth.peerName}, hello said ${peer}`)
     // Proven: only now may the connection change what the node holds.
-    const taken = d.commit?.(peer, creation, replacing) ?? 'ok'
-    if (taken !== 'ok') refuse(taken === 'up' ? 'alive' : taken, peer)
+    const taken = verdict(d, { e: 'authenticated', node: peer, creation, replace: replacing })
+    if (taken.a === 'refuse') refuse(taken.status, peer)
     ch.send({ t: 'go' })
     ch.lastMessageNext()
     const ready = await ch.receive()

@@ -1,14 +1,17 @@
 // The net kernel: the node table. It owns every connection, connects on first use, runs the
-// handshake in both directions, settles simultaneous dials (the greater name wins, as in
-// OTP), and turns connection loss into nodedown. What crosses a connection is in
-// dispatch.ts (inbound) and remote-ops.ts (outbound); what the kernel is built with is in
-// kernel-options.ts, the record of a connection being set up in pending.ts.
+// handshake in both directions, and turns connection loss into nodedown. What is decided
+// while a connection is set up — simultaneous dials (the greater name wins, as in OTP), a
+// restarted or stale peer, a superseded dial, the setup deadline — is the setup machine's
+// (setup-machine.ts): the kernel feeds it events and executes its actions. What crosses a
+// connection is in dispatch.ts (inbound) and remote-ops.ts (outbound); what the kernel is
+// built with is in kernel-options.ts, what it holds for a setup in pending.ts.
 import type { Conn, Listener } from './strategy.js'
 import { DEFAULT_LIMITS, type KernelLimits, type KernelOptions } from './kernel-options.js'
 import type { Pending } from './pending.js'
 import { Connection, type DownReason } from './connection.js'
 import { DEFAULT_HIGH_WATER, type OrderKey } from './outbox.js'
-import { initiateHandshake, respondHandshake, type Admission, type Established, type HandshakeDeps } from './handshake.js'
+import { initiateHandshake, respondHandshake, type Established, type HandshakeDeps, type HandshakeEvent } from './handshake.js'
+import { SetupMachine, verdictOf, type SetupAction, type SetupEvent, type Verdict } from './setup-machine.js'
 import { FailureLimiter } from './failure-limiter.js'
 import { HandshakeSlots } from './handshake-slots.js'
 import { fullNameProblem } from './node-name.js'
@@ -18,20 +21,26 @@ import { publishingEmit } from './kernel-events.js'
 
 export type { KernelLimits, KernelOptions, KernelPolicy } from './kernel-options.js'
 
+/** What an action is executed with: the error a setup failed with, the finished handshake, the dial. */
+interface ActionContext {
+  err?: NetkernelError
+  est?: Established
+  dial?: Pending
+}
+
 export class NetKernel {
   readonly up = new Map<string, Connection>()
+  /** What the kernel holds for each setup under way (the machine's setups, by node). */
   private readonly pending = new Map<string, Pending>()
+  private readonly machine: SetupMachine
   private readonly limiter: FailureLimiter
   private readonly limits: KernelLimits
   private readonly slots: HandshakeSlots
-  /** Our dials under way (bounded by limits.pendingDials). */
-  private dialling = 0
   private dialLimitReported = false
   /** Dials under way that each peer's gossip started (bounded by limits.gossipDialsPerPeer). */
   private readonly hinted = new Map<string, number>()
   private listener: Listener | undefined
   private accepting = false
-  private stopped = false
   creation = 0
   private readonly highWater: number
   private readonly o: KernelOptions
@@ -40,12 +49,17 @@ export class NetKernel {
     this.o = { ...o, emit: publishingEmit(o.name, o.emit) }
     this.limiter = new FailureLimiter(o.clock, o.stepTimeout)
     this.limits = { ...DEFAULT_LIMITS, ...o.limits }
+    this.machine = new SetupMachine(o.name, this.limits.pendingDials)
     this.slots = new HandshakeSlots(this.limits.handshakes, this.limits.handshakesPerAddress)
     this.highWater = o.highWater ?? DEFAULT_HIGH_WATER
   }
 
   get name(): string {
     return this.o.name
+  }
+
+  private get stopped(): boolean {
+    return this.machine.table.stopped
   }
 
   async listen(host: string, port: number): Promise<Listener> {
@@ -108,21 +122,15 @@ export class NetKernel {
 
   /** Start connecting to `node` if there is no connection or attempt yet. */
   ensure(node: string): Pending {
-    let p = this.pending.get(node)
-    if (p === undefined) {
-      p = this.newPending(node)
-      if (this.stopped) return p
-      if (this.dialling >= this.limits.pendingDials) this.refuseDial(p)
-      else void this.dial(p)
-    } else if (!p.requested) {
-      p.requested = true
-    }
-    return p
+    const p = this.pending.get(node)
+    if (p !== undefined && this.machine.setup(node)?.requested === true) return p
+    this.run(this.machine.dispatch({ e: 'want', node, requested: true }))
+    return this.pending.get(node) as Pending
   }
 
   /** Connection setups this node is dialling now. */
   get dialsInFlight(): number {
-    return this.dialling
+    return this.machine.table.dials
   }
 
   isConnected(node: string): boolean {
@@ -153,36 +161,117 @@ export class NetKernel {
 
   async stop(): Promise<void> {
     if (this.stopped) return
-    this.stopped = true
     this.accepting = false
-    for (const p of this.pending.values()) this.fail(p, new NetkernelError('ERR_NODE_STOPPED', `${this.o.name} is stopping`), false)
-    for (const c of [...this.up.values()]) c.close('node_stopped')
+    this.run(this.machine.dispatch({ e: 'stop' }), { err: new NetkernelError('ERR_NODE_STOPPED', `${this.o.name} is stopping`) })
     await this.listener?.close()
   }
 
-  private newPending(node: string): Pending {
-    const p: Pending = { node, queue: [], bytes: 0, requested: true, dial: undefined, superseded: false, inbound: false, timer: undefined, waiters: [] }
-    p.timer = this.o.clock.setTimeout(() => {
-      const at = p.address === undefined ? '' : ` (dialled ${p.address})`
-      this.fail(p, new TransportError('ERR_CONNECT_TIMEOUT', `connection setup to ${node}${at} did not finish within ${this.o.setupTimeout} ms`))
-    }, this.o.setupTimeout)
-    this.pending.set(node, p)
-    return p
+  /** Execute the setup machine's actions for the kernel; the verdicts are the handshake's. */
+  private run(actions: readonly SetupAction[], ctx: ActionContext = {}): void {
+    for (const x of actions) {
+      switch (x.a) {
+        case 'open':
+          this.open(x.node, x.setup)
+          break
+        case 'dial': {
+          const p = this.current(x.node, x.setup)
+          if (p !== undefined) void this.dial(p)
+          break
+        }
+        case 'refuse_dial': {
+          const p = this.current(x.node, x.setup)
+          if (p !== undefined) this.refuseDial(p)
+          break
+        }
+        case 'supersede':
+          this.current(x.node, x.setup)?.dial?.abort(new NetkernelError('ERR_ALREADY_CONNECTED', `simultaneous connect: ${x.node} wins`))
+          break
+        case 'replace': {
+          const c = this.up.get(x.node)
+          if (c === undefined) break
+          const why = x.why === 'stale' ? 'reconnects: dropping the stale connection' : 'restarted: dropping the old connection'
+          this.o.logger.info({ node: x.node }, `${x.node} ${why}`)
+          c.destroy('connection_closed')
+          break
+        }
+        case 'up':
+          this.bringUp(x.node, x.setup, ctx.est as Established)
+          break
+        case 'drop':
+          ctx.est?.conn.destroy()
+          break
+        case 'settle': {
+          const p = this.current(x.node, x.setup)
+          if (p !== undefined) this.settle(p, true)
+          break
+        }
+        case 'fail': {
+          const p = this.current(x.node, x.setup)
+          if (p !== undefined) this.fail(p, ctx.err as NetkernelError, x.report)
+          break
+        }
+        case 'report_dial': {
+          const e = ctx.err as NetkernelError
+          const address = ctx.dial?.address
+          this.o.logger.warn({ node: x.node, err: e, code: e.code }, `connection setup to ${x.node} failed`)
+          this.o.emit('connectError', x.node, { direction: 'out', address, error: e, code: e.code })
+          break
+        }
+        case 'close':
+          this.up.get(x.node)?.close('node_stopped')
+          break
+        case 'accept':
+        case 'refuse':
+        case 'ask_alive':
+        case 'answer_alive':
+          break
+      }
+    }
   }
 
-  private deps(admit: (name: string, creation: number) => Admission): HandshakeDeps {
+  /**
+   * A handshake's event (of our dial `dial`, or an inbound handshake): execute what it
+   * changes, return the handshake's verdict.
+   */
+  private decide(ev: HandshakeEvent, dial: Pending | undefined): Verdict {
+    let full: SetupEvent
+    if (ev.e !== 'alive_asked') full = ev
+    else if (dial !== undefined) full = { ...ev, setup: dial.id }
+    else return { a: 'answer_alive', node: ev.node, replace: false }
+    const actions = this.machine.dispatch(full)
+    this.run(actions)
+    return verdictOf(actions)
+  }
+
+  /** Our resources for setup `id` of `node`, if that is the setup under way. */
+  private current(node: string, id: number): Pending | undefined {
+    const p = this.pending.get(node)
+    return p !== undefined && p.id === id ? p : undefined
+  }
+
+  private open(node: string, id: number): void {
+    const p: Pending = { node, id, queue: [], bytes: 0, dial: undefined, timer: undefined, waiters: [] }
+    p.timer = this.o.clock.setTimeout(() => {
+      const at = p.address === undefined ? '' : ` (dialled ${p.address})`
+      const err = new TransportError('ERR_CONNECT_TIMEOUT', `connection setup to ${node}${at} did not finish within ${this.o.setupTimeout} ms`)
+      this.run(this.machine.dispatch({ e: 'timeout', node, setup: id }), { err })
+    }, this.o.setupTimeout)
+    this.pending.set(node, p)
+  }
+
+  private deps(setup: (ev: HandshakeEvent) => Verdict): HandshakeDeps {
     const o = this.o
     return {
       localName: o.name, hidden: o.hidden, longNames: o.longNames, creation: this.creation, codec: o.codec,
       auth: o.auth, cookies: o.cookies, stepTimeout: o.stepTimeout,
       allowNode: o.policy.allowNode ?? (() => true),
-      admit,
+      setup,
     }
   }
 
   /** Over limits.pendingDials: the dial is not started and fails at once (ERR_LIMIT). */
   private refuseDial(p: Pending): void {
-    const err = new NetkernelError('ERR_LIMIT', `${this.o.name} is already dialling ${this.dialling} nodes (limits.pendingDials): not dialling ${p.node}`)
+    const err = new NetkernelError('ERR_LIMIT', `${this.o.name} is already dialling ${this.machine.table.dials} nodes (limits.pendingDials): not dialling ${p.node}`)
     if (!this.dialLimitReported) {
       this.dialLimitReported = true
       this.o.logger.warn({ node: p.node, code: err.code, limit: this.limits.pendingDials }, err.message)
@@ -191,7 +280,7 @@ export class NetKernel {
     // Not at once: the caller (connect, send) has yet to take its place in the queue.
     p.timer = this.o.clock.setTimeout(() => {
       this.o.emit('connectError', p.node, { direction: 'out', error: err, code: err.code })
-      this.fail(p, err)
+      this.run(this.machine.dispatch({ e: 'timeout', node: p.node, setup: p.id }), { err })
     }, 0)
   }
 
@@ -199,38 +288,33 @@ export class NetKernel {
     const ac = new AbortController()
     p.dial = ac
     let conn: Conn | undefined
-    this.dialling++
+    let est: Established
     try {
       const addr = await this.o.resolve(p.node, ac.signal)
       p.address = `${addr.host}:${addr.port}`
       conn = await this.o.transport.dial(addr, { signal: ac.signal })
-      const deps: HandshakeDeps = {
-        ...this.deps(() => 'ok'),
-        // The peer still holds a connection to us: replace it, unless this dial is obsolete.
-        stillWanted: () => !p.superseded && !p.inbound && !ac.signal.aborted && this.pending.get(p.node) === p && !this.up.has(p.node),
-      }
-      const est = await initiateHandshake(deps, conn, p.node, ac.signal)
-      if (p.superseded || this.pending.get(p.node) !== p) {
-        conn.destroy()
-        return
-      }
-      this.established(est)
+      // The handshake's only question to us: the peer still holds a connection to us — is
+      // this dial still wanted (then it replaces that connection)?
+      est = await initiateHandshake(this.deps(ev => this.decide(ev, p)), conn, p.node, ac.signal)
     } catch (err) {
       conn?.destroy()
       if (p.dial === ac) p.dial = undefined
       const e = err as NetkernelError
-      // Lost a simultaneous connect: the peer's own dial to us becomes the connection.
-      if (p.superseded || e.code === 'ERR_ALREADY_CONNECTED') {
-        p.superseded = true
-        if (this.up.has(p.node)) this.settle(p, true)
-        return
-      }
-      this.o.logger.warn({ node: p.node, err: e, code: e.code }, `connection setup to ${p.node} failed`)
-      this.o.emit('connectError', p.node, { direction: 'out', address: p.address, error: e, code: e.code })
-      this.fail(p, e)
-    } finally {
-      if (--this.dialling < this.limits.pendingDials / 2) this.dialLimitReported = false
+      // Lost a simultaneous connect (refused nok/alive, or aborted for the peer's connection).
+      const lost = e.code === 'ERR_ALREADY_CONNECTED' || (ac.signal.reason as Partial<NetkernelError> | undefined)?.code === 'ERR_ALREADY_CONNECTED'
+      this.run(this.machine.dispatch({ e: 'dial_failed', node: p.node, setup: p.id, lost }), { err: e, dial: p })
+      this.dialEnded()
+      return
     }
+    try {
+      this.run(this.machine.dispatch({ e: 'connected', node: p.node, creation: est.creation, setup: p.id }), { est })
+    } finally {
+      this.dialEnded()
+    }
+  }
+
+  private dialEnded(): void {
+    if (this.machine.table.dials < this.limits.pendingDials / 2) this.dialLimitReported = false
   }
 
   private accept(conn: Conn): void {
@@ -256,93 +340,39 @@ export class NetKernel {
   private async respond(conn: Conn): Promise<void> {
     const address = conn.remoteAddress
     let claimed: string | undefined
-    let admitted: Pending | undefined
+    /** The setup an authenticated peer's connection took over (it fails if the handshake does). */
+    let admitted: { node: string; setup: number } | undefined
     const ac = new AbortController()
     const timer = this.o.clock.setTimeout(() => ac.abort(new TransportError('ERR_CONNECT_TIMEOUT', `inbound connection from ${address} did not finish its handshake within ${this.o.setupTimeout} ms`)), this.o.setupTimeout)
     try {
       const est = await respondHandshake({
-        ...this.deps((name, creation) => this.admit(name, creation)),
+        ...this.deps(ev => {
+          const v = this.decide(ev, undefined)
+          if (ev.e === 'authenticated' && v.a === 'accept' && v.setup !== undefined) admitted = { node: ev.node, setup: v.setup }
+          return v
+        }),
         throttle: (name, signal) => {
           claimed = name
           return this.limiter.wait(address, name, signal)
         },
-        commit: (name, creation, replace) => {
-          const a = this.commit(name, creation, replace)
-          if (a === 'ok') admitted = this.pending.get(name)
-          return a
-        },
       }, conn, ac.signal)
       this.limiter.success(address, est.peer)
-      this.established(est)
+      this.run(this.machine.dispatch({ e: 'connected', node: est.peer, creation: est.creation }), { est })
     } catch (err) {
       const e = err as NetkernelError
       if (e.code !== 'ERR_ALREADY_CONNECTED') this.limiter.failure(address, claimed)
       this.o.logger.warn({ address, err: e, code: e.code }, `inbound connection from ${address} refused`)
       this.o.emit('connectError', admitted?.node ?? claimed, { direction: 'in', address, error: e, code: e.code })
       conn.destroy()
-      if (admitted !== undefined && this.pending.get(admitted.node) === admitted) {
-        admitted.inbound = false
-        if (admitted.dial === undefined) this.fail(admitted, e, admitted.requested)
-      }
+      if (admitted !== undefined) this.run(this.machine.dispatch({ e: 'inbound_failed', ...admitted }), { err: e })
     } finally {
       this.o.clock.clearTimeout(timer)
     }
   }
 
-  /**
-   * Responder, before the peer has authenticated: may a connection from `name` go ahead?
-   * Only decides; commit() makes it so once the peer is proven.
-   */
-  private admit(name: string, creation: number): Admission {
-    if (this.stopped) return 'alive'
-    const c = this.up.get(name)
-    // Connected although it dials: the handshake asks the peer whether our connection is
-    // stale, as OTP's 'alive' status does. Another creation: the node restarted (if proven).
-    if (c !== undefined) return c.creation === creation ? 'up' : 'ok'
-    const p = this.pending.get(name)
-    if (p === undefined) return 'ok'
-    if (p.inbound) return 'alive'
-    // Simultaneous connect: the greater name's dial wins.
-    if (p.dial !== undefined && this.o.name > name) return 'nok'
-    return 'ok'
-  }
-
-  /**
-   * Responder, the peer authenticated as `name`: take its connection. A connection up to it
-   * is dropped when the peer restarted (another creation) or confirmed ours is stale
-   * (`replace`); our own dial to it gives way when the peer's name is greater.
-   */
-  private commit(name: string, creation: number, replace: boolean): Admission {
-    if (this.stopped) return 'alive'
-    const c = this.up.get(name)
-    if (c !== undefined) {
-      if (c.creation === creation && !replace) return 'alive'
-      const why = c.creation === creation ? 'reconnects: dropping the stale connection' : 'restarted: dropping the old connection'
-      this.o.logger.info({ node: name }, `${name} ${why}`)
-      c.destroy('connection_closed')
-    }
-    let p = this.pending.get(name)
-    if (p === undefined) {
-      p = this.newPending(name)
-      p.requested = false
-    } else if (p.inbound) {
-      return 'alive'
-    } else if (p.dial !== undefined) {
-      if (this.o.name > name) return 'nok'
-      p.superseded = true
-      p.dial.abort(new NetkernelError('ERR_ALREADY_CONNECTED', `simultaneous connect: ${name} wins`))
-    }
-    p.inbound = true
-    return 'ok'
-  }
-
-  private established(est: Established): void {
-    const { peer } = est
-    const p = this.pending.get(peer)
-    if (this.stopped || this.up.has(peer)) {
-      est.conn.destroy()
-      return
-    }
+  /** The setup machine says the finished handshake's connection is the node's. */
+  private bringUp(peer: string, setup: number | undefined, est: Established): void {
+    const p = setup === undefined ? undefined : this.current(peer, setup)
     // As in OTP, a connection is hidden when either end is a hidden node: a hidden node's
     // peers are never in its nodes(), and it is never in theirs.
     const hidden = est.hidden || this.o.hidden
@@ -386,12 +416,13 @@ export class NetKernel {
       }
       const name = n as string
       if (name === this.o.name || this.up.has(name) || this.pending.has(name)) continue
-      if (room <= 0 || this.dialling >= this.limits.pendingDials) {
+      if (room <= 0 || this.machine.table.dials >= this.limits.pendingDials) {
         skipped++
         continue
       }
-      const p = this.ensure(name)
-      p.requested = false
+      this.run(this.machine.dispatch({ e: 'want', node: name, requested: false }))
+      const p = this.pending.get(name)
+      if (p === undefined) continue
       p.hint = from.peer
       room--
       this.hinted.set(from.peer, (this.hinted.get(from.peer) ?? 0) + 1)
@@ -414,8 +445,7 @@ export class NetKernel {
     p.waiters = []
   }
 
-  private fail(p: Pending, err: NetkernelError, report = p.requested): void {
-    if (this.pending.get(p.node) !== p) return
+  private fail(p: Pending, err: NetkernelError, report: boolean): void {
     p.dial?.abort(err)
     const dropped = p.queue.length
     p.queue = []
@@ -429,7 +459,10 @@ export class NetKernel {
   }
 
   private down(c: Connection, reason: DownReason, error?: Error): void {
-    if (this.up.get(c.peer) === c) this.up.delete(c.peer)
+    if (this.up.get(c.peer) === c) {
+      this.up.delete(c.peer)
+      this.machine.dispatch({ e: 'down', node: c.peer })
+    }
     const otp = reason === 'protocol_error' || reason === 'node_stopped' ? 'connection_closed' : reason
     this.o.logger.info({ node: c.peer, reason: otp, err: error }, `nodedown ${c.peer}: ${otp}`)
     this.o.runtime.nodeDown(c.peer)

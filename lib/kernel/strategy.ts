@@ -71,6 +71,16 @@ export type HandshakeMessage = Record<string, unknown>
  * Sends and receives decoded handshake messages, so an authenticator never touches bytes.
  * Each receive is bounded by the per-step deadline and the setup signal; messages are
  * limited to a few KB.
+ *
+ * The channel owns its error contract, so an authenticator passes its errors on unmapped:
+ * - `receive()` rejects only with a NetkernelError: ERR_HANDSHAKE_TIMEOUT (the step deadline,
+ *   or a signal aborted with a TimeoutError), ERR_ABORTED (or the signal's reason when that is
+ *   a NetkernelError), the refusal's code when the peer refused the connection with a status
+ *   (ERR_ALREADY_CONNECTED, ERR_NOT_ALLOWED, ...), ERR_CONNECTION_CLOSED when the connection
+ *   closed (or the transport's own NetkernelError, a refused certificate say), ERR_HANDSHAKE
+ *   for garbled or out-of-step data.
+ * - `send()` never throws once the channel is gone: a write after close is dropped, and the
+ *   next receive reports why. (It may throw for a message that cannot be sent at all.)
  */
 export interface HandshakeChannel {
   send(msg: HandshakeMessage): void
