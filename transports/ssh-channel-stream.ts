@@ -16,8 +16,11 @@ export class ChannelStream extends Duplex {
   private finalCb: ((err?: Error | null) => void) | undefined
   private released = false
 
-  /** `release` runs once, when this stream is done with the channel (for idle tracking). */
-  constructor(ch: ClientChannel, private readonly release: () => void) {
+  /**
+   * `release` runs once, when this stream is done with the channel (for idle tracking);
+   * `sessionGone` tells whether the SSH connection under the channel has ended.
+   */
+  constructor(ch: ClientChannel, private readonly release: () => void, private readonly sessionGone: () => boolean = () => false) {
     super({ allowHalfOpen: true })
     this.ch = ch
     ch.on('data', this.onData)
@@ -25,6 +28,16 @@ export class ChannelStream extends Duplex {
     ch.on('close', this.onClose)
     ch.on('error', this.onError)
     ch.stderr.resume()
+  }
+
+  /**
+   * True once the channel has closed because its SSH connection went, not because the peer
+   * closed it (ssh2 ends and closes the channels of a dropped connection as if their peers
+   * had). Read by whoever must tell "the peer hung up" from "the path to it broke", such as
+   * a kept port-mapper registration (lib/epmd/kept-registration.ts).
+   */
+  get connectionLost(): boolean {
+    return this.gone && this.sessionGone()
   }
 
   private readonly onData = (chunk: Buffer): void => {

@@ -236,7 +236,7 @@ export function ssh(options: SshOptions): SshTransport {
       const via = to === addr.host ? '' : ` (${formatAddress(to, addr.port)} as the gateway sees it)`
       throw new SshGatewayError('ERR_CONNECT', g.key, 'forward', `cannot connect to ${where}${via} through ${describeGateway(g)}: ${(err as Error).message}`, { cause: err })
     }
-    const stream = new ChannelStream(ch, () => s.release())
+    const stream = new ChannelStream(ch, () => s.release(), () => s.closed)
     stream.on('error', () => {}) // until the kernel attaches its own (as tcp does)
     return stream
   }

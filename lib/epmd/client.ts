@@ -55,6 +55,11 @@ export interface Registration {
   close(): void
   /** Resolves when the registration connection has closed, whichever side closed it. */
   closed: Promise<void>
+  /**
+   * Once closed: true when the path to the port mapper broke under it (a stream that exposes
+   * `connectionLost`, as the SSH transport's channels do) rather than the port mapper closing it.
+   */
+  lost(): boolean
 }
 
 export type LookupResult = NodeInfo
@@ -260,6 +265,7 @@ export async function registerNode(opts: RegisterOptions): Promise<Registration>
       stream.destroy()
     },
     closed,
+    lost: () => (stream as { connectionLost?: unknown }).connectionLost === true,
   }
 }
 

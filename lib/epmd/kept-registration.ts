@@ -1,9 +1,10 @@
 // A node's port-mapper registration, kept for the node's lifetime. When the registration
 // connection ends while the node runs, the node asks the port mapper for its names at once:
 //
-// - no answer: the port mapper went away (it restarted, or the SSH connection the
-//   registration went through dropped); the node registers again as soon as one answers,
-//   retrying with a growing delay;
+// - the path to it broke (the SSH connection the registration went through dropped: the
+//   registration says so, see Registration.lost), or no answer: the port mapper went away
+//   or cannot be reached; the node registers again as soon as one answers, retrying with a
+//   growing delay;
 // - an answer without this node's name: the port mapper kept running and dropped the
 //   registration itself (`epmd -stop NAME`). As Erlang's nodes do, the node leaves it so:
 //   it stays up, unregistered (a warning says so), and is not registered again.
@@ -17,6 +18,8 @@ export interface RegistrationLike {
   creation: number
   close(): void
   closed: Promise<void>
+  /** Once closed: did the path to the port mapper break (not the port mapper close it)? */
+  lost?(): boolean
 }
 
 const FIRST_DELAY = 200
@@ -57,7 +60,8 @@ export class KeptRegistration {
       if (this.stopped || reg !== this.current) return
       let listed: string[] | undefined
       try {
-        listed = await this.o.names()
+        // The path broke (an SSH connection dropped): nobody stopped us, register again.
+        listed = reg.lost?.() === true ? undefined : await this.o.names()
       } catch {
         listed = undefined // it went away
       }
