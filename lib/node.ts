@@ -262,7 +262,7 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
   } catch (err) {
     await listener?.close()
     if (err instanceof NetkernelError) throw err
-    throw new NetkernelError('ERR_LISTEN', `cannot start ${name}: ${(err as Error).message}`, { cause: err })
+    throw new TransportError('ERR_LISTEN', `cannot start ${name}: ${(err as Error).message}`, { cause: err })
   }
   runtime.setIdentity(name, creation)
   kernel.startAccepting(creation)

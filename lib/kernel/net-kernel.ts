@@ -12,7 +12,7 @@ import { initiateHandshake, respondHandshake, type Admission, type Established, 
 import { FailureLimiter } from './failure-limiter.js'
 import { HandshakeSlots } from './handshake-slots.js'
 import { fullNameProblem } from './node-name.js'
-import { NetkernelError, TransportError } from '../errors.js'
+import { HandshakeError, NetkernelError, TransportError } from '../errors.js'
 import { NODES } from './frames.js'
 import { publishingEmit } from './kernel-events.js'
 
@@ -324,7 +324,7 @@ export class NetKernel {
     } else if (p.dial !== undefined) {
       if (this.o.name > name) return 'nok'
       p.superseded = true
-      p.dial.abort(new NetkernelError('ERR_ALREADY_CONNECTED', `simultaneous connect: ${name} wins`))
+      p.dial.abort(new HandshakeError('ERR_ALREADY_CONNECTED', `simultaneous connect: ${name} wins`))
     }
     p.inbound = true
     return 'ok'

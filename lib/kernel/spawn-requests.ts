@@ -2,7 +2,7 @@
 // request that was waiting on it.
 import type { Clock } from './clock.js'
 import type { Pid } from '../terms/pid.js'
-import { SpawnError, type ErrorCode } from '../errors.js'
+import { SpawnError, isCodeOf } from '../errors.js'
 
 interface Waiting {
   resolve(pid: Pid): void
@@ -49,7 +49,7 @@ export class SpawnRequests {
       return
     }
     const v = (value ?? {}) as { code?: unknown; message?: unknown }
-    const code = (typeof v.code === 'string' && v.code.startsWith('ERR_SPAWN') ? v.code : 'ERR_SPAWN_FAILED') as ErrorCode
+    const code = isCodeOf(v.code, 'SpawnError') ? v.code : 'ERR_SPAWN_FAILED'
     w.reject(new SpawnError(code, `${node}: ${typeof v.message === 'string' ? v.message : 'spawn refused'}`))
   }
 

@@ -11,7 +11,7 @@ import type { Clock } from './clock.js'
 import type { Connection } from './connection.js'
 import type { Logger } from '../logger.js'
 import type { NodeStats } from './stats.js'
-import { NetkernelError, abortError, type ErrorCode } from '../errors.js'
+import { NetkernelError, ReceiveTimeoutError, abortError } from '../errors.js'
 import { STATS_REPLY, STATS_REQUEST } from './frames.js'
 
 export const DEFAULT_STATS_TIMEOUT = 5000
@@ -66,7 +66,7 @@ export class StatsRequests {
     const promise = new Promise<NodeStats>((resolve, reject) => {
       const w: Waiting = {
         resolve, reject, signal,
-        timer: this.d.clock.setTimeout(() => this.finish(node, id, new NetkernelError('ERR_RECEIVE_TIMEOUT', `stats request to ${node}: no reply within ${timeout} ms`)), timeout),
+        timer: this.d.clock.setTimeout(() => this.finish(node, id, new ReceiveTimeoutError(timeout, `stats request to ${node}`, `stats request to ${node}: no reply within ${timeout} ms`)), timeout),
         onAbort: () => this.finish(node, id, abortError(signal as AbortSignal, `stats request to ${node}`)),
       }
       signal?.addEventListener('abort', w.onAbort, { once: true })
@@ -97,7 +97,7 @@ export class StatsRequests {
       return
     }
     const v = (value ?? {}) as { code?: unknown; message?: unknown }
-    const code = (v.code === 'ERR_SIGNAL_NOT_ALLOWED' ? v.code : 'ERR_PROTOCOL') as ErrorCode
+    const code = v.code === 'ERR_SIGNAL_NOT_ALLOWED' ? v.code : 'ERR_PROTOCOL'
     this.finish(conn.peer, id, new NetkernelError(code, `${conn.peer}: ${typeof v.message === 'string' ? v.message : 'stats request refused'}`))
   }
 
