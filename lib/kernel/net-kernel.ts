@@ -19,7 +19,7 @@ import { publishingEmit } from './kernel-events.js'
 export type { KernelLimits, KernelOptions, KernelPolicy } from './kernel-options.js'
 
 export class NetKernel {
-  readonly up = new Map<string, Connection>()
+  readonly up: Map<string, Connection>
   private readonly pending = new Map<string, Pending>()
   private readonly limiter: FailureLimiter
   private readonly limits: KernelLimits
@@ -38,6 +38,7 @@ export class NetKernel {
 
   constructor(o: KernelOptions) {
     this.o = { ...o, emit: publishingEmit(o.name, o.emit) }
+    this.up = o.connections ?? new Map()
     this.limiter = new FailureLimiter(o.clock, o.stepTimeout)
     this.limits = { ...DEFAULT_LIMITS, ...o.limits }
     this.slots = new HandshakeSlots(this.limits.handshakes, this.limits.handshakesPerAddress)
@@ -344,6 +345,7 @@ export class NetKernel {
     const c = new Connection(peer, est.creation, hidden, est.conn, est.decoder, this.o.codec, {
       onFrame: this.o.onFrame,
       onDown: (conn, reason, error) => this.down(conn, reason, error),
+      onNodes: (conn, names) => this.meshHint(conn, names),
     }, this.o.tickTime, this.o.clock, info, this.highWater)
     this.up.set(peer, c)
     this.o.logger.info({ node: peer, type: c.type }, `nodeup ${peer}`)
@@ -368,7 +370,7 @@ export class NetKernel {
    * A NODES frame arrived from `from`: connect to the visible nodes we lack. Illegal names
    * are dropped; one peer's gossip has at most limits.gossipDialsPerPeer dials under way.
    */
-  meshHint(from: Connection, names: unknown): void {
+  private meshHint(from: Connection, names: unknown): void {
     if (!this.o.connectAll || this.o.hidden || from.type !== 'visible' || !Array.isArray(names)) return
     let room = this.limits.gossipDialsPerPeer - (this.hinted.get(from.peer) ?? 0)
     let illegal = 0

@@ -22,8 +22,11 @@ export interface StatsRequestDeps {
   logger: Logger
   /** This node's snapshot (the answer to a request). */
   collect(): NodeStats
-  /** Queue a control frame to `node`, connecting on first use. */
-  send(node: string, frame: unknown[]): void
+}
+
+/** What sends a request: the net kernel, which queues a control frame, connecting on first use. */
+export interface StatsSender {
+  send(node: string, frame: unknown[]): unknown
 }
 
 /** The outline of a NodeStats (a reply comes from a peer: it is checked before use). */
@@ -55,7 +58,7 @@ export class StatsRequests {
   }
 
   /** Ask `node` for its stats; rejects when it cannot be reached, refuses, or does not answer in time. */
-  ask(node: string, opts: { timeout?: number; signal?: AbortSignal } = {}): Promise<NodeStats> {
+  ask(via: StatsSender, node: string, opts: { timeout?: number; signal?: AbortSignal } = {}): Promise<NodeStats> {
     const { signal } = opts
     if (signal?.aborted) return Promise.reject(abortError(signal, `stats request to ${node}`))
     const timeout = opts.timeout ?? DEFAULT_STATS_TIMEOUT
@@ -72,7 +75,7 @@ export class StatsRequests {
       signal?.addEventListener('abort', w.onAbort, { once: true })
       t.set(id, w)
     })
-    this.d.send(node, [STATS_REQUEST, id])
+    via.send(node, [STATS_REQUEST, id])
     return promise
   }
 
