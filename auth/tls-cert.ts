@@ -24,7 +24,7 @@
 // certificate and the cookie must match.
 import type { PeerCertificate } from 'node:tls'
 import type { AuthContext, AuthResult, Authenticator, HandshakeChannel } from '../lib/kernel/strategy.js'
-import { AuthError, HandshakeError, NetkernelError, type ErrorCode } from '../lib/errors.js'
+import { AuthError, HandshakeError, NetkernelError, TransportError, errorFor, type ErrorCode } from '../lib/errors.js'
 import { certificateNamesNode, commonNames, describeNames } from '../lib/certs/names.js'
 import { cookie } from './cookie.js'
 
@@ -69,14 +69,14 @@ function check(ctx: AuthContext, now = Date.now()): Refusal | undefined {
   if (!conn.encrypted || isEmpty(cert)) {
     return {
       why: 'no_certificate',
-      error: new AuthError('ERR_CERT_REQUIRED', `${who(ctx)}: the ${conn.transport} connection carries no verified certificate (tlsCert() needs the tls transport with verification on)`),
+      error: new TransportError('ERR_CERT_REQUIRED', `${who(ctx)}: the ${conn.transport} connection carries no verified certificate (tlsCert() needs the tls transport with verification on)`),
     }
   }
   const c = cert as PeerCertificate
   const from = Date.parse(c.valid_from)
   const to = Date.parse(c.valid_to)
   if (!(now >= from && now <= to)) {
-    return { why: 'expired', error: new AuthError('ERR_CERT_EXPIRED', `${who(ctx)}: its certificate is valid from ${c.valid_from} to ${c.valid_to}, not now`) }
+    return { why: 'expired', error: new TransportError('ERR_CERT_EXPIRED', `${who(ctx)}: its certificate is valid from ${c.valid_from} to ${c.valid_to}, not now`) }
   }
   if (!certificateNamesNode(c, ctx.peerName)) {
     return {
@@ -97,8 +97,7 @@ function refusedBy(ctx: AuthContext, why: unknown): NetkernelError {
     protocol: ['ERR_HANDSHAKE', 'it did not understand our verdict'],
   }
   const [code, reason] = text[why as Why] ?? ['ERR_AUTH_FAILED', 'no reason given']
-  const E = code === 'ERR_HANDSHAKE' ? HandshakeError : AuthError
-  return new E(code, `${who(ctx)} refused authentication: ${reason}`)
+  return errorFor(code, `${who(ctx)} refused authentication: ${reason}`)
 }
 
 function sameBytes(a: unknown, b: Buffer): boolean {

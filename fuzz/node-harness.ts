@@ -1,7 +1,8 @@
 // The receiving half of a node for the connection and dispatch targets: a real Runtime with a
 // few live processes (trapping exits, draining their mailboxes), the real dispatcher, spawn
-// bookkeeping and a clock that never fires, and a module whose processes end at once. The kernel is a stub: only meshHint is reached
-// from dispatch, and the fuzzer must not dial the names a peer gossips.
+// bookkeeping and a clock that never fires, and a module whose processes end at once. Gossip
+// reaches the fuzz connection's nodesHeard, a no-op: the fuzzer must not dial gossiped names.
+import { Refusals } from '../lib/kernel/refusals.js'
 import type { StatsRequests } from '../lib/kernel/stats-requests.js'
 import { Runtime } from '../lib/process/runtime.js'
 import { createDispatcher } from '../lib/kernel/dispatch.js'
@@ -9,7 +10,6 @@ import { SpawnRequests } from '../lib/kernel/spawn-requests.js'
 import { silentLogger } from '../lib/logger.js'
 import type { Clock } from '../lib/kernel/clock.js'
 import type { Connection } from '../lib/kernel/connection.js'
-import type { NetKernel } from '../lib/kernel/net-kernel.js'
 import type { Remote } from '../lib/process/remote.js'
 import type { Pid } from '../lib/terms/pid.js'
 import { SpawnError } from '../lib/errors.js'
@@ -57,8 +57,7 @@ export function nodeHarness(local: string): NodeHarness {
   // Spawnable code for remote spawn requests: processes that end at once, normally or not.
   runtime.defineModule('fuzz', { quick: () => undefined, crash: () => { throw new Error('crashed on purpose') } })
   const spawns = new SpawnRequests(idleClock, 30_000)
-  const kernel = { meshHint: () => {} } as unknown as NetKernel
-  const dispatch = createDispatcher({ localName: local, runtime, kernel: () => kernel, spawns, stats: noStats, policy: {}, logger: silentLogger })
+  const dispatch = createDispatcher({ localName: local, runtime, spawns, stats: noStats, policy: {}, logger: silentLogger, refusals: new Refusals(local, silentLogger) })
   const live: Pid[] = []
   for (let i = 0; i < 4; i++) {
     live.push(runtime.spawn(async proc => {

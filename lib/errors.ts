@@ -52,52 +52,178 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES
 
+/**
+ * The one class each code is raised as: `e.code` tells `e`'s class (a subclass, like the ssh
+ * transport's SshGatewayError of TransportError, may raise its base's codes). Each class's
+ * constructor accepts only its own codes, so a mismatch does not compile.
+ */
+export const ERROR_CLASS = {
+  ERR_RECEIVE_TIMEOUT: 'ReceiveTimeoutError',
+  ERR_RECEIVE_BUSY: 'NetkernelError',
+  ERR_NAME_TAKEN: 'RegistryError',
+  ERR_ALREADY_REGISTERED: 'RegistryError',
+  ERR_BAD_REGISTERED_NAME: 'RegistryError',
+  ERR_NOPROC: 'NetkernelError',
+  ERR_BAD_ARGUMENT: 'NetkernelError',
+  ERR_DECODE: 'CodecError',
+  ERR_UNKNOWN_EXTENSION: 'CodecError',
+  ERR_ENCODE: 'CodecError',
+  ERR_FRAME_TOO_LARGE: 'CodecError',
+  ERR_BAD_NODE_NAME: 'NodeNameError',
+  ERR_NAME_IN_USE: 'EpmdError',
+  ERR_EPMD: 'EpmdError',
+  ERR_EPMD_UNREACHABLE: 'EpmdError',
+  ERR_NODE_NOT_FOUND: 'EpmdError',
+  ERR_LISTEN: 'TransportError',
+  ERR_CONNECT: 'TransportError',
+  ERR_CONNECT_TIMEOUT: 'TransportError',
+  ERR_ABORTED: 'NetkernelError',
+  ERR_CONNECTION_CLOSED: 'NetkernelError',
+  ERR_HANDSHAKE: 'HandshakeError',
+  ERR_HANDSHAKE_TIMEOUT: 'HandshakeError',
+  ERR_NAME_FORM: 'HandshakeError',
+  ERR_WRONG_NODE: 'HandshakeError',
+  ERR_NOT_ALLOWED: 'HandshakeError',
+  ERR_ALREADY_CONNECTED: 'HandshakeError',
+  ERR_INCOMPATIBLE: 'HandshakeError',
+  ERR_AUTH_FAILED: 'AuthError',
+  ERR_TLS_HANDSHAKE: 'TransportError',
+  ERR_CERT_REQUIRED: 'TransportError',
+  ERR_CERT_UNTRUSTED: 'TransportError',
+  ERR_CERT_EXPIRED: 'TransportError',
+  ERR_CERT_HOSTNAME: 'TransportError',
+  ERR_COOKIE_FILE: 'CookieFileError',
+  ERR_SPAWN_UNKNOWN_MODULE: 'SpawnError',
+  ERR_SPAWN_UNKNOWN_FUNCTION: 'SpawnError',
+  ERR_SPAWN_NOT_ALLOWED: 'SpawnError',
+  ERR_SPAWN_FAILED: 'SpawnError',
+  ERR_NODE_STOPPED: 'NetkernelError',
+  ERR_MESSAGE_TOO_LARGE: 'NetkernelError',
+  ERR_LIMIT: 'NetkernelError',
+  ERR_PROTOCOL: 'NetkernelError',
+  ERR_SIGNAL_NOT_ALLOWED: 'NetkernelError',
+} as const satisfies Record<ErrorCode, string>
+
+export type ErrorClassName = (typeof ERROR_CLASS)[ErrorCode]
+
+/** The codes raised as class `N`. */
+export type CodeOf<N extends ErrorClassName> = { [C in ErrorCode]: (typeof ERROR_CLASS)[C] extends N ? C : never }[ErrorCode]
+
+/** True when `code` is a code raised as class `N` (for codes that arrive from a peer). */
+export function isCodeOf<N extends ErrorClassName>(code: unknown, cls: N): code is CodeOf<N> {
+  return typeof code === 'string' && Object.hasOwn(ERROR_CLASS, code) && ERROR_CLASS[code as ErrorCode] === cls
+}
+
+// The subclasses' way past NetkernelError's own-codes-only constructor; not exported.
+const SUBCLASS: unique symbol = Symbol('netkernel.subclass')
+type Options = { cause?: unknown }
+
+// Error classes keep their identity across the ESM and CommonJS builds (one application may
+// load both): `instanceof` tests a brand registered with Symbol.for, left on the prototype.
+const BRANDS = new Map<Function, symbol>()
+
+/** Brand `cls` as `netkernel.<name>`, so that `instanceof cls` holds for both builds' instances. */
+export function brandClass(cls: Function, name: string): void {
+  const brand = Symbol.for(`netkernel.${name}`)
+  BRANDS.set(cls, brand)
+  Object.defineProperty(cls.prototype, brand, { value: true })
+}
+
 export class NetkernelError extends Error {
   readonly code: ErrorCode
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: CodeOf<'NetkernelError'>, message: string, options?: Options)
+  /** For subclasses, which pass their own codes. */
+  constructor(code: ErrorCode, message: string, options: Options | undefined, subclass: typeof SUBCLASS)
+  constructor(code: ErrorCode, message: string, options?: Options) {
     super(message, options)
     this.code = code
     this.name = new.target.name
+  }
+
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    const brand = BRANDS.get(this)
+    if (brand === undefined) return Function.prototype[Symbol.hasInstance].call(this, v)
+    return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[brand] === true
+  }
+}
+
+/** A NetkernelError subclass whose constructor takes the codes of class `N` only. */
+function ownCodes<N extends ErrorClassName>() {
+  return class extends NetkernelError {
+    declare readonly code: CodeOf<N>
+    constructor(code: CodeOf<N>, message: string, options?: Options) {
+      super(code, message, options, SUBCLASS)
+    }
   }
 }
 
 /** proc.receive(..., { timeout }) found nothing in time. */
 export class ReceiveTimeoutError extends NetkernelError {
-  constructor(ms: number, where: string) {
-    super('ERR_RECEIVE_TIMEOUT', `receive timed out after ${ms} ms in ${where}`)
+  declare readonly code: CodeOf<'ReceiveTimeoutError'>
+  /** `message` replaces the default one for a wait with more to say. */
+  constructor(ms: number, where: string, message = `receive timed out after ${ms} ms in ${where}`) {
+    super('ERR_RECEIVE_TIMEOUT', message, undefined, SUBCLASS)
   }
 }
 
 /** Name registry errors: taken names, double registration, bad names. */
-export class RegistryError extends NetkernelError {}
+export class RegistryError extends ownCodes<'RegistryError'>() {}
 
 /** Encoding or decoding of terms, and framing. */
-export class CodecError extends NetkernelError {}
+export class CodecError extends ownCodes<'CodecError'>() {}
 
-/** Illegal node names. */
+/** Illegal node names: ours, or one a peer sent. */
 export class NodeNameError extends NetkernelError {
-  constructor(name: unknown, why: string) {
-    super('ERR_BAD_NODE_NAME', `illegal node name ${JSON.stringify(String(name))}: ${why}`)
+  declare readonly code: CodeOf<'NodeNameError'>
+  /** `message` replaces the default one where the name came from a peer. */
+  constructor(name: unknown, why: string, message = `illegal node name ${JSON.stringify(String(name))}: ${why}`) {
+    super('ERR_BAD_NODE_NAME', message, undefined, SUBCLASS)
   }
 }
 
 /** Port mapper client and daemon errors. */
-export class EpmdError extends NetkernelError {}
+export class EpmdError extends ownCodes<'EpmdError'>() {}
 
-/** Listening, dialling and connection errors raised by transports and the kernel. */
-export class TransportError extends NetkernelError {}
+/** Listening, dialling and connection errors raised by transports (certificates included). */
+export class TransportError extends ownCodes<'TransportError'>() {}
 
 /** Connection setup failures before authentication (protocol, deadlines, policy). */
-export class HandshakeError extends NetkernelError {}
+export class HandshakeError extends ownCodes<'HandshakeError'>() {}
 
 /** Authenticator refusals. */
-export class AuthError extends NetkernelError {}
+export class AuthError extends ownCodes<'AuthError'>() {}
 
 /** Cookie file problems. */
-export class CookieFileError extends NetkernelError {}
+export class CookieFileError extends ownCodes<'CookieFileError'>() {}
 
 /** Remote spawn failures. */
-export class SpawnError extends NetkernelError {}
+export class SpawnError extends ownCodes<'SpawnError'>() {}
+
+/** Every class ERROR_CLASS names, by name. */
+export const ERROR_CLASSES = {
+  NetkernelError,
+  ReceiveTimeoutError,
+  RegistryError,
+  CodecError,
+  NodeNameError,
+  EpmdError,
+  TransportError,
+  HandshakeError,
+  AuthError,
+  CookieFileError,
+  SpawnError,
+} as const satisfies Record<ErrorClassName, Function>
+
+for (const [name, cls] of Object.entries(ERROR_CLASSES)) brandClass(cls, name)
+
+/** An error of `code`'s own class, for a code chosen at run time (a refusal a peer sent). */
+export function errorFor(code: ErrorCode, message: string, options?: Options): NetkernelError {
+  const cls = ERROR_CLASS[code]
+  if (cls === 'NodeNameError') return new NodeNameError(undefined, '', message)
+  if (cls === 'ReceiveTimeoutError') return new ReceiveTimeoutError(0, '', message)
+  const E = ERROR_CLASSES[cls] as new (code: ErrorCode, message: string, options?: Options) => NetkernelError
+  return new E(code, message, options)
+}
 
 /** An error for an aborted wait: the signal's own reason when it is an Error. */
 export function abortError(signal: AbortSignal, what: string): Error {

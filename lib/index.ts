@@ -6,6 +6,7 @@ export { nodeOf } from './terms/node-of.js'
 export { module, authenticator } from './type-helpers.js'
 export {
   ERROR_CODES,
+  ERROR_CLASS,
   NetkernelError,
   ReceiveTimeoutError,
   RegistryError,

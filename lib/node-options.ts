@@ -1,10 +1,19 @@
-// startNode() options (API.md "Starting a node") and their defaults.
+// startNode() options and their defaults: DEFAULTS holds every default value, and
+// resolveOptions() turns what the caller gave into fully resolved options, the only values
+// startNode() reads. The README's options table shows the same defaults (a test checks).
 import type { Authenticator, DialAddress, Transport } from './kernel/strategy.js'
-import type { KernelPolicy } from './kernel/net-kernel.js'
+import type { KernelLimits, KernelPolicy } from './kernel/net-kernel.js'
+import { DEFAULT_LIMITS, DEFAULT_MAX_MESSAGE_SIZE } from './kernel/kernel-options.js'
+import { NetkernelError } from './errors.js'
+import { DEFAULT_HIGH_WATER } from './kernel/outbox.js'
+import { DEFAULT_COOKIE_FILE } from './kernel/cookie-file.js'
 import type { CodecName } from './terms/codec.js'
-import type { Logger } from './logger.js'
-import type { Clock } from './kernel/clock.js'
-import type { ModuleDef } from './process/runtime.js'
+import { silentLogger, childLogger, type Logger } from './logger.js'
+import { systemClock, type Clock } from './kernel/clock.js'
+import type { ModuleDef, Timers } from './process/types.js'
+import { parseNodeName } from './kernel/node-name.js'
+import { tcp } from '../transports/tcp.js'
+import { cookie as cookieAuth } from '../auth/cookie.js'
 
 export interface ListenOptions {
   /** Address to bind. Default '0.0.0.0'. */
@@ -91,13 +100,146 @@ export interface StartNodeOptions {
   maxMessageSize?: number
   /** Find a node's address yourself instead of asking its host's port mapper. */
   resolve?: (node: string, signal: AbortSignal) => Promise<DialAddress>
-  /** Injectable time source (tests). */
+  /**
+   * Bounds on what peers and gossip can make this node hold at once (inbound handshakes, in
+   * all and per address; dials under way; dials one peer's gossip may start). Each field
+   * given replaces its default.
+   */
+  limits?: Partial<KernelLimits>
+  /**
+   * Injectable time source (tests): every timer of the node (receive and spawn timeouts,
+   * ticks, setup deadlines, port mapper re-registration) runs on it. Default: the system's.
+   */
   clock?: Clock
 }
 
 export { DEFAULT_MAX_MESSAGE_SIZE } from './kernel/kernel-options.js'
 
+/** Every default of startNode(), in one place. */
+export const DEFAULTS = {
+  longNames: false,
+  cookieFile: DEFAULT_COOKIE_FILE,
+  hidden: false,
+  listen: { host: '0.0.0.0' },
+  epmd: { host: '127.0.0.1', port: 4369, autoStart: true, listenHost: '0.0.0.0' },
+  tickTime: 60_000,
+  connectAll: true,
+  codec: 'msgpackr' as CodecName,
+  setupTimeout: 7000,
+  handshakeStepTimeout: 5000,
+  spawnTimeout: 30_000,
+  highWater: DEFAULT_HIGH_WATER,
+  limits: DEFAULT_LIMITS,
+  maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE,
+} as const
+
+/** startNode() options with every default applied. */
+export interface ResolvedOptions {
+  /** The full node name ('foo@host'). */
+  name: string
+  longNames: boolean
+  /** The cookie given, if any (else the file is read when first needed). */
+  cookie: string | undefined
+  cookieFile: string
+  hidden: boolean
+  transport: Transport
+  auth: Authenticator
+  /** false: accept nothing. Port 0 = any free port. */
+  listen: { host: string; portMin: number; portMax: number } | false
+  epmd: { host: string; port: number; autoStart: boolean; listenHost: string; onSpawn?: (pid: number) => void } | false
+  tickTime: number
+  connectAll: boolean
+  modules: Record<string, ModuleDef>
+  policy: KernelPolicy
+  codec: CodecName
+  /** The caller's logger (or a silent one) bound to the node's name. */
+  logger: Logger
+  setupTimeout: number
+  handshakeStepTimeout: number
+  spawnTimeout: number
+  highWater: number
+  limits: KernelLimits
+  /** The largest encoded message sent or taken (bytes). */
+  maxMessageSize: number
+  /** undefined: peers are found through the port mapper. */
+  resolve: ((node: string, signal: AbortSignal) => Promise<DialAddress>) | undefined
+  clock: Clock
+  /**
+   * The process runtime's timers: the clock's when one was given; else undefined, and the
+   * runtime uses the host's own (which, unlike the system clock's, keep the process alive
+   * while a receive waits).
+   */
+  processTimers: Timers | undefined
+  /** Whether the node takes part in distribution (listens, or can find peers). */
+  distributed: boolean
+}
+
+/** Apply every default; throws NodeNameError for an illegal name. */
+function checkedMaxMessageSize(v: number | undefined): number {
+  const n = v ?? DEFAULTS.maxMessageSize
+  if (!Number.isSafeInteger(n) || n < 1 || n > 0xffffffff) {
+    throw new NetkernelError('ERR_BAD_ARGUMENT', `maxMessageSize must be an integer from 1 to ${0xffffffff}, got ${String(v)}`)
+  }
+  return n
+}
+
+export function resolveOptions(opts: StartNodeOptions): ResolvedOptions {
+  const longNames = opts.longNames ?? DEFAULTS.longNames
+  const { full: name } = parseNodeName(opts.name, longNames)
+  const e = opts.epmd
+  const epmd: ResolvedOptions['epmd'] = e === false ? false : {
+    host: e?.host ?? DEFAULTS.epmd.host,
+    port: e?.port ?? defaultEpmdPort(),
+    autoStart: e?.autoStart ?? DEFAULTS.epmd.autoStart,
+    listenHost: e?.listenHost ?? DEFAULTS.epmd.listenHost,
+    onSpawn: e?.onSpawn,
+  }
+  const l = opts.listen === false || (opts.listen === undefined && epmd === false) ? false : (opts.listen ?? {})
+  const listen: ResolvedOptions['listen'] = l === false ? false : {
+    host: l.host ?? DEFAULTS.listen.host,
+    portMin: l.portMin ?? 0,
+    portMax: l.portMax ?? l.portMin ?? 0,
+  }
+  const clock = opts.clock ?? systemClock
+  return {
+    name,
+    longNames,
+    cookie: opts.cookie,
+    cookieFile: opts.cookieFile ?? DEFAULTS.cookieFile,
+    hidden: opts.hidden ?? DEFAULTS.hidden,
+    transport: opts.transport ?? tcp(),
+    auth: opts.auth ?? cookieAuth(),
+    listen,
+    epmd,
+    tickTime: opts.tickTime ?? DEFAULTS.tickTime,
+    connectAll: opts.connectAll ?? DEFAULTS.connectAll,
+    modules: opts.modules ?? {},
+    policy: opts.policy ?? {},
+    codec: opts.codec ?? DEFAULTS.codec,
+    logger: childLogger(opts.logger ?? silentLogger, { node: name }),
+    setupTimeout: opts.setupTimeout ?? DEFAULTS.setupTimeout,
+    handshakeStepTimeout: opts.handshakeStepTimeout ?? DEFAULTS.handshakeStepTimeout,
+    spawnTimeout: opts.spawnTimeout ?? DEFAULTS.spawnTimeout,
+    highWater: opts.highWater ?? DEFAULTS.highWater,
+    limits: { ...DEFAULTS.limits, ...opts.limits },
+    maxMessageSize: checkedMaxMessageSize(opts.maxMessageSize),
+    resolve: opts.resolve,
+    clock,
+    processTimers: opts.clock === undefined ? undefined : clockTimers(opts.clock),
+    distributed: listen !== false || opts.resolve !== undefined,
+  }
+}
+
+/** A clock as the process runtime's timers (which pass arguments to the callback). */
+function clockTimers(clock: Clock): Timers {
+  return {
+    setTimeout: (fn, ms, ...args) => clock.setTimeout(() => fn(...args), ms),
+    clearTimeout: h => clock.clearTimeout(h),
+  }
+}
+
+/** The port mapper's port: env ERL_EPMD_PORT, else DEFAULTS.epmd.port. */
 export function defaultEpmdPort(): number {
   const env = Number(process.env.ERL_EPMD_PORT)
-  return Number.isInteger(env) && env > 0 && env < 65536 ? env : 4369
+  return Number.isInteger(env) && env > 0 && env < 65536 ? env : DEFAULTS.epmd.port
 }

@@ -2,24 +2,21 @@
 import { EventEmitter } from 'node:events'
 import type { Listener } from './kernel/strategy.js'
 import type { StartNodeOptions } from './node-options.js'
-import { DEFAULT_MAX_MESSAGE_SIZE, defaultEpmdPort } from './node-options.js'
+import { resolveOptions } from './node-options.js'
 import { Runtime, type Proc, type ModuleDef } from './process/runtime.js'
 import type { Pid } from './terms/pid.js'
 import { createCodec } from './terms/codec.js'
-import { parseNodeName, hostOf, aliveOf } from './kernel/node-name.js'
+import { hostOf, aliveOf } from './kernel/node-name.js'
 import { NetKernel } from './kernel/net-kernel.js'
 import { KernelRemote } from './kernel/remote-ops.js'
 import { SpawnRequests } from './kernel/spawn-requests.js'
 import { createDispatcher } from './kernel/dispatch.js'
-import type { Refusals } from './kernel/refusals.js'
+import { Refusals } from './kernel/refusals.js'
+import type { Connection } from './kernel/connection.js'
 import { StatsRequests } from './kernel/stats-requests.js'
 import { collectStats, type NodeStats } from './kernel/stats.js'
 import { Cookies } from './kernel/cookie-store.js'
 import { readOrCreateCookieSync } from './kernel/cookie-file.js'
-import { systemClock } from './kernel/clock.js'
-import { silentLogger, childLogger } from './logger.js'
-import { tcp } from '../transports/tcp.js'
-import { cookie as cookieAuth } from '../auth/cookie.js'
 import { registerNode, lookupNode, listNames, type Registration } from './epmd/client.js'
 import { KeptRegistration } from './epmd/kept-registration.js'
 import { ensureEpmd } from './epmd/ensure.js'
@@ -45,6 +42,8 @@ export class Node extends EventEmitter<NodeEvents> {
   constructor(
     readonly name: string,
     readonly creation: number,
+    /** What the kernel reports (nodeup, nodedown, connectError): the node emits it as its own. */
+    events: EventEmitter,
     private readonly runtime: Runtime,
     private readonly kernel: NetKernel,
     private readonly cookies: Cookies,
@@ -58,6 +57,9 @@ export class Node extends EventEmitter<NodeEvents> {
   ) {
     super()
     this.address = listener?.address
+    events.on('nodeup', (peer: string, info: NodeEvents['nodeup'][1]) => this.emit('nodeup', peer, info))
+    events.on('nodedown', (peer: string, info: NodeEvents['nodedown'][1]) => this.emit('nodedown', peer, info))
+    events.on('connectError', (peer: string | undefined, info: NodeEvents['connectError'][1]) => this.emit('connectError', peer, info))
   }
 
   /** spawn(fn) → Pid at once; spawn(node, mod, fun, args) → Promise<Pid>. */
@@ -156,7 +158,7 @@ export class Node extends EventEmitter<NodeEvents> {
     if (node === undefined) return this.statsRequests.local()
     if (node === this.name) return Promise.resolve(this.statsRequests.local())
     if (this.stopped) return Promise.reject(new NetkernelError('ERR_NODE_STOPPED', `${this.name} is stopped: cannot ask ${node} for its stats`))
-    return this.statsRequests.ask(node, opts)
+    return this.statsRequests.ask(this.kernel, node, opts)
   }
 
   /** Graceful stop: peers see nodedown, the port mapper entry goes, every process exits. */
@@ -186,54 +188,44 @@ async function listenInRange(kernel: NetKernel, host: string, min: number, max: 
 
 /** Start a node. Rejects with a NetkernelError when the name, cookie, port or port mapper is wrong. */
 export async function startNode(opts: StartNodeOptions): Promise<Node> {
-  const longNames = opts.longNames === true
-  const { full: name } = parseNodeName(opts.name, longNames)
-  const logger = childLogger(opts.logger ?? silentLogger, { node: name })
-  const clock = opts.clock ?? systemClock
-  const epmd = opts.epmd === false ? false : { ...opts.epmd, host: opts.epmd?.host ?? '127.0.0.1', port: opts.epmd?.port ?? defaultEpmdPort(), autoStart: opts.epmd?.autoStart ?? true }
-  const listen = opts.listen === false || (opts.listen === undefined && epmd === false) ? false : (opts.listen ?? {})
-  const distributed = listen !== false || opts.resolve !== undefined
-  const auth = opts.auth ?? cookieAuth()
+  const o = resolveOptions(opts)
+  const { name, clock, logger, transport, epmd, listen } = o
   // The cookie file is read when the cookie is first needed: at once for an authenticator that
   // uses it (a bad file fails the start), else maybe never (a tlsCert() node leaves it alone).
-  const cookies = new Cookies(opts.cookie ?? (distributed ? () => readOrCreateCookieSync(opts.cookieFile) : randomBytes(16).toString('hex')))
-  if (auth.needsCookie === true) void cookies.own
-  const maxMessageSize = opts.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE
-  if (!Number.isSafeInteger(maxMessageSize) || maxMessageSize < 1 || maxMessageSize > 0xffffffff) {
-    throw new NetkernelError('ERR_BAD_ARGUMENT', `maxMessageSize must be an integer from 1 to ${0xffffffff}, got ${String(opts.maxMessageSize)}`)
-  }
-  const codec = createCodec(opts.codec ?? 'msgpackr', { maxFrameBody: maxMessageSize })
-  const transport = opts.transport ?? tcp()
-  const setupTimeout = opts.setupTimeout ?? 7000
-  const spawns = new SpawnRequests(clock, opts.spawnTimeout ?? 30_000)
-  const runtime = new Runtime({ node: name, creation: 0, logger })
-  for (const [m, def] of Object.entries(opts.modules ?? {})) runtime.defineModule(m, def)
-
-  let emit: (event: string, ...args: unknown[]) => void = () => {}
-  const policy = opts.policy ?? {}
-  let kernel: NetKernel
+  const cookies = new Cookies(o.cookie ?? (o.distributed ? () => readOrCreateCookieSync(o.cookieFile) : randomBytes(16).toString('hex')))
+  if (o.auth.needsCookie === true) void cookies.own
+  const codec = createCodec(o.codec, { maxFrameBody: o.maxMessageSize })
+  // Built in the order each part needs the others: the kernel reports to `events` (the Node
+  // relays them), keeps its connections in `connections` (the stats read them), and hands
+  // frames to the dispatcher; mesh gossip reaches it back through the connection.
+  const events = new EventEmitter()
+  const connections = new Map<string, Connection>()
+  const runtime = new Runtime({ node: name, creation: 0, logger, timers: o.processTimers })
+  for (const [m, def] of Object.entries(o.modules)) runtime.defineModule(m, def)
+  const spawns = new SpawnRequests(clock, o.spawnTimeout)
+  const refusals = new Refusals(name, logger)
   const stats = new StatsRequests({
     localName: () => runtime.node, clock, logger,
     collect: () => collectStats({
-      name: () => runtime.node, clock, connections: () => kernel.up.values(),
-      processCount: () => runtime.processCount, registered: () => runtime.registered(), refusals: dispatch.refusals,
+      name: () => runtime.node, clock, connections: () => connections.values(),
+      processCount: () => runtime.processCount, registered: () => runtime.registered(), refusals,
     }),
-    send: (node, frame) => kernel.send(node, frame),
   })
-  const dispatch = createDispatcher({ localName: name, runtime, kernel: () => kernel, spawns, stats, policy, logger })
-  kernel = new NetKernel({
-    name, hidden: opts.hidden === true, longNames, connectAll: opts.connectAll ?? true,
-    transport, auth, cookies, codec, runtime, logger, clock,
-    tickTime: opts.tickTime ?? 60_000, setupTimeout, highWater: opts.highWater, maxMessageSize, stepTimeout: opts.handshakeStepTimeout ?? 5000, policy,
-    resolve: opts.resolve ?? (async (node, signal) => {
+  const dispatch = createDispatcher({ localName: name, runtime, spawns, stats, policy: o.policy, logger, refusals })
+  const kernel = new NetKernel({
+    name, hidden: o.hidden, longNames: o.longNames, connectAll: o.connectAll,
+    transport, auth: o.auth, cookies, codec, runtime, logger, clock, connections,
+    tickTime: o.tickTime, setupTimeout: o.setupTimeout, highWater: o.highWater, maxMessageSize: o.maxMessageSize, stepTimeout: o.handshakeStepTimeout,
+    policy: o.policy, limits: o.limits,
+    resolve: o.resolve ?? (async (node, signal) => {
       if (epmd === false) throw new EpmdError('ERR_NODE_NOT_FOUND', `cannot find ${node}: epmd is false and no resolve option was given`)
       const host = hostOf(node)
       const found = await lookupNode({ host, port: epmd.port, name: aliveOf(node), signal, connect: transport.dialPortMapper?.bind(transport) })
       if (found === undefined) throw new EpmdError('ERR_NODE_NOT_FOUND', `no node ${node}: the port mapper on ${host}:${epmd.port} does not know '${aliveOf(node)}'`)
       return { host, port: found.port }
     }),
-    emit: ((event: string, ...args: unknown[]) => emit(event, ...args)) as never,
-    onFrame: (conn, frame) => dispatch(conn, frame),
+    emit: (event: string, peer: string | undefined, info: Record<string, unknown>) => events.emit(event, peer, info),
+    onFrame: dispatch,
     onNodeGone: node => {
       spawns.failNode(node)
       stats.failNode(node)
@@ -246,15 +238,12 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
   let registration: { close(): void } | undefined
   let creation: number
   try {
-    if (listen !== false) {
-      const host = listen.host ?? '0.0.0.0'
-      listener = await listenInRange(kernel, host, listen.portMin ?? 0, listen.portMax ?? listen.portMin ?? 0)
-    }
+    if (listen !== false) listener = await listenInRange(kernel, listen.host, listen.portMin, listen.portMax)
     if (epmd !== false && listener !== undefined) {
       if (epmd.autoStart) await ensureEpmd({ host: epmd.host, port: epmd.port, listenHost: epmd.listenHost, onSpawn: epmd.onSpawn, logger })
       const port = listener.address.port
       const register = (): Promise<Registration> => registerNode({
-        host: epmd.host, port: epmd.port, name: aliveOf(name), nodePort: port, hidden: opts.hidden === true,
+        host: epmd.host, port: epmd.port, name: aliveOf(name), nodePort: port, hidden: o.hidden,
         connect: transport.registerPortMapper?.bind(transport),
       })
       const names = async (): Promise<string[]> => (await listNames({
@@ -269,12 +258,11 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
   } catch (err) {
     await listener?.close()
     if (err instanceof NetkernelError) throw err
-    throw new NetkernelError('ERR_LISTEN', `cannot start ${name}: ${(err as Error).message}`, { cause: err })
+    throw new TransportError('ERR_LISTEN', `cannot start ${name}: ${(err as Error).message}`, { cause: err })
   }
   runtime.setIdentity(name, creation)
+  const node = new Node(name, creation, events, runtime, kernel, cookies, listener, registration, spawns, remote, refusals, stats)
   kernel.startAccepting(creation)
-  const node = new Node(name, creation, runtime, kernel, cookies, listener, registration, spawns, remote, dispatch.refusals, stats)
-  emit = (event, ...args) => node.emit(event as 'nodeup', ...(args as [string, never]))
   logger.info({ address: listener?.address, creation }, `node ${name} started`)
   return node
 }

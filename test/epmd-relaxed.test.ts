@@ -128,7 +128,7 @@ t.test(`registrations are capped (default ${DEFAULT_MAX_NAMES})`, async t => {
   const at = { host: HOST, port: d.port }
   const regs = await Promise.all([0, 1, 2].map(i => registerNode({ ...at, name: `n${i}`, nodePort: 100 + i })))
   await t.rejects(registerNode({ ...at, name: 'n3', nodePort: 103 }), {
-    name: 'EpmdError', code: 'ERR_LIMIT', message: new RegExp(`port mapper at ${HOST}:${d.port} refused to register 'n3' \\(result ${ALIVE2_FULL}\\)`),
+    name: 'NetkernelError', code: 'ERR_LIMIT', message: new RegExp(`port mapper at ${HOST}:${d.port} refused to register 'n3' \\(result ${ALIVE2_FULL}\\)`),
   })
   const reply = await ask(d.port, encodeRequest({ type: 'alive2', name: 'n4', port: 104, nodeType: 77, protocol: 0, highestVersion: 6, lowestVersion: 5, extra: Buffer.alloc(0) }))
   t.same(Buffer.from(reply, 'latin1'), Buffer.from([0x76, ALIVE2_FULL, 0, 0, 0, 99]), 'ALIVE2_X_RESP with result 2, and the connection closed')

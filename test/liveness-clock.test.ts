@@ -5,51 +5,11 @@
 // (so between 0.75T and 1.25T after it stopped, as OTP's net_ticktime promises).
 import t from 'tap'
 import { Duplex } from 'node:stream'
-import type { Clock } from '../lib/kernel/clock.js'
+import { fakeClock } from './fixtures/fake-clock.js'
 import type { Conn } from '../lib/kernel/strategy.js'
 import { Connection, type DownReason } from '../lib/kernel/connection.js'
 import { FrameDecoder } from '../lib/terms/frame-decoder.js'
 import { createCodec } from '../lib/terms/codec.js'
-
-/** A clock whose time moves only when the test says so. */
-function fakeClock(): Clock & { advance(ms: number): void; readonly timers: number; time: number } {
-  interface Timer { at: number; every: number | undefined; fn: () => void }
-  const timers = new Set<Timer>()
-  const clock = {
-    time: 0,
-    get timers() {
-      return timers.size
-    },
-    now: () => clock.time,
-    setTimeout: (fn: () => void, ms: number) => {
-      const tm: Timer = { at: clock.time + ms, every: undefined, fn }
-      timers.add(tm)
-      return tm
-    },
-    clearTimeout: (h: unknown) => void timers.delete(h as Timer),
-    setInterval: (fn: () => void, ms: number) => {
-      const tm: Timer = { at: clock.time + ms, every: ms, fn }
-      timers.add(tm)
-      return tm
-    },
-    clearInterval: (h: unknown) => void timers.delete(h as Timer),
-    /** Move time forward by `ms`, firing every timer that comes due, in order. */
-    advance(ms: number) {
-      const end = clock.time + ms
-      for (;;) {
-        let next: Timer | undefined
-        for (const tm of timers) if (tm.at <= end && (next === undefined || tm.at < next.at)) next = tm
-        if (next === undefined) break
-        clock.time = next.at
-        if (next.every === undefined) timers.delete(next)
-        else next.at += next.every
-        next.fn()
-      }
-      clock.time = end
-    },
-  }
-  return clock
-}
 
 const codec = createCodec('msgpackr')
 

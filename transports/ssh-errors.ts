@@ -1,6 +1,6 @@
 // Errors of the SSH transport: TransportErrors (stable codes from lib/errors.ts) that also
 // name the gateway, so a caller can tell "the tunnel failed" from "the node refused".
-import { TransportError, type ErrorCode } from '../lib/errors.js'
+import { TransportError, brandClass, type CodeOf } from '../lib/errors.js'
 
 export type SshGatewayFailure =
   /** The TCP connection to the sshd failed (refused, unreachable, reset). */
@@ -20,7 +20,7 @@ export type SshGatewayFailure =
 export class SshGatewayError extends TransportError {
   readonly gateway: string
   readonly reason: SshGatewayFailure | 'host-key-unknown' | 'host-key-changed'
-  constructor(code: ErrorCode, gateway: string, reason: SshGatewayError['reason'], message: string, options?: { cause?: unknown }) {
+  constructor(code: CodeOf<'TransportError'>, gateway: string, reason: SshGatewayError['reason'], message: string, options?: { cause?: unknown }) {
     super(code, message, options)
     this.gateway = gateway
     this.reason = reason
@@ -40,3 +40,6 @@ export class SshHostKeyError extends SshGatewayError {
     this.presented = presented
   }
 }
+
+brandClass(SshGatewayError, 'SshGatewayError')
+brandClass(SshHostKeyError, 'SshHostKeyError')

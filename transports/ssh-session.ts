@@ -278,7 +278,7 @@ function loginError(g: GatewayConfig, what: string, err: Error & { level?: strin
     case 'client-timeout':
       return new SshGatewayError('ERR_CONNECT_TIMEOUT', g.key, 'timeout', `${what} did not complete the SSH login within ${g.readyTimeout} ms`, { cause: err })
     case 'client-authentication':
-      return new SshGatewayError('ERR_AUTH_FAILED', g.key, 'auth', `${what} refused our SSH key (${err.message})`, { cause: err })
+      return new SshGatewayError('ERR_CONNECT', g.key, 'auth', `${what} refused our SSH key (${err.message})`, { cause: err })
     default:
       return new SshGatewayError('ERR_CONNECT', g.key, 'ssh', `${what} failed: ${err.message}`, { cause: err })
   }

@@ -9,7 +9,7 @@
 // and the refusing side then ends the connection. A Conn is handed over only when both sides
 // accepted, so the kernel's first frame always travels over a mutually verified connection.
 import type { TLSSocket } from 'node:tls'
-import { TransportError, abortError, type ErrorCode } from '../lib/errors.js'
+import { TransportError, abortError, type CodeOf } from '../lib/errors.js'
 import { CERT_CODES, refusedByPeer, type CertCode, type Refusal } from './tls-failures.js'
 
 const MAGIC_0 = 0x4e // 'N'
@@ -48,7 +48,7 @@ export interface AwaitVerdictOptions {
   what: string
   signal: AbortSignal
   /** The code for a peer that closes or sends something else (ERR_CONNECT when dialling). */
-  failCode: ErrorCode
+  failCode: CodeOf<'TransportError'>
 }
 
 /**

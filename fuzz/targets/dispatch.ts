@@ -18,7 +18,7 @@ export function dispatchTarget(): FuzzTarget {
   const names = corpusNames()
   const [peer, local, third] = [names[0] ?? 'a@h', names[1] ?? 'b@h', names[2] ?? 'c@h']
   let node: NodeHarness | undefined
-  const conns = [peer, third].map(p => ({ peer: p, type: 'visible', send: () => true, write: () => true }) as unknown as Connection)
+  const conns = [peer, third].map(p => ({ peer: p, type: 'visible', send: () => true, write: () => true, nodesHeard: () => {} }) as unknown as Connection)
   return {
     name: 'dispatch',
     seeds: () => [

@@ -4,7 +4,7 @@
 
 import net from 'node:net'
 import type { Duplex } from 'node:stream'
-import { EpmdError, abortError } from '../errors.js'
+import { EpmdError, NetkernelError, abortError } from '../errors.js'
 import {
   decodeAlive2Response,
   decodeKillResponse,
@@ -212,9 +212,9 @@ async function exchange<T>(
 
 function checkName(name: string, what: string): void {
   const problem = typeof name === 'string' ? nodeNameProblem(name) : 'not a string'
-  if (problem) throw new EpmdError('ERR_BAD_ARGUMENT', `${what}: bad node name ${JSON.stringify(name)}: ${problem}`)
+  if (problem) throw new NetkernelError('ERR_BAD_ARGUMENT', `${what}: bad node name ${JSON.stringify(name)}: ${problem}`)
   if (name.includes('@')) {
-    throw new EpmdError('ERR_BAD_ARGUMENT', `${what}: give the alive part of the name only, not ${JSON.stringify(name)}`)
+    throw new NetkernelError('ERR_BAD_ARGUMENT', `${what}: give the alive part of the name only, not ${JSON.stringify(name)}`)
   }
 }
 
@@ -242,7 +242,7 @@ export async function registerNode(opts: RegisterOptions): Promise<Registration>
   )
   if (res.result === ALIVE2_FULL) {
     stream.destroy()
-    throw new EpmdError('ERR_LIMIT', `the port mapper at ${opts.host}:${opts.port} refused to register '${opts.name}' (result ${res.result}): it has as many nodes registered as it takes`)
+    throw new NetkernelError('ERR_LIMIT', `the port mapper at ${opts.host}:${opts.port} refused to register '${opts.name}' (result ${res.result}): it has as many nodes registered as it takes`)
   }
   if (res.result !== 0) {
     stream.destroy()

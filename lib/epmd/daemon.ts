@@ -5,7 +5,7 @@
 // the connections; how each request is answered is in daemon-requests.ts.
 
 import net from 'node:net'
-import { EpmdError, abortError } from '../errors.js'
+import { NetkernelError, TransportError, abortError } from '../errors.js'
 import { childLogger, silentLogger, type Logger } from '../logger.js'
 import { createRequestParser, type NameEntry } from './protocol.js'
 import { createRegistry, type Registration } from './registry.js'
@@ -113,15 +113,15 @@ export async function startEpmd(opts: EpmdDaemonOptions): Promise<EpmdDaemon> {
   const signal = opts.signal
   signal?.throwIfAborted()
   const hosts = typeof opts.host === 'string' ? [opts.host] : [...(opts.host ?? ['0.0.0.0'])]
-  if (hosts.length === 0) throw new EpmdError('ERR_BAD_ARGUMENT', 'startEpmd: no host to listen on')
+  if (hosts.length === 0) throw new NetkernelError('ERR_BAD_ARGUMENT', 'startEpmd: no host to listen on')
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 0xffff) {
-    throw new EpmdError('ERR_BAD_ARGUMENT', `startEpmd: bad port ${opts.port}`)
+    throw new NetkernelError('ERR_BAD_ARGUMENT', `startEpmd: bad port ${opts.port}`)
   }
   const requestTimeout = opts.requestTimeout ?? 5000
   const relaxed = opts.relaxed ?? opts.strict === false
   const maxNames = opts.maxNames ?? DEFAULT_MAX_NAMES
   if (!Number.isInteger(maxNames) || maxNames < 0) {
-    throw new EpmdError('ERR_BAD_ARGUMENT', `startEpmd: maxNames must be a non-negative integer, got ${String(opts.maxNames)}`)
+    throw new NetkernelError('ERR_BAD_ARGUMENT', `startEpmd: maxNames must be a non-negative integer, got ${String(opts.maxNames)}`)
   }
   const log = childLogger(opts.logger ?? silentLogger, { component: 'epmd' })
   const registry = createRegistry<net.Socket>()
@@ -264,7 +264,7 @@ export async function startEpmd(opts: EpmdDaemonOptions): Promise<EpmdDaemon> {
           log.debug({ host: spec.host, port, err: (err as Error).message }, 'optional listener skipped')
           continue
         }
-        throw new EpmdError(
+        throw new TransportError(
           'ERR_LISTEN',
           `port mapper cannot listen on ${spec.host}:${port}: ${(err as Error).message}`,
           { cause: err },

@@ -2,7 +2,7 @@
 // request body, and the incremental parser the daemon feeds a connection's bytes to. Import it
 // through protocol.ts.
 
-import { EpmdError } from '../errors.js'
+import { EpmdError, NetkernelError } from '../errors.js'
 import {
   ALIVE2_REQ,
   DUMP_REQ,
@@ -34,13 +34,13 @@ function frame(body: Buffer): Buffer {
 
 function checkU16(value: number, what: string): void {
   if (!Number.isInteger(value) || value < 0 || value > 0xffff) {
-    throw new EpmdError('ERR_BAD_ARGUMENT', `${what} must be an integer 0..65535, got ${value}`)
+    throw new NetkernelError('ERR_BAD_ARGUMENT', `${what} must be an integer 0..65535, got ${value}`)
   }
 }
 
 function checkU8(value: number, what: string): void {
   if (!Number.isInteger(value) || value < 0 || value > 0xff) {
-    throw new EpmdError('ERR_BAD_ARGUMENT', `${what} must be an integer 0..255, got ${value}`)
+    throw new NetkernelError('ERR_BAD_ARGUMENT', `${what} must be an integer 0..255, got ${value}`)
   }
 }
 

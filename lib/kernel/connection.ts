@@ -19,6 +19,8 @@ export interface ConnectionHooks {
   onFrame(conn: Connection, frame: unknown): void
   /** Called once, after the last frame was dispatched. */
   onDown(conn: Connection, reason: DownReason, error?: Error): void
+  /** The peer's list of the nodes it knows (mesh gossip, a NODES frame). */
+  onNodes?(conn: Connection, names: unknown): void
 }
 
 export class Connection {
@@ -122,6 +124,11 @@ export class Connection {
 
   flush(): void {
     this.outbox.flush()
+  }
+
+  /** The peer told us the nodes it knows (a NODES frame): the kernel may connect them. */
+  nodesHeard(names: unknown): void {
+    this.hooks.onNodes?.(this, names)
   }
 
   /** Graceful close: flush what is queued, end the stream. */

@@ -11,7 +11,7 @@
 import type { Connection } from './connection.js'
 import type { RemoteInbound } from '../process/remote.js'
 import type { Logger } from '../logger.js'
-import type { NetKernel, KernelPolicy } from './net-kernel.js'
+import type { KernelPolicy } from './net-kernel.js'
 import type { SpawnRequests } from './spawn-requests.js'
 import type { SignalDetails, SignalOp } from './signal-policy.js'
 import type { StatsRequests } from './stats-requests.js'
@@ -26,11 +26,12 @@ import {
 export interface DispatchDeps {
   localName: string
   runtime: RemoteInbound
-  kernel(): NetKernel
   spawns: SpawnRequests
   stats: StatsRequests
   policy: KernelPolicy
   logger: Logger
+  /** Where refusals are counted (the node's stats read them too). */
+  refusals: Refusals
 }
 
 /** The frame handler, with what it refused. */
@@ -64,7 +65,7 @@ function str(v: unknown, what: string): string {
 
 export function createDispatcher(d: DispatchDeps): Dispatcher {
   const { runtime, localName } = d
-  const refusals = new Refusals(localName, d.logger)
+  const { refusals } = d
   // Read once: with no firewall, the frame path pays one comparison per signal. (Called with
   // plain arguments: the typed tuple union only narrows `detail` for the policy's author.)
   const allowSignal = d.policy.allowSignal as ((peer: string, op: SignalOp, detail: unknown) => unknown) | undefined
@@ -200,7 +201,7 @@ export function createDispatcher(d: DispatchDeps): Dispatcher {
         d.spawns.settle(peer, frame[1], frame[2], frame[3])
         return
       case NODES:
-        d.kernel().meshHint(conn, frame[1])
+        conn.nodesHeard(frame[1])
         return
       case STATS_REQUEST:
         d.stats.frame(conn, frame, allowSignal === undefined || permitted(peer, 'stats', {}))

@@ -14,7 +14,7 @@
 import type { Conn, HandshakeChannel, HandshakeMessage } from './strategy.js'
 import type { Codec } from '../terms/codec.js'
 import { FrameDecoder } from '../terms/frame-decoder.js'
-import { HandshakeError, NetkernelError, type ErrorCode } from '../errors.js'
+import { HandshakeError, NetkernelError, errorFor, type ErrorCode } from '../errors.js'
 import { MAX_HANDSHAKE_FRAME } from './frames.js'
 import { MAX_PEER_FRAME } from './fragments.js'
 
@@ -35,9 +35,9 @@ function refusal(s: string): { code: ErrorCode; text: string } {
 }
 
 /** The error a refusal status `s` becomes, naming both nodes and the side that said it. */
-export function refusalError(s: string, local: string, peer: string, side: string): HandshakeError {
+export function refusalError(s: string, local: string, peer: string, side: string): NetkernelError {
   const r = refusal(s)
-  return new HandshakeError(r.code, `${local} → ${peer}: ${r.text} (${side})`)
+  return errorFor(r.code, `${local} → ${peer}: ${r.text} (${side})`)
 }
 
 /**
@@ -178,7 +178,7 @@ export class FramedChannel {
         }
         if (msg.t === 'status' && typeof msg.s === 'string' && msg.s !== 'ok' && msg.s !== 'up') {
           const r = refusal(msg.s)
-          throw new HandshakeError(r.code, `${this.peer} refused the connection during authentication: ${r.text}`)
+          throw errorFor(r.code, `${this.peer} refused the connection during authentication: ${r.text}`)
         }
         if (msg.t === 'refused') throw new HandshakeError('ERR_HANDSHAKE', `${this.peer} ended the handshake`)
         throw new HandshakeError('ERR_HANDSHAKE', `unexpected handshake message from ${this.peer} during authentication`)

@@ -24,7 +24,7 @@ import type { FrameDecoder } from '../terms/frame-decoder.js'
 import { FramedChannel, refusalError } from './handshake-channel.js'
 import type { SetupEvent, Verdict } from './setup-machine.js'
 import { PROTOCOL_VERSION } from './frames.js'
-import { HandshakeError } from '../errors.js'
+import { HandshakeError, NodeNameError } from '../errors.js'
 import { fullNameProblem, preview } from './node-name.js'
 
 /** The events a handshake gives the setup machine (the kernel adds the dial's setup number). */
@@ -90,7 +90,7 @@ export async function initiateHandshake(d: HandshakeDeps, conn: Conn, peer: stri
     if (st.t !== 'status' || typeof st.s !== 'string') throw new HandshakeError('ERR_HANDSHAKE', `${peer} answered the hello with something else than a status`)
     if (st.s !== 'ok') throw refusalError(st.s, d.localName, peer, `said ${peer}`)
     const bad = fullNameProblem(st.name, d.longNames)
-    if (bad !== undefined) throw new HandshakeError('ERR_BAD_NODE_NAME', `dialled ${peer} but it answered with an illegal node name ${preview(st.name)}: ${bad}`)
+    if (bad !== undefined) throw new NodeNameError(st.name, bad, `dialled ${peer} but it answered with an illegal node name ${preview(st.name)}: ${bad}`)
     if (st.name !== peer) throw new HandshakeError('ERR_WRONG_NODE', `dialled ${peer} but ${String(st.name)} answered`)
     const auth = await d.auth.initiate(ch.authView(), authContext(d, conn, peer, 'initiator', signal))
     if (auth.peerName !== peer) throw new HandshakeError('ERR_WRONG_NODE', `authenticator reports ${auth.peerName}, dialled ${peer}`)
@@ -124,7 +124,7 @@ export async function respondHandshake(d: HandshakeDeps, conn: Conn, signal: Abo
       const bad = fullNameProblem(value, long)
       if (bad !== undefined) {
         ch.send({ t: 'status', s: 'bad_name' })
-        throw new HandshakeError('ERR_BAD_NODE_NAME', `${address} sent a hello with an illegal ${field} ${preview(value)}: ${bad}`)
+        throw new NodeNameError(value, bad, `${address} sent a hello with an illegal ${field} ${preview(value)}: ${bad}`)
       }
     }
     const peer = hello.name as string

@@ -72,6 +72,8 @@ export interface KernelOptions {
   policy: KernelPolicy
   /** Defaults: DEFAULT_LIMITS. */
   limits?: Partial<KernelLimits>
+  /** The table of up connections by peer, which the kernel keeps (others may read it). Default: its own. */
+  connections?: Map<string, Connection>
   resolve(node: string, signal: AbortSignal): Promise<DialAddress>
   emit(event: 'nodeup' | 'nodedown', name: string, info: Record<string, unknown>): void
   emit(event: 'connectError', name: string | undefined, info: Record<string, unknown>): void

@@ -15,7 +15,7 @@ import { SetupMachine, verdictOf, type SetupAction, type SetupEvent, type Verdic
 import { FailureLimiter } from './failure-limiter.js'
 import { HandshakeSlots } from './handshake-slots.js'
 import { fullNameProblem } from './node-name.js'
-import { NetkernelError, TransportError } from '../errors.js'
+import { HandshakeError, NetkernelError, TransportError } from '../errors.js'
 import { NODES } from './frames.js'
 import { publishingEmit } from './kernel-events.js'
 
@@ -29,7 +29,7 @@ interface ActionContext {
 }
 
 export class NetKernel {
-  readonly up = new Map<string, Connection>()
+  readonly up: Map<string, Connection>
   /** What the kernel holds for each setup under way (the machine's setups, by node). */
   private readonly pending = new Map<string, Pending>()
   private readonly machine: SetupMachine
@@ -47,6 +47,7 @@ export class NetKernel {
 
   constructor(o: KernelOptions) {
     this.o = { ...o, emit: publishingEmit(o.name, o.emit) }
+    this.up = o.connections ?? new Map()
     this.limiter = new FailureLimiter(o.clock, o.stepTimeout)
     this.limits = { ...DEFAULT_LIMITS, ...o.limits }
     this.machine = new SetupMachine(o.name, this.limits.pendingDials)
@@ -184,7 +185,7 @@ export class NetKernel {
           break
         }
         case 'supersede':
-          this.current(x.node, x.setup)?.dial?.abort(new NetkernelError('ERR_ALREADY_CONNECTED', `simultaneous connect: ${x.node} wins`))
+          this.current(x.node, x.setup)?.dial?.abort(new HandshakeError('ERR_ALREADY_CONNECTED', `simultaneous connect: ${x.node} wins`))
           break
         case 'replace': {
           const c = this.up.get(x.node)
@@ -380,6 +381,7 @@ export class NetKernel {
     const c = new Connection(peer, est.creation, hidden, est.conn, est.decoder, this.o.codec, {
       onFrame: this.o.onFrame,
       onDown: (conn, reason, error) => this.down(conn, reason, error),
+      onNodes: (conn, names) => this.meshHint(conn, names),
     }, this.o.tickTime, this.o.clock, info, this.highWater, this.o.maxMessageSize)
     this.up.set(peer, c)
     this.o.logger.info({ node: peer, type: c.type }, `nodeup ${peer}`)
@@ -404,7 +406,7 @@ export class NetKernel {
    * A NODES frame arrived from `from`: connect to the visible nodes we lack. Illegal names
    * are dropped; one peer's gossip has at most limits.gossipDialsPerPeer dials under way.
    */
-  meshHint(from: Connection, names: unknown): void {
+  private meshHint(from: Connection, names: unknown): void {
     if (!this.o.connectAll || this.o.hidden || from.type !== 'visible' || !Array.isArray(names)) return
     let room = this.limits.gossipDialsPerPeer - (this.hinted.get(from.peer) ?? 0)
     let illegal = 0

@@ -2,7 +2,7 @@
 // request that was waiting on it.
 import type { Clock } from './clock.js'
 import type { Pid } from '../terms/pid.js'
-import { ERROR_CODES, SpawnError, type ErrorCode } from '../errors.js'
+import { SpawnError, isCodeOf } from '../errors.js'
 
 interface Waiting {
   resolve(pid: Pid): void
@@ -49,8 +49,7 @@ export class SpawnRequests {
       return
     }
     const v = (value ?? {}) as { code?: unknown; message?: unknown }
-    // The peer names the code: keep it only if it is one of ours (a stable ERR_SPAWN_* code).
-    const code: ErrorCode = typeof v.code === 'string' && v.code.startsWith('ERR_SPAWN') && Object.hasOwn(ERROR_CODES, v.code) ? (v.code as ErrorCode) : 'ERR_SPAWN_FAILED'
+    const code = isCodeOf(v.code, 'SpawnError') ? v.code : 'ERR_SPAWN_FAILED'
     w.reject(new SpawnError(code, `${node}: ${typeof v.message === 'string' ? v.message : 'spawn refused'}`))
   }
 

@@ -11,7 +11,7 @@ import type { Clock } from './clock.js'
 import type { Connection } from './connection.js'
 import type { Logger } from '../logger.js'
 import type { NodeStats } from './stats.js'
-import { NetkernelError, abortError, type ErrorCode } from '../errors.js'
+import { NetkernelError, ReceiveTimeoutError, abortError } from '../errors.js'
 import { STATS_REPLY, STATS_REQUEST } from './frames.js'
 
 export const DEFAULT_STATS_TIMEOUT = 5000
@@ -22,8 +22,11 @@ export interface StatsRequestDeps {
   logger: Logger
   /** This node's snapshot (the answer to a request). */
   collect(): NodeStats
-  /** Queue a control frame to `node`, connecting on first use. */
-  send(node: string, frame: unknown[]): void
+}
+
+/** What sends a request: the net kernel, which queues a control frame, connecting on first use. */
+export interface StatsSender {
+  send(node: string, frame: unknown[]): unknown
 }
 
 /** The outline of a NodeStats (a reply comes from a peer: it is checked before use). */
@@ -55,7 +58,7 @@ export class StatsRequests {
   }
 
   /** Ask `node` for its stats; rejects when it cannot be reached, refuses, or does not answer in time. */
-  ask(node: string, opts: { timeout?: number; signal?: AbortSignal } = {}): Promise<NodeStats> {
+  ask(via: StatsSender, node: string, opts: { timeout?: number; signal?: AbortSignal } = {}): Promise<NodeStats> {
     const { signal } = opts
     if (signal?.aborted) return Promise.reject(abortError(signal, `stats request to ${node}`))
     const timeout = opts.timeout ?? DEFAULT_STATS_TIMEOUT
@@ -66,13 +69,13 @@ export class StatsRequests {
     const promise = new Promise<NodeStats>((resolve, reject) => {
       const w: Waiting = {
         resolve, reject, signal,
-        timer: this.d.clock.setTimeout(() => this.finish(node, id, new NetkernelError('ERR_RECEIVE_TIMEOUT', `stats request to ${node}: no reply within ${timeout} ms`)), timeout),
+        timer: this.d.clock.setTimeout(() => this.finish(node, id, new ReceiveTimeoutError(timeout, `stats request to ${node}`, `stats request to ${node}: no reply within ${timeout} ms`)), timeout),
         onAbort: () => this.finish(node, id, abortError(signal as AbortSignal, `stats request to ${node}`)),
       }
       signal?.addEventListener('abort', w.onAbort, { once: true })
       t.set(id, w)
     })
-    this.d.send(node, [STATS_REQUEST, id])
+    via.send(node, [STATS_REQUEST, id])
     return promise
   }
 
@@ -97,7 +100,7 @@ export class StatsRequests {
       return
     }
     const v = (value ?? {}) as { code?: unknown; message?: unknown }
-    const code = (v.code === 'ERR_SIGNAL_NOT_ALLOWED' ? v.code : 'ERR_PROTOCOL') as ErrorCode
+    const code = v.code === 'ERR_SIGNAL_NOT_ALLOWED' ? v.code : 'ERR_PROTOCOL'
     this.finish(conn.peer, id, new NetkernelError(code, `${conn.peer}: ${typeof v.message === 'string' ? v.message : 'stats request refused'}`))
   }
 

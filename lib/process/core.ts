@@ -115,7 +115,7 @@ export class Core {
   spawnModule(mod: string, fun: string, args: unknown[], linkTo?: Pid): Process {
     const f = this.modules.resolve(mod, fun, this.node)
     if (!Array.isArray(args)) {
-      throw new SpawnError('ERR_BAD_ARGUMENT', `spawn ${mod}:${fun} on ${this.node}: args must be an array`)
+      throw new NetkernelError('ERR_BAD_ARGUMENT', `spawn ${mod}:${fun} on ${this.node}: args must be an array`)
     }
     return this.spawn((proc) => f(proc, ...args), linkTo)
   }

@@ -1,7 +1,7 @@
 // The local process runtime of one node: its public face, and the inbound half of the seam
 // with the net kernel (RemoteInbound). Many runtimes can live in one OS process; all state is
 // per instance (see Core).
-import { NetkernelError, RegistryError } from '../errors.js'
+import { NetkernelError } from '../errors.js'
 import { Pid } from '../terms/pid.js'
 import type { Ref } from '../terms/ref.js'
 import { Core } from './core.js'
@@ -97,12 +97,12 @@ export class Runtime implements RemoteInbound {
 
   register(name: string, pid: Pid): void {
     checkName(name)
-    if (!(pid instanceof Pid)) throw new RegistryError('ERR_BAD_ARGUMENT', 'register: expected a Pid')
+    if (!(pid instanceof Pid)) throw new NetkernelError('ERR_BAD_ARGUMENT', 'register: expected a Pid')
     if (pid.node !== this.core.node) {
-      throw new RegistryError('ERR_BAD_ARGUMENT', `register: ${pid.toString()} is not a process of ${this.core.node}`)
+      throw new NetkernelError('ERR_BAD_ARGUMENT', `register: ${pid.toString()} is not a process of ${this.core.node}`)
     }
     const p = this.core.lookup(pid)
-    if (p === undefined) throw new RegistryError('ERR_NOPROC', `register(${name}): ${pid.toString()} is not alive`)
+    if (p === undefined) throw new NetkernelError('ERR_NOPROC', `register(${name}): ${pid.toString()} is not alive`)
     this.core.registry.register(name, p)
   }
 

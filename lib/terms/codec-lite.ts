@@ -4,7 +4,7 @@
 // (msgpack-lite writes bin 16 / ext 16 for a 255-byte bin / ext body). Slow, and accepted: it
 // is the independent second implementation the wire format is checked against.
 import msgpack from 'msgpack-lite'
-import { CodecError } from '../errors.js'
+import { CodecError, NetkernelError } from '../errors.js'
 import { checkDepth } from './depth-scan.js'
 import { EXT, MAX_TERM_DEPTH, decodeError, encodeError, extHeaderSize, unknownExtension, writeExtHeader } from './ext-codes.js'
 import {
@@ -228,7 +228,7 @@ export function createLiteCodec(maxFrameBody = Infinity): LiteTermCodec {
     try {
       return work()
     } catch (error) {
-      if (error instanceof CodecError) throw error
+      if (error instanceof NetkernelError) throw error
       const message = `${what === 'encode' ? 'cannot encode the term' : 'malformed term'}: ${(error as Error)?.message ?? String(error)}`
       throw what === 'encode' ? encodeError(message, error) : decodeError(message, error)
     }
@@ -248,7 +248,7 @@ export function createLiteCodec(maxFrameBody = Infinity): LiteTermCodec {
         codec.encode(encoder, value)
         const frame = encoder.read()
         if (frame.length - 4 > maxFrameBody) {
-          throw new CodecError('ERR_MESSAGE_TOO_LARGE', `a message of ${frame.length - 4} bytes or more exceeds maxMessageSize (${maxFrameBody} bytes)`)
+          throw new NetkernelError('ERR_MESSAGE_TOO_LARGE', `a message of ${frame.length - 4} bytes or more exceeds maxMessageSize (${maxFrameBody} bytes)`)
         }
         frame.writeUInt32BE(frame.length - 4, 0)
         return frame

@@ -4,7 +4,7 @@
 // extension registry is module-global (kriszyp/msgpackr#93) and exact Maps bypass it.
 // This file holds the entry points (encode, frames) and the terms (containers, pids, refs,
 // Maps, errors, bigints); the MessagePack primitives are in msgpack-writer.ts, its base class.
-import { CodecError } from '../errors.js'
+import { CodecError, NetkernelError } from '../errors.js'
 import { appendBytes, type FrameBatch } from './frame-batch.js'
 import { EXT, MAX_TERM_DEPTH, encodeError, extHeaderSize, writeExtHeader } from './ext-codes.js'
 import { INITIAL_SIZE, MsgpackWriter, SLACK } from './msgpack-writer.js'
@@ -43,7 +43,7 @@ export class TermEncoder extends MsgpackWriter {
 
   protected overCap(size: number): Error {
     if (this.maxFrameBody >= MAX_FRAME_BODY) return encodeError(`a term of ${size} bytes does not fit a frame`)
-    return new CodecError('ERR_MESSAGE_TOO_LARGE', `a message of ${size} bytes or more exceeds maxMessageSize (${this.maxFrameBody} bytes)`)
+    return new NetkernelError('ERR_MESSAGE_TOO_LARGE', `a message of ${size} bytes or more exceeds maxMessageSize (${this.maxFrameBody} bytes)`)
   }
 
   /** The MessagePack bytes of a term, in a fresh Buffer. */
@@ -87,7 +87,7 @@ export class TermEncoder extends MsgpackWriter {
       out.len = this.pos
       done = true
     } catch (error) {
-      if (error instanceof CodecError) throw error
+      if (error instanceof NetkernelError) throw error
       throw encodeError(`cannot encode the term: ${(error as Error)?.message ?? String(error)}`, error)
     } finally {
       // Possibly grown: it holds the frames before `start` too. A failed large term does not
@@ -128,7 +128,7 @@ export class TermEncoder extends MsgpackWriter {
       else buf.copy(out, 0, 0, end)
       return out
     } catch (error) {
-      if (error instanceof CodecError) throw error
+      if (error instanceof NetkernelError) throw error
       throw encodeError(`cannot encode the term: ${(error as Error)?.message ?? String(error)}`, error)
     } finally {
       this.busy = false

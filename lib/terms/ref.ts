@@ -1,3 +1,6 @@
+/** The brand every Ref carries, from either build of the package (see PID_BRAND). */
+export const REF_BRAND: unique symbol = Symbol.for('netkernel.Ref')
+
 /** A reference (make_ref/0): unique on its node's incarnation. */
 export class Ref {
   constructor(
@@ -5,6 +8,11 @@ export class Ref {
     readonly id: number,
     readonly creation: number,
   ) {}
+
+  /** `instanceof Ref` tests the brand, so it holds for a Ref of the other build. */
+  static [Symbol.hasInstance](v: unknown): boolean {
+    return typeof v === 'object' && v !== null && (v as Branded)[REF_BRAND] === true
+  }
 
   equals(other: unknown): boolean {
     return (
@@ -29,3 +37,6 @@ export class Ref {
     return this.toString()
   }
 }
+
+type Branded = { [REF_BRAND]?: true }
+Object.defineProperty(Ref.prototype, REF_BRAND, { value: true })

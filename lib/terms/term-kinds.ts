@@ -10,8 +10,8 @@
 //
 // Anything else (functions, symbols, Dates, Sets, other typed arrays, class instances) is not a
 // term: encoding it throws ERR_ENCODE, so a message never silently loses its meaning on the wire.
-import { Pid } from './pid.js'
-import { Ref } from './ref.js'
+import { PID_BRAND } from './pid.js'
+import { REF_BRAND } from './ref.js'
 import { decodeError, describe, encodeError } from './ext-codes.js'
 import type { CodecError } from '../errors.js'
 
@@ -30,8 +30,9 @@ export function objectKind(value: object): ObjectKind {
   if (Array.isArray(value)) return KIND_ARRAY
   const proto: unknown = Object.getPrototypeOf(value)
   if (proto === Object.prototype || proto === null) return KIND_OBJECT
-  if (value instanceof Pid) return KIND_PID
-  if (value instanceof Ref) return KIND_REF
+  // Brands, not class identity: a Pid or Ref of the package's other build is one too.
+  if ((value as { [PID_BRAND]?: true })[PID_BRAND] === true) return KIND_PID
+  if ((value as { [REF_BRAND]?: true })[REF_BRAND] === true) return KIND_REF
   if (value instanceof Uint8Array) return KIND_BIN
   if (value instanceof Map) return KIND_MAP
   if (value instanceof Error) return KIND_ERROR
