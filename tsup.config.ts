@@ -12,6 +12,7 @@ export default defineConfig({
     'transports/ssh': 'transports/ssh.ts',
     'auth/tls-cert': 'auth/tls-cert.ts',
     'lib/certs/index': 'lib/certs/index.ts',
+    'lib/compliance/index': 'lib/compliance/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -4,7 +4,8 @@ import { cookie } from '../auth/cookie.js'
 import { Cookies } from '../lib/kernel/cookie-store.js'
 import type { AuthContext, AuthResult, HandshakeChannel, HandshakeMessage } from '../lib/kernel/strategy.js'
 import { AuthError, HandshakeError, NetkernelError } from '../lib/errors.js'
-import { authComplianceSuite, type AuthSession } from './fixtures/auth-compliance.js'
+import { authenticatorCompliance, type AuthSession } from '../lib/compliance/index.js'
+import { tapCompliance } from './fixtures/compliance-tap.js'
 import { channelPair, fakeConn, type TestChannel } from './fixtures/channel-pair.js'
 
 const A = 'a@host'
@@ -28,17 +29,16 @@ async function settle(p: Promise<AuthResult>): Promise<AuthResult | Error> {
   return p.catch((e: unknown) => e as Error)
 }
 
-authComplianceSuite(t, {
-  name: 'cookie',
+tapCompliance(t, 'cookie: Authenticator compliance', authenticatorCompliance({
   // The in-memory pair carries decoded messages only: no garbage case.
   faults: { closePeer: s => (s.initiator.ch as TestChannel).close() },
-  setup: async () => ({
+  setup: () => ({
     a: cookie(),
     b: cookie(),
     good: () => sessionWith(new Cookies('SECRET'), new Cookies('SECRET')),
     bad: () => sessionWith(new Cookies('SECRET'), new Cookies('OTHER')),
   }),
-})
+}))
 
 t.test('message sequence: start, share, confirm, ok; 16-byte session ids, 32-byte shares, 64-byte tags', async t => {
   const s = sessionWith(new Cookies('SECRET'), new Cookies('SECRET'))

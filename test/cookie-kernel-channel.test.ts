@@ -3,20 +3,19 @@
 import t from 'tap'
 import { cookie } from '../auth/cookie.js'
 import { Cookies } from '../lib/kernel/cookie-store.js'
-import { authComplianceSuite } from './fixtures/auth-compliance.js'
-import { kernelFaults, kernelSession } from './fixtures/kernel-channel.js'
+import { authenticatorCompliance, handshakeSession, kernelFaults } from '../lib/compliance/index.js'
+import { tapCompliance } from './fixtures/compliance-tap.js'
 import { full } from './fixtures/cluster.js'
 
 const A = full('a')
 const B = full('b')
 
-authComplianceSuite(t, {
-  name: 'cookie over the kernel channel',
+tapCompliance(t, 'cookie over the kernel channel: Authenticator compliance', authenticatorCompliance({
   faults: kernelFaults,
-  setup: async () => ({
+  setup: () => ({
     a: cookie(),
     b: cookie(),
-    good: () => kernelSession({ name: A, cookies: new Cookies('SECRET') }, { name: B, cookies: new Cookies('SECRET') }),
-    bad: () => kernelSession({ name: A, cookies: new Cookies('SECRET') }, { name: B, cookies: new Cookies('OTHER') }),
+    good: () => handshakeSession({ name: A, cookies: new Cookies('SECRET') }, { name: B, cookies: new Cookies('SECRET') }),
+    bad: () => handshakeSession({ name: A, cookies: new Cookies('SECRET') }, { name: B, cookies: new Cookies('OTHER') }),
   }),
-})
+}))

@@ -1,50 +1,34 @@
-// A custom Authenticator (test/fixtures/signature-auth.ts) passes the same compliance suite
-// as cookie() and tlsCert(), over the kernel's real handshake channel, and plugs into nodes
-// with no change to the kernel.
+// A custom Authenticator, examples/signature-auth.ts as a user copies it (importing from
+// 'netkernel', here resolved to this checkout's source), passes the same compliance suite as
+// cookie() and tlsCert(), over the kernel's real handshake channel, and plugs into nodes with
+// no change to the kernel.
 import t from 'tap'
 import { generateKeyPairSync } from 'node:crypto'
-import { authComplianceSuite } from './fixtures/auth-compliance.js'
-import { kernelFaults, kernelSession } from './fixtures/kernel-channel.js'
-import { signatureAuth } from './fixtures/signature-auth.js'
-import { Cookies } from '../lib/kernel/cookie-store.js'
-import type { Authenticator } from '../lib/kernel/strategy.js'
+import { register } from 'node:module'
+import { authenticatorCompliance, handshakeSession, kernelFaults } from '../lib/compliance/index.js'
+import { tapCompliance } from './fixtures/compliance-tap.js'
 import { testEpmd, testNode, full, inProcess, nextEvent } from './fixtures/cluster.js'
+
+register('./fixtures/netkernel-source-hooks.mjs', import.meta.url)
+const { signatureAuth } = await import('../examples/signature-auth.js')
 
 const A = full('a')
 const B = full('b')
 const ka = generateKeyPairSync('ed25519')
 const kb = generateKeyPairSync('ed25519')
 const stranger = generateKeyPairSync('ed25519')
-const cookies = new Cookies('unused')
 
-// The suite calls the same two authenticators for every session; a "bad" session is one in
-// which b trusts another key for a (the credential lives in the authenticator here, not in
-// the cookie store), so b's authenticator is picked per session.
-let badSession = false
-const bGood = signatureAuth({ privateKey: kb.privateKey, peers: { [A]: ka.publicKey } })
-const bBad = signatureAuth({ privateKey: kb.privateKey, peers: { [A]: stranger.publicKey } })
-const b: Authenticator = {
-  name: 'signature',
-  initiate: (ch, ctx) => (badSession ? bBad : bGood).initiate(ch, ctx),
-  respond: (ch, ctx) => (badSession ? bBad : bGood).respond(ch, ctx),
-}
-
-authComplianceSuite(t, {
-  name: 'custom signature authenticator',
+tapCompliance(t, 'custom signature authenticator: Authenticator compliance', authenticatorCompliance({
   faults: kernelFaults,
-  setup: async () => ({
+  setup: () => ({
     a: signatureAuth({ privateKey: ka.privateKey, peers: { [B]: kb.publicKey } }),
-    b,
-    good: () => {
-      badSession = false
-      return kernelSession({ name: A, cookies }, { name: B, cookies })
-    },
-    bad: () => {
-      badSession = true
-      return kernelSession({ name: A, cookies }, { name: B, cookies })
-    },
+    b: signatureAuth({ privateKey: kb.privateKey, peers: { [A]: ka.publicKey } }),
+    good: () => handshakeSession({ name: A }, { name: B }),
+    // The credential lives in the authenticator here (not in the cookie store): in a bad
+    // session b trusts another key for a.
+    bad: () => handshakeSession({ name: A }, { name: B, auth: signatureAuth({ privateKey: kb.privateKey, peers: { [A]: stranger.publicKey } }) }),
   }),
-})
+}))
 
 t.test('nodes use the custom authenticator with no kernel change; an untrusted key is refused', async t => {
   const epmd = await testEpmd(t)

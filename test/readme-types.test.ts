@@ -32,6 +32,10 @@ export function tsBlocks(markdown: string): Block[] {
   return blocks
 }
 
+// Packing, installing and type-checking take minutes on a loaded machine: lift the runner's
+// per-file timeout (.taprc) for this file (the root t tells the runner).
+t.setTimeout(600_000)
+
 const blocks = tsBlocks(readFileSync(join(ROOT, 'README.md'), 'utf8'))
 const programs = blocks.filter(b => !b.fragment)
 

@@ -7,7 +7,8 @@ import path from 'node:path'
 import { ssh, SshGatewayError, SshHostKeyError, fingerprintOf, type SshTransport } from '../transports/ssh.js'
 import { checkKnownHosts, hostMatches, keyTypeOf, parseKnownHosts } from '../transports/ssh-host-key.js'
 import { NetkernelError, TransportError } from '../lib/errors.js'
-import { transportComplianceSuite } from './fixtures/transport-compliance.js'
+import { transportCompliance } from '../lib/compliance/index.js'
+import { tapCompliance } from './fixtures/compliance-tap.js'
 import { sshdSkip, startSshd, makeKey, type Sshd } from './fixtures/sshd.js'
 import { freePort } from './fixtures/ports.js'
 import { createHmac } from 'node:crypto'
@@ -24,26 +25,28 @@ t.teardown(() => Promise.all(transports.map(tr => tr.close())))
 const track = (tr: SshTransport): SshTransport => (transports.push(tr), tr)
 
 t.test('forwarded channels', { skip }, async t => {
-  transportComplianceSuite(t, {
+  tapCompliance(t, 'ssh: Transport compliance', transportCompliance({
     name: 'ssh',
     leakCheck: false,
     setup: async () => {
       const d = await sshd()
       // The gateway key is the host the suite dials (127.0.0.1): every dial goes through sshd.
-      return { transport: track(ssh({ gateways: { '127.0.0.1': d.gateway({ target: '127.0.0.1' }) } })), host: '127.0.0.1' }
+      return { transport: ssh({ gateways: { '127.0.0.1': d.gateway({ target: '127.0.0.1' }) } }), host: '127.0.0.1' }
     },
-  })
+    teardown: ({ transport }) => transport.close(),
+  }))
 })
 
 t.test('reverse listener (sshd listens for us)', { skip }, async t => {
-  transportComplianceSuite(t, {
+  tapCompliance(t, 'ssh: Transport compliance', transportCompliance({
     name: 'ssh',
     leakCheck: false,
     setup: async () => {
       const d = await sshd()
-      return { transport: track(ssh({ gateways: { relay: d.gateway() }, reverse: { gateway: 'relay' } })), host: '127.0.0.1' }
+      return { transport: ssh({ gateways: { relay: d.gateway() }, reverse: { gateway: 'relay' } }), host: '127.0.0.1' }
     },
-  })
+    teardown: ({ transport }) => transport.close(),
+  }))
 })
 
 t.test('a dialled Conn: ssh, encrypted, named after the node address', { skip }, async t => {

@@ -3,17 +3,18 @@ import net from 'node:net'
 import { once } from 'node:events'
 import { tcp, formatAddress } from '../transports/tcp.js'
 import type { Conn } from '../lib/kernel/strategy.js'
-import { transportComplianceSuite } from './fixtures/transport-compliance.js'
+import { transportCompliance } from '../lib/compliance/index.js'
+import { tapCompliance } from './fixtures/compliance-tap.js'
 
-transportComplianceSuite(t, {
+tapCompliance(t, 'tcp: Transport compliance', transportCompliance({
   name: 'tcp',
-  setup: async () => ({ transport: tcp(), host: '127.0.0.1' }),
-})
+  setup: () => ({ transport: tcp(), host: '127.0.0.1' }),
+}))
 
-transportComplianceSuite(t, {
+tapCompliance(t, 'tcp: Transport compliance', transportCompliance({
   name: 'tcp',
-  setup: async () => ({ transport: tcp({ noDelay: false, keepAlive: true }), host: '127.0.0.1' }),
-})
+  setup: () => ({ transport: tcp({ noDelay: false, keepAlive: true }), host: '127.0.0.1' }),
+}))
 
 // tcp-specific behaviour beyond the compliance suite
 

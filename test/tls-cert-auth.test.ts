@@ -10,8 +10,8 @@ import type { AuthContext, AuthResult, Conn, Transport } from '../lib/kernel/str
 import { NetkernelError } from '../lib/errors.js'
 import type { Node } from '../lib/node.js'
 import type { EpmdDaemon } from '../lib/epmd/daemon.js'
-import { authComplianceSuite, type AuthSession } from './fixtures/auth-compliance.js'
-import { kernelFaults, kernelSession } from './fixtures/kernel-channel.js'
+import { authenticatorCompliance, handshakeSession, kernelFaults, type AuthSession } from '../lib/compliance/index.js'
+import { tapCompliance } from './fixtures/compliance-tap.js'
 import { channelPair } from './fixtures/channel-pair.js'
 import { testPki } from './fixtures/tls-certs.js'
 import { full, testEpmd, testNode, nextEvent, inProcess } from './fixtures/cluster.js'
@@ -23,35 +23,33 @@ const B = full('b')
 
 /** A session over a real TLS connection: a dials presenting `certA`'s cert, b accepts with `certB`'s. */
 function tlsSession(certA: string, certB: string, cookies: [string, string] = ['S', 'S']): Promise<AuthSession> {
-  return kernelSession(
+  return handshakeSession(
     { name: A, cookies: new Cookies(cookies[0]), transport: pki.transport(certA) },
     { name: B, cookies: new Cookies(cookies[1]), transport: pki.transport(certB) },
   )
 }
 
-authComplianceSuite(t, {
-  name: 'tls-cert over real TLS',
+tapCompliance(t, 'tls-cert over real TLS: Authenticator compliance', authenticatorCompliance({
   faults: kernelFaults,
-  setup: async () => ({
+  setup: () => ({
     a: tlsCert(),
     b: tlsCert(),
     good: () => tlsSession(A, B),
     // Both certificates are valid (same CA) but name other nodes.
     bad: () => tlsSession(full('c'), full('d')),
   }),
-})
+}))
 
-authComplianceSuite(t, {
-  name: 'tls-cert with cookie over real TLS',
+tapCompliance(t, 'tls-cert with cookie over real TLS: Authenticator compliance', authenticatorCompliance({
   faults: kernelFaults,
-  setup: async () => ({
+  setup: () => ({
     a: tlsCert({ cookie: true }),
     b: tlsCert({ cookie: true }),
     good: () => tlsSession(A, B),
     // Right certificates, wrong cookie.
     bad: () => tlsSession(A, B, ['SECRET', 'OTHER']),
   }),
-})
+}))
 
 type Outcome = AuthResult | NetkernelError
 
@@ -115,7 +113,7 @@ t.test('a certificate naming another node: ERR_AUTH_FAILED on both sides, saying
 })
 
 t.test('over plain TCP (no certificate): ERR_CERT_REQUIRED on both sides', async t => {
-  const s = await kernelSession({ name: A, cookies: new Cookies('S') }, { name: B, cookies: new Cookies('S') })
+  const s = await handshakeSession({ name: A, cookies: new Cookies('S') }, { name: B, cookies: new Cookies('S') })
   const [i, r] = await run(s)
   t.equal(code(i), 'ERR_CERT_REQUIRED')
   t.equal(code(r), 'ERR_CERT_REQUIRED')
@@ -124,7 +122,7 @@ t.test('over plain TCP (no certificate): ERR_CERT_REQUIRED on both sides', async
 
 t.test('insecureSkipVerify: an unverified certificate is not exposed, so tls-cert refuses it', async t => {
   const stranger = other.node(A)
-  const s = await kernelSession(
+  const s = await handshakeSession(
     { name: A, cookies: new Cookies('S'), transport: tls({ ca: pki.ca.cert, cert: stranger.cert, key: stranger.key, insecureSkipVerify: true }) },
     { name: B, cookies: new Cookies('S'), transport: pki.transport(B, { insecureSkipVerify: true }) },
   )

@@ -16,22 +16,23 @@ import { tlsCert } from '../auth/tls-cert.js'
 import { issueNodeCert } from '../lib/certs/index.js'
 import type { Conn, Transport } from '../lib/kernel/strategy.js'
 import { NetkernelError } from '../lib/errors.js'
-import { transportComplianceSuite } from './fixtures/transport-compliance.js'
+import { transportCompliance } from '../lib/compliance/index.js'
+import { tapCompliance } from './fixtures/compliance-tap.js'
 import { testPki } from './fixtures/tls-certs.js'
 import { full, host, testEpmd, testNode, nextEvent, inProcess } from './fixtures/cluster.js'
 
 const pki = testPki()
 const other = testPki('another CA')
 
-transportComplianceSuite(t, {
+tapCompliance(t, 'tls: Transport compliance', transportCompliance({
   name: 'tls',
-  setup: async () => ({ transport: pki.transport(full('a')), host: '127.0.0.1' }),
-})
+  setup: () => ({ transport: pki.transport(full('a')), host: '127.0.0.1' }),
+}))
 
-transportComplianceSuite(t, {
+tapCompliance(t, 'tls: Transport compliance', transportCompliance({
   name: 'tls',
-  setup: async () => ({ transport: pki.transport(full('a'), { noDelay: false, keepAlive: true }), host: '127.0.0.1' }),
-})
+  setup: () => ({ transport: pki.transport(full('a'), { noDelay: false, keepAlive: true }), host: '127.0.0.1' }),
+}))
 
 /** Listen with `server`, dial with `client`; resolves with the dial's outcome and the accepted Conn. */
 async function attempt(t: Test, server: Transport, client: Transport, dialHost = '127.0.0.1') {
