@@ -1,4 +1,4 @@
-// startNode() options (API.md "Starting a node") and their defaults.
+// startNode() options (README.md, "Starting a node") and their defaults.
 import type { Authenticator, DialAddress, Transport } from './kernel/strategy.js'
 import type { KernelPolicy } from './kernel/net-kernel.js'
 import type { CodecName } from './terms/codec.js'
