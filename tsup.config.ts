@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup'
 
-// One entry per public import path of API.md (plus the CLI). Paths under dist/ mirror the
-// source tree so `exports` in package.json stays readable.
+// One entry per public import path of package.json "exports" (plus the CLI). Paths under
+// dist/ mirror the source tree so `exports` in package.json stays readable.
 export default defineConfig({
   entry: {
     'lib/index': 'lib/index.ts',

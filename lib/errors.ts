@@ -116,7 +116,8 @@ export function isCodeOf<N extends ErrorClassName>(code: unknown, cls: N): code 
 
 // The subclasses' way past NetkernelError's own-codes-only constructor; not exported.
 const SUBCLASS: unique symbol = Symbol('netkernel.subclass')
-type Options = { cause?: unknown }
+/** Options of every netkernel error: the low-level error it wraps. */
+export type NetkernelErrorOptions = { cause?: unknown }
 
 // Error classes keep their identity across the ESM and CommonJS builds (one application may
 // load both): `instanceof` tests a brand registered with Symbol.for, left on the prototype.
@@ -131,10 +132,10 @@ export function brandClass(cls: Function, name: string): void {
 
 export class NetkernelError extends Error {
   readonly code: ErrorCode
-  constructor(code: CodeOf<'NetkernelError'>, message: string, options?: Options)
+  constructor(code: CodeOf<'NetkernelError'>, message: string, options?: NetkernelErrorOptions)
   /** For subclasses, which pass their own codes. */
-  constructor(code: ErrorCode, message: string, options: Options | undefined, subclass: typeof SUBCLASS)
-  constructor(code: ErrorCode, message: string, options?: Options) {
+  constructor(code: ErrorCode, message: string, options: NetkernelErrorOptions | undefined, subclass: typeof SUBCLASS)
+  constructor(code: ErrorCode, message: string, options?: NetkernelErrorOptions) {
     super(message, options)
     this.code = code
     this.name = new.target.name
@@ -151,7 +152,7 @@ export class NetkernelError extends Error {
 function ownCodes<N extends ErrorClassName>() {
   return class extends NetkernelError {
     declare readonly code: CodeOf<N>
-    constructor(code: CodeOf<N>, message: string, options?: Options) {
+    constructor(code: CodeOf<N>, message: string, options?: NetkernelErrorOptions) {
       super(code, message, options, SUBCLASS)
     }
   }
@@ -217,11 +218,11 @@ export const ERROR_CLASSES = {
 for (const [name, cls] of Object.entries(ERROR_CLASSES)) brandClass(cls, name)
 
 /** An error of `code`'s own class, for a code chosen at run time (a refusal a peer sent). */
-export function errorFor(code: ErrorCode, message: string, options?: Options): NetkernelError {
+export function errorFor(code: ErrorCode, message: string, options?: NetkernelErrorOptions): NetkernelError {
   const cls = ERROR_CLASS[code]
   if (cls === 'NodeNameError') return new NodeNameError(undefined, '', message)
   if (cls === 'ReceiveTimeoutError') return new ReceiveTimeoutError(0, '', message)
-  const E = ERROR_CLASSES[cls] as new (code: ErrorCode, message: string, options?: Options) => NetkernelError
+  const E = ERROR_CLASSES[cls] as new (code: ErrorCode, message: string, options?: NetkernelErrorOptions) => NetkernelError
   return new E(code, message, options)
 }
 

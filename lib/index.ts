@@ -1,4 +1,4 @@
-// The public surface of `netkernel` (API.md). Named exports only.
+// The public surface of `netkernel` (README.md "API"; reference: `npm run docs`). Named exports only.
 export { startNode, Node } from './node.js'
 export { Pid } from './terms/pid.js'
 export { Ref } from './terms/ref.js'
@@ -22,15 +22,18 @@ export {
 
 export type { Dest, NodeKind, NodeEvents, NodeStats, ConnectionStats } from './node.js'
 export type { StartNodeOptions, ListenOptions as NodeListenOptions, EpmdOptions } from './node-options.js'
-export type { Proc, ModuleDef, ModuleFn, Match, ReceiveOptions } from './process/runtime.js'
+export type {
+  Proc, ModuleDef, ModuleFn, Match, ReceiveOptions, ProcessFn, MonitorTarget, DemonitorOptions,
+} from './process/runtime.js'
+export type { RemoteName } from './process/remote.js'
 export { ProcessExit } from './process/runtime.js'
 export type {
   Transport, Conn, Listener, ListenOptions, DialAddress,
   Authenticator, AuthContext, AuthResult, HandshakeChannel, HandshakeMessage, CookieStore,
 } from './kernel/strategy.js'
-export type { KernelPolicy } from './kernel/net-kernel.js'
+export type { KernelPolicy, KernelLimits } from './kernel/net-kernel.js'
 export type { AllowSignal, AllowSignalArgs, SignalDetails, SignalOp, SignalRequest } from './kernel/signal-policy.js'
 export type { Logger } from './logger.js'
 export type { Clock } from './kernel/clock.js'
-export type { ErrorCode } from './errors.js'
+export type { ErrorCode, CodeOf, ErrorClassName, NetkernelErrorOptions } from './errors.js'
 export type { CodecName } from './terms/codec.js'

@@ -1,4 +1,4 @@
-// startNode() options and their defaults: DEFAULTS holds every default value, and
+// startNode() options (README.md, "Starting a node") and their defaults: DEFAULTS holds every default value, and
 // resolveOptions() turns what the caller gave into fully resolved options, the only values
 // startNode() reads. The README's options table shows the same defaults (a test checks).
 import type { Authenticator, DialAddress, Transport } from './kernel/strategy.js'

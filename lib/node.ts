@@ -24,7 +24,8 @@ import { EpmdError, NetkernelError, TransportError } from './errors.js'
 import { randomBytes, randomInt } from 'node:crypto'
 
 export type { NodeStats, ConnectionStats } from './kernel/stats.js'
-export type Dest = Pid | string | [name: string, node: string]
+import type { Dest } from './process/types.js'
+export type { Dest }
 export type NodeKind = 'visible' | 'hidden' | 'connected'
 
 export interface NodeEvents {

@@ -1,6 +1,6 @@
 // The socket plumbing tcp.ts and tls.ts share: building a Conn on a net.Socket, binding a
 // server with abort handling and ERR_LISTEN mapping, and wiring a dialling socket's events
-// to its abort signal. Plain functions (STYLE.md 1); each transport keeps its own specifics
+// to its abort signal. Plain functions; each transport keeps its own specifics
 // (TLS verification, the verdict exchange) in its file.
 import type net from 'node:net'
 import type { Socket } from 'node:net'

@@ -1,6 +1,6 @@
 // The SSH transport: distribution through SSH gateways, for nodes behind a firewall that
-// lets only sshd through. A factory returning a plain object (STYLE.md 1); ssh2 is loaded
-// lazily, the first time a gateway is used (STYLE.md 9).
+// lets only sshd through. A factory returning a plain object; ssh2 is loaded lazily, the
+// first time a gateway is used.
 //
 //   ssh({ gateways: { 'work.example': { host: 'work.example', username: 'nk', privateKey,
 //         hostKey: 'SHA256:...', target: '127.0.0.1' } } })

@@ -1,5 +1,5 @@
-// The TCP transport: plain, unencrypted byte streams. A factory returning a plain object
-// (STYLE.md 1); js-libp2p's transport-tcp is the model for dial cancellation.
+// The TCP transport: plain, unencrypted byte streams. A factory returning a plain object;
+// js-libp2p's transport-tcp is the model for dial cancellation.
 import net from 'node:net'
 import type { Socket } from 'node:net'
 import type { Conn, DialAddress, Listener, ListenOptions, Transport } from '../lib/kernel/strategy.js'

@@ -29,7 +29,8 @@ import { formatAddress, ignore, listenServer, socketConn, watchDial } from './so
 import { awaitVerdict, verdictBytes } from './tls-verdict.js'
 import { alertRefusal, hint, judge, refusedByPeer, refusedConn, refusedPeer, type Refusal } from './tls-failures.js'
 
-type Pem = string | Buffer
+/** A PEM-encoded certificate or key, as a string or the bytes of one. */
+export type Pem = string | Buffer
 
 export interface TlsOptions extends Omit<nodeTls.SecureContextOptions, 'ca'> {
   /** The CA certificate(s) peers' certificates must chain to (PEM). The only ones trusted. */

@@ -1,4 +1,4 @@
-// Injectable time (STYLE.md item 8): the kernel takes its timers from a Clock, so tick and
+// Injectable time: the kernel takes its timers from a Clock, so tick and
 // timeout tests can drive time instead of waiting for it.
 export interface Clock {
   now(): number

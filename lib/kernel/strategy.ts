@@ -1,4 +1,4 @@
-// The two replaceable strategies under the net kernel (ARCHITECTURE.md, API.md):
+// The two replaceable strategies under the net kernel (docs/architecture.md, README.md):
 // a Transport yields unauthenticated byte streams; an Authenticator turns one into a
 // connection to a named node. A custom strategy is any object that fits these interfaces.
 import type { Duplex } from 'node:stream'
