@@ -1,7 +1,7 @@
 // Fragment reassembly (lib/kernel/fragments.ts): a stream of frames whose fragment bodies
 // (0xc1, not acknowledgements) go to one Reassembly, with a small or the connection's bound.
 import { ACK_FLAG, FRAGMENT_MARK, Reassembly, fragmentHeader } from '../../lib/kernel/fragments.js'
-import { MAX_FRAME } from '../../lib/kernel/frames.js'
+import { DEFAULT_MAX_MESSAGE_SIZE } from '../../lib/kernel/kernel-options.js'
 import { bodiesOf, distFrames } from '../seeds.js'
 import { InvariantViolation, type FuzzTarget } from '../target.js'
 
@@ -19,7 +19,7 @@ export const fragments: FuzzTarget = {
   name: 'fragments',
   seeds,
   run(input, variant) {
-    const r = new Reassembly('fuzz@peer', variant & 1 ? 4096 : MAX_FRAME)
+    const r = new Reassembly('fuzz@peer', variant & 1 ? 4096 : DEFAULT_MAX_MESSAGE_SIZE)
     let pushed = 0
     let joined = 0
     for (const body of bodiesOf(input)) {

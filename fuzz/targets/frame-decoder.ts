@@ -1,7 +1,8 @@
 // FrameDecoder (lib/terms/frame-decoder.ts): a peer's raw byte stream, cut into chunks, with
 // the handshake's frame limit or the connection's.
 import { FrameDecoder } from '../../lib/terms/frame-decoder.js'
-import { MAX_FRAME, MAX_HANDSHAKE_FRAME } from '../../lib/kernel/frames.js'
+import { MAX_HANDSHAKE_FRAME } from '../../lib/kernel/frames.js'
+import { DEFAULT_MAX_MESSAGE_SIZE } from '../../lib/kernel/kernel-options.js'
 import { chunks } from '../mutate.js'
 import { frameStreams, handshakeStreams } from '../seeds.js'
 import { InvariantViolation, type FuzzTarget } from '../target.js'
@@ -10,7 +11,7 @@ export const frameDecoder: FuzzTarget = {
   name: 'frame-decoder',
   seeds: () => [...frameStreams(), ...handshakeStreams().map(s => s.subarray(1))],
   run(input, variant) {
-    const d = new FrameDecoder({ maxFrameSize: variant & 4 ? MAX_HANDSHAKE_FRAME : MAX_FRAME })
+    const d = new FrameDecoder({ maxFrameSize: variant & 4 ? MAX_HANDSHAKE_FRAME : DEFAULT_MAX_MESSAGE_SIZE })
     let bytes = 0
     const onFrame = (body: Buffer): void => { bytes += 4 + body.length }
     let failure: unknown

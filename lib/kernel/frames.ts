@@ -26,6 +26,3 @@ export const PROTOCOL_VERSION = 2
 
 /** Handshake frames are small: anything larger before authentication is refused. */
 export const MAX_HANDSHAKE_FRAME = 4096
-
-/** After authentication: the largest frame accepted (a 1 MB message fits many times over). */
-export const MAX_FRAME = 256 * 1024 * 1024
