@@ -14,7 +14,8 @@ import { initiateHandshake } from '../lib/kernel/handshake.js'
 import { HandshakeSlots } from '../lib/kernel/handshake-slots.js'
 import { DEFAULT_LIMITS } from '../lib/kernel/kernel-options.js'
 
-const STEP = 2000
+// The default step deadline (handshakeStepTimeout): the limiter caps a delay at a fifth of it.
+const STEP = 5000
 const codec = createCodec()
 const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms))
 
