@@ -24,10 +24,10 @@ export type { Dest, NodeKind, NodeEvents, NodeStats, ConnectionStats } from './n
 export type { StartNodeOptions, ListenOptions as NodeListenOptions, EpmdOptions } from './node-options.js'
 export type { Proc, ModuleDef, ModuleFn, Match, ReceiveOptions } from './process/runtime.js'
 export { ProcessExit } from './process/runtime.js'
+export type { Transport, Conn, Listener, ListenOptions, DialAddress } from './transport.js'
 export type {
-  Transport, Conn, Listener, ListenOptions, DialAddress,
   Authenticator, AuthContext, AuthResult, HandshakeChannel, HandshakeMessage, CookieStore,
-} from './kernel/strategy.js'
+} from './authenticator.js'
 export type { KernelPolicy } from './kernel/net-kernel.js'
 export type { AllowSignal, AllowSignalArgs, SignalDetails, SignalOp, SignalRequest } from './kernel/signal-policy.js'
 export type { Logger } from './logger.js'

@@ -1,7 +1,8 @@
 // startNode() options and their defaults: DEFAULTS holds every default value, and
 // resolveOptions() turns what the caller gave into fully resolved options, the only values
 // startNode() reads. The README's options table shows the same defaults (a test checks).
-import type { Authenticator, DialAddress, Transport } from './kernel/strategy.js'
+import type { DialAddress, Transport } from './transport.js'
+import type { Authenticator } from './authenticator.js'
 import type { KernelLimits, KernelPolicy } from './kernel/net-kernel.js'
 import { DEFAULT_LIMITS, DEFAULT_MAX_MESSAGE_SIZE } from './kernel/kernel-options.js'
 import { NetkernelError } from './errors.js'

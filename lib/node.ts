@@ -1,6 +1,6 @@
 // startNode(): wires the layers together and returns the public Node.
 import { EventEmitter } from 'node:events'
-import type { Listener } from './kernel/strategy.js'
+import type { Listener } from './transport.js'
 import type { StartNodeOptions } from './node-options.js'
 import { resolveOptions } from './node-options.js'
 import { Runtime, type Proc, type ModuleDef } from './process/runtime.js'

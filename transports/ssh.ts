@@ -11,7 +11,7 @@
 // With `reverse`, listen() asks a reachable sshd to listen for this node instead.
 import { userInfo } from 'node:os'
 import type { Duplex } from 'node:stream'
-import type { Conn, DialAddress, Listener, ListenOptions, Transport } from '../lib/kernel/strategy.js'
+import type { Conn, DialAddress, Listener, ListenOptions, Transport } from '../lib/transport.js'
 import { abortError, NetkernelError, TransportError } from '../lib/errors.js'
 import { tcpConnect } from '../lib/epmd/client.js'
 import { tcp, formatAddress } from './tcp.js'

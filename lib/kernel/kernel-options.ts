@@ -2,7 +2,8 @@
 // transport, authenticator, cookies and codec, timeouts, the admission policy, and the
 // callbacks through which the kernel reaches the rest of the node (name resolution, events,
 // inbound frames, nodes gone). Import it through net-kernel.ts.
-import type { Authenticator, DialAddress, Transport } from './strategy.js'
+import type { DialAddress, Transport } from '../transport.js'
+import type { Authenticator } from '../authenticator.js'
 import type { Codec } from '../terms/codec.js'
 import type { Logger } from '../logger.js'
 import type { Clock } from './clock.js'
