@@ -31,6 +31,6 @@ export type {
 export type { KernelPolicy } from './kernel/net-kernel.js'
 export type { AllowSignal, AllowSignalArgs, SignalDetails, SignalOp, SignalRequest } from './kernel/signal-policy.js'
 export type { Logger } from './logger.js'
-export type { Clock } from './kernel/clock.js'
+export type { Clock } from './clock.js'
 export type { ErrorCode } from './errors.js'
 export type { CodecName } from './terms/codec.js'

@@ -6,7 +6,7 @@ import { startNode, type Node } from '../lib/node.js'
 import type { StartNodeOptions } from '../lib/node-options.js'
 import type { DialAddress } from '../lib/transport.js'
 import { NodeNameError } from '../lib/errors.js'
-import { longHostname } from '../lib/kernel/node-name.js'
+import { longHostname } from '../lib/node-name.js'
 import { testEpmd, testNode, full, host, nextEvent, inProcess } from './fixtures/cluster.js'
 
 /** A node with no port mapper, listening on loopback, finding peers through `book`. */

@@ -26,7 +26,7 @@ import { FramedChannel, refusalError } from './handshake-channel.js'
 import type { SetupEvent, Verdict } from './setup-machine.js'
 import { PROTOCOL_VERSION } from './frames.js'
 import { HandshakeError, NodeNameError } from '../errors.js'
-import { fullNameProblem, preview } from './node-name.js'
+import { fullNameProblem, preview } from '../node-name.js'
 
 /** The events a handshake gives the setup machine (the kernel adds the dial's setup number). */
 export type HandshakeEvent =

@@ -14,7 +14,7 @@ import { initiateHandshake, respondHandshake, type Established, type HandshakeDe
 import { SetupMachine, verdictOf, type SetupAction, type SetupEvent, type Verdict } from './setup-machine.js'
 import { FailureLimiter } from './failure-limiter.js'
 import { HandshakeSlots } from './handshake-slots.js'
-import { fullNameProblem } from './node-name.js'
+import { fullNameProblem } from '../node-name.js'
 import { HandshakeError, NetkernelError, TransportError } from '../errors.js'
 import { NODES } from './frames.js'
 import { publishingEmit } from './kernel-events.js'
