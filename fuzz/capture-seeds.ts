@@ -63,8 +63,7 @@ function tapped(inner: Transport): Transport {
     name: inner.name,
     listen: (opts, onConn) => inner.listen(opts, c => onConn(tapConn(c, 'responder'))),
     dial: async (addr, opts) => tapConn(await inner.dial(addr, opts), 'initiator'),
-    dialPortMapper: tapPortMapper,
-    registerPortMapper: tapPortMapper,
+    portMapperStream: tapPortMapper,
   }
 }
 

@@ -28,6 +28,7 @@ export type { Transport, Conn, Listener, ListenOptions, DialAddress } from './tr
 export type {
   Authenticator, AuthContext, AuthResult, HandshakeChannel, HandshakeMessage, CookieStore,
 } from './authenticator.js'
+export type { Discovery, NodeAddress, AnnounceOptions, Announcement } from './discovery.js'
 export type { KernelPolicy } from './kernel/net-kernel.js'
 export type { AllowSignal, AllowSignalArgs, SignalDetails, SignalOp, SignalRequest } from './kernel/signal-policy.js'
 export type { Logger } from './logger.js'

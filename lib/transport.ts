@@ -52,13 +52,12 @@ export interface Transport {
   listen(opts: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener>
   dial(addr: DialAddress, opts: { signal: AbortSignal }): Promise<Conn>
   /**
-   * Optional: open a raw byte stream to a port-mapper address on a host (used by the SSH
-   * transport to reach a remote epmd through its tunnel). Default: a plain TCP connection.
+   * Optional: open a raw byte stream to the port mapper at `addr`, for the port-mapper
+   * Discovery (lib/epmd/discovery.ts). `purpose` says what for: 'lookup' (asking the port
+   * mapper on a peer's host where that peer listens) or 'announce' (registering this node
+   * with its own port mapper, and asking that one for its names). The SSH transport routes
+   * lookups through the gateway of the peer's host and, with `reverse`, announcements to
+   * the relay's port mapper. Default: a plain TCP connection.
    */
-  dialPortMapper?(addr: DialAddress, opts: { signal: AbortSignal }): Promise<Duplex>
-  /**
-   * Optional: open the stream a node registers with its port mapper over (used by the SSH
-   * transport's `reverse` mode to register on the relay's host). Default: plain TCP.
-   */
-  registerPortMapper?(addr: DialAddress, opts: { signal: AbortSignal }): Promise<Duplex>
+  portMapperStream?(addr: DialAddress, opts: { signal: AbortSignal; purpose: 'lookup' | 'announce' }): Promise<Duplex>
 }
