@@ -19,7 +19,7 @@
 // on receiving it. A share that is not a valid ristretto255 encoding, or is the identity, is a
 // protocol violation: ERR_HANDSHAKE.
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import type { AuthContext, AuthResult, Authenticator, HandshakeChannel, HandshakeMessage } from '../lib/kernel/strategy.js'
+import type { AuthContext, AuthResult, Authenticator, HandshakeChannel, HandshakeMessage } from '../lib/authenticator.js'
 import { AuthError, HandshakeError, NetkernelError } from '../lib/errors.js'
 import {
   calculateGenerator,

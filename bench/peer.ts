@@ -21,7 +21,7 @@ import { readFileSync } from 'node:fs'
 import { startNode, type Node } from '../lib/node.js'
 import type { Proc } from '../lib/process/runtime.js'
 import type { Pid } from '../lib/terms/pid.js'
-import type { Transport } from '../lib/kernel/strategy.js'
+import type { Transport } from '../lib/transport.js'
 
 export type TransportName = 'tcp' | 'tls' | 'ssh'
 

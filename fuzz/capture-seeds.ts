@@ -9,11 +9,12 @@
 import { writeFileSync } from 'node:fs'
 import type { Duplex } from 'node:stream'
 import { startEpmd } from '../lib/epmd/daemon.js'
-import { listNames, stopName, tcpConnect } from '../lib/epmd/client.js'
+import { listNames, stopName } from '../lib/epmd/client.js'
+import { tcpConnect } from '../lib/net/tcp-connect.js'
 import { startNode, type Node } from '../lib/node.js'
 import { seedModules } from '../lib/cli/seed-modules.js'
 import { tcp } from '../transports/tcp.js'
-import type { Conn, Transport } from '../lib/kernel/strategy.js'
+import type { Conn, Transport } from '../lib/transport.js'
 import { FrameDecoder } from '../lib/terms/frame-decoder.js'
 import { createCodec } from '../lib/terms/codec.js'
 import { FRAGMENT_MARK } from '../lib/kernel/fragments.js'
@@ -62,8 +63,7 @@ function tapped(inner: Transport): Transport {
     name: inner.name,
     listen: (opts, onConn) => inner.listen(opts, c => onConn(tapConn(c, 'responder'))),
     dial: async (addr, opts) => tapConn(await inner.dial(addr, opts), 'initiator'),
-    dialPortMapper: tapPortMapper,
-    registerPortMapper: tapPortMapper,
+    portMapperStream: tapPortMapper,
   }
 }
 

@@ -2,7 +2,7 @@
 // under test a peer's bytes by emitting 'data' on it (synchronously, like a socket's read
 // callback); what the code writes back is discarded.
 import { Duplex } from 'node:stream'
-import type { Conn } from '../lib/kernel/strategy.js'
+import type { Conn } from '../lib/transport.js'
 
 class SinkStream extends Duplex {
   override _read(): void {}

@@ -27,13 +27,14 @@ export type {
 } from './process/runtime.js'
 export type { RemoteName } from './process/remote.js'
 export { ProcessExit } from './process/runtime.js'
+export type { Transport, Conn, Listener, ListenOptions, DialAddress } from './transport.js'
 export type {
-  Transport, Conn, Listener, ListenOptions, DialAddress,
   Authenticator, AuthContext, AuthResult, HandshakeChannel, HandshakeMessage, CookieStore,
-} from './kernel/strategy.js'
+} from './authenticator.js'
+export type { Discovery, NodeAddress, AnnounceOptions, Announcement } from './discovery.js'
 export type { KernelPolicy, KernelLimits } from './kernel/net-kernel.js'
 export type { AllowSignal, AllowSignalArgs, SignalDetails, SignalOp, SignalRequest } from './kernel/signal-policy.js'
 export type { Logger } from './logger.js'
-export type { Clock } from './kernel/clock.js'
+export type { Clock } from './clock.js'
 export type { ErrorCode, CodeOf, ErrorClassName, NetkernelErrorOptions } from './errors.js'
 export type { CodecName } from './terms/codec.js'

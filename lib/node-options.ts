@@ -1,7 +1,9 @@
 // startNode() options (README.md, "Starting a node") and their defaults: DEFAULTS holds every default value, and
 // resolveOptions() turns what the caller gave into fully resolved options, the only values
 // startNode() reads. The README's options table shows the same defaults (a test checks).
-import type { Authenticator, DialAddress, Transport } from './kernel/strategy.js'
+import type { DialAddress, Transport } from './transport.js'
+import type { Authenticator } from './authenticator.js'
+import type { Discovery } from './discovery.js'
 import type { KernelLimits, KernelPolicy } from './kernel/net-kernel.js'
 import { DEFAULT_LIMITS, DEFAULT_MAX_MESSAGE_SIZE } from './kernel/kernel-options.js'
 import { NetkernelError } from './errors.js'
@@ -9,9 +11,9 @@ import { DEFAULT_HIGH_WATER } from './kernel/outbox.js'
 import { DEFAULT_COOKIE_FILE } from './kernel/cookie-file.js'
 import type { CodecName } from './terms/codec.js'
 import { silentLogger, childLogger, type Logger } from './logger.js'
-import { systemClock, type Clock } from './kernel/clock.js'
+import { systemClock, type Clock } from './clock.js'
 import type { ModuleDef, Timers } from './process/types.js'
-import { parseNodeName } from './kernel/node-name.js'
+import { parseNodeName } from './node-name.js'
 import { tcp } from '../transports/tcp.js'
 import { cookie as cookieAuth } from '../auth/cookie.js'
 
@@ -101,6 +103,12 @@ export interface StartNodeOptions {
   /** Find a node's address yourself instead of asking its host's port mapper. */
   resolve?: (node: string, signal: AbortSignal) => Promise<DialAddress>
   /**
+   * How peers are found and this node is made findable (DNS, Kubernetes, ...), in place of
+   * the port mapper and `resolve`: startNode announces the node through it once it listens,
+   * and resolves every peer with it. Not together with `resolve` or an `epmd` object.
+   */
+  discovery?: Discovery
+  /**
    * Bounds on what peers and gossip can make this node hold at once (inbound handshakes, in
    * all and per address; dials under way; dials one peer's gossip may start). Each field
    * given replaces its default.
@@ -163,6 +171,8 @@ export interface ResolvedOptions {
   maxMessageSize: number
   /** undefined: peers are found through the port mapper. */
   resolve: ((node: string, signal: AbortSignal) => Promise<DialAddress>) | undefined
+  /** undefined: the port mapper and `resolve` (see nodeDiscovery). */
+  discovery: Discovery | undefined
   clock: Clock
   /**
    * The process runtime's timers: the clock's when one was given; else undefined, and the
@@ -181,6 +191,13 @@ function checkedMaxMessageSize(v: number | undefined): number {
     throw new NetkernelError('ERR_BAD_ARGUMENT', `maxMessageSize must be an integer from 1 to ${0xffffffff}, got ${String(v)}`)
   }
   return n
+}
+
+function checkedDiscovery(opts: StartNodeOptions): Discovery | undefined {
+  if (opts.discovery !== undefined && (opts.resolve !== undefined || (opts.epmd !== undefined && opts.epmd !== false))) {
+    throw new NetkernelError('ERR_BAD_ARGUMENT', `startNode(${opts.name}): discovery replaces the port mapper and resolve; give it without resolve and without an epmd object`)
+  }
+  return opts.discovery
 }
 
 export function resolveOptions(opts: StartNodeOptions): ResolvedOptions {
@@ -224,9 +241,10 @@ export function resolveOptions(opts: StartNodeOptions): ResolvedOptions {
     limits: { ...DEFAULTS.limits, ...opts.limits },
     maxMessageSize: checkedMaxMessageSize(opts.maxMessageSize),
     resolve: opts.resolve,
+    discovery: checkedDiscovery(opts),
     clock,
     processTimers: opts.clock === undefined ? undefined : clockTimers(opts.clock),
-    distributed: listen !== false || opts.resolve !== undefined,
+    distributed: listen !== false || opts.resolve !== undefined || opts.discovery !== undefined,
   }
 }
 

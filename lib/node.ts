@@ -1,12 +1,11 @@
 // startNode(): wires the layers together and returns the public Node.
 import { EventEmitter } from 'node:events'
-import type { Listener } from './kernel/strategy.js'
+import type { Listener } from './transport.js'
 import type { StartNodeOptions } from './node-options.js'
 import { resolveOptions } from './node-options.js'
 import { Runtime, type Proc, type ModuleDef } from './process/runtime.js'
 import type { Pid } from './terms/pid.js'
 import { createCodec } from './terms/codec.js'
-import { hostOf, aliveOf } from './kernel/node-name.js'
 import { NetKernel } from './kernel/net-kernel.js'
 import { KernelRemote } from './kernel/remote-ops.js'
 import { SpawnRequests } from './kernel/spawn-requests.js'
@@ -17,10 +16,9 @@ import { StatsRequests } from './kernel/stats-requests.js'
 import { collectStats, type NodeStats } from './kernel/stats.js'
 import { Cookies } from './kernel/cookie-store.js'
 import { readOrCreateCookieSync } from './kernel/cookie-file.js'
-import { registerNode, lookupNode, listNames, type Registration } from './epmd/client.js'
-import { KeptRegistration } from './epmd/kept-registration.js'
-import { ensureEpmd } from './epmd/ensure.js'
-import { EpmdError, NetkernelError, TransportError } from './errors.js'
+import { nodeDiscovery } from './node-discovery.js'
+import type { Announcement } from './discovery.js'
+import { NetkernelError, TransportError } from './errors.js'
 import { randomBytes, randomInt } from 'node:crypto'
 
 export type { NodeStats, ConnectionStats } from './kernel/stats.js'
@@ -49,7 +47,7 @@ export class Node extends EventEmitter<NodeEvents> {
     private readonly kernel: NetKernel,
     private readonly cookies: Cookies,
     private readonly listener: Listener | undefined,
-    private readonly registration: { close(): void } | undefined,
+    private readonly registration: Announcement | undefined,
     private readonly spawns: SpawnRequests,
     private readonly remote: KernelRemote,
     /** @internal What this node refused its peers (policy and protocol), per peer; for stats. */
@@ -190,7 +188,8 @@ async function listenInRange(kernel: NetKernel, host: string, min: number, max: 
 /** Start a node. Rejects with a NetkernelError when the name, cookie, port or port mapper is wrong. */
 export async function startNode(opts: StartNodeOptions): Promise<Node> {
   const o = resolveOptions(opts)
-  const { name, clock, logger, transport, epmd, listen } = o
+  const { name, clock, logger, transport, listen } = o
+  const discovery = nodeDiscovery(o)
   // The cookie file is read when the cookie is first needed: at once for an authenticator that
   // uses it (a bad file fails the start), else maybe never (a tlsCert() node leaves it alone).
   const cookies = new Cookies(o.cookie ?? (o.distributed ? () => readOrCreateCookieSync(o.cookieFile) : randomBytes(16).toString('hex')))
@@ -218,13 +217,7 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
     transport, auth: o.auth, cookies, codec, runtime, logger, clock, connections,
     tickTime: o.tickTime, setupTimeout: o.setupTimeout, highWater: o.highWater, maxMessageSize: o.maxMessageSize, stepTimeout: o.handshakeStepTimeout,
     policy: o.policy, limits: o.limits,
-    resolve: o.resolve ?? (async (node, signal) => {
-      if (epmd === false) throw new EpmdError('ERR_NODE_NOT_FOUND', `cannot find ${node}: epmd is false and no resolve option was given`)
-      const host = hostOf(node)
-      const found = await lookupNode({ host, port: epmd.port, name: aliveOf(node), signal, connect: transport.dialPortMapper?.bind(transport) })
-      if (found === undefined) throw new EpmdError('ERR_NODE_NOT_FOUND', `no node ${node}: the port mapper on ${host}:${epmd.port} does not know '${aliveOf(node)}'`)
-      return { host, port: found.port }
-    }),
+    resolve: (node, signal) => discovery.resolve(node, signal),
     emit: (event: string, peer: string | undefined, info: Record<string, unknown>) => events.emit(event, peer, info),
     onFrame: dispatch,
     onNodeGone: node => {
@@ -236,26 +229,13 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
   runtime.setRemote(remote)
 
   let listener: Listener | undefined
-  let registration: { close(): void } | undefined
+  let registration: Announcement | undefined
   let creation: number
   try {
     if (listen !== false) listener = await listenInRange(kernel, listen.host, listen.portMin, listen.portMax)
-    if (epmd !== false && listener !== undefined) {
-      if (epmd.autoStart) await ensureEpmd({ host: epmd.host, port: epmd.port, listenHost: epmd.listenHost, onSpawn: epmd.onSpawn, logger })
-      const port = listener.address.port
-      const register = (): Promise<Registration> => registerNode({
-        host: epmd.host, port: epmd.port, name: aliveOf(name), nodePort: port, hidden: o.hidden,
-        connect: transport.registerPortMapper?.bind(transport),
-      })
-      const names = async (): Promise<string[]> => (await listNames({
-        host: epmd.host, port: epmd.port, timeout: 2000, connect: transport.registerPortMapper?.bind(transport),
-      })).names.map(n => n.name)
-      const kept = new KeptRegistration(await register(), { name: aliveOf(name), register, names, logger, clock })
-      registration = kept
-      creation = kept.creation
-    } else {
-      creation = randomInt(1, 2 ** 31)
-    }
+    // Announced once it listens (the port mapper assigns the creation); kept until it stops.
+    registration = listener === undefined ? undefined : await discovery.announce({ name, port: listener.address.port, hidden: o.hidden })
+    creation = registration?.creation ?? randomInt(1, 2 ** 31)
   } catch (err) {
     await listener?.close()
     if (err instanceof NetkernelError) throw err

@@ -2,7 +2,7 @@
 // under `--strict` needs no annotations: `module({ f: (proc, to: Pid) => ... })` types `proc`
 // as a Proc, and `authenticator({ initiate(ch, ctx) { ... } })` types `ch` and `ctx`. At run
 // time each returns its argument unchanged.
-import type { Authenticator } from './kernel/strategy.js'
+import type { Authenticator } from './authenticator.js'
 import type { ModuleDef } from './process/types.js'
 
 /**

@@ -2,7 +2,7 @@ import t from 'tap'
 import { Packr } from 'msgpackr'
 import { cookie } from '../auth/cookie.js'
 import { Cookies } from '../lib/kernel/cookie-store.js'
-import type { AuthContext, AuthResult, HandshakeChannel, HandshakeMessage } from '../lib/kernel/strategy.js'
+import type { AuthContext, AuthResult, HandshakeChannel, HandshakeMessage } from '../lib/authenticator.js'
 import { AuthError, HandshakeError, NetkernelError } from '../lib/errors.js'
 import { authenticatorCompliance, type AuthSession } from '../lib/compliance/index.js'
 import { tapCompliance } from './fixtures/compliance-tap.js'
@@ -193,7 +193,7 @@ t.test('a signal aborted without a reason gives ERR_ABORTED; a channel\'s own er
   ac.abort()
   t.equal((await p as NetkernelError).code, 'ERR_ABORTED')
 
-  // The error contract is the channel's (HandshakeChannel, strategy.ts): the authenticator
+  // The error contract is the channel's (HandshakeChannel, lib/authenticator.ts): the authenticator
   // does not map what receive() rejects with.
   const closed = new HandshakeError('ERR_HANDSHAKE_TIMEOUT', 'step deadline')
   const odd: HandshakeChannel = { send: () => {}, receive: async () => Promise.reject(closed) }

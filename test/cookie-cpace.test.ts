@@ -25,7 +25,7 @@ import {
 } from '../auth/cpace.js'
 import { channelIdentifier, confirmations, cookie } from '../auth/cookie.js'
 import { Cookies } from '../lib/kernel/cookie-store.js'
-import type { AuthResult } from '../lib/kernel/strategy.js'
+import type { AuthResult } from '../lib/authenticator.js'
 import { AuthError, HandshakeError } from '../lib/errors.js'
 import { channelPair, fakeConn } from './fixtures/channel-pair.js'
 

@@ -12,8 +12,8 @@ import { createCodec } from '../lib/terms/codec.js'
 import { initiateHandshake } from '../lib/kernel/handshake.js'
 import { FailureLimiter } from '../lib/kernel/failure-limiter.js'
 import { SEND } from '../lib/kernel/frames.js'
-import type { Clock } from '../lib/kernel/clock.js'
-import type { Transport } from '../lib/kernel/strategy.js'
+import type { Clock } from '../lib/clock.js'
+import type { Transport } from '../lib/transport.js'
 import type { Pid } from '../lib/terms/pid.js'
 
 function rawConnect(port: number): Promise<net.Socket> {

@@ -6,7 +6,7 @@
 import t from 'tap'
 import { Duplex } from 'node:stream'
 import { fakeClock } from './fixtures/fake-clock.js'
-import type { Conn } from '../lib/kernel/strategy.js'
+import type { Conn } from '../lib/transport.js'
 import { Connection, type DownReason } from '../lib/kernel/connection.js'
 import { FrameDecoder } from '../lib/terms/frame-decoder.js'
 import { createCodec } from '../lib/terms/codec.js'

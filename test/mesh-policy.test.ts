@@ -4,7 +4,7 @@
 // a plain object of a few lines, replaces the cookie one with no kernel change.
 import t from 'tap'
 import type { Node } from '../lib/node.js'
-import type { AuthContext, AuthResult, Authenticator, HandshakeChannel } from '../lib/kernel/strategy.js'
+import type { AuthContext, AuthResult, Authenticator, HandshakeChannel } from '../lib/authenticator.js'
 import { AuthError } from '../lib/errors.js'
 import { testEpmd, testNode, full, inProcess, nextEvent } from './fixtures/cluster.js'
 import { waitUntil } from './fixtures/mesh-helpers.js'

@@ -4,9 +4,9 @@ import t, { type Test } from 'tap'
 import { hostname } from 'node:os'
 import { startNode, type Node } from '../lib/node.js'
 import type { StartNodeOptions } from '../lib/node-options.js'
-import type { DialAddress } from '../lib/kernel/strategy.js'
+import type { DialAddress } from '../lib/transport.js'
 import { NodeNameError } from '../lib/errors.js'
-import { longHostname } from '../lib/kernel/node-name.js'
+import { longHostname } from '../lib/node-name.js'
 import { testEpmd, testNode, full, host, nextEvent, inProcess } from './fixtures/cluster.js'
 
 /** A node with no port mapper, listening on loopback, finding peers through `book`. */

@@ -116,7 +116,7 @@ t.test('a node listens through the sshd (reverse) and a plain tcp node reaches i
 
   // Registration through the relay (what a NATed node uses to be found on the relay's host):
   // the relay's port mapper takes it, as it comes from the relay's loopback.
-  const reg = await registerNode({ host: '127.0.0.1', port: epmd.port, name: 'viarelay', nodePort: 4242, connect: transport.registerPortMapper.bind(transport) })
+  const reg = await registerNode({ host: '127.0.0.1', port: epmd.port, name: 'viarelay', nodePort: 4242, connect: (addr, { signal }) => transport.portMapperStream(addr, { signal, purpose: 'announce' }) })
   t.same(await lookupNode({ host: '127.0.0.1', port: epmd.port, name: 'viarelay' }).then(f => f?.port), 4242, 'registered through the SSH connection')
 
   // The SSH connection drops: hen sees rat go, and rat listens again through a new one.

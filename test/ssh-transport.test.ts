@@ -172,7 +172,7 @@ t.test('options are checked up front', async t => {
   t.throws(() => ssh({ gateways: { w: { host: 'h', port: 0, privateKey: pem, hostKey: fp } } }), { code: 'ERR_BAD_ARGUMENT', message: /bad port/ })
   t.throws(() => ssh({ gateways: { w: { host: 'h', privateKey: pem, hostKey: fp } }, reverse: { gateway: 'x' } }), { code: 'ERR_BAD_ARGUMENT', message: /reverse.gateway/ })
   const tr = ssh({ gateways: { w: { host: 'h', privateKey: pem, hostKey: [fp] } } })
-  t.same(Object.keys(tr).sort(), ['close', 'dial', 'dialPortMapper', 'listen', 'name', 'registerPortMapper'])
+  t.same(Object.keys(tr).sort(), ['close', 'dial', 'listen', 'name', 'portMapperStream'])
 })
 
 t.test('gateway failures are SshGatewayErrors naming the gateway', { skip }, async t => {
@@ -232,7 +232,7 @@ t.test('one SSH connection, shared; ended when idle; the next dial logs in again
   t.teardown(() => l.close())
   const before = d.logins()
   const conns = await Promise.all([1, 2, 3].map(() => tr.dial({ host: 'gw', port: l.address.port }, { signal: AbortSignal.timeout(10_000) })))
-  const mapper = await tr.dialPortMapper({ host: 'gw', port: l.address.port }, { signal: AbortSignal.timeout(10_000) })
+  const mapper = await tr.portMapperStream({ host: 'gw', port: l.address.port }, { signal: AbortSignal.timeout(10_000), purpose: 'lookup' })
   t.equal(d.logins() - before, 1, 'three dials and a port-mapper stream over one SSH login')
   for (const c of conns) c.destroy()
   mapper.destroy()
@@ -270,7 +270,7 @@ t.test('hosts without a gateway go direct (tcp by default), reported as ssh', { 
   t.equal(c.transport, 'ssh')
   t.equal(c.encrypted, false, 'but not encrypted')
   c.destroy()
-  const s = await tr.dialPortMapper(l.address, { signal: AbortSignal.timeout(10_000) })
+  const s = await tr.portMapperStream(l.address, { signal: AbortSignal.timeout(10_000), purpose: 'lookup' })
   s.destroy()
   t.pass('the port mapper is reached directly too')
 })

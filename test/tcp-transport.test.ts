@@ -2,7 +2,7 @@ import t from 'tap'
 import net from 'node:net'
 import { once } from 'node:events'
 import { tcp, formatAddress } from '../transports/tcp.js'
-import type { Conn } from '../lib/kernel/strategy.js'
+import type { Conn } from '../lib/transport.js'
 import { transportCompliance } from '../lib/compliance/index.js'
 import { tapCompliance } from './fixtures/compliance-tap.js'
 

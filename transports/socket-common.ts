@@ -4,7 +4,7 @@
 // (TLS verification, the verdict exchange) in its file.
 import type net from 'node:net'
 import type { Socket } from 'node:net'
-import type { Conn, Listener, ListenOptions } from '../lib/kernel/strategy.js'
+import type { Conn, Listener, ListenOptions } from '../lib/transport.js'
 import { abortError, TransportError } from '../lib/errors.js'
 
 /** `host:port`, with brackets around an IPv6 host. */

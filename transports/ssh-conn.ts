@@ -1,6 +1,6 @@
 // Conn objects made by the SSH transport: a forwarded channel (encrypted between here and the
 // gateway), or a direct transport's Conn relabelled as made by 'ssh'.
-import type { Conn } from '../lib/kernel/strategy.js'
+import type { Conn } from '../lib/transport.js'
 import type { ChannelStream } from './ssh-channel-stream.js'
 
 /** A Conn over one SSH channel. close() ends our side; a peer that never ends it is dropped after closeTimeout. */

@@ -1,7 +1,7 @@
 // Listening through a reachable sshd (reverse / remote forwarding): the sshd listens on
 // bindHost:port for us and hands every connection over as a forwarded-tcpip channel. When the
 // SSH connection drops, the listener asks again (same port) on a new one until closed.
-import type { Conn, Listener } from '../lib/kernel/strategy.js'
+import type { Conn, Listener } from '../lib/transport.js'
 import { abortError, TransportError } from '../lib/errors.js'
 import { ChannelStream } from './ssh-channel-stream.js'
 import { channelConn } from './ssh-conn.js'

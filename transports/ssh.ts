@@ -11,9 +11,9 @@
 // With `reverse`, listen() asks a reachable sshd to listen for this node instead.
 import { userInfo } from 'node:os'
 import type { Duplex } from 'node:stream'
-import type { Conn, DialAddress, Listener, ListenOptions, Transport } from '../lib/kernel/strategy.js'
+import type { Conn, DialAddress, Listener, ListenOptions, Transport } from '../lib/transport.js'
 import { abortError, NetkernelError, TransportError } from '../lib/errors.js'
-import { tcpConnect } from '../lib/epmd/client.js'
+import { tcpConnect } from '../lib/net/tcp-connect.js'
 import { tcp, formatAddress } from './tcp.js'
 import { ChannelStream } from './ssh-channel-stream.js'
 import { channelConn, relabel } from './ssh-conn.js'
@@ -88,17 +88,16 @@ export interface SshOptions {
   closeTimeout?: number
 }
 
-/** The SSH transport: a Transport plus dialPortMapper and close(). */
+/** The SSH transport: a Transport plus portMapperStream and close(). */
 export interface SshTransport extends Transport {
   readonly name: 'ssh'
-  dialPortMapper(addr: DialAddress, opts: { signal: AbortSignal }): Promise<Duplex>
   /**
-   * A stream to the port mapper this node should register with: with `reverse`, the relay's
-   * (addr as seen from the relay, through the SSH connection), so that the node is found on
-   * the relay's host; else the local one at addr. (For a node to use it, startNode must pass
-   * it to its registration: see the README.)
+   * A stream to the port mapper at addr. For a 'lookup', through the gateway of addr's host
+   * (direct without one). For an 'announce': with `reverse`, the relay's port mapper (addr as
+   * seen from the relay, through the SSH connection), so that the node is found on the relay's
+   * host; else the local one at addr. startNode's port-mapper discovery uses it.
    */
-  registerPortMapper(addr: DialAddress, opts: { signal: AbortSignal }): Promise<Duplex>
+  portMapperStream(addr: DialAddress, opts: { signal: AbortSignal; purpose: 'lookup' | 'announce' }): Promise<Duplex>
   /** End every SSH connection (their channels close, so those nodes go down) and reverse listener. */
   close(): Promise<void>
 }
@@ -250,18 +249,21 @@ export function ssh(options: SshOptions): SshTransport {
     return channelConn(stream, addr.host, addr.port, closeTimeout)
   }
 
-  async function dialPortMapper(addr: DialAddress, opts: { signal: AbortSignal }): Promise<Duplex> {
-    const g = gatewayFor(addr.host)
-    if (g === undefined) return direct.dialPortMapper ? direct.dialPortMapper(addr, opts) : tcpConnect(addr, opts)
-    return forward(g, addr, g.target ?? addr.host, opts.signal)
-  }
+  type PortMapperOpts = { signal: AbortSignal; purpose: 'lookup' | 'announce' }
+  const directPortMapper = (addr: DialAddress, opts: PortMapperOpts): Promise<Duplex> =>
+    direct.portMapperStream ? direct.portMapperStream(addr, opts) : tcpConnect(addr, opts)
 
-  async function registerPortMapper(addr: DialAddress, opts: { signal: AbortSignal }): Promise<Duplex> {
-    if (reverseGateway === undefined) return direct.dialPortMapper ? direct.dialPortMapper(addr, opts) : tcpConnect(addr, opts)
-    // addr is the port mapper as the node would reach it locally (127.0.0.1:4369): the same
-    // address on the relay's side is the relay's own port mapper, which accepts registrations
-    // from its loopback — where the sshd's forwarded connection comes from.
-    return forward(reverseGateway, addr, addr.host, opts.signal)
+  async function portMapperStream(addr: DialAddress, opts: PortMapperOpts): Promise<Duplex> {
+    if (opts.purpose === 'announce') {
+      if (reverseGateway === undefined) return directPortMapper(addr, opts)
+      // addr is the port mapper as the node would reach it locally (127.0.0.1:4369): the same
+      // address on the relay's side is the relay's own port mapper, which accepts
+      // registrations from its loopback — where the sshd's forwarded connection comes from.
+      return forward(reverseGateway, addr, addr.host, opts.signal)
+    }
+    const g = gatewayFor(addr.host)
+    if (g === undefined) return directPortMapper(addr, opts)
+    return forward(g, addr, g.target ?? addr.host, opts.signal)
   }
 
   async function listen(opts: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
@@ -296,5 +298,5 @@ export function ssh(options: SshOptions): SshTransport {
     sessions.clear()
   }
 
-  return { name: 'ssh', listen, dial, dialPortMapper, registerPortMapper, close }
+  return { name: 'ssh', listen, dial, portMapperStream, close }
 }

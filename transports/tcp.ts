@@ -2,7 +2,7 @@
 // js-libp2p's transport-tcp is the model for dial cancellation.
 import net from 'node:net'
 import type { Socket } from 'node:net'
-import type { Conn, DialAddress, Listener, ListenOptions, Transport } from '../lib/kernel/strategy.js'
+import type { Conn, DialAddress, Listener, ListenOptions, Transport } from '../lib/transport.js'
 import { abortError, TransportError } from '../lib/errors.js'
 import { formatAddress, ignore, listenServer, socketConn, watchDial } from './socket-common.js'
 

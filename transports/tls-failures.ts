@@ -3,7 +3,7 @@
 // a refusal to the kernel on the accepting side.
 import { Duplex } from 'node:stream'
 import type { TLSSocket } from 'node:tls'
-import type { Conn } from '../lib/kernel/strategy.js'
+import type { Conn } from '../lib/transport.js'
 import { TransportError } from '../lib/errors.js'
 
 /** The codes of certificate refusals (both sides use them; the message says who refused). */

@@ -23,7 +23,7 @@
 import net from 'node:net'
 import * as nodeTls from 'node:tls'
 import type { TLSSocket } from 'node:tls'
-import type { Conn, DialAddress, Listener, ListenOptions, Transport } from '../lib/kernel/strategy.js'
+import type { Conn, DialAddress, Listener, ListenOptions, Transport } from '../lib/transport.js'
 import { NetkernelError, TransportError, abortError } from '../lib/errors.js'
 import { formatAddress, ignore, listenServer, socketConn, watchDial } from './socket-common.js'
 import { awaitVerdict, verdictBytes } from './tls-verdict.js'

@@ -7,7 +7,7 @@ import { rsaKeyPair } from './keys.js'
 import { serialNumber, validity } from './validity.js'
 import { nodeAltNames } from './names.js'
 import type { CertAndKey } from './ca.js'
-import { parseNodeName } from '../kernel/node-name.js'
+import { parseNodeName } from '../node-name.js'
 import { NetkernelError } from '../errors.js'
 
 export interface IssueNodeCertOptions {

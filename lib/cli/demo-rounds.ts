@@ -110,7 +110,7 @@ export async function sshSetup(dir: string, host: string, sshdPath: string | und
     async check(epmdPort) {
       // Log in and reach the port mapper through the gateway once, before anything else runs.
       try {
-        const s = await transport.dialPortMapper({ host, port: epmdPort }, { signal: AbortSignal.timeout(8000) })
+        const s = await transport.portMapperStream({ host, port: epmdPort }, { signal: AbortSignal.timeout(8000), purpose: 'lookup' })
         s.destroy()
         return undefined
       } catch (err) {

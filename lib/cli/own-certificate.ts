@@ -3,7 +3,7 @@
 // command refuses to start instead, saying which names the certificate carries.
 import { X509Certificate } from 'node:crypto'
 import { certificateNamesNode, describeNames } from '../certs/names.js'
-import { parseNodeName } from '../kernel/node-name.js'
+import { parseNodeName } from '../node-name.js'
 import type { NodeCliValues } from './node-options-from-cli.js'
 import { UsageError, type BuiltTransport } from './transport-options.js'
 

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util'
 import { startNode, type Node } from '../node.js'
 import type { NodeStats } from '../kernel/stats.js'
-import { longHostname } from '../kernel/node-name.js'
+import { longHostname } from '../node-name.js'
 import { readOrCreateCookie } from '../kernel/cookie-file.js'
 import { renderTop } from './top-view.js'
 import { TRANSPORT_HELP, UsageError, transportArgs, transportFromOptions, type BuiltTransport } from './transport-options.js'

@@ -10,7 +10,8 @@
 // Both throw UsageError, which the commands report with exit code 2.
 import { accessSync, constants, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import type { Authenticator, Transport } from '../kernel/strategy.js'
+import type { Transport } from '../transport.js'
+import type { Authenticator } from '../authenticator.js'
 import { tcp } from '../../transports/tcp.js'
 import { tls } from '../../transports/tls.js'
 import { ssh, type SshGateway } from '../../transports/ssh.js'

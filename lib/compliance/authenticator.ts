@@ -4,7 +4,7 @@
 // respond). handshakeSession() makes one over the kernel's real channel; a fixture may bring
 // its own channels, if each side keeps a transcript of what it sent and received.
 import assert from 'node:assert/strict'
-import type { AuthContext, AuthResult, Authenticator, HandshakeChannel, HandshakeMessage } from '../kernel/strategy.js'
+import type { AuthContext, AuthResult, Authenticator, HandshakeChannel, HandshakeMessage } from '../authenticator.js'
 import { NetkernelError } from '../errors.js'
 import { complianceCase, type CaseBody, type CaseScope, type ComplianceCase, type ComplianceSetup } from './case.js'
 import { expectTyped, shown } from './expect.js'

@@ -4,7 +4,8 @@
 import { tcp } from '../../transports/tcp.js'
 import { createCodec } from '../terms/codec.js'
 import { FramedChannel } from '../kernel/handshake-channel.js'
-import type { Authenticator, Conn, CookieStore, HandshakeMessage, Transport } from '../kernel/strategy.js'
+import type { Conn, Transport } from '../transport.js'
+import type { Authenticator, CookieStore, HandshakeMessage } from '../authenticator.js'
 import { NetkernelError, abortError } from '../errors.js'
 import type { AuthSession, ChannelFaults, SessionSide, SuiteChannel, TranscriptEntry } from './authenticator.js'
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
-import type { Conn, Transport } from '../kernel/strategy.js'
+import type { Conn, Transport } from '../transport.js'
 import { NetkernelError, TransportError } from '../errors.js'
 import { complianceCase, type CaseBody, type CaseScope, type ComplianceCase, type ComplianceSetup } from './case.js'
 import { expectTyped, shown } from './expect.js'

@@ -22,6 +22,7 @@ import {
   type NameEntry,
   type NodeInfo,
 } from './protocol.js'
+import { tcpConnect } from '../net/tcp-connect.js'
 
 /** Opens a raw byte stream to a port mapper (default: a TCP connection). */
 export type RawConnect = (addr: { host: string; port: number }, opts: { signal: AbortSignal }) => Promise<Duplex>
@@ -63,38 +64,6 @@ export interface Registration {
 }
 
 export type LookupResult = NodeInfo
-
-/** The default RawConnect: a TCP connection with Nagle off. */
-export const tcpConnect: RawConnect = (addr, { signal }) =>
-  new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason)
-      return
-    }
-    const socket = net.connect({ host: addr.host, port: addr.port })
-    const done = (): void => {
-      signal.removeEventListener('abort', onAbort)
-      socket.off('error', onError)
-      socket.off('connect', onConnect)
-    }
-    const onAbort = (): void => {
-      done()
-      socket.destroy()
-      reject(signal.reason)
-    }
-    const onError = (err: Error): void => {
-      done()
-      reject(err)
-    }
-    const onConnect = (): void => {
-      done()
-      socket.setNoDelay(true)
-      resolve(socket)
-    }
-    signal.addEventListener('abort', onAbort, { once: true })
-    socket.once('error', onError)
-    socket.once('connect', onConnect)
-  })
 
 type Decode<T> = (buf: Buffer, ended: boolean) => T | undefined
 

@@ -12,7 +12,7 @@
 // The node keeps its own creation; a new one from the port mapper is not adopted (pids stay
 // valid).
 import type { Logger } from '../logger.js'
-import type { Clock } from '../kernel/clock.js'
+import type { Clock } from '../clock.js'
 
 export interface RegistrationLike {
   creation: number

@@ -1,12 +1,12 @@
 // An authenticated connection to one node: framing + codec + ticks. Outgoing frames go
 // through the Outbox (coalescing, chunking, backpressure); incoming chunks go through the
 // incremental frame decoder, fragments are joined, and frames go straight to the dispatcher.
-import type { Conn } from './strategy.js'
+import type { Conn } from '../transport.js'
 import type { Codec } from '../terms/codec.js'
 import { Outbox, WINDOW, type OrderKey } from './outbox.js'
 import { ACK_FLAG, FRAGMENT_MARK, Reassembly, ackFrame } from './fragments.js'
 import type { FrameDecoder } from '../terms/frame-decoder.js'
-import type { Clock } from './clock.js'
+import type { Clock } from '../clock.js'
 import { DEFAULT_MAX_MESSAGE_SIZE } from './kernel-options.js'
 import { NetkernelError } from '../errors.js'
 

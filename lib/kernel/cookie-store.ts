@@ -2,7 +2,7 @@
 // (Erlang's erlang:set_cookie/2). Never logged, never sent: only the secret the PAKE (auth/cookie.ts) derives its generator from.
 // The own cookie may come from a loader (the cookie file), called the first time that cookie
 // is read, so a node that never needs it never touches the file.
-import type { CookieStore } from './strategy.js'
+import type { CookieStore } from '../authenticator.js'
 import { NetkernelError } from '../errors.js'
 
 function checkCookie(cookie: unknown, what: string): string {

@@ -6,7 +6,7 @@
 // nothing; a name that authenticated from there recently is not. Every delay is capped well
 // below the dialler's step deadline, so a legitimate claimer slowed by an attacker still
 // finishes its handshake. Entries expire by age; a full table drops its oldest entries.
-import type { Clock } from './clock.js'
+import type { Clock } from '../clock.js'
 import { abortError } from '../errors.js'
 
 /** Failures a claimer gets without delay. */

@@ -4,14 +4,15 @@
 // the frames that arrived behind the last handshake message: those belong to the
 // authenticated connection and are read with its frame limit, not the handshake's.
 //
-// The channel owns its error contract (HandshakeChannel in strategy.ts), so neither the
+// The channel owns its error contract (HandshakeChannel in lib/authenticator.ts), so neither the
 // handshake nor an authenticator maps errors of its own: receive() rejects only with a
 // NetkernelError — ERR_HANDSHAKE_TIMEOUT (the step deadline, or a setup signal aborted with
 // a TimeoutError), ERR_ABORTED (or the setup signal's own NetkernelError reason), a
 // refusal's code (the peer refused with a status), ERR_CONNECTION_CLOSED (or the transport's
 // own NetkernelError), ERR_HANDSHAKE (garbled or out-of-step data) — and send() never
 // throws once the channel is gone: the write is dropped and the next receive says why.
-import type { Conn, HandshakeChannel, HandshakeMessage } from './strategy.js'
+import type { Conn } from '../transport.js'
+import type { HandshakeChannel, HandshakeMessage } from '../authenticator.js'
 import type { Codec } from '../terms/codec.js'
 import { FrameDecoder } from '../terms/frame-decoder.js'
 import { HandshakeError, NetkernelError, errorFor, type ErrorCode } from '../errors.js'

@@ -18,14 +18,15 @@
 // 'authenticated' on the responder, 'alive_asked' on the initiator — and this file sends what
 // the verdict says. Nothing the peer says before it has authenticated changes the node: the
 // machine changes its table only on 'authenticated', before 'go'.
-import type { Authenticator, AuthContext, AuthResult, Conn, CookieStore } from './strategy.js'
+import type { Conn } from '../transport.js'
+import type { Authenticator, AuthContext, AuthResult, CookieStore } from '../authenticator.js'
 import type { Codec } from '../terms/codec.js'
 import type { FrameDecoder } from '../terms/frame-decoder.js'
 import { FramedChannel, refusalError } from './handshake-channel.js'
 import type { SetupEvent, Verdict } from './setup-machine.js'
 import { PROTOCOL_VERSION } from './frames.js'
 import { HandshakeError, NodeNameError } from '../errors.js'
-import { fullNameProblem, preview } from './node-name.js'
+import { fullNameProblem, preview } from '../node-name.js'
 
 /** The events a handshake gives the setup machine (the kernel adds the dial's setup number). */
 export type HandshakeEvent =

@@ -2,10 +2,12 @@
 // transport, authenticator, cookies and codec, timeouts, the admission policy, and the
 // callbacks through which the kernel reaches the rest of the node (name resolution, events,
 // inbound frames, nodes gone). Import it through net-kernel.ts.
-import type { Authenticator, DialAddress, Transport } from './strategy.js'
+import type { Transport } from '../transport.js'
+import type { Authenticator } from '../authenticator.js'
+import type { Discovery } from '../discovery.js'
 import type { Codec } from '../terms/codec.js'
 import type { Logger } from '../logger.js'
-import type { Clock } from './clock.js'
+import type { Clock } from '../clock.js'
 import type { Cookies } from './cookie-store.js'
 import type { RemoteInbound } from '../process/remote.js'
 import type { Connection } from './connection.js'
@@ -74,7 +76,8 @@ export interface KernelOptions {
   limits?: Partial<KernelLimits>
   /** The table of up connections by peer, which the kernel keeps (others may read it). Default: its own. */
   connections?: Map<string, Connection>
-  resolve(node: string, signal: AbortSignal): Promise<DialAddress>
+  /** Where a peer listens: the node's Discovery resolves it (lib/discovery.ts). */
+  resolve: Discovery['resolve']
   emit(event: 'nodeup' | 'nodedown', name: string, info: Record<string, unknown>): void
   emit(event: 'connectError', name: string | undefined, info: Record<string, unknown>): void
   /** Decoded frames from a connection go here (dispatch.ts). */

@@ -5,7 +5,7 @@
 // (setup-machine.ts): the kernel feeds it events and executes its actions. What crosses a
 // connection is in dispatch.ts (inbound) and remote-ops.ts (outbound); what the kernel is
 // built with is in kernel-options.ts, what it holds for a setup in pending.ts.
-import type { Conn, Listener } from './strategy.js'
+import type { Conn, Listener } from '../transport.js'
 import { DEFAULT_LIMITS, type KernelLimits, type KernelOptions } from './kernel-options.js'
 import type { Pending } from './pending.js'
 import { Connection, type DownReason } from './connection.js'
@@ -14,7 +14,7 @@ import { initiateHandshake, respondHandshake, type Established, type HandshakeDe
 import { SetupMachine, verdictOf, type SetupAction, type SetupEvent, type Verdict } from './setup-machine.js'
 import { FailureLimiter } from './failure-limiter.js'
 import { HandshakeSlots } from './handshake-slots.js'
-import { fullNameProblem } from './node-name.js'
+import { fullNameProblem } from '../node-name.js'
 import { HandshakeError, NetkernelError, TransportError } from '../errors.js'
 import { NODES } from './frames.js'
 import { publishingEmit } from './kernel-events.js'

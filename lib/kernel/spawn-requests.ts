@@ -1,6 +1,6 @@
 // Remote spawn requests waiting for their reply, by node, so that losing a node fails every
 // request that was waiting on it.
-import type { Clock } from './clock.js'
+import type { Clock } from '../clock.js'
 import type { Pid } from '../terms/pid.js'
 import { SpawnError, isCodeOf } from '../errors.js'
 

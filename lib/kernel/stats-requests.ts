@@ -7,7 +7,7 @@
 // A control frame rather than a registered process, so registered() shows only the user's
 // names. The operation is named 'stats' for the signal policy: a peer it refuses gets
 // ERR_SIGNAL_NOT_ALLOWED.
-import type { Clock } from './clock.js'
+import type { Clock } from '../clock.js'
 import type { Connection } from './connection.js'
 import type { Logger } from '../logger.js'
 import type { NodeStats } from './stats.js'

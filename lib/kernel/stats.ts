@@ -1,7 +1,7 @@
 // What a running node shows about itself: node.stats() locally, and the answer to a peer's
 // stats request (stats-requests.ts, used by `netkernel top`). A snapshot is a plain object
 // of strings and numbers, so it crosses a connection as any term does.
-import type { Clock } from './clock.js'
+import type { Clock } from '../clock.js'
 import type { Connection } from './connection.js'
 
 /** One connection of a node, as node.stats() reports it. */

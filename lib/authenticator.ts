@@ -1,68 +1,7 @@
-// The two replaceable strategies under the net kernel (docs/architecture.md, README.md):
-// a Transport yields unauthenticated byte streams; an Authenticator turns one into a
-// connection to a named node. A custom strategy is any object that fits these interfaces.
-import type { Duplex } from 'node:stream'
-import type { PeerCertificate } from 'node:tls'
-
-/** A duplex byte stream plus what the transport established about it. */
-export interface Conn {
-  /** The byte stream. The kernel reads and writes it; the transport owns its lifecycle. */
-  readonly stream: Duplex
-  /** Name of the transport that made it ('tcp', 'tls', 'ssh', ...). */
-  readonly transport: string
-  /** The peer address as the transport sees it (for messages, rate limiting). */
-  readonly remoteAddress: string
-  readonly remotePort: number
-  /** True when the bytes are encrypted on the wire. */
-  readonly encrypted: boolean
-  /** The peer's verified certificate, when the transport established one (TLS). */
-  readonly peerCertificate?: PeerCertificate
-  /**
-   * True when the stream has flow control of its own (an SSH channel's window): the kernel
-   * then adds no window of its own for large-message fragments.
-   */
-  readonly flowControlled?: boolean
-  /** Graceful: flush what was written, then end. */
-  close(): void
-  /** Abrupt: drop at once. */
-  destroy(err?: Error): void
-}
-
-export interface ListenOptions {
-  /** Address to bind (default '0.0.0.0'). */
-  host: string
-  /** Port to bind; 0 = any free port. The kernel walks a port range itself. */
-  port: number
-  signal?: AbortSignal
-}
-
-export interface Listener {
-  /** Where it actually listens. */
-  readonly address: { host: string; port: number }
-  /** Graceful: stop accepting; connections already made are left alone. */
-  close(): Promise<void>
-}
-
-export interface DialAddress {
-  host: string
-  port: number
-}
-
-export interface Transport {
-  readonly name: string
-  listen(opts: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener>
-  dial(addr: DialAddress, opts: { signal: AbortSignal }): Promise<Conn>
-  /**
-   * Optional: open a raw byte stream to a port-mapper address on a host (used by the SSH
-   * transport to reach a remote epmd through its tunnel). Default: a plain TCP connection.
-   */
-  dialPortMapper?(addr: DialAddress, opts: { signal: AbortSignal }): Promise<Duplex>
-  /**
-   * Optional: open the stream a node registers with its port mapper over (used by the SSH
-   * transport's `reverse` mode to register on the relay's host). Default: plain TCP.
-   */
-  registerPortMapper?(addr: DialAddress, opts: { signal: AbortSignal }): Promise<Duplex>
-}
+// The Authenticator contract: an authenticator turns a transport's Conn into a connection
+// to a named node by exchanging handshake messages over a HandshakeChannel. A custom
+// authenticator is any object that fits these interfaces.
+import type { Conn } from './transport.js'
 
 /** A decoded handshake message: a plain object of terms (strings, numbers, Buffers, ...). */
 export type HandshakeMessage = Record<string, unknown>

@@ -1,5 +1,5 @@
-// Injectable time: the kernel takes its timers from a Clock, so tick and
-// timeout tests can drive time instead of waiting for it.
+// Injectable time: the kernel and the parts around it take their timers from a Clock, so
+// tick and timeout tests can drive time instead of waiting for it.
 export interface Clock {
   now(): number
   setTimeout(fn: () => void, ms: number): unknown

@@ -1,7 +1,7 @@
 // Node names: 'alive@host'. Short names (erl -sname) take the short hostname; long names
 // (erl -name) need a fully qualified (dotted) host. Short- and long-name nodes never connect.
 import { hostname } from 'node:os'
-import { NodeNameError } from '../errors.js'
+import { NodeNameError } from './errors.js'
 
 export interface NodeName {
   /** 'foo@vm' */

@@ -1,0 +1,63 @@
+// The Transport contract: a transport yields unauthenticated byte streams (Conn) by
+// listening and dialling. A custom transport is any object that fits these interfaces.
+import type { Duplex } from 'node:stream'
+import type { PeerCertificate } from 'node:tls'
+
+/** A duplex byte stream plus what the transport established about it. */
+export interface Conn {
+  /** The byte stream. The kernel reads and writes it; the transport owns its lifecycle. */
+  readonly stream: Duplex
+  /** Name of the transport that made it ('tcp', 'tls', 'ssh', ...). */
+  readonly transport: string
+  /** The peer address as the transport sees it (for messages, rate limiting). */
+  readonly remoteAddress: string
+  readonly remotePort: number
+  /** True when the bytes are encrypted on the wire. */
+  readonly encrypted: boolean
+  /** The peer's verified certificate, when the transport established one (TLS). */
+  readonly peerCertificate?: PeerCertificate
+  /**
+   * True when the stream has flow control of its own (an SSH channel's window): the kernel
+   * then adds no window of its own for large-message fragments.
+   */
+  readonly flowControlled?: boolean
+  /** Graceful: flush what was written, then end. */
+  close(): void
+  /** Abrupt: drop at once. */
+  destroy(err?: Error): void
+}
+
+export interface ListenOptions {
+  /** Address to bind (default '0.0.0.0'). */
+  host: string
+  /** Port to bind; 0 = any free port. The kernel walks a port range itself. */
+  port: number
+  signal?: AbortSignal
+}
+
+export interface Listener {
+  /** Where it actually listens. */
+  readonly address: { host: string; port: number }
+  /** Graceful: stop accepting; connections already made are left alone. */
+  close(): Promise<void>
+}
+
+export interface DialAddress {
+  host: string
+  port: number
+}
+
+export interface Transport {
+  readonly name: string
+  listen(opts: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener>
+  dial(addr: DialAddress, opts: { signal: AbortSignal }): Promise<Conn>
+  /**
+   * Optional: open a raw byte stream to the port mapper at `addr`, for the port-mapper
+   * Discovery (lib/epmd/discovery.ts). `purpose` says what for: 'lookup' (asking the port
+   * mapper on a peer's host where that peer listens) or 'announce' (registering this node
+   * with its own port mapper, and asking that one for its names). The SSH transport routes
+   * lookups through the gateway of the peer's host and, with `reverse`, announcements to
+   * the relay's port mapper. Default: a plain TCP connection.
+   */
+  portMapperStream?(addr: DialAddress, opts: { signal: AbortSignal; purpose: 'lookup' | 'announce' }): Promise<Duplex>
+}
