@@ -10,7 +10,7 @@
 import { writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { Child, has, run, startChild, waitForPort, freePort } from './util.js'
+import { type Child, has, run, startChild, waitForPort, freePort } from './util.js'
 
 export type OtpVariant = 'default' | 'tuned' | 'tls'
 

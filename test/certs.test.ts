@@ -3,7 +3,7 @@
 import t from 'tap'
 import { X509Certificate, createPrivateKey } from 'node:crypto'
 import nodeTls from 'node:tls'
-import net from 'node:net'
+import type net from 'node:net'
 import { once } from 'node:events'
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'

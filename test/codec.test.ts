@@ -67,6 +67,7 @@ const rows: Row[] = [
   ['array 15', Array(15).fill(0), '9f' + x(15, '00')],
   ['array 16', Array(16).fill(0), 'dc0010' + x(16, '00')],
   ['array 65536', Array(65536).fill(0), 'dd00010000...'],
+  // eslint-disable-next-line no-sparse-arrays -- the hole is the case under test
   ['array with a hole (as nil)', [1, , 2], '9301c002', [1, null, 2]],
   ['object', { a: 1, b: 'x', c: [null] }, '83 a16101 a162a178 a16391c0'],
   ['object with undefined (as nil)', { a: undefined }, '81a161c0', { a: null }],

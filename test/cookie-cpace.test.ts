@@ -26,7 +26,7 @@ import {
 import { channelIdentifier, confirmations, cookie } from '../auth/cookie.js'
 import { Cookies } from '../lib/kernel/cookie-store.js'
 import type { AuthResult } from '../lib/authenticator.js'
-import { AuthError, HandshakeError } from '../lib/errors.js'
+import { type AuthError, HandshakeError } from '../lib/errors.js'
 import { channelPair, fakeConn } from './fixtures/channel-pair.js'
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex')

@@ -37,13 +37,14 @@ function raw(
       clearTimeout(timer)
       resolve({ data: Buffer.concat(got), closed: true, ms: Date.now() - start })
     })
-    socket.on('connect', async () => {
+    // void: the loop only awaits a timer, so its promise cannot reject.
+    socket.on('connect', () => void (async () => {
       for (const c of chunks) {
         if (socket.destroyed) return
         socket.write(c)
         if (opts.pause) await new Promise(r => setTimeout(r, opts.pause))
       }
-    })
+    })())
   })
 }
 
@@ -305,7 +306,9 @@ t.test('client errors: unreachable, timeout, garbage, abort, custom connect', as
   // A connect that resolves after the deadline: the late stream is destroyed.
   let late: net.Socket | undefined
   const slow: RawConnect = (addr, o) =>
-    new Promise(r => setTimeout(async () => r((late = (await tcpConnect(addr, { signal: new AbortController().signal })) as net.Socket)), 150))
+    new Promise((r, reject) => setTimeout(() => {
+      tcpConnect(addr, { signal: new AbortController().signal }).then(s => r(late = s as net.Socket), reject)
+    }, 150))
   const d = await daemonFor(t)
   await t.rejects(listNames({ host: HOST, port: d.port, connect: slow, timeout: 50 }), { code: 'ERR_EPMD_UNREACHABLE' })
   await waitFor(() => late?.destroyed === true, 2000, 'late stream destroyed')

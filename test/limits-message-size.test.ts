@@ -3,7 +3,6 @@
 // more — before buffering it — with a typed error naming the peer.
 import t from 'tap'
 import { testEpmd, testNode, nextEvent } from './fixtures/cluster.js'
-import type { Node } from '../lib/node.js'
 import { kernelOf, rawStream, sink } from './fixtures/raw-stream.js'
 import { waitFor } from './fixtures/epmd-real.js'
 import { DEFAULT_MAX_MESSAGE_SIZE } from '../lib/node-options.js'

@@ -3,7 +3,7 @@
 // listener, and a graceful stop.
 import t, { type Test } from 'tap'
 import net from 'node:net'
-import { startNode, type Node } from '../lib/node.js'
+import { startNode } from '../lib/node.js'
 import type { StartNodeOptions } from '../lib/node-options.js'
 import { EpmdError, TransportError } from '../lib/errors.js'
 import { killEpmd, listNames, lookupNode } from '../lib/epmd/client.js'

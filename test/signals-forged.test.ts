@@ -7,7 +7,7 @@
 import t, { type Test } from 'tap'
 import type { Node } from '../lib/node.js'
 import type { Proc } from '../lib/process/runtime.js'
-import { Pid } from '../lib/terms/pid.js'
+import type { Pid } from '../lib/terms/pid.js'
 import type { Ref } from '../lib/terms/ref.js'
 import { DEMONITOR, DOWN, EXIT, EXIT2, LINK, MONITOR, REG_SEND, SEND, SPAWN_REPLY, SPAWN_REQUEST, UNLINK } from '../lib/kernel/frames.js'
 import { testEpmd, testNode, inProcess } from './fixtures/cluster.js'

@@ -15,10 +15,10 @@ import type { KernelPolicy } from './net-kernel.js'
 import type { SpawnRequests } from './spawn-requests.js'
 import type { SignalDetails, SignalOp } from './signal-policy.js'
 import type { StatsRequests } from './stats-requests.js'
-import { Refusals } from './refusals.js'
+import type { Refusals } from './refusals.js'
 import { Pid } from '../terms/pid.js'
 import { Ref } from '../terms/ref.js'
-import { NetkernelError, SpawnError } from '../errors.js'
+import { type NetkernelError, SpawnError } from '../errors.js'
 import {
   DEMONITOR, DOWN, EXIT, EXIT2, LINK, MONITOR, NODES, REG_SEND, SEND, SPAWN_REPLY, SPAWN_REQUEST, STATS_REPLY, STATS_REQUEST, UNLINK,
 } from './frames.js'

@@ -4,7 +4,7 @@
 // (msgpack-lite writes bin 16 / ext 16 for a 255-byte bin / ext body). Slow, and accepted: it
 // is the independent second implementation the wire format is checked against.
 import msgpack from 'msgpack-lite'
-import { CodecError, NetkernelError } from '../errors.js'
+import { NetkernelError } from '../errors.js'
 import { checkDepth } from './depth-scan.js'
 import { EXT, MAX_TERM_DEPTH, decodeError, encodeError, extHeaderSize, unknownExtension, writeExtHeader } from './ext-codes.js'
 import {

@@ -4,7 +4,7 @@
 // extension registry is module-global (kriszyp/msgpackr#93) and exact Maps bypass it.
 // This file holds the entry points (encode, frames) and the terms (containers, pids, refs,
 // Maps, errors, bigints); the MessagePack primitives are in msgpack-writer.ts, its base class.
-import { CodecError, NetkernelError } from '../errors.js'
+import { NetkernelError } from '../errors.js'
 import { appendBytes, type FrameBatch } from './frame-batch.js'
 import { EXT, MAX_TERM_DEPTH, encodeError, extHeaderSize, writeExtHeader } from './ext-codes.js'
 import { INITIAL_SIZE, MsgpackWriter, SLACK } from './msgpack-writer.js'
