@@ -3,7 +3,8 @@
 // peak RSS it saw during the run (sampled at every message) and its RSS after a GC. The sender
 // respects backpressure (send() false → node.drain), so the receiver sees the socket's pace.
 //
-//   node --expose-gc --import tsx bench/memory.ts [--runs=10] [--mb=1024] [--size=1048576]
+//   node --expose-gc --import tsx bench/memory.ts [--runs=10] [--mb=1024] [--size=1048576] [--cpu-prof=DIR]
+//   (--cpu-prof: a V8 CPU profile of the receiving process, written to DIR)
 //
 // Bounded: the peaks stay flat from run to run (no growth) and far below the bytes received.
 import { randomBytes } from 'node:crypto'
@@ -57,7 +58,9 @@ if (argv[0] === 'recv') {
   const cookie = randomBytes(12).toString('hex')
   const epmd = await startEpmd({ host: '127.0.0.1', port: 0 })
   const tag = `nkmem${process.pid}`
-  const recv = startChild('receiver', process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), 'recv', JSON.stringify({ name: `${tag}_r`, cookie, epmdPort: epmd.port })])
+  const profDir = argv.find(x => x.startsWith('--cpu-prof='))?.slice(11)
+  const prof = profDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`]
+  const recv = startChild('receiver', process.execPath, [...prof, '--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), 'recv', JSON.stringify({ name: `${tag}_r`, cookie, epmdPort: epmd.port })])
   const node = await startNode({ name: `${tag}_s`, cookie, listen: { host: '127.0.0.1' }, epmd: { host: '127.0.0.1', port: epmd.port, autoStart: false }, connectAll: false })
   try {
     const target = JSON.parse(await recv.expect('READY', 60_000)) as string

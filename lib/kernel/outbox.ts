@@ -19,6 +19,9 @@ import { abortError } from '../errors.js'
 export type OrderKey = number | string | undefined
 
 export const CHUNK = PIECE
+const EMPTY = Buffer.alloc(0)
+/** Large encoding buffers kept for reuse, at most (see Outbox.spares). */
+const SPARES = 2
 export const DEFAULT_HIGH_WATER = 8 * 1024 * 1024
 /** Fragment bytes that may be on the wire unacknowledged (see fragments.ts ackFrame). */
 export const WINDOW = 4 * CHUNK
@@ -28,6 +31,8 @@ interface Stream {
   body: Buffer
   off: number
   key: OrderKey
+  /** The buffer `body` lives in when the outbox encoded it (reusable once written), else null. */
+  owner: Buffer | null
   /** Whole frames to the same destination queued behind this one. */
   tail: Buffer[]
 }
@@ -42,6 +47,24 @@ export class Outbox {
   /** Fragment bytes written and not yet acknowledged by the receiver. */
   private unacked = 0
   private nextId = 1
+  /**
+   * Large encoding buffers whose frames the socket has written out completely (their write
+   * callbacks came): the next large frames are encoded into them, so a stream of large messages does not allocate (and fault in, and
+   * collect) a fresh backing store per message.
+   */
+  private readonly spares: Buffer[] = []
+  /** Where encodeBehind() starts a frame when there is no spare. */
+  private readonly scratch = Buffer.allocUnsafeSlow(4096)
+  /** Large frames queued behind a stream (encodeBehind): the reusable buffer each lives in. */
+  private readonly owners = new WeakMap<Buffer, Buffer>()
+  private readonly side: FrameBatch = { buf: EMPTY, len: 0, spare: undefined }
+  /** Buffers of large frames whose last fragment is in the socket's queue, oldest first. */
+  private readonly writing: Buffer[] = []
+  /** The socket wrote a large frame's last fragment: its buffer becomes a spare. */
+  private readonly onLastWritten = (): void => {
+    const b = this.writing.shift()
+    if (b !== undefined && !this.closed && this.spares.length < SPARES) this.spares.push(b)
+  }
   private scheduled = false
   private waitingDrain = false
   private closed = false
@@ -81,12 +104,18 @@ export class Outbox {
     if (this.closed) return false
     const behind = key !== undefined && this.byKey.size !== 0 ? this.byKey.get(key) : undefined
     if (behind !== undefined) {
-      const f = this.codec.encodeFrame(value)
+      const f = this.encodeBehind(value)
       behind.tail.push(f)
       this.streamBytes += f.length
     } else {
       const p0 = this.batch.len
+      const spare = this.spares.pop()
+      if (spare !== undefined) this.batch.spare = spare
       this.codec.encodeFrameInto(value, this.batch)
+      if (spare !== undefined && this.batch.spare !== undefined) {
+        this.spares.push(spare) // not needed for this frame: take it back
+        this.batch.spare = undefined
+      }
       if (this.batch.len - p0 > CHUNK + 4) {
         // A large frame: its bytes become the stream as they are, and the frames queued
         // before it move to a fresh batch buffer (a small copy, not a copy of the large one).
@@ -95,7 +124,7 @@ export class Outbox {
         const rest = Buffer.allocUnsafe(Math.max(16384, p0 * 2))
         b.buf.copy(rest, 0, 0, p0)
         this.batch = { buf: rest, len: p0 }
-        this.startStream(body, key)
+        this.startStream(body, key, b.buf)
       }
     }
     this.schedule()
@@ -110,7 +139,7 @@ export class Outbox {
       behind.tail.push(frame)
       this.streamBytes += frame.length
     } else if (frame.length > CHUNK + 4) {
-      this.startStream(frame.subarray(4), key)
+      this.startStream(frame.subarray(4), key, this.owners.get(frame) ?? null)
     } else {
       appendBytes(this.batch, frame)
     }
@@ -176,6 +205,8 @@ export class Outbox {
     this.closed = true
     this.batch = { buf: Buffer.alloc(0), len: 0 }
     this.streams.length = 0
+    this.spares.length = 0
+    this.writing.length = 0
     this.byKey.clear()
     this.streamBytes = 0
     this.stream.off('drain', this.onDrain)
@@ -205,8 +236,36 @@ export class Outbox {
     for (const f of w) f()
   }
 
-  private startStream(body: Buffer, key: OrderKey): void {
-    const s: Stream = { id: this.nextId++ >>> 0, body, off: 0, key, tail: [] }
+  /**
+   * Encode a frame queued behind a stream: into a spare when there is one, else into a buffer
+   * of its own (the encoder grows the small scratch), so that a large one can be reused once
+   * written. A small frame is copied out and the buffer kept.
+   */
+  private encodeBehind(value: unknown): Buffer {
+    const side = this.side
+    const spare = this.spares.pop()
+    side.buf = spare ?? this.scratch
+    side.len = 0
+    try {
+      this.codec.encodeFrameInto(value, side)
+    } catch (err) {
+      side.buf = EMPTY
+      if (spare !== undefined) this.spares.push(spare)
+      throw err
+    }
+    const buf = side.buf
+    const f = buf.subarray(0, side.len)
+    side.buf = EMPTY
+    if (side.len <= CHUNK + 4) {
+      if (spare !== undefined) this.spares.push(spare)
+      return Buffer.from(f)
+    }
+    this.owners.set(f, buf)
+    return f
+  }
+
+  private startStream(body: Buffer, key: OrderKey, owner: Buffer | null): void {
+    const s: Stream = { id: this.nextId++ >>> 0, body, off: 0, key, owner, tail: [] }
     this.streams.push(s)
     if (key !== undefined) this.byKey.set(key, s)
     this.streamBytes += body.length
@@ -219,7 +278,12 @@ export class Outbox {
     st.cork()
     const header = fragmentHeader(s.id, end - s.off, last)
     st.write(header)
-    st.write(s.body.subarray(s.off, end))
+    if (last && s.owner !== null) {
+      this.writing.push(s.owner)
+      st.write(s.body.subarray(s.off, end), this.onLastWritten)
+    } else {
+      st.write(s.body.subarray(s.off, end))
+    }
     st.uncork()
     this.bytesOut += header.length + end - s.off
     this.streamBytes -= end - s.off
