@@ -11,6 +11,7 @@
 //   `busy` is true while more than `highWater` bytes are queued; `whenDrained()` waits for
 //   the queue to fall below half of it.
 import type { Duplex } from 'node:stream'
+import { Socket } from 'node:net'
 import type { Codec } from '../terms/codec.js'
 import { appendBytes, type FrameBatch } from '../terms/frame-batch.js'
 import { ACTIVE_STREAMS, PIECE, fragmentHeader } from './fragments.js'
@@ -20,6 +21,8 @@ export type OrderKey = number | string | undefined
 
 export const CHUNK = PIECE
 const EMPTY = Buffer.alloc(0)
+/** The largest batch buffer kept for the next batch (see Outbox.free). */
+const MAX_FREE = 256 * 1024
 /** Large encoding buffers kept for reuse, at most (see Outbox.spares). */
 const SPARES = 2
 export const DEFAULT_HIGH_WATER = 8 * 1024 * 1024
@@ -55,6 +58,14 @@ export class Outbox {
   private readonly spares: Buffer[] = []
   /** Where encodeBehind() starts a frame when there is no spare. */
   private readonly scratch = Buffer.allocUnsafeSlow(4096)
+  /**
+   * Buffers are reused only on a socket (tcp, tls): once a write there completes, the kernel
+   * (or TLS) has copied the bytes. Another Duplex may hand our buffer on by reference (a
+   * PassThrough does), so there every batch and large frame keeps a buffer of its own.
+   */
+  private readonly reuse: boolean
+  /** The last batch buffer, once the socket has written it synchronously: the next batch's. */
+  private free: Buffer | null = null
   /** Large frames queued behind a stream (encodeBehind): the reusable buffer each lives in. */
   private readonly owners = new WeakMap<Buffer, Buffer>()
   private readonly side: FrameBatch = { buf: EMPTY, len: 0, spare: undefined }
@@ -84,7 +95,9 @@ export class Outbox {
     private readonly onWrite: () => void = () => {},
     /** Fragment bytes allowed on the wire unacknowledged (Infinity: no window). */
     private readonly window = WINDOW,
-  ) {}
+  ) {
+    this.reuse = stream instanceof Socket
+  }
 
   /** Bytes queued here and in the socket's own buffer. */
   get queued(): number {
@@ -172,9 +185,14 @@ export class Outbox {
     const b = this.batch
     if (b.len > 0) {
       const data = b.buf.subarray(0, b.len)
-      // The socket keeps `data` until written: the next batch gets a fresh buffer.
-      this.batch = { buf: Buffer.allocUnsafe(Math.max(16384, b.len + (b.len >>> 2))), len: 0 }
+      // The socket keeps `data` until written: the next batch gets another buffer — the one
+      // before, if the socket wrote that at once (the usual case), else a fresh one.
+      const want = Math.max(16384, b.len + (b.len >>> 2))
+      const free = this.free
+      this.free = null
+      this.batch = { buf: free !== null && free.length >= want ? free : Buffer.allocUnsafe(want), len: 0 }
       this.stream.write(data)
+      if (this.reuse && this.stream.writableLength === 0 && b.buf.length <= MAX_FREE) this.free = b.buf
       this.bytesOut += b.len
       this.onWrite()
     }
@@ -278,7 +296,7 @@ export class Outbox {
     st.cork()
     const header = fragmentHeader(s.id, end - s.off, last)
     st.write(header)
-    if (last && s.owner !== null) {
+    if (last && s.owner !== null && this.reuse) {
       this.writing.push(s.owner)
       st.write(s.body.subarray(s.off, end), this.onLastWritten)
     } else {
