@@ -13,7 +13,8 @@
 //             `ping {t,k,size}`         → LAT: k round trips to the echo process
 //             `hol {t,m,size,psize}`    → LAT: round trips of `psize`-byte pings while m
 //                                         messages of `size` bytes stream to the sink
-//             `raw {n,size,port}`       → RESULT: n raw frames to the receiver's raw server
+//             `raw {n,size,port,copy}`  → RESULT: n raw frames to the receiver's raw server
+//                                         (copy: its reader copies each body once)
 //
 // The process stops when stdin closes (so it never outlives the bench) or on SIGTERM.
 import net from 'node:net'
@@ -192,7 +193,12 @@ function runLocal(n: number, size: number): Promise<TputResult> {
   })
 }
 
-/** Counts frames: each connection sends one 4-byte control frame (N), then N frames. */
+/**
+ * Counts frames: each connection sends one control frame (N, u32; or N and a copy flag, two
+ * u32s), then N frames. With the copy flag set, the reader copies each body once into a
+ * buffer of its own size (the least a receiver that hands bodies out must do): the ceiling
+ * netkernel's large messages are measured against.
+ */
 async function startRawReceiver(): Promise<net.Server> {
   const server = net.createServer({ noDelay: true }, socket => {
     const prefix = Buffer.alloc(4)
@@ -201,6 +207,9 @@ async function startRawReceiver(): Promise<net.Server> {
     let control = false // the body being read is the 4-byte control frame
     let controlBody = Buffer.alloc(0)
     let expected = -1
+    let copy = false
+    let body: Buffer | undefined // copy mode: the body being filled
+    let filled = 0
     let count = 0
     let t0 = 0n
     let c0 = process.cpuUsage()
@@ -216,6 +225,10 @@ async function startRawReceiver(): Promise<net.Server> {
         c0 = process.cpuUsage()
       }
       skip = size
+      if (copy) {
+        body = Buffer.allocUnsafe(size)
+        filled = 0
+      }
       if (++count === expected) {
         const ns = Number(now() - t0)
         const reply = Buffer.alloc(24)
@@ -234,12 +247,15 @@ async function startRawReceiver(): Promise<net.Server> {
         if (skip > 0) {
           const take = Math.min(skip, n - off)
           if (control) controlBody = Buffer.concat([controlBody, chunk.subarray(off, off + take)])
+          else if (body !== undefined) filled += chunk.copy(body, filled, off, off + take)
           skip -= take
           off += take
           if (skip === 0 && control) {
             control = false
             expected = controlBody.readUInt32BE(0)
+            copy = controlBody.length >= 8 && controlBody.readUInt32BE(4) === 1
           }
+          if (skip === 0) body = undefined
           continue
         }
         if (prefixLength === 0 && n - off >= 4) {
@@ -379,7 +395,7 @@ function runHol(t: TransportName, m: number, size: number, psize: number): Promi
   return Promise.all([stream, pings]).then(([bps, rtt]) => ({ ...percentiles(rtt), streamBps: bps }))
 }
 
-async function runRaw(n: number, size: number, port: number): Promise<TputResult> {
+async function runRaw(n: number, size: number, port: number, copy: boolean): Promise<TputResult> {
   const socket = net.connect({ host: '127.0.0.1', port, noDelay: true })
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject))
   const reply = new Promise<Buffer>(resolve => {
@@ -394,9 +410,10 @@ async function runRaw(n: number, size: number, port: number): Promise<TputResult
   const perWrite = Math.max(1, Math.floor(104_000 / frameSize))
   const block = Buffer.alloc(perWrite * frameSize, 0x78)
   for (let i = 0; i < perWrite; i++) block.writeUInt32BE(size, i * frameSize)
-  const control = Buffer.alloc(8)
-  control.writeUInt32BE(4, 0)
+  const control = Buffer.alloc(12)
+  control.writeUInt32BE(8, 0)
   control.writeUInt32BE(n, 4)
+  control.writeUInt32BE(copy ? 1 : 0, 8)
   const t0 = now()
   const c0 = process.cpuUsage()
   socket.write(control)
@@ -431,7 +448,7 @@ async function stop(): Promise<void> {
   process.exit(0)
 }
 
-type Args = { t: TransportName; node: string; n: number; size: number; procs: number; k: number; m: number; psize: number; port: number }
+type Args = { t: TransportName; node: string; n: number; size: number; procs: number; k: number; m: number; psize: number; port: number; copy?: boolean }
 let pending = ''
 process.stdin.setEncoding('utf8')
 process.stdin.on('data', (d: string) => {
@@ -456,7 +473,7 @@ process.stdin.on('data', (d: string) => {
     else if (cmd === 'tput') reply(() => runTput(a.t, a.n, a.size, a.procs ?? 1), 'RESULT')
     else if (cmd === 'ping') reply(() => runPing(a.t, a.k, a.size), 'LAT')
     else if (cmd === 'hol') reply(() => runHol(a.t, a.m, a.size, a.psize), 'LAT')
-    else if (cmd === 'raw') reply(() => runRaw(a.n, a.size, a.port), 'RESULT')
+    else if (cmd === 'raw') reply(() => runRaw(a.n, a.size, a.port, a.copy === true), 'RESULT')
     else if (cmd === 'local') reply(() => runLocal(a.n, a.size), 'RESULT')
     else if (cmd === 'stop') void stop()
   }

@@ -7,11 +7,11 @@ type Figures = Record<string, Record<string, number>>
 
 const COLORS: Record<string, string> = {
   'nk-tcp': '#1f77b4', 'nk-tls': '#2ca02c', 'nk-ssh': '#17becf', otp: '#d62728', 'otp-tuned': '#ff7f0e',
-  'otp-tls': '#e377c2', raw: '#7f7f7f', codec: '#bcbd22',
+  'otp-tls': '#e377c2', raw: '#7f7f7f', 'raw-copy': '#393b79', codec: '#bcbd22',
 }
 const LABELS: Record<string, string> = {
   'nk-tcp': 'netkernel tcp', 'nk-tls': 'netkernel tls', 'nk-ssh': 'netkernel ssh', otp: 'OTP', 'otp-tuned': 'OTP +zdbbl 32768',
-  'otp-tls': 'OTP inet_tls', raw: 'raw socket pipe', codec: 'bare codec loop',
+  'otp-tls': 'OTP inet_tls', raw: 'raw socket pipe', 'raw-copy': 'raw pipe, body copied', codec: 'bare codec loop',
 }
 const SIZE_LABEL: Record<string, string> = { '10': '10 B', '100': '100 B', '1024': '1 KB', '65536': '64 KB', '1048576': '1 MB' }
 
@@ -56,7 +56,7 @@ function panel(title: string, groups: Group[], ticks: number[], y0: number, widt
 
 export function chart(figures: Figures, subtitle: string): string {
   const width = 980
-  const tputVariants = ['nk-tcp', 'nk-tls', 'nk-ssh', 'otp', 'otp-tuned', 'otp-tls', 'raw', 'codec']
+  const tputVariants = ['nk-tcp', 'nk-tls', 'nk-ssh', 'otp', 'otp-tuned', 'otp-tls', 'raw', 'raw-copy', 'codec']
   const tputGroups: Group[] = []
   for (const sc of [...Object.keys(SIZE_LABEL).map(s => `tput-${s}`), 'm2o-100']) {
     const otp = figures[`${sc}|otp`]?.rate

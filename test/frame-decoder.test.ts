@@ -1,5 +1,5 @@
 import t from 'tap'
-import { FrameDecoder, DEFAULT_MAX_FRAME_SIZE } from '../lib/terms/frame-decoder.js'
+import { FrameDecoder, DEFAULT_MAX_FRAME_SIZE, MAX_PARTS, PARTS_MIN } from '../lib/terms/frame-decoder.js'
 import { createCodec } from '../lib/terms/codec.js'
 import { CodecError } from '../lib/errors.js'
 import { Pid } from '../lib/terms/pid.js'
@@ -215,4 +215,40 @@ t.test('codec frames go through the decoder and decode, for both codecs', async 
     }
     t.strictSame(got, [...values, 'tick'], name)
   }
+})
+
+t.test('onParts: a large body split across chunks comes as views of them, no copy', async t => {
+  const body = Buffer.alloc(PARTS_MIN * 3)
+  for (let i = 0; i < body.length; i++) body[i] = i & 0xff
+  const stream = Buffer.concat([Buffer.from([0, 0, 0xc0, 0]), body, hex('00000002 6869')])
+  // Three chunks: the prefix and the start, the middle, the end and a small frame.
+  const chunks = [stream.subarray(0, 20_000), stream.subarray(20_000, 40_000), stream.subarray(40_000)].map(c => Buffer.from(c))
+  const small: string[] = []
+  const got: { parts: readonly Buffer[]; size: number }[] = []
+  const d = new FrameDecoder()
+  for (const c of chunks) d.push(c, b => small.push(b.toString()), (parts, size) => got.push({ parts, size }))
+  t.equal(got.length, 1)
+  t.equal(got[0]!.size, body.length)
+  t.same(got[0]!.parts.map(p => p.buffer), chunks.map(c => c.buffer), 'each part a view of its chunk')
+  t.ok(Buffer.concat(got[0]!.parts as Buffer[]).equals(body), 'the parts, in order, are the body')
+  t.same(small, ['hi'], 'the frame after it as usual')
+  t.equal(d.pending, 0)
+})
+
+t.test('onParts: a small split body, or one dribbled in many pieces, is assembled as before', async t => {
+  const small = Buffer.concat([hex('00000400'), Buffer.alloc(1024, 7)])
+  const bodies: Buffer[] = []
+  const parts: number[] = []
+  const d = new FrameDecoder()
+  d.push(small.subarray(0, 500), b => bodies.push(b), p => parts.push(p.length))
+  d.push(small.subarray(500), b => bodies.push(b), p => parts.push(p.length))
+  t.equal(bodies.length, 1, 'under PARTS_MIN: one assembled body')
+  // A large body in many small chunks: at most MAX_PARTS views, then one assembled buffer.
+  const big = Buffer.concat([Buffer.from([0, 1, 0, 0]), Buffer.alloc(65536, 9)])
+  for (let off = 0; off < big.length; off += 1000) d.push(big.subarray(off, off + 1000), b => bodies.push(b), p => parts.push(p.length))
+  t.equal(bodies.length, 2, 'past MAX_PARTS pieces: assembled')
+  t.same(parts, [], 'no parts delivered')
+  t.equal(bodies[1]!.length, 65536)
+  t.ok(bodies[1]!.every(x => x === 9))
+  t.ok(MAX_PARTS >= 2)
 })

@@ -47,6 +47,16 @@ export class Connection {
   private tickTimer: unknown
   private down = false
   private readonly onData = (chunk: Buffer): void => this.receive(chunk)
+  private readonly onBody = (body: Buffer): void => {
+    if (!this.down && body.length > 0) this.handleFrame(body)
+  }
+  /** A large body split across socket chunks, as views of them: a fragment's are kept as they are. */
+  private readonly onParts = (parts: readonly Buffer[], size: number): void => {
+    if (this.down) return
+    const head = parts[0]!
+    if (head.length >= 2 && head[0] === FRAGMENT_MARK && ((head[1] as number) & ACK_FLAG) === 0) this.handleFragment(parts, size)
+    else this.handleFrame(Buffer.concat(parts, size))
+  }
   // The peer ended or the socket failed: we let go of our side too (no half-open leftovers).
   private readonly onClose = (): void => this.destroy('connection_closed')
   private readonly onError = (err: Error): void => this.destroy('connection_closed', err)
@@ -150,9 +160,7 @@ export class Connection {
     this.receivedSinceCheck = true
     this.bytesIn += chunk.length
     try {
-      this.decoder.push(chunk, body => {
-        if (!this.down && body.length > 0) this.handleFrame(body)
-      })
+      this.decoder.push(chunk, this.onBody, this.onParts)
     } catch (err) {
       // A frame that does not decode (or is oversized) closes this connection only.
       this.destroy('protocol_error', this.named(err as Error))
@@ -172,21 +180,26 @@ export class Connection {
         if (body.length >= 6) this.outbox.ack(body.readUInt32BE(2))
         return
       }
-      this.toAck += body.length - 6
-      if (this.toAck >= WINDOW / 2) {
-        this.outbox.write(ackFrame(this.toAck))
-        this.toAck = 0
-      }
-      const whole = this.reassembly.push(body)
-      // A joined frame is a fresh buffer: its large binaries can be handed out as views.
-      if (whole !== undefined) {
-        this.messagesIn++
-        this.hooks.onFrame(this, this.codec.decode(whole, true))
-      }
+      this.handleFragment(body, body.length)
       return
     }
     this.messagesIn++
     this.hooks.onFrame(this, this.codec.decode(body))
+  }
+
+  /** One fragment: a body, or the views it arrived in (onParts). */
+  private handleFragment(body: Buffer | readonly Buffer[], size: number): void {
+    this.toAck += size - 6
+    if (this.toAck >= WINDOW / 2) {
+      this.outbox.write(ackFrame(this.toAck))
+      this.toAck = 0
+    }
+    const whole = Buffer.isBuffer(body) ? this.reassembly.push(body) : this.reassembly.pushParts(body, size)
+    // A joined frame is a fresh buffer: its large binaries can be handed out as views.
+    if (whole !== undefined) {
+      this.messagesIn++
+      this.hooks.onFrame(this, this.codec.decode(whole, true))
+    }
   }
 
   private tick(): void {

@@ -58,8 +58,11 @@ export const PIECE = 64 * 1024
 export const MAX_PEER_FRAME = HEADER + PIECE
 
 interface Parts {
+  /** Views of the socket chunks (a fragment that came split across chunks gives several). */
   pieces: Buffer[]
   size: number
+  /** Fragments taken (the limits count fragments, not pieces). */
+  fragments: number
 }
 
 export class Reassembly {
@@ -79,34 +82,60 @@ export class Reassembly {
   /** Take one fragment body; returns the whole frame body (a fresh buffer) when this was its last piece. */
   push(body: Buffer): Buffer | undefined {
     if (body.length < HEADER) throw new CodecError('ERR_DECODE', `${this.peer} sent a truncated fragment header`)
-    const last = (body[1] as number) & 1
-    const id = body.readUInt32BE(2)
-    let piece = body.subarray(HEADER)
+    return this.take(body, null, body.length)
+  }
+
+  /**
+   * Take one fragment body that arrived as views of consecutive chunks (FrameDecoder onParts),
+   * `size` bytes in all: its pieces are kept as they are, the one copy is the final join.
+   */
+  pushParts(parts: readonly Buffer[], size: number): Buffer | undefined {
+    const head = parts[0]!
+    if (parts.length === 1) return this.push(head)
+    if (head.length < HEADER) return this.push(Buffer.concat(parts, size)) // a split header: rare
+    return this.take(head, parts, size)
+  }
+
+  /** `head` starts the fragment (its header whole); `more`: the views after it (from index 1). */
+  private take(head: Buffer, more: readonly Buffer[] | null, size: number): Buffer | undefined {
+    const last = (head[1] as number) & 1
+    const id = head.readUInt32BE(2)
     let p = this.parts.get(id)
     if (p === undefined) {
       if (last) {
-        if (piece.length > this.maxMessage) throw this.tooLarge(piece.length)
-        return Buffer.from(piece) // a one-piece stream: copy, so the result is owned
+        if (size - HEADER > this.maxMessage) throw this.tooLarge(size - HEADER)
+        // A one-fragment stream: copy, so the result is owned.
+        if (more === null) return Buffer.from(head.subarray(HEADER))
+        const whole = Buffer.allocUnsafe(size - HEADER)
+        let at = head.copy(whole, 0, HEADER)
+        for (let i = 1; i < more.length; i++) at += more[i]!.copy(whole, at)
+        return whole
       }
       if (this.parts.size >= MAX_OPEN_STREAMS) throw this.limit(`more than ${MAX_OPEN_STREAMS} fragment streams open`)
-      p = { pieces: [], size: 0 }
+      p = { pieces: [], size: 0, fragments: 0 }
       this.parts.set(id, p)
     }
-    // A small piece is a view that would keep its whole socket chunk alive: keep a copy instead.
-    if (piece.length * 2 < piece.buffer.byteLength) piece = Buffer.from(piece)
-    p.pieces.push(piece)
-    p.size += piece.length
-    this.total += piece.length
+    this.keep(p, head.subarray(HEADER))
+    if (more !== null) for (let i = 1; i < more.length; i++) this.keep(p, more[i]!)
+    p.fragments++
     this.pieces++
     if (p.size > this.maxMessage) throw this.tooLarge(p.size)
-    if (p.pieces.length > this.maxPieces) throw this.limit(`a fragment stream of more than ${this.maxPieces} pieces`)
+    if (p.fragments > this.maxPieces) throw this.limit(`a fragment stream of more than ${this.maxPieces} pieces`)
     if (this.pieces > ACTIVE_STREAMS * this.maxPieces) throw this.limit(`more than ${ACTIVE_STREAMS * this.maxPieces} fragment pieces in flight`)
     if (this.total > ACTIVE_STREAMS * this.maxMessage) throw this.limit(`more than ${ACTIVE_STREAMS * this.maxMessage} fragment bytes in flight`)
     if (!last) return undefined
     this.parts.delete(id)
     this.total -= p.size
-    this.pieces -= p.pieces.length
+    this.pieces -= p.fragments
     return Buffer.concat(p.pieces, p.size)
+  }
+
+  private keep(p: Parts, piece: Buffer): void {
+    if (piece.length === 0) return
+    // A small piece is a view that would keep its whole socket chunk alive: keep a copy instead.
+    p.pieces.push(piece.length * 2 < piece.buffer.byteLength ? Buffer.from(piece) : piece)
+    p.size += piece.length
+    this.total += piece.length
   }
 
   get inFlight(): number {

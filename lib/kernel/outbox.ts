@@ -11,6 +11,7 @@
 //   `busy` is true while more than `highWater` bytes are queued; `whenDrained()` waits for
 //   the queue to fall below half of it.
 import type { Duplex } from 'node:stream'
+import { Socket } from 'node:net'
 import type { Codec } from '../terms/codec.js'
 import { appendBytes, type FrameBatch } from '../terms/frame-batch.js'
 import { ACTIVE_STREAMS, PIECE, fragmentHeader } from './fragments.js'
@@ -19,6 +20,11 @@ import { abortError } from '../errors.js'
 export type OrderKey = number | string | undefined
 
 export const CHUNK = PIECE
+const EMPTY = Buffer.alloc(0)
+/** The largest batch buffer kept for the next batch (see Outbox.free). */
+const MAX_FREE = 256 * 1024
+/** Large encoding buffers kept for reuse, at most (see Outbox.spares). */
+const SPARES = 2
 export const DEFAULT_HIGH_WATER = 8 * 1024 * 1024
 /** Fragment bytes that may be on the wire unacknowledged (see fragments.ts ackFrame). */
 export const WINDOW = 4 * CHUNK
@@ -28,6 +34,8 @@ interface Stream {
   body: Buffer
   off: number
   key: OrderKey
+  /** The buffer `body` lives in when the outbox encoded it (reusable once written), else null. */
+  owner: Buffer | null
   /** Whole frames to the same destination queued behind this one. */
   tail: Buffer[]
 }
@@ -42,6 +50,32 @@ export class Outbox {
   /** Fragment bytes written and not yet acknowledged by the receiver. */
   private unacked = 0
   private nextId = 1
+  /**
+   * Large encoding buffers whose frames the socket has written out completely (their write
+   * callbacks came): the next large frames are encoded into them, so a stream of large messages does not allocate (and fault in, and
+   * collect) a fresh backing store per message.
+   */
+  private readonly spares: Buffer[] = []
+  /** Where encodeBehind() starts a frame when there is no spare. */
+  private readonly scratch = Buffer.allocUnsafeSlow(4096)
+  /**
+   * Buffers are reused only on a socket (tcp, tls): once a write there completes, the kernel
+   * (or TLS) has copied the bytes. Another Duplex may hand our buffer on by reference (a
+   * PassThrough does), so there every batch and large frame keeps a buffer of its own.
+   */
+  private readonly reuse: boolean
+  /** The last batch buffer, once the socket has written it synchronously: the next batch's. */
+  private free: Buffer | null = null
+  /** Large frames queued behind a stream (encodeBehind): the reusable buffer each lives in. */
+  private readonly owners = new WeakMap<Buffer, Buffer>()
+  private readonly side: FrameBatch = { buf: EMPTY, len: 0, spare: undefined }
+  /** Buffers of large frames whose last fragment is in the socket's queue, oldest first. */
+  private readonly writing: Buffer[] = []
+  /** The socket wrote a large frame's last fragment: its buffer becomes a spare. */
+  private readonly onLastWritten = (): void => {
+    const b = this.writing.shift()
+    if (b !== undefined && !this.closed && this.spares.length < SPARES) this.spares.push(b)
+  }
   private scheduled = false
   private waitingDrain = false
   private closed = false
@@ -61,7 +95,9 @@ export class Outbox {
     private readonly onWrite: () => void = () => {},
     /** Fragment bytes allowed on the wire unacknowledged (Infinity: no window). */
     private readonly window = WINDOW,
-  ) {}
+  ) {
+    this.reuse = stream instanceof Socket
+  }
 
   /** Bytes queued here and in the socket's own buffer. */
   get queued(): number {
@@ -81,12 +117,18 @@ export class Outbox {
     if (this.closed) return false
     const behind = key !== undefined && this.byKey.size !== 0 ? this.byKey.get(key) : undefined
     if (behind !== undefined) {
-      const f = this.codec.encodeFrame(value)
+      const f = this.encodeBehind(value)
       behind.tail.push(f)
       this.streamBytes += f.length
     } else {
       const p0 = this.batch.len
+      const spare = this.spares.pop()
+      if (spare !== undefined) this.batch.spare = spare
       this.codec.encodeFrameInto(value, this.batch)
+      if (spare !== undefined && this.batch.spare !== undefined) {
+        this.spares.push(spare) // not needed for this frame: take it back
+        this.batch.spare = undefined
+      }
       if (this.batch.len - p0 > CHUNK + 4) {
         // A large frame: its bytes become the stream as they are, and the frames queued
         // before it move to a fresh batch buffer (a small copy, not a copy of the large one).
@@ -95,7 +137,7 @@ export class Outbox {
         const rest = Buffer.allocUnsafe(Math.max(16384, p0 * 2))
         b.buf.copy(rest, 0, 0, p0)
         this.batch = { buf: rest, len: p0 }
-        this.startStream(body, key)
+        this.startStream(body, key, b.buf)
       }
     }
     this.schedule()
@@ -110,7 +152,7 @@ export class Outbox {
       behind.tail.push(frame)
       this.streamBytes += frame.length
     } else if (frame.length > CHUNK + 4) {
-      this.startStream(frame.subarray(4), key)
+      this.startStream(frame.subarray(4), key, this.owners.get(frame) ?? null)
     } else {
       appendBytes(this.batch, frame)
     }
@@ -143,9 +185,14 @@ export class Outbox {
     const b = this.batch
     if (b.len > 0) {
       const data = b.buf.subarray(0, b.len)
-      // The socket keeps `data` until written: the next batch gets a fresh buffer.
-      this.batch = { buf: Buffer.allocUnsafe(Math.max(16384, b.len + (b.len >>> 2))), len: 0 }
+      // The socket keeps `data` until written: the next batch gets another buffer — the one
+      // before, if the socket wrote that at once (the usual case), else a fresh one.
+      const want = Math.max(16384, b.len + (b.len >>> 2))
+      const free = this.free
+      this.free = null
+      this.batch = { buf: free !== null && free.length >= want ? free : Buffer.allocUnsafe(want), len: 0 }
       this.stream.write(data)
+      if (this.reuse && this.stream.writableLength === 0 && b.buf.length <= MAX_FREE) this.free = b.buf
       this.bytesOut += b.len
       this.onWrite()
     }
@@ -176,6 +223,8 @@ export class Outbox {
     this.closed = true
     this.batch = { buf: Buffer.alloc(0), len: 0 }
     this.streams.length = 0
+    this.spares.length = 0
+    this.writing.length = 0
     this.byKey.clear()
     this.streamBytes = 0
     this.stream.off('drain', this.onDrain)
@@ -205,8 +254,36 @@ export class Outbox {
     for (const f of w) f()
   }
 
-  private startStream(body: Buffer, key: OrderKey): void {
-    const s: Stream = { id: this.nextId++ >>> 0, body, off: 0, key, tail: [] }
+  /**
+   * Encode a frame queued behind a stream: into a spare when there is one, else into a buffer
+   * of its own (the encoder grows the small scratch), so that a large one can be reused once
+   * written. A small frame is copied out and the buffer kept.
+   */
+  private encodeBehind(value: unknown): Buffer {
+    const side = this.side
+    const spare = this.spares.pop()
+    side.buf = spare ?? this.scratch
+    side.len = 0
+    try {
+      this.codec.encodeFrameInto(value, side)
+    } catch (err) {
+      side.buf = EMPTY
+      if (spare !== undefined) this.spares.push(spare)
+      throw err
+    }
+    const buf = side.buf
+    const f = buf.subarray(0, side.len)
+    side.buf = EMPTY
+    if (side.len <= CHUNK + 4) {
+      if (spare !== undefined) this.spares.push(spare)
+      return Buffer.from(f)
+    }
+    this.owners.set(f, buf)
+    return f
+  }
+
+  private startStream(body: Buffer, key: OrderKey, owner: Buffer | null): void {
+    const s: Stream = { id: this.nextId++ >>> 0, body, off: 0, key, owner, tail: [] }
     this.streams.push(s)
     if (key !== undefined) this.byKey.set(key, s)
     this.streamBytes += body.length
@@ -219,7 +296,12 @@ export class Outbox {
     st.cork()
     const header = fragmentHeader(s.id, end - s.off, last)
     st.write(header)
-    st.write(s.body.subarray(s.off, end))
+    if (last && s.owner !== null && this.reuse) {
+      this.writing.push(s.owner)
+      st.write(s.body.subarray(s.off, end), this.onLastWritten)
+    } else {
+      st.write(s.body.subarray(s.off, end))
+    }
     st.uncork()
     this.bytesOut += header.length + end - s.off
     this.streamBytes -= end - s.off

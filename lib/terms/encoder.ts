@@ -73,6 +73,8 @@ export class TermEncoder extends MsgpackWriter {
     this.bodyStart = start + 4
     this.cap = Math.min(this.maxFrameBody, MAX_FRAME_BODY)
     this.depth = 0
+    const spare = out.spare
+    if (spare !== undefined) this.reuse = spare
     let done = false
     try {
       this.ensure(4 + SLACK)
@@ -93,6 +95,8 @@ export class TermEncoder extends MsgpackWriter {
       // Possibly grown: it holds the frames before `start` too. A failed large term does not
       // leave the batch holding its grown buffer.
       out.buf = done || this.buf.length <= KEEP_MAX || this.buf === out.buf ? this.buf : copyStart(this.buf, start)
+      if (spare !== undefined && this.reuse === null) out.spare = undefined // taken
+      this.reuse = null
       this.buf = scratch
       this.busy = false
     }

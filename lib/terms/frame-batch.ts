@@ -1,7 +1,11 @@
 // A growing byte batch that frames are appended to: the connection's outgoing buffer.
 
-/** A growing byte batch: frames at [0, len) of buf. */
-export interface FrameBatch { buf: Buffer; len: number }
+/**
+ * A growing byte batch: frames at [0, len) of buf. `spare`: a large buffer lent by the owner
+ * (no longer referenced elsewhere); the encoder grows into it instead of allocating, when a
+ * frame needs at least half of it, and then clears the field (taken).
+ */
+export interface FrameBatch { buf: Buffer; len: number; spare?: Buffer | undefined }
 
 /** Append bytes[start, end) to `out`, growing its buffer (doubling) when needed. */
 export function appendBytes(out: FrameBatch, bytes: Uint8Array, start = 0, end = bytes.length): void {

@@ -7,6 +7,11 @@
 // given to push(): it stays valid as long as the caller does not overwrite that chunk (socket
 // chunks are never reused); the decoder itself never reuses a buffer it has passed on.
 //
+// A caller that can take a large body in pieces passes onParts: a body of at least PARTS_MIN
+// bytes split across chunks then arrives as the views of those chunks (no copy, no buffer
+// allocated for it), at most MAX_PARTS of them; a body that comes in more, smaller pieces is
+// assembled as above (so a peer dribbling bytes cannot grow the list).
+//
 // Errors: a length prefix above maxFrameSize throws CodecError ERR_FRAME_TOO_LARGE as soon as
 // the prefix is complete, before anything is allocated. After any throw from push() (that one,
 // or an exception from onFrame) the decoder has lost its place in the stream: it is failed,
@@ -18,6 +23,13 @@ import { CodecError, NetkernelError } from '../errors.js'
 export const DEFAULT_MAX_FRAME_SIZE = 64 * 1024 * 1024
 const MAX_PREFIX = 0xffffffff
 const EMPTY = Buffer.alloc(0)
+/** The smallest split body delivered as views (below it, one small copy is cheaper). */
+export const PARTS_MIN = 16 * 1024
+/** The most views one body is delivered in. */
+export const MAX_PARTS = 8
+
+/** A body delivered in pieces: views of consecutive chunks, `size` bytes in all. */
+export type OnParts = (parts: readonly Buffer[], size: number) => void
 
 export interface FrameDecoderOptions {
   /** The largest body accepted, in bytes (default 64 MiB). */
@@ -31,6 +43,9 @@ export class FrameDecoder {
   private prefixLength = 0
   /** The body being assembled across chunks, and how much of it has arrived. */
   private body: Buffer | null = null
+  /** Or, with onParts, the views of the chunks it arrived in so far (`filled` bytes) and its size. */
+  private parts: Buffer[] | null = null
+  private size = 0
   private filled = 0
   private failure: unknown = null
 
@@ -52,7 +67,7 @@ export class FrameDecoder {
 
   /** Bytes received of the current incomplete frame, its length prefix included (0 between frames). */
   get pending(): number {
-    return this.body === null ? this.prefixLength : 4 + this.filled
+    return this.body === null && this.parts === null ? this.prefixLength : 4 + this.filled
   }
 
   /** True after push() threw: the stream position is lost until reset(). */
@@ -62,33 +77,59 @@ export class FrameDecoder {
 
   /**
    * Feeds one chunk; calls onFrame(body) for each complete frame, in order (an empty body is a
-   * tick). Throws CodecError ERR_FRAME_TOO_LARGE as soon as a length prefix exceeds maxFrameSize.
+   * tick), or onParts(views, size) for a large body split across chunks (see above). Throws
+   * CodecError ERR_FRAME_TOO_LARGE as soon as a length prefix exceeds maxFrameSize.
    */
-  push(chunk: Buffer, onFrame: (body: Buffer) => void): void {
+  push(chunk: Buffer, onFrame: (body: Buffer) => void, onParts?: OnParts): void {
     if (this.failure !== null) throw this.failure
     try {
-      this.consume(chunk, onFrame)
+      this.consume(chunk, onFrame, onParts)
     } catch (error) {
       this.failure = error
-      this.prefixLength = 0
-      this.body = null
-      this.filled = 0
+      this.clear()
       throw error
     }
   }
 
   /** Forgets any partial frame and a previous failure. */
   reset(): void {
-    this.prefixLength = 0
-    this.body = null
-    this.filled = 0
+    this.clear()
     this.failure = null
   }
 
-  private consume(chunk: Buffer, onFrame: (body: Buffer) => void): void {
+  private clear(): void {
+    this.prefixLength = 0
+    this.body = null
+    this.parts = null
+    this.filled = 0
+  }
+
+  private consume(chunk: Buffer, onFrame: (body: Buffer) => void, onParts: OnParts | undefined): void {
     const n = chunk.length
     let off = 0
     while (off < n) {
+      if (this.parts !== null) {
+        const parts = this.parts
+        const take = Math.min(this.size - this.filled, n - off)
+        if (parts.length === MAX_PARTS) {
+          // Too many pieces: assemble the rest in one buffer, as without onParts.
+          const body = Buffer.allocUnsafe(this.size)
+          let at = 0
+          for (const p of parts) at += p.copy(body, at)
+          this.parts = null
+          this.body = body
+          continue
+        }
+        parts.push(chunk.subarray(off, off + take))
+        this.filled += take
+        off += take
+        if (this.filled === this.size) {
+          this.parts = null
+          this.filled = 0
+          onParts!(parts, this.size)
+        }
+        continue
+      }
       if (this.body !== null) {
         // Continue a body split across chunks.
         const body = this.body
@@ -125,6 +166,11 @@ export class FrameDecoder {
         const body = chunk.subarray(off, off + size)
         off += size
         onFrame(body)
+      } else if (onParts !== undefined && size >= PARTS_MIN) {
+        this.parts = off < n ? [chunk.subarray(off)] : []
+        this.size = size
+        this.filled = n - off
+        off = n
       } else {
         this.body = Buffer.allocUnsafe(size)
         this.filled = 0

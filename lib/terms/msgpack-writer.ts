@@ -16,13 +16,24 @@ export abstract class MsgpackWriter {
   /** Where the body being written starts, and the most bytes it may take (checked as the buffer grows). */
   protected bodyStart = 0
   protected cap = Infinity
+  /** A buffer to grow into instead of allocating (a batch's spare, see frame-batch.ts). */
+  protected reuse: Buffer | null = null
 
   /** Room for `bytes` more, of which at least `atLeast` will be written. */
   protected ensure(bytes: number, atLeast = 0): void {
     if (this.pos + bytes <= this.buf.length) return
     // Only when growing: an over-large body stops here, before the buffer doubles again.
     if (this.pos + atLeast - this.bodyStart > this.cap) throw this.overCap(this.pos + atLeast - this.bodyStart)
-    const next = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.pos + bytes))
+    const need = this.pos + bytes
+    const r = this.reuse
+    let next: Buffer
+    if (r !== null && r.length >= need && r.length <= need * 2) {
+      // A large frame into a spare buffer: no fresh backing store (page faults, GC pressure).
+      next = r
+      this.reuse = null
+    } else {
+      next = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, need))
+    }
     this.buf.copy(next, 0, 0, this.pos)
     this.buf = next
   }

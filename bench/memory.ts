@@ -1,0 +1,101 @@
+// Memory under large messages (bench/README.md, "## Memory"): a node in its own OS process
+// receives 1 GB as 1 MB messages over tcp, RUNS times in a row; after each run it reports the
+// peak RSS it saw during the run (sampled at every message) and its RSS after a GC. The sender
+// respects backpressure (send() false → node.drain), so the receiver sees the socket's pace.
+//
+//   node --expose-gc --import tsx bench/memory.ts [--runs=10] [--mb=1024] [--size=1048576] [--cpu-prof=DIR]
+//   (--cpu-prof: a V8 CPU profile of the receiving process, written to DIR)
+//
+// Bounded: the peaks stay flat from run to run (no growth) and far below the bytes received.
+import { randomBytes } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import { startEpmd } from '../lib/epmd/daemon.js'
+import { startNode } from '../lib/node.js'
+import type { Proc } from '../lib/process/runtime.js'
+import type { Pid } from '../lib/terms/pid.js'
+import { children, startChild } from './util.js'
+
+const argv = process.argv.slice(2)
+const opt = (name: string, dflt: number): number => Number(argv.find(x => x.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt)
+const MB = 1024 * 1024
+
+interface RecvConfig { name: string; cookie: string; epmdPort: number }
+interface RunReport { count: number; ms: number; peakRss: number; rssAfterGc: number; ok: boolean }
+
+const gc = (globalThis as { gc?: () => void }).gc
+
+if (argv[0] === 'recv') {
+  // ---- the receiving node (child process) ----
+  const cfg = JSON.parse(argv[1]!) as RecvConfig
+  const node = await startNode({ name: cfg.name, cookie: cfg.cookie, listen: { host: '127.0.0.1' }, epmd: { host: '127.0.0.1', port: cfg.epmdPort, autoStart: false }, connectAll: false })
+  const sink = node.spawn(async (proc: Proc) => {
+    for (;;) {
+      const [, from, count, size] = (await proc.receive()) as [string, Pid, number, number]
+      const t0 = performance.now()
+      let peak = process.memoryUsage.rss()
+      let ok = true
+      for (let i = 0; i < count; i++) {
+        const m = await proc.receive()
+        if (!Buffer.isBuffer(m) || m.length !== size) ok = false
+        const rss = process.memoryUsage.rss()
+        if (rss > peak) peak = rss
+      }
+      const ms = performance.now() - t0
+      gc?.()
+      const report: RunReport = { count, ms, peakRss: peak, rssAfterGc: process.memoryUsage.rss(), ok }
+      proc.send(from, ['done', report])
+    }
+  })
+  node.register('sink', sink)
+  process.stdout.write(`READY ${JSON.stringify(node.name)}\n`)
+  process.stdin.resume()
+  process.stdin.on('end', () => void node.stop().finally(() => process.exit(0)))
+} else {
+  // ---- the driver and sender ----
+  const RUNS = opt('runs', 10)
+  const SIZE = opt('size', MB)
+  const COUNT = Math.round((opt('mb', 1024) * MB) / SIZE)
+  const cookie = randomBytes(12).toString('hex')
+  const epmd = await startEpmd({ host: '127.0.0.1', port: 0 })
+  const tag = `nkmem${process.pid}`
+  const profDir = argv.find(x => x.startsWith('--cpu-prof='))?.slice(11)
+  const prof = profDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`]
+  const recv = startChild('receiver', process.execPath, [...prof, '--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), 'recv', JSON.stringify({ name: `${tag}_r`, cookie, epmdPort: epmd.port })])
+  const node = await startNode({ name: `${tag}_s`, cookie, listen: { host: '127.0.0.1' }, epmd: { host: '127.0.0.1', port: epmd.port, autoStart: false }, connectAll: false })
+  try {
+    const target = JSON.parse(await recv.expect('READY', 60_000)) as string
+    if (!(await node.connect(target))) throw new Error(`cannot connect to ${target}`)
+    const payload = Buffer.alloc(SIZE, 0x78)
+    const reports: RunReport[] = []
+    const rssMb = (x: number): string => (x / MB).toFixed(0)
+    console.log(`memory: ${RUNS} runs of ${COUNT} × ${SIZE} B to a node in another process (tcp, loopback), Node ${process.version}`)
+    console.log('run  MB/s  peak RSS MB  RSS after GC MB')
+    for (let run = 1; run <= RUNS; run++) {
+      const r = await new Promise<RunReport>((resolve, reject) => {
+        node.spawn(async (proc: Proc) => {
+          try {
+            const sink: [string, string] = ['sink', target]
+            proc.send(sink, ['start', proc.self, COUNT, SIZE])
+            for (let i = 0; i < COUNT; i++) if (!proc.send(sink, payload)) await node.drain(target)
+            const [, rep] = (await proc.receive(undefined, { timeout: 600_000 })) as [string, RunReport]
+            resolve(rep)
+          } catch (err) {
+            reject(err as Error)
+          }
+        })
+      })
+      if (!r.ok || r.count !== COUNT) throw new Error(`run ${run}: received damaged or missing messages`)
+      reports.push(r)
+      console.log(`${String(run).padStart(3)}  ${String(Math.round((COUNT * SIZE) / MB / (r.ms / 1000))).padStart(4)}  ${rssMb(r.peakRss).padStart(11)}  ${rssMb(r.rssAfterGc).padStart(15)}`)
+    }
+    const peaks = reports.map(r => r.peakRss)
+    const firstHalf = Math.max(...peaks.slice(0, Math.ceil(RUNS / 2)))
+    const secondHalf = Math.max(...peaks.slice(Math.ceil(RUNS / 2)))
+    console.log(`peak RSS over all runs: ${rssMb(Math.max(...peaks))} MB; max of the first half ${rssMb(firstHalf)} MB, of the second half ${rssMb(secondHalf)} MB` +
+      `; RSS after GC: run 1 ${rssMb(reports[0]!.rssAfterGc)} MB, run ${RUNS} ${rssMb(reports[RUNS - 1]!.rssAfterGc)} MB`)
+  } finally {
+    await node.stop().catch(() => {})
+    await Promise.all(children.map(c => c.stop().catch(() => {})))
+    await epmd.close().catch(() => {})
+  }
+}

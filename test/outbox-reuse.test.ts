@@ -1,0 +1,140 @@
+// The outbox reuses the buffer of a large frame once the socket has written it (so a stream of
+// large messages does not allocate a fresh backing store per message), and never sooner: every
+// message arrives with its own bytes even while the receiver holds the socket back.
+import t, { type Test } from 'tap'
+import net from 'node:net'
+import { once } from 'node:events'
+import { Duplex } from 'node:stream'
+import { Outbox } from '../lib/kernel/outbox.js'
+import { Reassembly, FRAGMENT_MARK } from '../lib/kernel/fragments.js'
+import { FrameDecoder } from '../lib/terms/frame-decoder.js'
+import { createCodec } from '../lib/terms/codec.js'
+
+const turn = (): Promise<void> => new Promise(r => setImmediate(r))
+
+/** A connected pair of loopback sockets, closed at the end of the test. */
+async function socketPair(t: Test): Promise<[net.Socket, net.Socket]> {
+  const server = net.createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => server.close())
+  const accepted = once(server, 'connection') as Promise<[net.Socket]>
+  const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1')
+  await once(client, 'connect')
+  const [peer] = await accepted
+  t.teardown(() => { client.destroy(); peer.destroy() })
+  return [client, peer]
+}
+
+/** Decodes a byte stream of frames (fragments joined) into the values sent. */
+function decodeAll(bytes: Buffer, max: number): unknown[] {
+  const codec = createCodec()
+  const out: unknown[] = []
+  const re = new Reassembly('peer@test', max)
+  const take = (whole: Buffer | undefined): void => { if (whole !== undefined) out.push(codec.decode(whole)) }
+  new FrameDecoder({ maxFrameSize: max }).push(bytes, body => take(body[0] === FRAGMENT_MARK ? re.push(body) : Buffer.from(body)))
+  return out
+}
+
+t.test('a large frame\'s buffer is not reused before the stream has written it, nor on a non-socket stream', async t => {
+  // A stream that takes chunks but completes no write until released: the outbox has handed
+  // a whole 1 MB frame over, and the bytes still sit in the stream's queue.
+  // What the stream wrote is what a chunk holds when its write completes (then it may change).
+  const chunks: Buffer[] = []
+  const held: (() => void)[] = []
+  let hold = true
+  const stream = new Duplex({
+    read() {},
+    highWaterMark: 64 << 20,
+    write(chunk: Buffer, _enc, cb) {
+      const complete = (): void => {
+        chunks.push(Buffer.from(chunk))
+        cb()
+      }
+      if (hold) held.push(complete)
+      else complete()
+    },
+  })
+  const size = 1 << 20
+  const out = new Outbox(stream, createCodec(), 64 * size, () => {}, Infinity)
+  out.send(Buffer.alloc(size, 0xa1), 7)
+  while (!out.idle) await turn()
+  out.send(Buffer.alloc(size, 0xb2), 7) // must not be encoded over the first
+  while (!out.idle) await turn()
+  hold = false
+  while (held.length > 0) {
+    held.shift()!()
+    await turn()
+  }
+  while (!out.idle || stream.writableLength > 0) await turn()
+  out.send(Buffer.alloc(size, 0xc3), 7) // now it may reuse a written buffer
+  while (!out.idle || stream.writableLength > 0) await turn()
+  const got = decodeAll(Buffer.concat(chunks), 4 * size) as Buffer[]
+  t.equal(got.length, 3)
+  t.ok(got[0]!.length === size && got[0]!.every(x => x === 0xa1), 'the first message kept its bytes')
+  t.ok(got[1]!.length === size && got[1]!.every(x => x === 0xb2), 'the second too')
+  t.ok(got[2]!.length === size && got[2]!.every(x => x === 0xc3), 'the third too')
+  // A Duplex other than a socket may pass our buffers on by reference: nothing is reused.
+  t.equal((out as unknown as { spares: Buffer[] }).spares.length, 0, 'no spare kept for a non-socket stream')
+  out.close()
+})
+
+t.test('large frames to one destination: each arrives intact, their buffers are reused', async t => {
+  const codec = createCodec()
+  const [client, peer] = await socketPair(t)
+
+  const n = 12
+  const size = 1 << 20
+  const got: Buffer[] = []
+  const done = new Promise<void>(resolve => {
+    const dec = new FrameDecoder({ maxFrameSize: 4 * size })
+    const re = new Reassembly('peer@test', 4 * size)
+    const take = (whole: Buffer | undefined): void => {
+      if (whole === undefined) return
+      got.push(codec.decode(whole) as Buffer)
+      if (got.length === n) resolve()
+    }
+    peer.on('data', (chunk: Buffer) => dec.push(chunk,
+      body => take(body[0] === FRAGMENT_MARK ? re.push(body) : Buffer.from(body)),
+      (parts, total) => take(re.pushParts(parts, total))))
+  })
+  peer.pause() // the socket's queue fills: buffers in it must not be reused yet
+
+  const out = new Outbox(client, codec, 64 * size, () => {}, Infinity)
+  // Each message is sent on its own turn, as a process streaming them would.
+  for (let i = 0; i < n; i++) {
+    out.send(Buffer.alloc(size, i + 1), 7)
+    await new Promise(r => setImmediate(r))
+    if (i === 3) setTimeout(() => peer.resume(), 50)
+  }
+  await done
+  t.equal(got.length, n)
+  for (let i = 0; i < n; i++) t.ok(got[i]!.length === size && got[i]!.every(x => x === i + 1), `message ${i} intact`)
+  t.ok((out as unknown as { spares: Buffer[] }).spares.length > 0, 'a written buffer was kept for the next large frame')
+  out.close()
+})
+
+t.test('small frames on a socket: the batch buffer written at once takes the next batch, bytes intact', async t => {
+  const codec = createCodec()
+  const [client, peer] = await socketPair(t)
+  const n = 300
+  const got: unknown[] = []
+  const done = new Promise<void>(resolve => {
+    const dec = new FrameDecoder()
+    peer.on('data', (chunk: Buffer) => dec.push(chunk, body => {
+      got.push(codec.decode(body))
+      if (got.length === n) resolve()
+    }))
+  })
+  const out = new Outbox(client, codec)
+  const batches = new Set<Buffer>()
+  for (let i = 0; i < n; i++) {
+    out.send(['msg', i, 'x'.repeat(i % 50)])
+    batches.add((out as unknown as { batch: { buf: Buffer } }).batch.buf)
+    await turn() // one batch per turn
+  }
+  await done
+  t.same(got, Array.from({ length: n }, (_, i) => ['msg', i, 'x'.repeat(i % 50)]), 'every frame arrived as sent')
+  t.ok(batches.size < n / 10, `batch buffers reused (${batches.size} distinct for ${n} batches)`)
+  out.close()
+})
