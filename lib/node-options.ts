@@ -3,7 +3,7 @@
 // startNode() reads. The README's options table shows the same defaults (a test checks).
 import type { Authenticator, DialAddress, Transport } from './kernel/strategy.js'
 import type { KernelLimits, KernelPolicy } from './kernel/net-kernel.js'
-import { DEFAULT_LIMITS, DEFAULT_MAX_MESSAGE_SIZE } from './kernel/kernel-options.js'
+import { DEFAULT_LIMITS, DEFAULT_MAX_MESSAGE_SIZE } from './kernel/limits.js'
 import { NetkernelError } from './errors.js'
 import { DEFAULT_HIGH_WATER } from './kernel/outbox.js'
 import { DEFAULT_COOKIE_FILE } from './kernel/cookie-file.js'
@@ -113,7 +113,7 @@ export interface StartNodeOptions {
   clock?: Clock
 }
 
-export { DEFAULT_MAX_MESSAGE_SIZE } from './kernel/kernel-options.js'
+export { DEFAULT_MAX_MESSAGE_SIZE } from './kernel/limits.js'
 
 /** Every default of startNode(), in one place. */
 export const DEFAULTS = {
