@@ -3,7 +3,7 @@
 // while a connection is set up — simultaneous dials (the greater name wins, as in OTP), a
 // restarted or stale peer, a superseded dial, the setup deadline — is the setup machine's
 // (setup-machine.ts): the kernel feeds it events and executes its actions. What crosses a
-// connection is in dispatch.ts (inbound) and remote-ops.ts (outbound). Its bounds on what peers
+// connection is in dispatch.ts (inbound) and outbound.ts (outbound). Its bounds on what peers
 // can make it hold are in limits.ts.
 import type { Authenticator, Conn, DialAddress, Listener, Transport } from './strategy.js'
 import type { Codec } from '../terms/codec.js'
