@@ -109,7 +109,7 @@ function sameBytes(a: unknown, b: Buffer): boolean {
  * before the connection is dropped: a socket closed with unread data is reset, and a reset
  * can destroy our refusal before the peer has read it.
  */
-async function drain(ch: HandshakeChannel, ctx: AuthContext, ms = 1000): Promise<void> {
+async function takePeerVerdict(ch: HandshakeChannel, ctx: AuthContext, ms = 1000): Promise<void> {
   const ac = new AbortController()
   const timer = setTimeout(() => ac.abort(), ms)
   const onAbort = (): void => ac.abort()
@@ -130,7 +130,7 @@ async function certStep(ch: HandshakeChannel, ctx: AuthContext): Promise<PeerCer
   const refusal = check(ctx)
   if (refusal !== undefined) {
     ch.send({ t: 'refused', why: refusal.why })
-    await drain(ch, ctx)
+    await takePeerVerdict(ch, ctx)
     throw refusal.error
   }
   const b = binding(ctx)

@@ -1,12 +1,12 @@
 // Codec throughput for the hot path: a send frame [1, pid, payload] with a ~100-byte payload.
 //   encode: codec.encodeFrame(frame)                     -> frames/s
 //   decode: FrameDecoder.push(64 KiB chunks) + codec.decode(body) per frame -> frames/s
-// For each codec, and msgpack-lite as a ratio of msgpackr. A last row runs the msgpackr library
+// For each codec, and msgpack-lite as a ratio of netkernel's own. A last row runs the msgpackr library
 // itself (useRecords: false) on the same frame with the pid as a plain array, for calibration.
 //
 // Run: npx tsx bench/codec.ts [seconds per measurement, default 1]
 import { Packr } from 'msgpackr'
-import { createCodec, type CodecName } from '../lib/terms/codec.js'
+import { createCodec, type CodecKind, CODEC_NAMES } from '../lib/terms/codec.js'
 import { FrameDecoder } from '../lib/terms/frame-decoder.js'
 import { Pid } from '../lib/terms/pid.js'
 
@@ -69,19 +69,19 @@ const fmt = (n: number): string => `${Math.round(n).toLocaleString('en-US').padS
 console.log(`node ${process.version}, ${SECONDS}s per measurement, frames of [1, pid, payload]`)
 for (const [kind, payload] of Object.entries(payloads)) {
   const frame = [1, pid, payload]
-  const results = new Map<CodecName, Result>()
+  const results = new Map<CodecKind, Result>()
   const size = createCodec().encodeFrame(frame).length
   console.log(`\npayload: ${kind} (${createCodec().encode(payload).length} bytes encoded; frame ${size} bytes)`)
-  for (const name of ['msgpackr', 'msgpack-lite'] as const) {
+  for (const name of CODEC_NAMES) {
     const codec = createCodec(name)
     const r = measure(v => codec.encodeFrame(v), b => codec.decode(b), frame)
     results.set(name, r)
     console.log(`  ${name.padEnd(26)} encode ${fmt(r.encode)}   decode ${fmt(r.decode)}`)
   }
-  const fast = results.get('msgpackr')!
+  const fast = results.get('netkernel')!
   const lite = results.get('msgpack-lite')!
   console.log(
-    `  ${'msgpack-lite / msgpackr'.padEnd(26)} encode ${(lite.encode / fast.encode).toFixed(2).padStart(12)}   decode ${(lite.decode / fast.decode).toFixed(2).padStart(12)}`,
+    `  ${'msgpack-lite / netkernel'.padEnd(26)} encode ${(lite.encode / fast.encode).toFixed(2).padStart(12)}   decode ${(lite.decode / fast.decode).toFixed(2).padStart(12)}`,
   )
   // Calibration: the msgpackr library, no extension types, prefix added by hand.
   const packr = new Packr({ useRecords: false, variableMapSize: true })

@@ -76,7 +76,7 @@ const lat = (r: LatResult): Sample => ({ p50: r.p50, p99: r.p99, p999: r.p999, m
 
 /** The bare codec loop: encode the SEND frame, push it through the frame decoder, decode it. */
 function codecLoop(n: number, size: number, pid: Pid): Sample {
-  const codec = createCodec('msgpackr')
+  const codec = createCodec('netkernel')
   const msg = Buffer.alloc(size, 0x78)
   const dec = new FrameDecoder({ maxFrameSize: 256 * 1024 * 1024 })
   let last: unknown

@@ -1,5 +1,5 @@
 // Captures the fuzzing seed corpus (fuzz/corpus/seeds.json) from real exchanges: a port mapper
-// (our daemon) and three nodes on loopback — two on the 'msgpackr' codec, one on 'msgpack-lite'
+// (our daemon) and three nodes on loopback — two on the 'netkernel' codec, one on 'msgpack-lite'
 // — connect, gossip, send terms of every kind (one large enough to be fragmented), link,
 // monitor, exit, spawn remotely (once successfully, once refused), and a node with a wrong
 // cookie is refused. A transport wrapper records every byte each side receives (without
@@ -72,7 +72,7 @@ const wait = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms))
 async function main(): Promise<void> {
   const epmd = await startEpmd({ host: '127.0.0.1', port: 0 })
   const nodes: Node[] = []
-  const start = async (name: string, codec: 'msgpackr' | 'msgpack-lite', cookie = 'capture-cookie'): Promise<Node> => {
+  const start = async (name: string, codec: 'netkernel' | 'msgpack-lite', cookie = 'capture-cookie'): Promise<Node> => {
     const n = await startNode({
       name, cookie, codec, transport: tapped(tcp()), modules: seedModules,
       listen: { host: '127.0.0.1' }, epmd: { host: '127.0.0.1', port: epmd.port, autoStart: false },
@@ -81,9 +81,9 @@ async function main(): Promise<void> {
     return n
   }
   try {
-    const a = await start('fuzza', 'msgpackr')
+    const a = await start('fuzza', 'netkernel')
     const b = await start('fuzzb', 'msgpack-lite')
-    const c = await start('fuzzc', 'msgpackr')
+    const c = await start('fuzzc', 'netkernel')
     await a.connect(b.name)
     await a.connect(c.name) // b and c learn of each other through gossip
     await wait(200)
@@ -128,7 +128,7 @@ async function main(): Promise<void> {
     })
     await done
     // A node with the wrong cookie is refused.
-    const d = await start('fuzzd', 'msgpackr', 'wrong-cookie')
+    const d = await start('fuzzd', 'netkernel', 'wrong-cookie')
     await d.connect(a.name)
     // Port-mapper requests and replies beyond ALIVE2/PORT_PLEASE2.
     await listNames({ host: '127.0.0.1', port: epmd.port, connect: tapPortMapper })

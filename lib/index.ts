@@ -37,4 +37,4 @@ export type { AllowSignal, AllowSignalArgs, SignalDetails, SignalOp, SignalReque
 export type { Logger } from './logger.js'
 export type { Clock } from './clock.js'
 export type { ErrorCode, CodeOf, ErrorClassName, NetkernelErrorOptions } from './errors.js'
-export type { CodecName } from './terms/codec.js'
+export type { CodecName, CodecKind } from './terms/codec.js'

@@ -5,7 +5,7 @@ import type { DialAddress, Transport } from './transport.js'
 import type { Authenticator } from './authenticator.js'
 import type { Discovery } from './discovery.js'
 import type { KernelLimits, KernelPolicy } from './kernel/net-kernel.js'
-import { DEFAULT_LIMITS, DEFAULT_MAX_MESSAGE_SIZE } from './kernel/kernel-options.js'
+import { DEFAULT_LIMITS, DEFAULT_MAX_MESSAGE_SIZE } from './kernel/limits.js'
 import { NetkernelError } from './errors.js'
 import { DEFAULT_HIGH_WATER } from './kernel/outbox.js'
 import { DEFAULT_COOKIE_FILE } from './kernel/cookie-file.js'
@@ -75,7 +75,7 @@ export interface StartNodeOptions {
    * fun)` may then still refuse a spawn, asynchronously. Default: everything allowed.
    */
   policy?: KernelPolicy
-  /** Default 'msgpackr'. Both codecs produce identical bytes. */
+  /** Default 'netkernel' (netkernel's own writer/reader), or 'msgpack-lite'; 'msgpackr' is an alias of 'netkernel'. Both codecs produce identical bytes. */
   codec?: CodecName
   /** A pino-compatible logger. Default: silent. */
   logger?: Logger
@@ -94,7 +94,7 @@ export interface StartNodeOptions {
   /**
    * The largest message, in encoded bytes (the message plus its destination, a few dozen
    * bytes), a node sends or takes. send() of a larger one throws NetkernelError
-   * ERR_MESSAGE_TOO_LARGE and queues nothing ('msgpackr' stops encoding once past the bound,
+   * ERR_MESSAGE_TOO_LARGE and queues nothing ('netkernel' stops encoding once past the bound,
    * 'msgpack-lite' after encoding); a peer announcing a larger frame, or a fragmented message
    * growing past it, is disconnected with that code before its bytes are buffered.
    * Default 64 MiB (DEFAULT_MAX_MESSAGE_SIZE).
@@ -121,7 +121,7 @@ export interface StartNodeOptions {
   clock?: Clock
 }
 
-export { DEFAULT_MAX_MESSAGE_SIZE } from './kernel/kernel-options.js'
+export { DEFAULT_MAX_MESSAGE_SIZE } from './kernel/limits.js'
 
 /** Every default of startNode(), in one place. */
 export const DEFAULTS = {
@@ -132,7 +132,7 @@ export const DEFAULTS = {
   epmd: { host: '127.0.0.1', port: 4369, autoStart: true, listenHost: '0.0.0.0' },
   tickTime: 60_000,
   connectAll: true,
-  codec: 'msgpackr' as CodecName,
+  codec: 'netkernel' as CodecName,
   setupTimeout: 7000,
   handshakeStepTimeout: 5000,
   spawnTimeout: 30_000,

@@ -6,7 +6,7 @@ import { CodecError, NetkernelError } from '../lib/errors.js'
 import { Pid } from '../lib/terms/pid.js'
 import { Ref } from '../lib/terms/ref.js'
 
-const fast = createCodec('msgpackr')
+const fast = createCodec('netkernel')
 const lite = createCodec('msgpack-lite')
 const codecs: Codec[] = [fast, lite]
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex')
@@ -112,7 +112,7 @@ t.test('both codecs write the same, canonical bytes for every term kind, and rea
   for (const [label, value, want, decoded = value] of rows) {
     const a = fast.encode(value)
     const b = lite.encode(value)
-    t.equal(...bytesVsWant(a, want), `${label}: msgpackr bytes`)
+    t.equal(...bytesVsWant(a, want), `${label}: netkernel bytes`)
     t.ok(a.equals(b), `${label}: msgpack-lite writes the same bytes`)
     for (const reader of codecs) {
       const got = reader.decode(a)
@@ -338,7 +338,8 @@ t.test('random and mutated bytes only ever throw CodecError', async t => {
 t.test('codec instances are independent (one per node)', async t => {
   const a = createCodec()
   const b = createCodec()
-  t.equal(a.name, 'msgpackr', 'msgpackr is the default')
+  t.equal(a.name, 'netkernel', 'netkernel is the default')
+  t.equal(createCodec('msgpackr').name, 'netkernel', "'msgpackr' is an alias of 'netkernel'")
   const big = a.encode({ s: 'x'.repeat(100_000) })
   const small = b.encode({ s: 'y' })
   t.ok(a.decode(big) && (b.decode(small) as { s: string }).s === 'y', 'interleaved use')
@@ -347,5 +348,5 @@ t.test('codec instances are independent (one per node)', async t => {
   const reentrant = { get v(): number { inner = a.encode([2]); return 1 } }
   t.strictSame(a.decode(a.encode(reentrant)), { v: 1 }, 'an encode re-entered from a getter does not corrupt the outer one')
   t.strictSame(inner, hex('9102'))
-  t.throws(() => createCodec('json' as 'msgpackr'), { code: 'ERR_BAD_ARGUMENT' }, 'unknown codec name')
+  t.throws(() => createCodec('json' as 'netkernel'), { code: 'ERR_BAD_ARGUMENT' }, 'unknown codec name')
 })

@@ -17,7 +17,7 @@ import {
   MAX_REQUEST_SIZE,
   type EpmdRequest,
 } from '../lib/epmd/protocol.js'
-import { createRegistry, oldCreation } from '../lib/epmd/registry.js'
+import { createPortMapperTable, oldCreation } from '../lib/epmd/port-mapper-table.js'
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex')
 
@@ -192,10 +192,10 @@ t.test('NAMES, DUMP, KILL and STOP responses', async t => {
   t.throws(() => decodeStopResponse(Buffer.from('WHATEVER')), { code: 'ERR_EPMD' })
 })
 
-t.test('registry: duplicate names, fresh creations', async t => {
+t.test('the port mapper table: duplicate names, fresh creations', async t => {
   let n = 0
   const values = [7, 100, 200, 0xffffffff]
-  const reg = createRegistry<string>({ random: () => values[n++]!, maxRemembered: 2 })
+  const reg = createPortMapperTable<string>({ random: () => values[n++]!, maxRemembered: 2 })
   const info = { name: 'a', port: 1, nodeType: 77, protocol: 0, highestVersion: 6, lowestVersion: 5, extra: Buffer.alloc(0) }
   const a1 = reg.register(info, 'conn1')!
   t.equal(a1.creation, 7)
@@ -217,7 +217,7 @@ t.test('registry: duplicate names, fresh creations', async t => {
   reg.unregister('a')
   t.equal(reg.register(info, 'conn5')!.creation, 4, 'wraps to 4, never 0..3')
   t.same(reg.list().map(r => r.name), ['a'])
-  const real = createRegistry<null>()
+  const real = createPortMapperTable<null>()
   const c = real.register(info, null)!.creation
   t.ok(c >= 4 && c <= 0xffffffff, 'default creations are 32-bit and at least 4')
 })

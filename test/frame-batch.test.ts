@@ -1,6 +1,6 @@
 // Encoding straight into a connection's batch buffer, and decoding a joined frame with views.
 import t from 'tap'
-import { createCodec } from '../lib/terms/codec.js'
+import { createCodec, CODEC_NAMES } from '../lib/terms/codec.js'
 import { FrameDecoder } from '../lib/terms/frame-decoder.js'
 import { Pid } from '../lib/terms/pid.js'
 import type { FrameBatch } from '../lib/terms/frame-batch.js'
@@ -12,7 +12,7 @@ const frames = (b: FrameBatch): unknown[] => {
   return out
 }
 
-for (const name of ['msgpackr', 'msgpack-lite'] as const) {
+for (const name of CODEC_NAMES) {
   t.test(`${name}: encodeFrameInto appends frames, growing the buffer, byte-identical to encodeFrame`, async t => {
     const codec = createCodec(name)
     const batch: FrameBatch = { buf: Buffer.allocUnsafe(16), len: 0 }

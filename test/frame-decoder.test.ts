@@ -1,6 +1,6 @@
 import t from 'tap'
 import { FrameDecoder, DEFAULT_MAX_FRAME_SIZE, MAX_PARTS, PARTS_MIN } from '../lib/terms/frame-decoder.js'
-import { createCodec } from '../lib/terms/codec.js'
+import { createCodec, CODEC_NAMES } from '../lib/terms/codec.js'
 import { CodecError } from '../lib/errors.js'
 import { Pid } from '../lib/terms/pid.js'
 
@@ -204,7 +204,7 @@ t.test('maxFrameSize: validated, and settable for the prefixes that follow', asy
 })
 
 t.test('codec frames go through the decoder and decode, for both codecs', async t => {
-  for (const name of ['msgpackr', 'msgpack-lite'] as const) {
+  for (const name of CODEC_NAMES) {
     const codec = createCodec(name)
     const values = [[1, new Pid('a@b', 1, 0, 1), { text: 'x'.repeat(5000) }], null, [2, 'reg', new Map([[1, 2n]])]]
     const stream = Buffer.concat([...values.map(v => codec.encodeFrame(v)), hex('00000000')])

@@ -6,7 +6,7 @@ import t from 'tap'
 import type { Node } from '../lib/node.js'
 import type { NetKernel } from '../lib/kernel/net-kernel.js'
 import { testEpmd, testNode, inProcess, full } from './fixtures/cluster.js'
-import { DEFAULT_LIMITS } from '../lib/kernel/kernel-options.js'
+import { DEFAULT_LIMITS } from '../lib/kernel/limits.js'
 import { NODES } from '../lib/kernel/frames.js'
 
 const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms))

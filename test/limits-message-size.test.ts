@@ -44,8 +44,8 @@ for (const codec of CODEC_NAMES) {
   })
 }
 
-t.test('msgpackr stops encoding as soon as the output passes the bound', async t => {
-  const codec = createCodec('msgpackr', { maxFrameBody: MiB })
+t.test('netkernel stops encoding as soon as the output passes the bound', async t => {
+  const codec = createCodec('netkernel', { maxFrameBody: MiB })
   const huge = new Array<Buffer>(10_000).fill(Buffer.alloc(MiB)) // 10 GB encoded
   const batch: FrameBatch = { buf: Buffer.allocUnsafe(16384), len: 0 }
   codec.encodeFrameInto('before', batch)

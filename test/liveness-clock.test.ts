@@ -11,7 +11,7 @@ import { Connection, type DownReason } from '../lib/kernel/connection.js'
 import { FrameDecoder } from '../lib/terms/frame-decoder.js'
 import { createCodec } from '../lib/terms/codec.js'
 
-const codec = createCodec('msgpackr')
+const codec = createCodec('netkernel')
 
 /** A Connection over an in-memory stream: what it writes is recorded; `feed` plays the peer. */
 function harness(tickTime: number) {

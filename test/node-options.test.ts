@@ -4,7 +4,7 @@ import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { DEFAULTS, resolveOptions } from '../lib/node-options.js'
 import { startNode } from '../lib/index.js'
-import { DEFAULT_LIMITS } from '../lib/kernel/kernel-options.js'
+import { DEFAULT_LIMITS } from '../lib/kernel/limits.js'
 
 /** The README's startNode options table: first cell → the row. */
 function optionRows(): Map<string, string> {

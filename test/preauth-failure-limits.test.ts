@@ -12,7 +12,7 @@ import { Cookies } from '../lib/kernel/cookie-store.js'
 import { createCodec } from '../lib/terms/codec.js'
 import { initiateHandshake } from '../lib/kernel/handshake.js'
 import { HandshakeSlots } from '../lib/kernel/handshake-slots.js'
-import { DEFAULT_LIMITS } from '../lib/kernel/kernel-options.js'
+import { DEFAULT_LIMITS } from '../lib/kernel/limits.js'
 
 // The default step deadline (handshakeStepTimeout): the limiter caps a delay at a fifth of it.
 const STEP = 5000

@@ -373,7 +373,7 @@ t.test('modules: defineModule, spawnModule, local spawn/4, unknown code', async 
   t.type(c2, Pid)
 
   // spawnModule with linkTo a remote pid (a remote spawn_link request): our side records the link.
-  const remote = (rt as unknown as { core: { remote: FakeRemote } }).core.remote
+  const remote = (rt as unknown as { system: { remote: FakeRemote } }).system.remote
   const linked = rt.spawnModule('m', 'hello', [s.pid, 'remote-linked'], { linkTo: far(7) })
   await tick()
   t.same(remote.take('exit'), [['exit', linked, far(7), 'normal', true]])

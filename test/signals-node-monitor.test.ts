@@ -11,7 +11,7 @@ const isNodedown = (m: unknown): boolean => Array.isArray(m) && m[0] === 'nodedo
 
 /** The node-monitor table of a node's runtime (internal), to check nothing is left in it. */
 function nodeMonitorTable(n: Node): Map<string, unknown> {
-  return (n as unknown as { runtime: { core: { nodeMonitors: { byNode: Map<string, unknown> } } } }).runtime.core.nodeMonitors.byNode
+  return (n as unknown as { runtime: { system: { nodeMonitors: { byNode: Map<string, unknown> } } } }).runtime.system.nodeMonitors.byNode
 }
 
 /** Receive every ['nodedown', _] that arrives within `ms`. */

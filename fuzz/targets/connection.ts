@@ -15,7 +15,7 @@ import { ALLOWED_CAUSES } from './terms.js'
 export function connectionTarget(): FuzzTarget {
   const names = corpusNames()
   const [peer, local, third] = [names[0] ?? 'a@h', names[1] ?? 'b@h', names[2] ?? 'c@h']
-  const codecs: Codec[] = [createCodec('msgpackr'), createCodec('msgpack-lite')]
+  const codecs: Codec[] = [createCodec('netkernel'), createCodec('msgpack-lite')]
   let node: NodeHarness | undefined
   return {
     name: 'connection',

@@ -1,7 +1,7 @@
 // Fragment reassembly (lib/kernel/fragments.ts): a stream of frames whose fragment bodies
 // (0xc1, not acknowledgements) go to one Reassembly, with a small or the connection's bound.
 import { ACK_FLAG, FRAGMENT_MARK, Reassembly, fragmentHeader } from '../../lib/kernel/fragments.js'
-import { DEFAULT_MAX_MESSAGE_SIZE } from '../../lib/kernel/kernel-options.js'
+import { DEFAULT_MAX_MESSAGE_SIZE } from '../../lib/kernel/limits.js'
 import { bodiesOf, distFrames } from '../seeds.js'
 import { InvariantViolation, type FuzzTarget } from '../target.js'
 

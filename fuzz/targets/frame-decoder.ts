@@ -2,7 +2,7 @@
 // the handshake's frame limit or the connection's.
 import { FrameDecoder } from '../../lib/terms/frame-decoder.js'
 import { MAX_HANDSHAKE_FRAME } from '../../lib/kernel/frames.js'
-import { DEFAULT_MAX_MESSAGE_SIZE } from '../../lib/kernel/kernel-options.js'
+import { DEFAULT_MAX_MESSAGE_SIZE } from '../../lib/kernel/limits.js'
 import { chunks } from '../mutate.js'
 import { frameStreams, handshakeStreams } from '../seeds.js'
 import { InvariantViolation, type FuzzTarget } from '../target.js'

@@ -1,7 +1,7 @@
 // Every fuzz target, in the order a full run takes them.
 import type { FuzzTarget } from '../target.js'
 import { frameDecoder } from './frame-decoder.js'
-import { termMsgpackr, termLite } from './terms.js'
+import { termNetkernel, termLite } from './terms.js'
 import { termsAgree } from './terms-agree.js'
 import { handshake } from './handshake.js'
 import { fragments } from './fragments.js'
@@ -10,5 +10,5 @@ import { dispatchTarget } from './dispatch.js'
 import { epmdRequests, epmdResponses } from './epmd.js'
 
 export function allTargets(): FuzzTarget[] {
-  return [frameDecoder, termMsgpackr, termLite, termsAgree, handshake, fragments, connectionTarget(), dispatchTarget(), epmdRequests, epmdResponses]
+  return [frameDecoder, termNetkernel, termLite, termsAgree, handshake, fragments, connectionTarget(), dispatchTarget(), epmdRequests, epmdResponses]
 }

@@ -6,7 +6,7 @@ import { createCodec } from '../../lib/terms/codec.js'
 import { termBodies } from '../seeds.js'
 import { InvariantViolation, type FuzzTarget } from '../target.js'
 
-const ours = createCodec('msgpackr')
+const ours = createCodec('netkernel')
 const lite = createCodec('msgpack-lite')
 
 function decodeOrError(decode: () => unknown): { value?: unknown; error?: unknown } {
@@ -26,7 +26,7 @@ export const termsAgree: FuzzTarget = {
     const a = decodeOrError(() => ours.decode(input))
     const b = decodeOrError(() => lite.decode(input))
     if ((a.error === undefined) !== (b.error === undefined)) {
-      const [refuser, error] = a.error !== undefined ? ['msgpackr', a.error] : ['msgpack-lite', b.error]
+      const [refuser, error] = a.error !== undefined ? ['netkernel', a.error] : ['msgpack-lite', b.error]
       throw new InvariantViolation(`only ${refuser} refuses: ${(error as Error).message}`)
     }
     if (a.error !== undefined) throw a.error

@@ -1,12 +1,12 @@
-// The term decoders of both codecs (lib/terms/decoder.ts behind 'msgpackr', codec-lite.ts
-// behind 'msgpack-lite'): one frame body each. The 'msgpackr' decoder is netkernel's own: a
+// The term decoders of both codecs (lib/terms/decoder.ts behind 'netkernel', codec-lite.ts
+// behind 'msgpack-lite'): one frame body each. The 'netkernel' decoder is netkernel's own: a
 // refusal that wraps a JavaScript error (a missing bounds check caught by its catch-all) is a
 // finding. msgpack-lite's own errors are expected causes; a TypeError is not.
-import { createCodec, type CodecName } from '../../lib/terms/codec.js'
+import { createCodec, type CodecKind } from '../../lib/terms/codec.js'
 import { termBodies } from '../seeds.js'
 import { checkCause, type FuzzTarget } from '../target.js'
 
-function termTarget(name: CodecName, allowed: (cause: unknown) => boolean): FuzzTarget {
+function termTarget(name: CodecKind, allowed: (cause: unknown) => boolean): FuzzTarget {
   const codec = createCodec(name)
   let seeds: Buffer[] | undefined
   return {
@@ -24,10 +24,10 @@ function termTarget(name: CodecName, allowed: (cause: unknown) => boolean): Fuzz
 }
 
 /** Which causes a codec's refusal may carry: none of its own for netkernel's reader. */
-export const ALLOWED_CAUSES: Record<CodecName, (cause: unknown) => boolean> = {
-  msgpackr: () => false,
+export const ALLOWED_CAUSES: Record<CodecKind, (cause: unknown) => boolean> = {
+  netkernel: () => false,
   'msgpack-lite': cause => !(cause instanceof TypeError || cause instanceof ReferenceError || cause instanceof SyntaxError),
 }
 
-export const termMsgpackr = termTarget('msgpackr', ALLOWED_CAUSES.msgpackr)
+export const termNetkernel = termTarget('netkernel', ALLOWED_CAUSES.netkernel)
 export const termLite = termTarget('msgpack-lite', ALLOWED_CAUSES['msgpack-lite'])

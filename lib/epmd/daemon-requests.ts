@@ -18,12 +18,12 @@ import {
   type EpmdRequest,
   type NameEntry,
 } from './protocol.js'
-import { oldCreation, type Registration, type Registry } from './registry.js'
+import { oldCreation, type Registration, type PortMapperTable } from './port-mapper-table.js'
 
 /** What a request may see of its daemon. */
 export interface RequestContext {
   log: Logger
-  registry: Registry<net.Socket>
+  table: PortMapperTable<net.Socket>
   /** epmd -relaxed_command_check (see EpmdDaemonOptions.relaxed). */
   relaxed: boolean
   /** The most nodes registered at once (EpmdDaemonOptions.maxNames). */
@@ -43,7 +43,7 @@ export function handleRequest(
   id: number,
   keep: (reg: Registration<net.Socket>) => void,
 ): void {
-  const { log, registry, relaxed } = ctx
+  const { log, table, relaxed } = ctx
   const peer = `${socket.remoteAddress}:${socket.remotePort}`
   if ((req.type === 'alive2' || req.type === 'kill' || req.type === 'stop' || req.type === 'dump') && !local) {
     log.warn({ peer, request: req.type }, 'request refused: not from a loopback address')
@@ -53,14 +53,14 @@ export function handleRequest(
   switch (req.type) {
     case 'alive2': {
       const extended = req.highestVersion >= 6
-      if (registry.size >= ctx.maxNames && registry.get(req.name) === undefined) {
-        log.warn({ peer, name: req.name, registered: registry.size }, 'registration refused: the table is full')
+      if (table.size >= ctx.maxNames && table.get(req.name) === undefined) {
+        log.warn({ peer, name: req.name, registered: table.size }, 'registration refused: the table is full')
         socket.end(encodeAlive2Response({ result: ALIVE2_FULL, creation: 99, extended }))
         return
       }
       const problem = nodeNameProblem(req.name) ??
         (req.extra.length > MAX_EXTRA_BYTES ? `extra longer than ${MAX_EXTRA_BYTES} bytes` : undefined)
-      const reg = problem ? undefined : registry.register(
+      const reg = problem ? undefined : table.register(
         {
           name: req.name,
           port: req.port,
@@ -90,7 +90,7 @@ export function handleRequest(
     }
     case 'port-please2':
       log.debug({ peer, name: req.name }, 'PORT_PLEASE2_REQ')
-      socket.end(encodePort2Response(registry.get(req.name)))
+      socket.end(encodePort2Response(table.get(req.name)))
       return
     case 'names':
       log.debug({ peer }, 'NAMES_REQ')
@@ -100,12 +100,12 @@ export function handleRequest(
       socket.end(
         encodeDumpResponse(
           ctx.daemon.port,
-          registry.list().map((r, i) => ({ name: r.name, port: r.port, fd: i })),
+          table.list().map((r, i) => ({ name: r.name, port: r.port, fd: i })),
         ),
       )
       return
     case 'kill':
-      if (!relaxed && registry.size > 0) {
+      if (!relaxed && table.size > 0) {
         log.warn({ peer }, 'KILL_REQ refused: nodes are registered')
         socket.end('NO')
         return
@@ -121,7 +121,7 @@ export function handleRequest(
         socket.destroy()
         return
       }
-      const reg = registry.unregister(req.name)
+      const reg = table.unregister(req.name)
       if (!reg) {
         socket.end('NOEXIST')
         return

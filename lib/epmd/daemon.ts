@@ -8,7 +8,7 @@ import net from 'node:net'
 import { NetkernelError, TransportError, abortError } from '../errors.js'
 import { childLogger, silentLogger, type Logger } from '../logger.js'
 import { createRequestParser, type NameEntry } from './protocol.js'
-import { createRegistry, type Registration } from './registry.js'
+import { createPortMapperTable, type Registration } from './port-mapper-table.js'
 import { handleRequest, type RequestContext } from './daemon-requests.js'
 
 export interface EpmdDaemonOptions {
@@ -124,7 +124,7 @@ export async function startEpmd(opts: EpmdDaemonOptions): Promise<EpmdDaemon> {
     throw new NetkernelError('ERR_BAD_ARGUMENT', `startEpmd: maxNames must be a non-negative integer, got ${String(opts.maxNames)}`)
   }
   const log = childLogger(opts.logger ?? silentLogger, { component: 'epmd' })
-  const registry = createRegistry<net.Socket>()
+  const table = createPortMapperTable<net.Socket>()
   const sockets = new Set<net.Socket>()
   const servers: net.Server[] = []
   const addresses: { host: string; port: number }[] = []
@@ -151,8 +151,8 @@ export async function startEpmd(opts: EpmdDaemonOptions): Promise<EpmdDaemon> {
     }, requestTimeout)
 
     const dropRegistration = (why: string): void => {
-      if (reg && registry.get(reg.name) === reg) {
-        registry.unregister(reg.name)
+      if (reg && table.get(reg.name) === reg) {
+        table.unregister(reg.name)
         log.info({ name: reg.name, conn: id, why }, 'node unregistered')
       }
       reg = undefined
@@ -224,7 +224,7 @@ export async function startEpmd(opts: EpmdDaemonOptions): Promise<EpmdDaemon> {
     addresses,
     closed,
     names() {
-      return registry.list().map(r => ({ name: r.name, port: r.port }))
+      return table.list().map(r => ({ name: r.name, port: r.port }))
     },
     close() {
       if (closing) return closing
@@ -246,7 +246,7 @@ export async function startEpmd(opts: EpmdDaemonOptions): Promise<EpmdDaemon> {
     },
   }
 
-  const ctx: RequestContext = { log, registry, relaxed, maxNames, daemon }
+  const ctx: RequestContext = { log, table, relaxed, maxNames, daemon }
 
   const onAbort = (): void => {
     void daemon.close()

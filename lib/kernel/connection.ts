@@ -7,7 +7,7 @@ import { Outbox, WINDOW, type OrderKey } from './outbox.js'
 import { ACK_FLAG, FRAGMENT_MARK, Reassembly, ackFrame } from './fragments.js'
 import type { FrameDecoder } from '../terms/frame-decoder.js'
 import type { Clock } from '../clock.js'
-import { DEFAULT_MAX_MESSAGE_SIZE } from './kernel-options.js'
+import { DEFAULT_MAX_MESSAGE_SIZE } from './limits.js'
 import { NetkernelError } from '../errors.js'
 
 const EMPTY_FRAME = Buffer.alloc(4)

@@ -1,7 +1,7 @@
 // The kernel's events (nodeup, nodedown, connectError) go to the node's listeners and to the
 // diagnostics channels (lib/diagnostics.ts), where every node of the process can be observed
 // without a reference to it. A channel message is built only when the channel has a subscriber.
-import type { KernelOptions } from './kernel-options.js'
+import type { KernelOptions } from './net-kernel.js'
 import { CONNECTION_ERROR_CHANNEL, NODEDOWN_CHANNEL, NODEUP_CHANNEL, publish } from '../diagnostics.js'
 
 type Emit = KernelOptions['emit']

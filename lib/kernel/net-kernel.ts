@@ -3,11 +3,18 @@
 // while a connection is set up — simultaneous dials (the greater name wins, as in OTP), a
 // restarted or stale peer, a superseded dial, the setup deadline — is the setup machine's
 // (setup-machine.ts): the kernel feeds it events and executes its actions. What crosses a
-// connection is in dispatch.ts (inbound) and remote-ops.ts (outbound); what the kernel is
-// built with is in kernel-options.ts, what it holds for a setup in pending.ts.
-import type { Conn, Listener } from '../transport.js'
-import { DEFAULT_LIMITS, type KernelLimits, type KernelOptions } from './kernel-options.js'
-import type { Pending } from './pending.js'
+// connection is in dispatch.ts (inbound) and outbound.ts (outbound). Its bounds on what peers
+// can make it hold are in limits.ts.
+import type { Conn, Listener, Transport } from '../transport.js'
+import type { Authenticator } from '../authenticator.js'
+import type { Discovery } from '../discovery.js'
+import type { Codec } from '../terms/codec.js'
+import type { Logger } from '../logger.js'
+import type { Clock } from '../clock.js'
+import type { Cookies } from './cookie-store.js'
+import type { RemoteInbound } from '../process/remote.js'
+import type { AllowSignal } from './signal-policy.js'
+import { DEFAULT_LIMITS, type KernelLimits } from './limits.js'
 import { Connection, type DownReason } from './connection.js'
 import { DEFAULT_HIGH_WATER, type OrderKey } from './outbox.js'
 import { initiateHandshake, respondHandshake, type Established, type HandshakeDeps, type HandshakeEvent } from './handshake.js'
@@ -19,7 +26,76 @@ import { HandshakeError, NetkernelError, TransportError } from '../errors.js'
 import { NODES } from './frames.js'
 import { publishingEmit } from './kernel-events.js'
 
-export type { KernelLimits, KernelOptions, KernelPolicy } from './kernel-options.js'
+export type { KernelLimits } from './limits.js'
+
+export interface KernelPolicy {
+  allowNode?: (name: string, info: { address: string; hidden: boolean }) => boolean | Promise<boolean>
+  allowSpawn?: (fromNode: string, mod: string, fun: string) => boolean | Promise<boolean>
+  /** The distribution firewall: may `fromNode` do this here? Read once, when the node starts. */
+  allowSignal?: AllowSignal
+}
+
+/**
+ * What a NetKernel is built with: the node's identity and mode, its transport, authenticator,
+ * cookies and codec, timeouts, the admission policy, and the callbacks through which the
+ * kernel reaches the rest of the node (name resolution, events, inbound frames, nodes gone).
+ */
+export interface KernelOptions {
+  name: string
+  hidden: boolean
+  longNames: boolean
+  connectAll: boolean
+  transport: Transport
+  auth: Authenticator
+  cookies: Cookies
+  codec: Codec
+  runtime: RemoteInbound
+  logger: Logger
+  clock: Clock
+  tickTime: number
+  setupTimeout: number
+  stepTimeout: number
+  /** Bytes queued on one connection above which sends report busy. */
+  highWater?: number
+  /** The largest message (frame body) a connection takes from its peer; default DEFAULT_MAX_MESSAGE_SIZE. */
+  maxMessageSize?: number
+  policy: KernelPolicy
+  /** Defaults: DEFAULT_LIMITS. */
+  limits?: Partial<KernelLimits>
+  /** The table of up connections by peer, which the kernel keeps (others may read it). Default: its own. */
+  connections?: Map<string, Connection>
+  /** Where a peer listens: the node's Discovery resolves it (lib/discovery.ts). */
+  resolve: Discovery['resolve']
+  emit(event: 'nodeup' | 'nodedown', name: string, info: Record<string, unknown>): void
+  emit(event: 'connectError', name: string | undefined, info: Record<string, unknown>): void
+  /** Decoded frames from a connection go here (dispatch.ts). */
+  onFrame(conn: Connection, frame: unknown): void
+  /** A node went down or could not be reached: fail what waits on it (spawn replies). */
+  onNodeGone(node: string): void
+}
+
+/**
+ * What the kernel holds for a connection being set up, per node until the setup ends: the
+ * frames queued for it meanwhile (and their bytes, for the high-water mark), the dial in
+ * progress, the setup deadline, and who waits for the outcome (connect(), drain()). What the
+ * setup is — requested, superseded, an inbound one finishing — is the setup machine's, under
+ * the same setup number.
+ */
+export interface Pending {
+  node: string
+  /** The setup machine's number for this setup. */
+  id: number
+  queue: [frame: Buffer, key: OrderKey][]
+  bytes: number
+  /** Where our dial went, once resolved (for messages). */
+  address?: string
+  /** Our dial, while it runs: aborting it ends it. */
+  dial: AbortController | undefined
+  /** The peer whose gossip started this dial (counted against its bound until settled). */
+  hint?: string
+  timer: unknown
+  waiters: ((up: boolean) => void)[]
+}
 
 /** What an action is executed with: the error a setup failed with, the finished handshake, the dial. */
 interface ActionContext {

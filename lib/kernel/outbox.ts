@@ -7,9 +7,9 @@
 // - At most ACTIVE_STREAMS large frames are cut into fragments at a time (fragments.ts).
 // - Order per destination holds: while a large frame to a destination (its order key: the
 //   pid id or registered name) is in flight, later frames to it wait behind it.
-// - Backpressure: fragments are written only while the socket is not asking to drain, and
-//   `busy` is true while more than `highWater` bytes are queued; `whenDrained()` waits for
-//   the queue to fall below half of it.
+// - Backpressure: fragments pause while the socket asks writers to wait, until it takes writes
+//   again (its 'drain' event: `awaitWritable`), and `busy` is true while more than `highWater`
+//   bytes are queued; `whenDrained()` waits for the queue to fall below half of it (drain()).
 import type { Duplex } from 'node:stream'
 import { Socket } from 'node:net'
 import type { Codec } from '../terms/codec.js'
@@ -77,12 +77,12 @@ export class Outbox {
     if (b !== undefined && !this.closed && this.spares.length < SPARES) this.spares.push(b)
   }
   private scheduled = false
-  private waitingDrain = false
+  private waitingWritable = false
   private closed = false
   private drainWaiters: (() => void)[] = []
   private readonly flushBound = (): void => this.flush()
-  private readonly onDrain = (): void => {
-    this.waitingDrain = false
+  private readonly onWritable = (): void => {
+    this.waitingWritable = false
     this.wake()
     this.schedule()
   }
@@ -175,7 +175,7 @@ export class Outbox {
       }
       signal?.addEventListener('abort', onAbort, { once: true })
       this.drainWaiters.push(done)
-      this.awaitDrain()
+      this.awaitWritable()
     })
   }
 
@@ -196,13 +196,13 @@ export class Outbox {
       this.bytesOut += b.len
       this.onWrite()
     }
-    if (this.streams.length > 0 && !this.waitingDrain && this.unacked < this.window) {
+    if (this.streams.length > 0 && !this.waitingWritable && this.unacked < this.window) {
       // At most ACTIVE_STREAMS large frames are partly sent at a time: the receiver bounds
       // its reassembly by that (fragments.ts); the others wait their turn, in order.
       for (const s of this.streams.slice(0, ACTIVE_STREAMS)) if (this.unacked < this.window) this.writeFragment(s)
       this.onWrite()
       if (this.stream.writableNeedDrain) {
-        this.awaitDrain()
+        this.awaitWritable()
       } else if ((this.streams.length > 0 && this.unacked < this.window) || this.batch.len > 0) {
         // (with the window full, the next acknowledgement schedules the flush)
         this.scheduled = true
@@ -227,17 +227,17 @@ export class Outbox {
     this.writing.length = 0
     this.byKey.clear()
     this.streamBytes = 0
-    this.stream.off('drain', this.onDrain)
+    this.stream.off('drain', this.onWritable)
     const w = this.drainWaiters
     this.drainWaiters = []
     for (const f of w) f()
   }
 
-  /** Listen for the socket's 'drain' once (fragments pause, drain waiters wake, on it). */
-  private awaitDrain(): void {
-    if (this.waitingDrain || !this.stream.writableNeedDrain) return
-    this.waitingDrain = true
-    this.stream.once('drain', this.onDrain)
+  /** Listen once for the socket to take writes again, its 'drain' (fragments pause until it; drain waiters wake on it). */
+  private awaitWritable(): void {
+    if (this.waitingWritable || !this.stream.writableNeedDrain) return
+    this.waitingWritable = true
+    this.stream.once('drain', this.onWritable)
   }
 
   private schedule(): void {

@@ -1,9 +1,9 @@
 // Links: bidirectional, recorded on both local processes (or on the local side plus the
 // remote node, through Remote). When a process exits, every linked process gets an exit
-// signal with its reason (Core.applySignal decides what that does); across nodes the signal
+// signal with its reason (ProcessSystem.applySignal decides what that does); across nodes the signal
 // travels through Remote.exit, and a lost node gives 'noconnection'.
 import type { Pid } from '../terms/pid.js'
-import type { Core } from './core.js'
+import type { ProcessSystem } from './process-system.js'
 import type { Process } from './process.js'
 
 function add(p: Process, pid: Pid): void {
@@ -11,25 +11,25 @@ function add(p: Process, pid: Pid): void {
 }
 
 export class Links {
-  constructor(private readonly core: Core) {}
+  constructor(private readonly system: ProcessSystem) {}
 
   /** link/1 from local `p`. A dead pid gives 'noproc', an unreachable node 'noconnection'. */
   link(p: Process, pid: Pid): void {
-    const core = this.core
+    const system = this.system
     if (pid.equals(p.self) || p.links?.has(pid.key)) return
-    if (pid.node !== core.node) {
-      if (core.remote === undefined) {
-        core.applySignal(p, pid, 'noconnection', true)
+    if (pid.node !== system.node) {
+      if (system.remote === undefined) {
+        system.applySignal(p, pid, 'noconnection', true)
         return
       }
       add(p, pid)
-      core.remoteTouched.add(p)
-      core.remote.link(p.self, pid)
+      system.remoteTouched.add(p)
+      system.remote.link(p.self, pid)
       return
     }
-    const q = core.lookup(pid)
+    const q = system.lookup(pid)
     if (q === undefined) {
-      core.applySignal(p, pid, 'noproc', true)
+      system.applySignal(p, pid, 'noproc', true)
       return
     }
     add(p, pid)
@@ -38,15 +38,15 @@ export class Links {
 
   /** The link of a new process to its parent (spawn_link). A remote parent has linked its side. */
   linkNew(p: Process, parent: Pid): void {
-    const core = this.core
-    if (parent.node !== core.node) {
+    const system = this.system
+    if (parent.node !== system.node) {
       add(p, parent)
-      core.remoteTouched.add(p)
+      system.remoteTouched.add(p)
       return
     }
-    const q = core.lookup(parent)
+    const q = system.lookup(parent)
     if (q === undefined) {
-      core.applySignal(p, parent, 'noproc', true)
+      system.applySignal(p, parent, 'noproc', true)
       return
     }
     add(p, parent)
@@ -54,13 +54,13 @@ export class Links {
   }
 
   unlink(p: Process, pid: Pid): void {
-    const core = this.core
+    const system = this.system
     if (p.links?.delete(pid.key) !== true) return
-    if (pid.node !== core.node) {
-      core.remote?.unlink(p.self, pid)
+    if (pid.node !== system.node) {
+      system.remote?.unlink(p.self, pid)
       return
     }
-    core.lookup(pid)?.links?.delete(p.self.key)
+    system.lookup(pid)?.links?.delete(p.self.key)
   }
 
   /** `p` exited with `reason`: signal every linked process. */
@@ -68,18 +68,18 @@ export class Links {
     const links = p.links
     if (links === undefined) return
     p.links = undefined
-    const core = this.core
+    const system = this.system
     const self = p.self
     const key = self.key
     for (const pid of links.values()) {
-      if (pid.node !== core.node) {
-        core.toRemote('exit', (r) => r.exit(self, pid, reason, true))
+      if (pid.node !== system.node) {
+        system.toRemote('exit', (r) => r.exit(self, pid, reason, true))
         continue
       }
-      const q = core.lookup(pid)
+      const q = system.lookup(pid)
       if (q === undefined) continue
       q.links?.delete(key)
-      core.queueSignal(q, self, reason)
+      system.queueSignal(q, self, reason)
     }
   }
 
@@ -87,7 +87,7 @@ export class Links {
 
   /** spawn_link(Node, Mod, Fun, Args) from local `p`: record the link when the pid arrives. */
   spawnLinkRemote(p: Process, node: string, mod: string, fun: string, args: unknown[]): Promise<Pid> {
-    const remote = this.core.remote!
+    const remote = this.system.remote!
     const pending = (p.spawnLinks ??= { count: 0, early: undefined })
     pending.count++
     return remote.spawn(p.self, node, mod, fun, args, { link: true }).then(
@@ -103,7 +103,7 @@ export class Links {
   }
 
   private settleSpawnLink(p: Process, pid: Pid | undefined): void {
-    const core = this.core
+    const system = this.system
     const pending = p.spawnLinks!
     pending.count--
     let early: [Pid, unknown] | undefined
@@ -115,42 +115,42 @@ export class Links {
     if (pid === undefined) return
     if (early !== undefined) {
       // The new process died (link exit) before its pid reached us: the link is already gone.
-      core.applySignal(p, pid, early[1], true)
+      system.applySignal(p, pid, early[1], true)
     } else if (p.dead) {
-      core.toRemote('exit', (r) => r.exit(p.self, pid, p.reason, true))
-    } else if (core.remote === undefined || !core.remote.isConnected(pid.node)) {
-      core.applySignal(p, pid, 'noconnection', true)
+      system.toRemote('exit', (r) => r.exit(p.self, pid, p.reason, true))
+    } else if (system.remote === undefined || !system.remote.isConnected(pid.node)) {
+      system.applySignal(p, pid, 'noconnection', true)
     } else {
       add(p, pid)
-      core.remoteTouched.add(p)
+      system.remoteTouched.add(p)
     }
   }
 
   linkFrom(from: Pid, to: Pid): void {
-    const core = this.core
-    const q = core.lookup(to)
+    const system = this.system
+    const q = system.lookup(to)
     if (q === undefined) {
-      core.toRemote('exit', (r) => r.exit(to, from, 'noproc', true))
+      system.toRemote('exit', (r) => r.exit(to, from, 'noproc', true))
       return
     }
     add(q, from)
-    core.remoteTouched.add(q)
+    system.remoteTouched.add(q)
   }
 
   unlinkFrom(from: Pid, to: Pid): void {
-    this.core.lookup(to)?.links?.delete(from.key)
+    this.system.lookup(to)?.links?.delete(from.key)
   }
 
   exitFrom(from: Pid, to: Pid, reason: unknown, viaLink: boolean): void {
-    const core = this.core
-    const q = core.lookup(to)
+    const system = this.system
+    const q = system.lookup(to)
     if (q === undefined) return
     if (viaLink && q.links?.delete(from.key) !== true) {
       // No such link: unlinked meanwhile (ignore), or a spawn_link reply still on its way.
       if (q.spawnLinks !== undefined) (q.spawnLinks.early ??= []).push([from, reason])
       return
     }
-    core.applySignal(q, from, reason, viaLink)
+    system.applySignal(q, from, reason, viaLink)
   }
 
   /** `node` is gone: each link of `p` to it delivers 'noconnection'. */
@@ -164,6 +164,6 @@ export class Links {
       ;(lost ??= []).push(pid)
     }
     if (lost === undefined) return
-    for (const pid of lost) this.core.applySignal(p, pid, 'noconnection', true)
+    for (const pid of lost) this.system.applySignal(p, pid, 'noconnection', true)
   }
 }

@@ -9,7 +9,7 @@
 import { NetkernelError } from '../errors.js'
 import { Pid } from '../terms/pid.js'
 import type { Ref } from '../terms/ref.js'
-import type { Core } from './core.js'
+import type { ProcessSystem } from './process-system.js'
 import type { Process } from './process.js'
 import type { RemoteName } from './remote.js'
 import type { MonitorTarget } from './types.js'
@@ -43,10 +43,10 @@ function targetNode(item: Pid | RemoteName | string): string | undefined {
 export class Monitors {
   private readonly byKey = new Map<string, Monitor>()
 
-  constructor(private readonly core: Core) {}
+  constructor(private readonly system: ProcessSystem) {}
 
   monitor(p: Process, target: MonitorTarget): Ref {
-    const core = this.core
+    const system = this.system
     let pid: Pid | undefined
     let name: string
     let node: string
@@ -56,26 +56,26 @@ export class Monitors {
       node = target.node
     } else if (typeof target === 'string') {
       name = target
-      node = core.node
+      node = system.node
     } else if (Array.isArray(target) && typeof target[0] === 'string' && typeof target[1] === 'string') {
       name = target[0]
       node = target[1]
     } else {
       throw new NetkernelError('ERR_BAD_ARGUMENT', 'monitor: expected a Pid, a name or [name, node]')
     }
-    const ref = core.makeRef()
+    const ref = system.makeRef()
     const item: Pid | RemoteName = pid ?? [name, node]
-    if (node !== core.node) {
-      if (core.remote === undefined) {
+    if (node !== system.node) {
+      if (system.remote === undefined) {
         down(p, ref, item, 'noconnection')
         return ref
       }
       this.add(new Monitor(ref, ref.key, p.self, p, undefined, item))
-      core.remoteTouched.add(p)
-      core.remote.monitor(p.self, item, ref)
+      system.remoteTouched.add(p)
+      system.remote.monitor(p.self, item, ref)
       return ref
     }
-    const q = pid !== undefined ? core.lookup(pid) : core.registry.get(name)
+    const q = pid !== undefined ? system.lookup(pid) : system.registry.get(name)
     if (q === undefined) {
       down(p, ref, item, 'noproc')
       return ref
@@ -89,7 +89,7 @@ export class Monitors {
     const found = m !== undefined && m.watcherProc === p
     if (found) {
       this.remove(m)
-      if (m.targetProc === undefined) this.core.remote?.demonitor(p.self, m.item as Pid | RemoteName, ref)
+      if (m.targetProc === undefined) this.system.remote?.demonitor(p.self, m.item as Pid | RemoteName, ref)
     }
     if (flush) p.mailbox.removeWhere(isDownFor(ref))
     return found
@@ -97,14 +97,14 @@ export class Monitors {
 
   /** `p` exited: drop the monitors it held, fire the ones held on it. */
   onExit(p: Process, reason: unknown): void {
-    const core = this.core
+    const system = this.system
     const held = p.monitors
     if (held !== undefined) {
       p.monitors = undefined
       for (const m of held) {
         this.byKey.delete(m.key)
         if (m.targetProc !== undefined) m.targetProc.monitoredBy?.delete(m)
-        else core.toRemote('demonitor', (r) => r.demonitor(p.self, m.item as Pid | RemoteName, m.ref))
+        else system.toRemote('demonitor', (r) => r.demonitor(p.self, m.item as Pid | RemoteName, m.ref))
       }
     }
     const on = p.monitoredBy
@@ -117,7 +117,7 @@ export class Monitors {
           w.monitors?.delete(m)
           down(w, m.ref, m.item, reason)
         } else {
-          core.toRemote('down', (r) => r.down(m.watcher, m.ref, m.item as Pid | string, reason))
+          system.toRemote('down', (r) => r.down(m.watcher, m.ref, m.item as Pid | string, reason))
         }
       }
     }
@@ -131,14 +131,14 @@ export class Monitors {
    */
   monitorFrom(watcher: Pid, target: Pid | string, ref: Ref): boolean {
     if (this.byKey.has(ref.key)) return false
-    const core = this.core
-    const q = target instanceof Pid ? core.lookup(target) : core.registry.get(target)
+    const system = this.system
+    const q = target instanceof Pid ? system.lookup(target) : system.registry.get(target)
     if (q === undefined) {
-      core.toRemote('down', (r) => r.down(watcher, ref, target, 'noproc'))
+      system.toRemote('down', (r) => r.down(watcher, ref, target, 'noproc'))
       return true
     }
     this.add(new Monitor(ref, ref.key, watcher, undefined, q, target))
-    core.remoteTouched.add(q)
+    system.remoteTouched.add(q)
     return true
   }
 
@@ -155,7 +155,7 @@ export class Monitors {
    */
   downFrom(from: string, watcher: Pid, ref: Ref, reason: unknown): boolean {
     const m = this.byKey.get(ref.key)
-    if (m === undefined) return ref.node === this.core.node
+    if (m === undefined) return ref.node === this.system.node
     const w = m.watcherProc
     if (w === undefined || m.targetProc !== undefined || targetNode(m.item) !== from || !m.watcher.equals(watcher)) return false
     this.remove(m)

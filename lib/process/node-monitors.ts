@@ -2,20 +2,20 @@
 // false removes one. They fire once, when the connection to the node is lost (or cannot be
 // set up), and are then gone. Without distribution, nodedown is delivered at once.
 import { NetkernelError } from '../errors.js'
-import type { Core } from './core.js'
+import type { ProcessSystem } from './process-system.js'
 import type { Process } from './process.js'
 
 export class NodeMonitors {
   private readonly byNode = new Map<string, Set<Process>>()
 
-  constructor(private readonly core: Core) {}
+  constructor(private readonly system: ProcessSystem) {}
 
   set(p: Process, node: string, flag: boolean): void {
-    const core = this.core
+    const system = this.system
     if (typeof node !== 'string' || node === '') {
       throw new NetkernelError('ERR_BAD_ARGUMENT', 'monitorNode: node must be a non-empty string')
     }
-    if (node === core.node) return // this node cannot go down under its own processes
+    if (node === system.node) return // this node cannot go down under its own processes
     if (!flag) {
       const n = p.nodeMons?.get(node)
       if (n === undefined) return
@@ -27,7 +27,7 @@ export class NodeMonitors {
       this.forget(p, node)
       return
     }
-    if (core.remote === undefined) {
+    if (system.remote === undefined) {
       p.deliver(['nodedown', node])
       return
     }
@@ -36,7 +36,7 @@ export class NodeMonitors {
     let set = this.byNode.get(node)
     if (set === undefined) this.byNode.set(node, (set = new Set()))
     set.add(p)
-    core.remote.ensureConnected(node)
+    system.remote.ensureConnected(node)
   }
 
   onExit(p: Process): void {

@@ -4,7 +4,7 @@
 import { NetkernelError, ReceiveTimeoutError } from '../errors.js'
 import type { Pid } from '../terms/pid.js'
 import type { Ref } from '../terms/ref.js'
-import type { Core } from './core.js'
+import type { ProcessSystem } from './process-system.js'
 import { Mailbox, NONE } from './mailbox.js'
 import { ProcessExit, noop } from './exit.js'
 import type { Monitor } from './monitors.js'
@@ -65,7 +65,7 @@ export class Process implements Proc {
   private marker: ProcessExit | undefined = undefined
 
   constructor(
-    readonly core: Core,
+    readonly system: ProcessSystem,
     readonly self: Pid,
     fn: ProcessFn,
   ) {
@@ -73,7 +73,7 @@ export class Process implements Proc {
   }
 
   get node(): string {
-    return this.core.node
+    return this.system.node
   }
 
   // ---- mailbox and receive ------------------------------------------------------------
@@ -137,7 +137,7 @@ export class Process implements Proc {
     this.pending = promise
     this.match = match
     if (timeout !== undefined && timeout !== Infinity) {
-      this.timer = this.core.timers.setTimeout(onReceiveTimeout, timeout, this, timeout)
+      this.timer = this.system.timers.setTimeout(onReceiveTimeout, timeout, this, timeout)
     }
     if (signal !== undefined) {
       const s = signal
@@ -158,7 +158,7 @@ export class Process implements Proc {
 
   private endWait(): void {
     if (this.timer !== undefined) {
-      this.core.timers.clearTimeout(this.timer)
+      this.system.timers.clearTimeout(this.timer)
       this.timer = undefined
     }
     if (this.abort !== undefined) {
@@ -201,48 +201,48 @@ export class Process implements Proc {
 
   send(dest: Dest, msg: unknown): boolean {
     if (this.dead) return false
-    return this.core.send(dest, msg, this.self)
+    return this.system.send(dest, msg, this.self)
   }
 
   drain(dest: Dest, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    return this.core.drainFor(dest, opts.signal)
+    return this.system.drainFor(dest, opts.signal)
   }
 
   spawn(fn: ProcessFn): Pid
   spawn(node: string, mod: string, fun: string, args?: unknown[]): Promise<Pid>
   spawn(a: ProcessFn | string, mod?: string, fun?: string, args: unknown[] = []): Pid | Promise<Pid> {
     this.alive()
-    if (typeof a === 'function') return this.core.spawn(a).self
-    return this.core.spawnOn(a, mod as string, fun as string, args, this, false)
+    if (typeof a === 'function') return this.system.spawn(a).self
+    return this.system.spawnOn(a, mod as string, fun as string, args, this, false)
   }
 
   spawnLink(fn: ProcessFn): Pid
   spawnLink(node: string, mod: string, fun: string, args?: unknown[]): Promise<Pid>
   spawnLink(a: ProcessFn | string, mod?: string, fun?: string, args: unknown[] = []): Pid | Promise<Pid> {
     this.alive()
-    if (typeof a === 'function') return this.core.spawn(a, this.self).self
-    return this.core.spawnOn(a, mod as string, fun as string, args, this, true)
+    if (typeof a === 'function') return this.system.spawn(a, this.self).self
+    return this.system.spawnOn(a, mod as string, fun as string, args, this, true)
   }
 
   link(pid: Pid): void {
     this.alive()
-    this.core.links.link(this, pid)
+    this.system.links.link(this, pid)
     this.alive() // linking to a dead pid may have killed us
   }
 
   unlink(pid: Pid): void {
     this.alive()
-    this.core.links.unlink(this, pid)
+    this.system.links.unlink(this, pid)
   }
 
   monitor(target: MonitorTarget): Ref {
     this.alive()
-    return this.core.monitors.monitor(this, target)
+    return this.system.monitors.monitor(this, target)
   }
 
   demonitor(ref: Ref, opts?: DemonitorOptions): boolean {
     this.alive()
-    return this.core.monitors.demonitor(this, ref, opts?.flush === true)
+    return this.system.monitors.demonitor(this, ref, opts?.flush === true)
   }
 
   trapExit(flag: boolean): boolean {
@@ -254,12 +254,12 @@ export class Process implements Proc {
 
   monitorNode(node: string, flag: boolean): void {
     this.alive()
-    this.core.nodeMonitors.set(this, node, flag)
+    this.system.nodeMonitors.set(this, node, flag)
   }
 
   register(name: string): void {
     this.alive()
-    this.core.registry.register(name, this)
+    this.system.registry.register(name, this)
   }
 
   exit(reason: unknown): never
@@ -267,16 +267,16 @@ export class Process implements Proc {
   exit(...args: unknown[]): void {
     this.alive()
     if (args.length >= 2) {
-      this.core.exitSignal(args[0] as Pid, args[1], this.self)
+      this.system.exitSignal(args[0] as Pid, args[1], this.self)
       this.alive() // exit(self(), Reason) may have killed us
       return
     }
-    this.core.terminate(this, args[0])
+    this.system.terminate(this, args[0])
     throw this.exitMarker()
   }
 
   makeRef(): Ref {
-    return this.core.makeRef()
+    return this.system.makeRef()
   }
 
   toString(): string {

@@ -22,7 +22,7 @@ export interface Remote {
   send(from: Pid | undefined, to: Pid, msg: unknown): boolean
   /** {Name, Node} ! Msg, for another node. False as for send. */
   regSend(from: Pid | undefined, name: string, node: string, msg: unknown): boolean
-  /** Resolves once the connection to `node` has drained below half its high-water mark. */
+  /** Resolves once the connection to `node` has drained below half its high-water mark (node.drain()). */
   drain(node: string, signal?: AbortSignal): Promise<void>
   /** Local `from` linked itself to remote `to` (the runtime already recorded its side). */
   link(from: Pid, to: Pid): void

@@ -1,11 +1,11 @@
 // The local process runtime of one node: its public face, and the inbound half of the seam
 // with the net kernel (RemoteInbound). Many runtimes can live in one OS process; all state is
-// per instance (see Core).
+// per instance (see ProcessSystem).
 import { NetkernelError } from '../errors.js'
 import { Pid } from '../terms/pid.js'
 import type { Ref } from '../terms/ref.js'
-import { Core } from './core.js'
-import { checkName } from './registry.js'
+import { ProcessSystem } from './process-system.js'
+import { checkName } from './name-registry.js'
 import type { Remote, RemoteInbound } from './remote.js'
 import type { Dest, ModuleDef, ProcessFn, RuntimeOptions } from './types.js'
 
@@ -34,53 +34,53 @@ export interface SpawnFnOptions {
 }
 
 export class Runtime implements RemoteInbound {
-  private readonly core: Core
+  private readonly system: ProcessSystem
 
   constructor(opts: RuntimeOptions) {
-    this.core = new Core(opts)
+    this.system = new ProcessSystem(opts)
   }
 
   get node(): string {
-    return this.core.node
+    return this.system.node
   }
 
   get creation(): number {
-    return this.core.creation
+    return this.system.creation
   }
 
   /** Set the node name and creation (once distribution has them); only with no live process. */
   setIdentity(node: string, creation: number): void {
-    this.core.setIdentity(node, creation)
+    this.system.setIdentity(node, creation)
   }
 
   /** Attach (or detach) the net kernel after construction. */
   setRemote(remote: Remote | undefined): void {
-    this.core.remote = remote
+    this.system.remote = remote
   }
 
   /** Live local processes. */
   get processCount(): number {
-    return this.core.table.size
+    return this.system.table.size
   }
 
   /** spawn/1: returns at once; `fn` starts in a microtask. */
   spawn(fn: ProcessFn, opts?: SpawnFnOptions): Pid {
-    return this.core.spawn(fn, opts?.link).self
+    return this.system.spawn(fn, opts?.link).self
   }
 
   /** Start mod:fun(proc, ...args) here. Throws SpawnError for an unknown module or function. */
   spawnModule(mod: string, fun: string, args: unknown[], opts: { linkTo?: Pid } = {}): Pid {
-    return this.core.spawnModule(mod, fun, args, opts.linkTo).self
+    return this.system.spawnModule(mod, fun, args, opts.linkTo).self
   }
 
   /** spawn(Node, Mod, Fun, Args) from outside any process: here, or through the net kernel. */
   spawnOn(node: string, mod: string, fun: string, args: unknown[] = []): Promise<Pid> {
-    return this.core.spawnOn(node, mod, fun, args, undefined, false)
+    return this.system.spawnOn(node, mod, fun, args, undefined, false)
   }
 
   /** Add (or replace) spawnable code. */
   defineModule(name: string, mod: ModuleDef): void {
-    this.core.modules.define(name, mod)
+    this.system.modules.define(name, mod)
   }
 
   /**
@@ -88,99 +88,99 @@ export class Runtime implements RemoteInbound {
    * throws ERR_NOPROC (Erlang's badarg). Local messages are passed by reference, not copied.
    */
   drain(dest: Dest, signal?: AbortSignal): Promise<void> {
-    return this.core.drainFor(dest, signal)
+    return this.system.drainFor(dest, signal)
   }
 
   send(dest: Dest, msg: unknown, from?: Pid): boolean {
-    return this.core.send(dest, msg, from)
+    return this.system.send(dest, msg, from)
   }
 
   register(name: string, pid: Pid): void {
     checkName(name)
     if (!(pid instanceof Pid)) throw new NetkernelError('ERR_BAD_ARGUMENT', 'register: expected a Pid')
-    if (pid.node !== this.core.node) {
-      throw new NetkernelError('ERR_BAD_ARGUMENT', `register: ${pid.toString()} is not a process of ${this.core.node}`)
+    if (pid.node !== this.system.node) {
+      throw new NetkernelError('ERR_BAD_ARGUMENT', `register: ${pid.toString()} is not a process of ${this.system.node}`)
     }
-    const p = this.core.lookup(pid)
+    const p = this.system.lookup(pid)
     if (p === undefined) throw new NetkernelError('ERR_NOPROC', `register(${name}): ${pid.toString()} is not alive`)
-    this.core.registry.register(name, p)
+    this.system.registry.register(name, p)
   }
 
   /** True when the name was registered. */
   unregister(name: string): boolean {
-    return this.core.registry.unregister(name)
+    return this.system.registry.unregister(name)
   }
 
   whereis(name: string): Pid | undefined {
-    return this.core.registry.get(name)?.self
+    return this.system.registry.get(name)?.self
   }
 
   registered(): string[] {
-    return this.core.registry.names()
+    return this.system.registry.names()
   }
 
   /** exit/2 from outside a process; the signal comes from `from` (default: the node's pid 0). */
   exit(pid: Pid, reason: unknown, from?: Pid): void {
     if (!(pid instanceof Pid)) throw new NetkernelError('ERR_BAD_ARGUMENT', 'exit: expected a Pid')
-    this.core.exitSignal(pid, reason, from ?? this.core.nodePid)
+    this.system.exitSignal(pid, reason, from ?? this.system.nodePid)
   }
 
   /** is_process_alive/1 for a local pid; false for pids of other nodes or creations. */
   isAlive(pid: Pid): boolean {
-    return this.core.lookup(pid) !== undefined
+    return this.system.lookup(pid) !== undefined
   }
 
   makeRef(): Ref {
-    return this.core.makeRef()
+    return this.system.makeRef()
   }
 
   /** Kill every process with `reason` (trapping or not); then spawns throw ERR_NODE_STOPPED. */
   shutdown(reason: unknown = 'shutdown'): void {
-    this.core.shutdown(reason)
+    this.system.shutdown(reason)
   }
 
   // ---- RemoteInbound: signals from other nodes -----------------------------------------
 
   deliver(to: Pid, msg: unknown): void {
-    this.core.lookup(to)?.deliver(msg)
+    this.system.lookup(to)?.deliver(msg)
   }
 
   deliverNamed(name: string, msg: unknown): void {
-    this.core.registry.get(name)?.deliver(msg)
+    this.system.registry.get(name)?.deliver(msg)
   }
 
   linkFrom(from: Pid, to: Pid): void {
-    this.core.links.linkFrom(from, to)
+    this.system.links.linkFrom(from, to)
   }
 
   unlinkFrom(from: Pid, to: Pid): void {
-    this.core.links.unlinkFrom(from, to)
+    this.system.links.unlinkFrom(from, to)
   }
 
   exitFrom(from: Pid, to: Pid, reason: unknown, viaLink: boolean): void {
-    this.core.links.exitFrom(from, to, reason, viaLink)
+    this.system.links.exitFrom(from, to, reason, viaLink)
   }
 
   monitorFrom(watcher: Pid, target: Pid | string, ref: Ref): boolean {
-    return this.core.monitors.monitorFrom(watcher, target, ref)
+    return this.system.monitors.monitorFrom(watcher, target, ref)
   }
 
   demonitorFrom(watcher: Pid, ref: Ref): void {
-    this.core.monitors.demonitorFrom(watcher, ref)
+    this.system.monitors.demonitorFrom(watcher, ref)
   }
 
   downFrom(from: string, watcher: Pid, ref: Ref, reason: unknown): boolean {
-    return this.core.monitors.downFrom(from, watcher, ref, reason)
+    return this.system.monitors.downFrom(from, watcher, ref, reason)
   }
 
   nodeDown(node: string): void {
-    const core = this.core
-    if (node === core.node) return
-    for (const p of [...core.remoteTouched]) {
+    const system = this.system
+    if (node === system.node) return
+    for (const p of [...system.remoteTouched]) {
       if (p.dead) continue
-      core.monitors.nodeDown(p, node)
-      core.links.nodeDown(p, node)
+      system.monitors.nodeDown(p, node)
+      system.links.nodeDown(p, node)
     }
-    core.nodeMonitors.nodeDown(node)
+    system.nodeMonitors.nodeDown(node)
   }
 }

@@ -81,7 +81,7 @@ export interface Proc {
 
    * sender whose send() returned false awaits this to keep memory bounded (like a stream's
 
-   * 'drain'). Local destinations resolve at once.
+   * 'drain'). Local destinations resolve at once. In netkernel, "drain" means only this wait.
 
    */
 

@@ -2,13 +2,14 @@
 // 4-byte big-endian length followed by one encoded term. Both codecs write identical bytes and
 // read each other's: the codec a node uses is a local choice, never a protocol one.
 //
-//   'msgpackr'      the fast one (default). Named for the library it was meant to configure; it
-//                   is netkernel's own writer/reader (encoder.ts, decoder.ts) built the way
-//                   msgpackr is (one scratch buffer, inline writers), because msgpackr cannot be
-//                   configured per instance: its extension registry is module-global in both
-//                   directions (kriszyp/msgpackr#93), an exact Map never reaches an extension, and
-//                   its reader accepts a dozen private extension codes. msgpackr serves as a test
-//                   oracle for the standard types instead.
+//   'netkernel'     the fast one (default): netkernel's own MessagePack writer/reader
+//                   (encoder.ts, decoder.ts), built the way the msgpackr library is (one
+//                   scratch buffer, inline writers), because msgpackr cannot be configured
+//                   per instance: its extension registry is module-global in both directions
+//                   (kriszyp/msgpackr#93), an exact Map never reaches an extension, and its
+//                   reader accepts a dozen private extension codes. msgpackr serves as a test
+//                   oracle for the standard types instead. 'msgpackr', this codec's first
+//                   name, is still accepted as an alias.
 //   'msgpack-lite'  msgpack-lite with a per-instance codec (codec-lite.ts); several times slower.
 //
 // Each codec instance owns its buffers and caches: create one per node.
@@ -20,12 +21,18 @@ import { appendBytes, type FrameBatch } from './frame-batch.js'
 
 export { appendBytes, type FrameBatch } from './frame-batch.js'
 
-export type CodecName = 'msgpackr' | 'msgpack-lite'
+/** A codec's own name (Codec.name): netkernel's own writer/reader, or the msgpack-lite library. */
+export type CodecKind = 'netkernel' | 'msgpack-lite'
 
-export const CODEC_NAMES: readonly CodecName[] = ['msgpackr', 'msgpack-lite']
+/** The codecs, each once. */
+export const CODEC_NAMES: readonly CodecKind[] = ['netkernel', 'msgpack-lite']
+
+/** What the `codec` option accepts: a codec's name, or 'msgpackr', an alias of 'netkernel' kept for compatibility. */
+export type CodecName = CodecKind | 'msgpackr'
 
 export interface Codec {
-  readonly name: CodecName
+  /** Its own name: 'netkernel' also when created as 'msgpackr'. */
+  readonly name: CodecKind
   /** The term's MessagePack bytes, in a fresh Buffer the caller may keep. Throws CodecError ERR_ENCODE. */
   encode(value: unknown): Buffer
   /** One term from exactly these bytes. Throws CodecError ERR_DECODE or ERR_UNKNOWN_EXTENSION. */
@@ -39,19 +46,19 @@ export interface Codec {
 export interface CodecOptions {
   /**
    * The largest frame body encodeFrame / encodeFrameInto write (a node's maxMessageSize); a
-   * larger term throws CodecError ERR_MESSAGE_TOO_LARGE and nothing is appended. 'msgpackr'
+   * larger term throws CodecError ERR_MESSAGE_TOO_LARGE and nothing is appended. 'netkernel'
    * stops as soon as its output passes the bound; 'msgpack-lite' once the term is encoded.
    * Default: no bound but the 4 GiB a length prefix can say.
    */
   maxFrameBody?: number
 }
 
-export function createCodec(name: CodecName = 'msgpackr', opts: CodecOptions = {}): Codec {
-  if (name === 'msgpackr') {
+export function createCodec(name: CodecName = 'netkernel', opts: CodecOptions = {}): Codec {
+  if (name === 'netkernel' || name === 'msgpackr') {
     const encoder = new TermEncoder(opts.maxFrameBody)
     const decoder = new TermDecoder()
     return {
-      name,
+      name: 'netkernel',
       encode: value => encoder.encode(value),
       decode: (bytes, owned) => decoder.decode(bytes, owned),
       encodeFrame: value => encoder.encodeFrame(value),
@@ -62,5 +69,5 @@ export function createCodec(name: CodecName = 'msgpackr', opts: CodecOptions = {
     const lite = createLiteCodec(opts.maxFrameBody)
     return { name, encode: lite.encode, decode: lite.decode, encodeFrame: lite.encodeFrame, encodeFrameInto: (v, out) => appendBytes(out, lite.encodeFrame(v)) }
   }
-  throw new NetkernelError('ERR_BAD_ARGUMENT', `unknown codec ${JSON.stringify(String(name))}: expected one of ${CODEC_NAMES.join(', ')}`)
+  throw new NetkernelError('ERR_BAD_ARGUMENT', `unknown codec ${JSON.stringify(String(name))}: expected one of ${CODEC_NAMES.join(', ')} (or 'msgpackr', an alias of 'netkernel')`)
 }

@@ -9,7 +9,7 @@ export interface Registration<Owner> extends NodeInfo {
   owner: Owner
 }
 
-export interface Registry<Owner> {
+export interface PortMapperTable<Owner> {
   /** undefined when the name is taken. */
   register(info: NodeInfo, owner: Owner): Registration<Owner> | undefined
   unregister(name: string): Registration<Owner> | undefined
@@ -25,9 +25,9 @@ const MAX_CREATION = 0xffffffff
 /** How many unregistered names keep their last creation (epmd's MAX_UNREG_COUNT). */
 export const MAX_REMEMBERED = 1000
 
-export function createRegistry<Owner>(
+export function createPortMapperTable<Owner>(
   opts: { random?: () => number; maxRemembered?: number } = {},
-): Registry<Owner> {
+): PortMapperTable<Owner> {
   const random = opts.random ?? (() => randomInt(MIN_CREATION, 2 ** 32))
   const maxRemembered = opts.maxRemembered ?? MAX_REMEMBERED
   const live = new Map<string, Registration<Owner>>()

@@ -1,5 +1,7 @@
-// Outbound: the net kernel's side of the runtime seam. Each signal becomes one control frame
-// (frames.ts) queued on the connection to the target's node, connecting on first use.
+// Outbound signals: the net kernel's side of the runtime seam (KernelRemote implements the
+// runtime's Remote, remote.ts). Each signal to a process on another node becomes one control
+// frame (frames.ts) queued on the connection to that node, connecting on first use; inbound
+// ones are dispatch.ts's.
 import type { Remote, RemoteName, SpawnOptions } from '../process/remote.js'
 import type { Codec } from '../terms/codec.js'
 import type { NetKernel } from './net-kernel.js'

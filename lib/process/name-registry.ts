@@ -13,10 +13,10 @@ export function checkName(name: unknown): asserts name is string {
   }
 }
 
-export class Registry {
+export class NameRegistry {
   private readonly byName = new Map<string, Process>()
 
-  constructor(private readonly core: { readonly node: string }) {}
+  constructor(private readonly system: { readonly node: string }) {}
 
   register(name: string, p: Process): void {
     checkName(name)
@@ -24,7 +24,7 @@ export class Registry {
     if (holder !== undefined) {
       throw new RegistryError(
         'ERR_NAME_TAKEN',
-        `register: ${JSON.stringify(name)} is already registered to ${holder.self.toString()} on ${this.core.node}`,
+        `register: ${JSON.stringify(name)} is already registered to ${holder.self.toString()} on ${this.system.node}`,
       )
     }
     if (p.regName !== undefined) {

@@ -1,6 +1,7 @@
-// The runtime's shared state and its central operations: identity, the process table, pids and
-// refs, spawning, sending, exit signals and process termination. Links, monitors, node
-// monitors, the registry and modules live in their own files and reach each other through here.
+// The process system: the node's local processes and what acts on them as a whole — identity,
+// the process table, pids and refs, spawning, sending, exit signals and process termination.
+// Runtime (runtime.ts) is its public face. Links, monitors, node monitors, the name registry
+// and modules live in their own files and reach each other through here.
 import { NetkernelError, SpawnError } from '../errors.js'
 import { childLogger, silentLogger, type Logger } from '../logger.js'
 import { Pid } from '../terms/pid.js'
@@ -11,7 +12,7 @@ import { Modules } from './modules.js'
 import { Monitors } from './monitors.js'
 import { NodeMonitors } from './node-monitors.js'
 import { Process } from './process.js'
-import { Registry } from './registry.js'
+import { NameRegistry } from './name-registry.js'
 import type { Remote } from './remote.js'
 import type { Dest, ProcessFn, RuntimeOptions, Timers } from './types.js'
 
@@ -22,7 +23,7 @@ const defaultTimers: Timers = {
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 }
 
-export class Core {
+export class ProcessSystem {
   node: string
   creation: number
   remote: Remote | undefined
@@ -32,7 +33,7 @@ export class Core {
   readonly table = new Map<number, Process>()
   /** Processes with a link or monitor across nodes: what nodeDown() has to look at. */
   readonly remoteTouched = new Set<Process>()
-  readonly registry = new Registry(this)
+  readonly registry = new NameRegistry(this)
   readonly links = new Links(this)
   readonly monitors = new Monitors(this)
   readonly nodeMonitors = new NodeMonitors(this)
@@ -48,7 +49,7 @@ export class Core {
   private startScheduled = false
   /** Link exit signals waiting to be applied, flat: [target, from, reason, ...]. */
   private readonly sigQ: unknown[] = []
-  private draining = false
+  private applyingSignals = false
 
   constructor(opts: RuntimeOptions) {
     this.node = opts.node
@@ -275,12 +276,13 @@ export class Core {
     this.links.onExit(p, reason)
     this.monitors.onExit(p, reason)
     this.nodeMonitors.onExit(p)
-    this.drain()
+    this.applyQueuedSignals()
   }
 
-  private drain(): void {
-    if (this.draining) return
-    this.draining = true
+  /** Apply the queued link exit signals (sigQ); a call from within returns at once (the loop takes what it queued). */
+  private applyQueuedSignals(): void {
+    if (this.applyingSignals) return
+    this.applyingSignals = true
     const q = this.sigQ
     try {
       for (let i = 0; i < q.length; i += 3) {
@@ -288,7 +290,7 @@ export class Core {
       }
     } finally {
       q.length = 0
-      this.draining = false
+      this.applyingSignals = false
     }
   }
 
