@@ -1,7 +1,9 @@
 // One injectable clock reaches the node's timers: with startNode({ clock }), a receive
-// timeout and a remote spawn's timeout fire when that clock says so, to the millisecond, and
-// not before however long real time waits.
+// timeout, a remote spawn's timeout and a handshake step's deadline fire when that clock says
+// so, to the millisecond, and not before however long real time waits.
 import t from 'tap'
+import { connect } from 'node:net'
+import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startNode, type Node } from '../lib/index.js'
 import { fakeClock } from './fixtures/fake-clock.js'
@@ -69,4 +71,38 @@ t.test('a remote spawn times out on the node clock, exactly', async t => {
   t.equal(spawned.state, 'rejected', 'at 5000 ms')
   t.equal(spawned.error?.code, 'ERR_SPAWN_FAILED')
   t.match(spawned.error?.message, /no reply within 5000 ms/)
+})
+
+t.test("an inbound handshake's step deadline fires on the node clock, exactly", async t => {
+  const clock = fakeClock()
+  // The setup deadline (also on the clock) is far off: the step deadline is what fires.
+  const node = await startNode({
+    name: 'clockstep', epmd: false, listen: { host: '127.0.0.1' }, cookie: 'c', clock,
+    handshakeStepTimeout: 300, setupTimeout: 60_000,
+  })
+  t.teardown(() => node.stop())
+  const errors: { code: string; direction: string }[] = []
+  node.on('connectError', (_name, info) => errors.push(info))
+  // A raw peer that connects and stays silent: the responder waits for its hello.
+  const sock = connect(node.address!.port, '127.0.0.1')
+  t.teardown(() => sock.destroy())
+  await once(sock, 'connect')
+  let closed = false
+  sock.on('close', () => void (closed = true))
+  sock.on('error', () => {})
+  await settle()
+  await sleep(400)
+  t.same(errors, [], 'real time past the step deadline does not time it out')
+  t.equal(closed, false, 'the socket is still open')
+  clock.advance(299)
+  await settle()
+  t.same(errors, [], 'not at 299 ms of clock time')
+  t.equal(closed, false, 'the socket is still open at 299 ms')
+  clock.advance(1)
+  for (let i = 0; i < 50 && (errors.length === 0 || !closed); i++) await settle()
+  t.equal(errors.length, 1, 'one connectError at 300 ms')
+  t.equal(errors[0]?.code, 'ERR_HANDSHAKE_TIMEOUT')
+  t.equal(errors[0]?.direction, 'in')
+  t.match((errors[0] as { error?: Error } | undefined)?.error?.message, /timed out after 300 ms/)
+  t.ok(closed, 'the silent socket was closed')
 })

@@ -8,6 +8,7 @@ import type { Conn, Transport } from '../transport.js'
 import type { Authenticator, CookieStore, HandshakeMessage } from '../authenticator.js'
 import { NetkernelError, abortError } from '../errors.js'
 import type { AuthSession, ChannelFaults, SessionSide, SuiteChannel, TranscriptEntry } from './authenticator.js'
+import type { Clock } from '../clock.js'
 
 /** One node of a session. */
 export interface SessionNode {
@@ -26,6 +27,8 @@ export interface HandshakeSessionOptions {
   host?: string
   /** The per-step deadline of each receive, in ms (default 2000). */
   stepTimeout?: number
+  /** The step deadlines' timers (default: the system clock). */
+  clock?: Clock
   /** Bounds the connection's setup (default: 5 s). */
   signal?: AbortSignal
 }
@@ -93,8 +96,8 @@ export async function handshakeSession(dialler: SessionNode, acceptor: SessionNo
   const life = new AbortController()
   const codec = createCodec()
   const stepTimeout = opts.stepTimeout ?? 2000
-  const ich = new FramedChannel(dialled, codec, acceptor.name, stepTimeout, life.signal)
-  const rch = new FramedChannel(answered, codec, dialler.name, stepTimeout, life.signal)
+  const ich = new FramedChannel(dialled, codec, acceptor.name, stepTimeout, life.signal, opts.clock)
+  const rch = new FramedChannel(answered, codec, dialler.name, stepTimeout, life.signal, opts.clock)
   const side = (self: SessionNode, peer: SessionNode, role: 'initiator' | 'responder', ch: FramedChannel): SessionSide => ({
     ch: recorded(ch),
     ctx: { localName: self.name, peerName: peer.name, role, conn: ch.conn, cookies: self.cookies ?? noCookies(self.name) },

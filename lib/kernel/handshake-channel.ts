@@ -18,6 +18,7 @@ import { FrameDecoder } from '../terms/frame-decoder.js'
 import { HandshakeError, NetkernelError, errorFor, type ErrorCode } from '../errors.js'
 import { MAX_HANDSHAKE_FRAME } from './frames.js'
 import { MAX_PEER_FRAME } from './fragments.js'
+import { systemClock, type Clock } from '../clock.js'
 
 /** Refusals a responder can answer with ({ t: 'status', s }), and the error each becomes on both sides. */
 const REFUSALS: Record<string, { code: ErrorCode; text: string }> = {
@@ -81,6 +82,8 @@ export class FramedChannel {
     public peer: string,
     private readonly stepTimeout: number,
     private readonly signal: AbortSignal,
+    /** The step deadline's timer: the node's clock. */
+    private readonly clock: Clock = systemClock,
   ) {
     conn.stream.on('data', this.onData)
     conn.stream.on('end', this.onEnd)
@@ -105,7 +108,7 @@ export class FramedChannel {
     for (const s of signals) if (s.aborted) return Promise.reject(handshakeAbortError(s, `handshake with ${this.peer}`))
     return new Promise<HandshakeMessage>((resolve, reject) => {
       const done = (): void => {
-        clearTimeout(timer)
+        this.clock.clearTimeout(timer)
         for (const s of signals) s.removeEventListener('abort', onAbort)
         this.waiter = undefined
       }
@@ -113,7 +116,7 @@ export class FramedChannel {
         done()
         reject(handshakeAbortError(ev.target as AbortSignal, `handshake with ${this.peer}`))
       }
-      const timer = setTimeout(() => {
+      const timer = this.clock.setTimeout(() => {
         done()
         reject(new HandshakeError('ERR_HANDSHAKE_TIMEOUT', `handshake step with ${this.peer} timed out after ${this.stepTimeout} ms`))
       }, this.stepTimeout)

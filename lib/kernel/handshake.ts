@@ -21,6 +21,7 @@
 import type { Conn } from '../transport.js'
 import type { Authenticator, AuthContext, AuthResult, CookieStore } from '../authenticator.js'
 import type { Codec } from '../terms/codec.js'
+import type { Clock } from '../clock.js'
 import type { FrameDecoder } from '../terms/frame-decoder.js'
 import { FramedChannel, refusalError } from './handshake-channel.js'
 import type { SetupEvent, Verdict } from './setup-machine.js'
@@ -42,6 +43,8 @@ export interface HandshakeDeps {
   auth: Authenticator
   cookies: CookieStore
   stepTimeout: number
+  /** The step deadlines' timers; the system clock when absent (hand-made deps). */
+  clock?: Clock
   /** Responder: may this peer connect at all? */
   allowNode(name: string, info: { address: string; hidden: boolean }): boolean | Promise<boolean>
   /**
@@ -75,7 +78,7 @@ function authContext(d: HandshakeDeps, conn: Conn, peerName: string, role: AuthC
 
 /** The dialling side. Rejects with a NetkernelError naming both nodes. */
 export async function initiateHandshake(d: HandshakeDeps, conn: Conn, peer: string, signal: AbortSignal): Promise<Established> {
-  const ch = new FramedChannel(conn, d.codec, peer, d.stepTimeout, signal)
+  const ch = new FramedChannel(conn, d.codec, peer, d.stepTimeout, signal, d.clock)
   try {
     ch.send({ t: 'hello', v: PROTOCOL_VERSION, name: d.localName, to: peer, hidden: d.hidden, long: d.longNames, creation: d.creation })
     let st = await ch.receive()
@@ -111,7 +114,7 @@ export async function initiateHandshake(d: HandshakeDeps, conn: Conn, peer: stri
 /** The accepting side. Rejects with a NetkernelError; the caller closes the Conn. */
 export async function respondHandshake(d: HandshakeDeps, conn: Conn, signal: AbortSignal): Promise<Established> {
   const address = `${conn.remoteAddress}:${conn.remotePort}`
-  const ch = new FramedChannel(conn, d.codec, address, d.stepTimeout, signal)
+  const ch = new FramedChannel(conn, d.codec, address, d.stepTimeout, signal, d.clock)
   const refuse = (s: string, peer: string): never => {
     ch.send({ t: 'status', s })
     throw refusalError(s, d.localName, peer, `from ${address}`)

@@ -340,7 +340,7 @@ export class NetKernel {
     const o = this.o
     return {
       localName: o.name, hidden: o.hidden, longNames: o.longNames, creation: this.creation, codec: o.codec,
-      auth: o.auth, cookies: o.cookies, stepTimeout: o.stepTimeout,
+      auth: o.auth, cookies: o.cookies, stepTimeout: o.stepTimeout, clock: o.clock,
       allowNode: o.policy.allowNode ?? (() => true),
       setup,
     }
