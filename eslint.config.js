@@ -56,33 +56,42 @@ export const layering = [
     // (1) the process runtime stays below the network.
     files: ['lib/process/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [
-          noTestCode,
-          ...forbid(processRule, { libDirs: ['kernel', 'epmd', 'cli'], libFiles: ['node'], topDirs: ['transports', 'auth'] }),
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            noTestCode,
+            ...forbid(processRule, { libDirs: ['kernel', 'epmd', 'cli'], libFiles: ['node'], topDirs: ['transports', 'auth'] }),
+          ],
+        },
+      ],
     },
   },
   {
     // (2) the term codec is the bottom layer.
     files: ['lib/terms/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [
-          noTestCode,
-          ...forbid(termsRule, { libDirs: ['process', 'kernel', 'epmd', 'cli'], libFiles: ['node'], topDirs: ['transports', 'auth'] }),
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            noTestCode,
+            ...forbid(termsRule, { libDirs: ['process', 'kernel', 'epmd', 'cli'], libFiles: ['node'], topDirs: ['transports', 'auth'] }),
+          ],
+        },
+      ],
     },
   },
   {
     // (3) strategies see the contracts, not the kernel that drives them.
     files: ['transports/**/*.ts', 'auth/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: forbid(strategyRule, { libDirs: ['kernel', 'epmd', 'process', 'cli'], libFiles: ['node'] }),
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: forbid(strategyRule, { libDirs: ['kernel', 'epmd', 'process', 'cli'], libFiles: ['node'] }),
+        },
+      ],
     },
   },
 ]
@@ -102,14 +111,20 @@ export default defineConfig(
     },
     rules: {
       // tap queues a subtest when t.test() is called; its promise needs no await (tap's own idiom).
-      '@typescript-eslint/no-floating-promises': ['error', {
-        allowForKnownSafeCalls: [{ from: 'package', package: '@tapjs/test', name: ['test', 'skip', 'todo'] }],
-      }],
-      '@typescript-eslint/consistent-type-imports': ['error', {
-        prefer: 'type-imports',
-        fixStyle: 'inline-type-imports',
-        disallowTypeAnnotations: false, // `typeof import('…')` in test fixtures is fine
-      }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [{ from: 'package', package: '@tapjs/test', name: ['test', 'skip', 'todo'] }],
+        },
+      ],
+      '@typescript-eslint/consistent-type-imports': [
+        'error',
+        {
+          prefer: 'type-imports',
+          fixStyle: 'inline-type-imports',
+          disallowTypeAnnotations: false, // `typeof import('…')` in test fixtures is fine
+        },
+      ],
       // With the rule above, `eslint --fix` writes the codebase's two forms: `import type { A }`
       // when every name is a type, `import { a, type B }` when mixed.
       '@typescript-eslint/no-import-type-side-effects': 'error',

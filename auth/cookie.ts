@@ -91,7 +91,8 @@ class Run {
 
   cookie(): Buffer {
     const c = this.ctx.cookies.cookieFor(this.peer)
-    if (typeof c !== 'string' || c.length === 0) throw this.refuse(new AuthError('ERR_AUTH_FAILED', `no cookie to authenticate node ${this.peer}`))
+    if (typeof c !== 'string' || c.length === 0)
+      throw this.refuse(new AuthError('ERR_AUTH_FAILED', `no cookie to authenticate node ${this.peer}`))
     return Buffer.from(c, 'utf8')
   }
 
@@ -99,7 +100,9 @@ class Run {
   sharedPoint(y: bigint, share: Uint8Array): Buffer {
     const k = scalarMultVfy(y, share)
     if (k === null) {
-      throw this.refuse(new HandshakeError('ERR_HANDSHAKE', `cookie handshake with node ${this.peer}: its share is not a valid group element`))
+      throw this.refuse(
+        new HandshakeError('ERR_HANDSHAKE', `cookie handshake with node ${this.peer}: its share is not a valid group element`),
+      )
     }
     return k
   }
@@ -127,7 +130,10 @@ class Run {
     }
     if (msg === null || typeof msg !== 'object' || msg.t !== t || !check(msg)) {
       throw this.refuse(
-        new HandshakeError('ERR_HANDSHAKE', `cookie handshake with node ${this.peer}: expected ${JSON.stringify(t)}, got ${describe(msg ?? {})}`),
+        new HandshakeError(
+          'ERR_HANDSHAKE',
+          `cookie handshake with node ${this.peer}: expected ${JSON.stringify(t)}, got ${describe(msg ?? {})}`,
+        ),
       )
     }
     return msg

@@ -69,14 +69,20 @@ function check(ctx: AuthContext, now = Date.now()): Refusal | undefined {
   if (!conn.encrypted || isEmpty(cert)) {
     return {
       why: 'no_certificate',
-      error: new TransportError('ERR_CERT_REQUIRED', `${who(ctx)}: the ${conn.transport} connection carries no verified certificate (tlsCert() needs the tls transport with verification on)`),
+      error: new TransportError(
+        'ERR_CERT_REQUIRED',
+        `${who(ctx)}: the ${conn.transport} connection carries no verified certificate (tlsCert() needs the tls transport with verification on)`,
+      ),
     }
   }
   const c = cert as PeerCertificate
   const from = Date.parse(c.valid_from)
   const to = Date.parse(c.valid_to)
   if (!(now >= from && now <= to)) {
-    return { why: 'expired', error: new TransportError('ERR_CERT_EXPIRED', `${who(ctx)}: its certificate is valid from ${c.valid_from} to ${c.valid_to}, not now`) }
+    return {
+      why: 'expired',
+      error: new TransportError('ERR_CERT_EXPIRED', `${who(ctx)}: its certificate is valid from ${c.valid_from} to ${c.valid_to}, not now`),
+    }
   }
   if (!certificateNamesNode(c, ctx.peerName)) {
     return {
@@ -126,7 +132,8 @@ async function takePeerVerdict(ch: HandshakeChannel, ctx: AuthContext, ms = 1000
 
 /** Both sides run the same steps (see the top of this file). */
 async function certStep(ch: HandshakeChannel, ctx: AuthContext): Promise<PeerCertificate> {
-  if (ctx.signal.aborted) throw new NetkernelError('ERR_ABORTED', `certificate check with ${who(ctx)} aborted`, { cause: ctx.signal.reason })
+  if (ctx.signal.aborted)
+    throw new NetkernelError('ERR_ABORTED', `certificate check with ${who(ctx)} aborted`, { cause: ctx.signal.reason })
   const refusal = check(ctx)
   if (refusal !== undefined) {
     ch.send({ t: 'refused', why: refusal.why })
@@ -139,7 +146,10 @@ async function certStep(ch: HandshakeChannel, ctx: AuthContext): Promise<PeerCer
   if (msg !== null && typeof msg === 'object' && msg.t === 'refused') throw refusedBy(ctx, msg.why)
   if (msg === null || typeof msg !== 'object' || msg.t !== 'cert') {
     ch.send({ t: 'refused', why: 'protocol' })
-    throw new HandshakeError('ERR_HANDSHAKE', `certificate check with ${who(ctx)}: expected its verdict, got ${typeof msg?.t === 'string' ? JSON.stringify(msg.t) : 'a message without a type'}`)
+    throw new HandshakeError(
+      'ERR_HANDSHAKE',
+      `certificate check with ${who(ctx)}: expected its verdict, got ${typeof msg?.t === 'string' ? JSON.stringify(msg.t) : 'a message without a type'}`,
+    )
   }
   if (b !== undefined && !sameBytes(msg.b, b)) {
     ch.send({ t: 'refused', why: 'binding' })

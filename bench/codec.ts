@@ -74,7 +74,11 @@ for (const [kind, payload] of Object.entries(payloads)) {
   console.log(`\npayload: ${kind} (${createCodec().encode(payload).length} bytes encoded; frame ${size} bytes)`)
   for (const name of CODEC_NAMES) {
     const codec = createCodec(name)
-    const r = measure(v => codec.encodeFrame(v), b => codec.decode(b), frame)
+    const r = measure(
+      v => codec.encodeFrame(v),
+      b => codec.decode(b),
+      frame,
+    )
     results.set(name, r)
     console.log(`  ${name.padEnd(26)} encode ${fmt(r.encode)}   decode ${fmt(r.decode)}`)
   }

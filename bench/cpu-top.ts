@@ -3,13 +3,28 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 
-interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
-interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
+interface ProfileNode {
+  id: number
+  callFrame: { functionName: string; url: string; lineNumber: number }
+  children?: number[]
+}
+interface Profile {
+  nodes: ProfileNode[]
+  samples: number[]
+  timeDeltas: number[]
+}
 
 const args = process.argv.slice(2)
 const top = Number(args.find(a => a.startsWith('--top='))?.slice(6) ?? 20)
-const files = args.filter(a => !a.startsWith('--')).flatMap(p =>
-  statSync(p).isDirectory() ? readdirSync(p).filter(f => f.endsWith('.cpuprofile')).map(f => join(p, f)) : [p])
+const files = args
+  .filter(a => !a.startsWith('--'))
+  .flatMap(p =>
+    statSync(p).isDirectory()
+      ? readdirSync(p)
+          .filter(f => f.endsWith('.cpuprofile'))
+          .map(f => join(p, f))
+      : [p],
+  )
 
 for (const file of files) {
   const prof = JSON.parse(readFileSync(file, 'utf8')) as Profile
@@ -25,5 +40,6 @@ for (const file of files) {
     self.set(key, (self.get(key) ?? 0) + dt)
   })
   console.log(`\n${file}: ${(total / 1e6).toFixed(1)} s sampled`)
-  for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`)
+  for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top))
+    console.log(`  ${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`)
 }

@@ -38,7 +38,9 @@ const want = (family: string): boolean => only === undefined || only.includes(fa
 const cpuProfDir = strOpt('cpu-prof')
 const outDir = strOpt('out') ?? fileURLToPath(new URL(quick ? './results/quick/' : './results/', import.meta.url))
 
-const SIZES = (strOpt('sizes')?.split(',').map(Number) ?? [10, 100, 1024, 65536, 1048576]).filter(x => [10, 100, 1024, 65536, 1048576].includes(x))
+const SIZES = (strOpt('sizes')?.split(',').map(Number) ?? [10, 100, 1024, 65536, 1048576]).filter(x =>
+  [10, 100, 1024, 65536, 1048576].includes(x),
+)
 const SIZE_LABEL: Record<number, string> = { 10: '10 B', 100: '100 B', 1024: '1 KB', 65536: '64 KB', 1048576: '1 MB' }
 /** Messages per run, per payload size. */
 const COUNT: Record<number, number> = quick
@@ -56,8 +58,16 @@ const HOL_SIZE = 1048576
 
 type Variant = 'nk-tcp' | 'nk-tls' | 'nk-ssh' | 'otp' | 'otp-tuned' | 'otp-tls' | 'raw' | 'raw-copy' | 'codec' | 'local'
 const VARIANT_LABEL: Record<Variant, string> = {
-  'nk-tcp': 'netkernel tcp', 'nk-tls': 'netkernel tls', 'nk-ssh': 'netkernel ssh', otp: 'OTP', 'otp-tuned': 'OTP +zdbbl',
-  'otp-tls': 'OTP inet_tls', raw: 'raw pipe', 'raw-copy': 'raw copy', codec: 'codec loop', local: 'local send',
+  'nk-tcp': 'netkernel tcp',
+  'nk-tls': 'netkernel tls',
+  'nk-ssh': 'netkernel ssh',
+  otp: 'OTP',
+  'otp-tuned': 'OTP +zdbbl',
+  'otp-tls': 'OTP inet_tls',
+  raw: 'raw pipe',
+  'raw-copy': 'raw copy',
+  codec: 'codec loop',
+  local: 'local send',
 }
 /** Figures of one measurement: rate (msgs/s) for throughput; p50/p99/p999 (µs) for latency. */
 type Sample = Record<string, number>
@@ -70,9 +80,21 @@ interface Measure {
 const tput = (r: TputResult, expected: number): Sample => {
   if (r.count !== expected || !r.ok) throw new Error(`received ${r.count} of ${expected} (ok=${r.ok})`)
   // First to last message received: count - 1 intervals.
-  return { rate: (r.count - 1) / (r.recvNs / 1e9), e2e: r.count / (r.totalNs / 1e9), cpuSend: r.sendCpuNs / r.count, cpuRecv: r.recvCpuNs / r.count }
+  return {
+    rate: (r.count - 1) / (r.recvNs / 1e9),
+    e2e: r.count / (r.totalNs / 1e9),
+    cpuSend: r.sendCpuNs / r.count,
+    cpuRecv: r.recvCpuNs / r.count,
+  }
 }
-const lat = (r: LatResult): Sample => ({ p50: r.p50, p99: r.p99, p999: r.p999, mean: r.mean, n: r.n, ...(r.streamBps === undefined ? {} : { streamBps: r.streamBps }) })
+const lat = (r: LatResult): Sample => ({
+  p50: r.p50,
+  p99: r.p99,
+  p999: r.p999,
+  mean: r.mean,
+  n: r.n,
+  ...(r.streamBps === undefined ? {} : { streamBps: r.streamBps }),
+})
 
 /** The bare codec loop: encode the SEND frame, push it through the frame decoder, decode it. */
 function codecLoop(n: number, size: number, pid: Pid): Sample {
@@ -139,9 +161,13 @@ async function setup(): Promise<Setup> {
 
   // Transports present in the tree.
   const transports: TransportName[] = ['tcp']
-  const exists = async (m: string): Promise<boolean> => import(m).then(() => true, () => false)
+  const exists = async (m: string): Promise<boolean> =>
+    import(m).then(
+      () => true,
+      () => false,
+    )
   if (!flag('no-tls')) {
-    if (await exists('../transports/tls.js') && await exists('../lib/certs/index.js')) transports.push('tls')
+    if ((await exists('../transports/tls.js')) && (await exists('../lib/certs/index.js'))) transports.push('tls')
     else notes.push('tls: not measured (transports/tls.ts or lib/certs/ missing)')
   }
   let sshd: Awaited<ReturnType<typeof startSshd>> | undefined
@@ -169,14 +195,29 @@ async function setup(): Promise<Setup> {
         c.tls = { ca: join(tmp, 'ca.pem'), cert: join(tmp, `${c.name}.pem`), key: join(tmp, `${c.name}.key`) }
       }
     }
-    if (t === 'ssh') s.ssh = { gateway: 'gw', host: sshd!.host, port: sshd!.port, username: sshd!.username, privateKey: sshd!.privateKey, hostKey: sshd!.hostKey, target: '127.0.0.1' }
+    if (t === 'ssh')
+      s.ssh = {
+        gateway: 'gw',
+        host: sshd!.host,
+        port: sshd!.port,
+        username: sshd!.username,
+        privateKey: sshd!.privateKey,
+        hostKey: sshd!.hostKey,
+        target: '127.0.0.1',
+      }
     recvNodes.push(r)
     sendNodes.push(s)
   }
   const peer = (role: 'recv' | 'send', nodes: PeerNodeConfig[]): Child => {
     const prof = cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfDir, role)}`]
     const cfg: PeerConfig = { role, cookie, epmdPort: epmd!.port, nodes }
-    return startChild(role === 'recv' ? 'receiver' : 'sender', process.execPath, [...prof, '--import', 'tsx', peerEntry, JSON.stringify(cfg)])
+    return startChild(role === 'recv' ? 'receiver' : 'sender', process.execPath, [
+      ...prof,
+      '--import',
+      'tsx',
+      peerEntry,
+      JSON.stringify(cfg),
+    ])
   }
 
   const otp = new Map<OtpVariant, OtpPair>()
@@ -191,13 +232,15 @@ async function setup(): Promise<Setup> {
       notes.push(`OTP inet_tls: not measured (${(err as Error).message.split('\n')[0]})`)
     }
     const variants: OtpVariant[] = tlsConf === undefined ? ['default', 'tuned'] : ['default', 'tuned', 'tls']
-    await Promise.all(variants.map(async v => {
-      try {
-        otp.set(v, await startOtpPair(s, v, tag, cookie, tlsConf))
-      } catch (err) {
-        notes.push(`OTP ${v}: not measured (${(err as Error).message})`)
-      }
-    }))
+    await Promise.all(
+      variants.map(async v => {
+        try {
+          otp.set(v, await startOtpPair(s, v, tag, cookie, tlsConf))
+        } catch (err) {
+          notes.push(`OTP ${v}: not measured (${(err as Error).message})`)
+        }
+      }),
+    )
   }
 
   const receiver = peer('recv', recvNodes)
@@ -211,7 +254,9 @@ async function setup(): Promise<Setup> {
     const ok = await sender.ask<boolean>(`connect ${JSON.stringify({ t, node: ready.nodes[t] })}`, 'CONNECTED', 60_000)
     if (!ok) throw new Error(`${t}: cannot connect to ${ready.nodes[t]}`)
   }
-  progress(`started in ${((Date.now() - t0) / 1000).toFixed(1)} s: netkernel ${transports.join(', ')}; OTP ${[...otp.keys()].join(', ') || 'none'}`)
+  progress(
+    `started in ${((Date.now() - t0) / 1000).toFixed(1)} s: netkernel ${transports.join(', ')}; OTP ${[...otp.keys()].join(', ') || 'none'}`,
+  )
   for (const n of notes) progress(`  note: ${n}`)
   return { sender, receiver, recvNodes: ready.nodes, rawPort: ready.rawPort, otp, otpRelease, notes }
 }
@@ -225,29 +270,65 @@ function measures(s: Setup): Measure[] {
     for (const size of SIZES) {
       const n = COUNT[size]!
       const sc = `tput-${size}`
-      out.push({ scenario: sc, variant: 'raw', run: async () => tput(await s.sender.ask(`raw ${JSON.stringify({ n, size, port: s.rawPort })}`), n) })
+      out.push({
+        scenario: sc,
+        variant: 'raw',
+        run: async () => tput(await s.sender.ask(`raw ${JSON.stringify({ n, size, port: s.rawPort })}`), n),
+      })
       // The ceiling for messages handed out whole: the raw pipe whose reader copies each body once.
-      out.push({ scenario: sc, variant: 'raw-copy', run: async () => tput(await s.sender.ask(`raw ${JSON.stringify({ n, size, port: s.rawPort, copy: true })}`), n) })
+      out.push({
+        scenario: sc,
+        variant: 'raw-copy',
+        run: async () => tput(await s.sender.ask(`raw ${JSON.stringify({ n, size, port: s.rawPort, copy: true })}`), n),
+      })
       out.push({ scenario: sc, variant: 'codec', run: async () => codecLoop(n, size, pid) })
-      for (const [t, v] of nk) out.push({ scenario: sc, variant: v, run: async () => tput(await s.sender.ask(`tput ${JSON.stringify({ t, n, size, procs: 1 })}`), n) })
-      for (const [pair, v] of otp) out.push({ scenario: sc, variant: v, run: async () => tput(await pair.sender.ask(`tput ${n} ${size} 1`), n) })
+      for (const [t, v] of nk)
+        out.push({
+          scenario: sc,
+          variant: v,
+          run: async () => tput(await s.sender.ask(`tput ${JSON.stringify({ t, n, size, procs: 1 })}`), n),
+        })
+      for (const [pair, v] of otp)
+        out.push({ scenario: sc, variant: v, run: async () => tput(await pair.sender.ask(`tput ${n} ${size} 1`), n) })
     }
   }
   if (want('m2o')) {
     const sc = 'm2o-100'
-    for (const [t, v] of nk) out.push({ scenario: sc, variant: v, run: async () => tput(await s.sender.ask(`tput ${JSON.stringify({ t, n: M2O, size: 100, procs: M2O_PROCS })}`), M2O) })
-    for (const [pair, v] of otp) out.push({ scenario: sc, variant: v, run: async () => tput(await pair.sender.ask(`tput ${M2O} 100 ${M2O_PROCS}`), M2O) })
+    for (const [t, v] of nk)
+      out.push({
+        scenario: sc,
+        variant: v,
+        run: async () => tput(await s.sender.ask(`tput ${JSON.stringify({ t, n: M2O, size: 100, procs: M2O_PROCS })}`), M2O),
+      })
+    for (const [pair, v] of otp)
+      out.push({ scenario: sc, variant: v, run: async () => tput(await pair.sender.ask(`tput ${M2O} 100 ${M2O_PROCS}`), M2O) })
   }
   if (want('local')) {
-    out.push({ scenario: 'local-100', variant: 'local', run: async () => tput(await s.receiver.ask(`local ${JSON.stringify({ n: LOCAL, size: 100 })}`), LOCAL) })
+    out.push({
+      scenario: 'local-100',
+      variant: 'local',
+      run: async () => tput(await s.receiver.ask(`local ${JSON.stringify({ n: LOCAL, size: 100 })}`), LOCAL),
+    })
   }
   if (want('ping')) {
-    for (const [t, v] of nk) out.push({ scenario: 'ping', variant: v, run: async () => lat(await s.sender.ask(`ping ${JSON.stringify({ t, k: PINGS, size: PING_SIZE })}`, 'LAT')) })
-    for (const [pair, v] of otp) out.push({ scenario: 'ping', variant: v, run: async () => lat(await pair.sender.ask(`ping ${PINGS} ${PING_SIZE}`, 'LAT')) })
+    for (const [t, v] of nk)
+      out.push({
+        scenario: 'ping',
+        variant: v,
+        run: async () => lat(await s.sender.ask(`ping ${JSON.stringify({ t, k: PINGS, size: PING_SIZE })}`, 'LAT')),
+      })
+    for (const [pair, v] of otp)
+      out.push({ scenario: 'ping', variant: v, run: async () => lat(await pair.sender.ask(`ping ${PINGS} ${PING_SIZE}`, 'LAT')) })
   }
   if (want('hol')) {
-    for (const [t, v] of nk.filter(([t]) => t === 'tcp')) out.push({ scenario: 'hol', variant: v, run: async () => lat(await s.sender.ask(`hol ${JSON.stringify({ t, m: HOL_M, size: HOL_SIZE, psize: PING_SIZE })}`, 'LAT')) })
-    for (const [pair, v] of otp.filter(([, v]) => v !== 'otp-tls')) out.push({ scenario: 'hol', variant: v, run: async () => lat(await pair.sender.ask(`hol ${HOL_M} ${HOL_SIZE} ${PING_SIZE}`, 'LAT')) })
+    for (const [t, v] of nk.filter(([t]) => t === 'tcp'))
+      out.push({
+        scenario: 'hol',
+        variant: v,
+        run: async () => lat(await s.sender.ask(`hol ${JSON.stringify({ t, m: HOL_M, size: HOL_SIZE, psize: PING_SIZE })}`, 'LAT')),
+      })
+    for (const [pair, v] of otp.filter(([, v]) => v !== 'otp-tls'))
+      out.push({ scenario: 'hol', variant: v, run: async () => lat(await pair.sender.ask(`hol ${HOL_M} ${HOL_SIZE} ${PING_SIZE}`, 'LAT')) })
   }
   return out
 }
@@ -257,7 +338,13 @@ function measures(s: Setup): Measure[] {
 type Rounds = Map<string, Sample>[] // per round: `${scenario}|${variant}` → sample
 
 const SCENARIO_LABEL = (sc: string): string =>
-  sc.startsWith('tput-') ? `throughput ${SIZE_LABEL[Number(sc.slice(5))]}` : sc === 'm2o-100' ? `many-to-one (${M2O_PROCS}→1) 100 B` : sc === 'local-100' ? 'local send 100 B (one node)' : sc
+  sc.startsWith('tput-')
+    ? `throughput ${SIZE_LABEL[Number(sc.slice(5))]}`
+    : sc === 'm2o-100'
+      ? `many-to-one (${M2O_PROCS}→1) 100 B`
+      : sc === 'local-100'
+        ? 'local send 100 B (one node)'
+        : sc
 
 interface Summary {
   /** Median over rounds of each figure. */
@@ -271,12 +358,23 @@ function summarize(rounds: Rounds): Summary {
   const figures: Summary['figures'] = {}
   for (const k of keys) {
     const metrics = new Set(rounds.flatMap(r => Object.keys(r.get(k) ?? {})))
-    figures[k] = Object.fromEntries([...metrics].map(m => [m, median(rounds.map(r => r.get(k)?.[m]).filter((x): x is number => x !== undefined))]))
+    figures[k] = Object.fromEntries(
+      [...metrics].map(m => [m, median(rounds.map(r => r.get(k)?.[m]).filter((x): x is number => x !== undefined))]),
+    )
   }
   const ratios: Summary['ratios'] = {}
   const pairs: [Variant, Variant][] = [
-    ['nk-tcp', 'otp'], ['nk-tcp', 'otp-tuned'], ['nk-tcp', 'raw'], ['nk-tcp', 'raw-copy'], ['nk-tcp', 'codec'], ['nk-tls', 'otp-tls'],
-    ['nk-ssh', 'nk-tls'], ['nk-tls', 'nk-tcp'], ['otp-tuned', 'otp'], ['nk-tls', 'otp'], ['nk-ssh', 'otp'],
+    ['nk-tcp', 'otp'],
+    ['nk-tcp', 'otp-tuned'],
+    ['nk-tcp', 'raw'],
+    ['nk-tcp', 'raw-copy'],
+    ['nk-tcp', 'codec'],
+    ['nk-tls', 'otp-tls'],
+    ['nk-ssh', 'nk-tls'],
+    ['nk-tls', 'nk-tcp'],
+    ['otp-tuned', 'otp'],
+    ['nk-tls', 'otp'],
+    ['nk-ssh', 'otp'],
   ]
   const scenarios = new Set([...keys].map(k => k.split('|')[0]!))
   for (const sc of scenarios) {
@@ -317,12 +415,25 @@ function targets(s: Summary): Target[] {
     ['ping during 1 MB stream p99 ≤ 0.5× OTP', r('hol|p99|nk-tcp/otp'), '<=', 0.5],
     ['ping during 1 MB stream p99 ≤ 5× idle p99', (s.figures['hol|nk-tcp']?.p99 ?? NaN) / (s.figures['ping|nk-tcp']?.p99 ?? NaN), '<=', 5],
   ]
-  return list.map(([name, value, op, goal]) => ({ name, value, goal: `${op} ${goal}`, pass: Number.isFinite(value) && (op === '>=' ? value >= goal : value <= goal) }))
+  return list.map(([name, value, op, goal]) => ({
+    name,
+    value,
+    goal: `${op} ${goal}`,
+    pass: Number.isFinite(value) && (op === '>=' ? value >= goal : value <= goal),
+  }))
 }
 
 function render(s: Summary, scenarios: string[]): string {
   const cols: Variant[] = ['nk-tcp', 'nk-tls', 'nk-ssh', 'otp', 'otp-tuned', 'otp-tls', 'raw', 'raw-copy', 'codec']
-  const ratioCols: [string, string][] = [['tcp/OTP', 'nk-tcp/otp'], ['tcp/tuned', 'nk-tcp/otp-tuned'], ['tcp/raw', 'nk-tcp/raw'], ['tcp/copy', 'nk-tcp/raw-copy'], ['tcp/codec', 'nk-tcp/codec'], ['tls/OTP tls', 'nk-tls/otp-tls'], ['ssh/tls', 'nk-ssh/nk-tls']]
+  const ratioCols: [string, string][] = [
+    ['tcp/OTP', 'nk-tcp/otp'],
+    ['tcp/tuned', 'nk-tcp/otp-tuned'],
+    ['tcp/raw', 'nk-tcp/raw'],
+    ['tcp/copy', 'nk-tcp/raw-copy'],
+    ['tcp/codec', 'nk-tcp/codec'],
+    ['tls/OTP tls', 'nk-tls/otp-tls'],
+    ['ssh/tls', 'nk-ssh/nk-tls'],
+  ]
   const rows: string[][] = [['scenario', 'unit', ...cols.map(c => VARIANT_LABEL[c]), ...ratioCols.map(c => c[0])]]
   const fig = (sc: string, v: string, m: string): number | undefined => s.figures[`${sc}|${v}`]?.[m]
   const ratio = (sc: string, m: string, pair: string): string => {
@@ -332,23 +443,39 @@ function render(s: Summary, scenarios: string[]): string {
   for (const sc of scenarios) {
     if (sc === 'ping' || sc === 'hol') {
       for (const m of ['p50', 'p99', 'p999']) {
-        rows.push([`${sc === 'ping' ? `ping-pong ${PING_SIZE} B` : `ping during 1 MB stream`} ${m}`, 'µs', ...cols.map(c => {
-          const x = fig(sc, c, m)
-          return x === undefined ? '' : x >= 100 ? String(Math.round(x)) : x.toFixed(1)
-        }), ...ratioCols.map(([, p]) => ratio(sc, m, p))])
+        rows.push([
+          `${sc === 'ping' ? `ping-pong ${PING_SIZE} B` : `ping during 1 MB stream`} ${m}`,
+          'µs',
+          ...cols.map(c => {
+            const x = fig(sc, c, m)
+            return x === undefined ? '' : x >= 100 ? String(Math.round(x)) : x.toFixed(1)
+          }),
+          ...ratioCols.map(([, p]) => ratio(sc, m, p)),
+        ])
       }
       continue
     }
     if (sc === 'local-100') {
-      rows.push([SCENARIO_LABEL(sc), 'msgs/s', fmtRate(fig(sc, 'local', 'rate') ?? NaN), ...cols.slice(1).map(() => ''), ...ratioCols.map(() => '')])
+      rows.push([
+        SCENARIO_LABEL(sc),
+        'msgs/s',
+        fmtRate(fig(sc, 'local', 'rate') ?? NaN),
+        ...cols.slice(1).map(() => ''),
+        ...ratioCols.map(() => ''),
+      ])
       continue
     }
     const size = sc.startsWith('tput-') ? Number(sc.slice(5)) : 100
     const mb = size >= 65536
-    rows.push([SCENARIO_LABEL(sc), mb ? 'MB/s' : 'msgs/s', ...cols.map(c => {
-      const x = fig(sc, c, 'rate')
-      return x === undefined ? '' : mb ? String(Math.round((x * size) / 1e6)) : fmtRate(x)
-    }), ...ratioCols.map(([, p]) => ratio(sc, 'rate', p))])
+    rows.push([
+      SCENARIO_LABEL(sc),
+      mb ? 'MB/s' : 'msgs/s',
+      ...cols.map(c => {
+        const x = fig(sc, c, 'rate')
+        return x === undefined ? '' : mb ? String(Math.round((x * size) / 1e6)) : fmtRate(x)
+      }),
+      ...ratioCols.map(([, p]) => ratio(sc, 'rate', p)),
+    ])
   }
   return table(rows)
 }
@@ -377,10 +504,13 @@ async function main(): Promise<void> {
           continue
         }
         got.set(`${sc}|${m.variant}`, sample)
-        const what = sample.rate !== undefined
-          ? `${fmtRate(sample.rate)} msgs/s${sc.startsWith('tput-') && Number(sc.slice(5)) >= 1024 ? ` (${Math.round((sample.rate * Number(sc.slice(5))) / 1e6)} MB/s)` : ''}`
-          : `p50 ${sample.p50!.toFixed(1)} µs, p99 ${sample.p99!.toFixed(1)} µs, p999 ${sample.p999!.toFixed(1)} µs (${sample.n} round trips${sample.streamBps === undefined ? '' : `; stream ${Math.round(sample.streamBps / 1e6)} MB/s`})`
-        progress(`  ${round === 0 ? 'warm-up' : `round ${round}`}  ${SCENARIO_LABEL(sc).padEnd(28)} ${VARIANT_LABEL[m.variant].padEnd(14)} ${what}`)
+        const what =
+          sample.rate !== undefined
+            ? `${fmtRate(sample.rate)} msgs/s${sc.startsWith('tput-') && Number(sc.slice(5)) >= 1024 ? ` (${Math.round((sample.rate * Number(sc.slice(5))) / 1e6)} MB/s)` : ''}`
+            : `p50 ${sample.p50!.toFixed(1)} µs, p99 ${sample.p99!.toFixed(1)} µs, p999 ${sample.p999!.toFixed(1)} µs (${sample.n} round trips${sample.streamBps === undefined ? '' : `; stream ${Math.round(sample.streamBps / 1e6)} MB/s`})`
+        progress(
+          `  ${round === 0 ? 'warm-up' : `round ${round}`}  ${SCENARIO_LABEL(sc).padEnd(28)} ${VARIANT_LABEL[m.variant].padEnd(14)} ${what}`,
+        )
       }
     }
     if (round > 0) rounds.push(got)
@@ -394,20 +524,41 @@ async function main(): Promise<void> {
   const hol = summary.figures['hol|nk-tcp']
   const idle = summary.figures['ping|nk-tcp']
   if (hol !== undefined && idle !== undefined) {
-    console.log(`head-of-line: netkernel tcp ping p99 ${hol.p99!.toFixed(0)} µs during a 1 MB stream (${Math.round(hol.streamBps! / 1e6)} MB/s) vs ${idle.p99!.toFixed(0)} µs idle (×${(hol.p99! / idle.p99!).toFixed(1)})` +
-      (summary.figures['hol|otp'] ? `; OTP ${summary.figures['hol|otp'].p99!.toFixed(0)} µs during (${Math.round(summary.figures['hol|otp'].streamBps! / 1e6)} MB/s) vs ${summary.figures['ping|otp']?.p99?.toFixed(0)} µs idle` : ''))
+    console.log(
+      `head-of-line: netkernel tcp ping p99 ${hol.p99!.toFixed(0)} µs during a 1 MB stream (${Math.round(hol.streamBps! / 1e6)} MB/s) vs ${idle.p99!.toFixed(0)} µs idle (×${(hol.p99! / idle.p99!).toFixed(1)})` +
+        (summary.figures['hol|otp']
+          ? `; OTP ${summary.figures['hol|otp'].p99!.toFixed(0)} µs during (${Math.round(summary.figures['hol|otp'].streamBps! / 1e6)} MB/s) vs ${summary.figures['ping|otp']?.p99?.toFixed(0)} µs idle`
+          : ''),
+    )
   }
   for (const n of s.notes) console.log(`note: ${n}`)
   console.log('')
-  for (const t of tg) console.log(`${t.pass ? 'PASS' : 'MISS'}  ${t.name}: ${Number.isFinite(t.value) ? t.value.toFixed(2) : 'not measured'} (${t.goal})`)
+  for (const t of tg)
+    console.log(`${t.pass ? 'PASS' : 'MISS'}  ${t.name}: ${Number.isFinite(t.value) ? t.value.toFixed(2) : 'not measured'} (${t.goal})`)
   const elapsed = (Date.now() - started) / 1000
   console.log(`\n(${elapsed.toFixed(0)} s)`)
 
   mkdirSync(outDir, { recursive: true })
   const meta = {
-    date: new Date().toISOString(), mode: quick ? 'quick' : 'full', rounds: RUNS, node: process.version, otp: s.otpRelease ?? null,
-    cpus: cpus().length, cpuModel: cpus()[0]?.model, loadavg: loadavg(), elapsedS: Math.round(elapsed),
-    counts: { tput: COUNT, manyToOne: M2O, manyToOneProcs: M2O_PROCS, local: LOCAL, pings: PINGS, pingSize: PING_SIZE, holMessages: HOL_M, holSize: HOL_SIZE },
+    date: new Date().toISOString(),
+    mode: quick ? 'quick' : 'full',
+    rounds: RUNS,
+    node: process.version,
+    otp: s.otpRelease ?? null,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    loadavg: loadavg(),
+    elapsedS: Math.round(elapsed),
+    counts: {
+      tput: COUNT,
+      manyToOne: M2O,
+      manyToOneProcs: M2O_PROCS,
+      local: LOCAL,
+      pings: PINGS,
+      pingSize: PING_SIZE,
+      holMessages: HOL_M,
+      holSize: HOL_SIZE,
+    },
     notes: s.notes,
   }
   const json = { meta, figures: summary.figures, ratios: summary.ratios, targets: tg, rounds: rounds.map(r => Object.fromEntries(r)) }

@@ -19,15 +19,31 @@ const argv = process.argv.slice(2)
 const opt = (name: string, dflt: number): number => Number(argv.find(x => x.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt)
 const MB = 1024 * 1024
 
-interface RecvConfig { name: string; cookie: string; epmdPort: number }
-interface RunReport { count: number; ms: number; peakRss: number; rssAfterGc: number; ok: boolean }
+interface RecvConfig {
+  name: string
+  cookie: string
+  epmdPort: number
+}
+interface RunReport {
+  count: number
+  ms: number
+  peakRss: number
+  rssAfterGc: number
+  ok: boolean
+}
 
 const gc = (globalThis as { gc?: () => void }).gc
 
 if (argv[0] === 'recv') {
   // ---- the receiving node (child process) ----
   const cfg = JSON.parse(argv[1]!) as RecvConfig
-  const node = await startNode({ name: cfg.name, cookie: cfg.cookie, listen: { host: '127.0.0.1' }, epmd: { host: '127.0.0.1', port: cfg.epmdPort, autoStart: false }, connectAll: false })
+  const node = await startNode({
+    name: cfg.name,
+    cookie: cfg.cookie,
+    listen: { host: '127.0.0.1' },
+    epmd: { host: '127.0.0.1', port: cfg.epmdPort, autoStart: false },
+    connectAll: false,
+  })
   const sink = node.spawn(async (proc: Proc) => {
     for (;;) {
       const [, from, count, size] = (await proc.receive()) as [string, Pid, number, number]
@@ -60,8 +76,22 @@ if (argv[0] === 'recv') {
   const tag = `nkmem${process.pid}`
   const profDir = argv.find(x => x.startsWith('--cpu-prof='))?.slice(11)
   const prof = profDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`]
-  const recv = startChild('receiver', process.execPath, [...prof, '--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), 'recv', JSON.stringify({ name: `${tag}_r`, cookie, epmdPort: epmd.port })])
-  const node = await startNode({ name: `${tag}_s`, cookie, listen: { host: '127.0.0.1' }, epmd: { host: '127.0.0.1', port: epmd.port, autoStart: false }, connectAll: false })
+  const recv = startChild('receiver', process.execPath, [
+    ...prof,
+    '--expose-gc',
+    '--import',
+    'tsx',
+    fileURLToPath(import.meta.url),
+    'recv',
+    JSON.stringify({ name: `${tag}_r`, cookie, epmdPort: epmd.port }),
+  ])
+  const node = await startNode({
+    name: `${tag}_s`,
+    cookie,
+    listen: { host: '127.0.0.1' },
+    epmd: { host: '127.0.0.1', port: epmd.port, autoStart: false },
+    connectAll: false,
+  })
   try {
     const target = JSON.parse(await recv.expect('READY', 60_000)) as string
     if (!(await node.connect(target))) throw new Error(`cannot connect to ${target}`)
@@ -86,13 +116,17 @@ if (argv[0] === 'recv') {
       })
       if (!r.ok || r.count !== COUNT) throw new Error(`run ${run}: received damaged or missing messages`)
       reports.push(r)
-      console.log(`${String(run).padStart(3)}  ${String(Math.round((COUNT * SIZE) / MB / (r.ms / 1000))).padStart(4)}  ${rssMb(r.peakRss).padStart(11)}  ${rssMb(r.rssAfterGc).padStart(15)}`)
+      console.log(
+        `${String(run).padStart(3)}  ${String(Math.round((COUNT * SIZE) / MB / (r.ms / 1000))).padStart(4)}  ${rssMb(r.peakRss).padStart(11)}  ${rssMb(r.rssAfterGc).padStart(15)}`,
+      )
     }
     const peaks = reports.map(r => r.peakRss)
     const firstHalf = Math.max(...peaks.slice(0, Math.ceil(RUNS / 2)))
     const secondHalf = Math.max(...peaks.slice(Math.ceil(RUNS / 2)))
-    console.log(`peak RSS over all runs: ${rssMb(Math.max(...peaks))} MB; max of the first half ${rssMb(firstHalf)} MB, of the second half ${rssMb(secondHalf)} MB` +
-      `; RSS after GC: run 1 ${rssMb(reports[0]!.rssAfterGc)} MB, run ${RUNS} ${rssMb(reports[RUNS - 1]!.rssAfterGc)} MB`)
+    console.log(
+      `peak RSS over all runs: ${rssMb(Math.max(...peaks))} MB; max of the first half ${rssMb(firstHalf)} MB, of the second half ${rssMb(secondHalf)} MB` +
+        `; RSS after GC: run 1 ${rssMb(reports[0]!.rssAfterGc)} MB, run ${RUNS} ${rssMb(reports[RUNS - 1]!.rssAfterGc)} MB`,
+    )
   } finally {
     await node.stop().catch(() => {})
     await Promise.all(children.map(c => c.stop().catch(() => {})))

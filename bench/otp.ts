@@ -164,16 +164,50 @@ export async function setupOtp(dir: string): Promise<OtpSetup> {
 
 /** Certificates for inet_tls (one CA, one node certificate for both nodes) and the optfile. */
 export async function otpTlsConfig(dir: string, env: NodeJS.ProcessEnv): Promise<string> {
-  const which = await run('erl', ['-noshell', '-start_epmd', 'false', '-eval', 'io:format("~p", [code:which(inet_tls_dist)]), halt().'], env)
+  const which = await run(
+    'erl',
+    ['-noshell', '-start_epmd', 'false', '-eval', 'io:format("~p", [code:which(inet_tls_dist)]), halt().'],
+    env,
+  )
   if (!which.output.includes('inet_tls_dist.beam')) throw new Error('the ssl application is not installed (Debian package erlang-ssl)')
   if (!has('openssl')) throw new Error('openssl is not installed')
   const host = hostname().split('.')[0]!
   const f = (n: string): string => join(dir, n)
   writeFileSync(f('otp-ext.cnf'), `subjectAltName=DNS:${host},DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n`)
   const steps: string[][] = [
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('otp-ca.key'), '-out', f('otp-ca.pem'), '-subj', '/CN=nkbench OTP CA', '-days', '2'],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      f('otp-ca.key'),
+      '-out',
+      f('otp-ca.pem'),
+      '-subj',
+      '/CN=nkbench OTP CA',
+      '-days',
+      '2',
+    ],
     ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('otp-node.key'), '-out', f('otp-node.csr'), '-subj', `/CN=${host}`],
-    ['x509', '-req', '-in', f('otp-node.csr'), '-CA', f('otp-ca.pem'), '-CAkey', f('otp-ca.key'), '-CAcreateserial', '-out', f('otp-node.pem'), '-days', '2', '-extfile', f('otp-ext.cnf')],
+    [
+      'x509',
+      '-req',
+      '-in',
+      f('otp-node.csr'),
+      '-CA',
+      f('otp-ca.pem'),
+      '-CAkey',
+      f('otp-ca.key'),
+      '-CAcreateserial',
+      '-out',
+      f('otp-node.pem'),
+      '-days',
+      '2',
+      '-extfile',
+      f('otp-ext.cnf'),
+    ],
   ]
   for (const s of steps) {
     const r = await run('openssl', s)
@@ -182,7 +216,10 @@ export async function otpTlsConfig(dir: string, env: NodeJS.ProcessEnv): Promise
   const opts = `{certfile, "${f('otp-node.pem')}"}, {keyfile, "${f('otp-node.key')}"}, {cacertfile, "${f('otp-ca.pem')}"}, {verify, verify_peer}, {versions, ['tlsv1.3']}`
   // Both ends verify the other's certificate against the CA (as the netkernel tls transport
   // does); the client does not check the host name (node names are short names).
-  writeFileSync(f('otp-ssl-dist.conf'), `[{server, [${opts}, {fail_if_no_peer_cert, true}]},\n {client, [${opts}, {server_name_indication, disable}]}].\n`)
+  writeFileSync(
+    f('otp-ssl-dist.conf'),
+    `[{server, [${opts}, {fail_if_no_peer_cert, true}]},\n {client, [${opts}, {server_name_indication, disable}]}].\n`,
+  )
   return f('otp-ssl-dist.conf')
 }
 
@@ -193,9 +230,15 @@ export interface OtpPair {
 
 /** Two nodes of one variant, connected, the sender holding the sink's and echo's pids. */
 export async function startOtpPair(setup: OtpSetup, variant: OtpVariant, tag: string, cookie: string, tlsConf?: string): Promise<OtpPair> {
-  const flags = variant === 'tuned' ? ['+zdbbl', '32768'] : variant === 'tls' ? ['-proto_dist', 'inet_tls', '-ssl_dist_optfile', tlsConf!] : []
+  const flags =
+    variant === 'tuned' ? ['+zdbbl', '32768'] : variant === 'tls' ? ['-proto_dist', 'inet_tls', '-ssl_dist_optfile', tlsConf!] : []
   const erl = (name: string, ...args: string[]): Child =>
-    startChild(`erl ${variant} ${name.split('_').pop()}`, 'erl', [...flags, '-sname', name, '-setcookie', cookie, '-noshell', '-start_epmd', 'false', '-pa', setup.dir, '-run', 'nkbench', ...args], setup.env)
+    startChild(
+      `erl ${variant} ${name.split('_').pop()}`,
+      'erl',
+      [...flags, '-sname', name, '-setcookie', cookie, '-noshell', '-start_epmd', 'false', '-pa', setup.dir, '-run', 'nkbench', ...args],
+      setup.env,
+    )
   const recvName = `${tag}_otp${variant}_recv`
   const recv = erl(recvName, 'recv')
   await recv.expect('READY', 45_000)

@@ -101,7 +101,18 @@ async function transportFor(c: PeerNodeConfig): Promise<Transport | undefined> {
   if (c.transport === 'ssh' && cfg.role === 'send') {
     const { ssh } = await import('../transports/ssh.js')
     const g = c.ssh!
-    return ssh({ gateways: { [g.gateway]: { host: g.host, port: g.port, username: g.username, privateKey: readFileSync(g.privateKey), hostKey: g.hostKey, target: g.target } } })
+    return ssh({
+      gateways: {
+        [g.gateway]: {
+          host: g.host,
+          port: g.port,
+          username: g.username,
+          privateKey: readFileSync(g.privateKey),
+          hostKey: g.hostKey,
+          target: g.target,
+        },
+      },
+    })
   }
   return undefined // tcp
 }
@@ -114,18 +125,20 @@ interface Peer {
 }
 const peers = new Map<TransportName, Peer>()
 
-await Promise.all(cfg.nodes.map(async c => {
-  const transport = await transportFor(c)
-  const node = await startNode({
-    name: c.name,
-    cookie: cfg.cookie,
-    listen: { host: '127.0.0.1' },
-    epmd: { host: '127.0.0.1', port: cfg.epmdPort, autoStart: false },
-    connectAll: false,
-    ...(transport === undefined ? {} : { transport }),
-  })
-  peers.set(c.transport, { node, transport })
-}))
+await Promise.all(
+  cfg.nodes.map(async c => {
+    const transport = await transportFor(c)
+    const node = await startNode({
+      name: c.name,
+      cookie: cfg.cookie,
+      listen: { host: '127.0.0.1' },
+      epmd: { host: '127.0.0.1', port: cfg.epmdPort, autoStart: false },
+      connectAll: false,
+      ...(transport === undefined ? {} : { transport }),
+    })
+    peers.set(c.transport, { node, transport })
+  }),
+)
 
 let rawServer: net.Server | undefined
 if (cfg.role === 'recv') {
@@ -345,7 +358,13 @@ function runTput(t: TransportName, n: number, size: number, procs: number): Prom
         })
       }
     }
-    const [, received, recvNs, ok, recvCpuNs] = (await proc.receive(undefined, { timeout: 600_000 })) as [string, number, number, boolean, number]
+    const [, received, recvNs, ok, recvCpuNs] = (await proc.receive(undefined, { timeout: 600_000 })) as [
+      string,
+      number,
+      number,
+      boolean,
+      number,
+    ]
     const totalNs = Number(now() - t0) // until the receiver's answer arrived
     return { count: received, recvNs, sendNs, totalNs, ok, sendCpuNs: cpuNs(c0), recvCpuNs }
   })
@@ -440,15 +459,28 @@ async function stop(): Promise<void> {
   stopping = true
   rawServer?.close()
   const timer = setTimeout(() => process.exit(0), 5000)
-  await Promise.all([...peers.values()].map(async p => {
-    await p.node.stop().catch(() => {})
-    await (p.transport as { close?: () => Promise<void> } | undefined)?.close?.().catch(() => {})
-  }))
+  await Promise.all(
+    [...peers.values()].map(async p => {
+      await p.node.stop().catch(() => {})
+      await (p.transport as { close?: () => Promise<void> } | undefined)?.close?.().catch(() => {})
+    }),
+  )
   clearTimeout(timer)
   process.exit(0)
 }
 
-type Args = { t: TransportName; node: string; n: number; size: number; procs: number; k: number; m: number; psize: number; port: number; copy?: boolean }
+type Args = {
+  t: TransportName
+  node: string
+  n: number
+  size: number
+  procs: number
+  k: number
+  m: number
+  psize: number
+  port: number
+  copy?: boolean
+}
 let pending = ''
 process.stdin.setEncoding('utf8')
 process.stdin.on('data', (d: string) => {
@@ -467,7 +499,10 @@ process.stdin.on('data', (d: string) => {
       } catch (err) {
         p = Promise.reject(err)
       }
-      p.then(r => out(`${tag} ${JSON.stringify(r)}`), (err: Error) => out(`ERROR ${JSON.stringify(err.message)}`))
+      p.then(
+        r => out(`${tag} ${JSON.stringify(r)}`),
+        (err: Error) => out(`ERROR ${JSON.stringify(err.message)}`),
+      )
     }
     if (cmd === 'connect') reply(() => connect(a.t, a.node), 'CONNECTED')
     else if (cmd === 'tput') reply(() => runTput(a.t, a.n, a.size, a.procs ?? 1), 'RESULT')

@@ -18,7 +18,7 @@ function heap(): number {
   return process.memoryUsage().heapUsed
 }
 
-const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+const tick = (): Promise<void> => new Promise(resolve => setImmediate(resolve))
 
 async function idleProcesses(n: number, report: boolean): Promise<void> {
   const N = n
@@ -26,7 +26,7 @@ async function idleProcesses(n: number, report: boolean): Promise<void> {
   const before = heap()
   const t0 = process.hrtime.bigint()
   for (let i = 0; i < N; i++) {
-    rt.spawn(async (proc) => {
+    rt.spawn(async proc => {
       await proc.receive()
     })
   }
@@ -51,15 +51,15 @@ async function idleProcesses(n: number, report: boolean): Promise<void> {
 async function pingPong(): Promise<void> {
   const rt = new Runtime({ node: 'bench@localhost', creation: 1 })
   let done!: () => void
-  const finished = new Promise<void>((resolve) => (done = resolve))
-  const pong = rt.spawn(async (proc) => {
+  const finished = new Promise<void>(resolve => (done = resolve))
+  const pong = rt.spawn(async proc => {
     for (;;) {
       const m = (await proc.receive()) as [Pid, number]
       proc.send(m[0], m[1])
     }
   })
   const t0 = process.hrtime.bigint()
-  rt.spawn(async (proc) => {
+  rt.spawn(async proc => {
     const msg: [Pid, number] = [proc.self, 0]
     for (let i = 0; i < ROUND_TRIPS; i++) {
       proc.send(pong, msg)
@@ -79,9 +79,9 @@ async function selective(): Promise<void> {
   const K = 10_000
   const R = 1_000
   let done!: () => void
-  const finished = new Promise<void>((resolve) => (done = resolve))
-  const pid = rt.spawn(async (proc) => {
-    for (let i = 0; i < R; i++) await proc.receive((m) => m === 'wanted')
+  const finished = new Promise<void>(resolve => (done = resolve))
+  const pid = rt.spawn(async proc => {
+    for (let i = 0; i < R; i++) await proc.receive(m => m === 'wanted')
     done()
   })
   for (let i = 0; i < K; i++) rt.send(pid, i)

@@ -44,10 +44,21 @@ export async function startSshd(dir: string): Promise<BenchSshd> {
   const [hostKey] = await Promise.all([keygen(f('ssh_host_ed25519')), keygen(f('ssh_client_ed25519'))])
   writeFileSync(f('authorized_keys'), readFileSync(f('ssh_client_ed25519.pub'), 'utf8'))
   const config = [
-    `Port ${port}`, `ListenAddress ${host}`, `HostKey ${f('ssh_host_ed25519')}`, `PidFile ${f('sshd.pid')}`,
-    `AuthorizedKeysFile ${f('authorized_keys')}`, 'StrictModes no', 'UsePAM no', 'PubkeyAuthentication yes',
-    'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'PermitRootLogin prohibit-password',
-    'AllowTcpForwarding yes', 'X11Forwarding no', 'PrintMotd no', 'LogLevel ERROR',
+    `Port ${port}`,
+    `ListenAddress ${host}`,
+    `HostKey ${f('ssh_host_ed25519')}`,
+    `PidFile ${f('sshd.pid')}`,
+    `AuthorizedKeysFile ${f('authorized_keys')}`,
+    'StrictModes no',
+    'UsePAM no',
+    'PubkeyAuthentication yes',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'PermitRootLogin prohibit-password',
+    'AllowTcpForwarding yes',
+    'X11Forwarding no',
+    'PrintMotd no',
+    'LogLevel ERROR',
   ]
   writeFileSync(f('sshd_config'), config.join('\n') + '\n')
   if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 })

@@ -6,12 +6,26 @@
 type Figures = Record<string, Record<string, number>>
 
 const COLORS: Record<string, string> = {
-  'nk-tcp': '#1f77b4', 'nk-tls': '#2ca02c', 'nk-ssh': '#17becf', otp: '#d62728', 'otp-tuned': '#ff7f0e',
-  'otp-tls': '#e377c2', raw: '#7f7f7f', 'raw-copy': '#393b79', codec: '#bcbd22',
+  'nk-tcp': '#1f77b4',
+  'nk-tls': '#2ca02c',
+  'nk-ssh': '#17becf',
+  otp: '#d62728',
+  'otp-tuned': '#ff7f0e',
+  'otp-tls': '#e377c2',
+  raw: '#7f7f7f',
+  'raw-copy': '#393b79',
+  codec: '#bcbd22',
 }
 const LABELS: Record<string, string> = {
-  'nk-tcp': 'netkernel tcp', 'nk-tls': 'netkernel tls', 'nk-ssh': 'netkernel ssh', otp: 'OTP', 'otp-tuned': 'OTP +zdbbl 32768',
-  'otp-tls': 'OTP inet_tls', raw: 'raw socket pipe', 'raw-copy': 'raw pipe, body copied', codec: 'bare codec loop',
+  'nk-tcp': 'netkernel tcp',
+  'nk-tls': 'netkernel tls',
+  'nk-ssh': 'netkernel ssh',
+  otp: 'OTP',
+  'otp-tuned': 'OTP +zdbbl 32768',
+  'otp-tls': 'OTP inet_tls',
+  raw: 'raw socket pipe',
+  'raw-copy': 'raw pipe, body copied',
+  codec: 'bare codec loop',
 }
 const SIZE_LABEL: Record<string, string> = { '10': '10 B', '100': '100 B', '1024': '1 KB', '65536': '64 KB', '1048576': '1 MB' }
 
@@ -34,7 +48,9 @@ function panel(title: string, groups: Group[], ticks: number[], y0: number, widt
   const y = (v: number): number => top + h - ((Math.log(Math.min(Math.max(v, ticks[0]!), ticks[ticks.length - 1]!)) - lo) / (hi - lo)) * h
   const out: string[] = [`<text x="${left}" y="${y0 + 16}" font-size="14" font-weight="bold">${esc(title)}</text>`]
   for (const t of ticks) {
-    out.push(`<line x1="${left}" x2="${width - right}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}" stroke="${t === 1 ? '#444' : '#ddd'}" stroke-width="${t === 1 ? 1.2 : 0.8}"/>`)
+    out.push(
+      `<line x1="${left}" x2="${width - right}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}" stroke="${t === 1 ? '#444' : '#ddd'}" stroke-width="${t === 1 ? 1.2 : 0.8}"/>`,
+    )
     out.push(`<text x="${left - 6}" y="${(y(t) + 4).toFixed(1)}" font-size="11" text-anchor="end">${esc(unit(t))}</text>`)
   }
   const gw = (width - left - right) / Math.max(1, groups.length)
@@ -46,8 +62,12 @@ function panel(title: string, groups: Group[], ticks: number[], y0: number, widt
       const x = start + j * bw
       const yt = y(b.value)
       const base = y(ticks[0]!)
-      out.push(`<rect x="${x.toFixed(1)}" y="${yt.toFixed(1)}" width="${(bw - 2).toFixed(1)}" height="${Math.max(0.5, base - yt).toFixed(1)}" fill="${COLORS[b.variant] ?? '#999'}"><title>${esc(`${g.label}, ${LABELS[b.variant] ?? b.variant}: ${num(b.value)}`)}</title></rect>`)
-      out.push(`<text x="${(x + bw / 2 - 1).toFixed(1)}" y="${(yt - 3).toFixed(1)}" font-size="8" text-anchor="middle">${esc(num(b.value))}</text>`)
+      out.push(
+        `<rect x="${x.toFixed(1)}" y="${yt.toFixed(1)}" width="${(bw - 2).toFixed(1)}" height="${Math.max(0.5, base - yt).toFixed(1)}" fill="${COLORS[b.variant] ?? '#999'}"><title>${esc(`${g.label}, ${LABELS[b.variant] ?? b.variant}: ${num(b.value)}`)}</title></rect>`,
+      )
+      out.push(
+        `<text x="${(x + bw / 2 - 1).toFixed(1)}" y="${(yt - 3).toFixed(1)}" font-size="8" text-anchor="middle">${esc(num(b.value))}</text>`,
+      )
     })
     out.push(`<text x="${(x0 + gw / 2).toFixed(1)}" y="${top + h + 16}" font-size="12" text-anchor="middle">${esc(g.label)}</text>`)
   })
@@ -67,7 +87,13 @@ export function chart(figures: Figures, subtitle: string): string {
   }
   const latVariants = ['nk-tcp', 'nk-tls', 'nk-ssh', 'otp', 'otp-tuned', 'otp-tls']
   const latGroups: Group[] = []
-  for (const [sc, m, label] of [['ping', 'p50', 'ping-pong p50'], ['ping', 'p99', 'ping-pong p99'], ['ping', 'p999', 'ping-pong p99.9'], ['hol', 'p50', 'during 1 MB stream p50'], ['hol', 'p99', 'during 1 MB stream p99']] as const) {
+  for (const [sc, m, label] of [
+    ['ping', 'p50', 'ping-pong p50'],
+    ['ping', 'p99', 'ping-pong p99'],
+    ['ping', 'p999', 'ping-pong p99.9'],
+    ['hol', 'p50', 'during 1 MB stream p50'],
+    ['hol', 'p99', 'during 1 MB stream p99'],
+  ] as const) {
     const bars = latVariants.map(v => ({ variant: v, value: figures[`${sc}|${v}`]?.[m] ?? NaN })).filter(b => Number.isFinite(b.value))
     if (bars.length > 0) latGroups.push({ label, bars })
   }
@@ -77,15 +103,30 @@ export function chart(figures: Figures, subtitle: string): string {
   // Legend.
   tputVariants.forEach((v, i) => {
     const x = 10 + i * 120
-    parts.push(`<rect x="${x}" y="48" width="10" height="10" fill="${COLORS[v]}"/><text x="${x + 14}" y="57" font-size="11">${esc(LABELS[v]!)}</text>`)
+    parts.push(
+      `<rect x="${x}" y="48" width="10" height="10" fill="${COLORS[v]}"/><text x="${x + 14}" y="57" font-size="11">${esc(LABELS[v]!)}</text>`,
+    )
   })
   let y = 66
   if (tputGroups.length > 0) {
-    parts.push(panel('Throughput relative to OTP (default flags) in the same run; log scale, 1 = OTP', tputGroups, [0.03125, 0.125, 0.5, 1, 2, 8, 32, 128], y, width, t => `${t < 1 ? t.toFixed(t < 0.1 ? 3 : 2) : t}×`))
+    parts.push(
+      panel(
+        'Throughput relative to OTP (default flags) in the same run; log scale, 1 = OTP',
+        tputGroups,
+        [0.03125, 0.125, 0.5, 1, 2, 8, 32, 128],
+        y,
+        width,
+        t => `${t < 1 ? t.toFixed(t < 0.1 ? 3 : 2) : t}×`,
+      ),
+    )
     y += 290
   }
   if (latGroups.length > 0) {
-    parts.push(panel('Round-trip latency, µs (lower is better); log scale', latGroups, [10, 30, 100, 300, 1000, 3000, 10000, 100000], y, width, t => (t >= 1000 ? `${t / 1000}k` : String(t))))
+    parts.push(
+      panel('Round-trip latency, µs (lower is better); log scale', latGroups, [10, 30, 100, 300, 1000, 3000, 10000, 100000], y, width, t =>
+        t >= 1000 ? `${t / 1000}k` : String(t),
+      ),
+    )
     y += 290
   }
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${parts.join('\n')}\n</svg>\n`

@@ -9,7 +9,10 @@ export class Child {
   private buf = ''
   readonly exited: Promise<void>
 
-  constructor(readonly label: string, readonly proc: ChildProcess) {
+  constructor(
+    readonly label: string,
+    readonly proc: ChildProcess,
+  ) {
     proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
       this.buf += d
       let i: number
@@ -47,10 +50,13 @@ export class Child {
     const l = this.lines.shift()
     if (l !== undefined) return Promise.resolve(l)
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters.splice(this.waiters.indexOf(w), 1)
-        reject(new Error(`${this.label}: no answer within ${Math.round(ms / 1000)} s`))
-      }, Math.max(0, ms))
+      const timer = setTimeout(
+        () => {
+          this.waiters.splice(this.waiters.indexOf(w), 1)
+          reject(new Error(`${this.label}: no answer within ${Math.round(ms / 1000)} s`))
+        },
+        Math.max(0, ms),
+      )
       const w = (line: string): void => {
         clearTimeout(timer)
         resolve(line)
@@ -86,14 +92,25 @@ export class Child {
 
 export const children: Child[] = []
 
-export function startChild(label: string, cmd: string, args: string[], env?: NodeJS.ProcessEnv, stderr: 'inherit' | 'ignore' = 'inherit'): Child {
+export function startChild(
+  label: string,
+  cmd: string,
+  args: string[],
+  env?: NodeJS.ProcessEnv,
+  stderr: 'inherit' | 'ignore' = 'inherit',
+): Child {
   const c = new Child(label, spawn(cmd, args, { stdio: ['pipe', 'pipe', stderr], env: env ?? process.env }))
   children.push(c)
   return c
 }
 
 /** Runs a command to completion (asynchronously, so that other start-ups go on meanwhile). */
-export function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv, cwd?: string): Promise<{ status: number | null; output: string }> {
+export function run(
+  cmd: string,
+  args: string[],
+  env?: NodeJS.ProcessEnv,
+  cwd?: string,
+): Promise<{ status: number | null; output: string }> {
   return new Promise(resolve => {
     const p = spawn(cmd, args, { env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], cwd })
     let output = ''
@@ -121,7 +138,10 @@ export async function waitForPort(port: number, timeoutMs: number): Promise<void
   for (;;) {
     const ok = await new Promise<boolean>(resolve => {
       const s = net.connect({ host: '127.0.0.1', port })
-      s.once('connect', () => { s.destroy(); resolve(true) })
+      s.once('connect', () => {
+        s.destroy()
+        resolve(true)
+      })
       s.once('error', () => resolve(false))
     })
     if (ok) return
@@ -154,5 +174,9 @@ export function fmtRate(x: number): string {
 export function table(rows: string[][]): string {
   const w = rows[0]!.map((_, c) => Math.max(...rows.map(r => (r[c] ?? '').length)))
   const line = (r: string[]): string => `| ${r.map((x, c) => (c === 0 ? x.padEnd(w[c]!) : x.padStart(w[c]!))).join(' | ')} |`
-  return [line(rows[0]!), `|${w.map((n, c) => (c === 0 ? '-'.repeat(n + 2) : '-'.repeat(n + 1) + ':')).join('|')}|`, ...rows.slice(1).map(line)].join('\n')
+  return [
+    line(rows[0]!),
+    `|${w.map((n, c) => (c === 0 ? '-'.repeat(n + 2) : '-'.repeat(n + 1) + ':')).join('|')}|`,
+    ...rows.slice(1).map(line),
+  ].join('\n')
 }

@@ -21,7 +21,10 @@ import { FRAGMENT_MARK } from '../lib/kernel/fragments.js'
 import type { Corpus } from './corpus.js'
 import { CORPUS_PATH } from './corpus.js'
 
-interface Tap { role: 'initiator' | 'responder'; chunks: Buffer[] }
+interface Tap {
+  role: 'initiator' | 'responder'
+  chunks: Buffer[]
+}
 const taps: Tap[] = []
 const epmdTaps: { out: Buffer[]; in: Buffer[] }[] = []
 
@@ -74,8 +77,13 @@ async function main(): Promise<void> {
   const nodes: Node[] = []
   const start = async (name: string, codec: 'netkernel' | 'msgpack-lite', cookie = 'capture-cookie'): Promise<Node> => {
     const n = await startNode({
-      name, cookie, codec, transport: tapped(tcp()), modules: seedModules,
-      listen: { host: '127.0.0.1' }, epmd: { host: '127.0.0.1', port: epmd.port, autoStart: false },
+      name,
+      cookie,
+      codec,
+      transport: tapped(tcp()),
+      modules: seedModules,
+      listen: { host: '127.0.0.1' },
+      epmd: { host: '127.0.0.1', port: epmd.port, autoStart: false },
     })
     nodes.push(n)
     return n
@@ -91,39 +99,72 @@ async function main(): Promise<void> {
     const echo = await a.spawn(b.name, 's', 's')
     const done = new Promise<void>((resolve, reject) => {
       a.spawn(async proc => {
-       try {
-        const terms: unknown[] = [
-          0, 1, -1, 127, 128, -33, 65535, 2 ** 31, -(2 ** 31) - 1, 2 ** 40, 1.5, -0.25, Number.MAX_VALUE,
-          10n, -(2n ** 70n), 2n ** 200n, '', 'atom', 'héllo wörld ✓', 'x'.repeat(300), null, true, false,
-          Buffer.alloc(0), Buffer.from('bytes'), Buffer.alloc(2000, 7),
-          [], [1, [2, [3, [4]]]], { a: 1, b: { c: [null, 'd'] } }, new Map<unknown, unknown>([[1, 'one'], ['k', [2]], [proc.self, 'pid key']]),
-          Object.assign(new Error('boom'), { code: 'E_BOOM' }), new TypeError('bad'), proc.self, proc.makeRef(),
-          { nested: [new Map([[10n, Buffer.from([1, 2])]]), { e: new RangeError('r') }] },
-          Buffer.alloc(150 * 1024, 3), // over one 64 KB chunk: sent as fragments
-        ]
-        for (const term of terms) {
-          proc.send(echo, [term, proc.self])
+        try {
+          const terms: unknown[] = [
+            0,
+            1,
+            -1,
+            127,
+            128,
+            -33,
+            65535,
+            2 ** 31,
+            -(2 ** 31) - 1,
+            2 ** 40,
+            1.5,
+            -0.25,
+            Number.MAX_VALUE,
+            10n,
+            -(2n ** 70n),
+            2n ** 200n,
+            '',
+            'atom',
+            'héllo wörld ✓',
+            'x'.repeat(300),
+            null,
+            true,
+            false,
+            Buffer.alloc(0),
+            Buffer.from('bytes'),
+            Buffer.alloc(2000, 7),
+            [],
+            [1, [2, [3, [4]]]],
+            { a: 1, b: { c: [null, 'd'] } },
+            new Map<unknown, unknown>([
+              [1, 'one'],
+              ['k', [2]],
+              [proc.self, 'pid key'],
+            ]),
+            Object.assign(new Error('boom'), { code: 'E_BOOM' }),
+            new TypeError('bad'),
+            proc.self,
+            proc.makeRef(),
+            { nested: [new Map([[10n, Buffer.from([1, 2])]]), { e: new RangeError('r') }] },
+            Buffer.alloc(150 * 1024, 3), // over one 64 KB chunk: sent as fragments
+          ]
+          for (const term of terms) {
+            proc.send(echo, [term, proc.self])
+            await proc.receive(undefined, { timeout: 5000 })
+          }
+          proc.send(['server', b.name], 'hello registered') // REG_SEND to a name nobody holds
+          const m = proc.monitor(echo)
+          proc.demonitor(m)
+          proc.monitor(['nobody', c.name])
+          proc.link(echo)
+          proc.unlink(echo)
+          const victim = await proc.spawn(c.name, 's', 's')
+          proc.monitor(victim)
+          proc.link(victim)
+          proc.trapExit(true)
+          proc.exit(victim, 'kill-it')
           await proc.receive(undefined, { timeout: 5000 })
+          await proc.receive(undefined, { timeout: 5000 })
+          await proc.spawn(c.name, 'nomodule', 'nofun').catch(() => {})
+          proc.send(echo, 'stop')
+          resolve()
+        } catch (err) {
+          reject(err as Error)
         }
-        proc.send(['server', b.name], 'hello registered') // REG_SEND to a name nobody holds
-        const m = proc.monitor(echo)
-        proc.demonitor(m)
-        proc.monitor(['nobody', c.name])
-        proc.link(echo)
-        proc.unlink(echo)
-        const victim = await proc.spawn(c.name, 's', 's')
-        proc.monitor(victim)
-        proc.link(victim)
-        proc.trapExit(true)
-        proc.exit(victim, 'kill-it')
-        await proc.receive(undefined, { timeout: 5000 })
-        await proc.receive(undefined, { timeout: 5000 })
-        await proc.spawn(c.name, 'nomodule', 'nofun').catch(() => {})
-        proc.send(echo, 'stop')
-        resolve()
-       } catch (err) {
-        reject(err as Error)
-       }
       })
     })
     await done
@@ -166,7 +207,9 @@ function corpusFromTaps(): Corpus {
         try {
           const v = codec.decode(body)
           if (v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Map)) kind = 'hs'
-        } catch { /* not a term: keep it as a distribution frame */ }
+        } catch {
+          /* not a term: keep it as a distribution frame */
+        }
       }
       if (kind === 'hs') hs.push(frameOf(body))
       else dist.add(frameOf(body).toString('hex'))

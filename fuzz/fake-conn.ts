@@ -22,10 +22,18 @@ export function fakeConn(): FakeConn {
   const stream = new SinkStream()
   stream.on('error', () => {})
   return {
-    stream, transport: 'fuzz', remoteAddress: '127.0.0.1', remotePort: 1, encrypted: false,
+    stream,
+    transport: 'fuzz',
+    remoteAddress: '127.0.0.1',
+    remotePort: 1,
+    encrypted: false,
     close() {},
     destroy() {},
-    feed: chunk => { stream.emit('data', chunk) },
-    end: () => { stream.emit('end') },
+    feed: chunk => {
+      stream.emit('data', chunk)
+    },
+    end: () => {
+      stream.emit('end')
+    },
   }
 }

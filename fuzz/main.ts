@@ -28,7 +28,9 @@ const { values } = parseArgs({
   },
 })
 
-const out = (s: string): void => { process.stdout.write(s + '\n') }
+const out = (s: string): void => {
+  process.stdout.write(s + '\n')
+}
 const targets = allTargets()
 if (values.list) {
   for (const t of targets) out(t.name)
@@ -90,12 +92,25 @@ function runInWorker(name: string): Promise<RunResult> {
       clearInterval(watchdog)
       const n = header[1]!
       const finding: Finding = {
-        target: name, kind: 'slow', what: `an input did not return within ${hangMs} ms (hang)`,
-        input: Buffer.from(new Uint8Array(shared, SHARED_HEADER, n)).toString('hex'), variant: header[2]! >>> 0, count: 1,
+        target: name,
+        kind: 'slow',
+        what: `an input did not return within ${hangMs} ms (hang)`,
+        input: Buffer.from(new Uint8Array(shared, SHARED_HEADER, n)).toString('hex'),
+        variant: header[2]! >>> 0,
+        count: 1,
       }
       void worker.terminate()
       const seconds = (Date.now() - started) / 1000
-      resolve({ target: name, inputs: done, findings: [finding], seconds, perSecond: Math.round(done / seconds), peakRssMb: Math.round(process.memoryUsage.rss() / 1048576), accepted: 0, heapGrowthMb: 0 })
+      resolve({
+        target: name,
+        inputs: done,
+        findings: [finding],
+        seconds,
+        perSecond: Math.round(done / seconds),
+        peakRssMb: Math.round(process.memoryUsage.rss() / 1048576),
+        accepted: 0,
+        heapGrowthMb: 0,
+      })
     }, 1000)
     worker.on('message', (m: { type: string; done?: number; result?: RunResult }) => {
       if (m.type === 'progress') {
@@ -106,22 +121,38 @@ function runInWorker(name: string): Promise<RunResult> {
         resolve(m.result!)
       }
     })
-    worker.on('error', err => { clearInterval(watchdog); reject(err) })
+    worker.on('error', err => {
+      clearInterval(watchdog)
+      reject(err)
+    })
   })
 }
 
-out(`fuzz: ${options.iterations} inputs per parser, seed ${options.seed}, budget ${options.timeBudget} ms per input, RSS cap ${options.maxRssMb} MB`)
+out(
+  `fuzz: ${options.iterations} inputs per parser, seed ${options.seed}, budget ${options.timeBudget} ms per input, RSS cap ${options.maxRssMb} MB`,
+)
 const results: RunResult[] = []
 for (const name of wanted) {
   const r = await runInWorker(name)
   results.push(r)
-  out(`${r.target.padEnd(16)} inputs ${String(r.inputs).padStart(8)}  findings ${String(r.findings.length).padStart(2)}  ${String(r.perSecond).padStart(7)} inputs/s  ${r.seconds.toFixed(1).padStart(7)} s  peak RSS ${r.peakRssMb} MB  heap +${r.heapGrowthMb} MB  accepted ${(100 * r.accepted / Math.max(1, r.inputs)).toFixed(1)}%`)
+  out(
+    `${r.target.padEnd(16)} inputs ${String(r.inputs).padStart(8)}  findings ${String(r.findings.length).padStart(2)}  ${String(r.perSecond).padStart(7)} inputs/s  ${r.seconds.toFixed(1).padStart(7)} s  peak RSS ${r.peakRssMb} MB  heap +${r.heapGrowthMb} MB  accepted ${((100 * r.accepted) / Math.max(1, r.inputs)).toFixed(1)}%`,
+  )
   for (const f of r.findings) {
     out(`  FINDING [${f.kind}] x${f.count}: ${f.what}`)
-    if (f.stack) out(f.stack.split('\n').slice(0, 6).map(l => `    ${l}`).join('\n'))
+    if (f.stack)
+      out(
+        f.stack
+          .split('\n')
+          .slice(0, 6)
+          .map(l => `    ${l}`)
+          .join('\n'),
+      )
     out(`    input:     ${f.input.length > 600 ? f.input.slice(0, 600) + '…' : f.input}`)
     if (f.minimized !== undefined) out(`    minimized: ${f.minimized}`)
-    out(`    reproduce: node --import tsx fuzz/main.ts --parser ${f.target} --variant ${f.variant} --repro ${f.minimized ?? (f.input.length > 600 ? '<input hex>' : f.input)}`)
+    out(
+      `    reproduce: node --import tsx fuzz/main.ts --parser ${f.target} --variant ${f.variant} --repro ${f.minimized ?? (f.input.length > 600 ? '<input hex>' : f.input)}`,
+    )
   }
 }
 const total = results.reduce((n, r) => n + r.findings.length, 0)

@@ -4,8 +4,14 @@
 // streaming decoder is fed (whole, byte by byte, or cut at random points).
 import { Rng } from './rng.js'
 
-const BYTES = [0x00, 0x01, 0x7f, 0x80, 0xff, 0xfe, 0xc0, 0xc1, 0xc2, 0xc4, 0xc7, 0xc9, 0xcf, 0xd3, 0xd4, 0xd8, 0xd9, 0xdb, 0xdc, 0xdd, 0xde, 0xdf, 0x90, 0x9f, 0x80, 0x8f, 0xa0, 0xbf, 0xe0]
-const LENGTHS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 13, 14, 15, 16, 17, 31, 32, 127, 128, 255, 256, 1023, 1024, 4095, 4096, 4097, 0x7fff, 0xffff, 0x10000, 0x7fffffff, 0xfffffffe, 0xffffffff]
+const BYTES = [
+  0x00, 0x01, 0x7f, 0x80, 0xff, 0xfe, 0xc0, 0xc1, 0xc2, 0xc4, 0xc7, 0xc9, 0xcf, 0xd3, 0xd4, 0xd8, 0xd9, 0xdb, 0xdc, 0xdd, 0xde, 0xdf, 0x90,
+  0x9f, 0x80, 0x8f, 0xa0, 0xbf, 0xe0,
+]
+const LENGTHS = [
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 13, 14, 15, 16, 17, 31, 32, 127, 128, 255, 256, 1023, 1024, 4095, 4096, 4097, 0x7fff, 0xffff, 0x10000,
+  0x7fffffff, 0xfffffffe, 0xffffffff,
+]
 /** Mutated inputs are cut to this length: enough for every parser's interesting paths. */
 export const MAX_INPUT = 64 * 1024
 
@@ -30,40 +36,47 @@ function randomBytes(rng: Rng, n: number): Buffer {
 function once(b: Buffer, rng: Rng, pool: readonly Buffer[]): Buffer {
   const n = b.length
   switch (rng.int(11)) {
-    case 0: { // flip a bit
+    case 0: {
+      // flip a bit
       if (n === 0) return randomBytes(rng, 1)
       const c = Buffer.from(b)
       c[rng.int(n)]! ^= 1 << rng.int(8)
       return c
     }
-    case 1: { // an interesting or random byte
+    case 1: {
+      // an interesting or random byte
       if (n === 0) return randomBytes(rng, 1)
       const c = Buffer.from(b)
       c[rng.int(n)] = rng.chance(0.6) ? rng.pick(BYTES) : rng.int(256)
       return c
     }
-    case 2: { // insert bytes
+    case 2: {
+      // insert bytes
       const at = rng.int(n + 1)
       return Buffer.concat([b.subarray(0, at), randomBytes(rng, 1 + rng.int(rng.chance(0.8) ? 4 : 64)), b.subarray(at)])
     }
-    case 3: { // delete a range
+    case 3: {
+      // delete a range
       if (n === 0) return b
       const at = rng.int(n)
       const len = 1 + rng.int(Math.min(n - at, rng.chance(0.7) ? 4 : n))
       return Buffer.concat([b.subarray(0, at), b.subarray(at + len)])
     }
-    case 4: { // duplicate a range
+    case 4: {
+      // duplicate a range
       if (n === 0) return b
       const at = rng.int(n)
       const len = 1 + rng.int(Math.min(n - at, 256))
       const to = rng.int(n + 1)
       return Buffer.concat([b.subarray(0, to), b.subarray(at, at + len), b.subarray(to)])
     }
-    case 5: { // splice: a prefix of this seed, the tail of another
+    case 5: {
+      // splice: a prefix of this seed, the tail of another
       const other = rng.pick(pool)
       return Buffer.concat([b.subarray(0, rng.int(n + 1)), other.subarray(rng.int(other.length + 1))])
     }
-    case 6: { // insert a slice of another seed (or all of it: a second frame)
+    case 6: {
+      // insert a slice of another seed (or all of it: a second frame)
       const other = rng.pick(pool)
       const from = rng.chance(0.5) ? 0 : rng.int(other.length + 1)
       const to = rng.chance(0.5) ? other.length : from + rng.int(other.length - from + 1)
@@ -71,7 +84,8 @@ function once(b: Buffer, rng: Rng, pool: readonly Buffer[]): Buffer {
       return Buffer.concat([b.subarray(0, at), other.subarray(from, to), b.subarray(at)])
     }
     case 7:
-    case 8: { // a length field: set to a boundary value, to the bytes left, or nudged
+    case 8: {
+      // a length field: set to a boundary value, to the bytes left, or nudged
       if (n === 0) return b
       const width = rng.pick([1, 2, 4] as const)
       const at = rng.chance(0.3) ? 0 : rng.int(n)

@@ -55,16 +55,31 @@ const noStats = { frame: () => {} } as unknown as StatsRequests
 export function nodeHarness(local: string): NodeHarness {
   const runtime = new Runtime({ node: local, creation: 0, logger: silentLogger, remote: nowhere })
   // Spawnable code for remote spawn requests: processes that end at once, normally or not.
-  runtime.defineModule('fuzz', { quick: () => undefined, crash: () => { throw new Error('crashed on purpose') } })
+  runtime.defineModule('fuzz', {
+    quick: () => undefined,
+    crash: () => {
+      throw new Error('crashed on purpose')
+    },
+  })
   const spawns = new SpawnRequests(idleClock, 30_000)
-  const dispatch = createDispatcher({ localName: local, runtime, spawns, stats: noStats, policy: {}, logger: silentLogger, refusals: new Refusals(local, silentLogger) })
+  const dispatch = createDispatcher({
+    localName: local,
+    runtime,
+    spawns,
+    stats: noStats,
+    policy: {},
+    logger: silentLogger,
+    refusals: new Refusals(local, silentLogger),
+  })
   const live: Pid[] = []
   for (let i = 0; i < 4; i++) {
-    live.push(runtime.spawn(async proc => {
-      proc.trapExit(true)
-      if (i === 0) proc.register('server')
-      for (;;) await proc.receive()
-    }))
+    live.push(
+      runtime.spawn(async proc => {
+        proc.trapExit(true)
+        if (i === 0) proc.register('server')
+        for (;;) await proc.receive()
+      }),
+    )
   }
   const waiting = new Map<string, Set<number>>()
   let bad: unknown
@@ -79,8 +94,13 @@ export function nodeHarness(local: string): NodeHarness {
         ids.add(id)
         const mine = ids
         spawns.open(peer, id, 'fuzz:quick').then(
-          () => { mine.delete(id) },
-          err => { mine.delete(id); if (!isAccepted(err)) bad ??= err },
+          () => {
+            mine.delete(id)
+          },
+          err => {
+            mine.delete(id)
+            if (!isAccepted(err)) bad ??= err
+          },
         )
       }
     },
@@ -90,7 +110,9 @@ export function nodeHarness(local: string): NodeHarness {
       if (bad === undefined) return
       const err = bad
       bad = undefined
-      throw new InvariantViolation(`a spawn request failed with ${describeError(err)} (code ${String((err as { code?: unknown }).code)})`, { cause: err })
+      throw new InvariantViolation(`a spawn request failed with ${describeError(err)} (code ${String((err as { code?: unknown }).code)})`, {
+        cause: err,
+      })
     },
     close: () => {
       spawns.failAll()

@@ -84,7 +84,13 @@ function stackOf(err: unknown): string | undefined {
 
 type Hook = ((input: Buffer, variant: number) => void) | undefined
 
-async function attempt(target: FuzzTarget, input: Buffer, variant: number, budget: number, hook: Hook): Promise<{ outcome: Outcome; accepted: boolean; ms: number }> {
+async function attempt(
+  target: FuzzTarget,
+  input: Buffer,
+  variant: number,
+  budget: number,
+  hook: Hook,
+): Promise<{ outcome: Outcome; accepted: boolean; ms: number }> {
   hook?.(input, variant)
   const t0 = performance.now()
   let outcome: Outcome = { ok: true }
@@ -99,12 +105,21 @@ async function attempt(target: FuzzTarget, input: Buffer, variant: number, budge
     }
   }
   const ms = performance.now() - t0
-  if (outcome.ok && ms > budget) outcome = { ok: false, kind: 'slow', what: `one input took ${ms.toFixed(0)} ms (budget ${budget} ms)`, signature: 'slow' }
+  if (outcome.ok && ms > budget)
+    outcome = { ok: false, kind: 'slow', what: `one input took ${ms.toFixed(0)} ms (budget ${budget} ms)`, signature: 'slow' }
   return { outcome, accepted, ms }
 }
 
 /** Delta-debugging lite: drop ranges while the same signature reproduces (at most `tries` runs). */
-async function minimize(target: FuzzTarget, input: Buffer, variant: number, signature: string, budget: number, hook: Hook, tries: number): Promise<Buffer> {
+async function minimize(
+  target: FuzzTarget,
+  input: Buffer,
+  variant: number,
+  signature: string,
+  budget: number,
+  hook: Hook,
+  tries: number,
+): Promise<Buffer> {
   let best = input
   let step = Math.max(1, best.length >> 1)
   while (step >= 1 && tries > 0) {
@@ -153,8 +168,14 @@ export async function runTarget(target: FuzzTarget, opts: RunOptions): Promise<R
       else {
         const min = await minimize(target, input, variant, o.signature, budget, opts.onInput, o.kind === 'slow' ? 10 : 400)
         bySignature.set(o.signature, {
-          target: target.name, kind: o.kind, what: o.what, stack: o.stack, input: input.toString('hex'), variant,
-          minimized: min.length < input.length ? min.toString('hex') : undefined, count: 1,
+          target: target.name,
+          kind: o.kind,
+          what: o.what,
+          stack: o.stack,
+          input: input.toString('hex'),
+          variant,
+          minimized: min.length < input.length ? min.toString('hex') : undefined,
+          count: 1,
         })
       }
     }
@@ -163,8 +184,12 @@ export async function runTarget(target: FuzzTarget, opts: RunOptions): Promise<R
       if (rss > peakRss) peakRss = rss
       if (rss > maxRss && !bySignature.has('memory')) {
         bySignature.set('memory', {
-          target: target.name, kind: 'memory', what: `RSS ${Math.round(rss / 1048576)} MB exceeds ${opts.maxRssMb ?? 1536} MB after ${i + 1} inputs (last input below)`,
-          input: input.toString('hex'), variant, count: 1,
+          target: target.name,
+          kind: 'memory',
+          what: `RSS ${Math.round(rss / 1048576)} MB exceeds ${opts.maxRssMb ?? 1536} MB after ${i + 1} inputs (last input below)`,
+          input: input.toString('hex'),
+          variant,
+          count: 1,
         })
       }
       await yieldLoop() // let timers, stream callbacks and processes run
@@ -174,15 +199,25 @@ export async function runTarget(target: FuzzTarget, opts: RunOptions): Promise<R
   const heapGrowthMb = Math.round((liveHeap() - heapAtWarm) / 1048576)
   if (heapAtWarm > 0 && heapGrowthMb > (opts.maxHeapGrowthMb ?? 64)) {
     bySignature.set('heap', {
-      target: target.name, kind: 'memory', what: `live heap grew by ${heapGrowthMb} MB from input ${warm} to input ${i}`,
-      input: '', variant: 0, count: 1,
+      target: target.name,
+      kind: 'memory',
+      what: `live heap grew by ${heapGrowthMb} MB from input ${warm} to input ${i}`,
+      input: '',
+      variant: 0,
+      count: 1,
     })
   }
   await target.close?.()
   const seconds = (performance.now() - started) / 1000
   peakRss = Math.max(peakRss, process.memoryUsage.rss())
   return {
-    target: target.name, inputs: i, findings: [...bySignature.values()], seconds,
-    perSecond: Math.round(i / Math.max(seconds, 1e-9)), peakRssMb: Math.round(peakRss / 1048576), accepted, heapGrowthMb,
+    target: target.name,
+    inputs: i,
+    findings: [...bySignature.values()],
+    seconds,
+    perSecond: Math.round(i / Math.max(seconds, 1e-9)),
+    peakRssMb: Math.round(peakRss / 1048576),
+    accepted,
+    heapGrowthMb,
   }
 }

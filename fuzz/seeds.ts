@@ -53,7 +53,9 @@ export function frameStreams(): Buffer[] {
 
 /** Term bodies: captured control frames and handshake messages, plus sampled terms encoded. */
 export function termBodies(samples = 300): Buffer[] {
-  const captured = distFrames().map(f => f.subarray(4)).filter(b => b.length > 0 && b[0] !== FRAGMENT_MARK)
+  const captured = distFrames()
+    .map(f => f.subarray(4))
+    .filter(b => b.length > 0 && b[0] !== FRAGMENT_MARK)
   const hs = handshakeStreams().flatMap(s => bodiesOf(s.subarray(1)))
   const sampled = sample(termArb(corpusNames()), samples, 1).map(t => codec.encode(t))
   return [...captured, ...hs, ...sampled]

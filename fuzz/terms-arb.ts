@@ -18,10 +18,24 @@ export function termArb(nodes: readonly string[]): fc.Arbitrary<unknown> {
   const pid = fc.tuple(node, fc.nat(20), fc.nat(3), fc.nat(3)).map(([n, i, s, c]) => new Pid(n, i, s, c))
   const ref = fc.tuple(node, fc.nat(), fc.nat(3)).map(([n, i, c]) => new Ref(n, i, c))
   const leaf = fc.oneof(
-    fc.integer(), fc.nat(300), fc.double(), fc.bigInt(), fc.bigInt({ min: -(2n ** 300n), max: 2n ** 300n }),
-    fc.string(), fc.string({ unit: 'grapheme', maxLength: 40 }), fc.boolean(), fc.constant(null),
-    fc.uint8Array({ maxLength: 300 }).map(u => Buffer.from(u)), pid, ref,
-    fc.tuple(fc.string({ maxLength: 10 }), fc.string({ maxLength: 20 }), fc.option(fc.oneof(fc.string({ maxLength: 5 }), fc.integer()), { nil: undefined }))
+    fc.integer(),
+    fc.nat(300),
+    fc.double(),
+    fc.bigInt(),
+    fc.bigInt({ min: -(2n ** 300n), max: 2n ** 300n }),
+    fc.string(),
+    fc.string({ unit: 'grapheme', maxLength: 40 }),
+    fc.boolean(),
+    fc.constant(null),
+    fc.uint8Array({ maxLength: 300 }).map(u => Buffer.from(u)),
+    pid,
+    ref,
+    fc
+      .tuple(
+        fc.string({ maxLength: 10 }),
+        fc.string({ maxLength: 20 }),
+        fc.option(fc.oneof(fc.string({ maxLength: 5 }), fc.integer()), { nil: undefined }),
+      )
       .map(([n, m, c]) => errorOf(n, m, c)),
   )
   const { term } = fc.letrec<{ term: unknown }>(tie => ({
@@ -39,7 +53,8 @@ export function termArb(nodes: readonly string[]): fc.Arbitrary<unknown> {
 /** Control frames as dispatch.ts reads them: [kind, ...fields], fields right or wrong. */
 export function controlFrameArb(local: string, peer: string, third: string): fc.Arbitrary<unknown[]> {
   const nodes = [local, peer, third]
-  const pidOn = (n: fc.Arbitrary<string>): fc.Arbitrary<Pid> => fc.tuple(n, fc.nat(6), fc.nat(2), fc.nat(2)).map(([a, i, s, c]) => new Pid(a, i, s, c))
+  const pidOn = (n: fc.Arbitrary<string>): fc.Arbitrary<Pid> =>
+    fc.tuple(n, fc.nat(6), fc.nat(2), fc.nat(2)).map(([a, i, s, c]) => new Pid(a, i, s, c))
   const anyNode = fc.constantFrom(...nodes)
   const localPid = pidOn(fc.constant(local))
   const peerPid = pidOn(fc.constant(peer))
@@ -47,7 +62,10 @@ export function controlFrameArb(local: string, peer: string, third: string): fc.
   const ref = fc.tuple(anyNode, fc.nat(), fc.nat(2)).map(([n, i, c]) => new Ref(n, i, c))
   const term = termArb(nodes)
   const field = fc.oneof(term, somePid, ref, fc.string({ maxLength: 8 }), fc.constant(null))
-  const name = fc.oneof(fc.constantFrom('server', 'frequency', 'fuzz', 'quick', 'crash', 'constructor', '__proto__', ''), fc.string({ maxLength: 6 }))
+  const name = fc.oneof(
+    fc.constantFrom('server', 'frequency', 'fuzz', 'quick', 'crash', 'constructor', '__proto__', ''),
+    fc.string({ maxLength: 6 }),
+  )
   return fc.oneof(
     fc.tuple(fc.constant(1), fc.oneof(localPid, field), term),
     fc.tuple(fc.constant(2), fc.oneof(peerPid, fc.constant(null), field), fc.oneof(name, field), term),
@@ -56,8 +74,31 @@ export function controlFrameArb(local: string, peer: string, third: string): fc.
     fc.tuple(fc.constant(7), fc.oneof(peerPid, field), fc.oneof(localPid, name, field), fc.oneof(ref, field)),
     fc.tuple(fc.constant(8), fc.oneof(peerPid, field), fc.oneof(localPid, name, field), fc.oneof(ref, field)),
     fc.tuple(fc.constant(9), fc.oneof(localPid, field), fc.oneof(ref, field), term),
-    fc.tuple(fc.constant(10), fc.oneof(fc.nat(), field), fc.oneof(peerPid, fc.constant(null), field), fc.oneof(name, field), fc.oneof(name, field), fc.oneof(fc.array(term, { maxLength: 3 }), field), fc.oneof(fc.boolean(), field)),
-    fc.tuple(fc.constant(11), fc.oneof(fc.nat(5), field), fc.oneof(fc.boolean(), field), fc.oneof(somePid, fc.record({ code: fc.oneof(fc.constantFrom('ERR_SPAWN_NOT_ALLOWED', 'ERR_SPAWN_BOGUS', 'ERR_SPAWN', 'constructor'), fc.string({ maxLength: 25 })), message: fc.string({ maxLength: 10 }) }), field)),
+    fc.tuple(
+      fc.constant(10),
+      fc.oneof(fc.nat(), field),
+      fc.oneof(peerPid, fc.constant(null), field),
+      fc.oneof(name, field),
+      fc.oneof(name, field),
+      fc.oneof(fc.array(term, { maxLength: 3 }), field),
+      fc.oneof(fc.boolean(), field),
+    ),
+    fc.tuple(
+      fc.constant(11),
+      fc.oneof(fc.nat(5), field),
+      fc.oneof(fc.boolean(), field),
+      fc.oneof(
+        somePid,
+        fc.record({
+          code: fc.oneof(
+            fc.constantFrom('ERR_SPAWN_NOT_ALLOWED', 'ERR_SPAWN_BOGUS', 'ERR_SPAWN', 'constructor'),
+            fc.string({ maxLength: 25 }),
+          ),
+          message: fc.string({ maxLength: 10 }),
+        }),
+        field,
+      ),
+    ),
     fc.tuple(fc.constant(12), fc.oneof(fc.array(fc.oneof(anyNode, fc.string({ maxLength: 12 }), term), { maxLength: 5 }), field)),
     fc.array(field, { maxLength: 6 }).chain(rest => fc.oneof(fc.integer({ min: -2, max: 20 }), term).map(k => [k, ...rest])),
   ) as fc.Arbitrary<unknown[]>
@@ -75,14 +116,28 @@ export function sample<T>(arb: fc.Arbitrary<T>, n: number, seed: number): T[] {
 export function handshakeMessageArb(names: readonly string[]): fc.Arbitrary<Record<string, unknown>> {
   const tricky = fc.constantFrom('constructor', '__proto__', 'toString', 'hasOwnProperty', '')
   const name = fc.oneof(fc.constantFrom(...names), tricky, fc.string({ maxLength: 300 }))
-  const status = fc.oneof(fc.constantFrom('ok', 'up', 'nok', 'alive', 'not_allowed', 'name_form', 'wrong_node', 'version'), tricky, fc.string({ maxLength: 8 }))
-  const value = fc.oneof(termArb(names), fc.uint8Array({ minLength: 32, maxLength: 32 }).map(u => Buffer.from(u)))
-  const auth = fc.record({
-    t: fc.oneof(fc.constantFrom('challenge', 'reply', 'answer', 'ok', 'refused'), tricky),
-    c: value, d: value,
-  }, { requiredKeys: ['t'] })
+  const status = fc.oneof(
+    fc.constantFrom('ok', 'up', 'nok', 'alive', 'not_allowed', 'name_form', 'wrong_node', 'version'),
+    tricky,
+    fc.string({ maxLength: 8 }),
+  )
+  const value = fc.oneof(
+    termArb(names),
+    fc.uint8Array({ minLength: 32, maxLength: 32 }).map(u => Buffer.from(u)),
+  )
+  const auth = fc.record(
+    {
+      t: fc.oneof(fc.constantFrom('challenge', 'reply', 'answer', 'ok', 'refused'), tricky),
+      c: value,
+      d: value,
+    },
+    { requiredKeys: ['t'] },
+  )
   return fc.oneof(
-    fc.record({ t: fc.constant('hello'), v: fc.oneof(fc.constant(1), value), name, to: name, hidden: value, long: value, creation: value }, { requiredKeys: ['t'] }),
+    fc.record(
+      { t: fc.constant('hello'), v: fc.oneof(fc.constant(1), value), name, to: name, hidden: value, long: value, creation: value },
+      { requiredKeys: ['t'] },
+    ),
     fc.record({ t: fc.constant('status'), s: status, name, hidden: value, creation: value }, { requiredKeys: ['t', 's'] }),
     fc.record({ t: fc.constant('up'), replace: value }),
     fc.record({ t: fc.constant('a'), m: fc.oneof(auth, value) }),

@@ -22,15 +22,11 @@ export {
 
 export type { Dest, NodeKind, NodeEvents, NodeStats, ConnectionStats } from './node.js'
 export type { StartNodeOptions, ListenOptions as NodeListenOptions, EpmdOptions } from './node-options.js'
-export type {
-  Proc, ModuleDef, ModuleFn, Match, ReceiveOptions, ProcessFn, MonitorTarget, DemonitorOptions,
-} from './process/runtime.js'
+export type { Proc, ModuleDef, ModuleFn, Match, ReceiveOptions, ProcessFn, MonitorTarget, DemonitorOptions } from './process/runtime.js'
 export type { RemoteName } from './process/remote.js'
 export { ProcessExit } from './process/runtime.js'
 export type { Transport, Conn, Listener, ListenOptions, DialAddress } from './transport.js'
-export type {
-  Authenticator, AuthContext, AuthResult, HandshakeChannel, HandshakeMessage, CookieStore,
-} from './authenticator.js'
+export type { Authenticator, AuthContext, AuthResult, HandshakeChannel, HandshakeMessage, CookieStore } from './authenticator.js'
 export type { Discovery, NodeAddress, AnnounceOptions, Announcement } from './discovery.js'
 export type { KernelPolicy, KernelLimits } from './kernel/net-kernel.js'
 export type { AllowSignal, AllowSignalArgs, SignalDetails, SignalOp, SignalRequest } from './kernel/signal-policy.js'

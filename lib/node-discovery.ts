@@ -12,9 +12,12 @@ export function nodeDiscovery(o: DiscoveryOptions): Discovery {
   if (o.discovery !== undefined) return o.discovery
   const { epmd, transport, logger, clock } = o
   if (epmd === false) {
-    return staticDiscovery(o.resolve ?? (async node => {
-      throw new EpmdError('ERR_NODE_NOT_FOUND', `cannot find ${node}: epmd is false and no resolve option was given`)
-    }))
+    return staticDiscovery(
+      o.resolve ??
+        (async node => {
+          throw new EpmdError('ERR_NODE_NOT_FOUND', `cannot find ${node}: epmd is false and no resolve option was given`)
+        }),
+    )
   }
   const mapper = epmdDiscovery({ ...epmd, transport, logger, clock })
   return o.resolve === undefined ? mapper : { resolve: o.resolve, announce: mapper.announce }

@@ -195,7 +195,10 @@ function checkedMaxMessageSize(v: number | undefined): number {
 
 function checkedDiscovery(opts: StartNodeOptions): Discovery | undefined {
   if (opts.discovery !== undefined && (opts.resolve !== undefined || (opts.epmd !== undefined && opts.epmd !== false))) {
-    throw new NetkernelError('ERR_BAD_ARGUMENT', `startNode(${opts.name}): discovery replaces the port mapper and resolve; give it without resolve and without an epmd object`)
+    throw new NetkernelError(
+      'ERR_BAD_ARGUMENT',
+      `startNode(${opts.name}): discovery replaces the port mapper and resolve; give it without resolve and without an epmd object`,
+    )
   }
   return opts.discovery
 }
@@ -204,19 +207,25 @@ export function resolveOptions(opts: StartNodeOptions): ResolvedOptions {
   const longNames = opts.longNames ?? DEFAULTS.longNames
   const { full: name } = parseNodeName(opts.name, longNames)
   const e = opts.epmd
-  const epmd: ResolvedOptions['epmd'] = e === false ? false : {
-    host: e?.host ?? DEFAULTS.epmd.host,
-    port: e?.port ?? defaultEpmdPort(),
-    autoStart: e?.autoStart ?? DEFAULTS.epmd.autoStart,
-    listenHost: e?.listenHost ?? DEFAULTS.epmd.listenHost,
-    onSpawn: e?.onSpawn,
-  }
+  const epmd: ResolvedOptions['epmd'] =
+    e === false
+      ? false
+      : {
+          host: e?.host ?? DEFAULTS.epmd.host,
+          port: e?.port ?? defaultEpmdPort(),
+          autoStart: e?.autoStart ?? DEFAULTS.epmd.autoStart,
+          listenHost: e?.listenHost ?? DEFAULTS.epmd.listenHost,
+          onSpawn: e?.onSpawn,
+        }
   const l = opts.listen === false || (opts.listen === undefined && epmd === false) ? false : (opts.listen ?? {})
-  const listen: ResolvedOptions['listen'] = l === false ? false : {
-    host: l.host ?? DEFAULTS.listen.host,
-    portMin: l.portMin ?? 0,
-    portMax: l.portMax ?? l.portMin ?? 0,
-  }
+  const listen: ResolvedOptions['listen'] =
+    l === false
+      ? false
+      : {
+          host: l.host ?? DEFAULTS.listen.host,
+          portMin: l.portMin ?? 0,
+          portMax: l.portMax ?? l.portMin ?? 0,
+        }
   const clock = opts.clock ?? systemClock
   return {
     name,

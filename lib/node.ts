@@ -156,7 +156,8 @@ export class Node extends EventEmitter<NodeEvents> {
   stats(node?: string, opts?: { timeout?: number; signal?: AbortSignal }): NodeStats | Promise<NodeStats> {
     if (node === undefined) return this.statsRequests.local()
     if (node === this.name) return Promise.resolve(this.statsRequests.local())
-    if (this.stopped) return Promise.reject(new NetkernelError('ERR_NODE_STOPPED', `${this.name} is stopped: cannot ask ${node} for its stats`))
+    if (this.stopped)
+      return Promise.reject(new NetkernelError('ERR_NODE_STOPPED', `${this.name} is stopped: cannot ask ${node} for its stats`))
     return this.statsRequests.ask(this.kernel, node, opts)
   }
 
@@ -182,7 +183,9 @@ async function listenInRange(kernel: NetKernel, host: string, min: number, max: 
     }
   }
   const range = min === max ? `port ${min}` : `ports ${min}-${max}`
-  throw new TransportError('ERR_LISTEN', `cannot listen on ${host} ${range}: ${(last as Error)?.message ?? 'no port free'}`, { cause: last })
+  throw new TransportError('ERR_LISTEN', `cannot listen on ${host} ${range}: ${(last as Error)?.message ?? 'no port free'}`, {
+    cause: last,
+  })
 }
 
 /** Start a node. Rejects with a NetkernelError when the name, cookie, port or port mapper is wrong. */
@@ -205,18 +208,40 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
   const spawns = new SpawnRequests(clock, o.spawnTimeout)
   const refusals = new Refusals(name, logger)
   const stats = new StatsRequests({
-    localName: () => runtime.node, clock, logger,
-    collect: () => collectStats({
-      name: () => runtime.node, clock, connections: () => connections.values(),
-      processCount: () => runtime.processCount, registered: () => runtime.registered(), refusals,
-    }),
+    localName: () => runtime.node,
+    clock,
+    logger,
+    collect: () =>
+      collectStats({
+        name: () => runtime.node,
+        clock,
+        connections: () => connections.values(),
+        processCount: () => runtime.processCount,
+        registered: () => runtime.registered(),
+        refusals,
+      }),
   })
   const dispatch = createDispatcher({ localName: name, runtime, spawns, stats, policy: o.policy, logger, refusals })
   const kernel = new NetKernel({
-    name, hidden: o.hidden, longNames: o.longNames, connectAll: o.connectAll,
-    transport, auth: o.auth, cookies, codec, runtime, logger, clock, connections,
-    tickTime: o.tickTime, setupTimeout: o.setupTimeout, highWater: o.highWater, maxMessageSize: o.maxMessageSize, stepTimeout: o.handshakeStepTimeout,
-    policy: o.policy, limits: o.limits,
+    name,
+    hidden: o.hidden,
+    longNames: o.longNames,
+    connectAll: o.connectAll,
+    transport,
+    auth: o.auth,
+    cookies,
+    codec,
+    runtime,
+    logger,
+    clock,
+    connections,
+    tickTime: o.tickTime,
+    setupTimeout: o.setupTimeout,
+    highWater: o.highWater,
+    maxMessageSize: o.maxMessageSize,
+    stepTimeout: o.handshakeStepTimeout,
+    policy: o.policy,
+    limits: o.limits,
     resolve: (node, signal) => discovery.resolve(node, signal),
     emit: (event: string, peer: string | undefined, info: Record<string, unknown>) => events.emit(event, peer, info),
     onFrame: dispatch,

@@ -67,12 +67,15 @@ out('READY', { name: node.name, rss: rssStart })
 
 if (cfg.role === 'b') {
   const sink: [string, string] = ['sink', nameOf('a')]
-  node.register('echo', node.spawn(async (proc: Proc) => {
-    for (;;) {
-      const m = await proc.receive()
-      if (!proc.send(sink, m)) await proc.drain(sink)
-    }
-  }))
+  node.register(
+    'echo',
+    node.spawn(async (proc: Proc) => {
+      for (;;) {
+        const m = await proc.receive()
+        if (!proc.send(sink, m)) await proc.drain(sink)
+      }
+    }),
+  )
   setInterval(stat, 500).unref()
 } else if (cfg.role === 'c') {
   const a = nameOf('a')
@@ -86,7 +89,12 @@ if (cfg.role === 'b') {
       const ok = await new Promise<boolean>(resolve => {
         node.spawn(async (proc: Proc) => {
           proc.send(['pong', a], [proc.self, 'ping'])
-          resolve(await proc.receive(undefined, { timeout: 2000 }).then(() => true, () => false))
+          resolve(
+            await proc.receive(undefined, { timeout: 2000 }).then(
+              () => true,
+              () => false,
+            ),
+          )
         })
       })
       connected++ // counted with its ping, so a last STAT never shows one without the other
@@ -136,19 +144,25 @@ async function runSender(): Promise<void> {
     up = false
     poke()
   })
-  node.register('pong', node.spawn(async (proc: Proc) => {
-    for (;;) {
-      const m = (await proc.receive()) as [Pid, string]
-      proc.send(m[0], 'pong')
-    }
-  }))
-  node.register('sink', node.spawn(async (proc: Proc) => {
-    for (;;) {
-      const m = (await proc.receive()) as [number, number]
-      check.arrive(m[0], m[1])
-      if (wake !== undefined && check.outstanding(gen, seq) <= WINDOW / 2) poke()
-    }
-  }))
+  node.register(
+    'pong',
+    node.spawn(async (proc: Proc) => {
+      for (;;) {
+        const m = (await proc.receive()) as [Pid, string]
+        proc.send(m[0], 'pong')
+      }
+    }),
+  )
+  node.register(
+    'sink',
+    node.spawn(async (proc: Proc) => {
+      for (;;) {
+        const m = (await proc.receive()) as [number, number]
+        check.arrive(m[0], m[1])
+        if (wake !== undefined && check.outstanding(gen, seq) <= WINDOW / 2) poke()
+      }
+    }),
+  )
   figures = () => ({ delivered: check.arrived, sent: seq, gen, up })
   const progress = setInterval(stat, 200)
 

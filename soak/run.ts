@@ -148,7 +148,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       }
       if (Date.now() - lastLog > 5000) {
         lastLog = Date.now()
-        log(`soak: ${delivered} round trips, rss a ${(num(a.stat, 'rss') / 2 ** 20).toFixed(0)} MiB, churn ${num(c.stat, 'connected')} connects`)
+        log(
+          `soak: ${delivered} round trips, rss a ${(num(a.stat, 'rss') / 2 ** 20).toFixed(0)} MiB, churn ${num(c.stat, 'connected')} connects`,
+        )
       }
       await a.until(() => a.result !== undefined || num(a.stat, 'delivered') !== delivered, opts.deadlineMs + 30_000, 'RESULT from a')
     }

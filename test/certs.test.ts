@@ -88,7 +88,14 @@ t.test('issueNodeCert: validity window', async t => {
 t.test('node:tls accepts them: mutual TLS 1.3 with verification on both ends', async t => {
   const s = issueNodeCert(ca, full('srv'), { hosts: ['127.0.0.1'] })
   const c = issueNodeCert(ca, full('cli'))
-  const server = nodeTls.createServer({ ca: ca.cert, cert: s.cert, key: s.key, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3' })
+  const server = nodeTls.createServer({
+    ca: ca.cert,
+    cert: s.cert,
+    key: s.key,
+    requestCert: true,
+    rejectUnauthorized: true,
+    minVersion: 'TLSv1.3',
+  })
   const accepted = once(server, 'secureConnection') as Promise<[nodeTls.TLSSocket]>
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
@@ -110,18 +117,22 @@ t.test('node:tls accepts them: mutual TLS 1.3 with verification on both ends', a
   t.equal(byName.authorized, true, `by host name ${host}`)
 })
 
-t.test('openssl verify accepts them', { skip: spawnSync('openssl', ['version']).status === 0 ? false : 'openssl is not installed' }, async t => {
-  const dir = mkdtempSync(join(tmpdir(), 'nk-certs-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const n = issueNodeCert(ca, full('v'))
-  writeFileSync(join(dir, 'ca.pem'), ca.cert)
-  writeFileSync(join(dir, 'n.pem'), n.cert)
-  const r = spawnSync('openssl', ['verify', '-CAfile', 'ca.pem', '-purpose', 'sslclient', 'n.pem'], { cwd: dir, encoding: 'utf8' })
-  t.equal(r.status, 0, r.stderr)
-  t.match(r.stdout, /n\.pem: OK/)
-  const s = spawnSync('openssl', ['verify', '-CAfile', 'ca.pem', '-purpose', 'sslserver', 'n.pem'], { cwd: dir, encoding: 'utf8' })
-  t.equal(s.status, 0, s.stderr)
-})
+t.test(
+  'openssl verify accepts them',
+  { skip: spawnSync('openssl', ['version']).status === 0 ? false : 'openssl is not installed' },
+  async t => {
+    const dir = mkdtempSync(join(tmpdir(), 'nk-certs-'))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+    const n = issueNodeCert(ca, full('v'))
+    writeFileSync(join(dir, 'ca.pem'), ca.cert)
+    writeFileSync(join(dir, 'n.pem'), n.cert)
+    const r = spawnSync('openssl', ['verify', '-CAfile', 'ca.pem', '-purpose', 'sslclient', 'n.pem'], { cwd: dir, encoding: 'utf8' })
+    t.equal(r.status, 0, r.stderr)
+    t.match(r.stdout, /n\.pem: OK/)
+    const s = spawnSync('openssl', ['verify', '-CAfile', 'ca.pem', '-purpose', 'sslserver', 'n.pem'], { cwd: dir, encoding: 'utf8' })
+    t.equal(s.status, 0, s.stderr)
+  },
+)
 
 t.test('certificateNamesNode: CN, URI SAN netkernel:NAME, or a URI/DNS SAN equal to the name', async t => {
   const name = 'foo@h'
@@ -132,9 +143,20 @@ t.test('certificateNamesNode: CN, URI SAN netkernel:NAME, or a URI/DNS SAN equal
   t.ok(certificateNamesNode({ subjectaltname: 'URI:foo@h' }, name), 'by a bare URI SAN')
   t.ok(certificateNamesNode({ subjectaltname: 'DNS:foo@h' }, name), 'by a DNS SAN')
   t.notOk(certificateNamesNode({ subject: { CN: 'Foo@h' } }, name), 'case-sensitive')
-  t.notOk(certificateNamesNode({ subject: { CN: 'foo@h2' }, subjectaltname: 'DNS:h, URI:netkernel:foo@h2, email:foo@h' }, name), 'another node; email SANs do not count')
+  t.notOk(
+    certificateNamesNode({ subject: { CN: 'foo@h2' }, subjectaltname: 'DNS:h, URI:netkernel:foo@h2, email:foo@h' }, name),
+    'another node; email SANs do not count',
+  )
   t.notOk(certificateNamesNode({}, name))
-  t.same(parseSubjectAltName('DNS:a, URI:"netkernel:x@y, z", IP Address:127.0.0.1'), [['DNS', 'a'], ['URI', 'netkernel:x@y, z'], ['IP Address', '127.0.0.1']], 'quoted values')
+  t.same(
+    parseSubjectAltName('DNS:a, URI:"netkernel:x@y, z", IP Address:127.0.0.1'),
+    [
+      ['DNS', 'a'],
+      ['URI', 'netkernel:x@y, z'],
+      ['IP Address', '127.0.0.1'],
+    ],
+    'quoted values',
+  )
   t.same(parseSubjectAltName(undefined), [])
   t.equal(describeNames({ subject: { CN: 'a@h' }, subjectaltname: 'DNS:h' }), 'CN a@h; SAN DNS:h')
   t.equal(describeNames({}), 'no CN')

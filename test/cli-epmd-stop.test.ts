@@ -19,7 +19,19 @@ t.test('STOP: the node is not registered again; a restarted port mapper: it is',
   let epmd = await startRealEpmd({ args: ['-relaxed_command_check'] })
   t.teardown(() => epmd.stop())
   const port = epmd.port
-  const node = startCli(t, ['node', '--sname', 'stopme', '--cookie', 'c', '--epmd-port', String(port), '--listen-host', '127.0.0.1', '--stdin-lifeline', '--verbose'])
+  const node = startCli(t, [
+    'node',
+    '--sname',
+    'stopme',
+    '--cookie',
+    'c',
+    '--epmd-port',
+    String(port),
+    '--listen-host',
+    '127.0.0.1',
+    '--stdin-lifeline',
+    '--verbose',
+  ])
   await node.waitFor('stdout', /listening on port \d+/)
   t.ok(await listed(epmd, 'stopme'), 'registered')
 
@@ -39,7 +51,19 @@ t.test('STOP: the node is not registered again; a restarted port mapper: it is',
   epmd = await startRealEpmd({ port, args: ['-relaxed_command_check'] })
   t.notOk(await listed(epmd, 'stopme'), 'the restarted port mapper does not know the STOPped node: nothing to restore')
 
-  const again = startCli(t, ['node', '--sname', 'phoenix', '--cookie', 'c', '--epmd-port', String(port), '--listen-host', '127.0.0.1', '--stdin-lifeline', '--verbose'])
+  const again = startCli(t, [
+    'node',
+    '--sname',
+    'phoenix',
+    '--cookie',
+    'c',
+    '--epmd-port',
+    String(port),
+    '--listen-host',
+    '127.0.0.1',
+    '--stdin-lifeline',
+    '--verbose',
+  ])
   await again.waitFor('stdout', /listening on port \d+/)
   await epmd.stop()
   await again.waitFor('stderr', /port mapper registration lost \(the port mapper does not answer\); registering again/)

@@ -21,23 +21,49 @@ t.test('--module FILE and --module NAME=FILE: other nodes spawn their functions'
   const dir = tempDir(t)
   writeFileSync(join(dir, 'greeter.mjs'), "export default { hello: (proc, to) => proc.send(to, ['hello from', proc.node]) }\n")
   writeFileSync(join(dir, 'mods.mjs'), 'export const counter = { count: (proc, to, n) => proc.send(to, n + 1) }\n')
-  const bar = startCli(t, ['node', '--sname', 'mbar', '--cookie', 'test-cookie', '--epmd-port', String(epmd.port), '--listen-host', '127.0.0.1',
-    '--stdin-lifeline', '--module', `hi=${join(dir, 'greeter.mjs')}`, '--module', join(dir, 'mods.mjs')])
+  const bar = startCli(t, [
+    'node',
+    '--sname',
+    'mbar',
+    '--cookie',
+    'test-cookie',
+    '--epmd-port',
+    String(epmd.port),
+    '--listen-host',
+    '127.0.0.1',
+    '--stdin-lifeline',
+    '--module',
+    `hi=${join(dir, 'greeter.mjs')}`,
+    '--module',
+    join(dir, 'mods.mjs'),
+  ])
   await bar.waitFor('stdout', /listening on port/)
   const foo = await testNode(t, epmd, { name: 'mfoo' })
   const mbar = full('mbar')
-  t.same(await inProcess(foo, async proc => {
-    await proc.spawn(mbar, 'hi', 'hello', [proc.self])
-    return proc.receive(undefined, { timeout: 10_000 })
-  }), ['hello from', mbar], 'module hi (greeter.mjs, by NAME=FILE) ran on the command-line node')
-  t.equal(await inProcess(foo, async proc => {
-    await proc.spawn(mbar, 'counter', 'count', [proc.self, 41])
-    return proc.receive(undefined, { timeout: 10_000 })
-  }), 42, 'module counter (mods.mjs\'s named export) ran')
-  t.equal(await inProcess(foo, async proc => {
-    await proc.spawn(mbar, 's', 'send_node', [proc.self])
-    return proc.receive(undefined, { timeout: 10_000 })
-  }), mbar, 'the seed\'s modules are still there')
+  t.same(
+    await inProcess(foo, async proc => {
+      await proc.spawn(mbar, 'hi', 'hello', [proc.self])
+      return proc.receive(undefined, { timeout: 10_000 })
+    }),
+    ['hello from', mbar],
+    'module hi (greeter.mjs, by NAME=FILE) ran on the command-line node',
+  )
+  t.equal(
+    await inProcess(foo, async proc => {
+      await proc.spawn(mbar, 'counter', 'count', [proc.self, 41])
+      return proc.receive(undefined, { timeout: 10_000 })
+    }),
+    42,
+    "module counter (mods.mjs's named export) ran",
+  )
+  t.equal(
+    await inProcess(foo, async proc => {
+      await proc.spawn(mbar, 's', 'send_node', [proc.self])
+      return proc.receive(undefined, { timeout: 10_000 })
+    }),
+    mbar,
+    "the seed's modules are still there",
+  )
   bar.child.stdin.end()
   t.equal(await bar.exited(), 0)
 
@@ -52,8 +78,13 @@ t.test('--tls-cert-auth with a certificate naming another node: refuses to start
   const common = ['--cookie', 'c', '--epmd-port', String(epmd.port), '--listen-host', '127.0.0.1', '--stdin-lifeline']
   const wrong = startCli(t, ['node', '--sname', 'cbar', ...common, ...files.tlsArgs(full('someone-else')), '--tls-cert-auth'])
   t.equal(await wrong.exited(), 2, 'exit status 2')
-  t.match(wrong.stderr(), new RegExp(`netkernel node: --tls-cert \\S+someone-else@\\S+\\.pem does not name this node cbar@\\S+ \\(CN someone-else@[^;]+; SAN [^)]*URI:netkernel:someone-else@`),
-    'it names the file, this node and what the certificate names')
+  t.match(
+    wrong.stderr(),
+    new RegExp(
+      `netkernel node: --tls-cert \\S+someone-else@\\S+\\.pem does not name this node cbar@\\S+ \\(CN someone-else@[^;]+; SAN [^)]*URI:netkernel:someone-else@`,
+    ),
+    'it names the file, this node and what the certificate names',
+  )
   t.match(wrong.stderr(), /every peer would refuse it/)
   t.notMatch(wrong.stdout(), /listening/, 'it never listened')
   t.same(epmd.names(), [], 'nothing registered with the port mapper')

@@ -45,7 +45,10 @@ t.test('different cookies: both sides print ERR_AUTH_FAILED and the reason, once
   t.match(sh.stderr(), mine, 'the shell says the connection to rbar failed, with the code and the reason')
   t.equal(count(sh.stderr(), /ERR_AUTH_FAILED/), 1, 'three refused pings: said once')
 
-  const theirs = new RegExp(`^netkernel: connection from ${esc(full('rfoo'))} \\(127\\.0\\.0\\.1\\) refused: ERR_AUTH_FAILED: .*wrong cookie.*$`, 'm')
+  const theirs = new RegExp(
+    `^netkernel: connection from ${esc(full('rfoo'))} \\(127\\.0\\.0\\.1\\) refused: ERR_AUTH_FAILED: .*wrong cookie.*$`,
+    'm',
+  )
   await bar.waitFor('stderr', theirs)
   t.pass('the node says it refused rfoo, with the code and the reason')
   t.equal(count(bar.stderr(), /ERR_AUTH_FAILED/), 1, 'said once')
@@ -66,15 +69,25 @@ t.test('a tls node and a tcp node: each side says one speaks TLS and the other d
   tlsShell.child.stdin.end(`net_adm.ping('${full('tcpbar')}')\n`)
   t.equal(await tlsShell.exited(), 0)
   t.match(tlsShell.stdout(), /'pang'/)
-  t.match(tlsShell.stderr(), new RegExp(`^netkernel: connection to ${esc(full('tcpbar'))} failed: ERR_\\w+: .*does it use the tls transport\\?`, 'm'),
-    'the tls shell: the peer closed the TLS handshake, does it use the tls transport?')
-  await tcpNode.waitFor('stderr', /^netkernel: connection from 127\.0\.0\.1 refused: ERR_HANDSHAKE: 127\.0\.0\.1:\d+ speaks TLS; this node's transport does not/m)
+  t.match(
+    tlsShell.stderr(),
+    new RegExp(`^netkernel: connection to ${esc(full('tcpbar'))} failed: ERR_\\w+: .*does it use the tls transport\\?`, 'm'),
+    'the tls shell: the peer closed the TLS handshake, does it use the tls transport?',
+  )
+  await tcpNode.waitFor(
+    'stderr',
+    /^netkernel: connection from 127\.0\.0\.1 refused: ERR_HANDSHAKE: 127\.0\.0\.1:\d+ speaks TLS; this node's transport does not/m,
+  )
   t.pass('the tcp node: the caller speaks TLS, this node does not')
 
   const tcpShell = shellCmd(t, ['--sname', 'ushell', '--cookie', 'c', ...ep])
   tcpShell.child.stdin.end(`net_adm.ping('${full('tlsbar')}')\n`)
   t.equal(await tcpShell.exited(), 0)
-  t.match(tcpShell.stderr(), new RegExp(`^netkernel: connection to ${esc(full('tlsbar'))} failed: ERR_CONNECTION_CLOSED: `, 'm'), 'the tcp shell: the peer closed the connection')
+  t.match(
+    tcpShell.stderr(),
+    new RegExp(`^netkernel: connection to ${esc(full('tlsbar'))} failed: ERR_CONNECTION_CLOSED: `, 'm'),
+    'the tcp shell: the peer closed the connection',
+  )
   await tlsNode.waitFor('stderr', /^netkernel: connection from 127\.0\.0\.1 refused: ERR_TLS_HANDSHAKE: .*the client does not speak TLS/m)
   t.pass('the tls node: the client does not speak TLS')
 })
@@ -85,9 +98,19 @@ t.test('--verbose and NETKERNEL_LOG send the library log to stderr, one readable
   const verbose = shellCmd(t, ['--sname', 'vfoo', '--cookie', 'c', ...ep, '--verbose'])
   verbose.child.stdin.end(`net_adm.ping('${full('nobody')}')\n`)
   t.equal(await verbose.exited(), 0)
-  t.match(verbose.stderr(), new RegExp(`^netkernel info ${esc(full('vfoo'))}: node ${esc(full('vfoo'))} started \\(address=127\\.0\\.0\\.1:\\d+, creation=\\d+\\)$`, 'm'),
-    'level, node, message, then the fields as key=value')
-  t.match(verbose.stderr(), new RegExp(`^netkernel warn ${esc(full('vfoo'))}: .*nobody.*ERR_NODE_NOT_FOUND`, 'm'), 'a failed connection, as a warning')
+  t.match(
+    verbose.stderr(),
+    new RegExp(
+      `^netkernel info ${esc(full('vfoo'))}: node ${esc(full('vfoo'))} started \\(address=127\\.0\\.0\\.1:\\d+, creation=\\d+\\)$`,
+      'm',
+    ),
+    'level, node, message, then the fields as key=value',
+  )
+  t.match(
+    verbose.stderr(),
+    new RegExp(`^netkernel warn ${esc(full('vfoo'))}: .*nobody.*ERR_NODE_NOT_FOUND`, 'm'),
+    'a failed connection, as a warning',
+  )
 
   const env = shellCmd(t, ['--sname', 'efoo', '--cookie', 'c', ...ep], { NETKERNEL_LOG: 'warn' })
   env.child.stdin.end(`net_adm.ping('${full('nobody')}')\n`)

@@ -60,7 +60,11 @@ t.test('--once: a snapshot of a node in another OS process', async t => {
 
   const r = await top([bar.name, '--once', '--cookie', 'test-cookie', '--epmd-port', String(epmd.port)])
   t.equal(r.code, 0, r.stderr)
-  t.match(r.stdout, new RegExp(`^netkernel top  ${esc(bar.name)}  \\(observed from top_\\d+@`), 'the title names the node and the hidden observer')
+  t.match(
+    r.stdout,
+    new RegExp(`^netkernel top  ${esc(bar.name)}  \\(observed from top_\\d+@`),
+    'the title names the node and the hidden observer',
+  )
   const procs = /processes (\d+)/.exec(r.stdout)
   t.ok(procs !== null && Number(procs[1]) >= 1, `process count shown (${procs?.[1]})`)
   t.match(r.stdout, /registered 1: waiter/, 'registered names')
@@ -96,10 +100,14 @@ const skip = tmuxSkip()
 t.test('the live view: rates while traffic flows; q quits and restores the terminal', { skip }, async t => {
   const foo = await testNode(t, epmd, { name: 'foo2' })
   await traffic(foo, bar.name, 'sink', 1)
-  const pump = setInterval(() => { for (let i = 0; i < 20; i++) foo.send(['sink', bar.name], i) }, 20)
+  const pump = setInterval(() => {
+    for (let i = 0; i < 20; i++) foo.send(['sink', bar.name], i)
+  }, 20)
   t.teardown(() => clearInterval(pump))
 
-  const sh = await startShell(t, [bar.name, '--cookie', 'test-cookie', '--epmd-port', String(epmd.port), '--interval', '300'], { command: 'top' })
+  const sh = await startShell(t, [bar.name, '--cookie', 'test-cookie', '--epmd-port', String(epmd.port), '--interval', '300'], {
+    command: 'top',
+  })
   await sh.waitFor(new RegExp(`netkernel top  ${esc(bar.name)}.*q quits`))
   let rate = 0
   const deadline = Date.now() + 15_000
@@ -122,20 +130,48 @@ t.test('the live view quits on Ctrl+C too', { skip }, async t => {
   t.equal(await sh.exitStatus(), 0)
 })
 
-t.test('the view: rates are deltas over the node\'s clock; a reconnection starts over', async t => {
-  const c = { peer: 'foo@h', type: 'visible' as const, transport: 'tcp', protocol: 'netkernel' as const, queuedBytes: 2048, busy: true, upSince: 0 }
+t.test("the view: rates are deltas over the node's clock; a reconnection starts over", async t => {
+  const c = {
+    peer: 'foo@h',
+    type: 'visible' as const,
+    transport: 'tcp',
+    protocol: 'netkernel' as const,
+    queuedBytes: 2048,
+    busy: true,
+    upSince: 0,
+  }
   const snap = (at: number, n: number, upSince = 0): NodeStats => ({
-    node: 'bar@h', at, processes: 3, registered: ['b', 'a'], refused: { 'baz@h': { spawn: 2, send: 1 } },
+    node: 'bar@h',
+    at,
+    processes: 3,
+    registered: ['b', 'a'],
+    refused: { 'baz@h': { spawn: 2, send: 1 } },
     connections: [{ ...c, upSince, messagesIn: n, messagesOut: n / 2, bytesIn: n * 100, bytesOut: n * 50 }],
   })
   const screen = (prev: NodeStats | undefined, cur: NodeStats): string[] =>
     renderTop({ target: 'bar@h', self: 'top_1@h', interval: 500, prev, cur, width: 0 })
   const lines = screen(snap(10_000, 1000), snap(12_000, 3000))
-  t.same(row(lines.join('\n'), 'foo@h'), ['foo@h', 'visible', 'tcp', '1.0k', '500', '97.7 KB', '48.8 KB', '3.0k', '1.5k', '2.0 KB', 'BUSY', '12s'])
+  t.same(row(lines.join('\n'), 'foo@h'), [
+    'foo@h',
+    'visible',
+    'tcp',
+    '1.0k',
+    '500',
+    '97.7 KB',
+    '48.8 KB',
+    '3.0k',
+    '1.5k',
+    '2.0 KB',
+    'BUSY',
+    '12s',
+  ])
   t.match(lines[1], 'processes 3   connections 1 (0 hidden)   registered 2: a b')
   t.ok(lines.includes('  baz@h  spawn 2  send 1'), 'refusals per peer and operation')
   t.equal(row(screen(snap(10_000, 1000), snap(12_000, 10, 11_000)).join('\n'), 'foo@h')?.[3], '-', 'no rate across a reconnection')
-  t.ok(renderTop({ target: 'bar@h', self: 'top_1@h', interval: 500, prev: undefined, cur: snap(1, 1), width: 20 }).every(l => l.length <= 20), 'cut to the width')
+  t.ok(
+    renderTop({ target: 'bar@h', self: 'top_1@h', interval: 500, prev: undefined, cur: snap(1, 1), width: 20 }).every(l => l.length <= 20),
+    'cut to the width',
+  )
   t.equal(duration(185_000), '3m05s')
   t.equal(duration(100_800_000), '1d04h')
 })

@@ -41,7 +41,9 @@ async function startNodeCmd(t: Teardown, args: string[]): Promise<{ child: Child
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'node', '--stdin-lifeline', ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d })
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    err += d
+  })
   t.teardown(async () => {
     child.stdin!.end()
     if (child.exitCode === null && child.signalCode === null) {
@@ -68,14 +70,35 @@ async function startNodeCmd(t: Teardown, args: string[]): Promise<{ child: Child
   return { child, line, output: () => out }
 }
 
-t.test('netkernel node --transport tls --tls-cert-auth: a TLS node reaches it; another CA\'s certificate is refused', async t => {
+t.test("netkernel node --transport tls --tls-cert-auth: a TLS node reaches it; another CA's certificate is refused", async t => {
   const epmd = await testEpmd(t)
   const dir = tempDir(t)
   const bar = full('bar')
   const files = writeCerts(dir, [bar])
-  const cmd = await startNodeCmd(t, ['--sname', 'bar', '--cookie', 'not-used-by-tls-cert', '--epmd-port', String(epmd.port), '--listen-host', '127.0.0.1',
-    '--transport', 'tls', '--tls-ca', files.ca, '--tls-cert', files.cert(bar), '--tls-key', files.key(bar), '--tls-cert-auth'])
-  t.match(cmd.line, new RegExp(`^node ${esc(bar)} listening on port \\d+ \\(tls, tls-cert auth\\)$`), 'it says it listens over tls with tls-cert auth')
+  const cmd = await startNodeCmd(t, [
+    '--sname',
+    'bar',
+    '--cookie',
+    'not-used-by-tls-cert',
+    '--epmd-port',
+    String(epmd.port),
+    '--listen-host',
+    '127.0.0.1',
+    '--transport',
+    'tls',
+    '--tls-ca',
+    files.ca,
+    '--tls-cert',
+    files.cert(bar),
+    '--tls-key',
+    files.key(bar),
+    '--tls-cert-auth',
+  ])
+  t.match(
+    cmd.line,
+    new RegExp(`^node ${esc(bar)} listening on port \\d+ \\(tls, tls-cert auth\\)$`),
+    'it says it listens over tls with tls-cert auth',
+  )
 
   // foo: tls() + tlsCert(), another cookie: the certificates alone authenticate.
   const foo = await testNode(t, epmd, { name: 'foo', cookie: 'another-cookie', transport: pki.transport(full('foo')), auth: tlsCert() })
@@ -108,8 +131,25 @@ t.test('netkernel shell --transport tls --tls-cert-auth-cookie reaches a TLS nod
   const sh1 = full('sh1')
   const files = writeCerts(dir, [sh1])
   const bar = await testNode(t, epmd, { name: 'tbar', transport: pki.transport(full('tbar')), auth: tlsCert({ cookie: true }) })
-  const sh = await startShell(t, ['--sname', 'sh1', '--cookie', 'test-cookie', '--epmd-port', String(epmd.port), '--history', '',
-    '--transport', 'tls', '--tls-ca', files.ca, '--tls-cert', files.cert(sh1), '--tls-key', files.key(sh1), '--tls-cert-auth-cookie'])
+  const sh = await startShell(t, [
+    '--sname',
+    'sh1',
+    '--cookie',
+    'test-cookie',
+    '--epmd-port',
+    String(epmd.port),
+    '--history',
+    '',
+    '--transport',
+    'tls',
+    '--tls-ca',
+    files.ca,
+    '--tls-cert',
+    files.cert(sh1),
+    '--tls-key',
+    files.key(sh1),
+    '--tls-cert-auth-cookie',
+  ])
   await sh.waitFor(new RegExp(`node ${esc(sh1)} on port \\d+ \\(tls, tls-cert \\+ cookie auth\\)[\\s\\S]*${esc(`(${sh1})1>`)}$`))
   t.pass('the banner names the transport and the authentication')
   const up = nextEvent<[string, { transport: string }]>(bar, 'nodeup', n => n === sh1)
@@ -133,10 +173,29 @@ t.test('netkernel shell --transport ssh reaches a loopback-only node through ssh
   const bar = await testNode(t, epmd, { name: 'sbar@gw', connectAll: false })
   const sh2 = full('sh2')
   const before = sshd.logins()
-  const sh = await startShell(t, ['--sname', 'sh2', '--cookie', 'test-cookie', '--epmd-port', String(epmd.port), '--history', '',
-    '--transport', 'ssh', '--ssh-gateway', `gw=${sshd.username}@${sshd.host}:${sshd.port}`, '--ssh-key', sshd.clientKey.file,
-    '--ssh-known-hosts', sshd.knownHostsFile, '--ssh-target', '127.0.0.1'])
-  await sh.waitFor(new RegExp(`\\(ssh via gateway gw \\(${esc(`${sshd.username}@${sshd.host}:${sshd.port}`)}\\)\\)[\\s\\S]*${esc(`(${sh2})1>`)}$`))
+  const sh = await startShell(t, [
+    '--sname',
+    'sh2',
+    '--cookie',
+    'test-cookie',
+    '--epmd-port',
+    String(epmd.port),
+    '--history',
+    '',
+    '--transport',
+    'ssh',
+    '--ssh-gateway',
+    `gw=${sshd.username}@${sshd.host}:${sshd.port}`,
+    '--ssh-key',
+    sshd.clientKey.file,
+    '--ssh-known-hosts',
+    sshd.knownHostsFile,
+    '--ssh-target',
+    '127.0.0.1',
+  ])
+  await sh.waitFor(
+    new RegExp(`\\(ssh via gateway gw \\(${esc(`${sshd.username}@${sshd.host}:${sshd.port}`)}\\)\\)[\\s\\S]*${esc(`(${sh2})1>`)}$`),
+  )
   const up = nextEvent<[string, { transport: string }]>(bar, 'nodeup', n => n === sh2)
   await sh.line(`net_adm.ping('${bar.name}')`)
   await sh.waitFor(/net_adm\.ping\('[^']+'\)\n'pong'\n/)

@@ -94,7 +94,14 @@ const rows: Row[] = [
   ['Pid with 32-bit fields', new Pid('n@h', 2 ** 32 - 1, 65536, 2 ** 31), 'c71401 94a36e4068 ceffffffff ce00010000 ce80000000'],
   ['Ref', new Ref('foo@vm', 3, 1), 'c70a02 93 a6666f6f40766d 03 01'],
   ['empty Map', new Map(), 'd40580'],
-  ['Map with non-string keys', new Map<unknown, unknown>([[1, 'a'], [new Pid('n@h', 1, 0, 2), new Map([['k', 2n]])]]), 'c71705 82 01a161 d70194a36e4068010002 c70605 81a16bd40602'],
+  [
+    'Map with non-string keys',
+    new Map<unknown, unknown>([
+      [1, 'a'],
+      [new Pid('n@h', 1, 0, 2), new Map([['k', 2n]])],
+    ]),
+    'c71705 82 01a161 d70194a36e4068010002 c70605 81a16bd40602',
+  ],
   ['Map of 16 entries (map 16 payload)', new Map(Array.from({ length: 16 }, (_, i) => [i, i])), 'c72305 de0010 0000 0101...'],
   ['Map over 65535 bytes (ext 32)', new Map([['big', 'x'.repeat(70000)]]), 'c90001117a05 81a3626967db00011170...'],
   ['Error', new TypeError('t'), 'c70d07 92 a9547970654572726f72 a174'],
@@ -157,7 +164,15 @@ t.test('Pid, Ref, Map, Error and bigint round trip with their types', async t =>
       const ref = r.decode(w.encode(new Ref('foo@vm', 9, 2)))
       t.ok(ref instanceof Ref && ref.equals(new Ref('foo@vm', 9, 2)), `${how}: Ref`)
       const key = new Pid('k@h', 1, 0, 1)
-      const map = r.decode(w.encode(new Map<unknown, unknown>([[key, 1], [2, new Map([[3, 4]])], ['s', { p: [] }]]))) as Map<unknown, unknown>
+      const map = r.decode(
+        w.encode(
+          new Map<unknown, unknown>([
+            [key, 1],
+            [2, new Map([[3, 4]])],
+            ['s', { p: [] }],
+          ]),
+        ),
+      ) as Map<unknown, unknown>
       t.ok(map instanceof Map, `${how}: a Map stays a Map`)
       t.strictSame([...map.keys()], [key, 2, 's'], `${how}: Map keys keep their types and order`)
       t.ok(map.get(2) instanceof Map, `${how}: nested Map`)
@@ -168,7 +183,11 @@ t.test('Pid, Ref, Map, Error and bigint round trip with their types', async t =>
       const coded = Object.assign(new NetkernelError('ERR_NOPROC', 'no such process <a@b.1.0>'), { extra: 1 })
       const e1 = r.decode(w.encode(coded)) as Error & { code?: unknown }
       t.ok(e1 instanceof Error, `${how}: an Error decodes as an Error`)
-      t.strictSame([e1.name, e1.message, e1.code], ['NetkernelError', 'no such process <a@b.1.0>', 'ERR_NOPROC'], `${how}: name, message, code`)
+      t.strictSame(
+        [e1.name, e1.message, e1.code],
+        ['NetkernelError', 'no such process <a@b.1.0>', 'ERR_NOPROC'],
+        `${how}: name, message, code`,
+      )
       const e2 = r.decode(w.encode(new TypeError('bad'))) as Error
       t.strictSame([e2.name, e2.message, 'code' in e2], ['TypeError', 'bad', false], `${how}: no code, no code field`)
       const e3 = r.decode(w.encode({ reason: Object.assign(new Error('x'), { code: -2 }) })) as { reason: Error & { code: number } }
@@ -184,7 +203,11 @@ t.test('plain objects: own enumerable keys, "__proto__" stays data, null-prototy
     t.equal(Object.getPrototypeOf(o), Object.prototype, `${codec.name}: prototype untouched`)
     t.strictSame(Object.getOwnPropertyDescriptor(o, '__proto__')?.value, { p: true }, `${codec.name}: __proto__ is an own property`)
     t.strictSame(codec.decode(codec.encode(Object.assign(Object.create(null), { z: 1 }))), { z: 1 }, `${codec.name}: null prototype`)
-    t.strictSame(codec.decode(hex('83 01a161 c3a162 c0a163')), { 1: 'a', true: 'b', null: 'c' }, `${codec.name}: scalar keys become strings`)
+    t.strictSame(
+      codec.decode(hex('83 01a161 c3a162 c0a163')),
+      { 1: 'a', true: 'b', null: 'c' },
+      `${codec.name}: scalar keys become strings`,
+    )
   }
 })
 
@@ -216,7 +239,11 @@ t.test('values that are not terms throw CodecError ERR_ENCODE', async t => {
       t.throws(() => codec.encodeFrame(value), CodecError, `${codec.name}: ${label} (frame)`)
     }
     t.ok(codec.encode('still works').equals(hex('ab7374696c6c20776f726b73')), `${codec.name}: usable after errors`)
-    const throwing = { get boom(): unknown { throw new RangeError('getter') } }
+    const throwing = {
+      get boom(): unknown {
+        throw new RangeError('getter')
+      },
+    }
     t.throws(() => codec.encode(throwing), { code: 'ERR_ENCODE', cause: { message: 'getter' } }, `${codec.name}: a throwing getter`)
   }
 })
@@ -309,7 +336,11 @@ t.test('foreign but valid MessagePack decodes the same in both codecs', async t 
   ]
   for (const codec of codecs) {
     for (const [label, bytes, value] of cases) t.strictSame(codec.decode(hex(bytes)), value, `${codec.name}: ${label}`)
-    t.strictSame(codec.decode(new Uint8Array([0x92, 0x01, 0xc4, 0x01, 0x09])), [1, Buffer.from([9])], `${codec.name}: reads a Uint8Array, bin as Buffer`)
+    t.strictSame(
+      codec.decode(new Uint8Array([0x92, 0x01, 0xc4, 0x01, 0x09])),
+      [1, Buffer.from([9])],
+      `${codec.name}: reads a Uint8Array, bin as Buffer`,
+    )
   }
 })
 
@@ -319,7 +350,11 @@ t.test('random and mutated bytes only ever throw CodecError', async t => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff
     return seed % n
   }
-  const valid = fast.encode([1, new Pid('a@b', 1, 2, 3), { m: new Map([['k', [1n, new Ref('r@h', 1, 2)]]]), e: new Error('x'), b: Buffer.alloc(3) }])
+  const valid = fast.encode([
+    1,
+    new Pid('a@b', 1, 2, 3),
+    { m: new Map([['k', [1n, new Ref('r@h', 1, 2)]]]), e: new Error('x'), b: Buffer.alloc(3) },
+  ])
   for (const codec of codecs) {
     let others = 0
     for (let i = 0; i < 3000; i++) {
@@ -345,7 +380,12 @@ t.test('codec instances are independent (one per node)', async t => {
   t.ok(a.decode(big) && (b.decode(small) as { s: string }).s === 'y', 'interleaved use')
   t.equal((a.decode(big) as { s: string }).s.length, 100_000)
   let inner: Buffer | undefined
-  const reentrant = { get v(): number { inner = a.encode([2]); return 1 } }
+  const reentrant = {
+    get v(): number {
+      inner = a.encode([2])
+      return 1
+    },
+  }
   t.strictSame(a.decode(a.encode(reentrant)), { v: 1 }, 'an encode re-entered from a getter does not corrupt the outer one')
   t.strictSame(inner, hex('9102'))
   t.throws(() => createCodec('json' as 'netkernel'), { code: 'ERR_BAD_ARGUMENT' }, 'unknown codec name')

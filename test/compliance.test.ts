@@ -3,7 +3,13 @@
 // fail, and a case that never finishes fails at its deadline instead of hanging the runner.
 import t from 'tap'
 import { AssertionError } from 'node:assert'
-import { authenticatorCompliance, handshakeSession, kernelFaults, transportCompliance, type ComplianceCase } from '../lib/compliance/index.js'
+import {
+  authenticatorCompliance,
+  handshakeSession,
+  kernelFaults,
+  transportCompliance,
+  type ComplianceCase,
+} from '../lib/compliance/index.js'
 import { AuthError } from '../lib/errors.js'
 import type { Transport } from '../lib/transport.js'
 import type { Authenticator } from '../lib/authenticator.js'
@@ -23,10 +29,18 @@ const servers = async (): Promise<number> => {
   return process.getActiveResourcesInfo().filter(r => r === 'TCPServerWrap').length
 }
 
-const failure = (p: Promise<void>): Promise<unknown> => p.then(() => undefined, (e: unknown) => e)
+const failure = (p: Promise<void>): Promise<unknown> =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
 
 t.test('an authenticator that trusts anyone fails the refusal cases with an AssertionError', async t => {
-  const gullible: Authenticator = { name: 'gullible', initiate: async (_ch, ctx) => ({ peerName: ctx.peerName }), respond: async (_ch, ctx) => ({ peerName: ctx.peerName }) }
+  const gullible: Authenticator = {
+    name: 'gullible',
+    initiate: async (_ch, ctx) => ({ peerName: ctx.peerName }),
+    respond: async (_ch, ctx) => ({ peerName: ctx.peerName }),
+  }
   const cases = authenticatorCompliance({
     setup: () => ({
       a: gullible,
@@ -41,30 +55,54 @@ t.test('an authenticator that trusts anyone fails the refusal cases with an Asse
   t.ok(e instanceof AssertionError, 'an AssertionError', { found: e })
   t.match((e as Error).message, /initiator: expected a refusal, got success/)
   t.equal(cases.length, 9, 'without message exchange, no replay or garbage cases')
-  t.equal(authenticatorCompliance({ setup: () => { throw new Error('unused') } }).length, 13)
+  t.equal(
+    authenticatorCompliance({
+      setup: () => {
+        throw new Error('unused')
+      },
+    }).length,
+    13,
+  )
 })
 
-t.test('the Authenticator suite passes cookie() over the kernel channel, and a side\'s auth replaces the fixture\'s', async t => {
-  const refusing: Authenticator = { ...cookie(), name: 'refusing', respond: async () => { throw new Error('not called') } }
+t.test("the Authenticator suite passes cookie() over the kernel channel, and a side's auth replaces the fixture's", async t => {
+  const refusing: Authenticator = {
+    ...cookie(),
+    name: 'refusing',
+    respond: async () => {
+      throw new Error('not called')
+    },
+  }
   let usedOverride = false
   const cases = authenticatorCompliance({
     setup: () => ({
       a: cookie(),
       b: refusing,
-      good: () => handshakeSession({ name: 'a@h', cookies: new Cookies('S') }, { name: 'b@h', cookies: new Cookies('S'), auth: { ...cookie(), respond: (ch, ctx) => ((usedOverride = true), cookie().respond(ch, ctx)) } }),
+      good: () =>
+        handshakeSession(
+          { name: 'a@h', cookies: new Cookies('S') },
+          {
+            name: 'b@h',
+            cookies: new Cookies('S'),
+            auth: { ...cookie(), respond: (ch, ctx) => ((usedOverride = true), cookie().respond(ch, ctx)) },
+          },
+        ),
       bad: () => handshakeSession({ name: 'a@h', cookies: new Cookies('S') }, { name: 'b@h', cookies: new Cookies('T'), auth: cookie() }),
     }),
   })
   await byName(cases, 'mutual success:').run()
   await byName(cases, 'wrong credentials').run()
-  t.ok(usedOverride, 'the session\'s responder ran its own authenticator')
+  t.ok(usedOverride, "the session's responder ran its own authenticator")
 })
 
-t.test('faults add the channel contract cases; an authenticator that re-maps the channel\'s errors fails them', async t => {
+t.test("faults add the channel contract cases; an authenticator that re-maps the channel's errors fails them", async t => {
   // Passes every error on as ERR_AUTH_FAILED instead of the channel's own.
   const remapping: Authenticator = {
     ...cookie(),
-    initiate: (ch, ctx) => cookie().initiate(ch, ctx).catch((err: Error) => Promise.reject(new AuthError('ERR_AUTH_FAILED', `remapped: ${err.message}`))),
+    initiate: (ch, ctx) =>
+      cookie()
+        .initiate(ch, ctx)
+        .catch((err: Error) => Promise.reject(new AuthError('ERR_AUTH_FAILED', `remapped: ${err.message}`))),
   }
   const cases = authenticatorCompliance({
     faults: kernelFaults,
@@ -106,7 +144,15 @@ t.test('a case that never finishes fails at caseTimeout, and its cleanups still 
   const stuck: Transport = { name: 'stuck', listen: (o, on) => inner.listen(o, on), dial: () => new Promise(() => {}) }
   let tornDown = false
   const before = await servers()
-  const c = byName(transportCompliance({ name: 'stuck', caseTimeout: 200, setup: () => ({ transport: stuck, host: '127.0.0.1' }), teardown: () => void (tornDown = true) }), 'dial and accept')
+  const c = byName(
+    transportCompliance({
+      name: 'stuck',
+      caseTimeout: 200,
+      setup: () => ({ transport: stuck, host: '127.0.0.1' }),
+      teardown: () => void (tornDown = true),
+    }),
+    'dial and accept',
+  )
   const start = Date.now()
   const e = await failure(c.run())
   const ms = Date.now() - start

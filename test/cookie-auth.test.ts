@@ -29,16 +29,20 @@ async function settle(p: Promise<AuthResult>): Promise<AuthResult | Error> {
   return p.catch((e: unknown) => e as Error)
 }
 
-tapCompliance(t, 'cookie: Authenticator compliance', authenticatorCompliance({
-  // The in-memory pair carries decoded messages only: no garbage case.
-  faults: { closePeer: s => (s.initiator.ch as TestChannel).close() },
-  setup: () => ({
-    a: cookie(),
-    b: cookie(),
-    good: () => sessionWith(new Cookies('SECRET'), new Cookies('SECRET')),
-    bad: () => sessionWith(new Cookies('SECRET'), new Cookies('OTHER')),
+tapCompliance(
+  t,
+  'cookie: Authenticator compliance',
+  authenticatorCompliance({
+    // The in-memory pair carries decoded messages only: no garbage case.
+    faults: { closePeer: s => (s.initiator.ch as TestChannel).close() },
+    setup: () => ({
+      a: cookie(),
+      b: cookie(),
+      good: () => sessionWith(new Cookies('SECRET'), new Cookies('SECRET')),
+      bad: () => sessionWith(new Cookies('SECRET'), new Cookies('OTHER')),
+    }),
   }),
-}))
+)
 
 t.test('message sequence: start, share, confirm, ok; 16-byte session ids, 32-byte shares, 64-byte tags', async t => {
   const s = sessionWith(new Cookies('SECRET'), new Cookies('SECRET'))
@@ -101,7 +105,10 @@ t.test('per-node cookies (set_cookie/2) are used for that peer only', async t =>
   a.setFor(B, 'SHARED')
   b.setFor(A, 'SHARED')
   const s = sessionWith(a, b)
-  const [i, r] = await Promise.all([cookie().initiate(s.initiator.ch, ctx(s, 'initiator')), cookie().respond(s.responder.ch, ctx(s, 'responder'))])
+  const [i, r] = await Promise.all([
+    cookie().initiate(s.initiator.ch, ctx(s, 'initiator')),
+    cookie().respond(s.responder.ch, ctx(s, 'responder')),
+  ])
   t.equal(i.peerName, B)
   t.equal(r.peerName, A)
 })
@@ -186,12 +193,12 @@ t.test('the connection closing mid-handshake is a typed error on both sides', as
   t.equal((r as NetkernelError).code, 'ERR_CONNECTION_CLOSED')
 })
 
-t.test('a signal aborted without a reason gives ERR_ABORTED; a channel\'s own error passes through', async t => {
+t.test("a signal aborted without a reason gives ERR_ABORTED; a channel's own error passes through", async t => {
   const s = sessionWith(new Cookies('S'), new Cookies('S'))
   const ac = new AbortController()
   const p = settle(cookie().respond(s.responder.ch, { ...s.responder.ctx, signal: ac.signal }))
   ac.abort()
-  t.equal((await p as NetkernelError).code, 'ERR_ABORTED')
+  t.equal(((await p) as NetkernelError).code, 'ERR_ABORTED')
 
   // The error contract is the channel's (HandshakeChannel, lib/authenticator.ts): the authenticator
   // does not map what receive() rejects with.
@@ -214,7 +221,10 @@ t.test('a store that has no cookie for the peer refuses locally', async t => {
   const s = sessionWith(new Cookies('S'), new Cookies('S'))
   const err = await settle(cookie().initiate(s.initiator.ch, { ...ctx(s, 'initiator'), cookies: { cookieFor: () => '' } }))
   t.equal((err as NetkernelError).code, 'ERR_AUTH_FAILED')
-  t.same(s.initiator.ch.transcript.map(e => e.msg), [{ t: 'refused' }])
+  t.same(
+    s.initiator.ch.transcript.map(e => e.msg),
+    [{ t: 'refused' }],
+  )
 })
 
 // Cookies, the CookieStore the authenticator reads

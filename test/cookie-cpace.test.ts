@@ -103,12 +103,26 @@ t.test('scalar_mult_vfy: the draft B.3.10/B.3.11 valid and invalid inputs', asyn
 
 t.test('key confirmation: mac_key and the two tags (pinned; no published vectors)', async t => {
   const key = macKey(SID, ISK_IR)
-  const indep = createHash('sha512').update(Buffer.concat([Buffer.from('CPaceMac'), SID, ISK_IR])).digest()
+  const indep = createHash('sha512')
+    .update(Buffer.concat([Buffer.from('CPaceMac'), SID, ISK_IR]))
+    .digest()
   t.same(key, indep, 'mac_key = SHA-512("CPaceMac" ‖ sid ‖ ISK)')
   const ta = confirmationTag(key, YA, ADA)
   const tb = confirmationTag(key, YB, ADB)
-  t.same(ta, createHmac('sha512', indep).update(Buffer.concat([hex('20'), YA, hex('03'), ADA])).digest(), 'Ta = HMAC-SHA512(mac_key, lv_cat(Ya, ADa))')
-  t.same(tb, createHmac('sha512', indep).update(Buffer.concat([hex('20'), YB, hex('03'), ADB])).digest(), 'Tb = HMAC-SHA512(mac_key, lv_cat(Yb, ADb))')
+  t.same(
+    ta,
+    createHmac('sha512', indep)
+      .update(Buffer.concat([hex('20'), YA, hex('03'), ADA]))
+      .digest(),
+    'Ta = HMAC-SHA512(mac_key, lv_cat(Ya, ADa))',
+  )
+  t.same(
+    tb,
+    createHmac('sha512', indep)
+      .update(Buffer.concat([hex('20'), YB, hex('03'), ADB]))
+      .digest(),
+    'Tb = HMAC-SHA512(mac_key, lv_cat(Yb, ADb))',
+  )
   t.equal(
     ta.toString('hex'),
     '30478d28d83ae3b214295e91f4a3eb62999a8ed94575075db4a7d3bc3e4d26f16c51adba12dc7771372637a46b5134e0937cddd7d820bfdd83be335e339eb57a',
@@ -123,9 +137,16 @@ t.test('the channel identifier binds both names to their roles', async t => {
   t.equal(
     channelIdentifier('a@h', 'b@h').toString('hex'),
     Buffer.concat([
-      hex('19'), Buffer.from('netkernel-cookie-cpace-v1'),
-      hex('09'), Buffer.from('initiator'), hex('03'), Buffer.from('a@h'),
-      hex('09'), Buffer.from('responder'), hex('03'), Buffer.from('b@h'),
+      hex('19'),
+      Buffer.from('netkernel-cookie-cpace-v1'),
+      hex('09'),
+      Buffer.from('initiator'),
+      hex('03'),
+      Buffer.from('a@h'),
+      hex('09'),
+      Buffer.from('responder'),
+      hex('03'),
+      Buffer.from('b@h'),
     ]).toString('hex'),
   )
   const sid = Buffer.alloc(32, 7)
@@ -133,7 +154,11 @@ t.test('the channel identifier binds both names to their roles', async t => {
   const g = (ci: Buffer) => Buffer.from(calculateGenerator(prs, ci, sid).toBytes()).toString('hex')
   t.not(g(channelIdentifier('a@h', 'b@h')), g(channelIdentifier('b@h', 'a@h')), 'swapping the roles changes the generator')
   t.not(g(channelIdentifier('a@h', 'b@h')), g(channelIdentifier('a@h', 'c@h')), 'another peer name changes the generator')
-  t.not(g(channelIdentifier('a@h', 'b@h')), calculateGenerator(prs, channelIdentifier('a@h', 'b@h'), Buffer.alloc(32, 8)).toBytes(), 'so does the sid')
+  t.not(
+    g(channelIdentifier('a@h', 'b@h')),
+    calculateGenerator(prs, channelIdentifier('a@h', 'b@h'), Buffer.alloc(32, 8)).toBytes(),
+    'so does the sid',
+  )
 })
 
 t.test('sampled scalars are fresh, nonzero and below 2^252', async t => {
@@ -173,13 +198,23 @@ t.test('a dialler with a wrong cookie gets from the responder a random session i
     t.equal((i as AuthError).code, 'ERR_AUTH_FAILED')
     t.equal((r as AuthError).code, 'ERR_AUTH_FAILED')
     const sent = s.rb.transcript.filter(e => e.dir === 'out').map(e => e.msg)
-    t.same(sent.map(m => Object.keys(m).sort()), [['s', 't', 'y'], ['t']], `guess ${JSON.stringify(guess)}: share {s, y}, then only {t}`)
-    t.same(sent.map(m => m.t), ['share', 'refused'])
-    t.notOk(sent.some(m => 'm' in m), 'no confirmation tag left the responder')
+    t.same(
+      sent.map(m => Object.keys(m).sort()),
+      [['s', 't', 'y'], ['t']],
+      `guess ${JSON.stringify(guess)}: share {s, y}, then only {t}`,
+    )
+    t.same(
+      sent.map(m => m.t),
+      ['share', 'refused'],
+    )
+    t.notOk(
+      sent.some(m => 'm' in m),
+      'no confirmation tag left the responder',
+    )
   }
 })
 
-t.test('the responder sends its tag only after it has verified the dialler\'s', async t => {
+t.test("the responder sends its tag only after it has verified the dialler's", async t => {
   const s = session('hello', 'hello')
   const [i, r] = await Promise.all([settle(cookie().initiate(s.ia, s.initiator)), settle(cookie().respond(s.rb, s.responder))])
   t.same(i, { peerName: B })
@@ -187,11 +222,11 @@ t.test('the responder sends its tag only after it has verified the dialler\'s', 
   t.same(
     s.rb.transcript.map(e => `${e.dir}:${String(e.msg.t)}`),
     ['in:start', 'out:share', 'in:confirm', 'out:ok'],
-    'the only message carrying a tag follows the dialler\'s confirm',
+    "the only message carrying a tag follows the dialler's confirm",
   )
 })
 
-t.test('before the dialler proves the cookie, the responder\'s messages do not depend on the responder\'s cookie', async t => {
+t.test("before the dialler proves the cookie, the responder's messages do not depend on the responder's cookie", async t => {
   // Yb = yb·g with yb fresh and uniform: in a prime-order group every g ≠ identity generates
   // the whole group, so Yb is a uniformly random element whichever cookie made g, and what a
   // dialler holds after the share (sa, sb, Yb) is consistent with every cookie. The test checks
@@ -225,7 +260,9 @@ t.test('a malicious responder tests one guess per connection: Ta checks only the
   for (const c0 of ['hello', 'hellp']) {
     const [ia, rb] = channelPair()
     const signal = AbortSignal.timeout(5000)
-    const dialler = settle(cookie().initiate(ia, { localName: A, peerName: B, role: 'initiator', conn: fakeConn(), cookies: new Cookies(cookieValue), signal }))
+    const dialler = settle(
+      cookie().initiate(ia, { localName: A, peerName: B, role: 'initiator', conn: fakeConn(), cookies: new Cookies(cookieValue), signal }),
+    )
     const start = await rb.receive({ signal })
     const sb = Buffer.alloc(16, 9)
     const sid = Buffer.concat([start.s as Buffer, sb])

@@ -11,8 +11,13 @@ t.test('a wrong cookie is refused both ways; nothing is delivered; both nodes ke
   const bar = await startPeer(t, { name: 'bar', cookie: 'bar-secret', epmdPort: epmd.port })
   const warnings: string[] = []
   const logger = {
-    trace() {}, debug() {}, info() {}, error() {},
-    warn(_obj: unknown, msg?: string) { warnings.push(String(msg)) },
+    trace() {},
+    debug() {},
+    info() {},
+    error() {},
+    warn(_obj: unknown, msg?: string) {
+      warnings.push(String(msg))
+    },
   }
   const foo = await testNode(t, epmd, { name: 'foo', cookie: 'foo-secret', logger })
 
@@ -29,22 +34,34 @@ t.test('a wrong cookie is refused both ways; nothing is delivered; both nodes ke
     t.same(foo.nodes(), [], 'no nodeup on foo')
     const line = await bar.waitFor(/^CONNECT_ERROR .*"direction":"in"/)
     t.match(line, /"code":"ERR_AUTH_FAILED"/, 'the responder reports ERR_AUTH_FAILED too')
-    t.ok(warnings.some(w => w.includes(bar.name)), 'the failure reaches the logger, naming the node')
-    t.notOk(bar.lines.some(l => l.startsWith('NODEUP')), 'no nodeup on bar')
+    t.ok(
+      warnings.some(w => w.includes(bar.name)),
+      'the failure reaches the logger, naming the node',
+    )
+    t.notOk(
+      bar.lines.some(l => l.startsWith('NODEUP')),
+      'no nodeup on bar',
+    )
   })
 
   await t.test('bar dials foo; the message that triggered the dial is not delivered', async t => {
     const errIn = nextEvent<[string | undefined, ErrInfo]>(foo, 'connectError', (_n, i) => i.direction === 'in')
     const got = inProcess(foo, async proc => {
       proc.register('inbox')
-      return proc.receive(undefined, { timeout: 1500 }).then(() => 'delivered', () => 'nothing')
+      return proc.receive(undefined, { timeout: 1500 }).then(
+        () => 'delivered',
+        () => 'nothing',
+      )
     })
     bar.command(`send inbox ${foo.name} "hello"`)
     const [, info] = await errIn
     t.equal(info.code, 'ERR_AUTH_FAILED', 'foo, responding, reports ERR_AUTH_FAILED')
     await bar.waitFor(/^NODEDOWN .*connection_setup_failed/)
     t.equal(await got, 'nothing', 'nothing was delivered to foo')
-    t.notOk(bar.lines.some(l => l.startsWith('NODEUP')), 'no nodeup on bar')
+    t.notOk(
+      bar.lines.some(l => l.startsWith('NODEUP')),
+      'no nodeup on bar',
+    )
   })
 
   await t.test('both nodes keep running: a right cookie connects afterwards', async t => {

@@ -65,7 +65,10 @@ t.test('refuses an empty (or all-whitespace) file', async t => {
 t.test('refuses a directory, an unreadable file, and a missing one with create: false', async t => {
   const dir = await testdir(t, { sub: {}, locked: 'SECRET' })
   await t.rejects(readOrCreateCookie(join(dir, 'sub')), { code: 'ERR_COOKIE_FILE', message: /not a regular file/ })
-  await t.rejects(readOrCreateCookie(join(dir, 'missing'), { create: false }), { code: 'ERR_COOKIE_FILE', message: new RegExp(join(dir, 'missing')) })
+  await t.rejects(readOrCreateCookie(join(dir, 'missing'), { create: false }), {
+    code: 'ERR_COOKIE_FILE',
+    message: new RegExp(join(dir, 'missing')),
+  })
   if (posix && !isRoot) {
     await chmod(join(dir, 'locked'), 0o000)
     await t.rejects(readOrCreateCookie(join(dir, 'locked')), { code: 'ERR_COOKIE_FILE', message: /cannot open/ })
@@ -92,13 +95,17 @@ t.test('concurrent creation by several callers ends with one cookie', async t =>
   }
 })
 
-t.test('falls back to writing in place when no temporary file can be made there', { skip: (!posix || isRoot) && 'needs a non-root POSIX user' }, async t => {
-  // A directory we may not write to cannot hold the temporary file either: the error names the path.
-  const dir = await testdir(t, { ro: {} })
-  await chmod(join(dir, 'ro'), 0o500)
-  t.teardown(() => chmod(join(dir, 'ro'), 0o700))
-  await t.rejects(readOrCreateCookie(join(dir, 'ro', 'c')), { code: 'ERR_COOKIE_FILE', message: /cannot create cookie file/ })
-})
+t.test(
+  'falls back to writing in place when no temporary file can be made there',
+  { skip: (!posix || isRoot) && 'needs a non-root POSIX user' },
+  async t => {
+    // A directory we may not write to cannot hold the temporary file either: the error names the path.
+    const dir = await testdir(t, { ro: {} })
+    await chmod(join(dir, 'ro'), 0o500)
+    t.teardown(() => chmod(join(dir, 'ro'), 0o700))
+    await t.rejects(readOrCreateCookie(join(dir, 'ro', 'c')), { code: 'ERR_COOKIE_FILE', message: /cannot create cookie file/ })
+  },
+)
 
 t.test('options: a short length is refused, an aborted signal rejects, ~ expands to the home directory', async t => {
   const dir = await testdir(t)

@@ -10,12 +10,16 @@ import { full } from './fixtures/cluster.js'
 const A = full('a')
 const B = full('b')
 
-tapCompliance(t, 'cookie over the kernel channel: Authenticator compliance', authenticatorCompliance({
-  faults: kernelFaults,
-  setup: () => ({
-    a: cookie(),
-    b: cookie(),
-    good: () => handshakeSession({ name: A, cookies: new Cookies('SECRET') }, { name: B, cookies: new Cookies('SECRET') }),
-    bad: () => handshakeSession({ name: A, cookies: new Cookies('SECRET') }, { name: B, cookies: new Cookies('OTHER') }),
+tapCompliance(
+  t,
+  'cookie over the kernel channel: Authenticator compliance',
+  authenticatorCompliance({
+    faults: kernelFaults,
+    setup: () => ({
+      a: cookie(),
+      b: cookie(),
+      good: () => handshakeSession({ name: A, cookies: new Cookies('SECRET') }, { name: B, cookies: new Cookies('SECRET') }),
+      bad: () => handshakeSession({ name: A, cookies: new Cookies('SECRET') }, { name: B, cookies: new Cookies('OTHER') }),
+    }),
   }),
-}))
+)

@@ -29,6 +29,13 @@ t.test('a node without a cookie option uses the cookie file', async t => {
       code: 'ERR_COOKIE_FILE',
       message: new RegExp(file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')),
     })
-    t.same(epmd.names().map(n => n.name).filter(n => n === 'c2'), [], 'nothing was registered')
+    t.same(
+      epmd
+        .names()
+        .map(n => n.name)
+        .filter(n => n === 'c2'),
+      [],
+      'nothing was registered',
+    )
   })
 })

@@ -31,7 +31,11 @@ t.test('builds when dist/ is missing or stale, says so; starts at once when it i
   const demo = () => run(process.execPath, [join(root, 'scripts', 'demo.mjs'), '--transports', 'tcp'], { cwd: root })
 
   const first = await demo()
-  t.match(first.stderr, /^dist\/ is missing: building netkernel \(first run only, ~20 s\)…\ntsup ran\nbuilt in [\d.]+ s\n/, 'no dist/: it says it builds, then builds')
+  t.match(
+    first.stderr,
+    /^dist\/ is missing: building netkernel \(first run only, ~20 s\)…\ntsup ran\nbuilt in [\d.]+ s\n/,
+    'no dist/: it says it builds, then builds',
+  )
   t.equal(first.stdout, 'demo ran: demo --transports tcp\n', 'then runs the demo with the arguments given')
 
   const second = await demo()
@@ -41,6 +45,10 @@ t.test('builds when dist/ is missing or stale, says so; starts at once when it i
   const later = new Date(Date.now() + 5000)
   utimesSync(join(root, 'lib', 'a.ts'), later, later)
   const third = await demo()
-  t.match(third.stderr, /^sources changed since the last build: building netkernel again \(~20 s\)…\ntsup ran\n/, 'a source newer than dist/: rebuilt')
+  t.match(
+    third.stderr,
+    /^sources changed since the last build: building netkernel again \(~20 s\)…\ntsup ran\n/,
+    'a source newer than dist/: rebuilt',
+  )
   t.equal(third.stdout, 'demo ran: demo --transports tcp\n')
 })

@@ -16,8 +16,12 @@ async function demo(args: string[] = []): Promise<{ code: number; out: string; e
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'demo', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
-  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d })
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d
+  })
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    err += d
+  })
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
   const [code] = await once(child, 'exit')
   clearTimeout(timer)
@@ -66,14 +70,20 @@ t.test('the demo runs the seed examples over tcp, tls and ssh and exits 0', asyn
   examplesRan(t, tls, 'TLS')
   t.match(tls, /\$ netkernel certs ca --out \$D\/ca/, 'TLS: a CA was made')
   t.match(tls, /\$ netkernel certs node bar@\S+ --ca \$D\/ca --out \$D\/certs/, 'TLS: a certificate for bar')
-  t.match(tls, /\$ netkernel node --sname bar --epmd-port \d+ --transport tls --tls-ca \$D\/ca\/ca\.pem --tls-cert \$D\/certs\/bar@\S+\.pem --tls-key \$D\/certs\/bar@\S+\.key --tls-cert-auth &/,
-    'TLS: bar started with the tls options')
+  t.match(
+    tls,
+    /\$ netkernel node --sname bar --epmd-port \d+ --transport tls --tls-ca \$D\/ca\/ca\.pem --tls-cert \$D\/certs\/bar@\S+\.pem --tls-key \$D\/certs\/bar@\S+\.key --tls-cert-auth &/,
+    'TLS: bar started with the tls options',
+  )
   t.match(tls, /foo's connections: bar@\S+ over tls, baz@\S+ over tls/, 'TLS: foo reached bar and baz over tls')
 
   const ssh = r.SSH ?? ''
   const ran = /SSH round finished/.test(ssh)
   if (requirePeers || (sshd !== undefined && isRoot)) {
-    t.ok(ran, `the SSH round ran (sshd ${sshd}, ${isRoot ? 'root' : 'not root'}${requirePeers ? ', NETKERNEL_REQUIRE_PEERS=1' : ''}): ${ran ? '' : ssh}`)
+    t.ok(
+      ran,
+      `the SSH round ran (sshd ${sshd}, ${isRoot ? 'root' : 'not root'}${requirePeers ? ', NETKERNEL_REQUIRE_PEERS=1' : ''}): ${ran ? '' : ssh}`,
+    )
   } else if (sshd === undefined) {
     t.match(ssh, /^SSH round skipped: sshd is not installed/m, 'no sshd: the SSH round says it was skipped and why')
   } else {
@@ -91,7 +101,7 @@ t.test('the demo runs the seed examples over tcp, tls and ssh and exits 0', asyn
   // Nothing it started is left: temp dirs, port mappers, sshd.
   for (const [, dir] of out.matchAll(/# here (\/\S+)/g)) t.notOk(existsSync(dir as string), `${dir} was removed`)
   const ports = [...out.matchAll(/netkernel epmd --port (\d+)/g), ...out.matchAll(/on 127\.0\.0\.1:(\d+), user/g)].map(m => Number(m[1]))
-  t.ok(ports.length >= 3, 'the port mappers\' (and sshd\'s) ports are printed')
+  t.ok(ports.length >= 3, "the port mappers' (and sshd's) ports are printed")
   for (const p of ports) t.notOk(await listening(p), `nothing listens on 127.0.0.1:${p} any more`)
 })
 
@@ -115,7 +125,9 @@ t.test('--transports chooses the rounds; a bad one is a usage error', async t =>
 t.test('demo --help', async t => {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'demo', '--help'], { stdio: ['ignore', 'pipe', 'inherit'] })
   let out = ''
-  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d
+  })
   const [code] = await once(child, 'exit')
   t.equal(code, 0)
   t.match(out, /usage: netkernel demo \[--transports tcp,tls,ssh\]/)

@@ -10,7 +10,9 @@ type Msg = Record<string, unknown>
 
 function listen(t: { teardown(fn: () => unknown): void }, name: string): Msg[] {
   const got: Msg[] = []
-  const on = (m: unknown): void => { got.push(m as Msg) }
+  const on = (m: unknown): void => {
+    got.push(m as Msg)
+  }
   diagnosticsChannel.subscribe(name, on)
   t.teardown(() => diagnosticsChannel.unsubscribe(name, on))
   return got
@@ -53,7 +55,14 @@ t.test('a wrong cookie: connection-error on both ends, then nodedown for the dia
   await until('both connection errors', () => errors.length === 2)
   const out = errors.find(m => m.node === foo.name)
   const inbound = errors.find(m => m.node === bar.name)
-  t.match(out, { node: foo.name, peer: bar.name, direction: 'out', address: new RegExp(`:${bar.address?.port}$`), code: 'ERR_AUTH_FAILED', message: String })
+  t.match(out, {
+    node: foo.name,
+    peer: bar.name,
+    direction: 'out',
+    address: new RegExp(`:${bar.address?.port}$`),
+    code: 'ERR_AUTH_FAILED',
+    message: String,
+  })
   t.match(inbound, { node: bar.name, direction: 'in', address: '127.0.0.1', code: 'ERR_AUTH_FAILED', message: String })
   t.same(Object.keys(out as Msg).sort(), ['address', 'code', 'direction', 'message', 'node', 'peer'])
   t.same(down, [{ node: foo.name, peer: bar.name, reason: 'connection_setup_failed', type: 'visible' }])

@@ -37,9 +37,15 @@ t.test('typedoc builds the reference without a warning', async t => {
   t.equal(config.validation?.notExported, true, 'referenced but unexported types are checked')
   const bin = join(ROOT, 'node_modules', 'typedoc', 'bin', 'typedoc')
   const started = Date.now()
-  const out = await run(process.execPath, [bin, '--emit', 'none', '--skipErrorChecking'], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } })
+  const out = await run(process.execPath, [bin, '--emit', 'none', '--skipErrorChecking'], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: '1' },
+  })
     .then(r => ({ code: 0, text: r.stdout + r.stderr }))
-    .catch((err: { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code ?? -1, text: `${err.stdout ?? ''}${err.stderr ?? ''}` }))
+    .catch((err: { code?: number; stdout?: string; stderr?: string }) => ({
+      code: err.code ?? -1,
+      text: `${err.stdout ?? ''}${err.stderr ?? ''}`,
+    }))
   t.equal(out.code, 0, `typedoc exits 0:\n${out.text}`)
   t.notMatch(out.text, /\[(warning|error)\]/, 'no warning or error')
   t.comment(`typedoc took ${Date.now() - started} ms`)
@@ -62,7 +68,9 @@ t.test('every document cited in the code is in the repository', async t => {
   // relative path the code builds (new URL('../README.md', ...) is checked by its own test).
   const cite = /(?<![\w./-])((?:[\w-]+\/)*[\w-]+\.md)\b(?![.\w])/g
   let count = 0
-  const roots = readdirSync(ROOT).filter(f => /\.(ts|mjs)$/.test(f)).map(f => join(ROOT, f))
+  const roots = readdirSync(ROOT)
+    .filter(f => /\.(ts|mjs)$/.test(f))
+    .map(f => join(ROOT, f))
   const dirs = ['lib', 'transports', 'auth', 'test', 'bench', 'fuzz', 'soak', 'scripts'].filter(d => existsSync(join(ROOT, d)))
   for (const file of [...roots, ...dirs.flatMap(d => sourceFiles(join(ROOT, d)))]) {
     const text = readFileSync(file, 'utf8')

@@ -14,7 +14,7 @@ t.test('the seed over TCP with separate OS processes', async t => {
   t.equal(bar.name, full('bar'), 'a short name takes the short hostname')
   const foo = await testNode(t, epmd, { name: 'foo' })
 
-  await t.test('1. spawn(bar, s, send_node, [Self]): the mailbox receives bar\'s name', async t => {
+  await t.test("1. spawn(bar, s, send_node, [Self]): the mailbox receives bar's name", async t => {
     const got = await inProcess(foo, async proc => {
       const pid = await proc.spawn(bar.name, 's', 'send_node', [proc.self])
       t.ok(pid instanceof Pid, 'spawn returns a Pid')
@@ -54,8 +54,14 @@ t.test('the seed over TCP with separate OS processes', async t => {
     for (const [node, got] of Object.entries(byNode)) {
       const ok = got.filter(r => Array.isArray(r) && r[0] === 'ok').map(r => (r as [string, number])[1])
       t.equal(new Set(ok).size, ok.length, `the client on ${node} never held one frequency twice`)
-      t.ok(ok.every(f => f >= 10 && f <= 13), `the client on ${node} got frequencies from the pool`)
-      t.ok(got.every(r => Array.isArray(r) && (r[0] === 'ok' || (r[0] === 'error' && r[1] === 'no_frequency'))), 'each reply is {ok, F} or {error, no_frequency}')
+      t.ok(
+        ok.every(f => f >= 10 && f <= 13),
+        `the client on ${node} got frequencies from the pool`,
+      )
+      t.ok(
+        got.every(r => Array.isArray(r) && (r[0] === 'ok' || (r[0] === 'error' && r[1] === 'no_frequency'))),
+        'each reply is {ok, F} or {error, no_frequency}',
+      )
     }
     t.equal(byNode[foo.name]?.length, 2)
     t.equal(byNode[baz.name]?.length, 3)
@@ -64,11 +70,15 @@ t.test('the seed over TCP with separate OS processes', async t => {
       const out: unknown[] = []
       for (let i = 0; i < 5; i++) {
         proc.send(['frequency', bar.name], ['request', proc.self, 'allocate'])
-        out.push((await proc.receive(m => Array.isArray(m) && m[0] === 'reply', { timeout: 10_000 }) as unknown[])[1])
+        out.push(((await proc.receive(m => Array.isArray(m) && m[0] === 'reply', { timeout: 10_000 })) as unknown[])[1])
       }
       return out
     })
-    t.same(again.slice(0, 4).map(r => (r as unknown[])[0]), ['ok', 'ok', 'ok', 'ok'], 'all four frequencies are free again')
+    t.same(
+      again.slice(0, 4).map(r => (r as unknown[])[0]),
+      ['ok', 'ok', 'ok', 'ok'],
+      'all four frequencies are free again',
+    )
     t.same(again[4], ['error', 'no_frequency'], 'and the fifth request is refused')
     t.ok(foo.nodes().includes(baz.name), 'spawning on baz connected foo to baz')
   })

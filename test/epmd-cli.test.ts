@@ -84,14 +84,18 @@ t.test('SIGTERM stops a foreground daemon process', async t => {
   const port = await freePort()
   const cli = pathToFileURL(new URL('../lib/cli/epmd.ts', import.meta.url).pathname).href
   const code = `const { epmdMain } = await import(${JSON.stringify(cli)}); process.exitCode = await epmdMain(['--port', '${port}', '--address', '127.0.0.1'])`
-  const child = spawn(process.execPath, [...inheritedExecArgv(), '--input-type=module', '-e', code], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(process.execPath, [...inheritedExecArgv(), '--input-type=module', '-e', code], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
   let err = ''
   child.stderr!.on('data', d => (err += String(d)))
   const exited = new Promise<number | null>(r => child.once('exit', c => r(c)))
   t.teardown(() => child.kill('SIGKILL'))
   await Promise.race([
     waitFor(() => isListening(port), 30_000, 'the CLI daemon'),
-    exited.then(c => { throw new Error(`exited ${c}: ${err}`) }),
+    exited.then(c => {
+      throw new Error(`exited ${c}: ${err}`)
+    }),
   ])
   child.kill('SIGTERM')
   t.equal(await exited, 0, err)

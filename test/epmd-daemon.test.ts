@@ -38,13 +38,17 @@ function raw(
       resolve({ data: Buffer.concat(got), closed: true, ms: Date.now() - start })
     })
     // void: the loop only awaits a timer, so its promise cannot reject.
-    socket.on('connect', () => void (async () => {
-      for (const c of chunks) {
-        if (socket.destroyed) return
-        socket.write(c)
-        if (opts.pause) await new Promise(r => setTimeout(r, opts.pause))
-      }
-    })())
+    socket.on(
+      'connect',
+      () =>
+        void (async () => {
+          for (const c of chunks) {
+            if (socket.destroyed) return
+            socket.write(c)
+            if (opts.pause) await new Promise(r => setTimeout(r, opts.pause))
+          }
+        })(),
+    )
   })
 }
 
@@ -59,11 +63,15 @@ t.test('addresses and listen plan', async t => {
   ])
   t.same(listenPlan(['127.0.0.1']), [{ host: '127.0.0.1', ipv6Only: false, required: true }])
   t.same(listenPlan(['::']), [{ host: '::', ipv6Only: false, required: true }])
-  t.same(listenPlan(['10.1.2.3']), [
-    { host: '127.0.0.1', ipv6Only: false, required: true },
-    { host: '10.1.2.3', ipv6Only: false, required: true },
-    { host: '::1', ipv6Only: false, required: false },
-  ], 'a specific address also gets the loopback, as epmd -address')
+  t.same(
+    listenPlan(['10.1.2.3']),
+    [
+      { host: '127.0.0.1', ipv6Only: false, required: true },
+      { host: '10.1.2.3', ipv6Only: false, required: true },
+      { host: '::1', ipv6Only: false, required: false },
+    ],
+    'a specific address also gets the loopback, as epmd -address',
+  )
 })
 
 t.test('register, look up, list, duplicate, unregister on close', async t => {
@@ -75,7 +83,13 @@ t.test('register, look up, list, duplicate, unregister on close', async t => {
   t.ok(reg.creation >= 4 && reg.creation <= 0xffffffff, `32-bit creation ${reg.creation}`)
   t.same(d.names(), [{ name: 'foo', port: 4747 }])
   t.match(await lookupNode({ ...at, name: 'foo' }), {
-    name: 'foo', port: 4747, nodeType: 77, protocol: 0, highestVersion: 6, lowestVersion: 5, extra: Buffer.alloc(0),
+    name: 'foo',
+    port: 4747,
+    nodeType: 77,
+    protocol: 0,
+    highestVersion: 6,
+    lowestVersion: 5,
+    extra: Buffer.alloc(0),
   })
   t.equal(await lookupNode({ ...at, name: 'nope' }), undefined)
   t.same(await listNames(at), { epmdPort: d.port, names: [{ name: 'foo', port: 4747 }] })
@@ -167,18 +181,33 @@ t.test('bad input closes that connection only (epmd_SUITE cases)', async t => {
 
   // A request sent one byte at a time is served.
   const port2 = encodeRequest({ type: 'port-please2', name: 'keeper' })
-  const slow = await raw(d.port, [...port2].map(b => Buffer.of(b)), { pause: 10 })
+  const slow = await raw(
+    d.port,
+    [...port2].map(b => Buffer.of(b)),
+    { pause: 10 },
+  )
   t.equal(slow.data[0], 119)
   t.equal(slow.data.readUInt16BE(2), 4711, 'byte-at-a-time PORT_PLEASE2 answered')
 
   // Trickling too slowly runs into the request timeout.
-  const trickle = await raw(d.port, [...port2].map(b => Buffer.of(b)), { pause: 100 })
+  const trickle = await raw(
+    d.port,
+    [...port2].map(b => Buffer.of(b)),
+    { pause: 100 },
+  )
   t.ok(trickle.closed)
   t.equal(trickle.data.length, 0, 'a request not complete within requestTimeout is dropped')
 
   // Data after ALIVE2 on the registration connection ends the registration.
   const alive = encodeRequest({
-    type: 'alive2', name: 'chatty', port: 9, nodeType: 77, protocol: 0, highestVersion: 6, lowestVersion: 5, extra: Buffer.alloc(0),
+    type: 'alive2',
+    name: 'chatty',
+    port: 9,
+    nodeType: 77,
+    protocol: 0,
+    highestVersion: 6,
+    lowestVersion: 5,
+    extra: Buffer.alloc(0),
   })
   const chatty = await raw(d.port, [alive, hex('00')], { pause: 100 })
   t.equal(chatty.data[0], 118)
@@ -196,31 +225,42 @@ const external = Object.values(os.networkInterfaces())
   .flat()
   .find(i => i && i.family === 'IPv4' && !i.internal)?.address
 
-t.test('register, kill, stop and dump only from loopback', {
-  skip: external ? false : 'no non-loopback IPv4 address on this machine',
-}, async t => {
-  if (!external) return
-  const d = await daemonFor(t, { host: '0.0.0.0' })
-  const from = { host: external, localAddress: external }
-  const alive = encodeRequest({
-    type: 'alive2', name: 'remote', port: 9, nodeType: 77, protocol: 0, highestVersion: 6, lowestVersion: 5, extra: Buffer.alloc(0),
-  })
-  for (const [what, req] of [
-    ['ALIVE2', alive],
-    ['KILL', encodeRequest({ type: 'kill' })],
-    ['STOP', encodeRequest({ type: 'stop', name: 'x' })],
-    ['DUMP', encodeRequest({ type: 'dump' })],
-  ] as const) {
-    const r = await raw(d.port, [req], from)
-    t.ok(r.closed && r.data.length === 0, `${what} from ${external}: closed without reply`)
-  }
-  t.same(d.names(), [])
-  const names = await raw(d.port, [encodeRequest({ type: 'names' })], from)
-  t.equal(names.data.readUInt32BE(0), d.port, 'NAMES is served to anyone')
-  t.ok(await isListening(d.port), 'the daemon is still up')
-  const dump = await raw(d.port, [encodeRequest({ type: 'dump' })])
-  t.equal(dump.data.readUInt32BE(0), d.port, 'DUMP from loopback is served')
-})
+t.test(
+  'register, kill, stop and dump only from loopback',
+  {
+    skip: external ? false : 'no non-loopback IPv4 address on this machine',
+  },
+  async t => {
+    if (!external) return
+    const d = await daemonFor(t, { host: '0.0.0.0' })
+    const from = { host: external, localAddress: external }
+    const alive = encodeRequest({
+      type: 'alive2',
+      name: 'remote',
+      port: 9,
+      nodeType: 77,
+      protocol: 0,
+      highestVersion: 6,
+      lowestVersion: 5,
+      extra: Buffer.alloc(0),
+    })
+    for (const [what, req] of [
+      ['ALIVE2', alive],
+      ['KILL', encodeRequest({ type: 'kill' })],
+      ['STOP', encodeRequest({ type: 'stop', name: 'x' })],
+      ['DUMP', encodeRequest({ type: 'dump' })],
+    ] as const) {
+      const r = await raw(d.port, [req], from)
+      t.ok(r.closed && r.data.length === 0, `${what} from ${external}: closed without reply`)
+    }
+    t.same(d.names(), [])
+    const names = await raw(d.port, [encodeRequest({ type: 'names' })], from)
+    t.equal(names.data.readUInt32BE(0), d.port, 'NAMES is served to anyone')
+    t.ok(await isListening(d.port), 'the daemon is still up')
+    const dump = await raw(d.port, [encodeRequest({ type: 'dump' })])
+    t.equal(dump.data.readUInt32BE(0), d.port, 'DUMP from loopback is served')
+  },
+)
 
 t.test('close is graceful, destroy is abrupt, signal aborts', async t => {
   const d = await startEpmd({ host: HOST, port: 0 })
@@ -263,7 +303,9 @@ t.test('a port in use fails with ERR_LISTEN and EADDRINUSE as cause', async t =>
 t.test('client errors: unreachable, timeout, garbage, abort, custom connect', async t => {
   const port = await freePort()
   await t.rejects(listNames({ host: HOST, port }), {
-    name: 'EpmdError', code: 'ERR_EPMD_UNREACHABLE', message: new RegExp(`${HOST}:${port}`),
+    name: 'EpmdError',
+    code: 'ERR_EPMD_UNREACHABLE',
+    message: new RegExp(`${HOST}:${port}`),
   })
 
   // A server that accepts and never answers; another that answers garbage.
@@ -278,17 +320,24 @@ t.test('client errors: unreachable, timeout, garbage, abort, custom connect', as
   const mutePort = (mute.address() as net.AddressInfo).port
   const garbagePort = (garbage.address() as net.AddressInfo).port
   await t.rejects(lookupNode({ host: HOST, port: mutePort, name: 'x', timeout: 200 }), {
-    code: 'ERR_EPMD', message: /did not answer PORT_PLEASE2_REQ within 200 ms/,
+    code: 'ERR_EPMD',
+    message: /did not answer PORT_PLEASE2_REQ within 200 ms/,
   })
   await t.rejects(registerNode({ host: HOST, port: garbagePort, name: 'x', nodePort: 1 }), { code: 'ERR_EPMD', message: /ALIVE2_REQ/ })
   await t.rejects(lookupNode({ host: HOST, port: garbagePort, name: 'x' }), { code: 'ERR_EPMD' })
   await t.rejects(killEpmd({ host: HOST, port: garbagePort }), { code: 'ERR_EPMD' })
-  await t.rejects(listNames({ host: HOST, port: (await (async () => {
-    const s = net.createServer(c => c.end(hex('0000')))
-    await new Promise<void>(r => s.listen(0, HOST, r))
-    t.teardown(() => s.close())
-    return (s.address() as net.AddressInfo).port
-  })()) }), { code: 'ERR_EPMD', message: /too short/ })
+  await t.rejects(
+    listNames({
+      host: HOST,
+      port: await (async () => {
+        const s = net.createServer(c => c.end(hex('0000')))
+        await new Promise<void>(r => s.listen(0, HOST, r))
+        t.teardown(() => s.close())
+        return (s.address() as net.AddressInfo).port
+      })(),
+    }),
+    { code: 'ERR_EPMD', message: /too short/ },
+  )
 
   const ac = new AbortController()
   const p = listNames({ host: HOST, port: mutePort, signal: ac.signal })
@@ -301,14 +350,17 @@ t.test('client errors: unreachable, timeout, garbage, abort, custom connect', as
   // A connect that never completes: the deadline reports the port mapper unreachable.
   const never: RawConnect = () => new Promise(() => {})
   await t.rejects(listNames({ host: HOST, port: 1, connect: never, timeout: 100 }), {
-    code: 'ERR_EPMD_UNREACHABLE', message: /within 100 ms/,
+    code: 'ERR_EPMD_UNREACHABLE',
+    message: /within 100 ms/,
   })
   // A connect that resolves after the deadline: the late stream is destroyed.
   let late: net.Socket | undefined
   const slow: RawConnect = (addr, o) =>
-    new Promise((r, reject) => setTimeout(() => {
-      tcpConnect(addr, { signal: new AbortController().signal }).then(s => r(late = s as net.Socket), reject)
-    }, 150))
+    new Promise((r, reject) =>
+      setTimeout(() => {
+        tcpConnect(addr, { signal: new AbortController().signal }).then(s => r((late = s as net.Socket)), reject)
+      }, 150),
+    )
   const d = await daemonFor(t)
   await t.rejects(listNames({ host: HOST, port: d.port, connect: slow, timeout: 50 }), { code: 'ERR_EPMD_UNREACHABLE' })
   await waitFor(() => late?.destroyed === true, 2000, 'late stream destroyed')

@@ -24,8 +24,22 @@ function reap(t: Test, pids: number[]): void {
 t.test('inherited node flags', async t => {
   t.same(
     inheritedExecArgv([
-      '--import=tsx', '--inspect=9229', '-e', 'code', '--eval=x', '--enable-source-maps', '--test',
-      '--loader', 'ts-node/esm', '--inspect-port', '1', '-p', 'y', '-i', '--watch', '--conditions=dev',
+      '--import=tsx',
+      '--inspect=9229',
+      '-e',
+      'code',
+      '--eval=x',
+      '--enable-source-maps',
+      '--test',
+      '--loader',
+      'ts-node/esm',
+      '--inspect-port',
+      '1',
+      '-p',
+      'y',
+      '-i',
+      '--watch',
+      '--conditions=dev',
     ]),
     ['--import=tsx', '--enable-source-maps', '--loader', 'ts-node/esm', '--conditions=dev'],
   )
@@ -71,10 +85,7 @@ t.test('two callers racing end with one daemon', async t => {
   const port = await freePort()
   const pids: number[] = []
   reap(t, pids)
-  const results = await Promise.all([
-    ensureEpmd({ port, onSpawn: p => pids.push(p) }),
-    ensureEpmd({ port, onSpawn: p => pids.push(p) }),
-  ])
+  const results = await Promise.all([ensureEpmd({ port, onSpawn: p => pids.push(p) }), ensureEpmd({ port, onSpawn: p => pids.push(p) })])
   t.same([...results].sort(), ['running', 'started'])
   await waitFor(() => pids.filter(processAlive).length === 1, 10_000, 'one daemon left')
   t.ok(pids.length >= 1 && pids.length <= 2, `${pids.length} spawned`)
@@ -95,7 +106,9 @@ t.test('ensureEpmd errors', async t => {
 
   await t.rejects(ensureEpmd({ port: 1, signal: AbortSignal.abort() }), { code: 'ERR_ABORTED' })
 
-  const external = Object.values(os.networkInterfaces()).flat().find(i => i && i.family === 'IPv4' && !i.internal)?.address
+  const external = Object.values(os.networkInterfaces())
+    .flat()
+    .find(i => i && i.family === 'IPv4' && !i.internal)?.address
   if (external) {
     const port = await freePort()
     await t.rejects(ensureEpmd({ host: external, port }), { code: 'ERR_EPMD_UNREACHABLE', message: /not a local address/ })
@@ -106,10 +119,14 @@ t.test('ensureEpmd errors', async t => {
   const pids: number[] = []
   reap(t, pids)
   const ac = new AbortController()
-  const p = ensureEpmd({ port, signal: ac.signal, onSpawn: pid => {
-    pids.push(pid)
-    ac.abort()
-  } })
+  const p = ensureEpmd({
+    port,
+    signal: ac.signal,
+    onSpawn: pid => {
+      pids.push(pid)
+      ac.abort()
+    },
+  })
   await t.rejects(p, { code: 'ERR_ABORTED' })
   await waitFor(() => pids.every(pid => !processAlive(pid)), 10_000, 'the aborted daemon to die')
   t.pass('an aborted start leaves no process')
@@ -129,5 +146,8 @@ t.test('runDaemonMain in-process: in use, bad port', async t => {
   const report = async (msg: unknown): Promise<void> => void reports.push(msg)
   t.equal(await runDaemonMain(['--port', String(d.port)], { report }), 0, 'another daemon holds the port: exit 0')
   t.equal(await runDaemonMain(['--port', 'x'], { report }), 1, 'bad port: exit 1')
-  t.match(reports, [{ type: 'in-use', port: d.port }, { type: 'error', message: /bad port/ }])
+  t.match(reports, [
+    { type: 'in-use', port: d.port },
+    { type: 'error', message: /bad port/ },
+  ])
 })

@@ -26,8 +26,14 @@ const ALIVE_FOO = hex('0010 78 128b 4d 00 0006 0005 0003 666f6f 0000')
 
 t.test('ALIVE2_REQ encodes as OTP lays it out', async t => {
   const req: EpmdRequest = {
-    type: 'alive2', name: 'foo', port: 4747, nodeType: 77, protocol: 0,
-    highestVersion: 6, lowestVersion: 5, extra: Buffer.alloc(0),
+    type: 'alive2',
+    name: 'foo',
+    port: 4747,
+    nodeType: 77,
+    protocol: 0,
+    highestVersion: 6,
+    lowestVersion: 5,
+    extra: Buffer.alloc(0),
   }
   t.same(encodeRequest(req), ALIVE_FOO)
   t.same(decodeRequest(ALIVE_FOO.subarray(2)), req)
@@ -52,7 +58,8 @@ t.test('the other requests', async t => {
   t.same(decodeRequest(hex('6b')), { type: 'kill' })
   const unicode = String.fromCodePoint(0x1f608)
   t.same(decodeRequest(encodeRequest({ type: 'port-please2', name: unicode }).subarray(2)), {
-    type: 'port-please2', name: unicode,
+    type: 'port-please2',
+    name: unicode,
   })
 })
 
@@ -154,7 +161,12 @@ t.test('ALIVE2 responses', async t => {
 
 t.test('PORT2 responses', async t => {
   const info = {
-    name: 'foo', port: 4747, nodeType: 77, protocol: 0, highestVersion: 6, lowestVersion: 5,
+    name: 'foo',
+    port: 4747,
+    nodeType: 77,
+    protocol: 0,
+    highestVersion: 6,
+    lowestVersion: 5,
     extra: Buffer.from('AB'),
   }
   const bytes = hex('77 00 128b 4d 00 0006 0005 0003 666f6f 0002 4142')
@@ -167,13 +179,21 @@ t.test('PORT2 responses', async t => {
 })
 
 t.test('NAMES, DUMP, KILL and STOP responses', async t => {
-  const names = encodeNamesResponse(4369, [{ name: 'foo', port: 4747 }, { name: 'bar', port: 1 }])
+  const names = encodeNamesResponse(4369, [
+    { name: 'foo', port: 4747 },
+    { name: 'bar', port: 1 },
+  ])
   t.same(names, Buffer.concat([hex('00001111'), Buffer.from('name foo at port 4747\nname bar at port 1\n')]))
   t.same(decodeNamesResponse(names), {
-    epmdPort: 4369, names: [{ name: 'foo', port: 4747 }, { name: 'bar', port: 1 }],
+    epmdPort: 4369,
+    names: [
+      { name: 'foo', port: 4747 },
+      { name: 'bar', port: 1 },
+    ],
   })
   t.same(decodeNamesResponse(Buffer.concat([hex('00000001'), Buffer.from('garbage\nname x at port 9\n')])), {
-    epmdPort: 1, names: [{ name: 'x', port: 9 }],
+    epmdPort: 1,
+    names: [{ name: 'x', port: 9 }],
   })
   t.same(decodeNamesResponse(hex('00001111')), { epmdPort: 4369, names: [] })
   t.throws(() => decodeNamesResponse(hex('0000')), { code: 'ERR_EPMD' })
@@ -216,7 +236,10 @@ t.test('the port mapper table: duplicate names, fresh creations', async t => {
   t.equal(reg.register(info, 'conn4')!.creation, 0xffffffff, 'forgotten: a fresh random creation')
   reg.unregister('a')
   t.equal(reg.register(info, 'conn5')!.creation, 4, 'wraps to 4, never 0..3')
-  t.same(reg.list().map(r => r.name), ['a'])
+  t.same(
+    reg.list().map(r => r.name),
+    ['a'],
+  )
   const real = createPortMapperTable<null>()
   const c = real.register(info, null)!.creation
   t.ok(c >= 4 && c <= 0xffffffff, 'default creations are 32-bit and at least 4')

@@ -23,7 +23,12 @@ t.test('our client with a real epmd', { skip: erlangSkip('epmd') }, async t => {
   t.match(names.stdout, /^name nkfoo at port 45001$/m, 'epmd -names lists our registration')
   t.same(await listNames(at), { epmdPort: epmd.port, names: [{ name: 'nkfoo', port: 45001 }] })
   t.match(await lookupNode({ ...at, name: 'nkfoo' }), {
-    port: 45001, nodeType: 77, protocol: 0, highestVersion: 6, lowestVersion: 5, extra: Buffer.alloc(0),
+    port: 45001,
+    nodeType: 77,
+    protocol: 0,
+    highestVersion: 6,
+    lowestVersion: 5,
+    extra: Buffer.alloc(0),
   })
   t.equal(await lookupNode({ ...at, name: 'nobody' }), undefined)
   await t.rejects(registerNode({ ...at, name: 'nkfoo', nodePort: 1 }), { code: 'ERR_NAME_IN_USE' })

@@ -76,14 +76,23 @@ t.test('our daemon answers KILL and STOP byte for byte as the real epmd does', {
     // STOP of an unknown name: older epmd (OTP 25's, for one) sends STOPPED right after
     // NOEXIST; current epmd_srv.c sends NOEXIST alone, as we do.
     if (theirs[0] === 'NOEXISTSTOPPED') theirs[0] = 'NOEXIST'
-    t.same(mine, theirs, `${relaxed ? 'relaxed' : 'strict'}: the same bytes as epmd${relaxed ? ' -relaxed_command_check' : ''} (${JSON.stringify(theirs)})`)
+    t.same(
+      mine,
+      theirs,
+      `${relaxed ? 'relaxed' : 'strict'}: the same bytes as epmd${relaxed ? ' -relaxed_command_check' : ''} (${JSON.stringify(theirs)})`,
+    )
     t.same(mine, relaxed ? ['NOEXIST', 'STOPPED', 'OK'] : ['', '', 'NO', 'OK'])
     t.notOk(await isListening(ours.port), 'our daemon stopped on the last KILL')
   }
 })
 
 t.test('strict is the default; the deprecated strict: false means relaxed', async t => {
-  for (const [opts, relaxed] of [[{}, false], [{ strict: true }, false], [{ strict: false }, true], [{ relaxed: true }, true]] as const) {
+  for (const [opts, relaxed] of [
+    [{}, false],
+    [{ strict: true }, false],
+    [{ strict: false }, true],
+    [{ relaxed: true }, true],
+  ] as const) {
     const d = await startEpmd({ host: HOST, port: 0, ...opts })
     t.teardown(() => d.destroy())
     const reg = await registerNode({ host: HOST, port: d.port, name: 'live', nodePort: 1 })
@@ -108,7 +117,12 @@ t.test('netkernel epmd --relaxed, and ERL_EPMD_RELAXED_COMMAND_CHECK as epmd rea
     const port = await freePort()
     const ac = new AbortController()
     const sink = { write: () => true } as unknown as NodeJS.WritableStream
-    const running = epmdMain(['--port', String(port), '--address', HOST, ...flags], { stdout: sink as never, stderr: sink as never, env, signal: ac.signal })
+    const running = epmdMain(['--port', String(port), '--address', HOST, ...flags], {
+      stdout: sink as never,
+      stderr: sink as never,
+      env,
+      signal: ac.signal,
+    })
     await waitFor(() => isListening(port), 5000, 'the foreground daemon')
     const reg = await registerNode({ host: HOST, port, name: 'cli', nodePort: 4242 })
     t.equal(await ask(port, stop('cli')), relaxed ? 'STOPPED' : '', `${flags.join(' ') || 'no flag'} ${JSON.stringify(env)}: STOP`)
@@ -117,7 +131,11 @@ t.test('netkernel epmd --relaxed, and ERL_EPMD_RELAXED_COMMAND_CHECK as epmd rea
     ac.abort()
     t.equal(await running, 0)
   }
-  const both = await epmdMain(['--relaxed', '--strict'], { stdout: { write: () => true } as never, stderr: { write: () => true } as never, env: {} })
+  const both = await epmdMain(['--relaxed', '--strict'], {
+    stdout: { write: () => true } as never,
+    stderr: { write: () => true } as never,
+    env: {},
+  })
   t.equal(both, 2, '--relaxed and --strict together are refused')
 })
 
@@ -128,12 +146,36 @@ t.test(`registrations are capped (default ${DEFAULT_MAX_NAMES})`, async t => {
   const at = { host: HOST, port: d.port }
   const regs = await Promise.all([0, 1, 2].map(i => registerNode({ ...at, name: `n${i}`, nodePort: 100 + i })))
   await t.rejects(registerNode({ ...at, name: 'n3', nodePort: 103 }), {
-    name: 'NetkernelError', code: 'ERR_LIMIT', message: new RegExp(`port mapper at ${HOST}:${d.port} refused to register 'n3' \\(result ${ALIVE2_FULL}\\)`),
+    name: 'NetkernelError',
+    code: 'ERR_LIMIT',
+    message: new RegExp(`port mapper at ${HOST}:${d.port} refused to register 'n3' \\(result ${ALIVE2_FULL}\\)`),
   })
-  const reply = await ask(d.port, encodeRequest({ type: 'alive2', name: 'n4', port: 104, nodeType: 77, protocol: 0, highestVersion: 6, lowestVersion: 5, extra: Buffer.alloc(0) }))
-  t.same(Buffer.from(reply, 'latin1'), Buffer.from([0x76, ALIVE2_FULL, 0, 0, 0, 99]), 'ALIVE2_X_RESP with result 2, and the connection closed')
+  const reply = await ask(
+    d.port,
+    encodeRequest({
+      type: 'alive2',
+      name: 'n4',
+      port: 104,
+      nodeType: 77,
+      protocol: 0,
+      highestVersion: 6,
+      lowestVersion: 5,
+      extra: Buffer.alloc(0),
+    }),
+  )
+  t.same(
+    Buffer.from(reply, 'latin1'),
+    Buffer.from([0x76, ALIVE2_FULL, 0, 0, 0, 99]),
+    'ALIVE2_X_RESP with result 2, and the connection closed',
+  )
   await t.rejects(registerNode({ ...at, name: 'n1', nodePort: 9 }), { code: 'ERR_NAME_IN_USE' }, 'a taken name is still "in use" when full')
-  t.same(d.names().map(n => n.name).sort(), ['n0', 'n1', 'n2'])
+  t.same(
+    d
+      .names()
+      .map(n => n.name)
+      .sort(),
+    ['n0', 'n1', 'n2'],
+  )
   regs[0]!.close()
   await waitFor(() => d.names().length === 2, 2000, 'n0 to unregister')
   const again = await registerNode({ ...at, name: 'n3', nodePort: 103 })

@@ -20,8 +20,16 @@ t.test('large and small messages', async t => {
       const [, s] = (await proc.receive(m => Array.isArray(m) && m[0] === 'collected', { timeout: 30_000 })) as [string, [number, number][]]
       return s
     })
-    t.same(seen.map(([i]) => i), sizes.map((_, i) => i), 'arrived in the order sent')
-    t.same(seen.map(([, n]) => n), sizes, 'each payload arrived whole')
+    t.same(
+      seen.map(([i]) => i),
+      sizes.map((_, i) => i),
+      'arrived in the order sent',
+    )
+    t.same(
+      seen.map(([, n]) => n),
+      sizes,
+      'each payload arrived whole',
+    )
   })
 
   await t.test('a stream of 1 MB messages does not hold up another pair on the same connection', async t => {
@@ -49,7 +57,9 @@ t.test('backpressure: send reports busy, drain waits, nothing is dropped', async
   const bar = await startPeer(t, { name: 'bar', cookie: 'test-cookie', epmdPort: epmd.port })
   const highWater = 256 * 1024
   const foo = await testNode(t, epmd, { name: 'foo', highWater })
-  t.teardown(() => { bar.kill('SIGCONT') })
+  t.teardown(() => {
+    bar.kill('SIGCONT')
+  })
   const payload = 'x'.repeat(1000)
   const { sent, busyAfter, drained, seen, count, inOrder } = await inProcess(foo, async proc => {
     const collector = await proc.spawn(bar.name, 'flow', 'until_done', [proc.self])
@@ -65,13 +75,19 @@ t.test('backpressure: send reports busy, drain waits, nothing is dropped', async
       await new Promise(r => setImmediate(r))
     }
     let drained = false
-    const wait = proc.drain(collector, { signal: AbortSignal.timeout(15_000) }).then(() => { drained = true })
+    const wait = proc.drain(collector, { signal: AbortSignal.timeout(15_000) }).then(() => {
+      drained = true
+    })
     await new Promise(r => setTimeout(r, 300))
     const drainedWhileStopped = drained
     bar.kill('SIGCONT')
     await wait
     proc.send(collector, 'done')
-    const [, count, inOrder] = (await proc.receive(m => Array.isArray(m) && m[0] === 'counted', { timeout: 30_000 })) as [string, number, number]
+    const [, count, inOrder] = (await proc.receive(m => Array.isArray(m) && m[0] === 'counted', { timeout: 30_000 })) as [
+      string,
+      number,
+      number,
+    ]
     return { sent: i, busyAfter, drained: drainedWhileStopped, seen: drained, count, inOrder }
   })
   t.ok(busyAfter > 0, `send returned false once the queue passed the high-water mark (after ${busyAfter} messages)`)

@@ -118,7 +118,7 @@ t.test('a body assembled across chunks does not change when the chunks are reuse
 
 t.test('an oversize prefix throws ERR_FRAME_TOO_LARGE before allocating', async t => {
   const d = new FrameDecoder({ maxFrameSize: 10 })
-  t.strictSame(feed(d, [hex('0000000a') , Buffer.alloc(10, 1)]), ['01'.repeat(10)], 'exactly the maximum is accepted')
+  t.strictSame(feed(d, [hex('0000000a'), Buffer.alloc(10, 1)]), ['01'.repeat(10)], 'exactly the maximum is accepted')
   const seen: string[] = []
   const allocUnsafe = Buffer.allocUnsafe
   let allocations = 0
@@ -128,10 +128,11 @@ t.test('an oversize prefix throws ERR_FRAME_TOO_LARGE before allocating', async 
   }
   try {
     d.push(hex('0000'), () => {})
-    t.throws(
-      () => d.push(hex('000b 01020304 00000001 41'), b => seen.push(b.toString())),
-      { name: 'CodecError', code: 'ERR_FRAME_TOO_LARGE', message: /11 bytes.*maximum frame size of 10 bytes/ },
-    )
+    t.throws(() => d.push(hex('000b 01020304 00000001 41'), b => seen.push(b.toString())), {
+      name: 'CodecError',
+      code: 'ERR_FRAME_TOO_LARGE',
+      message: /11 bytes.*maximum frame size of 10 bytes/,
+    })
   } finally {
     Buffer.allocUnsafe = allocUnsafe
   }
@@ -144,7 +145,11 @@ t.test('an oversize prefix throws ERR_FRAME_TOO_LARGE before allocating', async 
   t.equal(big.maxFrameSize, DEFAULT_MAX_FRAME_SIZE)
   big.push(hex('ff'), () => {})
   big.push(hex('ff ff'), () => {})
-  t.throws(() => big.push(hex('ff'), () => {}), { code: 'ERR_FRAME_TOO_LARGE', message: /4294967295 bytes/ }, 'a 4 GiB prefix split over chunks throws on its last byte')
+  t.throws(
+    () => big.push(hex('ff'), () => {}),
+    { code: 'ERR_FRAME_TOO_LARGE', message: /4294967295 bytes/ },
+    'a 4 GiB prefix split over chunks throws on its last byte',
+  )
 })
 
 t.test('after a throw the decoder is failed until reset()', async t => {
@@ -170,9 +175,13 @@ t.test('after a throw the decoder is failed until reset()', async t => {
 t.test('an exception from onFrame fails the decoder too (its place in the stream is lost)', async t => {
   const d = new FrameDecoder()
   const boom = new Error('handler failed')
-  t.throws(() => d.push(STREAM, () => {
-    throw boom
-  }), boom)
+  t.throws(
+    () =>
+      d.push(STREAM, () => {
+        throw boom
+      }),
+    boom,
+  )
   t.ok(d.failed)
   t.throws(() => d.push(STREAM, () => {}), boom)
   d.reset()
@@ -193,9 +202,12 @@ t.test('maxFrameSize: validated, and settable for the prefixes that follow', asy
     t.throws(() => new FrameDecoder({ maxFrameSize: bad }), { code: 'ERR_BAD_ARGUMENT' }, `constructor refuses ${bad}`)
   }
   const d = new FrameDecoder({ maxFrameSize: 2 })
-  t.throws(() => {
-    d.maxFrameSize = -5
-  }, { code: 'ERR_BAD_ARGUMENT' })
+  t.throws(
+    () => {
+      d.maxFrameSize = -5
+    },
+    { code: 'ERR_BAD_ARGUMENT' },
+  )
   t.equal(d.maxFrameSize, 2)
   d.push(hex('00000002 6162 0000'), () => {})
   d.maxFrameSize = 1000 // e.g. raised once the handshake is over
@@ -226,10 +238,19 @@ t.test('onParts: a large body split across chunks comes as views of them, no cop
   const small: string[] = []
   const got: { parts: readonly Buffer[]; size: number }[] = []
   const d = new FrameDecoder()
-  for (const c of chunks) d.push(c, b => small.push(b.toString()), (parts, size) => got.push({ parts, size }))
+  for (const c of chunks)
+    d.push(
+      c,
+      b => small.push(b.toString()),
+      (parts, size) => got.push({ parts, size }),
+    )
   t.equal(got.length, 1)
   t.equal(got[0]!.size, body.length)
-  t.same(got[0]!.parts.map(p => p.buffer), chunks.map(c => c.buffer), 'each part a view of its chunk')
+  t.same(
+    got[0]!.parts.map(p => p.buffer),
+    chunks.map(c => c.buffer),
+    'each part a view of its chunk',
+  )
   t.ok(Buffer.concat(got[0]!.parts as Buffer[]).equals(body), 'the parts, in order, are the body')
   t.same(small, ['hi'], 'the frame after it as usual')
   t.equal(d.pending, 0)
@@ -240,12 +261,25 @@ t.test('onParts: a small split body, or one dribbled in many pieces, is assemble
   const bodies: Buffer[] = []
   const parts: number[] = []
   const d = new FrameDecoder()
-  d.push(small.subarray(0, 500), b => bodies.push(b), p => parts.push(p.length))
-  d.push(small.subarray(500), b => bodies.push(b), p => parts.push(p.length))
+  d.push(
+    small.subarray(0, 500),
+    b => bodies.push(b),
+    p => parts.push(p.length),
+  )
+  d.push(
+    small.subarray(500),
+    b => bodies.push(b),
+    p => parts.push(p.length),
+  )
   t.equal(bodies.length, 1, 'under PARTS_MIN: one assembled body')
   // A large body in many small chunks: at most MAX_PARTS views, then one assembled buffer.
   const big = Buffer.concat([Buffer.from([0, 1, 0, 0]), Buffer.alloc(65536, 9)])
-  for (let off = 0; off < big.length; off += 1000) d.push(big.subarray(off, off + 1000), b => bodies.push(b), p => parts.push(p.length))
+  for (let off = 0; off < big.length; off += 1000)
+    d.push(
+      big.subarray(off, off + 1000),
+      b => bodies.push(b),
+      p => parts.push(p.length),
+    )
   t.equal(bodies.length, 2, 'past MAX_PARTS pieces: assembled')
   t.same(parts, [], 'no parts delivered')
   t.equal(bodies[1]!.length, 65536)

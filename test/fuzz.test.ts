@@ -10,6 +10,10 @@ for (const target of allTargets()) {
   t.test(`fuzz ${target.name}: no findings`, async t => {
     const r = await runTarget(target, { iterations: SLICE[target.name] ?? 5000, seed: 20240601, timeBudget: 1000 })
     t.equal(r.inputs, SLICE[target.name] ?? 5000, 'ran every input')
-    t.same(r.findings.map(f => `[${f.kind}] ${f.what} input ${f.minimized ?? f.input} variant ${f.variant}`), [], 'no findings')
+    t.same(
+      r.findings.map(f => `[${f.kind}] ${f.what} input ${f.minimized ?? f.input} variant ${f.variant}`),
+      [],
+      'no findings',
+    )
   })
 }

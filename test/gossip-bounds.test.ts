@@ -19,7 +19,16 @@ function hangingResolve(known: () => Map<string, number>, seen: string[], inFlig
     if (port !== undefined) return Promise.resolve({ host: '127.0.0.1', port })
     seen.push(node)
     inFlight.max = Math.max(inFlight.max, ++inFlight.now)
-    return new Promise((_, reject) => signal.addEventListener('abort', () => { inFlight.now--; reject(signal.reason) }, { once: true }))
+    return new Promise((_, reject) =>
+      signal.addEventListener(
+        'abort',
+        () => {
+          inFlight.now--
+          reject(signal.reason)
+        },
+        { once: true },
+      ),
+    )
   }
 }
 
@@ -50,7 +59,10 @@ t.test('one NODES frame with thousands of names: bounded dials, illegal names ne
   t.ok(seen.length > 0, `gossip still makes bar dial (${seen.length} dials)`)
   t.ok(inFlight.max <= bound, `at most ${bound} of one peer's gossip dials under way (saw ${inFlight.max})`)
   t.ok(maxPending <= bound, `the kernel's pending dials stayed within the bound (saw ${maxPending})`)
-  t.notOk(seen.some(n => illegal.includes(n)), 'no illegal name was ever dialled')
+  t.notOk(
+    seen.some(n => illegal.includes(n)),
+    'no illegal name was ever dialled',
+  )
 
   // The node stays healthy: messages flow, and a real node still connects.
   const echoed = await inProcess(foo, async proc => {
@@ -75,7 +87,11 @@ t.test("the node's pending dials are capped: beyond it new dials fail fast with 
   const results = Array.from({ length: cap + extra }, (_, i) => bar.connect(full(`p${i}`)))
   const refused = await Promise.all(results.slice(cap))
   t.ok(Date.now() - started < 1000, 'the ones beyond the cap failed fast')
-  t.same(refused, refused.map(() => false), 'connect() resolved false for them')
+  t.same(
+    refused,
+    refused.map(() => false),
+    'connect() resolved false for them',
+  )
   t.equal(codes.filter(c => c === 'ERR_LIMIT').length, extra, 'each reported ERR_LIMIT')
   t.equal(kernelOf(bar).dialsInFlight, cap, 'exactly the cap is being dialled')
   t.equal(seen.length, cap, 'and no dial was started beyond it')

@@ -25,7 +25,10 @@ function closedWithin(s: net.Socket, ms: number): Promise<boolean> {
   return new Promise(resolve => {
     const timer = setTimeout(() => resolve(false), ms)
     s.on('error', () => {})
-    s.once('close', () => { clearTimeout(timer); resolve(true) })
+    s.once('close', () => {
+      clearTimeout(timer)
+      resolve(true)
+    })
   })
 }
 
@@ -41,9 +44,19 @@ t.test('peers that stall, trickle or send junk before authentication are dropped
 
   await t.test('a peer trickling one byte at a time is closed by the setup deadline', async t => {
     const s = await rawConnect(port)
-    const hello = createCodec().encodeFrame({ t: 'hello', v: PROTOCOL_VERSION, name: full('slow'), to: bar.name, hidden: false, long: false, creation: 1 })
+    const hello = createCodec().encodeFrame({
+      t: 'hello',
+      v: PROTOCOL_VERSION,
+      name: full('slow'),
+      to: bar.name,
+      hidden: false,
+      long: false,
+      creation: 1,
+    })
     let i = 0
-    const timer = setInterval(() => { if (i < hello.length && !s.destroyed) s.write(hello.subarray(i, ++i)) }, 150)
+    const timer = setInterval(() => {
+      if (i < hello.length && !s.destroyed) s.write(hello.subarray(i, ++i))
+    }, 150)
     const started = Date.now()
     const closed = await closedWithin(s, 4000)
     clearInterval(timer)
@@ -86,20 +99,35 @@ t.test('after authentication: a bad control frame is dropped, an undecodable one
   const codec = createCodec()
   const conn = await tcp().dial({ host: '127.0.0.1', port: bar.address!.port }, { signal: AbortSignal.timeout(5000) })
   t.teardown(() => conn.destroy())
-  const est = await initiateHandshake({
-    localName: full('raw'), hidden: true, longNames: false, creation: 7, codec, auth: cookie(),
-    cookies: new Cookies('test-cookie'), stepTimeout: 2000, allowNode: () => true,
-  }, conn, bar.name, AbortSignal.timeout(5000))
+  const est = await initiateHandshake(
+    {
+      localName: full('raw'),
+      hidden: true,
+      longNames: false,
+      creation: 7,
+      codec,
+      auth: cookie(),
+      cookies: new Cookies('test-cookie'),
+      stepTimeout: 2000,
+      allowNode: () => true,
+    },
+    conn,
+    bar.name,
+    AbortSignal.timeout(5000),
+  )
   t.equal(est.peer, bar.name, 'a hand-made client completes the handshake')
 
   const inbox = new Promise<unknown[]>(resolve => {
     const got: unknown[] = []
-    bar.register('sink', bar.spawn(async proc => {
-      for (;;) {
-        got.push(await proc.receive())
-        if (got.length === 2) resolve(got)
-      }
-    }))
+    bar.register(
+      'sink',
+      bar.spawn(async proc => {
+        for (;;) {
+          got.push(await proc.receive())
+          if (got.length === 2) resolve(got)
+        }
+      }),
+    )
   })
   const sink = bar.whereis('sink') as Pid
   conn.stream.write(codec.encodeFrame([SEND, 'not a pid', 'lost']))
@@ -126,8 +154,10 @@ t.test('repeated failures of one claimer are slowed down (capped), then forgotte
   let now = 0
   const clock: Clock = {
     now: () => now,
-    setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: h => clearTimeout(h as NodeJS.Timeout),
-    setInterval: (fn, ms) => setInterval(fn, ms), clearInterval: h => clearInterval(h as NodeJS.Timeout),
+    setTimeout: (fn, ms) => setTimeout(fn, ms),
+    clearTimeout: h => clearTimeout(h as NodeJS.Timeout),
+    setInterval: (fn, ms) => setInterval(fn, ms),
+    clearInterval: h => clearInterval(h as NodeJS.Timeout),
   }
   const l = new FailureLimiter(clock, 5000)
   const [a, b] = ['a@h', 'b@h']

@@ -17,16 +17,27 @@ async function restricted(file: string, code: string): Promise<string[]> {
   const config = (await eslint.calculateConfigForFile(join(root, file))) as { rules?: Record<string, Linter.RuleEntry> }
   const entry = config.rules?.['no-restricted-imports']
   if (entry === undefined) throw new Error(`no layering rule applies to ${file}`)
-  const messages = linter.verify(code, [{
-    files: ['**/*.ts'],
-    languageOptions: { parser: tseslint.parser as Linter.Parser },
-    rules: { 'no-restricted-imports': entry },
-  }], join(root, file))
+  const messages = linter.verify(
+    code,
+    [
+      {
+        files: ['**/*.ts'],
+        languageOptions: { parser: tseslint.parser as Linter.Parser },
+        rules: { 'no-restricted-imports': entry },
+      },
+    ],
+    join(root, file),
+  )
   for (const m of messages) if (m.fatal) throw new Error(`${file}: ${m.message}`)
   return messages.map(m => m.message)
 }
 
-interface Case { file: string, forbidden: string[], allowed: string[], rule: RegExp }
+interface Case {
+  file: string
+  forbidden: string[]
+  allowed: string[]
+  rule: RegExp
+}
 
 const cases: Case[] = [
   {
@@ -65,11 +76,7 @@ const cases: Case[] = [
       "import { tcp } from '../../transports/tcp.js'",
       "import { cookie } from '../../auth/cookie.js'",
     ],
-    allowed: [
-      "import { CodecError } from '../errors.js'",
-      "import { Pid } from './types.js'",
-      "import { Packr } from 'msgpackr'",
-    ],
+    allowed: ["import { CodecError } from '../errors.js'", "import { Pid } from './types.js'", "import { Packr } from 'msgpackr'"],
   },
   {
     file: 'transports/example.ts',
@@ -96,10 +103,7 @@ const cases: Case[] = [
       "import type { Authenticator } from '../lib/kernel/strategy.js'",
       "import { NetKernel } from '../lib/kernel/net-kernel.js'",
     ],
-    allowed: [
-      "import type { Authenticator } from '../lib/authenticator.js'",
-      "import { AuthError } from '../lib/errors.js'",
-    ],
+    allowed: ["import type { Authenticator } from '../lib/authenticator.js'", "import { AuthError } from '../lib/errors.js'"],
   },
   {
     file: 'lib/kernel/example.ts',
@@ -110,10 +114,7 @@ const cases: Case[] = [
       "import { fuzz } from '../../fuzz/runner.js'",
       "import { soak } from '../../soak/main.js'",
     ],
-    allowed: [
-      "import { Runtime } from '../process/runtime.js'",
-      "import { tcp } from '../../transports/tcp.js'",
-    ],
+    allowed: ["import { Runtime } from '../process/runtime.js'", "import { tcp } from '../../transports/tcp.js'"],
   },
 ]
 

@@ -60,7 +60,11 @@ const wraps: [string, Wrap, RegExp][] = [
   ['Pid in the id field of a Pid', { type: EXT.PID, pre: b(0x94, 0xa1, 0x61), post: b(2, 3) }, FIELD],
   ['Ref in the creation field of a Ref', { type: EXT.REF, pre: b(0x93, 0xa1, 0x61, 1), post: b() }, FIELD],
   ['Error in the message field of an Error', { type: EXT.ERROR, pre: b(0x92, 0xa1, 0x61), post: b() }, FIELD],
-  ['Error as the whole payload of an Error', { type: EXT.ERROR, pre: b(), post: b() }, /malformed Error payload: expected \[name, message\]/],
+  [
+    'Error as the whole payload of an Error',
+    { type: EXT.ERROR, pre: b(), post: b() },
+    /malformed Error payload: expected \[name, message\]/,
+  ],
   ['Map in a value of a Map', { type: EXT.MAP, pre: b(0x81, 0x01), post: b() }, DEEP],
   ['Map in a key of a Map', { type: EXT.MAP, pre: b(0x81), post: b(0x01) }, DEEP],
   ['Pid in an array in a Pid', { type: EXT.PID, pre: b(0x94, 0x91), post: b(1, 2, 3) }, FIELD],
@@ -89,7 +93,11 @@ t.test('a Pid, Ref or Error payload is one level deep, like the array it is', as
   t.same(fits.outcomes, ['ok', 'ok'], `a Pid inside ${MAX_TERM_DEPTH - 1} arrays decodes`)
   const deep = decodeAll(inArrays(MAX_TERM_DEPTH))
   t.equal(deep.outcomes[0], deep.outcomes[1])
-  t.match(deep.outcomes[0], /^ERR_DECODE: term nested deeper than 1000 levels/, `inside ${MAX_TERM_DEPTH} arrays it is level ${MAX_TERM_DEPTH + 1}`)
+  t.match(
+    deep.outcomes[0],
+    /^ERR_DECODE: term nested deeper than 1000 levels/,
+    `inside ${MAX_TERM_DEPTH} arrays it is level ${MAX_TERM_DEPTH + 1}`,
+  )
 })
 
 t.test(`BigInt payloads are capped at ${MAX_BIGINT_BYTES} bytes`, async t => {
@@ -99,7 +107,8 @@ t.test(`BigInt payloads are capped at ${MAX_BIGINT_BYTES} bytes`, async t => {
   const bytes = Buffer.concat([header, Buffer.alloc(huge, 0x11)])
   const { outcomes, errors, ms } = decodeAll(bytes)
   t.equal(outcomes[0], outcomes[1], 'the same error from both codecs')
-  for (const err of errors) t.match(err, { name: 'CodecError', code: 'ERR_DECODE', message: /BigInt payload of 209715200 bytes is larger than 1048576 bytes/ })
+  for (const err of errors)
+    t.match(err, { name: 'CodecError', code: 'ERR_DECODE', message: /BigInt payload of 209715200 bytes is larger than 1048576 bytes/ })
   t.equal(errors.length, 2)
   t.ok(ms < 100, `a 200 MiB bigint refused in ${ms.toFixed(1)} ms`)
 
@@ -108,7 +117,11 @@ t.test(`BigInt payloads are capped at ${MAX_BIGINT_BYTES} bytes`, async t => {
   for (const codec of codecs) {
     const enc = codec.encode(largest)
     t.equal(codec.decode(enc), largest, `${codec.name}: a bigint of ${MAX_BIGINT_BYTES} bytes round-trips`)
-    t.throws(() => codec.encode(largest << 8n), { name: 'CodecError', code: 'ERR_ENCODE', message: /larger than 1048576 bytes/ }, `${codec.name}: one byte more does not encode`)
+    t.throws(
+      () => codec.encode(largest << 8n),
+      { name: 'CodecError', code: 'ERR_ENCODE', message: /larger than 1048576 bytes/ },
+      `${codec.name}: one byte more does not encode`,
+    )
     t.equal(codec.decode(codec.encode(-123n)), -123n, `${codec.name}: small bigints unchanged`)
   }
   const over = Buffer.concat([b(0xc9, 0, 0x10, 0, 1, EXT.BIGINT), Buffer.alloc(MAX_BIGINT_BYTES + 1, 0x7f)])

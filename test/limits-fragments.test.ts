@@ -63,7 +63,9 @@ t.test('a million tiny fragments: dropped with ERR_LIMIT long before memory grow
   gc()
   const base = process.memoryUsage().heapUsed
   let peak = 0
-  const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().heapUsed - base) }, 2)
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().heapUsed - base)
+  }, 2)
   const down = droppedBy(victim, attacker)
   const s = rawStream(attacker, victim)
   s.on('error', () => {})
@@ -90,7 +92,10 @@ t.test('one stream of too many pieces, too many open streams: ERR_LIMIT', async 
   down = droppedBy(victim, attacker)
   rawStream(attacker, victim).write(fragments(MAX_OPEN_STREAMS + 1, 1, i => i + 1))
   ;[, info] = await down
-  t.match(info.error, { code: 'ERR_LIMIT', message: new RegExp(`${attacker.name} sent more than ${MAX_OPEN_STREAMS} fragment streams open`) })
+  t.match(info.error, {
+    code: 'ERR_LIMIT',
+    message: new RegExp(`${attacker.name} sent more than ${MAX_OPEN_STREAMS} fragment streams open`),
+  })
   await stillServes(t, victim, bystander, got)
 })
 
@@ -101,7 +106,12 @@ t.test('a fragmented message growing past maxMessageSize: ERR_MESSAGE_TOO_LARGE'
   // Full-sized pieces, as a real sender cuts them, one stream, never last.
   rawStream(attacker, victim).write(fragments(max / CHUNK + 1, CHUNK, () => 3))
   const [, info] = await down
-  t.match(info.error, { code: 'ERR_MESSAGE_TOO_LARGE', message: new RegExp(`${attacker.name} sent a fragmented message of at least ${max + CHUNK} bytes, over maxMessageSize \\(${max} bytes\\)`) })
+  t.match(info.error, {
+    code: 'ERR_MESSAGE_TOO_LARGE',
+    message: new RegExp(
+      `${attacker.name} sent a fragmented message of at least ${max + CHUNK} bytes, over maxMessageSize \\(${max} bytes\\)`,
+    ),
+  })
   await stillServes(t, victim, bystander, got)
 })
 
@@ -112,7 +122,10 @@ t.test('legitimate large messages still pass: many at once, to many destinations
     for (let i = 0; i < sinks.length; i++) bystander.send([`big${i}`, victim.name], Buffer.alloc(CHUNK * 5 + i, i))
   }
   await waitFor(() => sinks.every(s => s.length === 2), 15_000, 'every large message')
-  t.ok(sinks.every((s, i) => s.every(m => Buffer.isBuffer(m) && m.length === CHUNK * 5 + i && m[0] === i)), '24 large messages arrived whole, 12 streams wanting to go at once')
+  t.ok(
+    sinks.every((s, i) => s.every(m => Buffer.isBuffer(m) && m.length === CHUNK * 5 + i && m[0] === i)),
+    '24 large messages arrived whole, 12 streams wanting to go at once',
+  )
   t.ok(victim.nodes().includes(bystander.name))
   t.same(got, [])
 })

@@ -16,7 +16,10 @@ type DownInfo = { reason: string; error?: Error }
 t.test('the default is 64 MiB; a bad value is refused at start', async t => {
   t.equal(DEFAULT_MAX_MESSAGE_SIZE, 64 * MiB)
   for (const bad of [0, -1, 1.5, 2 ** 32, NaN]) {
-    await t.rejects(startNode({ name: 'bad', cookie: 'c', epmd: false, maxMessageSize: bad }), { code: 'ERR_BAD_ARGUMENT', message: /maxMessageSize/ })
+    await t.rejects(startNode({ name: 'bad', cookie: 'c', epmd: false, maxMessageSize: bad }), {
+      code: 'ERR_BAD_ARGUMENT',
+      message: /maxMessageSize/,
+    })
   }
 })
 
@@ -29,7 +32,10 @@ for (const codec of CODEC_NAMES) {
     t.ok(await sender.connect(receiver.name))
     const dest: [string, string] = ['inbox', receiver.name]
     sender.send(dest, Buffer.alloc(MiB - 100)) // fits, with its envelope
-    t.throws(() => sender.send(dest, Buffer.alloc(MiB)), { code: 'ERR_MESSAGE_TOO_LARGE', message: new RegExp(`cannot send to ${receiver.name}: a message of \\d+ bytes or more exceeds maxMessageSize \\(${MiB} bytes\\)`) })
+    t.throws(() => sender.send(dest, Buffer.alloc(MiB)), {
+      code: 'ERR_MESSAGE_TOO_LARGE',
+      message: new RegExp(`cannot send to ${receiver.name}: a message of \\d+ bytes or more exceeds maxMessageSize \\(${MiB} bytes\\)`),
+    })
     const conn = kernelOf(sender).up.get(receiver.name)!
     sender.send(dest, 'small, after')
     await waitFor(() => got.length === 2, 10_000, 'the messages that fit')
@@ -39,7 +45,10 @@ for (const codec of CODEC_NAMES) {
 
     // Not connected yet: refused the same way, and no connection is started for it.
     const other = await testNode(t, epmd, { name: 'other', connectAll: false })
-    t.throws(() => sender.send(['inbox', other.name], Buffer.alloc(2 * MiB)), { code: 'ERR_MESSAGE_TOO_LARGE', message: new RegExp(`cannot send to ${other.name}`) })
+    t.throws(() => sender.send(['inbox', other.name], Buffer.alloc(2 * MiB)), {
+      code: 'ERR_MESSAGE_TOO_LARGE',
+      message: new RegExp(`cannot send to ${other.name}`),
+    })
     t.notOk(sender.nodes('connected').includes(other.name))
   })
 }
@@ -72,7 +81,10 @@ t.test('a receiver with a smaller limit drops the peer: fragmented message, or a
   let down = nextEvent<[string, DownInfo]>(receiver, 'nodedown', name => name === sender.name)
   t.equal(sender.send(['inbox', receiver.name], Buffer.alloc(2 * MiB, 2)), true, 'the sender (limit 8 MiB) sends 2 MiB')
   let [, info] = await down
-  t.match(info.error, { code: 'ERR_MESSAGE_TOO_LARGE', message: new RegExp(`${sender.name} sent a fragmented message of at least \\d+ bytes, over maxMessageSize \\(${MiB} bytes\\)`) })
+  t.match(info.error, {
+    code: 'ERR_MESSAGE_TOO_LARGE',
+    message: new RegExp(`${sender.name} sent a fragmented message of at least \\d+ bytes, over maxMessageSize \\(${MiB} bytes\\)`),
+  })
   t.equal(got.length, 1, 'nothing of it was delivered')
 
   await waitFor(() => sender.nodes().length === 0, 5000, 'the sender to see the connection gone')
@@ -83,7 +95,10 @@ t.test('a receiver with a smaller limit drops the peer: fragmented message, or a
   prefix.writeUInt32BE(MiB + 1, 0) // a whole frame of MiB + 1 bytes announced; 4 of them sent
   rawStream(sender, receiver).write(prefix)
   ;[, info] = await down
-  t.match(info.error, { code: 'ERR_MESSAGE_TOO_LARGE', message: new RegExp(`${sender.name} announced a frame over maxMessageSize \\(${MiB} bytes\\).*frame of ${MiB + 1} bytes`) })
+  t.match(info.error, {
+    code: 'ERR_MESSAGE_TOO_LARGE',
+    message: new RegExp(`${sender.name} announced a frame over maxMessageSize \\(${MiB} bytes\\).*frame of ${MiB + 1} bytes`),
+  })
   t.pass('dropped on the length prefix, before its body arrived')
 
   await waitFor(() => sender.nodes().length === 0, 5000, 'the sender to see the connection gone')

@@ -25,15 +25,31 @@ function harness(tickTime: number) {
     },
   })
   const conn: Conn = {
-    stream, transport: 'test', remoteAddress: '127.0.0.1', remotePort: 1, encrypted: false,
-    close: () => stream.end(), destroy: () => stream.destroy(),
+    stream,
+    transport: 'test',
+    remoteAddress: '127.0.0.1',
+    remotePort: 1,
+    encrypted: false,
+    close: () => stream.end(),
+    destroy: () => stream.destroy(),
   }
   const downs: DownReason[] = []
   const frames: unknown[] = []
-  const c = new Connection('peer@test', 1, false, conn, new FrameDecoder(), codec, {
-    onFrame: (_c, f) => frames.push(f),
-    onDown: (_c, reason) => downs.push(reason),
-  }, tickTime, clock, {})
+  const c = new Connection(
+    'peer@test',
+    1,
+    false,
+    conn,
+    new FrameDecoder(),
+    codec,
+    {
+      onFrame: (_c, f) => frames.push(f),
+      onDown: (_c, reason) => downs.push(reason),
+    },
+    tickTime,
+    clock,
+    {},
+  )
   c.start([])
   const ticksSent = (): number => written.filter(b => b.length === 4 && b.readUInt32BE(0) === 0).length
   const tickFromPeer = (): void => void stream.push(Buffer.alloc(4))
@@ -101,7 +117,7 @@ t.test('no tick is sent in an interval in which something else was sent', async 
   t.equal(h.ticksSent(), 1, 'a tick in the first quiet interval')
 })
 
-t.test('detection time after the peer\'s last frame is in (T, 1.25T] whatever the phase', async t => {
+t.test("detection time after the peer's last frame is in (T, 1.25T] whatever the phase", async t => {
   const T = 1000
   const I = T / 4
   const seen: number[] = []
@@ -115,7 +131,10 @@ t.test('detection time after the peer\'s last frame is in (T, 1.25T] whatever th
     seen.push(h.clock.time - last)
     t.same(h.downs, ['net_tick_timeout'], `phase ${phase}: net_tick_timeout`)
   }
-  t.ok(seen.every(ms => ms > T && ms <= T + I), `all within (T, 1.25T]: ${seen.join(', ')} ms`)
+  t.ok(
+    seen.every(ms => ms > T && ms <= T + I),
+    `all within (T, 1.25T]: ${seen.join(', ')} ms`,
+  )
 })
 
 t.test('frames keep the connection alive as ticks do, and reach onFrame', async t => {

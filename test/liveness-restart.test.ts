@@ -42,7 +42,7 @@ t.test('graceful restart: new creation, old pids dropped, links and monitors to 
   t.not(reborn.creation, old.creation, `a new creation (${old.creation} → ${reborn.creation})`)
   const newGot: unknown[] = []
   const newPid = recorder(reborn, newGot)
-  t.equal(newPid.id, oldPid.id, 'the new incarnation has a process with the old pid\'s id')
+  t.equal(newPid.id, oldPid.id, "the new incarnation has a process with the old pid's id")
   t.equal(newPid.serial, oldPid.serial, 'and serial')
   t.notOk(newPid.equals(oldPid), 'but it is another pid (the creation differs)')
 
@@ -68,9 +68,13 @@ t.test('restart while the peer still holds the old connection: it is dropped for
   const epmd = await testEpmd(t)
   const keeper = await testNode(t, epmd, { name: 'keeper' })
   const transport = partitionable()
-  t.teardown(() => { for (const c of transport.leaked) c.destroy() })
+  t.teardown(() => {
+    for (const c of transport.leaked) c.destroy()
+  })
   const old = await testNode(t, epmd, { name: 'phoenix', transport })
-  const oldPid = old.spawn(async proc => { await proc.receive(m => m === 'never') })
+  const oldPid = old.spawn(async proc => {
+    await proc.receive(m => m === 'never')
+  })
   old.register('svc', oldPid)
   t.equal(await old.connect(keeper.name), true, 'the old incarnation dials keeper')
   await waitUntil(() => keeper.nodes().length === 1, 'keeper sees it')
@@ -97,7 +101,11 @@ t.test('restart while the peer still holds the old connection: it is dropped for
   t.not(reborn.creation, old.creation, 'a new creation')
   t.equal(await reborn.connect(keeper.name), true, 'the new incarnation connects to keeper')
   await waitUntil(() => log.ups.length === 1, 'keeper sees the new incarnation come up')
-  t.same(log.downs.map(e => [e.node, e.info.reason]), [[old.name, 'connection_closed']], 'keeper dropped the old connection first')
+  t.same(
+    log.downs.map(e => [e.node, e.info.reason]),
+    [[old.name, 'connection_closed']],
+    'keeper dropped the old connection first',
+  )
   t.ok(log.downs[0]!.at <= log.ups[0]!.at, 'nodedown before nodeup')
   await waitUntil(() => watcherGot.length === 4, 'the watcher got three signals')
   const [, ref1, ref2] = watcherGot[0] as [string, unknown, unknown]
@@ -107,5 +115,9 @@ t.test('restart while the peer still holds the old connection: it is dropped for
     ['EXIT', oldPid, 'noconnection'],
     ['DOWN', ref1, 'process', oldPid, 'noconnection'],
     ['DOWN', ref2, 'process', ['svc', old.name], 'noconnection'],
-  ]) t.ok(signals.some(s => isDeepStrictEqual(s, expected)), `got ${String(expected[0])} ${String(expected.at(-1))} for ${expected.length === 3 ? 'the link' : 'a monitor'}`)
+  ])
+    t.ok(
+      signals.some(s => isDeepStrictEqual(s, expected)),
+      `got ${String(expected[0])} ${String(expected.at(-1))} for ${expected.length === 3 ? 'the link' : 'a monitor'}`,
+    )
 })

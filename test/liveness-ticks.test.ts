@@ -14,18 +14,21 @@ t.test('an idle connection stays up: ticks flow both ways', async t => {
   const epmd = await testEpmd(t)
   const a = await testNode(t, epmd, { name: 'idle_a', tickTime: T })
   const b = await testNode(t, epmd, { name: 'idle_b', tickTime: T })
-  const logA = recordEvents(a), logB = recordEvents(b)
+  const logA = recordEvents(a),
+    logB = recordEvents(b)
   t.equal(await a.connect(b.name), true)
   await sleep(50)
   const sock = (kernelOf(a).up.get(b.name) as Connection).conn.stream as Socket
-  const r0 = sock.bytesRead, w0 = sock.bytesWritten
+  const r0 = sock.bytesRead,
+    w0 = sock.bytesWritten
   await sleep(4 * T) // four tick times with no message at all
   t.same(logA.downs, [], 'a saw no nodedown')
   t.same(logB.downs, [], 'b saw no nodedown')
   t.same(a.nodes(), [b.name])
   t.same(b.nodes(), [a.name])
   // 4T of ticks every T/4 from each side: about 16 empty 4-byte frames each way.
-  const read = sock.bytesRead - r0, written = sock.bytesWritten - w0
+  const read = sock.bytesRead - r0,
+    written = sock.bytesWritten - w0
   t.ok(read >= 4 * 8 && read % 4 === 0, `ticks arrived from b (${read / 4} in 4T)`)
   t.ok(written >= 4 * 8 && written % 4 === 0, `ticks went to b (${written / 4} in 4T)`)
 })
@@ -50,7 +53,10 @@ t.test('a peer frozen with SIGSTOP is declared down (net_tick_timeout) within T 
     t.equal(info.reason, 'net_tick_timeout', "reason 'net_tick_timeout'")
     // OTP's window is 0.75T..1.25T after the peer stopped; allow 0.1T of timer jitter below and
     // 0.35T above for a busy machine. Detection taking 2T, or 0.5T, fails.
-    t.ok(elapsed >= 0.65 * T && elapsed <= 1.6 * T, `detected ${Math.round(elapsed)} ms after SIGSTOP (T = ${T} ms; expected 0.75T..1.25T, asserted 0.65T..1.6T)`)
+    t.ok(
+      elapsed >= 0.65 * T && elapsed <= 1.6 * T,
+      `detected ${Math.round(elapsed)} ms after SIGSTOP (T = ${T} ms; expected 0.75T..1.25T, asserted 0.65T..1.6T)`,
+    )
     t.same(node.nodes(), [], 'no longer connected')
     peer.kill('SIGCONT')
     frozen = false

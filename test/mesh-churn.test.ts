@@ -27,15 +27,19 @@ function same(t: Test, now: Record<string, number>, base: Record<string, number>
 
 t.test('200 rapid disconnect/reconnect cycles: no deadlock, nothing leaked', async t => {
   const epmd = await testEpmd(t)
-  const clockA = countingClock(), clockB = countingClock()
+  const clockA = countingClock(),
+    clockB = countingClock()
   const a = await testNode(t, epmd, { name: 'churn_a', tickTime: 2000, clock: clockA })
   const b = await testNode(t, epmd, { name: 'churn_b', tickTime: 2000, clock: clockB })
-  const listenersA = listenerCounts(a), listenersB = listenerCounts(b)
+  const listenersA = listenerCounts(a),
+    listenersB = listenerCounts(b)
   const base = activeResources()
-  const logA = recordEvents(a), logB = recordEvents(b)
+  const logA = recordEvents(a),
+    logB = recordEvents(b)
 
   const cycles = 200
-  let connected = 0, disconnected = 0
+  let connected = 0,
+    disconnected = 0
   for (let i = 0; i < cycles; i++) {
     // Alternate sides; the disconnecting side reconnects at once, before its peer may have
     // seen the close: the peer still holds the old connection and must give it up.
@@ -76,15 +80,29 @@ t.test('256 failed connects leak nothing, each fails within the setup deadline',
   const node = await testNode(t, epmd, { name: 'hopeful', setupTimeout, clock })
   // A listener that accepts and never answers: only the setup deadline ends those attempts.
   const held = new Set<net.Socket>()
-  const hole = net.createServer(s => { held.add(s); s.on('close', () => held.delete(s)); s.on('error', () => {}); s.resume() })
+  const hole = net.createServer(s => {
+    held.add(s)
+    s.on('close', () => held.delete(s))
+    s.on('error', () => {})
+    s.resume()
+  })
   await new Promise<void>(r => hole.listen(0, '127.0.0.1', r))
-  t.teardown(() => new Promise<void>(r => { for (const s of held) s.destroy(); hole.close(() => r()) }))
+  t.teardown(
+    () =>
+      new Promise<void>(r => {
+        for (const s of held) s.destroy()
+        hole.close(() => r())
+      }),
+  )
   const holePort = (hole.address() as net.AddressInfo).port
   const closedPort = await freePort()
   const regs: { close(): void }[] = []
   for (let i = 0; i < 64; i++) regs.push(await registerNode({ host: '127.0.0.1', port: epmd.port, name: `hole${i}`, nodePort: holePort }))
-  for (let i = 0; i < 64; i++) regs.push(await registerNode({ host: '127.0.0.1', port: epmd.port, name: `refused${i}`, nodePort: closedPort }))
-  t.teardown(() => { for (const r of regs) r.close() })
+  for (let i = 0; i < 64; i++)
+    regs.push(await registerNode({ host: '127.0.0.1', port: epmd.port, name: `refused${i}`, nodePort: closedPort }))
+  t.teardown(() => {
+    for (const r of regs) r.close()
+  })
   const listeners = listenerCounts(node)
   const base = activeResources()
 
@@ -97,16 +115,24 @@ t.test('256 failed connects leak nothing, each fails within the setup deadline',
   // refused dials plus 64 silent listeners at once.
   const results: [boolean, number][] = []
   for (let i = 0; i < 64; i++) results.push(await timed(full(`nobody${i}`)), await timed(full(`nobody${i}`)))
-  results.push(...await Promise.all([
-    ...Array.from({ length: 64 }, (_, i) => timed(full(`refused${i}`))),
-    ...Array.from({ length: 64 }, (_, i) => timed(full(`hole${i}`))),
-  ]))
+  results.push(
+    ...(await Promise.all([
+      ...Array.from({ length: 64 }, (_, i) => timed(full(`refused${i}`))),
+      ...Array.from({ length: 64 }, (_, i) => timed(full(`hole${i}`))),
+    ])),
+  )
   t.equal(results.length, 256)
   t.equal(results.filter(([ok]) => ok).length, 0, 'all 256 connects said false')
   const slowest = Math.max(...results.map(([, ms]) => ms))
-  t.ok(slowest < setupTimeout + 1000, `each failed within the setup deadline of ${setupTimeout} ms (+ slack; slowest ${Math.round(slowest)} ms)`)
+  t.ok(
+    slowest < setupTimeout + 1000,
+    `each failed within the setup deadline of ${setupTimeout} ms (+ slack; slowest ${Math.round(slowest)} ms)`,
+  )
   const holes = results.slice(192).map(([, ms]) => ms)
-  t.ok(Math.min(...holes) >= setupTimeout * 0.9, `the silent ones were given the whole deadline (fastest ${Math.round(Math.min(...holes))} ms)`)
+  t.ok(
+    Math.min(...holes) >= setupTimeout * 0.9,
+    `the silent ones were given the whole deadline (fastest ${Math.round(Math.min(...holes))} ms)`,
+  )
 
   t.match(kernelTables(node), { up: 0, pending: 0 }, 'no connection and no pending attempt left')
   t.equal(clock.live, 0, 'no kernel timer left')
@@ -120,7 +146,9 @@ t.test('a peer that still holds a stale connection gives it up when the node dia
   const transport = partitionable()
   const a = await testNode(t, epmd, { name: 'stale_a', transport })
   const b = await testNode(t, epmd, { name: 'stale_b' })
-  t.teardown(() => { for (const c of transport.leaked) c.destroy() })
+  t.teardown(() => {
+    for (const c of transport.leaked) c.destroy()
+  })
   const logB = recordEvents(b)
   t.equal(await a.connect(b.name), true)
   await waitUntil(() => b.nodes().length === 1, 'b sees a')
@@ -138,7 +166,11 @@ t.test('a peer that still holds a stale connection gives it up when the node dia
   t.equal(await a.connect(b.name), true, 'a connects again')
   t.ok(performance.now() - t0 < 1000, 'at once, not after a setup deadline')
   await waitUntil(() => logB.upsOf(a.name) === 2, 'b sees the new connection come up')
-  t.same(logB.downsOf(a.name).map(e => e.info.reason), ['connection_closed'], "b dropped the stale connection: nodedown 'connection_closed'")
+  t.same(
+    logB.downsOf(a.name).map(e => e.info.reason),
+    ['connection_closed'],
+    "b dropped the stale connection: nodedown 'connection_closed'",
+  )
   t.ok(logB.downs[0]!.at <= logB.ups[1]!.at, 'its nodedown came before the new nodeup')
   t.not(kernelOf(b).up.get(a.name), oldOnB, 'b now uses the new connection')
   const reply = await inProcess(a, async proc => {

@@ -13,8 +13,13 @@ function lists(n: Node): { visible: string[]; hidden: string[]; connected: strin
 }
 
 function expectLists(t: Test, n: Node, visible: Node[], hidden: Node[], when: string): void {
-  const v = sorted(visible.map(x => x.name)), h = sorted(hidden.map(x => x.name))
-  t.same(lists(n), { visible: v, hidden: h, connected: sorted([...v, ...h]) }, `${when}: ${n.name} sees visible [${v.join(', ')}], hidden [${h.join(', ')}]`)
+  const v = sorted(visible.map(x => x.name)),
+    h = sorted(hidden.map(x => x.name))
+  t.same(
+    lists(n),
+    { visible: v, hidden: h, connected: sorted([...v, ...h]) },
+    `${when}: ${n.name} sees visible [${v.join(', ')}], hidden [${h.join(', ')}]`,
+  )
 }
 
 t.test('a hidden node a connects to visible b and c: b and c stay apart; exact lists everywhere', async t => {
@@ -32,7 +37,10 @@ t.test('a hidden node a connects to visible b and c: b and c stay apart; exact l
   expectLists(t, b, [], [a], 'a/b/c')
   expectLists(t, c, [], [a], 'a/b/c')
   for (const [n, log] of logs) {
-    t.ok(log.ups.every(e => e.info.type === 'hidden'), `${n.name}: every nodeup says type 'hidden'`)
+    t.ok(
+      log.ups.every(e => e.info.type === 'hidden'),
+      `${n.name}: every nodeup says type 'hidden'`,
+    )
     t.same(log.downs, [], `${n.name}: no nodedown`)
   }
 
@@ -68,7 +76,10 @@ t.test('visible b–c mesh; hidden a dials b, visible d dials hidden a: nothing 
   t.equal(await a.connect(b.name), true, 'hidden a connects to b')
   t.equal(await d.connect(a.name), true, 'visible d connects to hidden a')
   t.equal(await a.connect(e.name), true, 'hidden a connects to hidden e')
-  await waitUntil(() => b.nodes('hidden').length === 1 && a.nodes('hidden').length === 3 && e.nodes('hidden').length === 1, 'every connection up on both ends')
+  await waitUntil(
+    () => b.nodes('hidden').length === 1 && a.nodes('hidden').length === 3 && e.nodes('hidden').length === 1,
+    'every connection up on both ends',
+  )
   await sleep(300)
   expectLists(t, a, [], [b, d, e], 'hidden a')
   expectLists(t, b, [c], [a], 'b')

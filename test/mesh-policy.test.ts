@@ -23,7 +23,12 @@ t.test('policy.allowNode allow list: a node not on it is refused (ERR_NOT_ALLOWE
   const allowed = new Set([full('friend')])
   const gate = await testNode(t, epmd, {
     name: 'gate',
-    policy: { allowNode: (name, info) => { asked.push([name, info]); return allowed.has(name) } },
+    policy: {
+      allowNode: (name, info) => {
+        asked.push([name, info])
+        return allowed.has(name)
+      },
+    },
   })
   const friend = await testNode(t, epmd, { name: 'friend' })
   const stranger = await testNode(t, epmd, { name: 'stranger' })
@@ -34,20 +39,40 @@ t.test('policy.allowNode allow list: a node not on it is refused (ERR_NOT_ALLOWE
   t.equal(await friend.connect(gate.name), true, 'a node on the list connects')
   t.equal(await stranger.connect(gate.name), false, 'a node not on the list does not')
   await waitUntil(() => gateErrors.length === 1, 'gate reported the refusal')
-  t.same(gateErrors.map(([n, i]) => [n, i.direction, i.code]), [[stranger.name, 'in', 'ERR_NOT_ALLOWED']], 'gate: connectError ERR_NOT_ALLOWED (inbound), naming the node the hello claimed')
+  t.same(
+    gateErrors.map(([n, i]) => [n, i.direction, i.code]),
+    [[stranger.name, 'in', 'ERR_NOT_ALLOWED']],
+    'gate: connectError ERR_NOT_ALLOWED (inbound), naming the node the hello claimed',
+  )
   t.match(gateErrors[0]![1].error.message, stranger.name, "gate's error names the refused node")
-  t.same(strangerErrors.map(([n, i]) => [n, i.direction, i.code]), [[gate.name, 'out', 'ERR_NOT_ALLOWED']], 'stranger: connectError ERR_NOT_ALLOWED (outbound)')
+  t.same(
+    strangerErrors.map(([n, i]) => [n, i.direction, i.code]),
+    [[gate.name, 'out', 'ERR_NOT_ALLOWED']],
+    'stranger: connectError ERR_NOT_ALLOWED (outbound)',
+  )
   const [, info] = await strangerDown
   t.equal(info.reason, 'connection_setup_failed')
   t.match(info.error, { code: 'ERR_NOT_ALLOWED' })
-  t.same(asked.map(([n, i]) => [n, i.address, i.hidden]), [[friend.name, '127.0.0.1', false], [stranger.name, '127.0.0.1', false]], 'allowNode was asked with the name, address and hidden flag')
+  t.same(
+    asked.map(([n, i]) => [n, i.address, i.hidden]),
+    [
+      [friend.name, '127.0.0.1', false],
+      [stranger.name, '127.0.0.1', false],
+    ],
+    'allowNode was asked with the name, address and hidden flag',
+  )
   await waitUntil(() => gate.nodes().length === 1, 'gate sees friend')
   t.same(gate.nodes(), [friend.name], 'gate is connected to friend only')
   t.same(stranger.nodes(), [])
 
   // A message from the stranger is dropped; one from the friend arrives.
   const inbox: unknown[] = []
-  gate.register('inbox', gate.spawn(async proc => { for (;;) inbox.push(await proc.receive()) }))
+  gate.register(
+    'inbox',
+    gate.spawn(async proc => {
+      for (;;) inbox.push(await proc.receive())
+    }),
+  )
   stranger.send(['inbox', gate.name], 'from stranger')
   friend.send(['inbox', gate.name], 'from friend')
   await waitUntil(() => inbox.length === 1, 'friend message arrived')
@@ -98,5 +123,8 @@ t.test('a custom Authenticator replaces the cookie one', async t => {
 
   const errs = connectErrors(c)
   t.equal(await c.connect(b.name), false, 'another passphrase: refused')
-  t.same(errs.map(([, i]) => i.code), ['ERR_AUTH_FAILED'])
+  t.same(
+    errs.map(([, i]) => i.code),
+    ['ERR_AUTH_FAILED'],
+  )
 })

@@ -9,7 +9,7 @@ import { testEpmd, testNode } from './fixtures/cluster.js'
 import { recordEvents, waitUntil, sleep, kernelOf, kernelTables } from './fixtures/mesh-helpers.js'
 
 function socketOf(a: Node, b: Node): Socket | undefined {
-  return ((kernelOf(a).up.get(b.name) as Connection | undefined)?.conn.stream) as Socket | undefined
+  return (kernelOf(a).up.get(b.name) as Connection | undefined)?.conn.stream as Socket | undefined
 }
 
 t.test('20 rounds of connect on both sides in the same tick: one connection, one nodeup each', async t => {
@@ -26,7 +26,8 @@ t.test('20 rounds of connect on both sides in the same tick: one connection, one
     if (x && y) bothTrue++
     await waitUntil(() => yin.nodes().length === 1 && yang.nodes().length === 1, `round ${r}: both sides up`)
     await sleep(20) // a second connection, if any, would come up now
-    const a = socketOf(yin, yang), b = socketOf(yang, yin)
+    const a = socketOf(yin, yang),
+      b = socketOf(yang, yin)
     if (a !== undefined && b !== undefined && a.localPort === b.remotePort && a.remotePort === b.localPort) oneSocket++
     if (logY.upsOf(yang.name) !== r || logG.upsOf(yin.name) !== r) {
       t.fail(`round ${r}: nodeups ${logY.upsOf(yang.name)} on yin, ${logG.upsOf(yin.name)} on yang`)

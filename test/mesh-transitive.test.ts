@@ -18,7 +18,9 @@ function socketOf(a: Node, b: Node): Socket | undefined {
 /** dog–cat and mouse–flea, then a process on dog sends to a registered process on mouse. */
 async function twoGroups(t: Test, connectAll: boolean): Promise<{ nodes: Node[]; logs: Map<Node, EventLog> }> {
   const epmd = await testEpmd(t)
-  const [dog, cat, mouse, flea] = await Promise.all(['dog', 'cat', 'mouse', 'flea'].map(name => testNode(t, epmd, { name, connectAll }))) as [Node, Node, Node, Node]
+  const [dog, cat, mouse, flea] = (await Promise.all(
+    ['dog', 'cat', 'mouse', 'flea'].map(name => testNode(t, epmd, { name, connectAll })),
+  )) as [Node, Node, Node, Node]
   const logs = new Map([dog, cat, mouse, flea].map(n => [n, recordEvents(n)]))
   t.equal(await dog.connect(cat.name), true, 'dog connects to cat')
   t.equal(await mouse.connect(flea.name), true, 'mouse connects to flea')
@@ -55,10 +57,14 @@ t.test('connectAll (default): dog–cat + mouse–flea + one message dog→mouse
   // One connection per pair: both ends of each pair hold the two ends of the same socket.
   for (let i = 0; i < nodes.length; i++) {
     for (let j = i + 1; j < nodes.length; j++) {
-      const a = nodes[i]!, b = nodes[j]!
-      const sa = socketOf(a, b), sb = socketOf(b, a)
-      t.ok(sa !== undefined && sb !== undefined && sa.localPort === sb.remotePort && sa.remotePort === sb.localPort,
-        `${a.name} and ${b.name} share one TCP connection`)
+      const a = nodes[i]!,
+        b = nodes[j]!
+      const sa = socketOf(a, b),
+        sb = socketOf(b, a)
+      t.ok(
+        sa !== undefined && sb !== undefined && sa.localPort === sb.remotePort && sa.remotePort === sb.localPort,
+        `${a.name} and ${b.name} share one TCP connection`,
+      )
     }
   }
 })

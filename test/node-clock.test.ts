@@ -14,10 +14,13 @@ const settle = (): Promise<void> => sleep(20)
 /** Tracks a promise's outcome without awaiting it. */
 function watch<T>(p: Promise<T>): { state: 'pending' | 'resolved' | 'rejected'; error?: { code?: string; message: string } } {
   const w: ReturnType<typeof watch> = { state: 'pending' }
-  p.then(() => void (w.state = 'resolved'), (e: { code?: string; message: string }) => {
-    w.state = 'rejected'
-    w.error = e
-  })
+  p.then(
+    () => void (w.state = 'resolved'),
+    (e: { code?: string; message: string }) => {
+      w.state = 'rejected'
+      w.error = e
+    },
+  )
   return w
 }
 
@@ -54,8 +57,11 @@ t.test('a remote spawn times out on the node clock, exactly', async t => {
   let a: Node | undefined
   // b never answers: its allowSpawn never decides.
   const b = await startNode({
-    name: 'clockb', ...common, resolve: at(() => a!),
-    modules: { m: { f: () => {} } }, policy: { allowSpawn: () => new Promise<boolean>(() => {}) },
+    name: 'clockb',
+    ...common,
+    resolve: at(() => a!),
+    modules: { m: { f: () => {} } },
+    policy: { allowSpawn: () => new Promise<boolean>(() => {}) },
   })
   nodes.push(b)
   a = await startNode({ name: 'clocka', ...common, resolve: at(() => b), clock, spawnTimeout: 5000 })
@@ -77,8 +83,13 @@ t.test("an inbound handshake's step deadline fires on the node clock, exactly", 
   const clock = fakeClock()
   // The setup deadline (also on the clock) is far off: the step deadline is what fires.
   const node = await startNode({
-    name: 'clockstep', epmd: false, listen: { host: '127.0.0.1' }, cookie: 'c', clock,
-    handshakeStepTimeout: 300, setupTimeout: 60_000,
+    name: 'clockstep',
+    epmd: false,
+    listen: { host: '127.0.0.1' },
+    cookie: 'c',
+    clock,
+    handshakeStepTimeout: 300,
+    setupTimeout: 60_000,
   })
   t.teardown(() => node.stop())
   const errors: { code: string; direction: string }[] = []

@@ -34,10 +34,14 @@ t.test('peers are found and the node is announced through the given discovery', 
   const a = await startNode({ name: 'discoa', cookie: 'c', listen, discovery: d })
   const b = await startNode({ name: 'discob', cookie: 'c', listen, discovery: d })
   t.teardown(() => Promise.all([a.stop(), b.stop()]))
-  t.same(d.announced.map(x => [x.name, x.port, x.hidden]), [
-    [a.name, a.address!.port, false],
-    [b.name, b.address!.port, false],
-  ], 'each node announced its name and port once it listened')
+  t.same(
+    d.announced.map(x => [x.name, x.port, x.hidden]),
+    [
+      [a.name, a.address!.port, false],
+      [b.name, b.address!.port, false],
+    ],
+    'each node announced its name and port once it listened',
+  )
   t.equal(a.creation, 4242, "the announcement's creation is the node's")
   t.equal(await a.connect(b.name), true, 'a reaches b at the address the discovery resolved')
   t.same(d.resolved, [b.name])

@@ -72,7 +72,11 @@ t.test('a name already registered with the port mapper: ERR_NAME_IN_USE, and the
   const again = await listenOn(port)
   t.ok(again, 'the port can be listened on again')
   if (again) await closeServer(again)
-  t.match(await lookupNode({ host: HOST, port: epmd.port, name: 'dup' }), { port: first.address!.port }, 'the first node keeps its registration')
+  t.match(
+    await lookupNode({ host: HOST, port: epmd.port, name: 'dup' }),
+    { port: first.address!.port },
+    'the first node keeps its registration',
+  )
   t.equal(await first.connect(first.name), true)
 })
 
@@ -108,7 +112,9 @@ t.test('listen: a range with every port taken — ERR_LISTEN naming the range', 
   t.match((err as Error).message, `ports ${range.min}-${range.max}`, 'the message names the range')
   t.same(epmd.names(), [], 'nothing was registered')
 
-  const single = await startNode(nodeOpts(epmd.port, { name: 'single', listen: { host: HOST, portMin: range.min, portMax: range.min } })).then(
+  const single = await startNode(
+    nodeOpts(epmd.port, { name: 'single', listen: { host: HOST, portMin: range.min, portMax: range.min } }),
+  ).then(
     n => {
       void n.stop()
       return undefined
@@ -127,7 +133,12 @@ t.test('a node registers with a real epmd, and is gone from it after stop()', { 
     for (const pid of spawned) if (processAlive(pid)) process.kill(pid, 'SIGKILL')
   })
   // autoStart is on (the default): the running epmd is found and nothing is started.
-  const node = await startNode({ name: 'realreg', cookie: 'c', listen: { host: HOST }, epmd: { host: HOST, port: epmd.port, onSpawn: p => spawned.push(p) } })
+  const node = await startNode({
+    name: 'realreg',
+    cookie: 'c',
+    listen: { host: HOST },
+    epmd: { host: HOST, port: epmd.port, onSpawn: p => spawned.push(p) },
+  })
   t.teardown(() => node.stop())
   t.same(spawned, [], 'no port mapper started: the real epmd answered')
   const names = await epmd.cli('-names')
@@ -179,10 +190,14 @@ t.test('the embedded port mapper a node starts outlives it', async t => {
   await a.stop()
   await waitFor(async () => !(await listNames({ host: HOST, port })).names.some(n => n.name === 'emba'), 10_000, 'emba to leave')
   t.ok(processAlive(daemon), 'the port mapper outlives the node that started it')
-  t.same((await listNames({ host: HOST, port })).names.map(n => [n.name, n.port]), [['embb', b.address!.port]], "B's registration is still listed")
+  t.same(
+    (await listNames({ host: HOST, port })).names.map(n => [n.name, n.port]),
+    [['embb', b.address!.port]],
+    "B's registration is still listed",
+  )
   t.match(await lookupNode({ host: HOST, port, name: 'embb' }), { port: b.address!.port })
 
-  t.equal(await killEpmd({ host: HOST, port }), false, 'KILL_REQ refused while B is registered (as Erlang\'s epmd)')
+  t.equal(await killEpmd({ host: HOST, port }), false, "KILL_REQ refused while B is registered (as Erlang's epmd)")
   t.ok(processAlive(daemon), 'so it still runs')
   await b.stop()
   await waitFor(async () => (await listNames({ host: HOST, port })).names.length === 0, 10_000, 'embb to leave')
@@ -222,7 +237,13 @@ t.test('node.stop() is graceful: peers see nodedown connection_closed, the port 
   const bUp = nextEvent(b, 'nodeup', n => n === a.name)
   t.equal(await a.connect(b.name), true)
   await bUp
-  t.same(epmd.names().map(n => n.name).sort(), ['stopa', 'stopb'])
+  t.same(
+    epmd
+      .names()
+      .map(n => n.name)
+      .sort(),
+    ['stopa', 'stopb'],
+  )
 
   const downOnA = nextEvent<[string, { reason: string; type: string }]>(a, 'nodedown', n => n === b.name)
   await b.stop()
@@ -233,7 +254,11 @@ t.test('node.stop() is graceful: peers see nodedown connection_closed, the port 
   t.same(a.nodes(), [], 'a no longer lists b')
   t.same(b.nodes('connected'), [], 'b has no connections left')
   await waitFor(() => !epmd.names().some(n => n.name === 'stopb'), 10_000, 'stopb to leave the port mapper')
-  t.same(epmd.names().map(n => n.name), ['stopa'], "b's port mapper entry is removed")
+  t.same(
+    epmd.names().map(n => n.name),
+    ['stopa'],
+    "b's port mapper entry is removed",
+  )
   t.equal(await lookupNode({ host: HOST, port: epmd.port, name: 'stopb' }), undefined, 'a lookup no longer finds b')
   t.notOk(await isListening(b.address!.port), "b's listener is closed")
   t.equal(await b.connect(a.name), false, 'a stopped node does not connect')

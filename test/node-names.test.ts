@@ -33,7 +33,11 @@ t.test("a short name 'foo' becomes 'foo@<short hostname>'", async t => {
   t.equal(node.name, full('foo'))
   t.equal(node.name, `foo@${host}`)
   t.notOk(host.includes('.'), 'the short host part has no dot')
-  t.same(epmd.names().map(n => n.name), ['foo'], 'the port mapper knows the alive part')
+  t.same(
+    epmd.names().map(n => n.name),
+    ['foo'],
+    'the port mapper knows the alive part',
+  )
 })
 
 t.test("'foo@host' is taken as given", async t => {
@@ -67,7 +71,11 @@ t.test('illegal names make startNode reject with ERR_BAD_NODE_NAME', async t => 
     t.type(err, NodeNameError, `${why}: a NodeNameError`)
     t.match(err, { code: 'ERR_BAD_NODE_NAME', name: 'NodeNameError' }, `${why}: code ERR_BAD_NODE_NAME`)
   }
-  await t.rejects(startNode({ name: 42 as unknown as string, cookie: 'c', epmd: false }), { code: 'ERR_BAD_NODE_NAME' }, 'a name that is not a string')
+  await t.rejects(
+    startNode({ name: 42 as unknown as string, cookie: 'c', epmd: false }),
+    { code: 'ERR_BAD_NODE_NAME' },
+    'a name that is not a string',
+  )
 })
 
 t.test('a name of exactly 255 bytes is legal', async t => {
@@ -78,9 +86,21 @@ t.test('a name of exactly 255 bytes is legal', async t => {
 })
 
 t.test('longNames: true needs a fully qualified host', async t => {
-  await t.rejects(startNode({ name: 'x@vmhost', longNames: true, cookie: 'c', epmd: false }), { code: 'ERR_BAD_NODE_NAME' }, 'an undotted host is refused')
-  await t.rejects(startNode({ name: 'x@host.example', cookie: 'c', epmd: false }), { code: 'ERR_BAD_NODE_NAME' }, 'a short-name node refuses a dotted host')
-  await t.rejects(startNode({ name: 'x@127.0.0.1', cookie: 'c', epmd: false }), { code: 'ERR_BAD_NODE_NAME' }, 'a short-name node refuses an IP host')
+  await t.rejects(
+    startNode({ name: 'x@vmhost', longNames: true, cookie: 'c', epmd: false }),
+    { code: 'ERR_BAD_NODE_NAME' },
+    'an undotted host is refused',
+  )
+  await t.rejects(
+    startNode({ name: 'x@host.example', cookie: 'c', epmd: false }),
+    { code: 'ERR_BAD_NODE_NAME' },
+    'a short-name node refuses a dotted host',
+  )
+  await t.rejects(
+    startNode({ name: 'x@127.0.0.1', cookie: 'c', epmd: false }),
+    { code: 'ERR_BAD_NODE_NAME' },
+    'a short-name node refuses an IP host',
+  )
   for (const name of ['x@127.0.0.1', 'x@host.example']) {
     const node = await startNode({ name, longNames: true, cookie: 'c', epmd: false })
     t.equal(node.name, name, `${name} is a legal long name`)
@@ -89,7 +109,11 @@ t.test('longNames: true needs a fully qualified host', async t => {
   // 'x' alone takes this machine's host name, which must then be fully qualified.
   const fqdn = longHostname()
   if (fqdn === undefined) {
-    await t.rejects(startNode({ name: 'x', longNames: true, cookie: 'c', epmd: false }), { code: 'ERR_BAD_NODE_NAME', message: /fully qualified/ }, `this host ('${hostname()}') has no domain: 'x' is refused`)
+    await t.rejects(
+      startNode({ name: 'x', longNames: true, cookie: 'c', epmd: false }),
+      { code: 'ERR_BAD_NODE_NAME', message: /fully qualified/ },
+      `this host ('${hostname()}') has no domain: 'x' is refused`,
+    )
   } else {
     const node = await startNode({ name: 'x', longNames: true, cookie: 'c', epmd: false })
     t.equal(node.name, `x@${fqdn}`, "'x' takes the fully qualified host name")
@@ -100,10 +124,18 @@ t.test('longNames: true needs a fully qualified host', async t => {
 t.test('two long-name nodes connect and exchange messages', async t => {
   const book = new Map<string, DialAddress>()
   const a = await bookNode(t, book, { name: 'a@127.0.0.1', longNames: true })
-  const b = await bookNode(t, book, { name: 'b@host.example', longNames: true, modules: { t: { echo: async proc => {
-    const m = (await proc.receive()) as [string, import('../lib/terms/pid.js').Pid]
-    proc.send(m[1], [m[0], proc.node])
-  } } } })
+  const b = await bookNode(t, book, {
+    name: 'b@host.example',
+    longNames: true,
+    modules: {
+      t: {
+        echo: async proc => {
+          const m = (await proc.receive()) as [string, import('../lib/terms/pid.js').Pid]
+          proc.send(m[1], [m[0], proc.node])
+        },
+      },
+    },
+  })
   const bUp = nextEvent<[string, unknown]>(b, 'nodeup', n => n === a.name)
   t.equal(await a.connect(b.name), true, 'connect() resolves true')
   t.same(a.nodes(), [b.name], 'a sees b')
@@ -129,7 +161,9 @@ t.test('a short-name node and a long-name node refuse each other (ERR_NAME_FORM 
       const outErr = nextEvent<[string | undefined, { direction: string; code: string; error: Error }]>(from, 'connectError')
       const inErr = nextEvent<[string | undefined, { direction: string; code: string; error: Error }]>(to, 'connectError')
       const down = nextEvent<[string, { reason: string }]>(from, 'nodedown', n => n === to.name)
-      const upOnResponder = (): void => { t.fail('the responder must not see a nodeup') }
+      const upOnResponder = (): void => {
+        t.fail('the responder must not see a nodeup')
+      }
       to.on('nodeup', upOnResponder)
 
       t.equal(await from.connect(to.name), false, 'connect() resolves false')

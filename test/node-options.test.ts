@@ -44,7 +44,19 @@ t.test('each default in DEFAULTS appears in the README row for its option', asyn
 t.test('resolveOptions applies every default, and what is given wins', async t => {
   const o = resolveOptions({ name: 'opts' })
   t.match(o.name, /^opts@/)
-  for (const key of ['longNames', 'hidden', 'tickTime', 'connectAll', 'codec', 'setupTimeout', 'handshakeStepTimeout', 'spawnTimeout', 'highWater', 'maxMessageSize', 'cookieFile'] as const) {
+  for (const key of [
+    'longNames',
+    'hidden',
+    'tickTime',
+    'connectAll',
+    'codec',
+    'setupTimeout',
+    'handshakeStepTimeout',
+    'spawnTimeout',
+    'highWater',
+    'maxMessageSize',
+    'cookieFile',
+  ] as const) {
     t.equal(o[key], DEFAULTS[key], key)
   }
   t.same(o.limits, DEFAULT_LIMITS)
@@ -60,8 +72,12 @@ t.test('resolveOptions applies every default, and what is given wins', async t =
 
 t.test('startNode passes limits to the kernel', async t => {
   const node = await startNode({
-    name: 'optslimits', epmd: false, listen: { host: '127.0.0.1' }, cookie: 'c',
-    limits: { pendingDials: 0 }, resolve: async () => ({ host: '127.0.0.1', port: 1 }),
+    name: 'optslimits',
+    epmd: false,
+    listen: { host: '127.0.0.1' },
+    cookie: 'c',
+    limits: { pendingDials: 0 },
+    resolve: async () => ({ host: '127.0.0.1', port: 1 }),
   })
   t.teardown(() => node.stop())
   const errors: string[] = []

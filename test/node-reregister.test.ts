@@ -12,14 +12,32 @@ t.test('a node registers again with a restarted port mapper', async t => {
   t.teardown(() => epmd.close())
   const warnings: string[] = []
   const noop = (): void => {}
-  const logger = { trace: noop, debug: noop, info: noop, error: noop, warn: (_: object | string, msg?: string) => { warnings.push(msg ?? '') } }
-  const node = await startNode({ name: 'phoenix', cookie: 'c', listen: { host: '127.0.0.1' }, epmd: { host: '127.0.0.1', port, autoStart: false }, logger })
+  const logger = {
+    trace: noop,
+    debug: noop,
+    info: noop,
+    error: noop,
+    warn: (_: object | string, msg?: string) => {
+      warnings.push(msg ?? '')
+    },
+  }
+  const node = await startNode({
+    name: 'phoenix',
+    cookie: 'c',
+    listen: { host: '127.0.0.1' },
+    epmd: { host: '127.0.0.1', port, autoStart: false },
+    logger,
+  })
   t.teardown(() => node.stop())
-  t.same(epmd.names().map(n => n.name), ['phoenix'])
+  t.same(
+    epmd.names().map(n => n.name),
+    ['phoenix'],
+  )
   const creation = node.creation
   epmd.destroy()
   // It is down for a while, as a restarted process is: the node finds nobody answering.
-  for (const until = Date.now() + 10_000; !warnings.some(w => /does not answer/.test(w)) && Date.now() < until;) await new Promise(r => setTimeout(r, 20))
+  for (const until = Date.now() + 10_000; !warnings.some(w => /does not answer/.test(w)) && Date.now() < until;)
+    await new Promise(r => setTimeout(r, 20))
   epmd = await startEpmd({ host: '127.0.0.1', port })
   const until = Date.now() + 10_000
   while (!epmd.names().some(n => n.name === 'phoenix') && Date.now() < until) await new Promise(r => setTimeout(r, 50))

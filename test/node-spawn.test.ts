@@ -53,7 +53,10 @@ t.test('remote spawn refusals (the remote node is a separate OS process)', async
 
   t.ok(foo.nodes().includes(bar.name), 'the connection to the remote node stayed up')
   t.ok(foo.nodes().includes(strict.name), 'the connection to the strict node stayed up')
-  t.notOk(bar.lines.some(l => l.startsWith('NODEDOWN')), 'the remote node saw no nodedown')
+  t.notOk(
+    bar.lines.some(l => l.startsWith('NODEDOWN')),
+    'the remote node saw no nodedown',
+  )
   t.equal(bar.child.exitCode, null, 'the remote node is still running')
 })
 

@@ -19,12 +19,18 @@ interface LogCall {
 /** A logger that records every call (no child(): the node logs straight into it). */
 function recordingLogger(): Logger & { calls: LogCall[]; warnings(about: string): LogCall[] } {
   const calls: LogCall[] = []
-  const at = (level: LogCall['level']) => (obj: object | string, msg?: string): void => {
-    calls.push({ level, obj, msg: typeof obj === 'string' ? obj : msg })
-  }
+  const at =
+    (level: LogCall['level']) =>
+    (obj: object | string, msg?: string): void => {
+      calls.push({ level, obj, msg: typeof obj === 'string' ? obj : msg })
+    }
   return {
     calls,
-    trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'),
+    trace: at('trace'),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
     warnings: about => calls.filter(c => c.level === 'warn' && (c.msg ?? '').includes(about)),
   }
 }
@@ -64,7 +70,10 @@ t.test('send to a registered name on a node nobody runs: dropped, nodedown, a wa
   t.equal(info.type, 'visible')
   t.equal(info.dropped, 3, 'the three queued messages were dropped')
   t.match(info.error, { code: 'ERR_NODE_NOT_FOUND' }, 'because the port mapper does not know it')
-  t.ok(log.warnings(nobody).some(c => /connection_setup_failed/.test(c.msg ?? '')), 'the logger got a warn naming the node and the reason')
+  t.ok(
+    log.warnings(nobody).some(c => /connection_setup_failed/.test(c.msg ?? '')),
+    'the logger got a warn naming the node and the reason',
+  )
   t.same(node.nodes('connected'), [], 'no connection')
   await stillWorks(t, epmd, node)
 })
@@ -72,7 +81,9 @@ t.test('send to a registered name on a node nobody runs: dropped, nodedown, a wa
 t.test('send to a pid on a node that has stopped: dropped, nodedown, a warning', async t => {
   const { epmd, node, log } = await setup(t)
   const gone = await testNode(t, epmd, { name: 'gone' })
-  const pid = gone.spawn(async proc => { await proc.receive() })
+  const pid = gone.spawn(async proc => {
+    await proc.receive()
+  })
   await gone.stop()
   const down = nextEvent<DownArgs>(node, 'nodedown', n => n === gone.name)
   t.doesNotThrow(() => node.send(pid, 'hello?'), 'send does not throw')
@@ -97,7 +108,9 @@ t.test('a node whose registered port refuses the dial', async t => {
   t.teardown(() => reg.close())
   const ghost = full('ghost')
   const errors: string[] = []
-  node.on('connectError', (n, info) => { if (n === ghost) errors.push(info.code) })
+  node.on('connectError', (n, info) => {
+    if (n === ghost) errors.push(info.code)
+  })
   const down = nextEvent<DownArgs>(node, 'nodedown', n => n === ghost)
   t.equal(await node.connect(ghost), false, 'connect() resolves false')
   const [, info] = await down
@@ -121,9 +134,17 @@ t.test("connect('nobody@host') resolves false; a remote spawn there rejects with
   t.type(err, SpawnError)
   t.match(err, { code: 'ERR_SPAWN_FAILED' })
   t.match((err as Error).message, nobody, 'the message names the node')
-  const fromProc = await inProcess(node, proc => proc.spawn(nobody, 't', 'echo', []).then(() => undefined, (e: unknown) => e))
+  const fromProc = await inProcess(node, proc =>
+    proc.spawn(nobody, 't', 'echo', []).then(
+      () => undefined,
+      (e: unknown) => e,
+    ),
+  )
   t.match(fromProc, { code: 'ERR_SPAWN_FAILED' }, 'from inside a process as well')
-  t.ok(downs.length >= 3 && downs.every(([n, i]) => n === nobody && i.reason === 'connection_setup_failed'), 'each attempt ended in nodedown connection_setup_failed')
+  t.ok(
+    downs.length >= 3 && downs.every(([n, i]) => n === nobody && i.reason === 'connection_setup_failed'),
+    'each attempt ended in nodedown connection_setup_failed',
+  )
   t.ok(log.warnings(nobody).length >= 3, 'each was logged as a warning')
   await stillWorks(t, epmd, node)
 })

@@ -22,7 +22,10 @@ async function socketPair(t: Test): Promise<[net.Socket, net.Socket]> {
   const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1')
   await once(client, 'connect')
   const [peer] = await accepted
-  t.teardown(() => { client.destroy(); peer.destroy() })
+  t.teardown(() => {
+    client.destroy()
+    peer.destroy()
+  })
   return [client, peer]
 }
 
@@ -31,12 +34,14 @@ function decodeAll(bytes: Buffer, max: number): unknown[] {
   const codec = createCodec()
   const out: unknown[] = []
   const re = new Reassembly('peer@test', max)
-  const take = (whole: Buffer | undefined): void => { if (whole !== undefined) out.push(codec.decode(whole)) }
+  const take = (whole: Buffer | undefined): void => {
+    if (whole !== undefined) out.push(codec.decode(whole))
+  }
   new FrameDecoder({ maxFrameSize: max }).push(bytes, body => take(body[0] === FRAGMENT_MARK ? re.push(body) : Buffer.from(body)))
   return out
 }
 
-t.test('a large frame\'s buffer is not reused before the stream has written it, nor on a non-socket stream', async t => {
+t.test("a large frame's buffer is not reused before the stream has written it, nor on a non-socket stream", async t => {
   // A stream that takes chunks but completes no write until released: the outbox has handed
   // a whole 1 MB frame over, and the bytes still sit in the stream's queue.
   // What the stream wrote is what a chunk holds when its write completes (then it may change).
@@ -94,9 +99,13 @@ t.test('large frames to one destination: each arrives intact, their buffers are 
       got.push(codec.decode(whole) as Buffer)
       if (got.length === n) resolve()
     }
-    peer.on('data', (chunk: Buffer) => dec.push(chunk,
-      body => take(body[0] === FRAGMENT_MARK ? re.push(body) : Buffer.from(body)),
-      (parts, total) => take(re.pushParts(parts, total))))
+    peer.on('data', (chunk: Buffer) =>
+      dec.push(
+        chunk,
+        body => take(body[0] === FRAGMENT_MARK ? re.push(body) : Buffer.from(body)),
+        (parts, total) => take(re.pushParts(parts, total)),
+      ),
+    )
   })
   peer.pause() // the socket's queue fills: buffers in it must not be reused yet
 
@@ -121,10 +130,12 @@ t.test('small frames on a socket: the batch buffer written at once takes the nex
   const got: unknown[] = []
   const done = new Promise<void>(resolve => {
     const dec = new FrameDecoder()
-    peer.on('data', (chunk: Buffer) => dec.push(chunk, body => {
-      got.push(codec.decode(body))
-      if (got.length === n) resolve()
-    }))
+    peer.on('data', (chunk: Buffer) =>
+      dec.push(chunk, body => {
+        got.push(codec.decode(body))
+        if (got.length === n) resolve()
+      }),
+    )
   })
   const out = new Outbox(client, codec)
   const batches = new Set<Buffer>()
@@ -134,7 +145,11 @@ t.test('small frames on a socket: the batch buffer written at once takes the nex
     await turn() // one batch per turn
   }
   await done
-  t.same(got, Array.from({ length: n }, (_, i) => ['msg', i, 'x'.repeat(i % 50)]), 'every frame arrived as sent')
+  t.same(
+    got,
+    Array.from({ length: n }, (_, i) => ['msg', i, 'x'.repeat(i % 50)]),
+    'every frame arrived as sent',
+  )
   t.ok(batches.size < n / 10, `batch buffers reused (${batches.size} distinct for ${n} batches)`)
   out.close()
 })

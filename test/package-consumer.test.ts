@@ -18,18 +18,40 @@ const exec = promisify(execFile)
 t.setTimeout(600_000)
 
 const tarball = await packedTarball()
-const list = (await exec('tar', ['-tzf', tarball])).stdout.split('\n').filter(Boolean).map(f => f.replace(/^package\//, ''))
+const list = (await exec('tar', ['-tzf', tarball])).stdout
+  .split('\n')
+  .filter(Boolean)
+  .map(f => f.replace(/^package\//, ''))
 const dir = await consumerProject(t, tarball)
 const manifest = JSON.parse(readFileSync(join(dir, 'node_modules', 'netkernel', 'package.json'), 'utf8'))
 const entries = entryPoints(manifest)
 
 t.test('the tarball holds dist/, examples/, README.md, LICENSE and package.json, and no tests or benchmarks', async t => {
-  for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/lib/index.js', 'dist/lib/index.cjs', 'dist/lib/index.d.ts', 'examples/signature-auth.ts']) {
+  for (const f of [
+    'package.json',
+    'README.md',
+    'LICENSE',
+    'dist/lib/index.js',
+    'dist/lib/index.cjs',
+    'dist/lib/index.d.ts',
+    'examples/signature-auth.ts',
+  ]) {
     t.ok(list.includes(f), `ships ${f}`)
   }
-  t.same(list.filter(f => !/^(dist\/|examples\/[^/]+\.ts$|README\.md$|LICENSE$|package\.json$)/.test(f)), [], 'nothing else')
-  t.same(list.filter(f => /^(test|bench)\//.test(f) || /(^|\/)(test|bench)\//.test(f)), [], 'no test/ or bench/ files')
-  t.match(readFileSync(join(dir, 'node_modules', 'netkernel', 'LICENSE'), 'utf8'), /MIT License[\s\S]*Copyright \(c\) 2026 the netkernel authors/)
+  t.same(
+    list.filter(f => !/^(dist\/|examples\/[^/]+\.ts$|README\.md$|LICENSE$|package\.json$)/.test(f)),
+    [],
+    'nothing else',
+  )
+  t.same(
+    list.filter(f => /^(test|bench)\//.test(f) || /(^|\/)(test|bench)\//.test(f)),
+    [],
+    'no test/ or bench/ files',
+  )
+  t.match(
+    readFileSync(join(dir, 'node_modules', 'netkernel', 'LICENSE'), 'utf8'),
+    /MIT License[\s\S]*Copyright \(c\) 2026 the netkernel authors/,
+  )
   // Every file package.json points at is in the tarball.
   const targets: string[] = []
   const walk = (v: unknown): void => {
@@ -43,18 +65,24 @@ t.test('the tarball holds dist/, examples/, README.md, LICENSE and package.json,
 t.test('ESM import and CJS require of every entry point', async t => {
   t.ok(entries.length >= 9, `entry points: ${entries.join(', ')}`)
   const code = entries.filter(e => !e.endsWith('/package.json'))
-  writeFileSync(join(dir, 'load.mjs'), [
-    'const out = {}',
-    ...code.map(e => `out[${JSON.stringify(e)}] = Object.keys(await import(${JSON.stringify(e)})).sort()`),
-    `out['netkernel/package.json'] = Object.keys((await import('netkernel/package.json', { with: { type: 'json' } })).default)`,
-    'console.log(JSON.stringify(out))',
-  ].join('\n'))
-  writeFileSync(join(dir, 'load.cjs'), [
-    'const out = {}',
-    ...code.map(e => `out[${JSON.stringify(e)}] = Object.keys(require(${JSON.stringify(e)})).sort()`),
-    `out['netkernel/package.json'] = Object.keys(require('netkernel/package.json'))`,
-    'console.log(JSON.stringify(out))',
-  ].join('\n'))
+  writeFileSync(
+    join(dir, 'load.mjs'),
+    [
+      'const out = {}',
+      ...code.map(e => `out[${JSON.stringify(e)}] = Object.keys(await import(${JSON.stringify(e)})).sort()`),
+      `out['netkernel/package.json'] = Object.keys((await import('netkernel/package.json', { with: { type: 'json' } })).default)`,
+      'console.log(JSON.stringify(out))',
+    ].join('\n'),
+  )
+  writeFileSync(
+    join(dir, 'load.cjs'),
+    [
+      'const out = {}',
+      ...code.map(e => `out[${JSON.stringify(e)}] = Object.keys(require(${JSON.stringify(e)})).sort()`),
+      `out['netkernel/package.json'] = Object.keys(require('netkernel/package.json'))`,
+      'console.log(JSON.stringify(out))',
+    ].join('\n'),
+  )
   const run = async (file: string): Promise<Record<string, string[]>> =>
     JSON.parse((await exec(process.execPath, [file], { cwd: dir, env: toolEnv(), timeout: 30_000 })).stdout)
   const esm = await run('load.mjs')
@@ -64,25 +92,36 @@ t.test('ESM import and CJS require of every entry point', async t => {
     t.ok(cjs[e]?.length, `require ${e}`)
     if (!e.endsWith('/package.json')) t.same(cjs[e], esm[e], `${e}: the same exports through require and import`)
   }
-  for (const name of ['startNode', 'module', 'authenticator', 'Pid', 'NetkernelError']) t.ok(esm.netkernel?.includes(name), `netkernel exports ${name}`)
-  t.same(esm['netkernel/compliance'], ['authenticatorCompliance', 'handshakeSession', 'kernelFaults', 'transportCompliance'], 'netkernel/compliance: the suites, the session helper and its faults')
+  for (const name of ['startNode', 'module', 'authenticator', 'Pid', 'NetkernelError'])
+    t.ok(esm.netkernel?.includes(name), `netkernel exports ${name}`)
+  t.same(
+    esm['netkernel/compliance'],
+    ['authenticatorCompliance', 'handshakeSession', 'kernelFaults', 'transportCompliance'],
+    'netkernel/compliance: the suites, the session helper and its faults',
+  )
 })
 
 t.test('tsc --strict --module nodenext of ESM and CJS files importing every entry point', async t => {
   const code = entries.filter(e => !e.endsWith('/package.json'))
   const ident = (i: number): string => `e${i}`
-  writeFileSync(join(dir, 'entries.ts'), [
-    ...code.map((e, i) => `import * as ${ident(i)} from ${JSON.stringify(e)}`),
-    `export const all = [${code.map((_, i) => ident(i)).join(', ')}]`,
-    "import { startNode, module, type Pid, type Node } from 'netkernel'",
-    'const s = module({ send_node: (proc, to: Pid) => proc.send(to, proc.node) })',
-    "export const started: Promise<Node> = startNode({ name: 'x', modules: { s } })",
-  ].join('\n'))
-  writeFileSync(join(dir, 'entries.cts'), [
-    ...code.map((e, i) => `import ${ident(i)} = require(${JSON.stringify(e)})`),
-    `export const all = [${code.map((_, i) => ident(i)).join(', ')}]`,
-    `export const start: typeof ${ident(0)}.startNode = ${ident(0)}.startNode`,
-  ].join('\n'))
+  writeFileSync(
+    join(dir, 'entries.ts'),
+    [
+      ...code.map((e, i) => `import * as ${ident(i)} from ${JSON.stringify(e)}`),
+      `export const all = [${code.map((_, i) => ident(i)).join(', ')}]`,
+      "import { startNode, module, type Pid, type Node } from 'netkernel'",
+      'const s = module({ send_node: (proc, to: Pid) => proc.send(to, proc.node) })',
+      "export const started: Promise<Node> = startNode({ name: 'x', modules: { s } })",
+    ].join('\n'),
+  )
+  writeFileSync(
+    join(dir, 'entries.cts'),
+    [
+      ...code.map((e, i) => `import ${ident(i)} = require(${JSON.stringify(e)})`),
+      `export const all = [${code.map((_, i) => ident(i)).join(', ')}]`,
+      `export const start: typeof ${ident(0)}.startNode = ${ident(0)}.startNode`,
+    ].join('\n'),
+  )
   const { ok, output } = await tsc(dir, ['entries.ts', 'entries.cts'])
   t.equal(output, '', 'no diagnostics')
   t.ok(ok, 'tsc exits 0')
@@ -90,40 +129,52 @@ t.test('tsc --strict --module nodenext of ESM and CJS files importing every entr
 
 t.test('the shipped example authenticator type-checks in a consumer project as it is', async t => {
   copyFileSync(join(dir, 'node_modules', 'netkernel', 'examples', 'signature-auth.ts'), join(dir, 'signature-auth.ts'))
-  writeFileSync(join(dir, 'use-example.ts'), [
-    "import { generateKeyPairSync } from 'node:crypto'",
-    "import { startNode, type Authenticator } from 'netkernel'",
-    "import { signatureAuth } from './signature-auth.js'",
-    "const { privateKey, publicKey } = generateKeyPairSync('ed25519')",
-    "const auth: Authenticator = signatureAuth({ privateKey, peers: { 'bar@host': publicKey } })",
-    "export const started = startNode({ name: 'foo', auth })",
-  ].join('\n'))
+  writeFileSync(
+    join(dir, 'use-example.ts'),
+    [
+      "import { generateKeyPairSync } from 'node:crypto'",
+      "import { startNode, type Authenticator } from 'netkernel'",
+      "import { signatureAuth } from './signature-auth.js'",
+      "const { privateKey, publicKey } = generateKeyPairSync('ed25519')",
+      "const auth: Authenticator = signatureAuth({ privateKey, peers: { 'bar@host': publicKey } })",
+      "export const started = startNode({ name: 'foo', auth })",
+    ].join('\n'),
+  )
   const { ok, output } = await tsc(dir, ['use-example.ts'])
   t.equal(output, '', 'no diagnostics')
   t.ok(ok, 'tsc exits 0')
 })
 
 t.test('a third party runs netkernel/compliance under node:test, through import and require', async t => {
-  const suites = (load: (m: string) => string): string => [
-    `const { describe, it } = ${load('node:test')}`,
-    `const { transportCompliance, authenticatorCompliance, handshakeSession, kernelFaults } = ${load('netkernel/compliance')}`,
-    `const { tcp } = ${load('netkernel/transports/tcp')}`,
-    `const { cookie } = ${load('netkernel/auth/cookie')}`,
-    'const cookies = secret => ({ cookieFor: () => secret })',
-    "describe('tcp', () => {",
-    "  for (const c of transportCompliance({ name: 'tcp', setup: () => ({ transport: tcp(), host: '127.0.0.1' }) })) it(c.name, c.run)",
-    '})',
-    "describe('cookie', () => {",
-    '  for (const c of authenticatorCompliance({ faults: kernelFaults, setup: () => ({ a: cookie(), b: cookie(),',
-    "    good: () => handshakeSession({ name: 'a@h', cookies: cookies('S') }, { name: 'b@h', cookies: cookies('S') }),",
-    "    bad: () => handshakeSession({ name: 'a@h', cookies: cookies('S') }, { name: 'b@h', cookies: cookies('T') }) }) })) it(c.name, c.run)",
-    '})',
-  ].join('\n')
-  writeFileSync(join(dir, 'suites.mjs'), suites(m => `await import(${JSON.stringify(m)})`))
-  writeFileSync(join(dir, 'suites.cjs'), suites(m => `require(${JSON.stringify(m)})`))
+  const suites = (load: (m: string) => string): string =>
+    [
+      `const { describe, it } = ${load('node:test')}`,
+      `const { transportCompliance, authenticatorCompliance, handshakeSession, kernelFaults } = ${load('netkernel/compliance')}`,
+      `const { tcp } = ${load('netkernel/transports/tcp')}`,
+      `const { cookie } = ${load('netkernel/auth/cookie')}`,
+      'const cookies = secret => ({ cookieFor: () => secret })',
+      "describe('tcp', () => {",
+      "  for (const c of transportCompliance({ name: 'tcp', setup: () => ({ transport: tcp(), host: '127.0.0.1' }) })) it(c.name, c.run)",
+      '})',
+      "describe('cookie', () => {",
+      '  for (const c of authenticatorCompliance({ faults: kernelFaults, setup: () => ({ a: cookie(), b: cookie(),',
+      "    good: () => handshakeSession({ name: 'a@h', cookies: cookies('S') }, { name: 'b@h', cookies: cookies('S') }),",
+      "    bad: () => handshakeSession({ name: 'a@h', cookies: cookies('S') }, { name: 'b@h', cookies: cookies('T') }) }) })) it(c.name, c.run)",
+      '})',
+    ].join('\n')
+  writeFileSync(
+    join(dir, 'suites.mjs'),
+    suites(m => `await import(${JSON.stringify(m)})`),
+  )
+  writeFileSync(
+    join(dir, 'suites.cjs'),
+    suites(m => `require(${JSON.stringify(m)})`),
+  )
   for (const file of ['suites.mjs', 'suites.cjs']) {
-    const run = await exec(process.execPath, ['--test', '--test-reporter=tap', file], { cwd: dir, env: toolEnv(), timeout: 60_000 })
-      .then(r => ({ code: 0, out: r.stdout }), (e: { code?: number; stdout?: string }) => ({ code: e.code ?? -1, out: e.stdout ?? '' }))
+    const run = await exec(process.execPath, ['--test', '--test-reporter=tap', file], { cwd: dir, env: toolEnv(), timeout: 60_000 }).then(
+      r => ({ code: 0, out: r.stdout }),
+      (e: { code?: number; stdout?: string }) => ({ code: e.code ?? -1, out: e.stdout ?? '' }),
+    )
     const count = (what: string): number => Number(new RegExp(`^# ${what} (\\d+)$`, 'm').exec(run.out)?.[1] ?? -1)
     t.equal(run.code, 0, `${file}: node --test exits 0`, { found: run.out.split('\n').filter(l => /not ok/.test(l)) })
     t.equal(count('pass'), 13 + 23, `${file}: every case of both suites passes (the authenticator's with its channel contract cases)`)

@@ -69,5 +69,9 @@ t.test('Pid, Ref and error classes keep their identity across the ESM and CJS bu
   t.same(out.ref, [true, true, true, false], 'a CJS Ref is an ESM Ref (and back)')
   t.same(out.error, [true, true, true, false, true, false], 'an error of one build is an instance of its class and bases in the other')
   t.equal(out.echoIsCjs, true, 'the echo process has a CommonJS Pid')
-  t.same(out.wire, ['echo', true, true, true, true, true, true], 'the ESM node sends to a CJS pid and encodes CJS pids and refs; each side decodes its own')
+  t.same(
+    out.wire,
+    ['echo', true, true, true, true, true, true],
+    'the ESM node sends to a CJS pid and encodes CJS pids and refs; each side decodes its own',
+  )
 })

@@ -14,7 +14,10 @@ import { testEpmd, testNode, inProcess } from './fixtures/cluster.js'
 import { refusedLog, warnLog } from './fixtures/raw-peer.js'
 import { sleep, waitUntil } from './fixtures/mesh-helpers.js'
 
-const isA = (tag: string) => (m: unknown): boolean => Array.isArray(m) && m[0] === tag
+const isA =
+  (tag: string) =>
+  (m: unknown): boolean =>
+    Array.isArray(m) && m[0] === tag
 
 interface Setup {
   a: Node
@@ -32,12 +35,15 @@ async function setup(t: Test, allowSignal?: KernelPolicy['allowSignal']): Promis
   const asked: AllowSignalArgs[] = []
   const { warns, logger } = warnLog()
   const a = await testNode(t, epmd, {
-    name: 'a', logger,
+    name: 'a',
+    logger,
     policy: {
-      allowSignal: allowSignal ?? ((...args) => {
-        asked.push(args)
-        return !deny.has(args[1])
-      }),
+      allowSignal:
+        allowSignal ??
+        ((...args) => {
+          asked.push(args)
+          return !deny.has(args[1])
+        }),
     },
   })
   const b = await testNode(t, epmd, { name: 'b' })
@@ -90,13 +96,26 @@ t.test('each operation refused is dropped or answered, counted, published and lo
   await waitUntil(() => refused.length === 6, 'six refusals published')
   await sleep(50)
   t.same(srv.got, [], 'refused sends are dropped')
-  t.ok(await inProcess(a, async proc => {
-    proc.monitor(x)
-    return proc.receive(isA('DOWN'), { timeout: 100 }).then(() => false, () => true)
-  }), 'the refused exit signal did not reach its target')
+  t.ok(
+    await inProcess(a, async proc => {
+      proc.monitor(x)
+      return proc.receive(isA('DOWN'), { timeout: 100 }).then(
+        () => false,
+        () => true,
+      )
+    }),
+    'the refused exit signal did not reach its target',
+  )
 
-  t.same(a.refusals.counts(), new Map([[b.name, { send: 1, reg_send: 1, link: 1, monitor: 1, exit: 1, spawn: 1 }]]), 'counted per peer and op')
-  t.same(refused.map(r => r.op), ['send', 'reg_send', 'link', 'monitor', 'exit', 'spawn'])
+  t.same(
+    a.refusals.counts(),
+    new Map([[b.name, { send: 1, reg_send: 1, link: 1, monitor: 1, exit: 1, spawn: 1 }]]),
+    'counted per peer and op',
+  )
+  t.same(
+    refused.map(r => r.op),
+    ['send', 'reg_send', 'link', 'monitor', 'exit', 'spawn'],
+  )
   t.ok(refused.every(r => r.code === 'ERR_SIGNAL_NOT_ALLOWED' && r.node === a.name && r.peer === b.name))
   t.match(refused, [
     { detail: { to: srv.pid, message: 'by pid' } },
@@ -141,7 +160,10 @@ t.test('allowed operations behave as without a policy; the policy sees what it d
   t.same(a.refusals.counts(), new Map())
   const ops = asked.map(r => r[1])
   for (const op of ['send', 'reg_send', 'link', 'monitor', 'exit', 'spawn']) t.ok(ops.includes(op as SignalOp), `asked about ${op}`)
-  t.ok(asked.every(r => r[0] === b.name), 'with the peer’s name')
+  t.ok(
+    asked.every(r => r[0] === b.name),
+    'with the peer’s name',
+  )
   const spawn = asked.find(r => r[1] === 'spawn')
   t.match(spawn, [b.name, 'spawn', { module: 't', function: 'echo', args: [], link: false }])
   const exit = asked.find(r => r[1] === 'exit')
@@ -169,7 +191,11 @@ t.test('a policy that throws or answers with a promise refuses, is logged, and c
     { op: 'send', code: 'ERR_SIGNAL_NOT_ALLOWED', reason: /threw: policy bug/ },
     { op: 'send', code: 'ERR_SIGNAL_NOT_ALLOWED', reason: /synchronously/ },
   ])
-  t.match(warns.map(w => w.msg), [/threw: policy bug/, /synchronously/], 'both logged')
+  t.match(
+    warns.map(w => w.msg),
+    [/threw: policy bug/, /synchronously/],
+    'both logged',
+  )
   b.send(srv.pid, 'ok')
   mode = 'allow'
   b.send(srv.pid, 'allowed')

@@ -23,10 +23,22 @@ const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms))
 async function claim(port: number, to: string, name: string, creation: number, cookieValue: string): Promise<unknown> {
   const conn = await tcp().dial({ host: '127.0.0.1', port }, { signal: AbortSignal.timeout(5000) })
   try {
-    return await initiateHandshake({
-      localName: name, hidden: false, longNames: false, creation, codec, auth: cookie(),
-      cookies: new Cookies(cookieValue), stepTimeout: 2000, allowNode: () => true,
-    }, conn, to, AbortSignal.timeout(5000))
+    return await initiateHandshake(
+      {
+        localName: name,
+        hidden: false,
+        longNames: false,
+        creation,
+        codec,
+        auth: cookie(),
+        cookies: new Cookies(cookieValue),
+        stepTimeout: 2000,
+        allowNode: () => true,
+      },
+      conn,
+      to,
+      AbortSignal.timeout(5000),
+    )
   } catch (err) {
     return err
   } finally {
@@ -46,9 +58,12 @@ async function stalledHello(port: number, hello: Record<string, unknown>): Promi
 /** A sink registered on `node`, collecting what it receives. */
 function collector(node: Node, name: string): unknown[] {
   const got: unknown[] = []
-  node.register(name, node.spawn(async proc => {
-    for (;;) got.push(await proc.receive())
-  }))
+  node.register(
+    name,
+    node.spawn(async proc => {
+      for (;;) got.push(await proc.receive())
+    }),
+  )
   return got
 }
 
@@ -67,22 +82,36 @@ t.test("a wrong-cookie hello claiming a live node's name, another creation, chan
   const got = collector(bar, 'sink')
   // A process on foo, trapping exits, linked to one on bar: a lost connection would fire it.
   const exits: unknown[] = []
-  const linked = new Promise<Pid>(resolve => foo.spawn(async proc => {
-    proc.trapExit(true)
-    resolve(await proc.spawnLink(bar.name, 's', 's', []))
-    for (;;) exits.push(await proc.receive())
-  }))
+  const linked = new Promise<Pid>(resolve =>
+    foo.spawn(async proc => {
+      proc.trapExit(true)
+      resolve(await proc.spawnLink(bar.name, 's', 's', []))
+      for (;;) exits.push(await proc.receive())
+    }),
+  )
   await linked
   t.same(bar.nodes(), [foo.name], 'connected')
   const port = bar.address!.port
 
-  const err = await claim(port, bar.name, foo.name, foo.creation + 1, 'wrong-cookie') as { code?: string }
+  const err = (await claim(port, bar.name, foo.name, foo.creation + 1, 'wrong-cookie')) as { code?: string }
   t.equal(err.code, 'ERR_AUTH_FAILED', 'the impostor failed authentication')
-  const stalled = await stalledHello(port, { t: 'hello', v: PROTOCOL_VERSION, name: foo.name, to: bar.name, hidden: false, long: false, creation: foo.creation + 2 })
+  const stalled = await stalledHello(port, {
+    t: 'hello',
+    v: PROTOCOL_VERSION,
+    name: foo.name,
+    to: bar.name,
+    hidden: false,
+    long: false,
+    creation: foo.creation + 2,
+  })
   t.teardown(() => stalled.destroy())
   for (let i = 0; i < 20; i++) foo.send(['sink', bar.name], i)
   t.ok(await waitFor(() => got.length === 20), 'every message sent meanwhile arrived')
-  t.same(got, Array.from({ length: 20 }, (_, i) => i), 'in order')
+  t.same(
+    got,
+    Array.from({ length: 20 }, (_, i) => i),
+    'in order',
+  )
   await sleep(100)
   t.same(downs, [], 'no nodedown on either side')
   t.same(exits, [], 'the link did not fire')
@@ -101,10 +130,13 @@ t.test('an unauthenticated hello does not supersede our own dial to the node it 
   const zed = await testNode(t, epmd, { name: 'zzz', connectAll: false })
   const got = collector(zed, 'sink')
   let resolving!: () => void
-  const resolveStarted = new Promise<void>(r => { resolving = r })
+  const resolveStarted = new Promise<void>(r => {
+    resolving = r
+  })
   // bar's lookup of zzz is slow, so its dial is pending when the impostor's hello arrives.
   const bar = await testNode(t, epmd, {
-    name: 'bar', connectAll: false,
+    name: 'bar',
+    connectAll: false,
     resolve: async node => {
       resolving()
       await sleep(800)
@@ -117,7 +149,7 @@ t.test('an unauthenticated hello does not supersede our own dial to the node it 
   const connected = bar.connect(zed.name)
   await resolveStarted
   // 'zzz' > 'bar': were the hello believed, bar's own dial would give way to it.
-  const err = await claim(bar.address!.port, bar.name, zed.name, 5, 'wrong-cookie') as { code?: string }
+  const err = (await claim(bar.address!.port, bar.name, zed.name, 5, 'wrong-cookie')) as { code?: string }
   t.equal(err.code, 'ERR_AUTH_FAILED', 'the impostor failed authentication')
   t.equal(await connected, true, "bar's own dial went on and connected")
   t.ok(await waitFor(() => got.length === 1), 'the queued message arrived')
@@ -135,30 +167,42 @@ t.test('hello names are checked first: illegal ones are refused even with the ri
   const port = bar.address!.port
   const bad = [`nul\0x@${full('').slice(1)}`, 'noat', `${'x'.repeat(700)}@h`, 'a@b@c', `sp ace@h`]
   for (const name of bad) {
-    const err = await claim(port, bar.name, name, 1, 'test-cookie') as { code?: string }
+    const err = (await claim(port, bar.name, name, 1, 'test-cookie')) as { code?: string }
     t.equal(err.code, 'ERR_BAD_NODE_NAME', `refused: ${JSON.stringify(name.slice(0, 20))}`)
   }
   t.same(bar.nodes('connected'), [], 'none of them shows up in nodes()')
   t.same(ups, [], 'no nodeup for any of them')
-  t.same(errors, bad.map(() => 'ERR_BAD_NODE_NAME'), 'the responder reports a typed error for each')
+  t.same(
+    errors,
+    bad.map(() => 'ERR_BAD_NODE_NAME'),
+    'the responder reports a typed error for each',
+  )
 
-  const wrongTo = await claim(port, 'y'.repeat(700), full('ok'), 1, 'test-cookie') as { code?: string }
+  const wrongTo = (await claim(port, 'y'.repeat(700), full('ok'), 1, 'test-cookie')) as { code?: string }
   t.equal(wrongTo.code, 'ERR_BAD_NODE_NAME', "an illegal 'to' is refused the same way")
 
   // The dialler side: a responder answering with an illegal name.
   const server = net.createServer(s => {
     s.on('error', () => {})
-    s.once('data', () => s.write(codec.encodeFrame({ t: 'status', s: 'ok', name: `evil\0@${'h'.repeat(600)}`, hidden: false, creation: 1 })))
+    s.once('data', () =>
+      s.write(codec.encodeFrame({ t: 'status', s: 'ok', name: `evil\0@${'h'.repeat(600)}`, hidden: false, creation: 1 })),
+    )
   })
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   t.teardown(() => server.close())
-  const answered = await claim((server.address() as net.AddressInfo).port, full('srv'), full('cli'), 1, 'test-cookie') as { code?: string; message: string }
+  const answered = (await claim((server.address() as net.AddressInfo).port, full('srv'), full('cli'), 1, 'test-cookie')) as {
+    code?: string
+    message: string
+  }
   t.equal(answered.code, 'ERR_BAD_NODE_NAME', 'the dialler refuses an illegal name in the status')
   t.ok(answered.message.length < 300, 'and does not repeat it whole in its message')
 
-  t.equal(await claim(port, bar.name, full('good'), 1, 'test-cookie').then(e => (e as { peer?: string }).peer), bar.name, 'a legal name still connects')
+  t.equal(
+    await claim(port, bar.name, full('good'), 1, 'test-cookie').then(e => (e as { peer?: string }).peer),
+    bar.name,
+    'a legal name still connects',
+  )
   await waitFor(() => ups.length > 0)
   t.same(ups, [full('good')], 'the only nodeup bar saw')
 })
-

@@ -20,13 +20,27 @@ const codec = createCodec()
 const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms))
 
 async function wrongCookieClaim(port: number, to: string, name: string): Promise<void> {
-  const conn = await tcp().dial({ host: '127.0.0.1', port }, { signal: AbortSignal.timeout(5000) }).catch(() => undefined)
+  const conn = await tcp()
+    .dial({ host: '127.0.0.1', port }, { signal: AbortSignal.timeout(5000) })
+    .catch(() => undefined)
   if (conn === undefined) return
   try {
-    await initiateHandshake({
-      localName: name, hidden: false, longNames: false, creation: 1, codec, auth: cookie(),
-      cookies: new Cookies('wrong-cookie'), stepTimeout: STEP, allowNode: () => true,
-    }, conn, to, AbortSignal.timeout(5000))
+    await initiateHandshake(
+      {
+        localName: name,
+        hidden: false,
+        longNames: false,
+        creation: 1,
+        codec,
+        auth: cookie(),
+        cookies: new Cookies('wrong-cookie'),
+        stepTimeout: STEP,
+        allowNode: () => true,
+      },
+      conn,
+      to,
+      AbortSignal.timeout(5000),
+    )
   } catch {
     // expected: refused
   } finally {
@@ -51,8 +65,18 @@ t.test('an attacker failing from the same address does not slow down legitimate 
   let failures = 0
   // Two loops: one claims a name of its own, one claims the legitimate nodes' names in turn.
   const loops = [
-    (async () => { while (attacking) { await wrongCookieClaim(port, bar.name, full('evil')); failures++ } })(),
-    (async () => { for (let i = 0; attacking; i++) { await wrongCookieClaim(port, bar.name, legit[i % 3]!.name); failures++ } })(),
+    (async () => {
+      while (attacking) {
+        await wrongCookieClaim(port, bar.name, full('evil'))
+        failures++
+      }
+    })(),
+    (async () => {
+      for (let i = 0; attacking; i++) {
+        await wrongCookieClaim(port, bar.name, legit[i % 3]!.name)
+        failures++
+      }
+    })(),
   ]
   await until(() => failures >= 20)
 
@@ -80,12 +104,16 @@ t.test('a flood of idle sockets beyond the per-address bound is refused at accep
   const epmd = await testEpmd(t)
   const bar = await testNode(t, epmd, { name: 'bar', connectAll: false, handshakeStepTimeout: STEP, setupTimeout: 3 * STEP })
   const limits: string[] = []
-  bar.on('connectError', (_n: unknown, info: { code: string }) => { if (info.code === 'ERR_LIMIT') limits.push(info.code) })
+  bar.on('connectError', (_n: unknown, info: { code: string }) => {
+    if (info.code === 'ERR_LIMIT') limits.push(info.code)
+  })
   const port = bar.address!.port
   const bound = DEFAULT_LIMITS.handshakesPerAddress
   // The flood comes from 127.0.0.2 (loopback answers on all of 127/8), the legit node from 127.0.0.1.
   const sockets: net.Socket[] = []
-  t.teardown(() => { for (const s of sockets) s.destroy() })
+  t.teardown(() => {
+    for (const s of sockets) s.destroy()
+  })
   const closedEarly: number[] = []
   for (let i = 0; i < bound + 20; i++) {
     const s = net.connect({ host: '127.0.0.1', port, localAddress: '127.0.0.2' })

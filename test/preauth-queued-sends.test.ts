@@ -17,11 +17,14 @@ function sink(node: Node, n: number): Promise<unknown[]> {
   return new Promise((resolve, reject) => {
     const got: unknown[] = []
     const timer = setTimeout(() => reject(new Error(`${node.name}: only ${got.length} of ${n} messages arrived`)), 10_000)
-    node.register('sink', node.spawn(async proc => {
-      while (got.length < n) got.push(await proc.receive())
-      clearTimeout(timer)
-      resolve(got)
-    }))
+    node.register(
+      'sink',
+      node.spawn(async proc => {
+        while (got.length < n) got.push(await proc.receive())
+        clearTimeout(timer)
+        resolve(got)
+      }),
+    )
   })
 }
 

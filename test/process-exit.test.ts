@@ -5,7 +5,7 @@ import { Runtime, ProcessExit, type Proc } from '../lib/process/runtime.js'
 import { Pid } from '../lib/terms/pid.js'
 
 const tick = async (n = 1): Promise<void> => {
-  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve))
+  for (let i = 0; i < n; i++) await new Promise(resolve => setImmediate(resolve))
 }
 const newRuntime = (): Runtime => new Runtime({ node: 'a@h', creation: 1 })
 
@@ -13,7 +13,7 @@ const newRuntime = (): Runtime => new Runtime({ node: 'a@h', creation: 1 })
 function trapper(rt: Runtime): { pid: Pid; msgs: unknown[]; proc: () => Proc } {
   const msgs: unknown[] = []
   let p!: Proc
-  const pid = rt.spawn(async (proc) => {
+  const pid = rt.spawn(async proc => {
     p = proc
     proc.trapExit(true)
     for (;;) msgs.push(await proc.receive())
@@ -22,12 +22,12 @@ function trapper(rt: Runtime): { pid: Pid; msgs: unknown[]; proc: () => Proc } {
 }
 
 /** A process that waits forever (does not trap). */
-const idle = (rt: Runtime): Pid => rt.spawn((proc) => proc.receive(() => false))
+const idle = (rt: Runtime): Pid => rt.spawn(proc => proc.receive(() => false))
 
 /** Exit reason of `pid`, observed through a monitor taken now. */
 function reasonOf(rt: Runtime, pid: Pid): Promise<unknown> {
-  return new Promise((resolve) => {
-    rt.spawn(async (proc) => {
+  return new Promise(resolve => {
+    rt.spawn(async proc => {
       proc.monitor(pid)
       const m = (await proc.receive()) as unknown[]
       resolve(m[4])
@@ -35,7 +35,7 @@ function reasonOf(rt: Runtime, pid: Pid): Promise<unknown> {
   })
 }
 
-t.test('a returning process exits normal; a throwing one exits with its error', async (t) => {
+t.test('a returning process exits normal; a throwing one exits with its error', async t => {
   const rt = newRuntime()
   const tr = trapper(rt)
   await tick()
@@ -60,13 +60,13 @@ t.test('a returning process exits normal; a throwing one exits with its error', 
   t.equal(rt.processCount, 1)
 })
 
-t.test('proc.exit(reason) ends the process at once and unwinds the function', async (t) => {
+t.test('proc.exit(reason) ends the process at once and unwinds the function', async t => {
   const rt = newRuntime()
   const tr = trapper(rt)
   await tick()
   const steps: string[] = []
   let caught: unknown
-  const pid = tr.proc().spawnLink(async (proc) => {
+  const pid = tr.proc().spawnLink(async proc => {
     try {
       steps.push('before')
       proc.exit('bye')
@@ -88,10 +88,10 @@ t.test('proc.exit(reason) ends the process at once and unwinds the function', as
   t.same(tr.msgs, [['EXIT', pid, 'bye']], 'one EXIT, no message sent after death')
 })
 
-t.test('a process killed while waiting unwinds through finally', async (t) => {
+t.test('a process killed while waiting unwinds through finally', async t => {
   const rt = newRuntime()
   const steps: string[] = []
-  const pid = rt.spawn(async (proc) => {
+  const pid = rt.spawn(async proc => {
     try {
       await proc.receive()
     } finally {
@@ -108,7 +108,7 @@ t.test('a process killed while waiting unwinds through finally', async (t) => {
   t.notOk(rt.isAlive(pid))
 })
 
-t.test('a process killed before it started never runs', async (t) => {
+t.test('a process killed before it started never runs', async t => {
   const rt = newRuntime()
   let ran = false
   const pid = rt.spawn(() => {
@@ -120,11 +120,11 @@ t.test('a process killed before it started never runs', async (t) => {
   t.equal(rt.processCount, 0)
 })
 
-t.test('links: an abnormal exit kills a non-trapping linked process, with the same reason', async (t) => {
+t.test('links: an abnormal exit kills a non-trapping linked process, with the same reason', async t => {
   const rt = newRuntime()
   const a = idle(rt)
-  const b = rt.spawn((proc) => proc.receive(() => false), { link: a })
-  const c = rt.spawn((proc) => proc.receive(() => false), { link: b })
+  const b = rt.spawn(proc => proc.receive(() => false), { link: a })
+  const c = rt.spawn(proc => proc.receive(() => false), { link: b })
   await tick()
   const reasons = [reasonOf(rt, a), reasonOf(rt, b), reasonOf(rt, c)]
   await tick()
@@ -132,13 +132,13 @@ t.test('links: an abnormal exit kills a non-trapping linked process, with the sa
   t.same(await Promise.all(reasons), ['crash', 'crash', 'crash'], 'propagates along the chain')
 })
 
-t.test("links: 'normal' does not kill a non-trapping process; a trapping one gets EXIT", async (t) => {
+t.test("links: 'normal' does not kill a non-trapping process; a trapping one gets EXIT", async t => {
   const rt = newRuntime()
   const a = idle(rt)
   const tr = trapper(rt)
   await tick()
   let child!: Pid
-  rt.spawn((proc) => {
+  rt.spawn(proc => {
     proc.link(a)
     proc.link(tr.pid)
     child = proc.self
@@ -148,11 +148,11 @@ t.test("links: 'normal' does not kill a non-trapping process; a trapping one get
   t.same(tr.msgs, [['EXIT', child, 'normal']])
 })
 
-t.test('links: a trapping process gets EXIT instead of dying', async (t) => {
+t.test('links: a trapping process gets EXIT instead of dying', async t => {
   const rt = newRuntime()
   const tr = trapper(rt)
   await tick()
-  const child = rt.spawn((proc) => proc.receive(() => false), { link: tr.pid })
+  const child = rt.spawn(proc => proc.receive(() => false), { link: tr.pid })
   await tick()
   rt.exit(child, 'boom')
   await tick()
@@ -160,7 +160,7 @@ t.test('links: a trapping process gets EXIT instead of dying', async (t) => {
   t.ok(rt.isAlive(tr.pid))
 })
 
-t.test("exit/2 'kill' kills even a trapping process; links see 'killed'", async (t) => {
+t.test("exit/2 'kill' kills even a trapping process; links see 'killed'", async t => {
   const rt = newRuntime()
   const tr = trapper(rt)
   const watcher = trapper(rt)
@@ -174,14 +174,14 @@ t.test("exit/2 'kill' kills even a trapping process; links see 'killed'", async 
   t.ok(rt.isAlive(watcher.pid), "'killed' through a link is trappable")
 })
 
-t.test("a process exiting with reason 'kill' sends a trappable 'kill' through its links", async (t) => {
+t.test("a process exiting with reason 'kill' sends a trappable 'kill' through its links", async t => {
   const rt = newRuntime()
   const tr = trapper(rt)
   const plain = idle(rt)
   const why = reasonOf(rt, plain)
   await tick()
   const p = rt.spawn(
-    (proc) => {
+    proc => {
       proc.link(plain)
       proc.exit('kill')
     },
@@ -192,7 +192,7 @@ t.test("a process exiting with reason 'kill' sends a trappable 'kill' through it
   t.equal(await why, 'kill', 'a non-trapping linked process dies with kill')
 })
 
-t.test('exit/2 rules: normal ignored unless trapping or to self; dead pid is a no-op', async (t) => {
+t.test('exit/2 rules: normal ignored unless trapping or to self; dead pid is a no-op', async t => {
   const rt = newRuntime()
   const a = idle(rt)
   const tr = trapper(rt)
@@ -209,7 +209,7 @@ t.test('exit/2 rules: normal ignored unless trapping or to self; dead pid is a n
 
   // exit(self(), normal) terminates the caller (the Erlang special case), and unwinds it.
   let after = false
-  const selfPid = rt.spawn((proc) => {
+  const selfPid = rt.spawn(proc => {
     proc.exit(proc.self, 'normal')
     after = true
   })
@@ -223,7 +223,7 @@ t.test('exit/2 rules: normal ignored unless trapping or to self; dead pid is a n
   t.same(tr.msgs.at(-1), ['EXIT', tr.pid, 'note'])
 })
 
-t.test("link to a dead pid: 'noproc' exit signal (EXIT message when trapping)", async (t) => {
+t.test("link to a dead pid: 'noproc' exit signal (EXIT message when trapping)", async t => {
   const rt = newRuntime()
   const dead = rt.spawn(() => {})
   await tick()
@@ -234,7 +234,7 @@ t.test("link to a dead pid: 'noproc' exit signal (EXIT message when trapping)", 
   t.same(tr.msgs, [['EXIT', dead, 'noproc']])
 
   let after = false
-  const victim = rt.spawn((proc) => {
+  const victim = rt.spawn(proc => {
     proc.link(dead)
     after = true
   })
@@ -249,7 +249,7 @@ t.test("link to a dead pid: 'noproc' exit signal (EXIT message when trapping)", 
   t.same(tr.msgs.at(-1), ['EXIT', new Pid('a@h', 1, 0, 0), 'noproc'])
 })
 
-t.test('unlink removes both sides; linking twice or to self is a no-op', async (t) => {
+t.test('unlink removes both sides; linking twice or to self is a no-op', async t => {
   const rt = newRuntime()
   const tr = trapper(rt)
   const a = idle(rt)
@@ -272,13 +272,13 @@ t.test('unlink removes both sides; linking twice or to self is a no-op', async (
   t.notOk(rt.isAlive(b), 'the link was single but bidirectional')
 })
 
-t.test('spawnLink: child crash reaches the parent; parent death reaches the child', async (t) => {
+t.test('spawnLink: child crash reaches the parent; parent death reaches the child', async t => {
   const rt = newRuntime()
   const tr = trapper(rt)
   await tick()
   let child!: Pid
-  const parent = rt.spawn(async (proc) => {
-    child = proc.spawnLink((c) => c.receive(() => false))
+  const parent = rt.spawn(async proc => {
+    child = proc.spawnLink(c => c.receive(() => false))
     await proc.receive(() => false)
   })
   await tick()
@@ -289,7 +289,7 @@ t.test('spawnLink: child crash reaches the parent; parent death reaches the chil
   void tr
 })
 
-t.test('a link to a parent that is already dead gives the child noproc', async (t) => {
+t.test('a link to a parent that is already dead gives the child noproc', async t => {
   const rt = newRuntime()
   const dead = rt.spawn(() => {})
   await tick()
@@ -305,19 +305,19 @@ t.test('a link to a parent that is already dead gives the child noproc', async (
   t.notOk(rt.isAlive(child))
 })
 
-t.test('a long chain of linked processes dies without overflowing the stack', async (t) => {
+t.test('a long chain of linked processes dies without overflowing the stack', async t => {
   const rt = newRuntime()
   const N = 50_000
   let prev = idle(rt)
   const first = prev
-  for (let i = 0; i < N; i++) prev = rt.spawn((proc) => proc.receive(() => false), { link: prev })
+  for (let i = 0; i < N; i++) prev = rt.spawn(proc => proc.receive(() => false), { link: prev })
   await tick()
   t.equal(rt.processCount, N + 1)
   rt.exit(first, 'cascade')
   t.equal(rt.processCount, 0)
 })
 
-t.test('shutdown kills every process, trapping or not, and stops spawning', async (t) => {
+t.test('shutdown kills every process, trapping or not, and stops spawning', async t => {
   const rt = newRuntime()
   const tr = trapper(rt)
   const a = idle(rt)

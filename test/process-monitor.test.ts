@@ -6,23 +6,23 @@ import { Ref } from '../lib/terms/ref.js'
 import { RegistryError } from '../lib/errors.js'
 
 const tick = async (n = 1): Promise<void> => {
-  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve))
+  for (let i = 0; i < n; i++) await new Promise(resolve => setImmediate(resolve))
 }
 const newRuntime = (): Runtime => new Runtime({ node: 'a@h', creation: 1 })
-const idle = (rt: Runtime): Pid => rt.spawn((proc) => proc.receive(() => false))
+const idle = (rt: Runtime): Pid => rt.spawn(proc => proc.receive(() => false))
 
 /** A process that records everything it receives; `proc()` is its Proc once started. */
 function sink(rt: Runtime): { pid: Pid; msgs: unknown[]; proc: () => Proc } {
   const msgs: unknown[] = []
   let p!: Proc
-  const pid = rt.spawn(async (proc) => {
+  const pid = rt.spawn(async proc => {
     p = proc
     for (;;) msgs.push(await proc.receive())
   })
   return { pid, msgs, proc: () => p }
 }
 
-t.test('monitor delivers DOWN with the exit reason, once', async (t) => {
+t.test('monitor delivers DOWN with the exit reason, once', async t => {
   const rt = newRuntime()
   const w = sink(rt)
   const target = idle(rt)
@@ -36,14 +36,14 @@ t.test('monitor delivers DOWN with the exit reason, once', async (t) => {
     ['DOWN', ref, 'process', target, 'gone'],
     ['DOWN', ref2, 'process', target, 'gone'],
   ])
-  t.ok(w.msgs.every((m) => (m as unknown[])[3] instanceof Pid))
+  t.ok(w.msgs.every(m => (m as unknown[])[3] instanceof Pid))
 })
 
-t.test('a monitor does not kill the watcher, and normal exits are reported', async (t) => {
+t.test('a monitor does not kill the watcher, and normal exits are reported', async t => {
   const rt = newRuntime()
   const w = sink(rt)
   await tick()
-  const target = rt.spawn(async (proc) => {
+  const target = rt.spawn(async proc => {
     await proc.receive()
   })
   const ref = w.proc().monitor(target)
@@ -53,7 +53,7 @@ t.test('a monitor does not kill the watcher, and normal exits are reported', asy
   t.ok(rt.isAlive(w.pid))
 })
 
-t.test("monitoring a dead pid or an unknown name gives 'noproc' at once", async (t) => {
+t.test("monitoring a dead pid or an unknown name gives 'noproc' at once", async t => {
   const rt = newRuntime()
   const w = sink(rt)
   const dead = rt.spawn(() => {})
@@ -73,7 +73,7 @@ t.test("monitoring a dead pid or an unknown name gives 'noproc' at once", async 
   t.throws(() => w.proc().monitor(42 as never), { code: 'ERR_BAD_ARGUMENT' })
 })
 
-t.test('monitor by registered name reports [name, node], as Erlang reports {Name, Node}', async (t) => {
+t.test('monitor by registered name reports [name, node], as Erlang reports {Name, Node}', async t => {
   const rt = newRuntime()
   const w = sink(rt)
   const server = idle(rt)
@@ -89,18 +89,18 @@ t.test('monitor by registered name reports [name, node], as Erlang reports {Name
   ])
 })
 
-t.test('demonitor removes the monitor; a DOWN already received stays unless flushed', async (t) => {
+t.test('demonitor removes the monitor; a DOWN already received stays unless flushed', async t => {
   const rt = newRuntime()
   const target = idle(rt)
   let results: unknown[] = []
-  rt.spawn(async (proc) => {
+  rt.spawn(async proc => {
     const r1 = proc.monitor(target)
     const removed = proc.demonitor(r1)
     const removedAgain = proc.demonitor(r1)
     const r2 = proc.monitor(target)
     const r3 = proc.monitor(target)
     proc.send('ctl', ['ready', proc.self])
-    await proc.receive((m) => m === 'dead')
+    await proc.receive(m => m === 'dead')
     // Both DOWNs are in the mailbox now.
     const still2 = proc.demonitor(r2) // no flush: the DOWN stays
     const still3 = proc.demonitor(r3, { flush: true })
@@ -112,7 +112,7 @@ t.test('demonitor removes the monitor; a DOWN already received stays unless flus
     }
     results = [removed, removedAgain, still2, still3, left.length, (left[0] as unknown[])?.[1] === r2]
   })
-  const ctl = rt.spawn(async (proc) => {
+  const ctl = rt.spawn(async proc => {
     const [, who] = (await proc.receive()) as [string, Pid]
     rt.exit(target, 'bye')
     proc.send(who, 'dead')
@@ -122,10 +122,10 @@ t.test('demonitor removes the monitor; a DOWN already received stays unless flus
   t.same(results, [true, false, false, false, 1, true])
 })
 
-t.test('monitors held by a dying watcher are removed from their targets', async (t) => {
+t.test('monitors held by a dying watcher are removed from their targets', async t => {
   const rt = newRuntime()
   const target = idle(rt)
-  const watcher = rt.spawn((proc) => {
+  const watcher = rt.spawn(proc => {
     proc.monitor(target)
   })
   await tick()
@@ -134,10 +134,10 @@ t.test('monitors held by a dying watcher are removed from their targets', async 
   t.equal(rt.processCount, 0)
 })
 
-t.test('registry: register, whereis, registered, unregister; names freed at exit', async (t) => {
+t.test('registry: register, whereis, registered, unregister; names freed at exit', async t => {
   const rt = newRuntime()
   const a = idle(rt)
-  const b = rt.spawn(async (proc) => {
+  const b = rt.spawn(async proc => {
     proc.register('b')
     await proc.receive()
   })
@@ -156,7 +156,7 @@ t.test('registry: register, whereis, registered, unregister; names freed at exit
   t.same(rt.whereis('a2'), a)
 })
 
-t.test('registry errors carry stable codes', async (t) => {
+t.test('registry errors carry stable codes', async t => {
   const rt = newRuntime()
   const a = idle(rt)
   const b = idle(rt)
@@ -176,7 +176,7 @@ t.test('registry errors carry stable codes', async (t) => {
 
   // From inside a process.
   const codes: unknown[] = []
-  rt.spawn((proc) => {
+  rt.spawn(proc => {
     for (const name of ['taken', '']) {
       try {
         proc.register(name)
@@ -189,7 +189,7 @@ t.test('registry errors carry stable codes', async (t) => {
   t.same(codes, ['ERR_NAME_TAKEN', 'ERR_BAD_REGISTERED_NAME'])
 })
 
-t.test('send by name: local name and [name, node]; unknown local name throws ERR_NOPROC', async (t) => {
+t.test('send by name: local name and [name, node]; unknown local name throws ERR_NOPROC', async t => {
   const rt = newRuntime()
   const s = sink(rt)
   rt.register('s', s.pid)
@@ -212,7 +212,7 @@ t.test('send by name: local name and [name, node]; unknown local name throws ERR
   t.same(s.msgs, [1, 2])
 })
 
-t.test('refs are unique per runtime; pids count up; isAlive', async (t) => {
+t.test('refs are unique per runtime; pids count up; isAlive', async t => {
   const rt = newRuntime()
   const r1 = rt.makeRef()
   const r2 = rt.makeRef()
@@ -234,7 +234,7 @@ t.test('refs are unique per runtime; pids count up; isAlive', async (t) => {
   t.equal(other.makeRef().id, 1)
 })
 
-t.test('setIdentity before any spawn; refused with live processes', async (t) => {
+t.test('setIdentity before any spawn; refused with live processes', async t => {
   const rt = new Runtime({ node: 'nonode@nohost', creation: 0 })
   rt.setIdentity('c@h', 7)
   t.equal(rt.node, 'c@h')
@@ -243,7 +243,7 @@ t.test('setIdentity before any spawn; refused with live processes', async (t) =>
   t.equal(pid.node, 'c@h')
   t.equal(pid.creation, 7)
   const got: string[] = []
-  rt.spawn((proc) => {
+  rt.spawn(proc => {
     got.push(proc.node)
   })
   await tick()

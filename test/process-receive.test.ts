@@ -7,13 +7,13 @@ import { ReceiveTimeoutError } from '../lib/errors.js'
 import type { Timers } from '../lib/process/types.js'
 import type { Pid } from '../lib/terms/pid.js'
 
-const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+const tick = (): Promise<void> => new Promise(resolve => setImmediate(resolve))
 
 /** Run `fn` as a process: its pid, and a promise of what it returns (or throws). */
 function run<T>(rt: Runtime, fn: (proc: Proc) => Promise<T>): { pid: Pid; result: Promise<T> } {
   let pid!: Pid
   const result = new Promise<T>((resolve, reject) => {
-    pid = rt.spawn(async (proc) => {
+    pid = rt.spawn(async proc => {
       try {
         resolve(await fn(proc))
       } catch (err) {
@@ -26,9 +26,9 @@ function run<T>(rt: Runtime, fn: (proc: Proc) => Promise<T>): { pid: Pid; result
 
 const newRuntime = (): Runtime => new Runtime({ node: 'a@h', creation: 1 })
 
-t.test('messages arrive in the order sent', async (t) => {
+t.test('messages arrive in the order sent', async t => {
   const rt = newRuntime()
-  const { pid, result } = run(rt, async (proc) => {
+  const { pid, result } = run(rt, async proc => {
     const out: unknown[] = []
     for (let i = 0; i < 5; i++) out.push(await proc.receive())
     return out
@@ -38,12 +38,12 @@ t.test('messages arrive in the order sent', async (t) => {
   t.same(await result, [0, 1, 2, 3, 4])
 })
 
-t.test('selective receive keeps skipped messages in order for later receives', async (t) => {
+t.test('selective receive keeps skipped messages in order for later receives', async t => {
   const rt = newRuntime()
   const log: unknown[] = []
-  const pid = rt.spawn(async (proc) => {
-    log.push(await proc.receive((m) => m === 'c'))
-    log.push(await proc.receive((m) => typeof m === 'number' && m > 1))
+  const pid = rt.spawn(async proc => {
+    log.push(await proc.receive(m => m === 'c'))
+    log.push(await proc.receive(m => typeof m === 'number' && m > 1))
     log.push(await proc.receive())
     log.push(await proc.receive())
     log.push(await proc.receive())
@@ -54,11 +54,11 @@ t.test('selective receive keeps skipped messages in order for later receives', a
   t.notOk(rt.isAlive(pid), 'returned, so exited')
 })
 
-t.test('a waiting selective receive takes a later match and leaves the rest queued', async (t) => {
+t.test('a waiting selective receive takes a later match and leaves the rest queued', async t => {
   const rt = newRuntime()
   const log: unknown[] = []
-  const pid = rt.spawn(async (proc) => {
-    log.push(await proc.receive((m) => m === 'wanted'))
+  const pid = rt.spawn(async proc => {
+    log.push(await proc.receive(m => m === 'wanted'))
     log.push(await proc.receive())
     log.push(await proc.receive())
   })
@@ -71,10 +71,10 @@ t.test('a waiting selective receive takes a later match and leaves the rest queu
   t.same(log, ['wanted', 'x', 'y'])
 })
 
-t.test('type-guard receive narrows, and receive without await order is kept under load', async (t) => {
+t.test('type-guard receive narrows, and receive without await order is kept under load', async t => {
   const rt = newRuntime()
   const isPair = (m: unknown): m is [string, number] => Array.isArray(m) && m.length === 2
-  const got = run(rt, async (proc) => {
+  const got = run(rt, async proc => {
     proc.send(proc.self, 'noise')
     proc.send(proc.self, ['n', 7])
     const [tag, n] = await proc.receive(isPair)
@@ -83,9 +83,9 @@ t.test('type-guard receive narrows, and receive without await order is kept unde
   t.equal(await got.result, 'n8')
 })
 
-t.test('receive timeout rejects with ReceiveTimeoutError (ERR_RECEIVE_TIMEOUT)', async (t) => {
+t.test('receive timeout rejects with ReceiveTimeoutError (ERR_RECEIVE_TIMEOUT)', async t => {
   const rt = newRuntime()
-  const { result: errP } = run(rt, async (proc) => {
+  const { result: errP } = run(rt, async proc => {
     try {
       await proc.receive(undefined, { timeout: 20 })
       return undefined
@@ -98,12 +98,12 @@ t.test('receive timeout rejects with ReceiveTimeoutError (ERR_RECEIVE_TIMEOUT)',
   t.match(err, { code: 'ERR_RECEIVE_TIMEOUT', message: /20 ms/ })
 })
 
-t.test('a timed-out receive leaves the mailbox intact; timeout 0 polls', async (t) => {
+t.test('a timed-out receive leaves the mailbox intact; timeout 0 polls', async t => {
   const rt = newRuntime()
-  const { result: outP } = run(rt, async (proc) => {
+  const { result: outP } = run(rt, async proc => {
     proc.send(proc.self, 'other')
-    const r1 = await proc.receive((m) => m === 'never', { timeout: 5 }).catch((e: { code: string }) => e.code)
-    const r2 = await proc.receive((m) => m === 'never', { timeout: 0 }).catch((e: { code: string }) => e.code)
+    const r1 = await proc.receive(m => m === 'never', { timeout: 5 }).catch((e: { code: string }) => e.code)
+    const r2 = await proc.receive(m => m === 'never', { timeout: 0 }).catch((e: { code: string }) => e.code)
     const r3 = await proc.receive(undefined, { timeout: 0 })
     return [r1, r2, r3]
   })
@@ -111,7 +111,7 @@ t.test('a timed-out receive leaves the mailbox intact; timeout 0 polls', async (
   t.same(out, ['ERR_RECEIVE_TIMEOUT', 'ERR_RECEIVE_TIMEOUT', 'other'])
 })
 
-t.test('a message arriving before the timeout cancels the timer', async (t) => {
+t.test('a message arriving before the timeout cancels the timer', async t => {
   const pending: unknown[] = []
   const cleared: unknown[] = []
   const timers: Timers = {
@@ -120,12 +120,12 @@ t.test('a message arriving before the timeout cancels the timer', async (t) => {
       pending.push(h)
       return h
     },
-    clearTimeout: (h) => {
+    clearTimeout: h => {
       cleared.push(h)
     },
   }
   const rt2 = new Runtime({ node: 'a@h', creation: 1, timers })
-  const got = run(rt2, async (proc) => proc.receive(undefined, { timeout: 1000 }))
+  const got = run(rt2, async proc => proc.receive(undefined, { timeout: 1000 }))
   await tick()
   t.equal(pending.length, 1)
   t.equal((pending[0] as { ms: number }).ms, 1000)
@@ -134,28 +134,28 @@ t.test('a message arriving before the timeout cancels the timer', async (t) => {
   t.same(cleared, pending, 'timer cleared on delivery')
 
   // Fire an injected timer by hand: exact, no waiting.
-  const got2 = run(rt2, async (proc) => proc.receive(undefined, { timeout: 50 }).catch((e: Error) => e))
+  const got2 = run(rt2, async proc => proc.receive(undefined, { timeout: 50 }).catch((e: Error) => e))
   await tick()
   const h = pending[1] as { cb: (...a: unknown[]) => void; args: unknown[] }
   h.cb(...h.args)
   t.match(await got2.result, { code: 'ERR_RECEIVE_TIMEOUT' })
 })
 
-t.test('an AbortSignal rejects the receive with signal.reason', async (t) => {
+t.test('an AbortSignal rejects the receive with signal.reason', async t => {
   const rt = newRuntime()
   const ac = new AbortController()
-  const got = run(rt, async (proc) => proc.receive(undefined, { signal: ac.signal }).catch((e: unknown) => e))
+  const got = run(rt, async proc => proc.receive(undefined, { signal: ac.signal }).catch((e: unknown) => e))
   await tick()
   const reason = new Error('stop waiting')
   ac.abort(reason)
   t.equal(await got.result, reason)
 
   const pre = AbortSignal.abort('already')
-  t.equal(await run(rt, async (proc) => proc.receive(undefined, { signal: pre }).catch((e: unknown) => e)).result, 'already')
+  t.equal(await run(rt, async proc => proc.receive(undefined, { signal: pre }).catch((e: unknown) => e)).result, 'already')
 
   // After a normal delivery the listener is gone: aborting later has no effect.
   const ac2 = new AbortController()
-  const pid = rt.spawn(async (proc) => {
+  const pid = rt.spawn(async proc => {
     await proc.receive(undefined, { signal: ac2.signal })
     await proc.receive()
   })
@@ -168,9 +168,9 @@ t.test('an AbortSignal rejects the receive with signal.reason', async (t) => {
   rt.exit(pid, 'kill')
 })
 
-t.test('a second concurrent receive throws ERR_RECEIVE_BUSY', async (t) => {
+t.test('a second concurrent receive throws ERR_RECEIVE_BUSY', async t => {
   const rt = newRuntime()
-  const { result: errP } = run(rt, async (proc) => {
+  const { result: errP } = run(rt, async proc => {
     const first = proc.receive()
     let e: unknown
     try {
@@ -186,9 +186,9 @@ t.test('a second concurrent receive throws ERR_RECEIVE_BUSY', async (t) => {
   t.match(err, { code: 'ERR_RECEIVE_BUSY' })
 })
 
-t.test('bad receive arguments', async (t) => {
+t.test('bad receive arguments', async t => {
   const rt = newRuntime()
-  const { result: errsP } = run(rt, async (proc) => {
+  const { result: errsP } = run(rt, async proc => {
     const out: unknown[] = []
     const bad = [
       () => proc.receive('x' as never),
@@ -209,18 +209,20 @@ t.test('bad receive arguments', async (t) => {
   t.same(errs, ['ERR_BAD_ARGUMENT', 'ERR_BAD_ARGUMENT', 'ERR_BAD_ARGUMENT', 'ERR_BAD_ARGUMENT'])
 })
 
-t.test('a throwing match rejects the receive and keeps the message', async (t) => {
+t.test('a throwing match rejects the receive and keeps the message', async t => {
   const rt = newRuntime()
   const boom = new Error('bad predicate')
-  const pid = rt.spawn(async (proc) => {
-    const e = await proc.receive(() => {
-      throw boom
-    }).catch((x: unknown) => x)
+  const pid = rt.spawn(async proc => {
+    const e = await proc
+      .receive(() => {
+        throw boom
+      })
+      .catch((x: unknown) => x)
     proc.send(proc.self, ['caught', e === boom])
-    const m1 = await proc.receive((m) => Array.isArray(m))
+    const m1 = await proc.receive(m => Array.isArray(m))
     const m2 = await proc.receive()
     proc.register('done')
-    await proc.receive((m) => m === 'end')
+    await proc.receive(m => m === 'end')
     void m1
     void m2
     throw new Error(`${JSON.stringify(m1)} ${String(m2)}`)
@@ -229,7 +231,7 @@ t.test('a throwing match rejects the receive and keeps the message', async (t) =
   rt.send(pid, 'kept')
   await tick()
   t.ok(rt.whereis('done'), 'went on after the failed receive')
-  const watcher = run(rt, async (proc) => {
+  const watcher = run(rt, async proc => {
     proc.monitor(pid)
     return proc.receive()
   })
@@ -239,12 +241,12 @@ t.test('a throwing match rejects the receive and keeps the message', async (t) =
   t.match((down[4] as Error).message, '["caught",true] kept')
 })
 
-t.test('direct hand-off: a waiting receive takes the message without queueing it', async (t) => {
+t.test('direct hand-off: a waiting receive takes the message without queueing it', async t => {
   const rt = newRuntime()
   let proc!: Proc
-  const pid = rt.spawn(async (p) => {
+  const pid = rt.spawn(async p => {
     proc = p
-    for (;;) await p.receive((m) => m !== 'skip')
+    for (;;) await p.receive(m => m !== 'skip')
   })
   await tick()
   const mailbox = (proc as unknown as { mailbox: Mailbox }).mailbox
@@ -255,37 +257,52 @@ t.test('direct hand-off: a waiting receive takes the message without queueing it
   rt.exit(pid, 'kill')
 })
 
-t.test('Mailbox: head index, holes and compaction keep order', async (t) => {
+t.test('Mailbox: head index, holes and compaction keep order', async t => {
   const mb = new Mailbox()
   t.equal(mb.take(undefined), NONE)
   for (let i = 0; i < 5000; i++) mb.push(i)
   // Take every even number selectively (holes), then the rest in order.
   const evens: unknown[] = []
-  for (let i = 0; i < 5000; i += 2) evens.push(mb.take((m) => m === i))
-  t.same(evens, Array.from({ length: 2500 }, (_, k) => 2 * k))
+  for (let i = 0; i < 5000; i += 2) evens.push(mb.take(m => m === i))
+  t.same(
+    evens,
+    Array.from({ length: 2500 }, (_, k) => 2 * k),
+  )
   t.equal(mb.size, 2500)
   const rest: unknown[] = []
   for (let m = mb.take(undefined); m !== NONE; m = mb.take(undefined)) rest.push(m)
-  t.same(rest, Array.from({ length: 2500 }, (_, k) => 2 * k + 1))
+  t.same(
+    rest,
+    Array.from({ length: 2500 }, (_, k) => 2 * k + 1),
+  )
   t.equal(mb.size, 0)
 
   // Plain takes from a long queue compact the consumed prefix.
   for (let i = 0; i < 5000; i++) mb.push(i)
   const fifo: unknown[] = []
   for (let i = 0; i < 3000; i++) fifo.push(mb.take(undefined))
-  t.same(fifo, Array.from({ length: 3000 }, (_, k) => k))
+  t.same(
+    fifo,
+    Array.from({ length: 3000 }, (_, k) => k),
+  )
   mb.push('tail')
   t.equal(mb.size, 2001)
-  t.equal(mb.take((m) => m === 'tail'), 'tail')
+  t.equal(
+    mb.take(m => m === 'tail'),
+    'tail',
+  )
   t.equal(mb.take(undefined), 3000)
   mb.clear()
 
   // Holes behind a message that stays at the head are squeezed out.
   mb.push('keep')
   for (let i = 0; i < 3000; i++) mb.push(i)
-  for (let i = 2999; i >= 1000; i--) mb.take((m) => m === i)
+  for (let i = 2999; i >= 1000; i--) mb.take(m => m === i)
   t.equal(mb.size, 1001)
-  t.equal(mb.take((m) => m === 999), 999)
+  t.equal(
+    mb.take(m => m === 999),
+    999,
+  )
   t.equal(mb.take(undefined), 'keep')
   t.equal(mb.take(undefined), 0)
 
@@ -295,19 +312,28 @@ t.test('Mailbox: head index, holes and compaction keep order', async (t) => {
   mb2.push(1)
   t.equal(mb2.take(undefined), undefined)
   t.equal(mb2.size, 1)
-  t.equal(mb2.removeWhere((m) => m === 1), 1)
+  t.equal(
+    mb2.removeWhere(m => m === 1),
+    1,
+  )
   t.equal(mb2.size, 0)
   mb2.push('a')
   mb2.push('b')
-  t.equal(mb2.take((m) => m === 'b'), 'b')
-  t.equal(mb2.removeWhere(() => false), 0)
+  t.equal(
+    mb2.take(m => m === 'b'),
+    'b',
+  )
+  t.equal(
+    mb2.removeWhere(() => false),
+    0,
+  )
   t.equal(mb2.take(undefined), 'a')
 })
 
-t.test('a large mailbox drains in linear time', async (t) => {
+t.test('a large mailbox drains in linear time', async t => {
   const rt = newRuntime()
   const N = 200_000
-  const got = run(rt, async (proc) => {
+  const got = run(rt, async proc => {
     let sum = 0
     for (let i = 0; i < N; i++) sum += (await proc.receive()) as number
     return sum
@@ -318,7 +344,7 @@ t.test('a large mailbox drains in linear time', async (t) => {
   t.ok(Date.now() - t0 < 5000, 'no quadratic shift()')
 })
 
-t.test('timeout Infinity waits without a timer', async (t) => {
+t.test('timeout Infinity waits without a timer', async t => {
   let armed = 0
   const timers: Timers = {
     setTimeout: () => {
@@ -328,7 +354,7 @@ t.test('timeout Infinity waits without a timer', async (t) => {
     clearTimeout: () => {},
   }
   const rt = new Runtime({ node: 'a@h', creation: 1, timers })
-  const got = run(rt, async (proc) => proc.receive(undefined, { timeout: Infinity }))
+  const got = run(rt, async proc => proc.receive(undefined, { timeout: Infinity }))
   await tick()
   rt.send(got.pid, 'late')
   t.equal(await got.result, 'late')

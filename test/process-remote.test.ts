@@ -8,7 +8,7 @@ import { Ref } from '../lib/terms/ref.js'
 import { SpawnError } from '../lib/errors.js'
 
 const tick = async (n = 1): Promise<void> => {
-  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve))
+  for (let i = 0; i < n; i++) await new Promise(resolve => setImmediate(resolve))
 }
 
 type Call = [method: string, ...args: unknown[]]
@@ -64,8 +64,8 @@ class FakeRemote implements Remote {
     return this.connected.has(node)
   }
   take(method: string): Call[] {
-    const out = this.calls.filter((c) => c[0] === method)
-    this.calls = this.calls.filter((c) => c[0] !== method)
+    const out = this.calls.filter(c => c[0] === method)
+    this.calls = this.calls.filter(c => c[0] !== method)
     return out
   }
 }
@@ -78,7 +78,7 @@ function setup(): { rt: Runtime; remote: FakeRemote } {
 function sink(rt: Runtime, trap = false): { pid: Pid; msgs: unknown[]; proc: () => Proc } {
   const msgs: unknown[] = []
   let p!: Proc
-  const pid = rt.spawn(async (proc) => {
+  const pid = rt.spawn(async proc => {
     p = proc
     proc.trapExit(trap)
     for (;;) msgs.push(await proc.receive())
@@ -88,7 +88,7 @@ function sink(rt: Runtime, trap = false): { pid: Pid; msgs: unknown[]; proc: () 
 
 const far = (id: number, node = 'b@h'): Pid => new Pid(node, id, 0, 1)
 
-t.test('sends to another node go through Remote.send / regSend with the sender', async (t) => {
+t.test('sends to another node go through Remote.send / regSend with the sender', async t => {
   const { rt, remote } = setup()
   const s = sink(rt)
   await tick()
@@ -105,7 +105,7 @@ t.test('sends to another node go through Remote.send / regSend with the sender',
   t.same(remote.calls, [])
 })
 
-t.test('inbound deliver / deliverNamed; stale or unknown targets are dropped', async (t) => {
+t.test('inbound deliver / deliverNamed; stale or unknown targets are dropped', async t => {
   const { rt } = setup()
   const s = sink(rt)
   rt.register('s', s.pid)
@@ -118,7 +118,7 @@ t.test('inbound deliver / deliverNamed; stale or unknown targets are dropped', a
   t.same(s.msgs, [1, 2])
 })
 
-t.test('links across nodes: link/unlink calls, exit propagation both ways', async (t) => {
+t.test('links across nodes: link/unlink calls, exit propagation both ways', async t => {
   const { rt, remote } = setup()
   const s = sink(rt, true)
   await tick()
@@ -157,7 +157,7 @@ t.test('links across nodes: link/unlink calls, exit propagation both ways', asyn
   t.same(remote.take('exit'), [['exit', s.pid, far(5), 'killed', true]], 'only the remaining link')
 })
 
-t.test("inbound link to a dead local pid answers 'noproc'; inbound kill is untrappable", async (t) => {
+t.test("inbound link to a dead local pid answers 'noproc'; inbound kill is untrappable", async t => {
   const { rt, remote } = setup()
   const dead = rt.spawn(() => {})
   await tick()
@@ -172,7 +172,7 @@ t.test("inbound link to a dead local pid answers 'noproc'; inbound kill is untra
   t.notOk(rt.isAlive(s.pid))
 })
 
-t.test('monitors across nodes: monitor, DOWN from remote, demonitor, watcher death', async (t) => {
+t.test('monitors across nodes: monitor, DOWN from remote, demonitor, watcher death', async t => {
   const { rt, remote } = setup()
   const s = sink(rt)
   await tick()
@@ -199,10 +199,10 @@ t.test('monitors across nodes: monitor, DOWN from remote, demonitor, watcher dea
   t.same(remote.take('demonitor'), [['demonitor', s.pid, far(3), r3]], 'monitors of a dead watcher are removed remotely')
 })
 
-t.test('remote watchers: monitorFrom, DOWN through Remote.down, demonitorFrom', async (t) => {
+t.test('remote watchers: monitorFrom, DOWN through Remote.down, demonitorFrom', async t => {
   const { rt, remote } = setup()
-  const a = rt.spawn((proc) => proc.receive(() => false))
-  const b = rt.spawn((proc) => proc.receive(() => false))
+  const a = rt.spawn(proc => proc.receive(() => false))
+  const b = rt.spawn(proc => proc.receive(() => false))
   rt.register('bee', b)
   const dead = rt.spawn(() => {})
   await tick()
@@ -230,11 +230,11 @@ t.test('remote watchers: monitorFrom, DOWN through Remote.down, demonitorFrom', 
   ])
 })
 
-t.test("nodeDown: 'noconnection' through links and monitors; monitors held there dropped", async (t) => {
+t.test("nodeDown: 'noconnection' through links and monitors; monitors held there dropped", async t => {
   const { rt, remote } = setup()
   const trapper = sink(rt, true)
-  const plain = rt.spawn((proc) => proc.receive(() => false))
-  const target = rt.spawn((proc) => proc.receive(() => false))
+  const plain = rt.spawn(proc => proc.receive(() => false))
+  const target = rt.spawn(proc => proc.receive(() => false))
   await tick()
   const p = trapper.proc()
   p.link(far(1))
@@ -269,7 +269,7 @@ t.test("nodeDown: 'noconnection' through links and monitors; monitors held there
   ])
 })
 
-t.test('monitorNode: counted, ensureConnected, fires once per true on nodeDown', async (t) => {
+t.test('monitorNode: counted, ensureConnected, fires once per true on nodeDown', async t => {
   const { rt, remote } = setup()
   const s = sink(rt)
   await tick()
@@ -299,14 +299,14 @@ t.test('monitorNode: counted, ensureConnected, fires once per true on nodeDown',
   t.throws(() => p.monitorNode('', true), { code: 'ERR_BAD_ARGUMENT' })
 
   // A connection that cannot be set up: the kernel calls nodeDown from ensureConnected.
-  remote.onEnsure = (node) => rt.nodeDown(node)
+  remote.onEnsure = node => rt.nodeDown(node)
   p.monitorNode('x@h', true)
   await tick()
   t.same(s.msgs.at(-1), ['nodedown', 'x@h'])
 
   // Node monitors of a dead process are forgotten.
   remote.onEnsure = undefined
-  const q = rt.spawn((proc) => {
+  const q = rt.spawn(proc => {
     proc.monitorNode('d@h', true)
   })
   await tick()
@@ -314,7 +314,7 @@ t.test('monitorNode: counted, ensureConnected, fires once per true on nodeDown',
   rt.nodeDown('d@h')
 })
 
-t.test("without a Remote: sends dropped, links/monitors 'noconnection', nodedown at once", async (t) => {
+t.test("without a Remote: sends dropped, links/monitors 'noconnection', nodedown at once", async t => {
   const rt = new Runtime({ node: 'a@h', creation: 1 })
   const s = sink(rt, true)
   await tick()
@@ -337,7 +337,7 @@ t.test("without a Remote: sends dropped, links/monitors 'noconnection', nodedown
   await t.rejects(rt.spawnOn('b@h', 'm', 'f', []), { code: 'ERR_SPAWN_FAILED' })
 })
 
-t.test('modules: defineModule, spawnModule, local spawn/4, unknown code', async (t) => {
+t.test('modules: defineModule, spawnModule, local spawn/4, unknown code', async t => {
   const { rt } = setup()
   const s = sink(rt)
   rt.defineModule('m', {
@@ -379,7 +379,7 @@ t.test('modules: defineModule, spawnModule, local spawn/4, unknown code', async 
   t.same(remote.take('exit'), [['exit', linked, far(7), 'normal', true]])
 })
 
-t.test('remote spawn and spawnLink go through Remote.spawn; the link is recorded on reply', async (t) => {
+t.test('remote spawn and spawnLink go through Remote.spawn; the link is recorded on reply', async t => {
   const { rt, remote } = setup()
   const tr = sink(rt, true)
   await tick()
@@ -399,7 +399,7 @@ t.test('remote spawn and spawnLink go through Remote.spawn; the link is recorded
   await t.rejects(p.spawnLink('b@h', 'x', 'y', []), { code: 'ERR_SPAWN_UNKNOWN_MODULE' })
 })
 
-t.test('spawnLink: a link exit that overtakes the spawn reply is applied on reply', async (t) => {
+t.test('spawnLink: a link exit that overtakes the spawn reply is applied on reply', async t => {
   const { rt, remote } = setup()
   const tr = sink(rt, true)
   await tick()
@@ -413,15 +413,15 @@ t.test('spawnLink: a link exit that overtakes the spawn reply is applied on repl
   t.same(tr.msgs, [['EXIT', child, 'died young']])
 })
 
-t.test('spawnLink: reply after the caller died, or from a node already gone', async (t) => {
+t.test('spawnLink: reply after the caller died, or from a node already gone', async t => {
   const { rt, remote } = setup()
   let resolveSpawn!: (pid: Pid) => void
   remote.spawn = (from, node, mod, fun, args, opts) => {
     remote.calls.push(['spawn', from, node, mod, fun, args, opts])
-    return new Promise<Pid>((resolve) => (resolveSpawn = resolve))
+    return new Promise<Pid>(resolve => (resolveSpawn = resolve))
   }
   let caller!: Proc
-  const callerPid = rt.spawn(async (proc) => {
+  const callerPid = rt.spawn(async proc => {
     caller = proc
     await proc.spawnLink('b@h', 'm', 'f', [])
   })
@@ -442,9 +442,9 @@ t.test('spawnLink: reply after the caller died, or from a node already gone', as
   t.same(tr.msgs, [['EXIT', far(301, 'z@h'), 'noconnection']])
 })
 
-t.test('shutdown tells remote links and watchers', async (t) => {
+t.test('shutdown tells remote links and watchers', async t => {
   const { rt, remote } = setup()
-  const a = rt.spawn((proc) => proc.receive(() => false))
+  const a = rt.spawn(proc => proc.receive(() => false))
   await tick()
   rt.linkFrom(far(1), a)
   const ref = new Ref('b@h', 1, 1)
@@ -457,7 +457,7 @@ t.test('shutdown tells remote links and watchers', async (t) => {
   rt.send(far(1), 'nowhere')
 })
 
-t.test('a Remote that throws while a process exits does not stop the exit', async (t) => {
+t.test('a Remote that throws while a process exits does not stop the exit', async t => {
   const remote = new FakeRemote()
   const warned: unknown[] = []
   const noop = (): void => {}
@@ -467,7 +467,7 @@ t.test('a Remote that throws while a process exits does not stop the exit', asyn
     throw new Error('cannot encode reason')
   }
   remote.down = remote.exit
-  const a = rt.spawn((proc) => proc.receive(() => false))
+  const a = rt.spawn(proc => proc.receive(() => false))
   rt.register('a', a)
   const s = sink(rt)
   await tick()

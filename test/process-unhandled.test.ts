@@ -4,10 +4,10 @@ import { Runtime, ProcessExit, type Proc } from '../lib/process/runtime.js'
 import type { Logger } from '../lib/logger.js'
 
 const tick = async (n = 1): Promise<void> => {
-  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve))
+  for (let i = 0; i < n; i++) await new Promise(resolve => setImmediate(resolve))
 }
 
-t.test('crashes, kills, exits and receives after death leave no unhandled rejection', async (t) => {
+t.test('crashes, kills, exits and receives after death leave no unhandled rejection', async t => {
   const unhandled: unknown[] = []
   const onUnhandled = (reason: unknown): void => {
     unhandled.push(reason)
@@ -43,12 +43,12 @@ t.test('crashes, kills, exits and receives after death leave no unhandled reject
   // 2. a thenable that rejects.
   rt.spawn(() => ({ then: (_ok: unknown, fail: (e: unknown) => void) => fail(new Error('thenable')) }))
   // 3. killed while waiting in a receive it never awaited.
-  const notAwaited = rt.spawn(async (proc) => {
+  const notAwaited = rt.spawn(async proc => {
     void proc.receive()
     await new Promise(() => {}) // parked forever on something else
   })
   // 4. killed while awaiting receive, catching the marker and returning normally.
-  const catcher = rt.spawn(async (proc) => {
+  const catcher = rt.spawn(async proc => {
     try {
       await proc.receive()
     } catch (e) {
@@ -56,23 +56,23 @@ t.test('crashes, kills, exits and receives after death leave no unhandled reject
     }
   })
   // 5. receive after death, not awaited; proc.exit deep in helpers; exit in a sync function.
-  rt.spawn(async (proc) => {
+  rt.spawn(async proc => {
     parked.push(proc)
     const helper = (): never => proc.exit('deep')
     // eslint-disable-next-line @typescript-eslint/await-thenable -- yields one microtask on purpose
     await null
     helper()
   })
-  rt.spawn((proc) => proc.exit(new Error('sync exit')))
+  rt.spawn(proc => proc.exit(new Error('sync exit')))
   // 6. a receive that times out and is caught; one that times out uncaught crashes the process.
-  rt.spawn(async (proc) => {
+  rt.spawn(async proc => {
     await proc.receive(undefined, { timeout: 1 }).catch(() => {})
   })
-  rt.spawn(async (proc) => {
+  rt.spawn(async proc => {
     await proc.receive(undefined, { timeout: 1 })
   })
   // 7. many processes waiting in receive, all killed by shutdown.
-  for (let i = 0; i < 1000; i++) rt.spawn((proc) => proc.receive())
+  for (let i = 0; i < 1000; i++) rt.spawn(proc => proc.receive())
 
   await tick(2)
   rt.exit(notAwaited, 'kill')
@@ -81,9 +81,9 @@ t.test('crashes, kills, exits and receives after death leave no unhandled reject
     void p.receive() // after death: rejected, but marked handled
     p.send(p.self, 'dropped')
   }
-  await new Promise((resolve) => setTimeout(resolve, 20))
+  await new Promise(resolve => setTimeout(resolve, 20))
   rt.shutdown()
-  await new Promise((resolve) => setTimeout(resolve, 20))
+  await new Promise(resolve => setTimeout(resolve, 20))
 
   t.same(unhandled, [], 'no unhandled rejection')
   t.equal(rt.processCount, 0)

@@ -52,7 +52,18 @@ t.test('each ts block of README.md type-checks under --strict against the packed
   const diagnostics = output.split('\n').filter(Boolean)
   for (const b of programs) {
     const mine = diagnostics.filter(d => d.startsWith(`${file(b)}(`))
-    t.same(mine, [], `README.md line ${b.line}: ${b.code.split('\n').find(l => l.trim() && !l.startsWith('import'))?.trim()}`)
+    t.same(
+      mine,
+      [],
+      `README.md line ${b.line}: ${b.code
+        .split('\n')
+        .find(l => l.trim() && !l.startsWith('import'))
+        ?.trim()}`,
+    )
   }
-  t.same(diagnostics.filter(d => !/^readme-line-\d+\.ts\(/.test(d)), [], 'no diagnostics elsewhere (the package\'s own types)')
+  t.same(
+    diagnostics.filter(d => !/^readme-line-\d+\.ts\(/.test(d)),
+    [],
+    "no diagnostics elsewhere (the package's own types)",
+  )
 })

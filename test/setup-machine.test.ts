@@ -3,7 +3,15 @@
 // nothing received before a peer has authenticated changes the table. Each row: the starting
 // table, the events, the actions expected (all events' actions in order) and the final table.
 import t from 'tap'
-import { decide, setupTable, type NodeState, type SetupAction, type SetupEvent, type SetupState, type SetupTable } from '../lib/kernel/setup-machine.js'
+import {
+  decide,
+  setupTable,
+  type NodeState,
+  type SetupAction,
+  type SetupEvent,
+  type SetupState,
+  type SetupTable,
+} from '../lib/kernel/setup-machine.js'
 
 const B = 'b@host' // this node
 const A = 'a@host' // less than B: B's dial wins a simultaneous connect
@@ -61,7 +69,10 @@ const rows: Row[] = [
     name: 'first use of a node: a setup is opened and dialled',
     start: {},
     events: [{ e: 'want', node: A, requested: true }],
-    actions: [{ a: 'open', node: A, setup: 1 }, { a: 'dial', node: A, setup: 1 }],
+    actions: [
+      { a: 'open', node: A, setup: 1 },
+      { a: 'dial', node: A, setup: 1 },
+    ],
     end: { dials: 1, nodes: { [A]: dialling(1) } },
   },
   {
@@ -74,10 +85,15 @@ const rows: Row[] = [
   {
     name: 'gossip names a node: dialled, but a failure is no nodedown (not requested)',
     start: {},
-    events: [{ e: 'want', node: A, requested: false }, { e: 'dial_failed', node: A, setup: 1, lost: false }],
+    events: [
+      { e: 'want', node: A, requested: false },
+      { e: 'dial_failed', node: A, setup: 1, lost: false },
+    ],
     actions: [
-      { a: 'open', node: A, setup: 1 }, { a: 'dial', node: A, setup: 1 },
-      { a: 'report_dial', node: A, setup: 1 }, { a: 'fail', node: A, setup: 1, report: false },
+      { a: 'open', node: A, setup: 1 },
+      { a: 'dial', node: A, setup: 1 },
+      { a: 'report_dial', node: A, setup: 1 },
+      { a: 'fail', node: A, setup: 1, report: false },
     ],
     end: {},
   },
@@ -85,7 +101,10 @@ const rows: Row[] = [
     name: 'over limits.pendingDials: the setup is opened but its dial refused',
     start: { dials: 2, maxDials: 2 },
     events: [{ e: 'want', node: A, requested: true }],
-    actions: [{ a: 'open', node: A, setup: 1 }, { a: 'refuse_dial', node: A, setup: 1 }],
+    actions: [
+      { a: 'open', node: A, setup: 1 },
+      { a: 'refuse_dial', node: A, setup: 1 },
+    ],
     end: { dials: 2, maxDials: 2, nodes: { [A]: { setup: { id: 1 } } } },
   },
   {
@@ -99,15 +118,24 @@ const rows: Row[] = [
     name: 'our dial fails (refused, unreachable, bad cookie): connectError and nodedown',
     start: { dials: 1, nodes: { [A]: dialling(1) } },
     events: [{ e: 'dial_failed', node: A, setup: 1, lost: false }],
-    actions: [{ a: 'report_dial', node: A, setup: 1 }, { a: 'fail', node: A, setup: 1, report: true }],
+    actions: [
+      { a: 'report_dial', node: A, setup: 1 },
+      { a: 'fail', node: A, setup: 1, report: true },
+    ],
     end: {},
   },
   // --- setup timeout (dist_util:setup_timer, net_setuptime) ---
   {
     name: 'setup timeout: the setup fails (its dial is aborted by the kernel); the dial then reports',
     start: { dials: 1, nodes: { [A]: dialling(1) } },
-    events: [{ e: 'timeout', node: A, setup: 1 }, { e: 'dial_failed', node: A, setup: 1, lost: false }],
-    actions: [{ a: 'fail', node: A, setup: 1, report: true }, { a: 'report_dial', node: A, setup: 1 }],
+    events: [
+      { e: 'timeout', node: A, setup: 1 },
+      { e: 'dial_failed', node: A, setup: 1, lost: false },
+    ],
+    actions: [
+      { a: 'fail', node: A, setup: 1, report: true },
+      { a: 'report_dial', node: A, setup: 1 },
+    ],
     end: {},
   },
   {
@@ -141,7 +169,7 @@ const rows: Row[] = [
   },
   // --- simultaneous connect (nok_pending / ok_pending: the greater name wins) ---
   {
-    name: 'simultaneous connect, we are greater (nok_pending): the lesser node\'s hello is refused nok',
+    name: "simultaneous connect, we are greater (nok_pending): the lesser node's hello is refused nok",
     start: { dials: 1, nodes: { [A]: dialling(1) } },
     events: [{ e: 'hello', node: A, creation: 3, allowed: true }],
     actions: [{ a: 'refuse', node: A, status: 'nok' }],
@@ -158,7 +186,8 @@ const rows: Row[] = [
     ],
     actions: [
       { a: 'accept', node: C },
-      { a: 'supersede', node: C, setup: 1 }, { a: 'accept', node: C, setup: 1 },
+      { a: 'supersede', node: C, setup: 1 },
+      { a: 'accept', node: C, setup: 1 },
       { a: 'up', node: C, setup: 1 },
     ],
     end: { nodes: { [C]: { up: 3 } } },
@@ -173,20 +202,21 @@ const rows: Row[] = [
     ],
     actions: [
       { a: 'accept', node: A },
-      { a: 'open', node: A, setup: 1 }, { a: 'dial', node: A, setup: 1 },
+      { a: 'open', node: A, setup: 1 },
+      { a: 'dial', node: A, setup: 1 },
       { a: 'refuse', node: A, status: 'nok' },
     ],
     end: { dials: 1, nodes: { [A]: dialling(1) } },
   },
   {
-    name: 'our dial was refused nok (recv_status nok): it waits for the peer\'s connection, no nodedown',
+    name: "our dial was refused nok (recv_status nok): it waits for the peer's connection, no nodedown",
     start: { dials: 1, nodes: { [C]: dialling(1) } },
     events: [{ e: 'dial_failed', node: C, setup: 1, lost: true }],
     actions: [],
     end: { nodes: { [C]: { setup: { id: 1, superseded: true } } } },
   },
   {
-    name: 'our dial lost while the peer\'s connection is already up: the setup settles as up',
+    name: "our dial lost while the peer's connection is already up: the setup settles as up",
     start: { dials: 1, nodes: { [C]: { up: 3, setup: { id: 1, dialling: true } } } },
     events: [{ e: 'dial_failed', node: C, setup: 1, lost: true }],
     actions: [{ a: 'settle', node: C, setup: 1 }],
@@ -210,15 +240,26 @@ const rows: Row[] = [
   {
     name: 'the inbound connection that superseded our dial fails: the setup fails once the dial has ended',
     start: { dials: 1, nodes: { [C]: { setup: { id: 1, dialling: true, superseded: true, inbound: true } } } },
-    events: [{ e: 'inbound_failed', node: C, setup: 1 }, { e: 'dial_failed', node: C, setup: 1, lost: true }, { e: 'timeout', node: C, setup: 1 }],
+    events: [
+      { e: 'inbound_failed', node: C, setup: 1 },
+      { e: 'dial_failed', node: C, setup: 1, lost: true },
+      { e: 'timeout', node: C, setup: 1 },
+    ],
     actions: [{ a: 'fail', node: C, setup: 1, report: true }],
     end: {},
   },
   {
     name: 'an authenticated inbound setup from an unknown node fails: no nodedown (nothing local asked)',
     start: {},
-    events: [{ e: 'authenticated', node: A, creation: 3, replace: false }, { e: 'inbound_failed', node: A, setup: 1 }],
-    actions: [{ a: 'open', node: A, setup: 1 }, { a: 'accept', node: A, setup: 1 }, { a: 'fail', node: A, setup: 1, report: false }],
+    events: [
+      { e: 'authenticated', node: A, creation: 3, replace: false },
+      { e: 'inbound_failed', node: A, setup: 1 },
+    ],
+    actions: [
+      { a: 'open', node: A, setup: 1 },
+      { a: 'accept', node: A, setup: 1 },
+      { a: 'fail', node: A, setup: 1, report: false },
+    ],
     end: {},
   },
   // --- already_pending ---
@@ -254,8 +295,11 @@ const rows: Row[] = [
       { e: 'connected', node: A, creation: 3 },
     ],
     actions: [
-      { a: 'ask_alive', node: A }, { a: 'accept', node: A },
-      { a: 'replace', node: A, why: 'stale' }, { a: 'open', node: A, setup: 1 }, { a: 'accept', node: A, setup: 1 },
+      { a: 'ask_alive', node: A },
+      { a: 'accept', node: A },
+      { a: 'replace', node: A, why: 'stale' },
+      { a: 'open', node: A, setup: 1 },
+      { a: 'accept', node: A, setup: 1 },
       { a: 'up', node: A, setup: 1 },
     ],
     end: { nodes: { [A]: { up: 3 } } },
@@ -263,8 +307,14 @@ const rows: Row[] = [
   {
     name: 'alive answered false (the dialler still has its connection): refused, nothing changes',
     start: { nodes: { [A]: { up: 3 } } },
-    events: [{ e: 'hello', node: A, creation: 3, allowed: true }, { e: 'alive_answered', node: A, replace: false }],
-    actions: [{ a: 'ask_alive', node: A }, { a: 'refuse', node: A, status: 'alive' }],
+    events: [
+      { e: 'hello', node: A, creation: 3, allowed: true },
+      { e: 'alive_answered', node: A, replace: false },
+    ],
+    actions: [
+      { a: 'ask_alive', node: A },
+      { a: 'refuse', node: A, status: 'alive' },
+    ],
     end: { nodes: { [A]: { up: 3 } } },
   },
   {
@@ -311,7 +361,7 @@ const rows: Row[] = [
     end: { nodes: { [A]: { up: 3 } } },
   },
   {
-    name: 'restart, authenticated: the old connection is replaced by the new creation\'s',
+    name: "restart, authenticated: the old connection is replaced by the new creation's",
     start: { nodes: { [A]: { up: 3 } } },
     events: [
       { e: 'hello', node: A, creation: 4, allowed: true },
@@ -321,7 +371,9 @@ const rows: Row[] = [
     ],
     actions: [
       { a: 'accept', node: A },
-      { a: 'replace', node: A, why: 'restarted' }, { a: 'open', node: A, setup: 1 }, { a: 'accept', node: A, setup: 1 },
+      { a: 'replace', node: A, why: 'restarted' },
+      { a: 'open', node: A, setup: 1 },
+      { a: 'accept', node: A, setup: 1 },
       { a: 'up', node: A, setup: 1 },
     ],
     end: { nodes: { [A]: { up: 4 } } },
@@ -337,7 +389,10 @@ const rows: Row[] = [
   {
     name: 'the connection goes down: the node is free for the next setup',
     start: { nodes: { [A]: { up: 3 } } },
-    events: [{ e: 'down', node: A }, { e: 'hello', node: A, creation: 3, allowed: true }],
+    events: [
+      { e: 'down', node: A },
+      { e: 'hello', node: A, creation: 3, allowed: true },
+    ],
     actions: [{ a: 'accept', node: A }],
     end: {},
   },
@@ -345,9 +400,14 @@ const rows: Row[] = [
   {
     name: 'stop: every setup fails quietly, every connection is closed, later handshakes are refused',
     start: { dials: 1, nodes: { [A]: dialling(1), [C]: { up: 3 } } },
-    events: [{ e: 'stop' }, { e: 'authenticated', node: C, creation: 4, replace: false }, { e: 'connected', node: A, creation: 2, setup: 1 }],
+    events: [
+      { e: 'stop' },
+      { e: 'authenticated', node: C, creation: 4, replace: false },
+      { e: 'connected', node: A, creation: 2, setup: 1 },
+    ],
     actions: [
-      { a: 'fail', node: A, setup: 1, report: false }, { a: 'close', node: C },
+      { a: 'fail', node: A, setup: 1, report: false },
+      { a: 'close', node: C },
       { a: 'refuse', node: C, status: 'alive' },
       { a: 'drop', node: A },
     ],
@@ -407,7 +467,18 @@ t.test('the table changes on authentication: the same starting tables, authentic
   // The contrast to the rule above: a restart replaces the connection, a greater peer
   // supersedes our dial — only now.
   const restart = decide(table({ nodes: { [A]: { up: 3 } } }), { e: 'authenticated', node: A, creation: 4, replace: false })
-  t.ok(restart.actions.some(x => x.a === 'replace'), 'restart: replaced on authentication')
-  const simultaneous = decide(table({ dials: 1, nodes: { [C]: dialling(1) } }), { e: 'authenticated', node: C, creation: 3, replace: false })
-  t.ok(simultaneous.actions.some(x => x.a === 'supersede'), 'greater peer: our dial superseded on authentication')
+  t.ok(
+    restart.actions.some(x => x.a === 'replace'),
+    'restart: replaced on authentication',
+  )
+  const simultaneous = decide(table({ dials: 1, nodes: { [C]: dialling(1) } }), {
+    e: 'authenticated',
+    node: C,
+    creation: 3,
+    replace: false,
+  })
+  t.ok(
+    simultaneous.actions.some(x => x.a === 'supersede'),
+    'greater peer: our dial superseded on authentication',
+  )
 })

@@ -46,8 +46,14 @@ t.test('formatTerm: erl-like, JavaScript-ish', async t => {
   t.equal(formatTerm(new Map([['a', [1]]])), "Map{'a' => [1]}")
   t.equal(formatTerm(new Set([1, 2])), 'Set{1, 2}')
   t.equal(formatTerm({ a: 1, 'b-c': { d: 'e' } }), "{a: 1, 'b-c': {d: 'e'}}")
-  t.equal(formatTerm(function named() {}), '[Function named]')
-  t.equal(formatTerm(() => {}), '[Function]')
+  t.equal(
+    formatTerm(function named() {}),
+    '[Function named]',
+  )
+  t.equal(
+    formatTerm(() => {}),
+    '[Function]',
+  )
   t.equal(formatTerm(new NetkernelError('ERR_NOPROC', 'gone')), 'NetkernelError ERR_NOPROC: gone')
   t.equal(formatTerm(new ProcessExit(pid, 'killed')), "[ProcessExit <bar@vm.7.0>: 'killed']")
   t.match(formatTerm(Promise.resolve(1)), /^Promise/)
@@ -71,7 +77,10 @@ t.test('formatException: as erl reports them', async t => {
 t.test('--module files: named exports, a default map, a default module, errors', async t => {
   const dir = mkdtempSync(join(tmpdir(), 'nk-mod-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  writeFileSync(join(dir, 'a.mjs'), 'export const s = { send_node: (p, to) => p.send(to, p.node) }\nexport const n = 1\nexport const e = {}\n')
+  writeFileSync(
+    join(dir, 'a.mjs'),
+    'export const s = { send_node: (p, to) => p.send(to, p.node) }\nexport const n = 1\nexport const e = {}\n',
+  )
   writeFileSync(join(dir, 'b.mjs'), 'export default { m1: { f: () => 1 }, skip: 2 }\n')
   writeFileSync(join(dir, 'solo.mjs'), 'export default { f: () => 1, g: () => 2 }\n')
   writeFileSync(join(dir, 'none.mjs'), 'export const x = 1\n')
@@ -90,7 +99,10 @@ t.test('--module files: named exports, a default map, a default module, errors',
   t.same(Object.keys(named).sort(), ['counter', 'greeter', 'q'], 'the only module, the default module, the export of that name')
   t.type(named.counter?.f, 'function')
   t.type(named.q?.g, 'function')
-  await t.rejects(loadModules(['r=two.mjs'], dir), { name: 'ModuleLoadError', message: /two\.mjs defines several modules \(p, q\) and none is named r/ })
+  await t.rejects(loadModules(['r=two.mjs'], dir), {
+    name: 'ModuleLoadError',
+    message: /two\.mjs defines several modules \(p, q\) and none is named r/,
+  })
 })
 
 t.test('the shell functions on a local node', async t => {
@@ -101,7 +113,13 @@ t.test('the shell functions on a local node', async t => {
   const shell = await ShellProcess.start(node, { onRestart: (old, reason, now) => restarts.push([old, reason, now]) })
   t.teardown(() => shell.stop())
   const ac = new AbortController()
-  const io: ShellIO = { print: l => printed.push(l), signal: () => ac.signal, quit: () => { quits++ } }
+  const io: ShellIO = {
+    print: l => printed.push(l),
+    signal: () => ac.signal,
+    quit: () => {
+      quits++
+    },
+  }
   const c = shellContext(node, shell, io) as Record<string, any>
 
   const S = c.self() as Pid
@@ -139,7 +157,9 @@ t.test('the shell functions on a local node', async t => {
   c.send('srv', ['hi', S])
   t.equal(await c.receive(5000), 'hi')
 
-  const loop = c.spawn(async (proc: { receive(): Promise<unknown> }) => { await proc.receive() }) as Pid
+  const loop = c.spawn(async (proc: { receive(): Promise<unknown> }) => {
+    await proc.receive()
+  }) as Pid
   const ref = c.monitor('process', loop) as Ref
   t.type(ref, Ref)
   t.equal(c.exit(loop, 'bye'), true)
@@ -150,7 +170,9 @@ t.test('the shell functions on a local node', async t => {
   t.throws(() => c.exit('not a pid', 'x'), { code: 'ERR_BAD_ARGUMENT' })
 
   t.equal(c.process_flag('trap_exit', true), false)
-  const linked = c.spawn_link(async () => { throw new Error('crash') }) as Pid
+  const linked = c.spawn_link(async () => {
+    throw new Error('crash')
+  }) as Pid
   t.match(await c.receive(5000), ['EXIT', linked])
   t.equal(c.process_flag('trap_exit', false), true)
   t.throws(() => c.process_flag('priority', 'high'), { code: 'ERR_BAD_ARGUMENT' })
@@ -192,7 +214,9 @@ function replOver(t: { teardown(fn: () => unknown): void }, node: Node, shell: S
   const input = new PassThrough()
   const output = new PassThrough()
   let out = ''
-  output.setEncoding('utf8').on('data', (d: string) => { out += d })
+  output.setEncoding('utf8').on('data', (d: string) => {
+    out += d
+  })
   const started = startShellRepl({ name: node.name, input, output, banner: 'hello', context: io => shellContext(node, shell, io) })
   t.teardown(async () => (await started).close())
   const until = async (re: RegExp): Promise<string> => {
@@ -235,16 +259,26 @@ t.test('netkernel shell --help and bad arguments', async t => {
   const run = async (args: string[]) => {
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'shell', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { out += d })
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d
+    })
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      out += d
+    })
     const [code] = await once(child, 'exit')
     return { code, out }
   }
   t.match(await run(['--help']), { code: 0, out: /usage: netkernel shell[\s\S]*--module FILE[\s\S]*--history FILE/ })
   t.match(await run([]), { code: 2, out: /give one of --sname and --name/ })
   t.match(await run(['--sname', 'a', '--name', 'a@b.c']), { code: 2, out: /give one of --sname and --name/ })
-  t.match(await run(['--sname', 'a', '--transport', 'carrier-pigeon']), { code: 2, out: /unknown transport 'carrier-pigeon' \(--transport tcp\|tls\|ssh\)/ })
+  t.match(await run(['--sname', 'a', '--transport', 'carrier-pigeon']), {
+    code: 2,
+    out: /unknown transport 'carrier-pigeon' \(--transport tcp\|tls\|ssh\)/,
+  })
   t.match(await run(['--sname', 'a', '--epmd-port', 'x']), { code: 2, out: /bad --epmd-port 'x'/ })
   t.match(await run(['--sname', 'a', '--bogus']), { code: 2, out: /bogus/ })
-  t.match(await run(['--sname', 'a', '--module', '/nonexistent/x.mjs']), { code: 2, out: /--module: cannot load module file \/nonexistent\/x\.mjs/ })
+  t.match(await run(['--sname', 'a', '--module', '/nonexistent/x.mjs']), {
+    code: 2,
+    out: /--module: cannot load module file \/nonexistent\/x\.mjs/,
+  })
 })

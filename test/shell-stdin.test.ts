@@ -30,32 +30,40 @@ function readFd(t: Teardown, path: string): number {
 
 t.test('< /dev/null: the shell stops and exits 0 at once (with its default history file)', async t => {
   const epmd = await testEpmd(t)
-  const sh = startCli(t, ['shell', '--sname', 'nul', '--cookie', 'c', '--epmd-port', String(epmd.port)],
-    { stdin: readFd(t, '/dev/null'), env: { HOME: home(t) } })
+  const sh = startCli(t, ['shell', '--sname', 'nul', '--cookie', 'c', '--epmd-port', String(epmd.port)], {
+    stdin: readFd(t, '/dev/null'),
+    env: { HOME: home(t) },
+  })
   const started = Date.now()
   t.equal(await sh.exited(8000), 0, 'exit status 0')
   t.ok(Date.now() - started < 8000, `it exited within ${Date.now() - started} ms`)
   t.match(sh.stdout(), /netkernel shell: node nul@/)
 })
 
-t.test('< script: each line runs and prints; `flush().` keeps erl\'s dot; the node stops gracefully at the end', async t => {
+t.test("< script: each line runs and prints; `flush().` keeps erl's dot; the node stops gracefully at the end", async t => {
   const epmd = await testEpmd(t)
   const bar = await testNode(t, epmd, { name: 'sbar' })
   const dir = home(t)
   const script = join(dir, 'script.txt')
-  writeFileSync(script, [
-    'S = self()',
-    `spawn('${bar.name}', 's', 'send_node', [S]).`,
-    'receive(5000).',
-    'send(S, \'later\').',
-    'flush().',
-    '[1,',
-    '2].',
-    'node()',
-    '',
-  ].join('\n'))
+  writeFileSync(
+    script,
+    [
+      'S = self()',
+      `spawn('${bar.name}', 's', 'send_node', [S]).`,
+      'receive(5000).',
+      "send(S, 'later').",
+      'flush().',
+      '[1,',
+      '2].',
+      'node()',
+      '',
+    ].join('\n'),
+  )
   const down = nextEvent<[string, { reason: string }]>(bar, 'nodedown', n => n === full('piped'))
-  const sh = startCli(t, ['shell', '--sname', 'piped', '--cookie', 'test-cookie', '--epmd-port', String(epmd.port)], { stdin: readFd(t, script), env: { HOME: dir } })
+  const sh = startCli(t, ['shell', '--sname', 'piped', '--cookie', 'test-cookie', '--epmd-port', String(epmd.port)], {
+    stdin: readFd(t, script),
+    env: { HOME: dir },
+  })
   t.equal(await sh.exited(), 0, 'exit status 0 at the end of the script')
   const out = sh.stdout()
   t.match(out, new RegExp(`> <${esc(bar.name)}\\.\\d+\\.\\d+>\\n`), 'spawn(...). printed the pid')
@@ -65,7 +73,7 @@ t.test('< script: each line runs and prints; `flush().` keeps erl\'s dot; the no
   t.match(out, /> (\.\.\. )?\[1, 2\]\n/, 'an expression over two lines, ended by a dot')
   t.match(out, new RegExp(`> '${esc(full('piped'))}'\\n`), 'node()')
   t.notMatch(out, /exception/, 'no line failed')
-  t.equal((await down)[1].reason, 'connection_closed', 'bar saw the shell\'s node go down')
+  t.equal((await down)[1].reason, 'connection_closed', "bar saw the shell's node go down")
 })
 
 t.test('a pipe still open: SIGTERM and SIGINT stop the node gracefully and exit 0 promptly', async t => {

@@ -28,7 +28,7 @@ t.test('the seed transcript, the echo server, nodes(), prompt, .help, completion
   const P = (n: number): string => esc(`(${foo})${n}>`)
 
   await sh.waitFor(new RegExp(`${P(1)}$`))
-  t.pass('the prompt is erl\'s: (foo@host)1>')
+  t.pass("the prompt is erl's: (foo@host)1>")
 
   // 1. Remote spawn: s:send_node(Self) runs on bar and sends back its node name.
   await sh.line('S = self()')
@@ -37,7 +37,8 @@ t.test('the seed transcript, the echo server, nodes(), prompt, .help, completion
   await sh.waitFor(new RegExp(`\\n<${esc(bar.name)}\\.\\d+\\.\\d+>\\n${P(3)}`))
   t.pass('spawn(...) printed the Pid the promise resolved to')
   let n = 3
-  for (;;) { // the message may arrive just after the spawn reply: flush again, as one would
+  for (;;) {
+    // the message may arrive just after the spawn reply: flush again, as one would
     await sh.line('flush()')
     n++
     await sh.waitFor(new RegExp(`${P(n)}$`))
@@ -57,7 +58,7 @@ t.test('the seed transcript, the echo server, nodes(), prompt, .help, completion
     if ((await sh.screen()).includes(`Shell got 'hi'`)) break
     if (n > 40) t.fail('no echo')
   }
-  t.pass('the echo server answered: Shell got \'hi\'')
+  t.pass("the echo server answered: Shell got 'hi'")
 
   await sh.line('nodes()')
   await sh.waitFor(new RegExp(`nodes\\(\\)\\n\\['${esc(bar.name)}'\\]\\n${P(++n)}$`))
@@ -75,12 +76,25 @@ t.test('the seed transcript, the echo server, nodes(), prompt, .help, completion
   await sh.line("'two']")
   await sh.waitFor(new RegExp(`\\n\\[1, 'two'\\]\\n${P(++n)}$`))
   const numbers = [...(await sh.screen()).matchAll(new RegExp(`^${esc(`(${foo})`)}(\\d+)>`, 'gm'))].map(m => Number(m[1]))
-  t.same([...new Set(numbers)], Array.from({ length: n }, (_, i) => i + 1), 'prompts 1, 2, 3, ... (an empty line or an unfinished expression keeps the number)')
+  t.same(
+    [...new Set(numbers)],
+    Array.from({ length: n }, (_, i) => i + 1),
+    'prompts 1, 2, 3, ... (an empty line or an unfinished expression keeps the number)',
+  )
 
   await sh.line('.help')
   const help = await sh.waitFor(/REPL commands:[\s\S]*\.exit[\s\S]*Ctrl\+D[^\n]*\n/)
   const screen = await sh.screen()
-  for (const f of ['self()', 'spawn(node, mod, fun, args)', 'flush()', 'send(dest, msg)', 'receive(match?, timeout?)', 'nodes()', 'net_kernel.connect_node(node)', 'q() / halt()']) {
+  for (const f of [
+    'self()',
+    'spawn(node, mod, fun, args)',
+    'flush()',
+    'send(dest, msg)',
+    'receive(match?, timeout?)',
+    'nodes()',
+    'net_kernel.connect_node(node)',
+    'q() / halt()',
+  ]) {
     t.ok(screen.includes(f), `.help lists ${f}`)
   }
   t.ok(help, '.help lists the REPL commands')
@@ -152,7 +166,7 @@ t.test('Ctrl+C stops a wait; a killed shell process is replaced; Ctrl+D stops th
     if ((await sh.screen()).includes(`Shell got ['nodedown', '${bar.name}']`)) break
     if (n > 30) t.fail('no nodedown message')
   }
-  t.pass('monitor_node: the shell got [\'nodedown\', bar] after disconnect_node')
+  t.pass("monitor_node: the shell got ['nodedown', bar] after disconnect_node")
 
   const up = nextEvent(bar, 'nodeup', node => node === foo)
   await sh.line(`net_adm.ping('${bar.name}')`)
@@ -165,18 +179,24 @@ t.test('Ctrl+C stops a wait; a killed shell process is replaced; Ctrl+D stops th
   t.pass('bar saw foo3 go down')
 })
 
-t.test('--module: a file\'s exported modules are spawnable on the shell\'s node', { skip }, async t => {
+t.test("--module: a file's exported modules are spawnable on the shell's node", { skip }, async t => {
   const epmd = await testEpmd(t)
   const bar = await testNode(t, epmd, { name: 'bar' })
   const dir = tempDir(t)
-  writeFileSync(join(dir, 'greet.mjs'), [
-    'export const greeter = { hello: (proc, to) => proc.send(to, [\'hello from\', proc.node]) }',
-    'export const notAModule = 42',
-    'export default { counter: { count: (proc, to, n) => proc.send(to, n + 1) } }',
-  ].join('\n'))
+  writeFileSync(
+    join(dir, 'greet.mjs'),
+    [
+      "export const greeter = { hello: (proc, to) => proc.send(to, ['hello from', proc.node]) }",
+      'export const notAModule = 42',
+      'export default { counter: { count: (proc, to, n) => proc.send(to, n + 1) } }',
+    ].join('\n'),
+  )
   const foo = full('foo2')
-  const sh = await startShell(t, ['--sname', 'foo2', '--cookie', 'test-cookie', '--epmd-port', String(epmd.port),
-    '--history', '', '--module', './greet.mjs'], { cwd: dir })
+  const sh = await startShell(
+    t,
+    ['--sname', 'foo2', '--cookie', 'test-cookie', '--epmd-port', String(epmd.port), '--history', '', '--module', './greet.mjs'],
+    { cwd: dir },
+  )
   await sh.waitFor(new RegExp(`modules counter, frequency, greeter, s\\b[\\s\\S]*${esc(`(${foo})1>`)}$`))
 
   const got = await inProcess(bar, async proc => {
@@ -192,7 +212,7 @@ t.test('--module: a file\'s exported modules are spawnable on the shell\'s node'
   await sh.waitFor(new RegExp(`\\n<${esc(foo)}\\.\\d+\\.\\d+>\\n`))
   await sh.line('receive(5000)')
   await sh.waitFor(new RegExp(`\\n\\['hello from', '${esc(foo)}'\\]\\n`))
-  t.pass('spawn(mod, fun, args) runs the loaded module on the shell\'s own node')
+  t.pass("spawn(mod, fun, args) runs the loaded module on the shell's own node")
   await sh.line('.exit')
   t.equal(await sh.exitStatus(), 0, '.exit leaves with status 0')
 })

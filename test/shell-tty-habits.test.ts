@@ -18,7 +18,7 @@ t.test('flush(). then node(): both run; SIGTERM stops the node gracefully', { sk
   const P = (n: number): string => esc(`(${me})${n}>`)
   await sh.waitFor(new RegExp(`${P(1)}$`))
 
-  await sh.line('send(self(), \'one\').')
+  await sh.line("send(self(), 'one').")
   await sh.waitFor(new RegExp(`\\n'one'\\n${P(2)}$`))
   await sh.line('flush().')
   await sh.waitFor(new RegExp(`flush\\(\\)\\.\\nShell got 'one'\\nok\\n${P(3)}$`))
@@ -32,5 +32,5 @@ t.test('flush(). then node(): both run; SIGTERM stops the node gracefully', { sk
   const down = nextEvent<[string, { reason: string }]>(bar, 'nodedown', n => n === me)
   process.kill(sh.pid, 'SIGTERM')
   t.equal(await sh.exitStatus(8000), 0, 'SIGTERM: the shell exits 0')
-  t.equal((await down)[1].reason, 'connection_closed', 'bar saw the shell\'s node go down')
+  t.equal((await down)[1].reason, 'connection_closed', "bar saw the shell's node go down")
 })

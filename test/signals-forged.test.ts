@@ -59,8 +59,12 @@ async function setup(t: Test): Promise<{ a: Node; b: Node; rogue: RawPeer; warns
 function watcher(a: Node, target: Pid): { ref: Promise<Ref>; self: Promise<Pid>; down: Promise<unknown> } {
   let gotRef!: (r: Ref) => void
   let gotSelf!: (p: Pid) => void
-  const ref = new Promise<Ref>(r => { gotRef = r })
-  const self = new Promise<Pid>(r => { gotSelf = r })
+  const ref = new Promise<Ref>(r => {
+    gotRef = r
+  })
+  const self = new Promise<Pid>(r => {
+    gotSelf = r
+  })
   const down = inProcess(a, async proc => {
     gotSelf(proc.self)
     gotRef(proc.monitor(target))
@@ -109,7 +113,10 @@ t.test('a MONITOR reusing a ref the peer did not make is refused; the monitor it
   t.same(await w.down, ['DOWN', ref, 'process', target, 'real'], 'the real DOWN is not lost')
   a.exit(local.pid, 'bye')
   await sleep(100)
-  t.notOk(rogue.frames.some(f => f[0] === DOWN), 'the forged monitor never fires')
+  t.notOk(
+    rogue.frames.some(f => f[0] === DOWN),
+    'the forged monitor never fires',
+  )
   t.same(a.refusals.counts().get(rogue.name), { protocol: 1 })
   t.match(refused, [{ peer: rogue.name, op: 'monitor', code: 'ERR_PROTOCOL', detail: { reason: /was not made by/ } }])
 })
@@ -126,7 +133,11 @@ t.test('a MONITOR with a ref of the peer’s own still in use is refused; the fi
   a.send(one, 'die')
   await rogue.next(f => f[0] === DOWN && f[3] === 'one')
   await sleep(100)
-  t.same(rogue.frames.filter(f => f[0] === DOWN).map(f => f[3]), ['one'], 'only the first monitor fired')
+  t.same(
+    rogue.frames.filter(f => f[0] === DOWN).map(f => f[3]),
+    ['one'],
+    'only the first monitor fired',
+  )
   t.same(a.refusals.counts().get(rogue.name), { protocol: 1 })
   t.match(refused, [{ op: 'monitor', code: 'ERR_PROTOCOL', detail: { reason: /in use/ } }])
 })
@@ -135,9 +146,13 @@ t.test('links, exits, unlinks, demonitors, sends and spawns for a third node’s
   const { a, b, rogue } = await setup(t)
   const refused = refusedLog(t)
   const x = victim(a, 'x')
-  const third = b.spawn(async proc => { await proc.receive() })
+  const third = b.spawn(async proc => {
+    await proc.receive()
+  })
   const obs = sink(a)
-  await handled(a, rogue,
+  await handled(
+    a,
+    rogue,
     [LINK, third, x],
     [UNLINK, third, x],
     [EXIT, third, x, 'kill'],
@@ -149,12 +164,18 @@ t.test('links, exits, unlinks, demonitors, sends and spawns for a third node’s
   )
   const alive = await inProcess(a, async proc => {
     proc.monitor(x)
-    return proc.receive(isDown, { timeout: 200 }).then(() => false, () => true)
+    return proc.receive(isDown, { timeout: 200 }).then(
+      () => false,
+      () => true,
+    )
   })
   t.ok(alive, 'no exit signal reached the process')
   t.same(obs.got, [])
   t.same(a.refusals.counts().get(rogue.name), { protocol: 8 }, 'each one counted')
-  t.same(refused.map(r => r.op), ['link', 'unlink', 'exit', 'exit2', 'monitor', 'demonitor', 'reg_send', 'spawn_request'])
+  t.same(
+    refused.map(r => r.op),
+    ['link', 'unlink', 'exit', 'exit2', 'monitor', 'demonitor', 'reg_send', 'spawn_request'],
+  )
   t.ok(refused.every(r => r.code === 'ERR_PROTOCOL' && r.peer === rogue.name && r.node === a.name))
   t.match(refused[0], { detail: { reason: /linker .* is not a process of .*rogue/ } })
   const reply = await rogue.next(f => f[0] === SPAWN_REPLY && f[1] === 99)
@@ -165,7 +186,9 @@ t.test('links, exits, unlinks, demonitors, sends and spawns for a third node’s
 t.test('a spawn reply naming a process of another node is refused: the spawn fails', async t => {
   const { a, b, rogue } = await setup(t)
   const refused = refusedLog(t)
-  const elsewhere = b.spawn(async proc => { await proc.receive() })
+  const elsewhere = b.spawn(async proc => {
+    await proc.receive()
+  })
   const spawned = a.spawn(rogue.name, 'm', 'f', [])
   const req = await rogue.next(f => f[0] === SPAWN_REQUEST)
   rogue.send([SPAWN_REPLY, req[1], true, elsewhere])

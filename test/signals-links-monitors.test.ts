@@ -43,7 +43,10 @@ async function pair(t: Test): Promise<[Node, Node]> {
   return [x, y]
 }
 
-const isA = (tag: string) => (m: unknown): boolean => Array.isArray(m) && m[0] === tag
+const isA =
+  (tag: string) =>
+  (m: unknown): boolean =>
+    Array.isArray(m) && m[0] === tag
 
 /** Monitor `pid` from a fresh local process; resolves with the exit reason. */
 function deathOf(node: Node, pid: Pid): Promise<unknown> {
@@ -67,7 +70,11 @@ t.test('links: an exit at either end reaches the other', async t => {
     // A term reason survives the trip.
     const q2 = await proc.spawnLink(y.name, 'sig', 'obey', [null, false])
     proc.send(q2, ['exit', ['shutdown', { why: 'test' }, 42]])
-    t.same(await proc.receive(isA('EXIT'), { timeout: 5000 }), ['EXIT', q2, ['shutdown', { why: 'test' }, 42]], 'a term reason arrives intact')
+    t.same(
+      await proc.receive(isA('EXIT'), { timeout: 5000 }),
+      ['EXIT', q2, ['shutdown', { why: 'test' }, 42]],
+      'a term reason arrives intact',
+    )
 
     // An Error thrown there arrives as an Error.
     const q3 = await proc.spawnLink(y.name, 'sig', 'obey', [null, false])
@@ -93,7 +100,7 @@ t.test('links: an exit at either end reaches the other', async t => {
   const victimDeath = deathOf(x, victim)
   await new Promise(r => setTimeout(r, 50))
   x.send(q5, ['exit', 'boom'])
-  t.equal(await victimDeath, 'boom', "a non-trapping linked process dies with the remote reason")
+  t.equal(await victimDeath, 'boom', 'a non-trapping linked process dies with the remote reason')
 
   const q6 = await x.spawn(y.name, 'sig', 'obey', [null, false])
   const survivor = x.spawn(async proc => {
@@ -104,10 +111,14 @@ t.test('links: an exit at either end reaches the other', async t => {
   await new Promise(r => setTimeout(r, 50))
   x.send(q6, ['exit', 'normal'])
   await new Promise(r => setTimeout(r, 100))
-  t.equal(await inProcess(x, async proc => {
-    proc.send(survivor, ['ping', proc.self])
-    return proc.receive(undefined, { timeout: 5000 })
-  }), 'pong', "a remote 'normal' exit leaves a non-trapping linked process alive")
+  t.equal(
+    await inProcess(x, async proc => {
+      proc.send(survivor, ['ping', proc.self])
+      return proc.receive(undefined, { timeout: 5000 })
+    }),
+    'pong',
+    "a remote 'normal' exit leaves a non-trapping linked process alive",
+  )
 
   // The other direction: a local exit reaches a trapping process there.
   const seen = await inProcess(x, async proc => {
@@ -127,7 +138,9 @@ t.test('links: an exit at either end reaches the other', async t => {
   // exit/2 across nodes: 'kill' cannot be trapped.
   const q7 = await x.spawn(y.name, 'sig', 'obey', [null, true])
   const q7death = deathOf(x, q7)
-  await inProcess(x, async proc => { proc.exit(q7, 'kill') })
+  await inProcess(x, async proc => {
+    proc.exit(q7, 'kill')
+  })
   t.equal(await q7death, 'killed', "exit(Pid, 'kill') across nodes: the trapping target dies 'killed'")
 })
 
@@ -156,7 +169,11 @@ t.test("monitors: DOWN with the reason, by pid and by [name, node]; 'noproc' for
     t.same(await proc.receive(isA('DOWN'), { timeout: 5000 }), ['DOWN', r1, 'process', dead, 'noproc'], "a pid that has exited: 'noproc'")
     t.not(r1, dref)
     const r2 = proc.monitor(['nobody_here', y.name])
-    t.same(await proc.receive(isA('DOWN'), { timeout: 5000 }), ['DOWN', r2, 'process', ['nobody_here', y.name], 'noproc'], "a name nobody registered: 'noproc'")
+    t.same(
+      await proc.receive(isA('DOWN'), { timeout: 5000 }),
+      ['DOWN', r2, 'process', ['nobody_here', y.name], 'noproc'],
+      "a name nobody registered: 'noproc'",
+    )
 
     // demonitor: no DOWN afterwards.
     const q2 = await proc.spawn(y.name, 'sig', 'obey', [null, false])
@@ -177,7 +194,9 @@ t.test("losing the connection: 'noconnection' to every link and monitor across i
   const onX: unknown[] = []
   const onY: unknown[] = []
   // On y: two trapping processes reporting to a collector on y; one non-trapping.
-  const yCollector = y.spawn(async proc => { for (;;) onY.push(await proc.receive()) })
+  const yCollector = y.spawn(async proc => {
+    for (;;) onY.push(await proc.receive())
+  })
   const yPids: Pid[] = []
   for (let i = 0; i < 2; i++) yPids.push(await y.spawn(y.name, 'sig', 'obey', [yCollector, true]))
   const yPlain = await y.spawn(y.name, 'sig', 'obey', [null, false])
@@ -187,14 +206,18 @@ t.test("losing the connection: 'noconnection' to every link and monitor across i
   // one, and a watcher monitoring by pid and by name.
   const ready: Promise<unknown>[] = []
   for (let i = 0; i < 3; i++) {
-    ready.push(new Promise(resolve => x.spawn(async proc => {
-      proc.trapExit(true)
-      const target = i < 2 ? yPids[i]! : yPlain
-      proc.link(target)
-      if (i < 2) proc.send(target, ['link', proc.self]) // linked from both ends: still one link
-      resolve(target)
-      onX.push(['trapper', i, await proc.receive(isA('EXIT'))])
-    })))
+    ready.push(
+      new Promise(resolve =>
+        x.spawn(async proc => {
+          proc.trapExit(true)
+          const target = i < 2 ? yPids[i]! : yPlain
+          proc.link(target)
+          if (i < 2) proc.send(target, ['link', proc.self]) // linked from both ends: still one link
+          resolve(target)
+          onX.push(['trapper', i, await proc.receive(isA('EXIT'))])
+        }),
+      ),
+    )
   }
   const plainX = x.spawn(async proc => {
     proc.link(yPlain)
@@ -216,19 +239,37 @@ t.test("losing the connection: 'noconnection' to every link and monitor across i
   await down
   await waitUntil(() => onX.length === 3, 'the three trapping processes on x got their EXIT')
   for (let i = 0; i < 3; i++) {
-    t.same(onX.find(e => (e as unknown[])[1] === i), ['trapper', i, ['EXIT', targets[i], 'noconnection']], `x trapper ${i}: ['EXIT', Pid, 'noconnection']`)
+    t.same(
+      onX.find(e => (e as unknown[])[1] === i),
+      ['trapper', i, ['EXIT', targets[i], 'noconnection']],
+      `x trapper ${i}: ['EXIT', Pid, 'noconnection']`,
+    )
   }
   t.equal(await plainDeath, 'noconnection', "x: the non-trapping linked process died with 'noconnection'")
   const { r1, r2, downs } = await watcher
-  t.same(downs.find(d => r1.equals((d as unknown[])[1])), ['DOWN', r1, 'process', yPlain, 'noconnection'], "x: monitor by pid: DOWN 'noconnection'")
-  t.same(downs.find(d => r2.equals((d as unknown[])[1])), ['DOWN', r2, 'process', ['plain', y.name], 'noconnection'], "x: monitor by name: DOWN 'noconnection'")
+  t.same(
+    downs.find(d => r1.equals((d as unknown[])[1])),
+    ['DOWN', r1, 'process', yPlain, 'noconnection'],
+    "x: monitor by pid: DOWN 'noconnection'",
+  )
+  t.same(
+    downs.find(d => r2.equals((d as unknown[])[1])),
+    ['DOWN', r2, 'process', ['plain', y.name], 'noconnection'],
+    "x: monitor by name: DOWN 'noconnection'",
+  )
 
   // On y: the two trapping processes linked from x got 'noconnection' too; the plain one died.
-  await waitUntil(() => onY.filter(m => Array.isArray(m) && Array.isArray(m[2]) && m[2][0] === 'EXIT').length === 2, "y's trapping processes got their EXIT")
+  await waitUntil(
+    () => onY.filter(m => Array.isArray(m) && Array.isArray(m[2]) && m[2][0] === 'EXIT').length === 2,
+    "y's trapping processes got their EXIT",
+  )
   const exits = onY.filter(m => Array.isArray(m) && Array.isArray(m[2]) && m[2][0] === 'EXIT') as [string, Pid, unknown[]][]
   for (let i = 0; i < 2; i++) {
     const e = exits.find(m => m[1].equals(yPids[i]!))
-    t.ok(e !== undefined && e[2][2] === 'noconnection' && (e[2][1] as Pid).node === x.name, `y trapper ${i}: ['EXIT', <x pid>, 'noconnection']`)
+    t.ok(
+      e !== undefined && e[2][2] === 'noconnection' && (e[2][1] as Pid).node === x.name,
+      `y trapper ${i}: ['EXIT', <x pid>, 'noconnection']`,
+    )
   }
   t.equal(await yPlainDeath, 'noconnection', "y: the non-trapping process linked from x died with 'noconnection'")
 })
@@ -249,6 +290,14 @@ t.test("links and monitors towards a node that cannot be reached: 'noconnection'
     return { r1, r2, out }
   })
   t.same(got.out.find(isA('EXIT')), ['EXIT', far, 'noconnection'], "link: ['EXIT', Pid, 'noconnection']")
-  t.same(got.out.find(m => got.r1.equals((m as unknown[])[1])), ['DOWN', got.r1, 'process', far, 'noconnection'], "monitor by pid: 'noconnection'")
-  t.same(got.out.find(m => got.r2.equals((m as unknown[])[1])), ['DOWN', got.r2, 'process', ['svc', ghost], 'noconnection'], "monitor by name: 'noconnection'")
+  t.same(
+    got.out.find(m => got.r1.equals((m as unknown[])[1])),
+    ['DOWN', got.r1, 'process', far, 'noconnection'],
+    "monitor by pid: 'noconnection'",
+  )
+  t.same(
+    got.out.find(m => got.r2.equals((m as unknown[])[1])),
+    ['DOWN', got.r2, 'process', ['svc', ghost], 'noconnection'],
+    "monitor by name: 'noconnection'",
+  )
 })

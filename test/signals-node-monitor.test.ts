@@ -52,7 +52,14 @@ t.test('three trues and one false: two nodedown messages, once; monitoring conne
     const second = await drainNodedowns(proc, 300)
     return { first, second }
   })
-  t.same(got.first, [['nodedown', y.name], ['nodedown', y.name]], "two ['nodedown', y]: three trues minus one false")
+  t.same(
+    got.first,
+    [
+      ['nodedown', y.name],
+      ['nodedown', y.name],
+    ],
+    "two ['nodedown', y]: three trues minus one false",
+  )
   t.same(got.second, [], 'none the next time: each monitor delivers once')
   t.equal(nodeMonitorTable(x).size, 0, 'no node monitor left')
 })
@@ -84,9 +91,16 @@ t.test('monitoring a node that cannot be reached: nodedown once the attempt fail
     proc.monitorNode(ghost, true)
     proc.monitorNode(ghost, true)
     const two = [await proc.receive(isNodedown, { timeout: 5000 }), await proc.receive(isNodedown, { timeout: 5000 })]
-    return [...two, ...await drainNodedowns(proc, 200)]
+    return [...two, ...(await drainNodedowns(proc, 200))]
   })
-  t.same(got, [['nodedown', ghost], ['nodedown', ghost]], "['nodedown', ghost] for each monitor")
+  t.same(
+    got,
+    [
+      ['nodedown', ghost],
+      ['nodedown', ghost],
+    ],
+    "['nodedown', ghost] for each monitor",
+  )
   t.same(x.nodes('connected'), [])
   t.equal(nodeMonitorTable(x).size, 0)
 })

@@ -31,11 +31,20 @@ function checkOrder(t: Test, got: unknown[], peer: string, n: number, reason: st
   t.same(got[0], ['nodeup', peer], 'the nodeup marker is first, before any message from the node')
   const msgs = got.filter(isMsg)
   t.equal(msgs.length, n, `all ${n} messages arrived`)
-  t.ok(msgs.every((m, i) => (m as unknown[])[1] === i), 'in order')
+  t.ok(
+    msgs.every((m, i) => (m as unknown[])[1] === i),
+    'in order',
+  )
   let lastMsg = got.length - 1
   while (lastMsg >= 0 && !isMsg(got[lastMsg])) lastMsg--
-  t.same(got.slice(lastMsg + 1), [['nodedown', peer], ['nodedown', peer, reason]],
-    `after the last message: monitorNode's ['nodedown', node], then the nodedown event (${reason})`)
+  t.same(
+    got.slice(lastMsg + 1),
+    [
+      ['nodedown', peer],
+      ['nodedown', peer, reason],
+    ],
+    `after the last message: monitorNode's ['nodedown', node], then the nodedown event (${reason})`,
+  )
 }
 
 t.test('the peer dials by sending, then stops: nodeup first, nodedown last', async t => {
@@ -73,16 +82,35 @@ t.test('this node dials: the reply arrives after nodeup', async t => {
   const x = await testNode(t, epmd, { name: 'x' })
   const y = await testNode(t, epmd, { name: 'y' })
   const { pid, got } = sink(x, y.name)
-  y.register('echo', y.spawn(async proc => {
-    for (;;) {
-      const [m, from] = (await proc.receive()) as [unknown, Pid]
-      proc.send(from, m)
-    }
-  }))
+  y.register(
+    'echo',
+    y.spawn(async proc => {
+      for (;;) {
+        const [m, from] = (await proc.receive()) as [unknown, Pid]
+        proc.send(from, m)
+      }
+    }),
+  )
   for (let i = 0; i < 3; i++) x.send(['echo', y.name], [['m', i], pid])
   await waitUntil(() => got.filter(isMsg).length === 3, 'three replies')
-  t.same(got, [['nodeup', y.name], ['m', 0], ['m', 1], ['m', 2]], 'nodeup, then the replies')
+  t.same(
+    got,
+    [
+      ['nodeup', y.name],
+      ['m', 0],
+      ['m', 1],
+      ['m', 2],
+    ],
+    'nodeup, then the replies',
+  )
   y.disconnect(x.name)
   await waitUntil(() => got.length === 6, 'both nodedown markers')
-  t.same(got.slice(4), [['nodedown', y.name], ['nodedown', y.name, 'connection_closed']], 'then nodedown')
+  t.same(
+    got.slice(4),
+    [
+      ['nodedown', y.name],
+      ['nodedown', y.name, 'connection_closed'],
+    ],
+    'then nodedown',
+  )
 })

@@ -38,7 +38,11 @@ t.test('1. only 4369 and 9100-9105 open on work: a node in the range is reached,
   t.equal(await inRange.ask(`echo ${here.name} "and back"`, /^ECHO/), `ECHO ${here.name} "and back"`, 'work → home → work')
 
   const refused = here.waitFor(new RegExp(`^CONNECT_ERROR .*${outside.name.replace(/\./g, '\\.')}`), 10_000)
-  t.equal(await here.ask(`connect ${outside.name}`, /^CONNECT /, 10_000), `CONNECT ${outside.name} false`, 'the port outside the range is not reachable')
+  t.equal(
+    await here.ask(`connect ${outside.name}`, /^CONNECT /, 10_000),
+    `CONNECT ${outside.name} false`,
+    'the port outside the range is not reachable',
+  )
   const e = json(await refused, 'CONNECT_ERROR') as { code: string; message: string }
   t.match(e.code, /^ERR_CONNECT(_TIMEOUT)?$/, `the error says why (${e.code})`)
   t.match(e.message, work.addr, `and names the address: ${e.message}`)
@@ -55,32 +59,56 @@ t.test('2. only sshd open on work: home reaches a loopback-only node on work thr
   ])
   const loginsBefore = sshd.logins()
   const up = near.waitFor(new RegExp(`^NODEUP .*${far.name.replace(/\./g, '\\.')}`))
-  t.equal(await near.ask(`echo ${far.name} "through the tunnel"`, /^ECHO/), `ECHO ${far.name} "through the tunnel"`, 'home → work → home through sshd')
+  t.equal(
+    await near.ask(`echo ${far.name} "through the tunnel"`, /^ECHO/),
+    `ECHO ${far.name} "through the tunnel"`,
+    'home → work → home through sshd',
+  )
   t.same(json(await up, 'NODEUP'), { node: far.name, transport: 'ssh' })
-  t.equal(await far.ask(`echo ${near.name} "back through it"`, /^ECHO/), `ECHO ${near.name} "back through it"`, 'work → home over the same connection')
+  t.equal(
+    await far.ask(`echo ${near.name} "back through it"`, /^ECHO/),
+    `ECHO ${near.name} "back through it"`,
+    'work → home over the same connection',
+  )
   t.equal(sshd.logins() - loginsBefore, 1, 'one SSH login')
   t.match(await far.ask('nodes', /^NODES/), near.name)
 
   // Without the tunnel the work node is unreachable: 4369 and its port are firewalled (and it
   // listens on loopback only).
-  t.equal(await plain.ask(`connect ${far.name}`, /^CONNECT /, 10_000), `CONNECT ${far.name} false`, 'a plain tcp node on home cannot reach it')
+  t.equal(
+    await plain.ask(`connect ${far.name}`, /^CONNECT /, 10_000),
+    `CONNECT ${far.name} false`,
+    'a plain tcp node on home cannot reach it',
+  )
 })
 
 t.test('3. the seed picture across two hosts: dog and cat at home, mouse and flea at work, tunnelled', { skip }, async t => {
   const { home, work } = await twoHosts(t)
   firewall(work, [22])
   const [{ sshd, gateway }] = await Promise.all([workSshd(t, work), startEpmdIn(t, home), startEpmdIn(t, work)])
-  const atHome = (name: string) => startNsPeer(t, home, { name: `${name}@${home.addr}`, longNames: true, listen: { host: '0.0.0.0' }, connectAll: false, ssh: { gateways: gateway as never } })
+  const atHome = (name: string) =>
+    startNsPeer(t, home, {
+      name: `${name}@${home.addr}`,
+      longNames: true,
+      listen: { host: '0.0.0.0' },
+      connectAll: false,
+      ssh: { gateways: gateway as never },
+    })
   // Behind the firewall (only 22 open) work's nodes listen on every address, so they reach
   // each other by their names; home reaches them only through sshd.
-  const atWork = (name: string) => startNsPeer(t, work, { name: `${name}@${work.addr}`, longNames: true, listen: { host: '0.0.0.0' }, connectAll: false })
+  const atWork = (name: string) =>
+    startNsPeer(t, work, { name: `${name}@${work.addr}`, longNames: true, listen: { host: '0.0.0.0' }, connectAll: false })
   const [dog, cat, mouse, flea] = await Promise.all([atHome('dog'), atHome('cat'), atWork('mouse'), atWork('flea')])
   const logins = sshd.logins()
 
   t.equal(await dog.ask(`connect ${cat.name}`, /^CONNECT /), `CONNECT ${cat.name} true`, 'dog–cat at home')
   t.equal(await mouse.ask(`connect ${flea.name}`, /^CONNECT /), `CONNECT ${flea.name} true`, 'mouse–flea at work')
   t.equal(await mouse.ask('serve inbox', /^SERVING/), 'SERVING inbox')
-  t.equal(await dog.ask(`call inbox ${mouse.name} "hello"`, /^REPLY/), `REPLY ["hello","${mouse.name}"]`, 'dog → registered inbox on mouse, and the answer back')
+  t.equal(
+    await dog.ask(`call inbox ${mouse.name} "hello"`, /^REPLY/),
+    `REPLY ["hello","${mouse.name}"]`,
+    'dog → registered inbox on mouse, and the answer back',
+  )
   t.same(JSON.parse((await dog.ask('nodes', /^NODES/)).slice(6)), [cat.name, mouse.name].sort(), 'dog: cat and mouse')
   t.same(JSON.parse((await mouse.ask('nodes', /^NODES/)).slice(6)), [dog.name, flea.name].sort(), 'mouse: dog and flea')
   t.same(JSON.parse((await cat.ask('nodes', /^NODES/)).slice(6)), [dog.name], 'cat: dog only')
@@ -89,7 +117,11 @@ t.test('3. the seed picture across two hosts: dog and cat at home, mouse and fle
   // cat calls flea too: a second node behind the same gateway, from another home node (its own SSH connection).
   t.equal(await flea.ask('serve inbox', /^SERVING/), 'SERVING inbox')
   t.equal(await cat.ask(`call inbox ${flea.name} "hi flea"`, /^REPLY/), `REPLY ["hi flea","${flea.name}"]`, 'cat → flea through the tunnel')
-  t.equal(await dog.ask(`call inbox ${flea.name} "me too"`, /^REPLY/), `REPLY ["me too","${flea.name}"]`, 'dog → flea, over its existing SSH connection')
+  t.equal(
+    await dog.ask(`call inbox ${flea.name} "me too"`, /^REPLY/),
+    `REPLY ["me too","${flea.name}"]`,
+    'dog → flea, over its existing SSH connection',
+  )
   t.equal(sshd.logins() - logins, 2, 'one SSH connection per home node, shared by every work node it reaches')
   t.match(await dog.waitFor(new RegExp(`^NODEUP .*${flea.name.replace(/\./g, '\\.')}`)), /"transport":"ssh"/)
 })
@@ -99,7 +131,13 @@ t.test('3b. the same picture with connectAll: the mesh of four forms across the 
   firewall(work, [22])
   const [{ gateway }] = await Promise.all([workSshd(t, work), startEpmdIn(t, home), startEpmdIn(t, work)])
   // Home nodes reach work only through sshd; work nodes reach home directly (outbound is open).
-  const atHome = (name: string) => startNsPeer(t, home, { name: `${name}@${home.addr}`, longNames: true, listen: { host: '0.0.0.0' }, ssh: { gateways: gateway as never } })
+  const atHome = (name: string) =>
+    startNsPeer(t, home, {
+      name: `${name}@${home.addr}`,
+      longNames: true,
+      listen: { host: '0.0.0.0' },
+      ssh: { gateways: gateway as never },
+    })
   const atWork = (name: string) => startNsPeer(t, work, { name: `${name}@${work.addr}`, longNames: true, listen: { host: '0.0.0.0' } })
   const peers = await Promise.all([atHome('dog'), atHome('cat'), atWork('mouse'), atWork('flea')])
   const [dog, cat, mouse, flea] = peers
@@ -125,18 +163,26 @@ t.test('4. no port open on work at all (NAT): a work node listens through the ss
   const { home, work } = await twoHosts(t)
   firewall(work, [])
   firewall(home, [22, 9100]) // the relay: its sshd, and the port its sshd listens on for the work node
-  const [sshd] = await Promise.all([
-    startSshd(t, { host: home.addr, port: 22, wrap: home.wrap }),
-    startEpmdIn(t, home),
-  ])
+  const [sshd] = await Promise.all([startSshd(t, { host: home.addr, port: 22, wrap: home.wrap }), startEpmdIn(t, home)])
   // The work node is named after the relay's host: that is where it is found and reached.
   const nat = await startNsPeer(t, work, {
-    name: `nat@${home.addr}`, longNames: true, listen: { host: '0.0.0.0' }, registerThroughRelay: true,
+    name: `nat@${home.addr}`,
+    longNames: true,
+    listen: { host: '0.0.0.0' },
+    registerThroughRelay: true,
     ssh: { gateways: { relay: sshd.gateway() }, reverse: { gateway: 'relay', port: 9100, host: '0.0.0.0' } },
   })
   t.equal(nat.port, 9100, 'it listens on the relay, port 9100')
   const hub = await startNsPeer(t, home, { name: `hub@${home.addr}`, longNames: true, listen: { host: '0.0.0.0' } })
-  t.equal(await hub.ask(`echo ${nat.name} "knock knock"`, /^ECHO/), `ECHO ${nat.name} "knock knock"`, 'a plain tcp node at home reaches it through the relay')
-  t.equal(await nat.ask(`echo ${hub.name} "who is there"`, /^ECHO/), `ECHO ${hub.name} "who is there"`, 'and it answers over the same connection')
+  t.equal(
+    await hub.ask(`echo ${nat.name} "knock knock"`, /^ECHO/),
+    `ECHO ${nat.name} "knock knock"`,
+    'a plain tcp node at home reaches it through the relay',
+  )
+  t.equal(
+    await nat.ask(`echo ${hub.name} "who is there"`, /^ECHO/),
+    `ECHO ${hub.name} "who is there"`,
+    'and it answers over the same connection',
+  )
   t.equal(sshd.logins(), 1, 'one SSH connection carries the registration and the node connection')
 })

@@ -116,8 +116,18 @@ t.test('a node listens through the sshd (reverse) and a plain tcp node reaches i
 
   // Registration through the relay (what a NATed node uses to be found on the relay's host):
   // the relay's port mapper takes it, as it comes from the relay's loopback.
-  const reg = await registerNode({ host: '127.0.0.1', port: epmd.port, name: 'viarelay', nodePort: 4242, connect: (addr, { signal }) => transport.portMapperStream(addr, { signal, purpose: 'announce' }) })
-  t.same(await lookupNode({ host: '127.0.0.1', port: epmd.port, name: 'viarelay' }).then(f => f?.port), 4242, 'registered through the SSH connection')
+  const reg = await registerNode({
+    host: '127.0.0.1',
+    port: epmd.port,
+    name: 'viarelay',
+    nodePort: 4242,
+    connect: (addr, { signal }) => transport.portMapperStream(addr, { signal, purpose: 'announce' }),
+  })
+  t.same(
+    await lookupNode({ host: '127.0.0.1', port: epmd.port, name: 'viarelay' }).then(f => f?.port),
+    4242,
+    'registered through the SSH connection',
+  )
 
   // The SSH connection drops: hen sees rat go, and rat listens again through a new one.
   const down = nextEvent<[string, { reason: string }]>(hen, 'nodedown', n => n === rat.name)
@@ -150,7 +160,11 @@ t.test('host key pinning at node level: a wrong key refuses the connection', { s
     const err = nextEvent<[string, { error: Error; code: string }]>(fox, 'connectError', n => n === eel.name)
     t.equal(await fox.connect(eel.name), false)
     const e = (await err)[1].error
-    t.ok(causes(e).some(c => c instanceof SshHostKeyError), 'an SshHostKeyError behind it', { found: e })
+    t.ok(
+      causes(e).some(c => c instanceof SshHostKeyError),
+      'an SshHostKeyError behind it',
+      { found: e },
+    )
     t.match(errorOf(e).message, /ssh gateway 'gw'/)
   })
 

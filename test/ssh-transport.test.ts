@@ -25,28 +25,36 @@ t.teardown(() => Promise.all(transports.map(tr => tr.close())))
 const track = (tr: SshTransport): SshTransport => (transports.push(tr), tr)
 
 t.test('forwarded channels', { skip }, async t => {
-  tapCompliance(t, 'ssh: Transport compliance', transportCompliance({
-    name: 'ssh',
-    leakCheck: false,
-    setup: async () => {
-      const d = await sshd()
-      // The gateway key is the host the suite dials (127.0.0.1): every dial goes through sshd.
-      return { transport: ssh({ gateways: { '127.0.0.1': d.gateway({ target: '127.0.0.1' }) } }), host: '127.0.0.1' }
-    },
-    teardown: ({ transport }) => transport.close(),
-  }))
+  tapCompliance(
+    t,
+    'ssh: Transport compliance',
+    transportCompliance({
+      name: 'ssh',
+      leakCheck: false,
+      setup: async () => {
+        const d = await sshd()
+        // The gateway key is the host the suite dials (127.0.0.1): every dial goes through sshd.
+        return { transport: ssh({ gateways: { '127.0.0.1': d.gateway({ target: '127.0.0.1' }) } }), host: '127.0.0.1' }
+      },
+      teardown: ({ transport }) => transport.close(),
+    }),
+  )
 })
 
 t.test('reverse listener (sshd listens for us)', { skip }, async t => {
-  tapCompliance(t, 'ssh: Transport compliance', transportCompliance({
-    name: 'ssh',
-    leakCheck: false,
-    setup: async () => {
-      const d = await sshd()
-      return { transport: ssh({ gateways: { relay: d.gateway() }, reverse: { gateway: 'relay' } }), host: '127.0.0.1' }
-    },
-    teardown: ({ transport }) => transport.close(),
-  }))
+  tapCompliance(
+    t,
+    'ssh: Transport compliance',
+    transportCompliance({
+      name: 'ssh',
+      leakCheck: false,
+      setup: async () => {
+        const d = await sshd()
+        return { transport: ssh({ gateways: { relay: d.gateway() }, reverse: { gateway: 'relay' } }), host: '127.0.0.1' }
+      },
+      teardown: ({ transport }) => transport.close(),
+    }),
+  )
 })
 
 t.test('a dialled Conn: ssh, encrypted, named after the node address', { skip }, async t => {
@@ -105,7 +113,9 @@ t.test('host keys: pinned, known_hosts, refused with a typed error naming the ga
   })
 
   await t.test('known_hosts: the listed key is accepted', async t => {
-    const tr = track(ssh({ gateways: { '127.0.0.1': { ...d.gateway({ target: '127.0.0.1' }), hostKey: undefined, knownHosts: d.knownHostsFile } } }))
+    const tr = track(
+      ssh({ gateways: { '127.0.0.1': { ...d.gateway({ target: '127.0.0.1' }), hostKey: undefined, knownHosts: d.knownHostsFile } } }),
+    )
     await echo(tr)
     t.pass('connected through a host verified by known_hosts')
   })
@@ -129,17 +139,23 @@ t.test('host keys: pinned, known_hosts, refused with a typed error naming the ga
     const other = makeKey(d.dir, `other2-${Date.now()}`)
     writeFileSync(file, `[127.0.0.1]:1 ${d.hostKey.publicKey}\n`)
     const unknown = track(ssh({ gateways: { gw: { ...d.gateway(), hostKey: undefined, knownHosts: file } } }))
-    const e1 = (await unknown.dial({ host: 'gw', port: 1 }, { signal: AbortSignal.timeout(10_000) }).catch((e: unknown) => e)) as SshHostKeyError
+    const e1 = (await unknown
+      .dial({ host: 'gw', port: 1 }, { signal: AbortSignal.timeout(10_000) })
+      .catch((e: unknown) => e)) as SshHostKeyError
     t.ok(e1 instanceof SshHostKeyError, 'refused', { found: e1 })
     t.equal(e1.reason, 'host-key-unknown')
     t.match(e1.message, /ssh gateway 'gw'/)
     writeFileSync(file, `[127.0.0.1]:${d.port} ${other.publicKey}\n`)
     const changed = track(ssh({ gateways: { gw: { ...d.gateway(), hostKey: undefined, knownHosts: file } } }))
-    const e2 = (await changed.dial({ host: 'gw', port: 1 }, { signal: AbortSignal.timeout(10_000) }).catch((e: unknown) => e)) as SshHostKeyError
+    const e2 = (await changed
+      .dial({ host: 'gw', port: 1 }, { signal: AbortSignal.timeout(10_000) })
+      .catch((e: unknown) => e)) as SshHostKeyError
     t.ok(e2 instanceof SshHostKeyError, 'refused', { found: e2 })
     t.equal(e2.reason, 'host-key-changed')
     const missing = track(ssh({ gateways: { gw: { ...d.gateway(), hostKey: undefined, knownHosts: path.join(d.dir, 'nope') } } }))
-    const e3 = (await missing.dial({ host: 'gw', port: 1 }, { signal: AbortSignal.timeout(10_000) }).catch((e: unknown) => e)) as SshGatewayError
+    const e3 = (await missing
+      .dial({ host: 'gw', port: 1 }, { signal: AbortSignal.timeout(10_000) })
+      .catch((e: unknown) => e)) as SshGatewayError
     t.ok(e3 instanceof SshGatewayError, 'an unreadable known_hosts refuses too', { found: e3 })
     t.match(e3.message, /known_hosts/)
   })
@@ -149,8 +165,12 @@ t.test('known_hosts parsing (pure)', async t => {
   const key = 'AAAAC3NzaC1lZDI1NTE5AAAAIOkqg1Y1x2ugcHRD2T7eD3u0GBD6oV1m0j7mIRi1mJ1b'
   const blob = Buffer.from(key, 'base64')
   const text = [
-    '# comment', '', 'garbage', `@cert-authority *.example ssh-ed25519 ${key}`,
-    `a.example,b.example ssh-ed25519 ${key} comment`, `*.wild,!bad.wild ssh-ed25519 ${key}`,
+    '# comment',
+    '',
+    'garbage',
+    `@cert-authority *.example ssh-ed25519 ${key}`,
+    `a.example,b.example ssh-ed25519 ${key} comment`,
+    `*.wild,!bad.wild ssh-ed25519 ${key}`,
   ].join('\n')
   t.equal(parseKnownHosts(text).length, 3)
   t.ok(checkKnownHosts(blob, text, 'b.example', 22).ok)
@@ -167,10 +187,22 @@ t.test('options are checked up front', async t => {
   t.throws(() => ssh(undefined as never), { code: 'ERR_BAD_ARGUMENT' })
   t.throws(() => ssh({ gateways: { w: { host: '' } as never } }), { code: 'ERR_BAD_ARGUMENT', message: /'w' needs a host/ })
   t.throws(() => ssh({ gateways: { w: { host: 'h', hostKey: fp } } }), { code: 'ERR_BAD_ARGUMENT', message: /privateKey or an agent/ })
-  t.throws(() => ssh({ gateways: { w: { host: 'h', privateKey: pem } } }), { code: 'ERR_BAD_ARGUMENT', message: /never accepted unverified/ })
-  t.throws(() => ssh({ gateways: { w: { host: 'h', privateKey: pem, hostKey: 'abc' } } }), { code: 'ERR_BAD_ARGUMENT', message: /fingerprint/ })
-  t.throws(() => ssh({ gateways: { w: { host: 'h', port: 0, privateKey: pem, hostKey: fp } } }), { code: 'ERR_BAD_ARGUMENT', message: /bad port/ })
-  t.throws(() => ssh({ gateways: { w: { host: 'h', privateKey: pem, hostKey: fp } }, reverse: { gateway: 'x' } }), { code: 'ERR_BAD_ARGUMENT', message: /reverse.gateway/ })
+  t.throws(() => ssh({ gateways: { w: { host: 'h', privateKey: pem } } }), {
+    code: 'ERR_BAD_ARGUMENT',
+    message: /never accepted unverified/,
+  })
+  t.throws(() => ssh({ gateways: { w: { host: 'h', privateKey: pem, hostKey: 'abc' } } }), {
+    code: 'ERR_BAD_ARGUMENT',
+    message: /fingerprint/,
+  })
+  t.throws(() => ssh({ gateways: { w: { host: 'h', port: 0, privateKey: pem, hostKey: fp } } }), {
+    code: 'ERR_BAD_ARGUMENT',
+    message: /bad port/,
+  })
+  t.throws(() => ssh({ gateways: { w: { host: 'h', privateKey: pem, hostKey: fp } }, reverse: { gateway: 'x' } }), {
+    code: 'ERR_BAD_ARGUMENT',
+    message: /reverse.gateway/,
+  })
   const tr = ssh({ gateways: { w: { host: 'h', privateKey: pem, hostKey: [fp] } } })
   t.same(Object.keys(tr).sort(), ['close', 'dial', 'listen', 'name', 'portMapperStream'])
 })
@@ -231,7 +263,9 @@ t.test('one SSH connection, shared; ended when idle; the next dial logs in again
   const l = await tr.listen({ host: '127.0.0.1', port: 0 }, c => c.stream.pipe(c.stream))
   t.teardown(() => l.close())
   const before = d.logins()
-  const conns = await Promise.all([1, 2, 3].map(() => tr.dial({ host: 'gw', port: l.address.port }, { signal: AbortSignal.timeout(10_000) })))
+  const conns = await Promise.all(
+    [1, 2, 3].map(() => tr.dial({ host: 'gw', port: l.address.port }, { signal: AbortSignal.timeout(10_000) })),
+  )
   const mapper = await tr.portMapperStream({ host: 'gw', port: l.address.port }, { signal: AbortSignal.timeout(10_000), purpose: 'lookup' })
   t.equal(d.logins() - before, 1, 'three dials and a port-mapper stream over one SSH login')
   for (const c of conns) c.destroy()
@@ -256,7 +290,9 @@ t.test('without target, the gateway resolves the node host itself', { skip }, as
   c.stream.write('x')
   await new Promise(r => c.stream.once('data', r))
   c.destroy()
-  const e = (await tr.dial({ host: 'LOCALHOST', port: 1 }, { signal: AbortSignal.timeout(10_000) }).catch((e: unknown) => e)) as SshGatewayError
+  const e = (await tr
+    .dial({ host: 'LOCALHOST', port: 1 }, { signal: AbortSignal.timeout(10_000) })
+    .catch((e: unknown) => e)) as SshGatewayError
   t.ok(e instanceof SshGatewayError, 'gateway keys match host names case-insensitively', { found: e })
   t.equal(e.reason, 'forward')
   t.match(e.message, /cannot connect to LOCALHOST:1 through ssh gateway 'localhost'/)

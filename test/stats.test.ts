@@ -95,7 +95,7 @@ t.test('queued bytes and busy come from the outbox', async t => {
   t.equal(conn(foo.stats(), bar.name).busy, false, 'not busy once drained')
 })
 
-t.test('processes, registered names, refusals; a peer\'s stats over the connection', async t => {
+t.test("processes, registered names, refusals; a peer's stats over the connection", async t => {
   const epmd = await testEpmd(t)
   const bar = await testNode(t, epmd, { name: 'bar' })
   const foo = await testNode(t, epmd, { name: 'foo' })
@@ -103,7 +103,11 @@ t.test('processes, registered names, refusals; a peer\'s stats over the connecti
   t.same(base.refused, {}, 'nothing refused')
   t.equal(base.node, bar.name)
   t.same(base.connections, [], 'no connection yet')
-  const pids = [0, 1, 2].map(() => bar.spawn(async proc => { await proc.receive(m => m === 'stop') }))
+  const pids = [0, 1, 2].map(() =>
+    bar.spawn(async proc => {
+      await proc.receive(m => m === 'stop')
+    }),
+  )
   bar.register('alpha', pids[0] as Pid)
   bar.register('beta', pids[1] as Pid)
   const local = bar.stats()
@@ -111,7 +115,7 @@ t.test('processes, registered names, refusals; a peer\'s stats over the connecti
   t.same(local.registered.sort(), ['alpha', 'beta'])
 
   const remote = await foo.stats(bar.name)
-  t.equal(remote.node, bar.name, 'the answer is bar\'s')
+  t.equal(remote.node, bar.name, "the answer is bar's")
   t.equal(remote.processes, local.processes)
   t.same(remote.registered.sort(), ['alpha', 'beta'])
   t.same(remote.refused, {})
@@ -119,7 +123,10 @@ t.test('processes, registered names, refusals; a peer\'s stats over the connecti
   const seen = conn(remote, foo.name)
   t.equal(seen.type, 'visible')
   t.ok(seen.messagesIn >= 1, 'bar counted the stats request that it answered')
-  t.notOk(bar.registered().some(n => !['alpha', 'beta'].includes(n)), 'answering registers no process')
+  t.notOk(
+    bar.registered().some(n => !['alpha', 'beta'].includes(n)),
+    'answering registers no process',
+  )
 
   for (const p of pids) bar.send(p, 'stop')
   await new Promise(r => setTimeout(r, 20))
@@ -139,7 +146,7 @@ t.test('stats(peer) of a node that cannot be reached rejects', async t => {
   await t.rejects(foo.stats(full('nobody')), { code: 'ERR_NODE_STOPPED' })
 })
 
-t.test('policy.allowSignal decides who may read the stats (op \'stats\'); a refusal is counted', async t => {
+t.test("policy.allowSignal decides who may read the stats (op 'stats'); a refusal is counted", async t => {
   const epmd = await testEpmd(t)
   const bar = await testNode(t, epmd, {
     name: 'bar',

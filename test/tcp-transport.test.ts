@@ -6,15 +6,23 @@ import type { Conn } from '../lib/transport.js'
 import { transportCompliance } from '../lib/compliance/index.js'
 import { tapCompliance } from './fixtures/compliance-tap.js'
 
-tapCompliance(t, 'tcp: Transport compliance', transportCompliance({
-  name: 'tcp',
-  setup: () => ({ transport: tcp(), host: '127.0.0.1' }),
-}))
+tapCompliance(
+  t,
+  'tcp: Transport compliance',
+  transportCompliance({
+    name: 'tcp',
+    setup: () => ({ transport: tcp(), host: '127.0.0.1' }),
+  }),
+)
 
-tapCompliance(t, 'tcp: Transport compliance', transportCompliance({
-  name: 'tcp',
-  setup: () => ({ transport: tcp({ noDelay: false, keepAlive: true }), host: '127.0.0.1' }),
-}))
+tapCompliance(
+  t,
+  'tcp: Transport compliance',
+  transportCompliance({
+    name: 'tcp',
+    setup: () => ({ transport: tcp({ noDelay: false, keepAlive: true }), host: '127.0.0.1' }),
+  }),
+)
 
 // tcp-specific behaviour beyond the compliance suite
 

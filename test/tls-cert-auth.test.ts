@@ -30,27 +30,35 @@ function tlsSession(certA: string, certB: string, cookies: [string, string] = ['
   )
 }
 
-tapCompliance(t, 'tls-cert over real TLS: Authenticator compliance', authenticatorCompliance({
-  faults: kernelFaults,
-  setup: () => ({
-    a: tlsCert(),
-    b: tlsCert(),
-    good: () => tlsSession(A, B),
-    // Both certificates are valid (same CA) but name other nodes.
-    bad: () => tlsSession(full('c'), full('d')),
+tapCompliance(
+  t,
+  'tls-cert over real TLS: Authenticator compliance',
+  authenticatorCompliance({
+    faults: kernelFaults,
+    setup: () => ({
+      a: tlsCert(),
+      b: tlsCert(),
+      good: () => tlsSession(A, B),
+      // Both certificates are valid (same CA) but name other nodes.
+      bad: () => tlsSession(full('c'), full('d')),
+    }),
   }),
-}))
+)
 
-tapCompliance(t, 'tls-cert with cookie over real TLS: Authenticator compliance', authenticatorCompliance({
-  faults: kernelFaults,
-  setup: () => ({
-    a: tlsCert({ cookie: true }),
-    b: tlsCert({ cookie: true }),
-    good: () => tlsSession(A, B),
-    // Right certificates, wrong cookie.
-    bad: () => tlsSession(A, B, ['SECRET', 'OTHER']),
+tapCompliance(
+  t,
+  'tls-cert with cookie over real TLS: Authenticator compliance',
+  authenticatorCompliance({
+    faults: kernelFaults,
+    setup: () => ({
+      a: tlsCert({ cookie: true }),
+      b: tlsCert({ cookie: true }),
+      good: () => tlsSession(A, B),
+      // Right certificates, wrong cookie.
+      bad: () => tlsSession(A, B, ['SECRET', 'OTHER']),
+    }),
   }),
-}))
+)
 
 type Outcome = AuthResult | NetkernelError
 
@@ -96,7 +104,10 @@ t.test('with cookie: the cookie handshake follows the certificate verdicts', asy
   const [i, r] = await run(s, tlsCert({ cookie: true }))
   t.equal((i as AuthResult).peerName, B)
   t.equal((r as AuthResult).peerName, A)
-  t.same(s.initiator.ch.transcript.map(e => String(e.msg.t)), ['cert', 'cert', 'start', 'share', 'confirm', 'ok'])
+  t.same(
+    s.initiator.ch.transcript.map(e => String(e.msg.t)),
+    ['cert', 'cert', 'start', 'share', 'confirm', 'ok'],
+  )
 })
 
 t.test('a certificate naming another node: ERR_AUTH_FAILED on both sides, saying what it names', async t => {
@@ -124,7 +135,11 @@ t.test('over plain TCP (no certificate): ERR_CERT_REQUIRED on both sides', async
 t.test('insecureSkipVerify: an unverified certificate is not exposed, so tls-cert refuses it', async t => {
   const stranger = other.node(A)
   const s = await handshakeSession(
-    { name: A, cookies: new Cookies('S'), transport: tls({ ca: pki.ca.cert, cert: stranger.cert, key: stranger.key, insecureSkipVerify: true }) },
+    {
+      name: A,
+      cookies: new Cookies('S'),
+      transport: tls({ ca: pki.ca.cert, cert: stranger.cert, key: stranger.key, insecureSkipVerify: true }),
+    },
     { name: B, cookies: new Cookies('S'), transport: pki.transport(B, { insecureSkipVerify: true }) },
   )
   t.equal(s.responder.ctx.conn.peerCertificate, undefined, 'the stranger certificate is not exposed')
@@ -143,7 +158,12 @@ t.test('an expired certificate (checked again by the authenticator) is ERR_CERT_
   const conn = (cert: unknown): Conn => ({ ...s.initiator.ctx.conn, peerCertificate: cert as Conn['peerCertificate'] })
   const expired = { ...real, valid_to: 'Jan  1 00:00:00 2001 GMT' }
   const ctx = (c: Conn, role: 'initiator' | 'responder'): AuthContext => ({
-    localName: role === 'initiator' ? A : B, peerName: role === 'initiator' ? B : A, role, conn: c, cookies: new Cookies('S'), signal: AbortSignal.timeout(5000),
+    localName: role === 'initiator' ? A : B,
+    peerName: role === 'initiator' ? B : A,
+    role,
+    conn: c,
+    cookies: new Cookies('S'),
+    signal: AbortSignal.timeout(5000),
   })
   const auth = tlsCert()
   const [i, r] = await Promise.all([
@@ -224,7 +244,12 @@ t.test('nodes with tls() + tlsCert()', async t => {
     const b = await tlsNode(t, epmd, 'bc', pki.transport(full('bc')), tlsCert({ cookie: true }))
     t.equal(await a.connect(b.name), true)
     b.setCookie(full('ac2'), 'different')
-    const c = await testNode(t, epmd, { name: 'ac2', cookie: 'different', transport: pki.transport(full('ac2')), auth: tlsCert({ cookie: true }) })
+    const c = await testNode(t, epmd, {
+      name: 'ac2',
+      cookie: 'different',
+      transport: pki.transport(full('ac2')),
+      auth: tlsCert({ cookie: true }),
+    })
     const { out, in: inn } = await refusedBothWays(t, c, a)
     t.equal(out.code, 'ERR_AUTH_FAILED', 'a wrong cookie on top of a good certificate is still refused')
     t.equal(inn.code, 'ERR_AUTH_FAILED')

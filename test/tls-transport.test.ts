@@ -24,23 +24,35 @@ import { full, host, testEpmd, testNode, nextEvent, inProcess } from './fixtures
 const pki = testPki()
 const other = testPki('another CA')
 
-tapCompliance(t, 'tls: Transport compliance', transportCompliance({
-  name: 'tls',
-  setup: () => ({ transport: pki.transport(full('a')), host: '127.0.0.1' }),
-}))
+tapCompliance(
+  t,
+  'tls: Transport compliance',
+  transportCompliance({
+    name: 'tls',
+    setup: () => ({ transport: pki.transport(full('a')), host: '127.0.0.1' }),
+  }),
+)
 
-tapCompliance(t, 'tls: Transport compliance', transportCompliance({
-  name: 'tls',
-  setup: () => ({ transport: pki.transport(full('a'), { noDelay: false, keepAlive: true }), host: '127.0.0.1' }),
-}))
+tapCompliance(
+  t,
+  'tls: Transport compliance',
+  transportCompliance({
+    name: 'tls',
+    setup: () => ({ transport: pki.transport(full('a'), { noDelay: false, keepAlive: true }), host: '127.0.0.1' }),
+  }),
+)
 
 /** Listen with `server`, dial with `client`; resolves with the dial's outcome and the accepted Conn. */
 async function attempt(t: Test, server: Transport, client: Transport, dialHost = '127.0.0.1') {
   let onAccepted!: (c: Conn) => void
-  const accepted = new Promise<Conn>(resolve => { onAccepted = resolve })
+  const accepted = new Promise<Conn>(resolve => {
+    onAccepted = resolve
+  })
   const l = await server.listen({ host: '127.0.0.1', port: 0 }, onAccepted)
   t.teardown(() => l.close())
-  const dialled = await client.dial({ host: dialHost, port: l.address.port }, { signal: AbortSignal.timeout(5000) }).catch((e: unknown) => e as NetkernelError)
+  const dialled = await client
+    .dial({ host: dialHost, port: l.address.port }, { signal: AbortSignal.timeout(5000) })
+    .catch((e: unknown) => e as NetkernelError)
   const conn = await accepted
   t.teardown(() => {
     conn.destroy()
@@ -66,7 +78,10 @@ t.test('the factory returns a plain object named tls', async t => {
 t.test('Conn: TLS 1.3, encrypted, the verified peer certificate on both ends', async t => {
   const { dialled, conn } = await attempt(t, pki.transport(full('srv')), pki.transport(full('cli')))
   if (dialled instanceof Error) throw dialled
-  for (const [c, peer] of [[dialled, full('srv')], [conn, full('cli')]] as const) {
+  for (const [c, peer] of [
+    [dialled, full('srv')],
+    [conn, full('cli')],
+  ] as const) {
     t.equal(c.transport, 'tls')
     t.equal(c.encrypted, true)
     t.equal(c.peerCertificate?.subject.CN, peer, `the certificate of ${peer}`)
@@ -103,8 +118,16 @@ t.test('refusals are typed on both ends', async t => {
   const server = pki.transport(full('srv'))
   const cases: Array<[string, Transport, string]> = [
     ['no client certificate', tls({ ca: pki.ca.cert }), 'ERR_CERT_REQUIRED'],
-    ['a client certificate from another CA', tls({ ...other.options(full('cli')), ca: [pki.ca.cert, other.ca.cert] }), 'ERR_CERT_UNTRUSTED'],
-    ['an expired client certificate', tls({ ca: pki.ca.cert, ...certOf(pki.node(full('old'), { notAfter: new Date(Date.now() - 60_000) })) }), 'ERR_CERT_EXPIRED'],
+    [
+      'a client certificate from another CA',
+      tls({ ...other.options(full('cli')), ca: [pki.ca.cert, other.ca.cert] }),
+      'ERR_CERT_UNTRUSTED',
+    ],
+    [
+      'an expired client certificate',
+      tls({ ca: pki.ca.cert, ...certOf(pki.node(full('old'), { notAfter: new Date(Date.now() - 60_000) })) }),
+      'ERR_CERT_EXPIRED',
+    ],
     ['a client that does not trust the server', other.transport(full('cli')), 'ERR_CERT_UNTRUSTED'],
   ]
   for (const [what, client, code] of cases) {
@@ -123,7 +146,11 @@ function certOf(c: { cert: string; key: string }) {
 }
 
 t.test('insecureSkipVerify: anything connects, and no unverified certificate is exposed', async t => {
-  const { dialled, conn } = await attempt(t, pki.transport(full('srv'), { insecureSkipVerify: true }), tls({ ca: other.ca.cert, ...certOf(other.node(full('cli'))), insecureSkipVerify: true }))
+  const { dialled, conn } = await attempt(
+    t,
+    pki.transport(full('srv'), { insecureSkipVerify: true }),
+    tls({ ca: other.ca.cert, ...certOf(other.node(full('cli'))), insecureSkipVerify: true }),
+  )
   if (dialled instanceof Error) throw dialled
   t.equal(conn.peerCertificate, undefined, 'the listener does not expose the untrusted client certificate')
   t.equal(dialled.peerCertificate, undefined, 'nor the dialler the server certificate it could not verify')
@@ -139,7 +166,10 @@ t.test('options: ca required, verification cannot be weakened by node:tls option
   }
   t.throws(() => tls({ ...pki.options(full('a')), servername: 'x' } as never), { code: 'ERR_BAD_ARGUMENT', message: /servername/ })
   t.throws(() => tls({ ca: 'not a certificate', cert: 'nope', key: 'nope' }), { code: 'ERR_BAD_ARGUMENT', message: /cannot load/ })
-  await t.rejects(tls({ ca: pki.ca.cert }).listen({ host: '127.0.0.1', port: 0 }, () => {}), { code: 'ERR_LISTEN', message: /needs this node's cert and key/ })
+  await t.rejects(
+    tls({ ca: pki.ca.cert }).listen({ host: '127.0.0.1', port: 0 }, () => {}),
+    { code: 'ERR_LISTEN', message: /needs this node's cert and key/ },
+  )
 })
 
 t.test('a client that never completes the TLS handshake is dropped at handshakeTimeout', async t => {
@@ -199,11 +229,15 @@ t.test('bytes that arrive together with a verdict are kept for the kernel', asyn
 
   // A raw TLS server that sends its verdict and data in one write.
   const s = pki.node(full('srv'))
-  const srv = nodeTls.createServer({ ca: pki.ca.cert, cert: s.cert, key: s.key, requestCert: true }, sock => sock.write(Buffer.from('NK\x00server data')))
+  const srv = nodeTls.createServer({ ca: pki.ca.cert, cert: s.cert, key: s.key, requestCert: true }, sock =>
+    sock.write(Buffer.from('NK\x00server data')),
+  )
   srv.listen(0, '127.0.0.1')
   await once(srv, 'listening')
   t.teardown(() => srv.close())
-  const d = await pki.transport(full('cli')).dial({ host: '127.0.0.1', port: (srv.address() as net.AddressInfo).port }, { signal: AbortSignal.timeout(5000) })
+  const d = await pki
+    .transport(full('cli'))
+    .dial({ host: '127.0.0.1', port: (srv.address() as net.AddressInfo).port }, { signal: AbortSignal.timeout(5000) })
   t.teardown(() => d.destroy())
   const [got2] = await once(d.stream, 'data')
   t.equal(String(got2), 'server data', 'dialling side')
@@ -265,61 +299,110 @@ function openssl(dir: string, args: string[]): void {
 
 /** An openssl-made leaf for `name` signed by the CA in dir/ca.pem + ca.key; SANs as given. */
 function opensslLeaf(dir: string, file: string, name: string, san: string): { cert: string; key: string } {
-  writeFileSync(join(dir, `${file}.ext`), `subjectAltName=${san}\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n`)
+  writeFileSync(
+    join(dir, `${file}.ext`),
+    `subjectAltName=${san}\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n`,
+  )
   openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${file}.key`, '-out', `${file}.csr`, '-subj', `/CN=${name}`])
-  openssl(dir, ['x509', '-req', '-in', `${file}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${file}.pem`, '-days', '30', '-extfile', `${file}.ext`])
+  openssl(dir, [
+    'x509',
+    '-req',
+    '-in',
+    `${file}.csr`,
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    `${file}.pem`,
+    '-days',
+    '30',
+    '-extfile',
+    `${file}.ext`,
+  ])
   return { cert: readFileSync(join(dir, `${file}.pem`), 'utf8'), key: readFileSync(join(dir, `${file}.key`), 'utf8') }
 }
 
-t.test('certificates made with the openssl command line', { skip: !haveOpenssl && process.env.NETKERNEL_REQUIRE_PEERS !== '1' ? 'openssl is not installed (set NETKERNEL_REQUIRE_PEERS=1 to fail instead)' : false }, async t => {
-  t.ok(haveOpenssl, 'openssl is installed')
-  const sans = `DNS:${host},IP:127.0.0.1,DNS:localhost`
+t.test(
+  'certificates made with the openssl command line',
+  {
+    skip:
+      !haveOpenssl && process.env.NETKERNEL_REQUIRE_PEERS !== '1'
+        ? 'openssl is not installed (set NETKERNEL_REQUIRE_PEERS=1 to fail instead)'
+        : false,
+  },
+  async t => {
+    t.ok(haveOpenssl, 'openssl is installed')
+    const sans = `DNS:${host},IP:127.0.0.1,DNS:localhost`
 
-  await t.test('an openssl CA and openssl node certificates', async t => {
-    const dir = mkdtempSync(join(tmpdir(), 'nk-openssl-'))
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-    openssl(dir, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '30', '-subj', '/CN=openssl test CA'])
-    const ca = readFileSync(join(dir, 'ca.pem'), 'utf8')
-    // One names its node by URI SAN and CN, the other by CN only.
-    const a = opensslLeaf(dir, 'a', full('oa'), `URI:netkernel:${full('oa')},${sans}`)
-    const b = opensslLeaf(dir, 'b', full('ob'), sans)
-    const { dialled, conn } = await attempt(t, tls({ ca, ...b }), tls({ ca, ...a }))
-    if (dialled instanceof Error) throw dialled
-    t.equal(dialled.peerCertificate?.subject.CN, full('ob'))
-    t.equal(conn.peerCertificate?.subject.CN, full('oa'))
-    dialled.stream.write('over openssl certificates')
-    const [got] = await once(conn.stream, 'data')
-    t.equal(String(got), 'over openssl certificates')
+    await t.test('an openssl CA and openssl node certificates', async t => {
+      const dir = mkdtempSync(join(tmpdir(), 'nk-openssl-'))
+      t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+      openssl(dir, [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        'ca.key',
+        '-out',
+        'ca.pem',
+        '-days',
+        '30',
+        '-subj',
+        '/CN=openssl test CA',
+      ])
+      const ca = readFileSync(join(dir, 'ca.pem'), 'utf8')
+      // One names its node by URI SAN and CN, the other by CN only.
+      const a = opensslLeaf(dir, 'a', full('oa'), `URI:netkernel:${full('oa')},${sans}`)
+      const b = opensslLeaf(dir, 'b', full('ob'), sans)
+      const { dialled, conn } = await attempt(t, tls({ ca, ...b }), tls({ ca, ...a }))
+      if (dialled instanceof Error) throw dialled
+      t.equal(dialled.peerCertificate?.subject.CN, full('ob'))
+      t.equal(conn.peerCertificate?.subject.CN, full('oa'))
+      dialled.stream.write('over openssl certificates')
+      const [got] = await once(conn.stream, 'data')
+      t.equal(String(got), 'over openssl certificates')
 
-    const epmd = await testEpmd(t)
-    const na = await testNode(t, epmd, { name: 'oa', transport: tls({ ca, ...a }), auth: tlsCert() })
-    const nb = await testNode(t, epmd, { name: 'ob', transport: tls({ ca, ...b }), auth: tlsCert() })
-    t.equal(await na.connect(nb.name), true, 'tls-cert accepts the URI SAN and the CN-only certificate')
-    const reply = await inProcess(nb, async proc => {
-      const pid = await proc.spawn(na.name, 't', 'echo', [])
-      proc.send(pid, ['hi', proc.self])
-      return proc.receive(undefined, { timeout: 10_000 })
+      const epmd = await testEpmd(t)
+      const na = await testNode(t, epmd, { name: 'oa', transport: tls({ ca, ...a }), auth: tlsCert() })
+      const nb = await testNode(t, epmd, { name: 'ob', transport: tls({ ca, ...b }), auth: tlsCert() })
+      t.equal(await na.connect(nb.name), true, 'tls-cert accepts the URI SAN and the CN-only certificate')
+      const reply = await inProcess(nb, async proc => {
+        const pid = await proc.spawn(na.name, 't', 'echo', [])
+        proc.send(pid, ['hi', proc.self])
+        return proc.receive(undefined, { timeout: 10_000 })
+      })
+      t.same(reply, ['hi', na.name])
+      // And the forge-made certificates of another CA are refused by this openssl-CA node.
+      const stranger = await testNode(t, epmd, {
+        name: 'fs',
+        transport: tls({ ca: [ca, pki.ca.cert], ...certOf(pki.node(full('fs'))) }),
+        auth: tlsCert(),
+      })
+      const refused = nextEvent<[string | undefined, ErrInfo]>(stranger, 'connectError')
+      t.equal(await stranger.connect(na.name), false)
+      t.equal((await refused)[1].code, 'ERR_CERT_UNTRUSTED')
     })
-    t.same(reply, ['hi', na.name])
-    // And the forge-made certificates of another CA are refused by this openssl-CA node.
-    const stranger = await testNode(t, epmd, { name: 'fs', transport: tls({ ca: [ca, pki.ca.cert], ...certOf(pki.node(full('fs'))) }), auth: tlsCert() })
-    const refused = nextEvent<[string | undefined, ErrInfo]>(stranger, 'connectError')
-    t.equal(await stranger.connect(na.name), false)
-    t.equal((await refused)[1].code, 'ERR_CERT_UNTRUSTED')
-  })
 
-  await t.test('an openssl-signed node certificate under a netkernel/certs CA', async t => {
-    const dir = mkdtempSync(join(tmpdir(), 'nk-openssl-'))
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-    writeFileSync(join(dir, 'ca.pem'), pki.ca.cert)
-    writeFileSync(join(dir, 'ca.key'), pki.ca.key, { mode: 0o600 })
-    const leaf = opensslLeaf(dir, 'leaf', full('ol'), `URI:netkernel:${full('ol')},${sans}`)
-    const forgeSide = pki.transport(full('fg'))
-    const opensslSide = tls({ ca: pki.ca.cert, ...leaf })
-    for (const [server, client, what] of [[forgeSide, opensslSide, 'openssl leaf dials'], [opensslSide, forgeSide, 'openssl leaf accepts']] as const) {
-      const { dialled, conn } = await attempt(t, server, client)
-      t.notOk(dialled instanceof Error, what, { found: dialled })
-      t.ok(conn.peerCertificate, `${what}: verified on both ends`)
-    }
-  })
-})
+    await t.test('an openssl-signed node certificate under a netkernel/certs CA', async t => {
+      const dir = mkdtempSync(join(tmpdir(), 'nk-openssl-'))
+      t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+      writeFileSync(join(dir, 'ca.pem'), pki.ca.cert)
+      writeFileSync(join(dir, 'ca.key'), pki.ca.key, { mode: 0o600 })
+      const leaf = opensslLeaf(dir, 'leaf', full('ol'), `URI:netkernel:${full('ol')},${sans}`)
+      const forgeSide = pki.transport(full('fg'))
+      const opensslSide = tls({ ca: pki.ca.cert, ...leaf })
+      for (const [server, client, what] of [
+        [forgeSide, opensslSide, 'openssl leaf dials'],
+        [opensslSide, forgeSide, 'openssl leaf accepts'],
+      ] as const) {
+        const { dialled, conn } = await attempt(t, server, client)
+        t.notOk(dialled instanceof Error, what, { found: dialled })
+        t.ok(conn.peerCertificate, `${what}: verified on both ends`)
+      }
+    })
+  },
+)

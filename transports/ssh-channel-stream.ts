@@ -20,7 +20,11 @@ export class ChannelStream extends Duplex {
    * `release` runs once, when this stream is done with the channel (for idle tracking);
    * `sessionGone` tells whether the SSH connection under the channel has ended.
    */
-  constructor(ch: ClientChannel, private readonly release: () => void, private readonly sessionGone: () => boolean = () => false) {
+  constructor(
+    ch: ClientChannel,
+    private readonly release: () => void,
+    private readonly sessionGone: () => boolean = () => false,
+  ) {
     super({ allowHalfOpen: true })
     this.ch = ch
     ch.on('data', this.onData)

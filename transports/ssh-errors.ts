@@ -20,7 +20,13 @@ export type SshGatewayFailure =
 export class SshGatewayError extends TransportError {
   readonly gateway: string
   readonly reason: SshGatewayFailure | 'host-key-unknown' | 'host-key-changed'
-  constructor(code: CodeOf<'TransportError'>, gateway: string, reason: SshGatewayError['reason'], message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: CodeOf<'TransportError'>,
+    gateway: string,
+    reason: SshGatewayError['reason'],
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(code, message, options)
     this.gateway = gateway
     this.reason = reason

@@ -23,9 +23,7 @@ export function isFingerprint(s: unknown): s is string {
   return typeof s === 'string' && FINGERPRINT_RE.test(s)
 }
 
-export type HostKeyVerdict =
-  | { ok: true }
-  | { ok: false; reason: 'host-key-unknown' | 'host-key-changed'; detail: string }
+export type HostKeyVerdict = { ok: true } | { ok: false; reason: 'host-key-unknown' | 'host-key-changed'; detail: string }
 
 function sameText(a: string, b: string): boolean {
   const x = Buffer.from(a)
@@ -70,7 +68,10 @@ export function parseKnownHosts(text: string): KnownHostsEntry[] {
 
 /** OpenSSH's wildcard match: `*` any run, `?` one character (case-insensitive). */
 function wildcard(pattern: string, name: string): boolean {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.')
   return new RegExp(`^${re}$`, 'i').test(name)
 }
 
@@ -110,7 +111,11 @@ export function checkKnownHosts(blob: Buffer, text: string, host: string, port: 
   if (forHost.some(e => e.key.equals(blob))) return { ok: true }
   const type = keyTypeOf(blob)
   if (forHost.some(e => e.keyType === type)) {
-    return { ok: false, reason: 'host-key-changed', detail: `known_hosts lists a different ${type} key for ${name} (REMOTE HOST IDENTIFICATION HAS CHANGED?)` }
+    return {
+      ok: false,
+      reason: 'host-key-changed',
+      detail: `known_hosts lists a different ${type} key for ${name} (REMOTE HOST IDENTIFICATION HAS CHANGED?)`,
+    }
   }
   return { ok: false, reason: 'host-key-unknown', detail: `known_hosts has no ${type} key for ${name}` }
 }
@@ -128,6 +133,11 @@ export function knownHostKeyAlgorithms(text: string, host: string, port: number)
 }
 
 const SUPPORTED_HOST_KEY_ALGORITHMS = new Set([
-  'ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521',
-  'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa',
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
 ])

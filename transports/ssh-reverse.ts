@@ -50,13 +50,21 @@ export async function reverseListen(o: ReverseListenOptions, onConn: (conn: Conn
       s = await o.session(sig)
     } catch (err) {
       if (sig?.aborted) throw abortError(sig, `listen on ${where} through ${o.what}`)
-      throw new TransportError('ERR_LISTEN', `cannot listen on ${formatAddress(o.bindHost, port)} through ${o.what}: ${(err as Error).message}`, { cause: err })
+      throw new TransportError(
+        'ERR_LISTEN',
+        `cannot listen on ${formatAddress(o.bindHost, port)} through ${o.what}: ${(err as Error).message}`,
+        { cause: err },
+      )
     }
     let bound: number
     try {
       bound = await s.forwardIn(o.bindHost, port, handler)
     } catch (err) {
-      throw new TransportError('ERR_LISTEN', `cannot listen on ${formatAddress(o.bindHost, port)} through ${o.what}: ${(err as Error).message}`, { cause: err })
+      throw new TransportError(
+        'ERR_LISTEN',
+        `cannot listen on ${formatAddress(o.bindHost, port)} through ${o.what}: ${(err as Error).message}`,
+        { cause: err },
+      )
     }
     session = s
     stopWatching = s.onGone(() => {
@@ -71,8 +79,12 @@ export async function reverseListen(o: ReverseListenOptions, onConn: (conn: Conn
       retryTimer = undefined
       if (closed) return
       bind(port).then(
-        () => { if (closed) void release() },
-        () => { if (!closed) scheduleRebind(port, Math.min(delay * 2, 10_000)) },
+        () => {
+          if (closed) void release()
+        },
+        () => {
+          if (!closed) scheduleRebind(port, Math.min(delay * 2, 10_000))
+        },
       )
     }, delay)
     retryTimer.unref()

@@ -88,7 +88,16 @@ export class SshSession {
     client.on('close', () => {
       this.closed = true
       clearTimeout(this.idleTimer)
-      settle?.(hostKeyProblem ?? new SshGatewayError('ERR_CONNECT', g.key, 'closed', `${what} closed the connection during login${this.lastError ? `: ${this.lastError.message}` : ''}`, { cause: this.lastError }))
+      settle?.(
+        hostKeyProblem ??
+          new SshGatewayError(
+            'ERR_CONNECT',
+            g.key,
+            'closed',
+            `${what} closed the connection during login${this.lastError ? `: ${this.lastError.message}` : ''}`,
+            { cause: this.lastError },
+          ),
+      )
       onGone(this)
       for (const h of [...this.goneHandlers]) h(this.lastError)
       this.goneHandlers.clear()
@@ -97,7 +106,11 @@ export class SshSession {
     void this.connect(verdict => {
       hostKeyProblem = verdict
     }).catch((err: Error) => {
-      settle?.(err instanceof TransportError ? err : new SshGatewayError('ERR_CONNECT', g.key, 'ssh', `cannot use ${what}: ${err.message}`, { cause: err }))
+      settle?.(
+        err instanceof TransportError
+          ? err
+          : new SshGatewayError('ERR_CONNECT', g.key, 'ssh', `cannot use ${what}: ${err.message}`, { cause: err }),
+      )
       this.closed = true
       onGone(this)
     })
@@ -114,7 +127,13 @@ export class SshSession {
       try {
         text = await readFile(file, 'utf8')
       } catch (err) {
-        throw new SshGatewayError('ERR_CONNECT', g.key, 'host-key-unknown', `cannot verify ${what}: cannot read known_hosts file ${file}: ${(err as Error).message}`, { cause: err })
+        throw new SshGatewayError(
+          'ERR_CONNECT',
+          g.key,
+          'host-key-unknown',
+          `cannot verify ${what}: cannot read known_hosts file ${file}: ${(err as Error).message}`,
+          { cause: err },
+        )
       }
       check = blob => checkKnownHosts(blob, text, g.host, g.port)
       const algos = knownHostKeyAlgorithms(text, g.host, g.port)
@@ -276,7 +295,13 @@ function loginError(g: GatewayConfig, what: string, err: Error & { level?: strin
     case 'client-dns':
       return new SshGatewayError('ERR_CONNECT', g.key, 'unreachable', `cannot connect to ${what}: ${err.message}`, { cause: err })
     case 'client-timeout':
-      return new SshGatewayError('ERR_CONNECT_TIMEOUT', g.key, 'timeout', `${what} did not complete the SSH login within ${g.readyTimeout} ms`, { cause: err })
+      return new SshGatewayError(
+        'ERR_CONNECT_TIMEOUT',
+        g.key,
+        'timeout',
+        `${what} did not complete the SSH login within ${g.readyTimeout} ms`,
+        { cause: err },
+      )
     case 'client-authentication':
       return new SshGatewayError('ERR_CONNECT', g.key, 'auth', `${what} refused our SSH key (${err.message})`, { cause: err })
     default:

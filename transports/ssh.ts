@@ -124,9 +124,12 @@ function gatewayConfig(key: string, g: SshGateway): GatewayConfig {
   if (g.privateKey === undefined && g.agent === undefined) throw badArgument(`gateway '${key}' needs a privateKey or an agent socket`)
   const pins = g.hostKey === undefined ? undefined : typeof g.hostKey === 'string' ? [g.hostKey] : [...g.hostKey]
   if (pins === undefined && g.knownHosts === undefined) {
-    throw badArgument(`gateway '${key}' needs hostKey ('SHA256:...' as ssh-keygen -lf prints it) or knownHosts: host keys are never accepted unverified`)
+    throw badArgument(
+      `gateway '${key}' needs hostKey ('SHA256:...' as ssh-keygen -lf prints it) or knownHosts: host keys are never accepted unverified`,
+    )
   }
-  for (const p of pins ?? []) if (!isFingerprint(p)) throw badArgument(`gateway '${key}': hostKey ${JSON.stringify(p)} is not a 'SHA256:...' fingerprint`)
+  for (const p of pins ?? [])
+    if (!isFingerprint(p)) throw badArgument(`gateway '${key}': hostKey ${JSON.stringify(p)} is not a 'SHA256:...' fingerprint`)
   return {
     key,
     host: g.host,
@@ -166,7 +169,8 @@ export function ssh(options: SshOptions): SshTransport {
   for (const [key, g] of Object.entries(options.gateways)) gateways.set(key.toLowerCase(), gatewayConfig(key, g))
   const reverse = options.reverse
   const reverseGateway = reverse === undefined ? undefined : gateways.get(String(reverse.gateway).toLowerCase())
-  if (reverse !== undefined && reverseGateway === undefined) throw badArgument(`reverse.gateway '${String(reverse.gateway)}' is not one of the gateways`)
+  if (reverse !== undefined && reverseGateway === undefined)
+    throw badArgument(`reverse.gateway '${String(reverse.gateway)}' is not one of the gateways`)
   const direct = options.direct ?? tcp()
   const idleTimeout = options.idleTimeout ?? 10_000
   const closeTimeout = options.closeTimeout ?? 5000
@@ -205,15 +209,24 @@ export function ssh(options: SshOptions): SshTransport {
   }
 
   /** The shared, logged-in SSH connection to `g`, opened on first use. */
-  const session = async (g: GatewayConfig, signal: AbortSignal | undefined, code: 'ERR_CONNECT' | 'ERR_LISTEN' = 'ERR_CONNECT'): Promise<SshSession> => {
+  const session = async (
+    g: GatewayConfig,
+    signal: AbortSignal | undefined,
+    code: 'ERR_CONNECT' | 'ERR_LISTEN' = 'ERR_CONNECT',
+  ): Promise<SshSession> => {
     let s = sessions.get(g.key)
     if (s === undefined || s.closed || s.ending) {
       const Client = await raceSignal(loadClient(code), signal, `connect to ${describeGateway(g)}`)
       s = sessions.get(g.key)
       if (s === undefined || s.closed || s.ending) {
-        s = new SshSession(g, Client, () => (draining ? 0 : idleTimeout), gone => {
-          if (sessions.get(g.key) === gone) sessions.delete(g.key)
-        })
+        s = new SshSession(
+          g,
+          Client,
+          () => (draining ? 0 : idleTimeout),
+          gone => {
+            if (sessions.get(g.key) === gone) sessions.delete(g.key)
+          },
+        )
         if (!s.closed) sessions.set(g.key, s)
       }
     }
@@ -233,9 +246,19 @@ export function ssh(options: SshOptions): SshTransport {
     } catch (err) {
       if (signal.aborted) throw abortError(signal, `dial ${where}`)
       const via = to === addr.host ? '' : ` (${formatAddress(to, addr.port)} as the gateway sees it)`
-      throw new SshGatewayError('ERR_CONNECT', g.key, 'forward', `cannot connect to ${where}${via} through ${describeGateway(g)}: ${(err as Error).message}`, { cause: err })
+      throw new SshGatewayError(
+        'ERR_CONNECT',
+        g.key,
+        'forward',
+        `cannot connect to ${where}${via} through ${describeGateway(g)}: ${(err as Error).message}`,
+        { cause: err },
+      )
     }
-    const stream = new ChannelStream(ch, () => s.release(), () => s.closed)
+    const stream = new ChannelStream(
+      ch,
+      () => s.release(),
+      () => s.closed,
+    )
     stream.on('error', () => {}) // until the kernel attaches its own (as tcp does)
     return stream
   }

@@ -8,7 +8,12 @@ import { TransportError } from '../lib/errors.js'
 
 /** The codes of certificate refusals (both sides use them; the message says who refused). */
 export type CertCode = 'ERR_CERT_REQUIRED' | 'ERR_CERT_UNTRUSTED' | 'ERR_CERT_EXPIRED' | 'ERR_CERT_HOSTNAME'
-export const CERT_CODES: ReadonlySet<string> = new Set<CertCode>(['ERR_CERT_REQUIRED', 'ERR_CERT_UNTRUSTED', 'ERR_CERT_EXPIRED', 'ERR_CERT_HOSTNAME'])
+export const CERT_CODES: ReadonlySet<string> = new Set<CertCode>([
+  'ERR_CERT_REQUIRED',
+  'ERR_CERT_UNTRUSTED',
+  'ERR_CERT_EXPIRED',
+  'ERR_CERT_HOSTNAME',
+])
 
 /** What was wrong with a certificate, as node:tls / OpenSSL reports it. */
 export interface Refusal {
@@ -31,16 +36,24 @@ export function judge(socket: TLSSocket, side: 'client' | 'server'): Refusal | u
 /** What the certificate's problem is, in words ('has expired'). */
 function phrase(r: Refusal): string {
   switch (r.reason) {
-    case 'NO_CERTIFICATE': return 'was not presented (mutual TLS needs a cert and key on both sides)'
-    case 'CERT_HAS_EXPIRED': return 'has expired'
-    case 'CERT_NOT_YET_VALID': return 'is not valid yet'
-    case 'ERR_TLS_CERT_ALTNAME_INVALID': return 'does not name the host that was dialled (give issueNodeCert that host in `hosts`)'
-    case 'DEPTH_ZERO_SELF_SIGNED_CERT': return 'is self-signed, not issued by a CA in `ca`'
-    case 'SELF_SIGNED_CERT_IN_CHAIN': return 'chains to a CA that is not in `ca`'
+    case 'NO_CERTIFICATE':
+      return 'was not presented (mutual TLS needs a cert and key on both sides)'
+    case 'CERT_HAS_EXPIRED':
+      return 'has expired'
+    case 'CERT_NOT_YET_VALID':
+      return 'is not valid yet'
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return 'does not name the host that was dialled (give issueNodeCert that host in `hosts`)'
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+      return 'is self-signed, not issued by a CA in `ca`'
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+      return 'chains to a CA that is not in `ca`'
     case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
     case 'UNABLE_TO_GET_ISSUER_CERT':
-    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY': return 'is not issued by a CA in `ca`'
-    default: return r.code === 'ERR_CERT_UNTRUSTED' ? 'is not trusted' : 'was refused'
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+      return 'is not issued by a CA in `ca`'
+    default:
+      return r.code === 'ERR_CERT_UNTRUSTED' ? 'is not trusted' : 'was refused'
   }
 }
 
@@ -83,17 +96,21 @@ export function hint(err: NodeJS.ErrnoException, side: 'client' | 'server'): str
   if (/WRONG_VERSION_NUMBER|HTTP_REQUEST|PACKET_LENGTH_TOO_LONG|UNKNOWN_PROTOCOL|RECORD_LAYER_FAILURE/.test(code)) {
     return ` (${other} does not speak TLS: does it use the tls transport?)`
   }
-  if (/PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL|NO_PROTOCOLS_AVAILABLE/.test(code)) return ' (no TLS version in common: check minVersion/maxVersion)'
-  if (code === 'ECONNRESET' || code === 'EPIPE') return ` (${other} closed the connection during the TLS handshake: does it use the tls transport?)`
+  if (/PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL|NO_PROTOCOLS_AVAILABLE/.test(code))
+    return ' (no TLS version in common: check minVersion/maxVersion)'
+  if (code === 'ECONNRESET' || code === 'EPIPE')
+    return ` (${other} closed the connection during the TLS handshake: does it use the tls transport?)`
   return ''
 }
 
 /** A TLS alert from a peer that refused our certificate inside the TLS handshake (not netkernel). */
 export function alertRefusal(err: NodeJS.ErrnoException): Refusal | undefined {
   const code = err.code ?? ''
-  if (code.endsWith('ALERT_CERTIFICATE_REQUIRED') || code.endsWith('PEER_DID_NOT_RETURN_A_CERTIFICATE')) return { code: 'ERR_CERT_REQUIRED', reason: 'NO_CERTIFICATE' }
+  if (code.endsWith('ALERT_CERTIFICATE_REQUIRED') || code.endsWith('PEER_DID_NOT_RETURN_A_CERTIFICATE'))
+    return { code: 'ERR_CERT_REQUIRED', reason: 'NO_CERTIFICATE' }
   if (code.endsWith('ALERT_CERTIFICATE_EXPIRED')) return { code: 'ERR_CERT_EXPIRED', reason: 'CERT_HAS_EXPIRED' }
-  if (/ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE)$/.test(code)) return { code: 'ERR_CERT_UNTRUSTED', reason: code }
+  if (/ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE)$/.test(code))
+    return { code: 'ERR_CERT_UNTRUSTED', reason: code }
   return undefined
 }
 

@@ -80,7 +80,12 @@ export function awaitVerdict(socket: TLSSocket, o: AwaitVerdictOptions): Promise
         const p = parse(buf)
         if (p === undefined) continue
         if ('bad' in p) {
-          fail(new TransportError(o.failCode, `${o.what}: the peer is not a netkernel tls transport (${p.bad} where its certificate verdict belongs)`))
+          fail(
+            new TransportError(
+              o.failCode,
+              `${o.what}: the peer is not a netkernel tls transport (${p.bad} where its certificate verdict belongs)`,
+            ),
+          )
           return
         }
         done()
@@ -90,7 +95,8 @@ export function awaitVerdict(socket: TLSSocket, o: AwaitVerdictOptions): Promise
         return
       }
     }
-    const onEnd = (): void => fail(new TransportError(o.failCode, `${o.what}: the peer closed the connection before accepting our certificate`))
+    const onEnd = (): void =>
+      fail(new TransportError(o.failCode, `${o.what}: the peer closed the connection before accepting our certificate`))
     const onError = (err: Error): void => fail(new TransportError(o.failCode, `${o.what}: ${err.message}`, { cause: err }))
     const onAbort = (): void => fail(abortError(o.signal, o.what))
     socket.on('readable', onReadable)

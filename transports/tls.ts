@@ -68,7 +68,10 @@ function contextOptions(options: TlsOptions): nodeTls.SecureContextOptions {
   for (const k of OWN_KEYS) delete out[k]
   for (const k of FORBIDDEN) {
     if (k in out) {
-      const hint = k === 'rejectUnauthorized' || k === 'requestCert' ? ': verification is always on (insecureSkipVerify: true turns it off)' : ': the transport sets it'
+      const hint =
+        k === 'rejectUnauthorized' || k === 'requestCert'
+          ? ': verification is always on (insecureSkipVerify: true turns it off)'
+          : ': the transport sets it'
       throw new NetkernelError('ERR_BAD_ARGUMENT', `tls(): option ${k} is not accepted${hint}`)
     }
   }
@@ -78,7 +81,8 @@ function contextOptions(options: TlsOptions): nodeTls.SecureContextOptions {
 
 /** The TLS transport (see the top of this file). */
 export function tls(options: TlsOptions): Transport {
-  if (options === null || typeof options !== 'object') throw new NetkernelError('ERR_BAD_ARGUMENT', 'tls(options): options must be an object with ca, cert and key')
+  if (options === null || typeof options !== 'object')
+    throw new NetkernelError('ERR_BAD_ARGUMENT', 'tls(options): options must be an object with ca, cert and key')
   if (options.ca === undefined || options.ca === null || (Array.isArray(options.ca) && options.ca.length === 0)) {
     throw new NetkernelError('ERR_BAD_ARGUMENT', 'tls(): option ca is required: the CA certificate(s) peer certificates must chain to')
   }
@@ -97,11 +101,17 @@ export function tls(options: TlsOptions): Transport {
   }
   if (insecure && !warnedInsecure) {
     warnedInsecure = true
-    process.emitWarning('tls({ insecureSkipVerify: true }): certificate verification is OFF; any TLS peer can connect', { code: 'NETKERNEL_TLS_INSECURE' })
+    process.emitWarning('tls({ insecureSkipVerify: true }): certificate verification is OFF; any TLS peer can connect', {
+      code: 'NETKERNEL_TLS_INSECURE',
+    })
   }
 
   const toConn = (socket: TLSSocket): Conn =>
-    socketConn(socket, closeTimeout, { transport: 'tls', encrypted: true, peerCertificate: socket.authorized ? socket.getPeerCertificate() : undefined })
+    socketConn(socket, closeTimeout, {
+      transport: 'tls',
+      encrypted: true,
+      peerCertificate: socket.authorized ? socket.getPeerCertificate() : undefined,
+    })
 
   /** Send our refusal, then end the connection (destroyed if the peer never ends its side). */
   function refuse(socket: TLSSocket, r: Refusal): void {
@@ -115,7 +125,8 @@ export function tls(options: TlsOptions): Transport {
     const { host, port, signal } = opts
     const where = formatAddress(host, port)
     if (signal?.aborted) throw abortError(signal, `listen on ${where}`)
-    if (!hasCert) throw new TransportError('ERR_LISTEN', `cannot listen on ${where}: tls() needs this node's cert and key to accept connections`)
+    if (!hasCert)
+      throw new TransportError('ERR_LISTEN', `cannot listen on ${where}: tls() needs this node's cert and key to accept connections`)
     const server = nodeTls.createServer({
       ...ctxOptions,
       requestCert: true,
@@ -141,7 +152,13 @@ export function tls(options: TlsOptions): Transport {
       }
       socket.write(verdictBytes(undefined))
       const ac = new AbortController()
-      const timer = setTimeout(() => ac.abort(new TransportError('ERR_TLS_HANDSHAKE', `${what}: no certificate verdict from the client within ${handshakeTimeout} ms`)), handshakeTimeout)
+      const timer = setTimeout(
+        () =>
+          ac.abort(
+            new TransportError('ERR_TLS_HANDSHAKE', `${what}: no certificate verdict from the client within ${handshakeTimeout} ms`),
+          ),
+        handshakeTimeout,
+      )
       awaitVerdict(socket, { what, signal: ac.signal, failCode: 'ERR_TLS_HANDSHAKE' }).then(
         () => {
           clearTimeout(timer)
@@ -159,9 +176,12 @@ export function tls(options: TlsOptions): Transport {
       const remotePort = socket.remotePort ?? 0
       const what = `TLS connection from ${formatAddress(remoteAddress, remotePort)}`
       const alert = alertRefusal(err)
-      const e = alert !== undefined
-        ? refusedByPeer(what, alert)
-        : new TransportError('ERR_TLS_HANDSHAKE', `${what}: TLS handshake failed: ${err.message.trim()}${hint(err, 'server')}`, { cause: err })
+      const e =
+        alert !== undefined
+          ? refusedByPeer(what, alert)
+          : new TransportError('ERR_TLS_HANDSHAKE', `${what}: TLS handshake failed: ${err.message.trim()}${hint(err, 'server')}`, {
+              cause: err,
+            })
       socket.destroy()
       onConn(refusedConn(e, remoteAddress, remotePort))
     }
@@ -229,7 +249,13 @@ export function tls(options: TlsOptions): Transport {
           return
         }
         const during = tcpUp ? 'TLS handshake failed: ' : ''
-        reject(new TransportError('ERR_CONNECT', `cannot connect to ${where}: ${during}${err.message.trim()}${tcpUp ? hint(err, 'client') : ''}`, { cause: err }))
+        reject(
+          new TransportError(
+            'ERR_CONNECT',
+            `cannot connect to ${where}: ${during}${err.message.trim()}${tcpUp ? hint(err, 'client') : ''}`,
+            { cause: err },
+          ),
+        )
       }
       const done = watchDial(socket, signal, where, reject, {
         connect: () => {

@@ -26,10 +26,23 @@ export function connectionTarget(): FuzzTarget {
       let downError: Error | undefined
       const conn = fakeConn()
       const codec = codecs[(variant >>> 4) & 1]!
-      const c = new Connection(variant & 8 ? third : peer, 1, false, conn, new FrameDecoder(), codec, {
-        onFrame: (connection, frame) => harness.dispatch(connection, frame),
-        onDown: (_c, _reason, error) => { downError = error },
-      }, 60_000, idleClock, {})
+      const c = new Connection(
+        variant & 8 ? third : peer,
+        1,
+        false,
+        conn,
+        new FrameDecoder(),
+        codec,
+        {
+          onFrame: (connection, frame) => harness.dispatch(connection, frame),
+          onDown: (_c, _reason, error) => {
+            downError = error
+          },
+        },
+        60_000,
+        idleClock,
+        {},
+      )
       c.start([])
       for (const chunk of chunks(input, variant)) conn.feed(chunk)
       c.destroy('disconnect')

@@ -18,11 +18,15 @@ export function dispatchTarget(): FuzzTarget {
   const names = corpusNames()
   const [peer, local, third] = [names[0] ?? 'a@h', names[1] ?? 'b@h', names[2] ?? 'c@h']
   let node: NodeHarness | undefined
-  const conns = [peer, third].map(p => ({ peer: p, type: 'visible', send: () => true, write: () => true, nodesHeard: () => {} }) as unknown as Connection)
+  const conns = [peer, third].map(
+    p => ({ peer: p, type: 'visible', send: () => true, write: () => true, nodesHeard: () => {} }) as unknown as Connection,
+  )
   return {
     name: 'dispatch',
     seeds: () => [
-      ...distFrames().map(f => f.subarray(4)).filter(b => b.length > 0 && b[0] !== FRAGMENT_MARK),
+      ...distFrames()
+        .map(f => f.subarray(4))
+        .filter(b => b.length > 0 && b[0] !== FRAGMENT_MARK),
       ...sample(controlFrameArb(local, peer, third), 600, 2).map(f => codec.encode(f)),
     ],
     run(input, variant) {

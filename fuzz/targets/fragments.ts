@@ -10,7 +10,14 @@ function seeds(): Buffer[] {
   const made: Buffer[] = []
   // Streams interleaved the way the outbox sends them: pieces of two ids, then the last ones.
   const piece = (id: number, bytes: Buffer, last: boolean): Buffer => Buffer.concat([fragmentHeader(id, bytes.length, last), bytes])
-  made.push(Buffer.concat([piece(1, Buffer.from('abc'), false), piece(2, Buffer.from('xyz'), false), piece(1, Buffer.from('def'), true), piece(2, Buffer.alloc(0), true)]))
+  made.push(
+    Buffer.concat([
+      piece(1, Buffer.from('abc'), false),
+      piece(2, Buffer.from('xyz'), false),
+      piece(1, Buffer.from('def'), true),
+      piece(2, Buffer.alloc(0), true),
+    ]),
+  )
   made.push(piece(7, Buffer.from([0x93, 1, 2, 3]), true))
   return [...captured, Buffer.concat(captured), ...made]
 }

@@ -13,7 +13,9 @@ export const frameDecoder: FuzzTarget = {
   run(input, variant) {
     const d = new FrameDecoder({ maxFrameSize: variant & 4 ? MAX_HANDSHAKE_FRAME : DEFAULT_MAX_MESSAGE_SIZE })
     let bytes = 0
-    const onFrame = (body: Buffer): void => { bytes += 4 + body.length }
+    const onFrame = (body: Buffer): void => {
+      bytes += 4 + body.length
+    }
     let failure: unknown
     for (const c of chunks(input, variant)) {
       try {
@@ -24,7 +26,8 @@ export const frameDecoder: FuzzTarget = {
       }
     }
     if (failure === undefined) {
-      if (bytes + d.pending !== input.length) throw new InvariantViolation(`frames (${bytes}) + pending (${d.pending}) != input (${input.length})`)
+      if (bytes + d.pending !== input.length)
+        throw new InvariantViolation(`frames (${bytes}) + pending (${d.pending}) != input (${input.length})`)
       return
     }
     // A failed decoder keeps failing with the same error.

@@ -61,7 +61,13 @@ export const handshake: FuzzTarget = {
     const conn = fakeConn()
     const deps: HandshakeDeps = {
       localName: (responder ? field(stream, 'to') : undefined) ?? 'local@host',
-      hidden: false, longNames: (variant & 64) !== 0, creation: 1, codec, auth, cookies, stepTimeout: 1000,
+      hidden: false,
+      longNames: (variant & 64) !== 0,
+      creation: 1,
+      codec,
+      auth,
+      cookies,
+      stepTimeout: 1000,
       allowNode: () => (variant & 32) === 0,
       setup: ev => verdictFor(ev, variant),
     }

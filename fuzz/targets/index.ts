@@ -10,5 +10,16 @@ import { dispatchTarget } from './dispatch.js'
 import { epmdRequests, epmdResponses } from './epmd.js'
 
 export function allTargets(): FuzzTarget[] {
-  return [frameDecoder, termNetkernel, termLite, termsAgree, handshake, fragments, connectionTarget(), dispatchTarget(), epmdRequests, epmdResponses]
+  return [
+    frameDecoder,
+    termNetkernel,
+    termLite,
+    termsAgree,
+    handshake,
+    fragments,
+    connectionTarget(),
+    dispatchTarget(),
+    epmdRequests,
+    epmdResponses,
+  ]
 }

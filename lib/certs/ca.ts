@@ -26,7 +26,8 @@ export interface CreateCaOptions {
  */
 export function createCa(opts: CreateCaOptions = {}): CertAndKey {
   const commonName = opts.commonName ?? 'netkernel CA'
-  if (typeof commonName !== 'string' || commonName.length === 0) throw new NetkernelError('ERR_BAD_ARGUMENT', 'commonName must be a non-empty string')
+  if (typeof commonName !== 'string' || commonName.length === 0)
+    throw new NetkernelError('ERR_BAD_ARGUMENT', 'commonName must be a non-empty string')
   const keys = rsaKeyPair()
   const { notBefore, notAfter } = validity({ days: opts.days }, 3650)
   const cert = forge.pki.createCertificate()

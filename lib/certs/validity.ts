@@ -16,7 +16,8 @@ export interface ValidityOptions {
 /** The validity window: notBefore defaults to a minute ago, notAfter to notBefore + days. */
 export function validity(opts: ValidityOptions, defaultDays: number): { notBefore: Date; notAfter: Date } {
   const days = opts.days ?? defaultDays
-  if (!(Number.isFinite(days) && days > 0)) throw new NetkernelError('ERR_BAD_ARGUMENT', `days must be a positive number, got ${String(opts.days)}`)
+  if (!(Number.isFinite(days) && days > 0))
+    throw new NetkernelError('ERR_BAD_ARGUMENT', `days must be a positive number, got ${String(opts.days)}`)
   for (const k of ['notBefore', 'notAfter'] as const) {
     const d = opts[k]
     if (d !== undefined && !(d instanceof Date && Number.isFinite(d.getTime()))) {
@@ -28,7 +29,10 @@ export function validity(opts: ValidityOptions, defaultDays: number): { notBefor
   // Only notAfter given, and in the past (an expired certificate for tests): start before it.
   if (opts.notBefore === undefined && notAfter.getTime() <= notBefore.getTime()) notBefore = new Date(notAfter.getTime() - days * DAY_MS)
   if (notAfter.getTime() <= notBefore.getTime()) {
-    throw new NetkernelError('ERR_BAD_ARGUMENT', `notAfter (${notAfter.toISOString()}) must be later than notBefore (${notBefore.toISOString()})`)
+    throw new NetkernelError(
+      'ERR_BAD_ARGUMENT',
+      `notAfter (${notAfter.toISOString()}) must be later than notBefore (${notBefore.toISOString()})`,
+    )
   }
   return { notBefore, notAfter }
 }

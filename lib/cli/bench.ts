@@ -23,7 +23,8 @@ export async function benchMain(argv: string[]): Promise<number> {
     return 1
   }
   if (argv.includes('--help')) {
-    process.stdout.write(`usage: netkernel bench [--quick] [--runs=R] [--no-otp] [--no-tls] [--no-ssh] [--only=tput,m2o,local,ping,hol] [--sizes=...] [--cpu-prof=DIR] [--out=DIR]
+    process.stdout
+      .write(`usage: netkernel bench [--quick] [--runs=R] [--no-otp] [--no-tls] [--no-ssh] [--only=tput,m2o,local,ping,hol] [--sizes=...] [--cpu-prof=DIR] [--out=DIR]
 
 Throughput (10 B .. 1 MB), ping-pong latency, many-to-one and head-of-line blocking between
 nodes in separate OS processes over tcp, tls and ssh, beside a raw socket pipe, the bare

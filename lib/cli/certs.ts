@@ -46,7 +46,8 @@ class CliError extends Error {}
 function writeAll(files: Array<[string, string, number]>, force: boolean): void {
   if (!force) {
     const there = files.filter(([p]) => existsSync(p)).map(([p]) => p)
-    if (there.length > 0) throw new CliError(`${there.join(' and ')} already exist${there.length === 1 ? 's' : ''} (use --force to overwrite)`)
+    if (there.length > 0)
+      throw new CliError(`${there.join(' and ')} already exist${there.length === 1 ? 's' : ''} (use --force to overwrite)`)
   }
   for (const [path, data, mode] of files) {
     writeFileSync(path, data, { mode, flag: force ? 'w' : 'wx' })
@@ -60,7 +61,6 @@ function days(text: string | undefined): number | undefined {
   if (!/^\d+$/.test(text) || n <= 0) throw new UsageError(`bad --days ${JSON.stringify(text)}: a positive whole number of days`)
   return n
 }
-
 
 /** `netkernel certs ...`; resolves with the exit code. */
 export async function certsMain(argv: string[], io: CertsMainIo = {}): Promise<number> {
@@ -100,7 +100,13 @@ export async function certsMain(argv: string[], io: CertsMainIo = {}): Promise<n
       if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`)
       const ca = createCa({ commonName: values.cn, days: days(values.days) })
       mkdirSync(out, { recursive: true })
-      writeAll([[join(out, 'ca.key'), ca.key, 0o600], [join(out, 'ca.pem'), ca.cert, 0o644]], force)
+      writeAll(
+        [
+          [join(out, 'ca.key'), ca.key, 0o600],
+          [join(out, 'ca.pem'), ca.cert, 0o644],
+        ],
+        force,
+      )
       stdout.write(`wrote ${join(out, 'ca.pem')} and ${join(out, 'ca.key')} (mode 0600)\n`)
       return 0
     }
@@ -112,7 +118,13 @@ export async function certsMain(argv: string[], io: CertsMainIo = {}): Promise<n
       const ca = { cert: readFileSync(join(caDir, 'ca.pem'), 'utf8'), key: readFileSync(join(caDir, 'ca.key'), 'utf8') }
       const issued = issueNodeCert(ca, name, { hosts: values.host ?? [], days: days(values.days) })
       mkdirSync(out, { recursive: true })
-      writeAll([[join(out, `${name}.key`), issued.key, 0o600], [join(out, `${name}.pem`), issued.cert, 0o644]], force)
+      writeAll(
+        [
+          [join(out, `${name}.key`), issued.key, 0o600],
+          [join(out, `${name}.pem`), issued.cert, 0o644],
+        ],
+        force,
+      )
       stdout.write(`wrote ${join(out, `${name}.pem`)} and ${join(out, `${name}.key`)} (mode 0600) for node ${name}\n`)
       return 0
     }

@@ -39,19 +39,27 @@ export function formatLogLine(level: LogLevel, bindings: Record<string, unknown>
   const node = bindings.node ?? peer
   const rest: Record<string, unknown> = { ...bindings, ...(peer !== node ? { peer } : {}), ...own }
   delete rest.node
-  const extra = Object.entries(rest).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${value(v)}`)
+  const extra = Object.entries(rest)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${value(v)}`)
   return `netkernel ${level} ${node === undefined ? '' : `${String(node)}: `}${msg ?? ''}${extra.length ? ` (${extra.join(', ')})` : ''}`
 }
 
 /** A Logger writing lines at `threshold` and above through `write`. */
 export function cliLogger(threshold: LogThreshold, write: (line: string) => void, bindings: Record<string, unknown> = {}): Logger {
   const min = threshold === 'silent' ? LOG_LEVELS.length : LOG_LEVELS.indexOf(threshold)
-  const at = (level: LogLevel) => (obj: object | string, msg?: string): void => {
-    if (LOG_LEVELS.indexOf(level) < min) return
-    write(formatLogLine(level, bindings, typeof obj === 'string' ? {} : obj, typeof obj === 'string' ? obj : msg))
-  }
+  const at =
+    (level: LogLevel) =>
+    (obj: object | string, msg?: string): void => {
+      if (LOG_LEVELS.indexOf(level) < min) return
+      write(formatLogLine(level, bindings, typeof obj === 'string' ? {} : obj, typeof obj === 'string' ? obj : msg))
+    }
   return {
-    trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'),
+    trace: at('trace'),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
     child: more => cliLogger(threshold, write, { ...bindings, ...more }),
   }
 }

@@ -20,7 +20,10 @@ export interface CliNode {
 }
 
 /** Throws UsageError for a wrong option, a NetkernelError when the node cannot start. */
-export async function startCliNode(v: NodeCliValues & TransportValues, opts: { checkRange?: boolean; say: (line: string) => void }): Promise<CliNode> {
+export async function startCliNode(
+  v: NodeCliValues & TransportValues,
+  opts: { checkRange?: boolean; say: (line: string) => void },
+): Promise<CliNode> {
   const ports = nodePortsFromCli(v, opts)
   let modules: Record<string, ModuleDef>
   try {

@@ -41,7 +41,10 @@ export async function tlsSetup(dir: string, host: string, say: Say, dropTempDir:
   mkdirSync(join(dir, 'certs'))
   writeFileSync(join(dir, 'ca', 'ca.pem'), ca.cert)
   writeFileSync(join(dir, 'ca', 'ca.key'), ca.key, { mode: 0o600 })
-  const files = (n: string): { cert: string; key: string } => ({ cert: join(dir, 'certs', `${n}@${host}.pem`), key: join(dir, 'certs', `${n}@${host}.key`) })
+  const files = (n: string): { cert: string; key: string } => ({
+    cert: join(dir, 'certs', `${n}@${host}.pem`),
+    key: join(dir, 'certs', `${n}@${host}.key`),
+  })
   const pems = new Map<string, { cert: string; key: string }>()
   for (const n of ['foo', 'bar', 'baz']) {
     say(`$ netkernel certs node ${n}@${host} --ca $D/ca --out $D/certs --host 127.0.0.1 --days 1   # issueNodeCert()`)
@@ -54,21 +57,40 @@ export async function tlsSetup(dir: string, host: string, say: Say, dropTempDir:
   return {
     childArgs: n => {
       const args = (p: (s: string) => string): string[] => [
-        '--transport', 'tls', '--tls-ca', p(join(dir, 'ca', 'ca.pem')), '--tls-cert', p(files(n).cert), '--tls-key', p(files(n).key), '--tls-cert-auth',
+        '--transport',
+        'tls',
+        '--tls-ca',
+        p(join(dir, 'ca', 'ca.pem')),
+        '--tls-cert',
+        p(files(n).cert),
+        '--tls-key',
+        p(files(n).key),
+        '--tls-cert-auth',
       ]
       return [args(s => s), args(s => D(s.slice(dir.length + 1)))]
     },
     foo: { transport: tls({ ca: ca.cert, cert: foo.cert, key: foo.key }), auth: tlsCert() },
     fooLine: `%% foo, in this process: startNode({ name: 'foo', transport: tls({ ca, cert, key }), auth: tlsCert() })`,
     after: (f, seen) => {
-      say(`%% foo's connections: ${f.nodes().map(n => `${n} over ${seen.get(n) ?? '?'}`).join(', ')}; each peer's certificate, issued by the demo CA, names it`)
+      say(
+        `%% foo's connections: ${f
+          .nodes()
+          .map(n => `${n} over ${seen.get(n) ?? '?'}`)
+          .join(', ')}; each peer's certificate, issued by the demo CA, names it`,
+      )
     },
     alsoStopping: [],
     cleanup: async () => dropTempDir(dir),
   }
 }
 
-export async function sshSetup(dir: string, host: string, sshdPath: string | undefined, say: Say, dropTempDir: (d: string) => void): Promise<RoundSetup | { skipped: string }> {
+export async function sshSetup(
+  dir: string,
+  host: string,
+  sshdPath: string | undefined,
+  say: Say,
+  dropTempDir: (d: string) => void,
+): Promise<RoundSetup | { skipped: string }> {
   const sshd = await startDemoSshd(dir, { sshd: sshdPath })
   if ('skipped' in sshd) {
     dropTempDir(dir)
@@ -104,7 +126,9 @@ export async function sshSetup(dir: string, host: string, sshdPath: string | und
   }
   say(`$ D=$(mktemp -d)        # here ${dir}`)
   say(`$ ssh-keygen -t ed25519 -f $D/host_ed25519; ssh-keygen -t ed25519 -f $D/client_ed25519   # host and client keys`)
-  say(`$ ${sshd.path} -D -e -f $D/sshd_config   # AllowTcpForwarding yes, only $D/client_ed25519.pub may log in; on ${sshd.host}:${sshd.port}, user ${sshd.username}`)
+  say(
+    `$ ${sshd.path} -D -e -f $D/sshd_config   # AllowTcpForwarding yes, only $D/client_ed25519.pub may log in; on ${sshd.host}:${sshd.port}, user ${sshd.username}`,
+  )
   const gatewayArg = `${host}=${sshd.username}@${sshd.host}:${sshd.port}`
   return {
     async check(epmdPort) {
@@ -118,15 +142,24 @@ export async function sshSetup(dir: string, host: string, sshdPath: string | und
         return `cannot log in to the private sshd or forward through it (${e.code ? `${e.code}: ` : ''}${e.message}${sshd.tail() ? `; sshd: ${sshd.tail(2)}` : ''})`
       }
     },
-    childArgs: () => [['--listen-host', '127.0.0.1'], ['--listen-host', '127.0.0.1']],
+    childArgs: () => [
+      ['--listen-host', '127.0.0.1'],
+      ['--listen-host', '127.0.0.1'],
+    ],
     foo: { transport, listen: { host: '127.0.0.1' } },
-    fooLine: `%% foo, in this process, as 'netkernel shell --sname foo --transport ssh --ssh-gateway ${gatewayArg}\n` +
+    fooLine:
+      `%% foo, in this process, as 'netkernel shell --sname foo --transport ssh --ssh-gateway ${gatewayArg}\n` +
       `%%   --ssh-key $D/client_ed25519 --ssh-host-key ${sshd.hostKeyFingerprint} --ssh-target 127.0.0.1' would be:\n` +
       `%% startNode({ name: 'foo', transport: ssh({ gateways: { '${host}': { host, port, username, privateKey, hostKey, target: '127.0.0.1' } } }) })`,
     after: (f, seen) => {
       const logins = sshd.logins()
-      say(`%% foo's connections: ${f.nodes().map(n => `${n} over ${seen.get(n) ?? '?'}`).join(', ')}; sshd accepted ${logins} login${logins === 1 ? '' : 's'}: ` +
-        'one SSH connection carries the port-mapper lookups and both node connections')
+      say(
+        `%% foo's connections: ${f
+          .nodes()
+          .map(n => `${n} over ${seen.get(n) ?? '?'}`)
+          .join(', ')}; sshd accepted ${logins} login${logins === 1 ? '' : 's'}: ` +
+          'one SSH connection carries the port-mapper lookups and both node connections',
+      )
     },
     alsoStopping: ['sshd'],
     cleanup,

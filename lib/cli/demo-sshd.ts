@@ -61,7 +61,9 @@ function freePort(host: string): Promise<number> {
 
 function keyPair(keygen: string, dir: string, name: string): { file: string; privateKey: string; publicKey: string; fingerprint: string } {
   const file = join(dir, name)
-  execFileSync(keygen, ['-q', '-t', 'ed25519', '-N', '', '-C', `netkernel-demo-${name}`, '-f', file], { stdio: ['ignore', 'ignore', 'pipe'] })
+  execFileSync(keygen, ['-q', '-t', 'ed25519', '-N', '', '-C', `netkernel-demo-${name}`, '-f', file], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
   const listed = execFileSync(keygen, ['-lf', `${file}.pub`], { encoding: 'utf8' })
   const fingerprint = /(SHA256:[A-Za-z0-9+/]+)/.exec(listed)?.[1]
   if (fingerprint === undefined) throw new Error(`ssh-keygen -lf printed no fingerprint: ${listed.trim()}`)
@@ -91,7 +93,10 @@ function descendantsOf(pid: number): number[] {
 const running = (c: ChildProcess): boolean => c.exitCode === null && c.signalCode === null
 
 /** Start sshd with its files in `dir` (which the caller removes). */
-export async function startDemoSshd(dir: string, opts: { sshd?: string; host?: string; startTimeout?: number } = {}): Promise<DemoSshd | { skipped: string }> {
+export async function startDemoSshd(
+  dir: string,
+  opts: { sshd?: string; host?: string; startTimeout?: number } = {},
+): Promise<DemoSshd | { skipped: string }> {
   const sshd = opts.sshd ?? findSshd()
   if (sshd === undefined) return { skipped: 'sshd is not installed (Debian package openssh-server)' }
   if (!existsSync(sshd)) return { skipped: `${sshd} does not exist` }
@@ -157,12 +162,19 @@ export async function startDemoSshd(dir: string, opts: { sshd?: string; host?: s
       onLine()
     }
   })
-  const tail = (n = 3): string => lines.filter(l => l.trim() !== '').slice(-n).join(' / ')
+  const tail = (n = 3): string =>
+    lines
+      .filter(l => l.trim() !== '')
+      .slice(-n)
+      .join(' / ')
 
   const stop = async (): Promise<void> => {
     process.off('exit', onExit)
     if (!running(child)) return
-    for (const pid of descendantsOf(child.pid!)) try { process.kill(pid, 'SIGTERM') } catch {}
+    for (const pid of descendantsOf(child.pid!))
+      try {
+        process.kill(pid, 'SIGTERM')
+      } catch {}
     child.kill('SIGTERM')
     const timer = setTimeout(() => child.kill('SIGKILL'), 3000)
     await new Promise(r => child.once('exit', r))
@@ -174,7 +186,10 @@ export async function startDemoSshd(dir: string, opts: { sshd?: string; host?: s
   process.once('exit', onExit)
 
   const started = await new Promise<true | string>(resolve => {
-    const timer = setTimeout(() => done(`it did not start within ${(opts.startTimeout ?? 10_000) / 1000} s${lines.length ? `: ${tail()}` : ''}`), opts.startTimeout ?? 10_000)
+    const timer = setTimeout(
+      () => done(`it did not start within ${(opts.startTimeout ?? 10_000) / 1000} s${lines.length ? `: ${tail()}` : ''}`),
+      opts.startTimeout ?? 10_000,
+    )
     const check = (): void => {
       if (lines.some(l => /Server listening on/.test(l))) done(true)
     }

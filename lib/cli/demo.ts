@@ -41,17 +41,39 @@ options:
   --sshd PATH         the sshd to run (default: sshd on PATH, else /usr/sbin/sshd)
   --help`
 
-
 /**
  * A child node: it stops when its standard input (a pipe from here) closes, never starts a
  * port mapper of its own (the demo's ends with the demo), and its stderr is passed on only
  * while the demo runs — nothing is printed after the demo has exited.
  */
-function startChild(name: string, cookie: string, epmdPort: number, extra: string[], quiet: () => boolean): { child: ChildProcess; ready: Promise<void> } {
+function startChild(
+  name: string,
+  cookie: string,
+  epmdPort: number,
+  extra: string[],
+  quiet: () => boolean,
+): { child: ChildProcess; ready: Promise<void> } {
   const main = process.argv[1] as string
-  const child = spawn(process.execPath, [...process.execArgv, main, 'node', '--sname', name, '--cookie', cookie, '--epmd-port', String(epmdPort), '--no-start-epmd', '--stdin-lifeline', ...extra], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  })
+  const child = spawn(
+    process.execPath,
+    [
+      ...process.execArgv,
+      main,
+      'node',
+      '--sname',
+      name,
+      '--cookie',
+      cookie,
+      '--epmd-port',
+      String(epmdPort),
+      '--no-start-epmd',
+      '--stdin-lifeline',
+      ...extra,
+    ],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  )
   child.stderr!.on('data', (d: Buffer) => {
     if (!quiet()) process.stderr.write(d)
   })
@@ -103,12 +125,19 @@ function runExamples(f: Node, bar: string, baz: string, say: Say): Promise<void>
         prompt(`spawn('${bar}', 'frequency', 'init', [[10, 11, 12, 13, 14, 15]])`)
         say(String(await proc.spawn(bar, 'frequency', 'init', [[10, 11, 12, 13, 14, 15]])))
         await new Promise(r => setTimeout(r, 100))
-        for (const [node, count] of [[f.name, 2], [baz, 3]] as const) {
+        for (const [node, count] of [
+          [f.name, 2],
+          [baz, 3],
+        ] as const) {
           prompt(`spawn('${node}', 'frequency', 'client', ['${bar}', ${count}, self()])`)
           say(String(await proc.spawn(node, 'frequency', 'client', [bar, count, proc.self])))
         }
         for (let i = 0; i < 2; i++) {
-          const [, from, got] = (await proc.receive(m => Array.isArray(m) && m[0] === 'client_done', { timeout: 10_000 })) as [string, string, unknown[]]
+          const [, from, got] = (await proc.receive(m => Array.isArray(m) && m[0] === 'client_done', { timeout: 10_000 })) as [
+            string,
+            string,
+            unknown[],
+          ]
           say(`client on ${from} allocated ${JSON.stringify(got)} and freed them`)
         }
         prompt('nodes()')
@@ -154,7 +183,10 @@ function pidAlive(pid: number): boolean {
 export async function demoMain(argv: string[]): Promise<number> {
   let values
   try {
-    ({ values } = parseArgs({ args: argv, options: { help: { type: 'boolean' }, transports: { type: 'string' }, sshd: { type: 'string' } } }))
+    ;({ values } = parseArgs({
+      args: argv,
+      options: { help: { type: 'boolean' }, transports: { type: 'string' }, sshd: { type: 'string' } },
+    }))
   } catch (err) {
     process.stderr.write(`netkernel demo: ${(err as Error).message}\n\n${HELP}\n`)
     return 2
@@ -163,14 +195,21 @@ export async function demoMain(argv: string[]): Promise<number> {
     process.stdout.write(HELP + '\n')
     return 0
   }
-  const asked = (values.transports ?? ROUNDS.join(',')).split(',').map(s => s.trim().toLowerCase()).filter(Boolean)
+  const asked = (values.transports ?? ROUNDS.join(','))
+    .split(',')
+    .map(s => s.trim().toLowerCase())
+    .filter(Boolean)
   const unknown = asked.filter(r => !(ROUNDS as readonly string[]).includes(r))
   if (unknown.length > 0 || asked.length === 0) {
-    process.stderr.write(`netkernel demo: --transports takes a comma-separated list of ${ROUNDS.join(', ')}${unknown.length ? ` (not ${unknown.join(', ')})` : ''}\n`)
+    process.stderr.write(
+      `netkernel demo: --transports takes a comma-separated list of ${ROUNDS.join(', ')}${unknown.length ? ` (not ${unknown.join(', ')})` : ''}\n`,
+    )
     return 2
   }
   const rounds = [...new Set(asked)] as RoundName[]
-  const say: Say = line => { process.stdout.write(line + '\n') }
+  const say: Say = line => {
+    process.stdout.write(line + '\n')
+  }
   const host = shortHostname()
   const cookie = randomBytes(12).toString('hex')
 
@@ -227,7 +266,9 @@ export async function demoMain(argv: string[]): Promise<number> {
         skipped.push(round)
       }
     }
-    say(`\ndemo finished: ${ran.length ? `${ran.join(', ')} ran` : 'nothing ran'}${skipped.length ? `; skipped: ${skipped.join(', ')} (see above)` : ''}`)
+    say(
+      `\ndemo finished: ${ran.length ? `${ran.join(', ')} ran` : 'nothing ran'}${skipped.length ? `; skipped: ${skipped.join(', ')} (see above)` : ''}`,
+    )
     return 0
   } finally {
     process.off('SIGINT', onSigint)
@@ -249,7 +290,9 @@ async function runRound(round: RoundName, setup: RoundSetup, host: string, cooki
     const port = epmd.port
     children = ['bar', 'baz'].map(n => {
       const [args, shown] = setup.childArgs(n)
-      say(`$ netkernel node --sname ${n} --epmd-port ${port}${shown.length ? ' ' + shown.map(q).join(' ') : ''} &   # a separate OS process`)
+      say(
+        `$ netkernel node --sname ${n} --epmd-port ${port}${shown.length ? ' ' + shown.map(q).join(' ') : ''} &   # a separate OS process`,
+      )
       return startChild(n, cookie, port, args, () => interrupted)
     })
     await Promise.all(children.map(c => c.ready))
@@ -259,7 +302,9 @@ async function runRound(round: RoundName, setup: RoundSetup, host: string, cooki
     foo.on('nodeup', (n, info) => seen.set(n, String(info.transport)))
     await runExamples(foo, `bar@${host}`, `baz@${host}`, say)
     setup.after?.(foo, seen)
-    say(`\n${round.toUpperCase()} round finished: stopping foo, bar, baz${setup.alsoStopping.map(s => `, ${s}`).join('')} and the port mapper`)
+    say(
+      `\n${round.toUpperCase()} round finished: stopping foo, bar, baz${setup.alsoStopping.map(s => `, ${s}`).join('')} and the port mapper`,
+    )
     return undefined
   } finally {
     await foo?.stop()

@@ -38,10 +38,12 @@ export interface EpmdMainIo {
 }
 
 function stderrLogger(out: Writable): Logger {
-  const line = (level: string) => (obj: object | string, msg?: string): void => {
-    const text = typeof obj === 'string' ? obj : `${msg ?? ''} ${JSON.stringify(obj)}`
-    out.write(`epmd ${level}: ${text}\n`)
-  }
+  const line =
+    (level: string) =>
+    (obj: object | string, msg?: string): void => {
+      const text = typeof obj === 'string' ? obj : `${msg ?? ''} ${JSON.stringify(obj)}`
+      out.write(`epmd ${level}: ${text}\n`)
+    }
   return { trace: line('trace'), debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') }
 }
 

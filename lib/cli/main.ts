@@ -45,7 +45,9 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  code => { process.exitCode = code },
+  code => {
+    process.exitCode = code
+  },
   (err: Error & { code?: string }) => {
     process.stderr.write(`netkernel: ${err.code ? `${err.code}: ` : ''}${err.message}\n`)
     process.exitCode = 1

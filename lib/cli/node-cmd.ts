@@ -45,10 +45,13 @@ function fail(msg: string): number {
 export async function nodeMain(argv: string[]): Promise<number> {
   let v
   try {
-    ({ values: v } = parseArgs({
+    ;({ values: v } = parseArgs({
       args: argv,
       options: {
-        ...nodeArgs, 'stdin-lifeline': { type: 'boolean' }, help: { type: 'boolean' }, ...transportArgs,
+        ...nodeArgs,
+        'stdin-lifeline': { type: 'boolean' },
+        help: { type: 'boolean' },
+        ...transportArgs,
       },
     }))
   } catch (err) {
@@ -59,7 +62,9 @@ export async function nodeMain(argv: string[]): Promise<number> {
     return v.help ? 0 : 1
   }
   if (v.sname !== undefined && v.name !== undefined) return fail('give one of --sname and --name, not both')
-  const say = (line: string): void => { process.stderr.write(line + '\n') }
+  const say = (line: string): void => {
+    process.stderr.write(line + '\n')
+  }
   const signals = onStopSignals(['SIGINT', 'SIGTERM'])
   try {
     let cli

@@ -60,13 +60,19 @@ export function nodePortsFromCli(v: NodeCliValues, opts: { checkRange?: boolean 
   const portMin = portOption(v['port-min'], '--port-min')
   const portMax = portOption(v['port-max'], '--port-max') ?? portMin
   if (portMin === undefined && portMax !== undefined) throw new UsageError('--port-max needs --port-min')
-  if (opts.checkRange && portMin !== undefined && portMax !== undefined && portMax < portMin) throw new UsageError(`--port-max ${portMax} is below --port-min ${portMin}`)
+  if (opts.checkRange && portMin !== undefined && portMax !== undefined && portMax < portMin)
+    throw new UsageError(`--port-max ${portMax} is below --port-min ${portMin}`)
   if (v['listen-host'] === '') throw new UsageError('--listen-host: give an address (e.g. 127.0.0.1)')
   return { epmdPort, portMin, portMax }
 }
 
 /** startNode()'s options from the command line's values, the checked ports and the built transport. */
-export function nodeOptionsFromCli(v: NodeCliValues, ports: NodeCliPorts, built: BuiltTransport, modules: Record<string, ModuleDef>): StartNodeOptions {
+export function nodeOptionsFromCli(
+  v: NodeCliValues,
+  ports: NodeCliPorts,
+  built: BuiltTransport,
+  modules: Record<string, ModuleDef>,
+): StartNodeOptions {
   const { epmdPort, portMin, portMax } = ports
   return {
     name: (v.name ?? v.sname) as string,

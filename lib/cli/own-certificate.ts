@@ -36,6 +36,8 @@ export function checkOwnCertificate(v: NodeCliValues, built: BuiltTransport): vo
   }
   const cert = { subject: subjectOf(x509), subjectaltname: x509.subjectAltName }
   if (certificateNamesNode(cert, name)) return
-  throw new UsageError(`--tls-cert ${spec.cert} does not name this node ${name} (${describeNames(cert)}): ` +
-    `with --tls-cert-auth every peer would refuse it. Make one for ${name}, e.g. netkernel certs node ${name} --ca ca --out certs`)
+  throw new UsageError(
+    `--tls-cert ${spec.cert} does not name this node ${name} (${describeNames(cert)}): ` +
+      `with --tls-cert-auth every peer would refuse it. Make one for ${name}, e.g. netkernel certs node ${name} --ca ca --out certs`,
+  )
 }

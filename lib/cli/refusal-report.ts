@@ -12,9 +12,10 @@ type ConnectErrorInfo = { direction: 'in' | 'out'; code: string; error: Error; a
 /** The line for one refusal. */
 export function refusalLine(peer: string | undefined, info: ConnectErrorInfo): string {
   const from = info.address === undefined ? '' : String(info.address)
-  const who = info.direction === 'out'
-    ? `connection to ${peer ?? 'a node'} failed`
-    : `connection from ${peer ?? (from || 'a node')}${peer !== undefined && from !== '' ? ` (${from})` : ''} refused`
+  const who =
+    info.direction === 'out'
+      ? `connection to ${peer ?? 'a node'} failed`
+      : `connection from ${peer ?? (from || 'a node')}${peer !== undefined && from !== '' ? ` (${from})` : ''} refused`
   return `netkernel: ${who}: ${info.code}: ${info.error.message}`
 }
 
@@ -22,8 +23,7 @@ export function refusalLine(peer: string | undefined, info: ConnectErrorInfo): s
 export function reportRefusals(node: Node, write: (line: string) => void): () => void {
   /** peer key → the code last printed for it */
   const last = new Map<string, string>()
-  const key = (peer: string | undefined, info: ConnectErrorInfo): string =>
-    `${info.direction} ${peer ?? `@${String(info.address ?? '')}`}`
+  const key = (peer: string | undefined, info: ConnectErrorInfo): string => `${info.direction} ${peer ?? `@${String(info.address ?? '')}`}`
   const onError = (peer: string | undefined, info: ConnectErrorInfo): void => {
     const k = key(peer, info)
     if (last.get(k) === info.code) return

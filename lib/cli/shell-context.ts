@@ -49,7 +49,8 @@ export function shellContext(node: Node, shell: ShellProcess, io: ShellIO): Reco
 
   async function receive(match?: Match | number, timeout?: number): Promise<unknown> {
     if (typeof match === 'number' && timeout === undefined) return receive(undefined, match)
-    if (match !== undefined && typeof match !== 'function') bad('receive(match?, timeout?): match is a predicate, e.g. m => m[0] === \'reply\'')
+    if (match !== undefined && typeof match !== 'function')
+      bad("receive(match?, timeout?): match is a predicate, e.g. m => m[0] === 'reply'")
     return proc().receive(match, { timeout, signal: io.signal() })
   }
 

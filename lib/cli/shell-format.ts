@@ -25,13 +25,20 @@ function items(list: string[], total: number): string {
 
 function fmt(v: unknown, depth: number, seen: Set<object>): string {
   switch (typeof v) {
-    case 'string': return quote(v)
-    case 'number': return Object.is(v, -0) ? '-0' : String(v)
-    case 'bigint': return `${v}n`
-    case 'boolean': return String(v)
-    case 'undefined': return 'undefined'
-    case 'symbol': return v === OK ? 'ok' : v.toString()
-    case 'function': return `[Function${v.name ? ` ${v.name}` : ''}]`
+    case 'string':
+      return quote(v)
+    case 'number':
+      return Object.is(v, -0) ? '-0' : String(v)
+    case 'bigint':
+      return `${v}n`
+    case 'boolean':
+      return String(v)
+    case 'undefined':
+      return 'undefined'
+    case 'symbol':
+      return v === OK ? 'ok' : v.toString()
+    case 'function':
+      return `[Function${v.name ? ` ${v.name}` : ''}]`
   }
   if (v === null) return 'null'
   const o = v as object
@@ -47,20 +54,28 @@ function fmt(v: unknown, depth: number, seen: Set<object>): string {
       return `<<${shown.join(',')}${o.length > MAX_ITEMS ? `,... ${o.length - MAX_ITEMS} more` : ''}>>`
     }
     if (Array.isArray(o)) {
-      return `[${items(o.slice(0, MAX_ITEMS).map(x => fmt(x, depth + 1, seen)), o.length)}]`
+      return `[${items(
+        o.slice(0, MAX_ITEMS).map(x => fmt(x, depth + 1, seen)),
+        o.length,
+      )}]`
     }
     if (o instanceof Map) {
       const shown = [...o].slice(0, MAX_ITEMS).map(([k, x]) => `${fmt(k, depth + 1, seen)} => ${fmt(x, depth + 1, seen)}`)
       return `Map{${items(shown, o.size)}}`
     }
     if (o instanceof Set) {
-      return `Set{${items([...o].slice(0, MAX_ITEMS).map(x => fmt(x, depth + 1, seen)), o.size)}}`
+      return `Set{${items(
+        [...o].slice(0, MAX_ITEMS).map(x => fmt(x, depth + 1, seen)),
+        o.size,
+      )}}`
     }
     const proto = Object.getPrototypeOf(o) as object | null
     // Anything but a plain object (a Timeout, a Promise, a class instance) as Node shows it.
     if (proto !== null && proto !== Object.prototype) return inspect(o, { depth: 0, breakLength: Infinity })
     const keys = Object.keys(o)
-    const shown = keys.slice(0, MAX_ITEMS).map(k => `${IDENT.test(k) ? k : quote(k)}: ${fmt((o as Record<string, unknown>)[k], depth + 1, seen)}`)
+    const shown = keys
+      .slice(0, MAX_ITEMS)
+      .map(k => `${IDENT.test(k) ? k : quote(k)}: ${fmt((o as Record<string, unknown>)[k], depth + 1, seen)}`)
     return `{${items(shown, keys.length)}}`
   } finally {
     seen.delete(o)

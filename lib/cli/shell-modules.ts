@@ -50,7 +50,9 @@ function namedModule(name: string, file: string, exports: Record<string, unknown
   const all = Object.values(found)
   if (all.length === 1) return all[0] as ModuleDef
   if (isModuleDef(exports.default)) return exports.default
-  throw new ModuleLoadError(`${name}=${file}: ${file} defines several modules (${Object.keys(found).join(', ')}) and none is named ${name}: give the file alone to load them all`)
+  throw new ModuleLoadError(
+    `${name}=${file}: ${file} defines several modules (${Object.keys(found).join(', ')}) and none is named ${name}: give the file alone to load them all`,
+  )
 }
 
 /**
@@ -70,7 +72,9 @@ export async function loadModules(specs: readonly string[], cwd = process.cwd())
     }
     const found = modulesOf(path, exports)
     if (Object.keys(found).length === 0) {
-      throw new ModuleLoadError(`${file} defines no module: export objects of functions, e.g. export const s = { send_node: (proc, to) => ... }`)
+      throw new ModuleLoadError(
+        `${file} defines no module: export objects of functions, e.g. export const s = { send_node: (proc, to) => ... }`,
+      )
     }
     if (name === undefined) Object.assign(all, found)
     else all[name] = namedModule(name, file, exports, found)

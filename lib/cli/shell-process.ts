@@ -16,7 +16,10 @@ export class ShellProcess {
   private release: () => void = () => {}
   private stopping = false
 
-  private constructor(private readonly node: Node, private readonly opts: ShellProcessOptions) {}
+  private constructor(
+    private readonly node: Node,
+    private readonly opts: ShellProcessOptions,
+  ) {}
 
   static async start(node: Node, opts: ShellProcessOptions = {}): Promise<ShellProcess> {
     const shell = new ShellProcess(node, opts)
@@ -41,7 +44,9 @@ export class ShellProcess {
       this.node.spawn(proc => {
         this.proc = proc
         resolve()
-        return new Promise<void>(done => { this.release = done })
+        return new Promise<void>(done => {
+          this.release = done
+        })
       })
     })
   }
@@ -52,7 +57,9 @@ export class ShellProcess {
       for (;;) {
         const old = this.proc.self
         const ref = w.monitor(old)
-        const [, , , , reason] = (await w.receive(m => Array.isArray(m) && m[0] === 'DOWN' && m[1] instanceof Ref && m[1].equals(ref))) as unknown[]
+        const [, , , , reason] = (await w.receive(
+          m => Array.isArray(m) && m[0] === 'DOWN' && m[1] instanceof Ref && m[1].equals(ref),
+        )) as unknown[]
         if (this.stopping) return
         await this.spawnShell()
         this.opts.onRestart?.(old, reason, this.proc.self)

@@ -124,7 +124,10 @@ export async function startShellRepl(opts: ShellReplOptions): Promise<ShellRepl>
       const stopped = new Promise<never>((_, reject) => {
         ac.signal.addEventListener('abort', () => reject(ac.signal.reason), { once: true })
       })
-      Promise.race([result, stopped]).then(v => finish(null, v), e => finish(e))
+      Promise.race([result, stopped]).then(
+        v => finish(null, v),
+        e => finish(e),
+      )
     })
   }
 

@@ -60,11 +60,13 @@ function fail(msg: string): number {
 export async function shellMain(argv: string[]): Promise<number> {
   let v
   try {
-    ({ values: v } = parseArgs({
+    ;({ values: v } = parseArgs({
       args: argv,
       options: {
-        ...nodeArgs, history: { type: 'string' },
-        help: { type: 'boolean' }, ...transportArgs,
+        ...nodeArgs,
+        history: { type: 'string' },
+        help: { type: 'boolean' },
+        ...transportArgs,
       },
     }))
   } catch (err) {
@@ -77,7 +79,9 @@ export async function shellMain(argv: string[]): Promise<number> {
   if ((v.sname === undefined) === (v.name === undefined)) return fail(`give one of --sname and --name\n\n${HELP}`)
 
   // Before the REPL is up, notices go straight to stderr; then above the prompt.
-  let notice = (line: string): void => { process.stderr.write(line + '\n') }
+  let notice = (line: string): void => {
+    process.stderr.write(line + '\n')
+  }
   const say = (line: string): void => notice(line)
   // SIGINT too when the input is not a terminal (in a terminal, Ctrl+C stops a wait).
   const signals = onStopSignals(['SIGTERM', 'SIGHUP', ...(process.stdin.isTTY ? [] : ['SIGINT' as const])], { say })
@@ -93,14 +97,16 @@ export async function shellMain(argv: string[]): Promise<number> {
 
     let print: (line: string) => void = line => process.stdout.write(line + '\n')
     const shell = await ShellProcess.start(node, {
-      onRestart: (old, reason, now) => print(`*** shell process ${old.toString()} exited (${formatTerm(reason)}); self() is now ${now.toString()}`),
+      onRestart: (old, reason, now) =>
+        print(`*** shell process ${old.toString()} exited (${formatTerm(reason)}); self() is now ${now.toString()}`),
     })
     let session: ShellRepl | undefined
     try {
       session = await startShellRepl({
         name: node.name,
         historyFile: v.history ?? join(homedir(), '.netkernel_history'),
-        banner: `netkernel shell: node ${node.name}${node.address ? ` on port ${node.address.port}` : ''} (${built.summary}), modules ${Object.keys(modules).sort().join(', ')}\n` +
+        banner:
+          `netkernel shell: node ${node.name}${node.address ? ` on port ${node.address.port}` : ''} (${built.summary}), modules ${Object.keys(modules).sort().join(', ')}\n` +
           'help() lists the shell functions; Ctrl+D, .exit or q() stops the node.',
         context: io => {
           print = io.print

@@ -10,12 +10,21 @@ export interface StopSignals {
   dispose(): void
 }
 
-export function onStopSignals(signals: readonly NodeJS.Signals[], opts: { graceMs?: number; say?: (line: string) => void } = {}): StopSignals {
+export function onStopSignals(
+  signals: readonly NodeJS.Signals[],
+  opts: { graceMs?: number; say?: (line: string) => void } = {},
+): StopSignals {
   const graceMs = opts.graceMs ?? 10_000
-  const say = opts.say ?? ((line: string) => { process.stderr.write(line + '\n') })
+  const say =
+    opts.say ??
+    ((line: string) => {
+      process.stderr.write(line + '\n')
+    })
   let first: NodeJS.Signals | undefined
   let resolve: (s: NodeJS.Signals) => void = () => {}
-  const stopped = new Promise<NodeJS.Signals>(r => { resolve = r })
+  const stopped = new Promise<NodeJS.Signals>(r => {
+    resolve = r
+  })
   const exitCode = (s: NodeJS.Signals): number => 128 + (constants.signals[s] ?? 0)
   const on = (s: NodeJS.Signals): void => {
     if (first !== undefined) {

@@ -69,7 +69,12 @@ const LEFT = new Set([0, 1, 2, 10])
 
 function table(rows: string[][]): string[] {
   const widths = HEAD.map((_, i) => Math.max(...rows.map(r => (r[i] as string).length)))
-  return rows.map(r => r.map((cell, i) => (LEFT.has(i) ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join('  ').trimEnd())
+  return rows.map(r =>
+    r
+      .map((cell, i) => (LEFT.has(i) ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number)))
+      .join('  ')
+      .trimEnd(),
+  )
 }
 
 function connectionRows(cur: NodeStats, prev: NodeStats | undefined): string[][] {
@@ -77,9 +82,18 @@ function connectionRows(cur: NodeStats, prev: NodeStats | undefined): string[][]
     const r = rates(c, cur, prev)
     const rate = (i: number, f: (n: number) => string): string => (r === undefined ? '-' : f(r[i] as number))
     return [
-      c.peer, c.type, c.transport,
-      rate(0, count), rate(1, count), rate(2, n => `${bytes(n)}`), rate(3, n => `${bytes(n)}`),
-      count(c.messagesIn), count(c.messagesOut), bytes(c.queuedBytes), c.busy ? 'BUSY' : '-', duration(cur.at - c.upSince),
+      c.peer,
+      c.type,
+      c.transport,
+      rate(0, count),
+      rate(1, count),
+      rate(2, n => `${bytes(n)}`),
+      rate(3, n => `${bytes(n)}`),
+      count(c.messagesIn),
+      count(c.messagesOut),
+      bytes(c.queuedBytes),
+      c.busy ? 'BUSY' : '-',
+      duration(cur.at - c.upSince),
     ]
   })
 }
@@ -108,7 +122,9 @@ export function renderTop(s: TopScreen): string[] {
   } else {
     lines.push('refused (operations a peer asked for and was refused):')
     for (const p of peers) {
-      const ops = Object.entries(cur.refused[p] ?? {}).map(([op, n]) => `${op} ${n}`).join('  ')
+      const ops = Object.entries(cur.refused[p] ?? {})
+        .map(([op, n]) => `${op} ${n}`)
+        .join('  ')
       lines.push(`  ${p}  ${ops}`)
     }
   }

@@ -50,7 +50,8 @@ function ownName(target: string, sname: string | undefined, name: string | undef
   const alive = `top_${process.pid}`
   if (!(target.split('@')[1] ?? '').includes('.')) return { name: alive, longNames: false }
   const host = longHostname()
-  if (host === undefined) throw new UsageError(`${target} has a long name and this host's name is not fully qualified: give --name top@HOST.DOMAIN`)
+  if (host === undefined)
+    throw new UsageError(`${target} has a long name and this host's name is not fully qualified: give --name top@HOST.DOMAIN`)
   return { name: `${alive}@${host}`, longNames: true }
 }
 
@@ -58,13 +59,18 @@ export async function topMain(argv: string[]): Promise<number> {
   let v
   let positionals: string[]
   try {
-    ({ values: v, positionals } = parseArgs({
+    ;({ values: v, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
       options: {
-        cookie: { type: 'string' }, interval: { type: 'string' }, once: { type: 'boolean' },
-        'epmd-port': { type: 'string' }, sname: { type: 'string' }, name: { type: 'string' },
-        help: { type: 'boolean' }, ...transportArgs,
+        cookie: { type: 'string' },
+        interval: { type: 'string' },
+        once: { type: 'boolean' },
+        'epmd-port': { type: 'string' },
+        sname: { type: 'string' },
+        name: { type: 'string' },
+        help: { type: 'boolean' },
+        ...transportArgs,
       },
     }))
   } catch (err) {
@@ -75,7 +81,8 @@ export async function topMain(argv: string[]): Promise<number> {
     return 0
   }
   const target = positionals[0]
-  if (target === undefined || positionals.length > 1) return fail(target === undefined ? 'give the node to observe: netkernel top NODE' : `one node at a time (got ${positionals.join(' ')})`)
+  if (target === undefined || positionals.length > 1)
+    return fail(target === undefined ? 'give the node to observe: netkernel top NODE' : `one node at a time (got ${positionals.join(' ')})`)
   if (!target.includes('@')) return fail(`'${target}' is not a node name (NAME@HOST)`)
   const interval = v.interval === undefined ? 1000 : Number(v.interval)
   if (!Number.isInteger(interval) || interval < 50) return fail(`--interval: give milliseconds, at least 50 (got '${v.interval}')`)
@@ -93,9 +100,12 @@ export async function topMain(argv: string[]): Promise<number> {
   let node: Node
   try {
     node = await startNode({
-      ...me, hidden: true, listen: false,
-      cookie: v.cookie ?? await readOrCreateCookie(),
-      transport: built.transport, ...(built.auth ? { auth: built.auth } : {}),
+      ...me,
+      hidden: true,
+      listen: false,
+      cookie: v.cookie ?? (await readOrCreateCookie()),
+      transport: built.transport,
+      ...(built.auth ? { auth: built.auth } : {}),
       epmd: { autoStart: false, ...(epmdPort === undefined ? {} : { port: epmdPort }) },
     })
   } catch (err) {
@@ -171,7 +181,7 @@ async function live(node: Node, target: string, interval: number): Promise<numbe
         if (quit.signal.aborted) break
         error = explain(err)
       }
-      const lines = renderTop({ target, self: node.name, interval, cur, prev, error, width: tty ? out.columns ?? 0 : 0, hint: 'q quits' })
+      const lines = renderTop({ target, self: node.name, interval, cur, prev, error, width: tty ? (out.columns ?? 0) : 0, hint: 'q quits' })
       // Home, each line cleared to its end, the rest of the screen cleared.
       out.write(tty ? `\x1b[H${lines.join('\x1b[K\n')}\x1b[K\n\x1b[J` : lines.join('\n') + '\n\n')
       await sleep(interval, quit.signal)

@@ -160,14 +160,18 @@ export function parseTransportOptions(v: TransportValues): TransportSpec {
   if (stray.length > 0) {
     const wants = [...new Set(stray.map(([, t]) => t))]
     const now = v.transport === undefined ? 'no --transport was given: tcp' : `the transport is ${kind}`
-    throw new UsageError(`${list(stray.map(([k]) => k))} ${stray.length === 1 ? 'is an option' : 'are options'} of --transport ${wants.join(' / ')} (${now})`)
+    throw new UsageError(
+      `${list(stray.map(([k]) => k))} ${stray.length === 1 ? 'is an option' : 'are options'} of --transport ${wants.join(' / ')} (${now})`,
+    )
   }
   if (kind === 'tcp') return { kind }
 
   if (kind === 'tls') {
     const missing = (['tls-ca', 'tls-cert', 'tls-key'] as const).filter(k => !given(v, k) || v[k] === '')
     if (missing.length > 0) {
-      throw new UsageError(`--transport tls needs --tls-ca FILE, --tls-cert FILE and --tls-key FILE (as 'netkernel certs' writes them): ${list(missing)} missing`)
+      throw new UsageError(
+        `--transport tls needs --tls-ca FILE, --tls-cert FILE and --tls-key FILE (as 'netkernel certs' writes them): ${list(missing)} missing`,
+      )
     }
     const auth = v['tls-cert-auth-cookie'] ? 'tls-cert+cookie' : v['tls-cert-auth'] ? 'tls-cert' : 'cookie'
     return { kind, ca: v['tls-ca'] as string, cert: v['tls-cert'] as string, key: v['tls-key'] as string, auth }
@@ -183,17 +187,23 @@ export function parseTransportOptions(v: TransportValues): TransportSpec {
     if (seen.has(k)) throw new UsageError(`--ssh-gateway: two gateways for host '${g.key}'`)
     seen.add(k)
   }
-  if (!given(v, 'ssh-key') || v['ssh-key'] === '') throw new UsageError('--transport ssh needs --ssh-key FILE (the private key to log in to the gateways with)')
+  if (!given(v, 'ssh-key') || v['ssh-key'] === '')
+    throw new UsageError('--transport ssh needs --ssh-key FILE (the private key to log in to the gateways with)')
   const hostKeys = v['ssh-host-key'] ?? []
   const knownHosts = v['ssh-known-hosts']
   if (hostKeys.length > 0 && knownHosts !== undefined) {
     throw new UsageError('give either --ssh-host-key or --ssh-known-hosts, not both')
   }
   if (hostKeys.length === 0 && (knownHosts === undefined || knownHosts === '')) {
-    throw new UsageError("--transport ssh needs --ssh-host-key SHA256:... (as 'ssh-keygen -lf' prints it) or --ssh-known-hosts FILE: host keys are never accepted unverified")
+    throw new UsageError(
+      "--transport ssh needs --ssh-host-key SHA256:... (as 'ssh-keygen -lf' prints it) or --ssh-known-hosts FILE: host keys are never accepted unverified",
+    )
   }
   for (const h of hostKeys) {
-    if (!isFingerprint(h)) throw new UsageError(`--ssh-host-key '${h}' is not a SHA256 fingerprint as 'ssh-keygen -lf' prints it (SHA256: and 43 base64 characters)`)
+    if (!isFingerprint(h))
+      throw new UsageError(
+        `--ssh-host-key '${h}' is not a SHA256 fingerprint as 'ssh-keygen -lf' prints it (SHA256: and 43 base64 characters)`,
+      )
   }
   const target = v['ssh-target']
   if (target !== undefined && target.trim() === '') throw new UsageError('--ssh-target: give an address (e.g. 127.0.0.1)')
@@ -246,7 +256,8 @@ export function buildTransport(spec: TransportSpec, io: { readFile?: (path: stri
     const key = readOption(spec.key, '--tls-key', read)
     const transport = wrap('--transport tls', () => tls({ ca, cert, key }))
     const auth = spec.auth === 'cookie' ? undefined : tlsCert({ cookie: spec.auth === 'tls-cert+cookie' })
-    const summary = spec.auth === 'cookie' ? 'tls, cookie auth' : spec.auth === 'tls-cert' ? 'tls, tls-cert auth' : 'tls, tls-cert + cookie auth'
+    const summary =
+      spec.auth === 'cookie' ? 'tls, cookie auth' : spec.auth === 'tls-cert' ? 'tls, tls-cert auth' : 'tls, tls-cert + cookie auth'
     return { spec, transport, ...(auth ? { auth } : {}), ownCert: cert, summary, close: async () => {} }
   }
 
@@ -273,7 +284,9 @@ export function buildTransport(spec: TransportSpec, io: { readFile?: (path: stri
     }
   }
   const transport = wrap('--transport ssh', () => ssh({ gateways }))
-  const names = spec.gateways.map(g => `${g.key} (${g.username === undefined ? '' : `${g.username}@`}${g.host.includes(':') ? `[${g.host}]` : g.host}:${g.port})`)
+  const names = spec.gateways.map(
+    g => `${g.key} (${g.username === undefined ? '' : `${g.username}@`}${g.host.includes(':') ? `[${g.host}]` : g.host}:${g.port})`,
+  )
   return { spec, transport, summary: `ssh via gateway${names.length > 1 ? 's' : ''} ${names.join(', ')}`, close: () => transport.close() }
 }
 

@@ -127,11 +127,18 @@ async function session(scope: CaseScope, make: () => AuthSession | Promise<AuthS
 /** Run one side of a session: initiate for the initiator (a), respond for the responder (b). */
 function side(f: AuthFixture, s: AuthSession, role: Role, signal: AbortSignal, patch: Partial<SideContext> = {}): Promise<AuthResult> {
   const { ch, ctx, auth } = s[role]
-  return role === 'initiator' ? (auth ?? f.a).initiate(ch, { ...ctx, ...patch, signal }) : (auth ?? f.b).respond(ch, { ...ctx, ...patch, signal })
+  return role === 'initiator'
+    ? (auth ?? f.a).initiate(ch, { ...ctx, ...patch, signal })
+    : (auth ?? f.b).respond(ch, { ...ctx, ...patch, signal })
 }
 
 /** Run both sides at once, under one setup deadline generous enough to finish. */
-async function both(f: AuthFixture, s: AuthSession, scope: CaseScope, patch: { initiator?: Partial<SideContext>; responder?: Partial<SideContext> } = {}) {
+async function both(
+  f: AuthFixture,
+  s: AuthSession,
+  scope: CaseScope,
+  patch: { initiator?: Partial<SideContext>; responder?: Partial<SideContext> } = {},
+) {
   const signal = deadlineSignal(scope, 5000)
   const [i, r] = await Promise.all([
     outcome(side(f, s, 'initiator', signal, patch.initiator)),
@@ -180,50 +187,73 @@ function channelContractCases(faults: ChannelFaults): Array<[string, CaseBody<Au
   const cases: Array<[string, CaseBody<AuthFixture>]> = []
   for (const role of ['initiator', 'responder'] as const) {
     cases.push(
-      [`channel contract, ${role}: the peer closes → receive rejects ERR_CONNECTION_CLOSED`, async (f, scope) => {
-        const s = await session(scope, f.good)
-        const waiting = s[role].ch.receive({ signal: deadlineSignal(scope, 5000) })
-        faults.closePeer(s, role)
-        await rejectsAtOnce(waiting, 'ERR_CONNECTION_CLOSED', 'a pending receive')
-        await rejectsAtOnce(s[role].ch.receive({ signal: deadlineSignal(scope, 5000) }), 'ERR_CONNECTION_CLOSED', 'a later receive')
-      }],
+      [
+        `channel contract, ${role}: the peer closes → receive rejects ERR_CONNECTION_CLOSED`,
+        async (f, scope) => {
+          const s = await session(scope, f.good)
+          const waiting = s[role].ch.receive({ signal: deadlineSignal(scope, 5000) })
+          faults.closePeer(s, role)
+          await rejectsAtOnce(waiting, 'ERR_CONNECTION_CLOSED', 'a pending receive')
+          await rejectsAtOnce(s[role].ch.receive({ signal: deadlineSignal(scope, 5000) }), 'ERR_CONNECTION_CLOSED', 'a later receive')
+        },
+      ],
 
-      [`channel contract, ${role}: send after the channel is gone does not throw`, async (f, scope) => {
-        const s = await session(scope, f.good)
-        faults.closePeer(s, role)
-        await s[role].ch.receive({ signal: deadlineSignal(scope, 5000) }).catch(() => undefined)
-        assert.doesNotThrow(() => s[role].ch.send({ t: 'late', x: 1 }), 'send is a no-op')
-        await new Promise(resolve => setTimeout(resolve, 20))
-        await rejectsAtOnce(s[role].ch.receive({ signal: deadlineSignal(scope, 5000) }), 'ERR_CONNECTION_CLOSED', 'the next receive says why')
-      }],
+      [
+        `channel contract, ${role}: send after the channel is gone does not throw`,
+        async (f, scope) => {
+          const s = await session(scope, f.good)
+          faults.closePeer(s, role)
+          await s[role].ch.receive({ signal: deadlineSignal(scope, 5000) }).catch(() => undefined)
+          assert.doesNotThrow(() => s[role].ch.send({ t: 'late', x: 1 }), 'send is a no-op')
+          await new Promise(resolve => setTimeout(resolve, 20))
+          await rejectsAtOnce(
+            s[role].ch.receive({ signal: deadlineSignal(scope, 5000) }),
+            'ERR_CONNECTION_CLOSED',
+            'the next receive says why',
+          )
+        },
+      ],
 
-      [`channel contract, ${role}: the setup deadline → ERR_HANDSHAKE_TIMEOUT, an abort → ERR_ABORTED`, async (f, scope) => {
-        const s = await session(scope, f.good)
-        await rejectsAtOnce(s[role].ch.receive({ signal: deadlineSignal(scope, 50) }), 'ERR_HANDSHAKE_TIMEOUT', 'a receive past the deadline')
-        const ac = new AbortController()
-        const waiting = s[role].ch.receive({ signal: ac.signal })
-        ac.abort()
-        await rejectsAtOnce(waiting, 'ERR_ABORTED', 'an aborted receive')
-      }],
+      [
+        `channel contract, ${role}: the setup deadline → ERR_HANDSHAKE_TIMEOUT, an abort → ERR_ABORTED`,
+        async (f, scope) => {
+          const s = await session(scope, f.good)
+          await rejectsAtOnce(
+            s[role].ch.receive({ signal: deadlineSignal(scope, 50) }),
+            'ERR_HANDSHAKE_TIMEOUT',
+            'a receive past the deadline',
+          )
+          const ac = new AbortController()
+          const waiting = s[role].ch.receive({ signal: ac.signal })
+          ac.abort()
+          await rejectsAtOnce(waiting, 'ERR_ABORTED', 'an aborted receive')
+        },
+      ],
     )
 
     const garble = faults.garble
     if (garble !== undefined) {
-      cases.push([`channel contract, ${role}: garbage from the peer → receive rejects ERR_HANDSHAKE`, async (f, scope) => {
-        const s = await session(scope, f.good)
-        const waiting = s[role].ch.receive({ signal: deadlineSignal(scope, 5000) })
-        garble(s, role)
-        await rejectsAtOnce(waiting, 'ERR_HANDSHAKE', 'a pending receive')
-      }])
+      cases.push([
+        `channel contract, ${role}: garbage from the peer → receive rejects ERR_HANDSHAKE`,
+        async (f, scope) => {
+          const s = await session(scope, f.good)
+          const waiting = s[role].ch.receive({ signal: deadlineSignal(scope, 5000) })
+          garble(s, role)
+          await rejectsAtOnce(waiting, 'ERR_HANDSHAKE', 'a pending receive')
+        },
+      ])
     }
 
-    cases.push([`channel contract, ${role}: the peer closes mid-handshake → the authenticator rejects ERR_CONNECTION_CLOSED`, async (f, scope) => {
-      const s = await session(scope, f.good)
-      const run = side(f, s, role, deadlineSignal(scope, 5000))
-      await new Promise(resolve => setImmediate(resolve))
-      faults.closePeer(s, role)
-      await rejectsAtOnce(run, 'ERR_CONNECTION_CLOSED', role)
-    }])
+    cases.push([
+      `channel contract, ${role}: the peer closes mid-handshake → the authenticator rejects ERR_CONNECTION_CLOSED`,
+      async (f, scope) => {
+        const s = await session(scope, f.good)
+        const run = side(f, s, role, deadlineSignal(scope, 5000))
+        await new Promise(resolve => setImmediate(resolve))
+        faults.closePeer(s, role)
+        await rejectsAtOnce(run, 'ERR_CONNECTION_CLOSED', role)
+      },
+    ])
   }
   return cases
 }
@@ -233,64 +263,85 @@ export function authenticatorCompliance<F extends AuthFixture>(opts: Authenticat
   const deadline = opts.deadline ?? 300
   const impostor = opts.impostorName ?? 'impostor@nowhere'
   const cases: Array<[string, CaseBody<AuthFixture>]> = [
-    ['mutual success: both sides resolve with the other side\'s name', async (f, scope) => {
-      const s = await session(scope, f.good)
-      const { i, r } = await both(f, s, scope)
-      if (!i.ok) assert.fail(`initiator succeeds (got ${shown(i.error)})`)
-      if (!r.ok) assert.fail(`responder succeeds (got ${shown(r.error)})`)
-      assert.equal(i.value.peerName, s.initiator.ctx.peerName, 'initiator authenticated the node it dialled')
-      assert.equal(r.value.peerName, s.responder.ctx.peerName, 'responder authenticated the node that claimed')
-    }],
-
-    ['mutual success twice in a row (no state kept between sessions)', async (f, scope) => {
-      for (let n = 0; n < 2; n++) {
+    [
+      "mutual success: both sides resolve with the other side's name",
+      async (f, scope) => {
         const s = await session(scope, f.good)
         const { i, r } = await both(f, s, scope)
-        assert.ok(i.ok && r.ok, `session ${n + 1} succeeds on both sides (got ${shown(i.ok ? r : i)})`)
-      }
-    }],
+        if (!i.ok) assert.fail(`initiator succeeds (got ${shown(i.error)})`)
+        if (!r.ok) assert.fail(`responder succeeds (got ${shown(r.error)})`)
+        assert.equal(i.value.peerName, s.initiator.ctx.peerName, 'initiator authenticated the node it dialled')
+        assert.equal(r.value.peerName, s.responder.ctx.peerName, 'responder authenticated the node that claimed')
+      },
+    ],
 
-    ['wrong credentials are refused on both sides with ERR_AUTH_FAILED', async (f, scope) => {
-      const s = await session(scope, f.bad)
-      const { i, r } = await both(f, s, scope)
-      refused(i, ['ERR_AUTH_FAILED'], 'initiator')
-      refused(r, ['ERR_AUTH_FAILED'], 'responder')
-    }],
+    [
+      'mutual success twice in a row (no state kept between sessions)',
+      async (f, scope) => {
+        for (let n = 0; n < 2; n++) {
+          const s = await session(scope, f.good)
+          const { i, r } = await both(f, s, scope)
+          assert.ok(i.ok && r.ok, `session ${n + 1} succeeds on both sides (got ${shown(i.ok ? r : i)})`)
+        }
+      },
+    ],
 
-    ['the accepting node is not the node that was dialled: refused on both sides', async (f, scope) => {
-      const s = await session(scope, f.good)
-      const { i, r } = await both(f, s, scope, { initiator: { peerName: impostor } })
-      refused(i, ['ERR_AUTH_FAILED', 'ERR_WRONG_NODE'], 'initiator')
-      refused(r, ['ERR_AUTH_FAILED', 'ERR_WRONG_NODE'], 'responder')
-    }],
+    [
+      'wrong credentials are refused on both sides with ERR_AUTH_FAILED',
+      async (f, scope) => {
+        const s = await session(scope, f.bad)
+        const { i, r } = await both(f, s, scope)
+        refused(i, ['ERR_AUTH_FAILED'], 'initiator')
+        refused(r, ['ERR_AUTH_FAILED'], 'responder')
+      },
+    ],
 
-    ['the dialling node claims another name: refused on both sides', async (f, scope) => {
-      const s = await session(scope, f.good)
-      const { i, r } = await both(f, s, scope, { responder: { peerName: impostor } })
-      refused(i, ['ERR_AUTH_FAILED', 'ERR_WRONG_NODE'], 'initiator')
-      refused(r, ['ERR_AUTH_FAILED', 'ERR_WRONG_NODE'], 'responder')
-    }],
+    [
+      'the accepting node is not the node that was dialled: refused on both sides',
+      async (f, scope) => {
+        const s = await session(scope, f.good)
+        const { i, r } = await both(f, s, scope, { initiator: { peerName: impostor } })
+        refused(i, ['ERR_AUTH_FAILED', 'ERR_WRONG_NODE'], 'initiator')
+        refused(r, ['ERR_AUTH_FAILED', 'ERR_WRONG_NODE'], 'responder')
+      },
+    ],
+
+    [
+      'the dialling node claims another name: refused on both sides',
+      async (f, scope) => {
+        const s = await session(scope, f.good)
+        const { i, r } = await both(f, s, scope, { responder: { peerName: impostor } })
+        refused(i, ['ERR_AUTH_FAILED', 'ERR_WRONG_NODE'], 'initiator')
+        refused(r, ['ERR_AUTH_FAILED', 'ERR_WRONG_NODE'], 'responder')
+      },
+    ],
   ]
 
   for (const role of ['initiator', 'responder'] as const) {
     cases.push(
-      [`${role}: a peer that never answers fails at the setup deadline with a typed error`, async (f, scope) => {
-        const s = await session(scope, f.good)
-        const o = await outcome(side(f, s, role, deadlineSignal(scope, deadline)))
-        if (o.ok) assert.fail(`it does not succeed (got ${shown(o.value)})`)
-        expectTyped(o.error, NetkernelError, ['ERR_HANDSHAKE_TIMEOUT', 'ERR_ABORTED'], 'a timeout or abort')
-        assert.ok(o.ms >= deadline - 20, `waited for the deadline (${o.ms} ms)`)
-        assert.ok(o.ms < deadline + 1000, `failed soon after it (${o.ms} ms)`)
-      }],
+      [
+        `${role}: a peer that never answers fails at the setup deadline with a typed error`,
+        async (f, scope) => {
+          const s = await session(scope, f.good)
+          const o = await outcome(side(f, s, role, deadlineSignal(scope, deadline)))
+          if (o.ok) assert.fail(`it does not succeed (got ${shown(o.value)})`)
+          expectTyped(o.error, NetkernelError, ['ERR_HANDSHAKE_TIMEOUT', 'ERR_ABORTED'], 'a timeout or abort')
+          assert.ok(o.ms >= deadline - 20, `waited for the deadline (${o.ms} ms)`)
+          assert.ok(o.ms < deadline + 1000, `failed soon after it (${o.ms} ms)`)
+        },
+      ],
 
-      [`${role}: an already-aborted setup signal rejects at once`, async (f, scope) => {
-        const s = await session(scope, f.good)
-        const ac = new AbortController()
-        ac.abort()
-        const o = await outcome(side(f, s, role, ac.signal))
-        if (o.ok) assert.fail(`it does not succeed (got ${shown(o.value)})`)
-        assert.ok(o.error instanceof NetkernelError, `rejects with a NetkernelError (got ${shown(o.error)})`)
-      }],
+      [
+        `${role}: an already-aborted setup signal rejects at once`,
+        async (f, scope) => {
+          const s = await session(scope, f.good)
+          const ac = new AbortController()
+          ac.abort()
+          const o = await outcome(side(f, s, role, ac.signal))
+          if (o.ok) assert.fail(`it does not succeed (got ${shown(o.value)})`)
+          assert.ok(o.error instanceof NetkernelError, `rejects with a NetkernelError (got ${shown(o.error)})`)
+        },
+      ],
     )
   }
 
@@ -300,26 +351,35 @@ export function authenticatorCompliance<F extends AuthFixture>(opts: Authenticat
     for (const role of ['initiator', 'responder'] as const) {
       const other = otherRole(role)
       cases.push(
-        [`${role}: a replay of the peer's messages from an earlier handshake is refused`, async (f, scope) => {
-          // A session an attacker recorded (it succeeded).
-          const first = await session(scope, f.good)
-          const { i, r } = await both(f, first, scope)
-          assert.ok(i.ok && r.ok, `the recorded session succeeded (got ${shown(i.ok ? r : i)})`)
-          // The attacker plays the other role's recorded part against a fresh session.
-          const recorded = first[other].ch.transcript.map(e => ({ ...e }))
-          assert.ok(recorded.some(e => e.dir === 'out'), 'the peer sent messages to replay')
-          const s = await session(scope, f.good)
-          const signal = deadlineSignal(scope, deadline * 4)
-          const [o] = await Promise.all([outcome(side(f, s, role, signal)), replay(s[other].ch, recorded, signal)])
-          refused(o, ['ERR_AUTH_FAILED', 'ERR_HANDSHAKE'], `${role} facing a replay`)
-        }],
+        [
+          `${role}: a replay of the peer's messages from an earlier handshake is refused`,
+          async (f, scope) => {
+            // A session an attacker recorded (it succeeded).
+            const first = await session(scope, f.good)
+            const { i, r } = await both(f, first, scope)
+            assert.ok(i.ok && r.ok, `the recorded session succeeded (got ${shown(i.ok ? r : i)})`)
+            // The attacker plays the other role's recorded part against a fresh session.
+            const recorded = first[other].ch.transcript.map(e => ({ ...e }))
+            assert.ok(
+              recorded.some(e => e.dir === 'out'),
+              'the peer sent messages to replay',
+            )
+            const s = await session(scope, f.good)
+            const signal = deadlineSignal(scope, deadline * 4)
+            const [o] = await Promise.all([outcome(side(f, s, role, signal)), replay(s[other].ch, recorded, signal)])
+            refused(o, ['ERR_AUTH_FAILED', 'ERR_HANDSHAKE'], `${role} facing a replay`)
+          },
+        ],
 
-        [`${role}: a peer sending garbage is refused with ERR_HANDSHAKE or ERR_AUTH_FAILED`, async (f, scope) => {
-          const s = await session(scope, f.good)
-          const victim = outcome(side(f, s, role, deadlineSignal(scope, deadline * 4)))
-          s[other].ch.send({ t: 'nonsense', x: 1, c: Buffer.alloc(3) })
-          refused(await victim, ['ERR_HANDSHAKE', 'ERR_AUTH_FAILED'], role)
-        }],
+        [
+          `${role}: a peer sending garbage is refused with ERR_HANDSHAKE or ERR_AUTH_FAILED`,
+          async (f, scope) => {
+            const s = await session(scope, f.good)
+            const victim = outcome(side(f, s, role, deadlineSignal(scope, deadline * 4)))
+            s[other].ch.send({ t: 'nonsense', x: 1, c: Buffer.alloc(3) })
+            refused(await victim, ['ERR_HANDSHAKE', 'ERR_AUTH_FAILED'], role)
+          },
+        ],
       )
     }
   }

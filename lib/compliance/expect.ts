@@ -11,10 +11,18 @@ export function shown(v: unknown): string {
  * `e` is an instance of `cls` whose `code` is one of `codes`; `what` names the check.
  * Returns `e`, typed.
  */
-export function expectTyped<E extends Error>(e: unknown, cls: abstract new (...args: never[]) => E, codes: string | readonly string[], what: string): E {
+export function expectTyped<E extends Error>(
+  e: unknown,
+  cls: abstract new (...args: never[]) => E,
+  codes: string | readonly string[],
+  what: string,
+): E {
   assert.ok(e instanceof cls, `${what}: a ${cls.name} (got ${shown(e)})`)
   const allowed = typeof codes === 'string' ? [codes] : codes
   const code = (e as { code?: unknown }).code
-  assert.ok(typeof code === 'string' && allowed.includes(code), `${what}: code ${String(code)} is one of ${allowed.join(', ')} (got ${shown(e)})`)
+  assert.ok(
+    typeof code === 'string' && allowed.includes(code),
+    `${what}: code ${String(code)} is one of ${allowed.join(', ')} (got ${shown(e)})`,
+  )
   return e
 }

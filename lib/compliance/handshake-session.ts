@@ -78,7 +78,11 @@ function firstConn(signal: AbortSignal): { onConn(c: Conn): void; conn: Promise<
  * listens on a free port, the dialler dials it, and each side gets the kernel's handshake
  * channel over its Conn, recording a transcript. close() releases the sockets and listener.
  */
-export async function handshakeSession(dialler: SessionNode, acceptor: SessionNode, opts: HandshakeSessionOptions = {}): Promise<AuthSession> {
+export async function handshakeSession(
+  dialler: SessionNode,
+  acceptor: SessionNode,
+  opts: HandshakeSessionOptions = {},
+): Promise<AuthSession> {
   const signal = opts.signal ?? AbortSignal.timeout(5000)
   const inbound = firstConn(signal)
   const listener = await (acceptor.transport ?? tcp()).listen({ host: opts.host ?? '127.0.0.1', port: 0 }, c => inbound.onConn(c))
@@ -89,7 +93,10 @@ export async function handshakeSession(dialler: SessionNode, acceptor: SessionNo
     answered = await inbound.conn
   } catch (err) {
     dialled?.destroy()
-    void inbound.conn.then(c => c.destroy(), () => {})
+    void inbound.conn.then(
+      c => c.destroy(),
+      () => {},
+    )
     await listener.close()
     throw err
   }

@@ -16,7 +16,16 @@
 export { transportCompliance } from './transport.js'
 export type { TransportComplianceOptions, TransportFixture } from './transport.js'
 export { authenticatorCompliance } from './authenticator.js'
-export type { AuthenticatorComplianceOptions, AuthFixture, ChannelFaults, AuthSession, SessionSide, SideContext, SuiteChannel, TranscriptEntry } from './authenticator.js'
+export type {
+  AuthenticatorComplianceOptions,
+  AuthFixture,
+  ChannelFaults,
+  AuthSession,
+  SessionSide,
+  SideContext,
+  SuiteChannel,
+  TranscriptEntry,
+} from './authenticator.js'
 export { handshakeSession, kernelFaults } from './handshake-session.js'
 export type { HandshakeSessionOptions, SessionNode } from './handshake-session.js'
 export type { ComplianceCase, ComplianceSetup } from './case.js'

@@ -121,11 +121,7 @@ async function exchange<T>(
   } catch (err) {
     cleanup()
     if (ac.signal.aborted) throw ac.signal.reason
-    throw new EpmdError(
-      'ERR_EPMD_UNREACHABLE',
-      `cannot reach the port mapper at ${where}: ${(err as Error).message}`,
-      { cause: err },
-    )
+    throw new EpmdError('ERR_EPMD_UNREACHABLE', `cannot reach the port mapper at ${where}: ${(err as Error).message}`, { cause: err })
   }
   phase = 'reply'
 
@@ -211,7 +207,10 @@ export async function registerNode(opts: RegisterOptions): Promise<Registration>
   )
   if (res.result === ALIVE2_FULL) {
     stream.destroy()
-    throw new NetkernelError('ERR_LIMIT', `the port mapper at ${opts.host}:${opts.port} refused to register '${opts.name}' (result ${res.result}): it has as many nodes registered as it takes`)
+    throw new NetkernelError(
+      'ERR_LIMIT',
+      `the port mapper at ${opts.host}:${opts.port} refused to register '${opts.name}' (result ${res.result}): it has as many nodes registered as it takes`,
+    )
   }
   if (res.result !== 0) {
     stream.destroy()
@@ -241,17 +240,13 @@ export async function registerNode(opts: RegisterOptions): Promise<Registration>
 /** Look a node up (PORT_PLEASE2_REQ): undefined when the port mapper does not know it. */
 export async function lookupNode(opts: EpmdClientOptions & { name: string }): Promise<LookupResult | undefined> {
   checkName(opts.name, 'lookupNode')
-  const { value } = await exchange(opts, 'PORT_PLEASE2_REQ', { type: 'port-please2', name: opts.name }, buf =>
-    decodePort2Response(buf),
-  )
+  const { value } = await exchange(opts, 'PORT_PLEASE2_REQ', { type: 'port-please2', name: opts.name }, buf => decodePort2Response(buf))
   return value ?? undefined
 }
 
 /** The names a port mapper knows (NAMES_REQ), and the port it says it listens on. */
 export async function listNames(opts: EpmdClientOptions): Promise<{ epmdPort: number; names: NameEntry[] }> {
-  const { value } = await exchange(opts, 'NAMES_REQ', { type: 'names' }, (buf, ended) =>
-    ended ? decodeNamesResponse(buf) : undefined,
-  )
+  const { value } = await exchange(opts, 'NAMES_REQ', { type: 'names' }, (buf, ended) => (ended ? decodeNamesResponse(buf) : undefined))
   return value
 }
 

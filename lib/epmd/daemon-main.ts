@@ -16,9 +16,7 @@ export const DAEMON_MAIN_FLAG = '--netkernel-epmd-daemon'
 export const daemonMainFile: string = fileURLToPath(import.meta.url)
 
 export type DaemonMainMessage =
-  | { type: 'listening'; port: number; pid: number }
-  | { type: 'in-use'; port: number }
-  | { type: 'error'; message: string }
+  { type: 'listening'; port: number; pid: number } | { type: 'in-use'; port: number } | { type: 'error'; message: string }
 
 /** Send a report to the process that spawned this one (over IPC), then let go of the channel. */
 function reportToParent(msg: DaemonMainMessage): Promise<void> {
@@ -33,10 +31,7 @@ function reportToParent(msg: DaemonMainMessage): Promise<void> {
 }
 
 /** Run the daemon until it is killed; resolves with the process exit code. */
-export async function runDaemonMain(
-  args: string[],
-  opts: { report?: (msg: DaemonMainMessage) => Promise<void> } = {},
-): Promise<number> {
+export async function runDaemonMain(args: string[], opts: { report?: (msg: DaemonMainMessage) => Promise<void> } = {}): Promise<number> {
   const report = opts.report ?? reportToParent
   const { values } = parseArgs({
     args,

@@ -58,20 +58,22 @@ export function handleRequest(
         socket.end(encodeAlive2Response({ result: ALIVE2_FULL, creation: 99, extended }))
         return
       }
-      const problem = nodeNameProblem(req.name) ??
-        (req.extra.length > MAX_EXTRA_BYTES ? `extra longer than ${MAX_EXTRA_BYTES} bytes` : undefined)
-      const reg = problem ? undefined : table.register(
-        {
-          name: req.name,
-          port: req.port,
-          nodeType: req.nodeType,
-          protocol: req.protocol,
-          highestVersion: req.highestVersion,
-          lowestVersion: req.lowestVersion,
-          extra: req.extra,
-        },
-        socket,
-      )
+      const problem =
+        nodeNameProblem(req.name) ?? (req.extra.length > MAX_EXTRA_BYTES ? `extra longer than ${MAX_EXTRA_BYTES} bytes` : undefined)
+      const reg = problem
+        ? undefined
+        : table.register(
+            {
+              name: req.name,
+              port: req.port,
+              nodeType: req.nodeType,
+              protocol: req.protocol,
+              highestVersion: req.highestVersion,
+              lowestVersion: req.lowestVersion,
+              extra: req.extra,
+            },
+            socket,
+          )
       if (!reg) {
         log.info({ peer, name: req.name, reason: problem ?? 'name in use' }, 'registration refused')
         socket.end(encodeAlive2Response({ result: 1, creation: 99, extended }))

@@ -264,11 +264,9 @@ export async function startEpmd(opts: EpmdDaemonOptions): Promise<EpmdDaemon> {
           log.debug({ host: spec.host, port, err: (err as Error).message }, 'optional listener skipped')
           continue
         }
-        throw new TransportError(
-          'ERR_LISTEN',
-          `port mapper cannot listen on ${spec.host}:${port}: ${(err as Error).message}`,
-          { cause: err },
-        )
+        throw new TransportError('ERR_LISTEN', `port mapper cannot listen on ${spec.host}:${port}: ${(err as Error).message}`, {
+          cause: err,
+        })
       }
       servers.push(server)
       serversOpen++

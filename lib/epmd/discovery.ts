@@ -42,7 +42,8 @@ export function epmdDiscovery(o: EpmdDiscoveryOptions): Discovery {
   async function resolve(node: string, signal: AbortSignal): Promise<NodeAddress> {
     const host = hostOf(node)
     const found = await lookupNode({ host, port, name: aliveOf(node), signal, connect: lookup })
-    if (found === undefined) throw new EpmdError('ERR_NODE_NOT_FOUND', `no node ${node}: the port mapper on ${host}:${port} does not know '${aliveOf(node)}'`)
+    if (found === undefined)
+      throw new EpmdError('ERR_NODE_NOT_FOUND', `no node ${node}: the port mapper on ${host}:${port} does not know '${aliveOf(node)}'`)
     return { host, port: found.port, protocol: PROTOCOL }
   }
 

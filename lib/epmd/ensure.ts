@@ -39,7 +39,11 @@ export function inheritedExecArgv(execArgv: readonly string[] = process.execArgv
       i++
       continue
     }
-    if (a === '-i' || a === '-c' || /^--(inspect|debug|test|watch|eval|print|input-type|interactive|check|cpu-prof|heap-prof|prof)/.test(a)) {
+    if (
+      a === '-i' ||
+      a === '-c' ||
+      /^--(inspect|debug|test|watch|eval|print|input-type|interactive|check|cpu-prof|heap-prof|prof)/.test(a)
+    ) {
       continue
     }
     out.push(a)
@@ -54,9 +58,7 @@ export function daemonCommand(port: number, hosts: readonly string[]): { command
   return { command: process.execPath, args }
 }
 
-export type SpawnOutcome =
-  | { status: 'listening'; pid: number }
-  | { status: 'in-use'; pid: number }
+export type SpawnOutcome = { status: 'listening'; pid: number } | { status: 'in-use'; pid: number }
 
 /**
  * Start one detached daemon process and wait for its report. Resolves 'in-use' when another
@@ -148,7 +150,10 @@ export async function ensureEpmd(opts: EnsureEpmdOptions): Promise<'running' | '
     for (;;) {
       if (await answers(host, opts.port, ac.signal)) return 'running'
       if (!(isLoopbackAddress(host) || host === 'localhost')) {
-        throw new EpmdError('ERR_EPMD_UNREACHABLE', `no port mapper answers at ${host}:${opts.port}, and it is not a local address to start one on`)
+        throw new EpmdError(
+          'ERR_EPMD_UNREACHABLE',
+          `no port mapper answers at ${host}:${opts.port}, and it is not a local address to start one on`,
+        )
       }
       log.info({ port: opts.port }, 'no port mapper running: starting one')
       const outcome = await spawnDetachedEpmd({

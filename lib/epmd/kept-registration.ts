@@ -40,7 +40,10 @@ export class KeptRegistration {
   private timer: unknown
   private delay = FIRST_DELAY
 
-  constructor(private current: RegistrationLike, private readonly o: KeptRegistrationOptions) {
+  constructor(
+    private current: RegistrationLike,
+    private readonly o: KeptRegistrationOptions,
+  ) {
     this.watch()
   }
 
@@ -67,10 +70,16 @@ export class KeptRegistration {
       }
       if (this.stopped) return
       if (listed !== undefined && !listed.includes(this.o.name)) {
-        this.o.logger.warn({ name: this.o.name }, `the port mapper dropped the registration of '${this.o.name}' and keeps running (epmd -stop): the node stays up, unregistered; other nodes cannot find it by name`)
+        this.o.logger.warn(
+          { name: this.o.name },
+          `the port mapper dropped the registration of '${this.o.name}' and keeps running (epmd -stop): the node stays up, unregistered; other nodes cannot find it by name`,
+        )
         return
       }
-      this.o.logger.warn({}, `port mapper registration lost${listed === undefined ? ' (the port mapper does not answer)' : ''}; registering again`)
+      this.o.logger.warn(
+        {},
+        `port mapper registration lost${listed === undefined ? ' (the port mapper does not answer)' : ''}; registering again`,
+      )
       this.retry()
     })
   }

@@ -25,9 +25,7 @@ const MAX_CREATION = 0xffffffff
 /** How many unregistered names keep their last creation (epmd's MAX_UNREG_COUNT). */
 export const MAX_REMEMBERED = 1000
 
-export function createPortMapperTable<Owner>(
-  opts: { random?: () => number; maxRemembered?: number } = {},
-): PortMapperTable<Owner> {
+export function createPortMapperTable<Owner>(opts: { random?: () => number; maxRemembered?: number } = {}): PortMapperTable<Owner> {
   const random = opts.random ?? (() => randomInt(MIN_CREATION, 2 ** 32))
   const maxRemembered = opts.maxRemembered ?? MAX_REMEMBERED
   const live = new Map<string, Registration<Owner>>()

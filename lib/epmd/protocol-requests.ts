@@ -143,9 +143,7 @@ export function decodeRequest(body: Buffer): EpmdRequest {
 }
 
 export type RequestParseResult =
-  | { status: 'incomplete' }
-  | { status: 'request'; request: EpmdRequest }
-  | { status: 'error'; error: EpmdError }
+  { status: 'incomplete' } | { status: 'request'; request: EpmdRequest } | { status: 'error'; error: EpmdError }
 
 export interface RequestParser {
   /** Feed bytes as they arrive. After a request or an error, every further push is an error. */

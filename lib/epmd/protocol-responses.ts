@@ -2,13 +2,7 @@
 // replies (text until the daemon closes), KILL and STOP replies. Decoders return undefined
 // while more bytes are needed. Import it through protocol.ts.
 
-import {
-  ALIVE2_RESP,
-  ALIVE2_X_RESP,
-  PORT2_RESP,
-  protocolError,
-  type NodeInfo,
-} from './protocol-defs.js'
+import { ALIVE2_RESP, ALIVE2_X_RESP, PORT2_RESP, protocolError, type NodeInfo } from './protocol-defs.js'
 
 export interface Alive2Response {
   /** 0 = registered; anything else = refused (name in use or invalid). */

@@ -85,7 +85,15 @@ export class Connection {
     // its window already bounds what is in flight, and over SSH our small acknowledgements
     // would wait for the delayed-ACK timer (~40 ms per window) in the sshd's socket.
     const window = conn.flowControlled === true ? Infinity : WINDOW
-    this.outbox = new Outbox(conn.stream, codec, highWater, () => { this.sentSinceCheck = true }, window)
+    this.outbox = new Outbox(
+      conn.stream,
+      codec,
+      highWater,
+      () => {
+        this.sentSinceCheck = true
+      },
+      window,
+    )
   }
 
   /** Start reading: first the frames that came with the handshake, then the socket. */
@@ -170,7 +178,11 @@ export class Connection {
   /** The frame decoder's refusal of a length prefix, as the message-size error naming the peer. */
   private named(err: Error): Error {
     if ((err as NetkernelError).code !== 'ERR_FRAME_TOO_LARGE') return err
-    return new NetkernelError('ERR_MESSAGE_TOO_LARGE', `${this.peer} announced a frame over maxMessageSize (${this.maxMessageSize} bytes): connection dropped; ${err.message}`, { cause: err })
+    return new NetkernelError(
+      'ERR_MESSAGE_TOO_LARGE',
+      `${this.peer} announced a frame over maxMessageSize (${this.maxMessageSize} bytes): connection dropped; ${err.message}`,
+      { cause: err },
+    )
   }
 
   private handleFrame(body: Buffer): void {
@@ -208,7 +220,10 @@ export class Connection {
       this.receivedSinceCheck = false
       this.silentChecks = 0
     } else if (++this.silentChecks >= 4) {
-      this.destroy('net_tick_timeout', new NetkernelError('ERR_CONNECTION_CLOSED', `${this.peer} silent for ${this.tickTime} ms (net_tick_timeout)`))
+      this.destroy(
+        'net_tick_timeout',
+        new NetkernelError('ERR_CONNECTION_CLOSED', `${this.peer} silent for ${this.tickTime} ms (net_tick_timeout)`),
+      )
       return
     }
     if (!this.sentSinceCheck && this.outbox.idle) {

@@ -20,7 +20,20 @@ import { Pid } from '../terms/pid.js'
 import { Ref } from '../terms/ref.js'
 import { type NetkernelError, SpawnError } from '../errors.js'
 import {
-  DEMONITOR, DOWN, EXIT, EXIT2, LINK, MONITOR, NODES, REG_SEND, SEND, SPAWN_REPLY, SPAWN_REQUEST, STATS_REPLY, STATS_REQUEST, UNLINK,
+  DEMONITOR,
+  DOWN,
+  EXIT,
+  EXIT2,
+  LINK,
+  MONITOR,
+  NODES,
+  REG_SEND,
+  SEND,
+  SPAWN_REPLY,
+  SPAWN_REQUEST,
+  STATS_REPLY,
+  STATS_REQUEST,
+  UNLINK,
 } from './frames.js'
 
 export interface DispatchDeps {
@@ -42,7 +55,21 @@ export interface Dispatcher {
 }
 
 /** Frame kinds by code, as refusals name them. */
-const KIND = ['unknown', 'send', 'reg_send', 'link', 'unlink', 'exit', 'exit2', 'monitor', 'demonitor', 'down', 'spawn_request', 'spawn_reply', 'nodes']
+const KIND = [
+  'unknown',
+  'send',
+  'reg_send',
+  'link',
+  'unlink',
+  'exit',
+  'exit2',
+  'monitor',
+  'demonitor',
+  'down',
+  'spawn_request',
+  'spawn_reply',
+  'nodes',
+]
 
 class BadFrame extends Error {}
 
@@ -119,7 +146,10 @@ export function createDispatcher(d: DispatchDeps): Dispatcher {
       if (!Array.isArray(f[5])) throw new BadFrame('spawn arguments are not a list')
       req = {
         from: f[2] === null ? undefined : pidOf(f[2], peer, 'spawn requester'),
-        module: str(f[3], 'module'), function: str(f[4], 'function'), args: f[5], link: f[6] === true,
+        module: str(f[3], 'module'),
+        function: str(f[4], 'function'),
+        args: f[5],
+        link: f[6] === true,
       }
     } catch (err) {
       if (err instanceof BadFrame) spawnReply(conn, reqId, 'ERR_SPAWN_FAILED', 'malformed spawn request')

@@ -35,7 +35,10 @@ export class FailureLimiter {
   private readonly entries = new Map<string, Entry>()
   private readonly maxDelay: number
 
-  constructor(private readonly clock: Clock, stepTimeout = 5_000) {
+  constructor(
+    private readonly clock: Clock,
+    stepTimeout = 5_000,
+  ) {
     this.maxDelay = Math.max(0, Math.min(MAX_DELAY, Math.floor(stepTimeout / 5)))
   }
 

@@ -121,8 +121,10 @@ export class Reassembly {
     this.pieces++
     if (p.size > this.maxMessage) throw this.tooLarge(p.size)
     if (p.fragments > this.maxPieces) throw this.limit(`a fragment stream of more than ${this.maxPieces} pieces`)
-    if (this.pieces > ACTIVE_STREAMS * this.maxPieces) throw this.limit(`more than ${ACTIVE_STREAMS * this.maxPieces} fragment pieces in flight`)
-    if (this.total > ACTIVE_STREAMS * this.maxMessage) throw this.limit(`more than ${ACTIVE_STREAMS * this.maxMessage} fragment bytes in flight`)
+    if (this.pieces > ACTIVE_STREAMS * this.maxPieces)
+      throw this.limit(`more than ${ACTIVE_STREAMS * this.maxPieces} fragment pieces in flight`)
+    if (this.total > ACTIVE_STREAMS * this.maxMessage)
+      throw this.limit(`more than ${ACTIVE_STREAMS * this.maxMessage} fragment bytes in flight`)
     if (!last) return undefined
     this.parts.delete(id)
     this.total -= p.size
@@ -143,7 +145,10 @@ export class Reassembly {
   }
 
   private tooLarge(size: number): NetkernelError {
-    return new NetkernelError('ERR_MESSAGE_TOO_LARGE', `${this.peer} sent a fragmented message of at least ${size} bytes, over maxMessageSize (${this.maxMessage} bytes): connection dropped`)
+    return new NetkernelError(
+      'ERR_MESSAGE_TOO_LARGE',
+      `${this.peer} sent a fragmented message of at least ${size} bytes, over maxMessageSize (${this.maxMessage} bytes): connection dropped`,
+    )
   }
 
   private limit(what: string): NetkernelError {

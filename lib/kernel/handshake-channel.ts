@@ -50,7 +50,8 @@ export function refusalError(s: string, local: string, peer: string, side: strin
 export function handshakeAbortError(signal: AbortSignal, what: string): NetkernelError {
   const r: unknown = signal.reason
   if (r instanceof NetkernelError) return r
-  if ((r as Error | undefined)?.name === 'TimeoutError') return new HandshakeError('ERR_HANDSHAKE_TIMEOUT', `${what}: the setup deadline passed`, { cause: r })
+  if ((r as Error | undefined)?.name === 'TimeoutError')
+    return new HandshakeError('ERR_HANDSHAKE_TIMEOUT', `${what}: the setup deadline passed`, { cause: r })
   return new NetkernelError('ERR_ABORTED', `${what} aborted`, { cause: r })
 }
 
@@ -69,9 +70,17 @@ export class FramedChannel {
   /** The next message is the handshake's last: what follows it belongs to the connection. */
   private lastNext = false
   private readonly onData = (chunk: Buffer): void => this.push(chunk)
-  private readonly onEnd = (): void => this.fail(new NetkernelError('ERR_CONNECTION_CLOSED', `${this.peer} closed the connection during the handshake`))
+  private readonly onEnd = (): void =>
+    this.fail(new NetkernelError('ERR_CONNECTION_CLOSED', `${this.peer} closed the connection during the handshake`))
   // A transport's own typed error (a refused certificate, say) is passed on as it is.
-  private readonly onError = (err: Error): void => this.fail(err instanceof NetkernelError ? err : new NetkernelError('ERR_CONNECTION_CLOSED', `connection to ${this.peer} failed during the handshake: ${err.message}`, { cause: err }))
+  private readonly onError = (err: Error): void =>
+    this.fail(
+      err instanceof NetkernelError
+        ? err
+        : new NetkernelError('ERR_CONNECTION_CLOSED', `connection to ${this.peer} failed during the handshake: ${err.message}`, {
+            cause: err,
+          }),
+    )
   private firstChunk = true
   private detached = false
 
@@ -122,8 +131,14 @@ export class FramedChannel {
       }, this.stepTimeout)
       for (const s of signals) s.addEventListener('abort', onAbort, { once: true })
       this.waiter = {
-        resolve: m => { done(); resolve(m) },
-        reject: e => { done(); reject(e) },
+        resolve: m => {
+          done()
+          resolve(m)
+        },
+        reject: e => {
+          done()
+          reject(e)
+        },
       }
     })
   }
@@ -195,7 +210,12 @@ export class FramedChannel {
       this.firstChunk = false
       // 0x16 0x03: a TLS ClientHello/ServerHello record. Say so instead of "frame too large".
       if (chunk.length >= 2 && chunk[0] === 0x16 && chunk[1] === 0x03) {
-        this.fail(new HandshakeError('ERR_HANDSHAKE', `${this.peer} speaks TLS; this node's transport does not (use the same transport on both nodes)`))
+        this.fail(
+          new HandshakeError(
+            'ERR_HANDSHAKE',
+            `${this.peer} speaks TLS; this node's transport does not (use the same transport on both nodes)`,
+          ),
+        )
         this.conn.destroy()
         return
       }
@@ -214,7 +234,11 @@ export class FramedChannel {
       })
     } catch (err) {
       // Garbled: undecodable bytes or a frame over the handshake's limit (the codec's error is the cause).
-      this.fail(err instanceof HandshakeError ? err : new HandshakeError('ERR_HANDSHAKE', `bad handshake data from ${this.peer}: ${(err as Error).message}`, { cause: err }))
+      this.fail(
+        err instanceof HandshakeError
+          ? err
+          : new HandshakeError('ERR_HANDSHAKE', `bad handshake data from ${this.peer}: ${(err as Error).message}`, { cause: err }),
+      )
       this.conn.destroy()
     }
   }

@@ -12,7 +12,10 @@ export class HandshakeSlots {
   /** Bounds that reported a refusal since they were last free: addresses, and '' for the total. */
   private readonly reported = new Set<string>()
 
-  constructor(private readonly max: number, private readonly perAddress: number) {}
+  constructor(
+    private readonly max: number,
+    private readonly perAddress: number,
+  ) {}
 
   /** Take a slot for a handshake from `address`; undefined when taken, else why not. */
   take(address: string): SlotRefusal | undefined {

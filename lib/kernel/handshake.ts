@@ -31,8 +31,7 @@ import { fullNameProblem, preview } from '../node-name.js'
 
 /** The events a handshake gives the setup machine (the kernel adds the dial's setup number). */
 export type HandshakeEvent =
-  | Extract<SetupEvent, { e: 'hello' | 'alive_answered' | 'authenticated' }>
-  | { readonly e: 'alive_asked'; readonly node: string }
+  Extract<SetupEvent, { e: 'hello' | 'alive_answered' | 'authenticated' }> | { readonly e: 'alive_asked'; readonly node: string }
 
 export interface HandshakeDeps {
   localName: string
@@ -91,10 +90,12 @@ export async function initiateHandshake(d: HandshakeDeps, conn: Conn, peer: stri
       if (!replace) throw refusalError('alive', d.localName, peer, `said ${peer}`)
       st = await ch.receive()
     }
-    if (st.t !== 'status' || typeof st.s !== 'string') throw new HandshakeError('ERR_HANDSHAKE', `${peer} answered the hello with something else than a status`)
+    if (st.t !== 'status' || typeof st.s !== 'string')
+      throw new HandshakeError('ERR_HANDSHAKE', `${peer} answered the hello with something else than a status`)
     if (st.s !== 'ok') throw refusalError(st.s, d.localName, peer, `said ${peer}`)
     const bad = fullNameProblem(st.name, d.longNames)
-    if (bad !== undefined) throw new NodeNameError(st.name, bad, `dialled ${peer} but it answered with an illegal node name ${preview(st.name)}: ${bad}`)
+    if (bad !== undefined)
+      throw new NodeNameError(st.name, bad, `dialled ${peer} but it answered with an illegal node name ${preview(st.name)}: ${bad}`)
     if (st.name !== peer) throw new HandshakeError('ERR_WRONG_NODE', `dialled ${peer} but ${String(st.name)} answered`)
     const auth = await d.auth.initiate(ch.authView(), authContext(d, conn, peer, 'initiator', signal))
     if (auth.peerName !== peer) throw new HandshakeError('ERR_WRONG_NODE', `authenticator reports ${auth.peerName}, dialled ${peer}`)
@@ -124,7 +125,10 @@ export async function respondHandshake(d: HandshakeDeps, conn: Conn, signal: Abo
     if (hello.t !== 'hello') throw new HandshakeError('ERR_HANDSHAKE', `${address} did not start with a hello`)
     // The names first: nothing else is looked at, logged or compared before they are legal.
     // (The peer's name in the form it says it uses: a form unlike ours is refused just below.)
-    for (const [field, value, long] of [['name', hello.name, hello.long === true], ['to', hello.to, undefined]] as const) {
+    for (const [field, value, long] of [
+      ['name', hello.name, hello.long === true],
+      ['to', hello.to, undefined],
+    ] as const) {
       const bad = fullNameProblem(value, long)
       if (bad !== undefined) {
         ch.send({ t: 'status', s: 'bad_name' })
@@ -147,7 +151,10 @@ export async function respondHandshake(d: HandshakeDeps, conn: Conn, signal: Abo
       const reply = await ch.receive()
       const answered = verdict(d, { e: 'alive_answered', node: peer, replace: reply.t === 'up' && reply.replace === true })
       if (answered.a !== 'accept') {
-        throw new HandshakeError('ERR_ALREADY_CONNECTED', `${d.localName} ← ${peer}: already connected, and ${peer} did not ask to replace the connection (from ${address})`)
+        throw new HandshakeError(
+          'ERR_ALREADY_CONNECTED',
+          `${d.localName} ← ${peer}: already connected, and ${peer} did not ask to replace the connection (from ${address})`,
+        )
       }
     } else if (admission.a === 'refuse') {
       refuse(admission.status, peer)

@@ -330,7 +330,10 @@ export class NetKernel {
     const p: Pending = { node, id, queue: [], bytes: 0, dial: undefined, timer: undefined, waiters: [] }
     p.timer = this.o.clock.setTimeout(() => {
       const at = p.address === undefined ? '' : ` (dialled ${p.address})`
-      const err = new TransportError('ERR_CONNECT_TIMEOUT', `connection setup to ${node}${at} did not finish within ${this.o.setupTimeout} ms`)
+      const err = new TransportError(
+        'ERR_CONNECT_TIMEOUT',
+        `connection setup to ${node}${at} did not finish within ${this.o.setupTimeout} ms`,
+      )
       this.run(this.machine.dispatch({ e: 'timeout', node, setup: id }), { err })
     }, this.o.setupTimeout)
     this.pending.set(node, p)
@@ -339,8 +342,15 @@ export class NetKernel {
   private deps(setup: (ev: HandshakeEvent) => Verdict): HandshakeDeps {
     const o = this.o
     return {
-      localName: o.name, hidden: o.hidden, longNames: o.longNames, creation: this.creation, codec: o.codec,
-      auth: o.auth, cookies: o.cookies, stepTimeout: o.stepTimeout, clock: o.clock,
+      localName: o.name,
+      hidden: o.hidden,
+      longNames: o.longNames,
+      creation: this.creation,
+      codec: o.codec,
+      auth: o.auth,
+      cookies: o.cookies,
+      stepTimeout: o.stepTimeout,
+      clock: o.clock,
       allowNode: o.policy.allowNode ?? (() => true),
       setup,
     }
@@ -348,7 +358,10 @@ export class NetKernel {
 
   /** Over limits.pendingDials: the dial is not started and fails at once (ERR_LIMIT). */
   private refuseDial(p: Pending): void {
-    const err = new NetkernelError('ERR_LIMIT', `${this.o.name} is already dialling ${this.machine.table.dials} nodes (limits.pendingDials): not dialling ${p.node}`)
+    const err = new NetkernelError(
+      'ERR_LIMIT',
+      `${this.o.name} is already dialling ${this.machine.table.dials} nodes (limits.pendingDials): not dialling ${p.node}`,
+    )
     if (!this.dialLimitReported) {
       this.dialLimitReported = true
       this.o.logger.warn({ node: p.node, code: err.code, limit: this.limits.pendingDials }, err.message)
@@ -372,13 +385,19 @@ export class NetKernel {
       conn = await this.o.transport.dial(addr, { signal: ac.signal })
       // The handshake's only question to us: the peer still holds a connection to us — is
       // this dial still wanted (then it replaces that connection)?
-      est = await initiateHandshake(this.deps(ev => this.decide(ev, p)), conn, p.node, ac.signal)
+      est = await initiateHandshake(
+        this.deps(ev => this.decide(ev, p)),
+        conn,
+        p.node,
+        ac.signal,
+      )
     } catch (err) {
       conn?.destroy()
       if (p.dial === ac) p.dial = undefined
       const e = err as NetkernelError
       // Lost a simultaneous connect (refused nok/alive, or aborted for the peer's connection).
-      const lost = e.code === 'ERR_ALREADY_CONNECTED' || (ac.signal.reason as Partial<NetkernelError> | undefined)?.code === 'ERR_ALREADY_CONNECTED'
+      const lost =
+        e.code === 'ERR_ALREADY_CONNECTED' || (ac.signal.reason as Partial<NetkernelError> | undefined)?.code === 'ERR_ALREADY_CONNECTED'
       this.run(this.machine.dispatch({ e: 'dial_failed', node: p.node, setup: p.id, lost }), { err: e, dial: p })
       this.dialEnded()
       return
@@ -405,7 +424,10 @@ export class NetKernel {
       conn.destroy()
       if (refused.first) {
         const where = refused.bound === 'address' ? `from ${address}` : 'in total'
-        const e = new NetkernelError('ERR_LIMIT', `${this.o.name}: ${refused.limit} handshakes already under way ${where}; refusing more (reported once)`)
+        const e = new NetkernelError(
+          'ERR_LIMIT',
+          `${this.o.name}: ${refused.limit} handshakes already under way ${where}; refusing more (reported once)`,
+        )
         this.o.logger.warn({ address, code: e.code, limit: refused.limit }, e.message)
         this.o.emit('connectError', undefined, { direction: 'in', address, error: e, code: e.code })
       }
@@ -420,19 +442,32 @@ export class NetKernel {
     /** The setup an authenticated peer's connection took over (it fails if the handshake does). */
     let admitted: { node: string; setup: number } | undefined
     const ac = new AbortController()
-    const timer = this.o.clock.setTimeout(() => ac.abort(new TransportError('ERR_CONNECT_TIMEOUT', `inbound connection from ${address} did not finish its handshake within ${this.o.setupTimeout} ms`)), this.o.setupTimeout)
+    const timer = this.o.clock.setTimeout(
+      () =>
+        ac.abort(
+          new TransportError(
+            'ERR_CONNECT_TIMEOUT',
+            `inbound connection from ${address} did not finish its handshake within ${this.o.setupTimeout} ms`,
+          ),
+        ),
+      this.o.setupTimeout,
+    )
     try {
-      const est = await respondHandshake({
-        ...this.deps(ev => {
-          const v = this.decide(ev, undefined)
-          if (ev.e === 'authenticated' && v.a === 'accept' && v.setup !== undefined) admitted = { node: ev.node, setup: v.setup }
-          return v
-        }),
-        throttle: (name, signal) => {
-          claimed = name
-          return this.limiter.wait(address, name, signal)
+      const est = await respondHandshake(
+        {
+          ...this.deps(ev => {
+            const v = this.decide(ev, undefined)
+            if (ev.e === 'authenticated' && v.a === 'accept' && v.setup !== undefined) admitted = { node: ev.node, setup: v.setup }
+            return v
+          }),
+          throttle: (name, signal) => {
+            claimed = name
+            return this.limiter.wait(address, name, signal)
+          },
         },
-      }, conn, ac.signal)
+        conn,
+        ac.signal,
+      )
       this.limiter.success(address, est.peer)
       this.run(this.machine.dispatch({ e: 'connected', node: est.peer, creation: est.creation }), { est })
     } catch (err) {
@@ -454,11 +489,24 @@ export class NetKernel {
     // peers are never in its nodes(), and it is never in theirs.
     const hidden = est.hidden || this.o.hidden
     const info = { type: hidden ? 'hidden' : 'visible', transport: est.conn.transport, ...est.auth.info }
-    const c = new Connection(peer, est.creation, hidden, est.conn, est.decoder, this.o.codec, {
-      onFrame: this.o.onFrame,
-      onDown: (conn, reason, error) => this.down(conn, reason, error),
-      onNodes: (conn, names) => this.meshHint(conn, names),
-    }, this.o.tickTime, this.o.clock, info, this.highWater, this.o.maxMessageSize)
+    const c = new Connection(
+      peer,
+      est.creation,
+      hidden,
+      est.conn,
+      est.decoder,
+      this.o.codec,
+      {
+        onFrame: this.o.onFrame,
+        onDown: (conn, reason, error) => this.down(conn, reason, error),
+        onNodes: (conn, names) => this.meshHint(conn, names),
+      },
+      this.o.tickTime,
+      this.o.clock,
+      info,
+      this.highWater,
+      this.o.maxMessageSize,
+    )
     this.up.set(peer, c)
     this.o.logger.info({ node: peer, type: c.type }, `nodeup ${peer}`)
     this.o.emit('nodeup', peer, { ...info })
@@ -506,7 +554,10 @@ export class NetKernel {
       this.hinted.set(from.peer, (this.hinted.get(from.peer) ?? 0) + 1)
     }
     if (illegal > 0 || skipped > 0) {
-      this.o.logger.warn({ node: from.peer, illegal, skipped }, `gossip from ${from.peer}: ${illegal} illegal node names dropped, ${skipped} names not dialled (bound)`)
+      this.o.logger.warn(
+        { node: from.peer, illegal, skipped },
+        `gossip from ${from.peer}: ${illegal} illegal node names dropped, ${skipped} names not dialled (bound)`,
+      )
     }
   }
 

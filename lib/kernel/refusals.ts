@@ -31,7 +31,10 @@ export class Refusals {
     const n = (counts[key] ?? 0) + 1
     counts[key] = n
     if ((n & (n - 1)) === 0) {
-      this.logger.warn({ node: peer, op, code, refused: n }, `${op} from ${peer} refused: ${why} (${n} ${key} refusals from ${peer} so far)`)
+      this.logger.warn(
+        { node: peer, op, code, refused: n },
+        `${op} from ${peer} refused: ${why} (${n} ${key} refusals from ${peer} so far)`,
+      )
     }
     publish(REFUSED_CHANNEL, () => ({ node: this.node, peer, op, detail, code, reason: why }))
   }

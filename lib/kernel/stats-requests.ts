@@ -32,10 +32,18 @@ export interface StatsSender {
 /** The outline of a NodeStats (a reply comes from a peer: it is checked before use). */
 function isNodeStats(v: unknown): v is NodeStats {
   const s = v as NodeStats
-  return typeof s === 'object' && s !== null && typeof s.node === 'string' && typeof s.at === 'number' &&
-    typeof s.processes === 'number' && Array.isArray(s.connections) && Array.isArray(s.registered) &&
-    typeof s.refused === 'object' && s.refused !== null &&
+  return (
+    typeof s === 'object' &&
+    s !== null &&
+    typeof s.node === 'string' &&
+    typeof s.at === 'number' &&
+    typeof s.processes === 'number' &&
+    Array.isArray(s.connections) &&
+    Array.isArray(s.registered) &&
+    typeof s.refused === 'object' &&
+    s.refused !== null &&
     s.connections.every(c => typeof c === 'object' && c !== null && typeof c.peer === 'string')
+  )
 }
 
 interface Waiting {
@@ -68,8 +76,18 @@ export class StatsRequests {
     const t = table
     const promise = new Promise<NodeStats>((resolve, reject) => {
       const w: Waiting = {
-        resolve, reject, signal,
-        timer: this.d.clock.setTimeout(() => this.finish(node, id, new ReceiveTimeoutError(timeout, `stats request to ${node}`, `stats request to ${node}: no reply within ${timeout} ms`)), timeout),
+        resolve,
+        reject,
+        signal,
+        timer: this.d.clock.setTimeout(
+          () =>
+            this.finish(
+              node,
+              id,
+              new ReceiveTimeoutError(timeout, `stats request to ${node}`, `stats request to ${node}: no reply within ${timeout} ms`),
+            ),
+          timeout,
+        ),
         onAbort: () => this.finish(node, id, abortError(signal as AbortSignal, `stats request to ${node}`)),
       }
       signal?.addEventListener('abort', w.onAbort, { once: true })
@@ -88,7 +106,12 @@ export class StatsRequests {
     if (typeof id !== 'number') return
     if (kind === STATS_REQUEST) {
       if (!allowed) {
-        conn.send([STATS_REPLY, id, false, { code: 'ERR_SIGNAL_NOT_ALLOWED', message: `${this.d.localName()} does not allow ${conn.peer} to read its stats` }])
+        conn.send([
+          STATS_REPLY,
+          id,
+          false,
+          { code: 'ERR_SIGNAL_NOT_ALLOWED', message: `${this.d.localName()} does not allow ${conn.peer} to read its stats` },
+        ])
         return
       }
       conn.send([STATS_REPLY, id, true, this.d.collect()])
@@ -96,19 +119,28 @@ export class StatsRequests {
     }
     const [, , ok, value] = f
     if (ok === true) {
-      this.finish(conn.peer, id, isNodeStats(value) ? value : new NetkernelError('ERR_PROTOCOL', `${conn.peer} sent a malformed stats reply`))
+      this.finish(
+        conn.peer,
+        id,
+        isNodeStats(value) ? value : new NetkernelError('ERR_PROTOCOL', `${conn.peer} sent a malformed stats reply`),
+      )
       return
     }
     const v = (value ?? {}) as { code?: unknown; message?: unknown }
     const code = v.code === 'ERR_SIGNAL_NOT_ALLOWED' ? v.code : 'ERR_PROTOCOL'
-    this.finish(conn.peer, id, new NetkernelError(code, `${conn.peer}: ${typeof v.message === 'string' ? v.message : 'stats request refused'}`))
+    this.finish(
+      conn.peer,
+      id,
+      new NetkernelError(code, `${conn.peer}: ${typeof v.message === 'string' ? v.message : 'stats request refused'}`),
+    )
   }
 
   /** The node went down or could not be reached: every request waiting on it fails. */
   failNode(node: string): void {
     const table = this.byNode.get(node)
     if (table === undefined) return
-    for (const id of [...table.keys()]) this.finish(node, id, new NetkernelError('ERR_CONNECTION_CLOSED', `stats request to ${node}: noconnection`))
+    for (const id of [...table.keys()])
+      this.finish(node, id, new NetkernelError('ERR_CONNECTION_CLOSED', `stats request to ${node}: noconnection`))
   }
 
   failAll(): void {

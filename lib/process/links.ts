@@ -73,7 +73,7 @@ export class Links {
     const key = self.key
     for (const pid of links.values()) {
       if (pid.node !== system.node) {
-        system.toRemote('exit', (r) => r.exit(self, pid, reason, true))
+        system.toRemote('exit', r => r.exit(self, pid, reason, true))
         continue
       }
       const q = system.lookup(pid)
@@ -91,7 +91,7 @@ export class Links {
     const pending = (p.spawnLinks ??= { count: 0, early: undefined })
     pending.count++
     return remote.spawn(p.self, node, mod, fun, args, { link: true }).then(
-      (pid) => {
+      pid => {
         this.settleSpawnLink(p, pid)
         return pid
       },
@@ -108,7 +108,7 @@ export class Links {
     pending.count--
     let early: [Pid, unknown] | undefined
     if (pid !== undefined && pending.early !== undefined) {
-      const i = pending.early.findIndex((e) => e[0].equals(pid))
+      const i = pending.early.findIndex(e => e[0].equals(pid))
       if (i >= 0) early = pending.early.splice(i, 1)[0]
     }
     if (pending.count === 0) p.spawnLinks = undefined
@@ -117,7 +117,7 @@ export class Links {
       // The new process died (link exit) before its pid reached us: the link is already gone.
       system.applySignal(p, pid, early[1], true)
     } else if (p.dead) {
-      system.toRemote('exit', (r) => r.exit(p.self, pid, p.reason, true))
+      system.toRemote('exit', r => r.exit(p.self, pid, p.reason, true))
     } else if (system.remote === undefined || !system.remote.isConnected(pid.node)) {
       system.applySignal(p, pid, 'noconnection', true)
     } else {
@@ -130,7 +130,7 @@ export class Links {
     const system = this.system
     const q = system.lookup(to)
     if (q === undefined) {
-      system.toRemote('exit', (r) => r.exit(to, from, 'noproc', true))
+      system.toRemote('exit', r => r.exit(to, from, 'noproc', true))
       return
     }
     add(q, from)

@@ -32,7 +32,7 @@ export class Monitor {
 }
 
 function isDownFor(ref: Ref): (msg: unknown) => boolean {
-  return (msg) => Array.isArray(msg) && msg.length === 5 && msg[0] === 'DOWN' && ref.equals(msg[1])
+  return msg => Array.isArray(msg) && msg.length === 5 && msg[0] === 'DOWN' && ref.equals(msg[1])
 }
 
 function targetNode(item: Pid | RemoteName | string): string | undefined {
@@ -104,7 +104,7 @@ export class Monitors {
       for (const m of held) {
         this.byKey.delete(m.key)
         if (m.targetProc !== undefined) m.targetProc.monitoredBy?.delete(m)
-        else system.toRemote('demonitor', (r) => r.demonitor(p.self, m.item as Pid | RemoteName, m.ref))
+        else system.toRemote('demonitor', r => r.demonitor(p.self, m.item as Pid | RemoteName, m.ref))
       }
     }
     const on = p.monitoredBy
@@ -117,7 +117,7 @@ export class Monitors {
           w.monitors?.delete(m)
           down(w, m.ref, m.item, reason)
         } else {
-          system.toRemote('down', (r) => r.down(m.watcher, m.ref, m.item as Pid | string, reason))
+          system.toRemote('down', r => r.down(m.watcher, m.ref, m.item as Pid | string, reason))
         }
       }
     }
@@ -134,7 +134,7 @@ export class Monitors {
     const system = this.system
     const q = target instanceof Pid ? system.lookup(target) : system.registry.get(target)
     if (q === undefined) {
-      system.toRemote('down', (r) => r.down(watcher, ref, target, 'noproc'))
+      system.toRemote('down', r => r.down(watcher, ref, target, 'noproc'))
       return true
     }
     this.add(new Monitor(ref, ref.key, watcher, undefined, q, target))

@@ -20,7 +20,7 @@ const MAX_ID = 0x7fffffff
 
 const defaultTimers: Timers = {
   setTimeout: (cb, ms, ...args) => setTimeout(cb, ms, ...args),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+  clearTimeout: h => clearTimeout(h as NodeJS.Timeout),
 }
 
 export class ProcessSystem {
@@ -62,10 +62,7 @@ export class ProcessSystem {
 
   setIdentity(node: string, creation: number): void {
     if (this.table.size > 0) {
-      throw new NetkernelError(
-        'ERR_BAD_ARGUMENT',
-        `setIdentity(${node}): ${this.node} already has ${this.table.size} live processes`,
-      )
+      throw new NetkernelError('ERR_BAD_ARGUMENT', `setIdentity(${node}): ${this.node} already has ${this.table.size} live processes`)
     }
     this.node = node
     this.creation = creation
@@ -118,7 +115,7 @@ export class ProcessSystem {
     if (!Array.isArray(args)) {
       throw new NetkernelError('ERR_BAD_ARGUMENT', `spawn ${mod}:${fun} on ${this.node}: args must be an array`)
     }
-    return this.spawn((proc) => f(proc, ...args), linkTo)
+    return this.spawn(proc => f(proc, ...args), linkTo)
   }
 
   /** spawn(Node, Mod, Fun, Args), optionally linked to `from`. */
@@ -134,9 +131,7 @@ export class ProcessSystem {
       return Promise.reject(new NetkernelError('ERR_BAD_ARGUMENT', 'spawn(node, mod, fun, args): node must be a string and args an array'))
     }
     if (this.remote === undefined) {
-      return Promise.reject(
-        new SpawnError('ERR_SPAWN_FAILED', `spawn ${mod}:${fun} on ${node}: ${this.node} is not distributed`),
-      )
+      return Promise.reject(new SpawnError('ERR_SPAWN_FAILED', `spawn ${mod}:${fun} on ${node}: ${this.node} is not distributed`))
     }
     if (link && from !== undefined) return this.links.spawnLinkRemote(from, node, mod, fun, args)
     return this.remote.spawn(from?.self, node, mod, fun, args, {})

@@ -8,15 +8,7 @@ import type { ProcessSystem } from './process-system.js'
 import { Mailbox, NONE } from './mailbox.js'
 import { ProcessExit, noop } from './exit.js'
 import type { Monitor } from './monitors.js'
-import type {
-  DemonitorOptions,
-  Dest,
-  Match,
-  MonitorTarget,
-  Proc,
-  ProcessFn,
-  ReceiveOptions,
-} from './types.js'
+import type { DemonitorOptions, Dest, Match, MonitorTarget, Proc, ProcessFn, ReceiveOptions } from './types.js'
 
 /** Remote spawn_link requests in flight, and link exits that overtook their replies. */
 export interface PendingSpawnLinks {
@@ -109,10 +101,7 @@ export class Process implements Proc {
   receive(match?: Match, opts?: ReceiveOptions): Promise<any> {
     if (this.dead) return this.deadReceive()
     if (this.resolve !== undefined) {
-      throw new NetkernelError(
-        'ERR_RECEIVE_BUSY',
-        `process ${this.self.toString()} called receive while another receive is waiting`,
-      )
+      throw new NetkernelError('ERR_RECEIVE_BUSY', `process ${this.self.toString()} called receive while another receive is waiting`)
     }
     if (match !== undefined && typeof match !== 'function') {
       throw new NetkernelError('ERR_BAD_ARGUMENT', 'receive: match must be a function')

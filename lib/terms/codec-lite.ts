@@ -104,7 +104,8 @@ export function createLiteCodec(maxFrameBody = Infinity): LiteTermCodec {
 
   function writeBin(encoder: LiteEncoder, value: Uint8Array): void {
     const n = value.length
-    const header = n < 0x100 ? [0xc4, n] : n < 0x10000 ? [0xc5, n >>> 8, n & 0xff] : [0xc6, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]
+    const header =
+      n < 0x100 ? [0xc4, n] : n < 0x10000 ? [0xc5, n >>> 8, n & 0xff] : [0xc6, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]
     writeHeaded(encoder, header, asBuffer(value))
   }
 
@@ -248,7 +249,10 @@ export function createLiteCodec(maxFrameBody = Infinity): LiteTermCodec {
         codec.encode(encoder, value)
         const frame = encoder.read()
         if (frame.length - 4 > maxFrameBody) {
-          throw new NetkernelError('ERR_MESSAGE_TOO_LARGE', `a message of ${frame.length - 4} bytes or more exceeds maxMessageSize (${maxFrameBody} bytes)`)
+          throw new NetkernelError(
+            'ERR_MESSAGE_TOO_LARGE',
+            `a message of ${frame.length - 4} bytes or more exceeds maxMessageSize (${maxFrameBody} bytes)`,
+          )
         }
         frame.writeUInt32BE(frame.length - 4, 0)
         return frame

@@ -67,7 +67,16 @@ export function createCodec(name: CodecName = 'netkernel', opts: CodecOptions = 
   }
   if (name === 'msgpack-lite') {
     const lite = createLiteCodec(opts.maxFrameBody)
-    return { name, encode: lite.encode, decode: lite.decode, encodeFrame: lite.encodeFrame, encodeFrameInto: (v, out) => appendBytes(out, lite.encodeFrame(v)) }
+    return {
+      name,
+      encode: lite.encode,
+      decode: lite.decode,
+      encodeFrame: lite.encodeFrame,
+      encodeFrameInto: (v, out) => appendBytes(out, lite.encodeFrame(v)),
+    }
   }
-  throw new NetkernelError('ERR_BAD_ARGUMENT', `unknown codec ${JSON.stringify(String(name))}: expected one of ${CODEC_NAMES.join(', ')} (or 'msgpackr', an alias of 'netkernel')`)
+  throw new NetkernelError(
+    'ERR_BAD_ARGUMENT',
+    `unknown codec ${JSON.stringify(String(name))}: expected one of ${CODEC_NAMES.join(', ')} (or 'msgpackr', an alias of 'netkernel')`,
+  )
 }

@@ -2,7 +2,16 @@
 // trailing bytes, only the extension types of ext-codes.ts; every failure is a CodecError.
 import { CodecError } from '../errors.js'
 import { EXT, MAX_TERM_DEPTH, decodeError, unknownExtension } from './ext-codes.js'
-import { bytesToBigint, checkScalarFields, errorFromFields, errorShape, nestedField, nests, pidFromFields, refFromFields } from './ext-payloads.js'
+import {
+  bytesToBigint,
+  checkScalarFields,
+  errorFromFields,
+  errorShape,
+  nestedField,
+  nests,
+  pidFromFields,
+  refFromFields,
+} from './ext-payloads.js'
 import { plainKey } from './term-kinds.js'
 
 const EMPTY = Buffer.alloc(0)

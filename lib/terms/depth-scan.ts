@@ -30,18 +30,63 @@ export function checkDepth(buf: Uint8Array): void {
       skip = b & 0x1f
     } else {
       switch (b) {
-        case 0xc4: case 0xd9: skip = len(buf, pos, 1); pos += 1; break
-        case 0xc5: case 0xda: skip = len(buf, pos, 2); pos += 2; break
-        case 0xc6: case 0xdb: skip = len(buf, pos, 4); pos += 4; break
-        case 0xcc: case 0xd0: skip = 1; break
-        case 0xcd: case 0xd1: skip = 2; break
-        case 0xca: case 0xce: case 0xd2: skip = 4; break
-        case 0xcb: case 0xcf: case 0xd3: skip = 8; break
-        case 0xdc: children = len(buf, pos, 2); pos += 2; break
-        case 0xdd: children = len(buf, pos, 4); pos += 4; break
-        case 0xde: children = len(buf, pos, 2) * 2; pos += 2; break
-        case 0xdf: children = len(buf, pos, 4) * 2; pos += 4; break
-        case 0xc7: case 0xc8: case 0xc9: case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8: {
+        case 0xc4:
+        case 0xd9:
+          skip = len(buf, pos, 1)
+          pos += 1
+          break
+        case 0xc5:
+        case 0xda:
+          skip = len(buf, pos, 2)
+          pos += 2
+          break
+        case 0xc6:
+        case 0xdb:
+          skip = len(buf, pos, 4)
+          pos += 4
+          break
+        case 0xcc:
+        case 0xd0:
+          skip = 1
+          break
+        case 0xcd:
+        case 0xd1:
+          skip = 2
+          break
+        case 0xca:
+        case 0xce:
+        case 0xd2:
+          skip = 4
+          break
+        case 0xcb:
+        case 0xcf:
+        case 0xd3:
+          skip = 8
+          break
+        case 0xdc:
+          children = len(buf, pos, 2)
+          pos += 2
+          break
+        case 0xdd:
+          children = len(buf, pos, 4)
+          pos += 4
+          break
+        case 0xde:
+          children = len(buf, pos, 2) * 2
+          pos += 2
+          break
+        case 0xdf:
+          children = len(buf, pos, 4) * 2
+          pos += 4
+          break
+        case 0xc7:
+        case 0xc8:
+        case 0xc9:
+        case 0xd4:
+        case 0xd5:
+        case 0xd6:
+        case 0xd7:
+        case 0xd8: {
           const n = b >= 0xd4 ? 1 << (b - 0xd4) : b === 0xc7 ? len(buf, pos, 1) : b === 0xc8 ? len(buf, pos, 2) : len(buf, pos, 4)
           if (b < 0xd4) pos += b === 0xc7 ? 1 : b === 0xc8 ? 2 : 4
           const type = buf[pos++]
@@ -52,7 +97,9 @@ export function checkDepth(buf: Uint8Array): void {
           skip = n
           break
         }
-        case 0xc0: case 0xc2: case 0xc3:
+        case 0xc0:
+        case 0xc2:
+        case 0xc3:
           break
         default:
           return // not MessagePack: the decoder says so

@@ -10,17 +10,7 @@ import { NetkernelError } from '../errors.js'
 import { appendBytes, type FrameBatch } from './frame-batch.js'
 import { EXT, MAX_TERM_DEPTH, encodeError, extHeaderSize, writeExtHeader } from './ext-codes.js'
 import { bigintToBytes, checkPid, checkRef, errorFields } from './ext-payloads.js'
-import {
-  KIND_ARRAY,
-  KIND_BIN,
-  KIND_ERROR,
-  KIND_MAP,
-  KIND_OBJECT,
-  KIND_PID,
-  KIND_REF,
-  notATerm,
-  objectKind,
-} from './term-kinds.js'
+import { KIND_ARRAY, KIND_BIN, KIND_ERROR, KIND_MAP, KIND_OBJECT, KIND_PID, KIND_REF, notATerm, objectKind } from './term-kinds.js'
 import type { Pid } from './pid.js'
 import type { Ref } from './ref.js'
 
@@ -55,7 +45,10 @@ export class TermEncoder {
   /** The error for a body of at least `size` bytes, over `cap`. */
   private overCap(size: number): Error {
     if (this.maxFrameBody >= MAX_FRAME_BODY) return encodeError(`a term of ${size} bytes does not fit a frame`)
-    return new NetkernelError('ERR_MESSAGE_TOO_LARGE', `a message of ${size} bytes or more exceeds maxMessageSize (${this.maxFrameBody} bytes)`)
+    return new NetkernelError(
+      'ERR_MESSAGE_TOO_LARGE',
+      `a message of ${size} bytes or more exceeds maxMessageSize (${this.maxFrameBody} bytes)`,
+    )
   }
 
   /** The MessagePack bytes of a term, in a fresh Buffer. */

@@ -31,7 +31,8 @@ export function checkScalarFields(bytes: Uint8Array, what: 'Pid' | 'Ref' | 'Erro
     if (b >= 0xa0 && b <= 0xbf) pos += b & 0x1f
     else if (b === 0xd9 || b === 0xc4) pos += 1 + (bytes[pos] ?? 0)
     else if (b === 0xda || b === 0xc5) pos += 2 + (((bytes[pos] ?? 0) << 8) | (bytes[pos + 1] ?? 0))
-    else if (b === 0xdb || b === 0xc6) pos += 4 + (((bytes[pos] ?? 0) * 2 ** 24) + (((bytes[pos + 1] ?? 0) << 16) | ((bytes[pos + 2] ?? 0) << 8) | (bytes[pos + 3] ?? 0)))
+    else if (b === 0xdb || b === 0xc6)
+      pos += 4 + ((bytes[pos] ?? 0) * 2 ** 24 + (((bytes[pos + 1] ?? 0) << 16) | ((bytes[pos + 2] ?? 0) << 8) | (bytes[pos + 3] ?? 0)))
     else if (b === 0xcc || b === 0xd0) pos += 1
     else if (b === 0xcd || b === 0xd1) pos += 2
     else if (b === 0xca || b === 0xce || b === 0xd2) pos += 4

@@ -5,7 +5,11 @@
  * (no longer referenced elsewhere); the encoder grows into it instead of allocating, when a
  * frame needs at least half of it, and then clears the field (taken).
  */
-export interface FrameBatch { buf: Buffer; len: number; spare?: Buffer | undefined }
+export interface FrameBatch {
+  buf: Buffer
+  len: number
+  spare?: Buffer | undefined
+}
 
 /** Append bytes[start, end) to `out`, growing its buffer (doubling) when needed. */
 export function appendBytes(out: FrameBatch, bytes: Uint8Array, start = 0, end = bytes.length): void {
@@ -15,7 +19,10 @@ export function appendBytes(out: FrameBatch, bytes: Uint8Array, start = 0, end =
     out.buf.copy(next, 0, 0, out.len)
     out.buf = next
   }
-  if (n <= 64) { const b = out.buf; let p = out.len; for (let i = start; i < end; i++) b[p++] = bytes[i]! }
-  else out.buf.set(bytes.subarray(start, end), out.len)
+  if (n <= 64) {
+    const b = out.buf
+    let p = out.len
+    for (let i = start; i < end; i++) b[p++] = bytes[i]!
+  } else out.buf.set(bytes.subarray(start, end), out.len)
   out.len += n
 }

@@ -155,10 +155,7 @@ export class FrameDecoder {
         size = this.prefix.readUInt32BE(0)
       }
       if (size > this.max) {
-        throw new CodecError(
-          'ERR_FRAME_TOO_LARGE',
-          `frame of ${size} bytes exceeds the maximum frame size of ${this.max} bytes`,
-        )
+        throw new CodecError('ERR_FRAME_TOO_LARGE', `frame of ${size} bytes exceeds the maximum frame size of ${this.max} bytes`)
       }
       if (size === 0) {
         onFrame(EMPTY)

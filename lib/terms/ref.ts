@@ -15,12 +15,7 @@ export class Ref {
   }
 
   equals(other: unknown): boolean {
-    return (
-      other instanceof Ref &&
-      other.id === this.id &&
-      other.node === this.node &&
-      other.creation === this.creation
-    )
+    return other instanceof Ref && other.id === this.id && other.node === this.node && other.creation === this.creation
   }
 
   /** `#Ref<node.id>` */
