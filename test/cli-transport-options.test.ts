@@ -2,12 +2,9 @@
 // (lib/cli/transport-options.ts): good and bad combinations, gateway parsing, building the
 // transports from files, and the commands' exit code 2 with a message for bad ones.
 import t, { type Test } from 'tap'
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import {
   UsageError,
@@ -19,8 +16,8 @@ import {
   type TransportValues,
 } from '../lib/cli/transport-options.js'
 import { testPki } from './fixtures/tls-certs.js'
+import { runCli } from './fixtures/cli-process.js'
 
-const MAIN = fileURLToPath(new URL('../lib/cli/main.ts', import.meta.url))
 const FP = 'SHA256:' + 'A'.repeat(43)
 
 /** What parseArgs makes of argv with the transport options. */
@@ -311,20 +308,8 @@ t.test('building: files are read, the transports made; unreadable or bad files a
   )
 })
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  let err = ''
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    out += d
-  })
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    err += d
-  })
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
-  const [code] = await once(child, 'exit')
-  clearTimeout(timer)
-  return { code: code as number, out, err }
+function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return runCli(args)
 }
 
 t.test('the commands: exit code 2 and a message for bad options; --help documents them', async t => {

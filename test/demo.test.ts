@@ -9,23 +9,12 @@ import { fileURLToPath } from 'node:url'
 import { once } from 'node:events'
 import { requirePeers } from './fixtures/epmd-real.js'
 import { sshdPath } from './fixtures/sshd.js'
+import { runCli } from './fixtures/cli-process.js'
 
 const MAIN = fileURLToPath(new URL('../lib/cli/main.ts', import.meta.url))
 
-async function demo(args: string[] = []): Promise<{ code: number; out: string; err: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'demo', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  let err = ''
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    out += d
-  })
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    err += d
-  })
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
-  const [code] = await once(child, 'exit')
-  clearTimeout(timer)
-  return { code: code as number, out, err }
+function demo(args: string[] = []): Promise<{ code: number; out: string; err: string }> {
+  return runCli(['demo', ...args], 60_000)
 }
 
 /** The demo's output split by its '===== ... =====' headers: TCP, TLS, SSH. */
