@@ -47,12 +47,8 @@ export interface DispatchDeps {
   refusals: Refusals
 }
 
-/** The frame handler, with what it refused. */
-export interface Dispatcher {
-  (conn: Connection, frame: unknown): void
-  /** Refusals per peer (policy and protocol), for node statistics. */
-  readonly refusals: Refusals
-}
+/** The frame handler; what it refuses is counted in the Refusals it was given. */
+export type Dispatcher = (conn: Connection, frame: unknown) => void
 
 /** Frame kinds by code, as refusals name them. */
 const KIND = [
@@ -69,6 +65,8 @@ const KIND = [
   'spawn_request',
   'spawn_reply',
   'nodes',
+  'stats_request',
+  'stats_reply',
 ]
 
 class BadFrame extends Error {}
@@ -253,5 +251,5 @@ export function createDispatcher(d: DispatchDeps): Dispatcher {
       refusals.refuse(conn.peer, kind, 'ERR_PROTOCOL', { reason: err.message }, err.message)
     }
   }
-  return Object.assign(dispatch, { refusals })
+  return dispatch
 }
