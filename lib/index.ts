@@ -2,6 +2,10 @@
 export { startNode, Node } from './node.js'
 export { Pid } from './terms/pid.js'
 export { Ref } from './terms/ref.js'
+export { Atom, atom, isAtom } from './terms/atom.js'
+export { Tuple, tuple, isTuple } from './terms/tuple.js'
+export { ImproperList } from './terms/improper-list.js'
+export { BitBinary, Port, OpaqueTerm } from './terms/otp-terms.js'
 export { nodeOf } from './terms/node-of.js'
 export { module, authenticator } from './type-helpers.js'
 export {

@@ -463,10 +463,11 @@ t.test('a Remote that throws while a process exits does not stop the exit', asyn
   const noop = (): void => {}
   const logger = { trace: noop, debug: noop, info: noop, error: noop, warn: (o: unknown) => void warned.push(o) }
   const rt = new Runtime({ node: 'a@h', creation: 1, remote, logger })
-  remote.exit = () => {
+  const fail = (): never => {
     throw new Error('cannot encode reason')
   }
-  remote.down = remote.exit
+  remote.exit = fail
+  remote.down = fail
   const a = rt.spawn(proc => proc.receive(() => false))
   rt.register('a', a)
   const s = sink(rt)

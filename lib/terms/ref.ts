@@ -1,13 +1,24 @@
 /** The brand every Ref carries, from either build of the package (see PID_BRAND). */
 export const REF_BRAND: unique symbol = Symbol.for('netkernel.Ref')
 
-/** A reference (make_ref/0): unique on its node's incarnation. */
+/**
+ * A reference (make_ref/0): unique on its node's incarnation. A netkernel node makes refs of
+ * one id word; an Erlang/OTP node's have three (up to five): `ids` keeps every word, so a ref
+ * re-encodes exactly, and `id` is the first.
+ */
 export class Ref {
+  /** Every id word, `id` first. */
+  readonly ids: readonly number[]
+
   constructor(
     readonly node: string,
     readonly id: number,
     readonly creation: number,
-  ) {}
+    /** All id words when there are more than one (an OTP ref); ids[0] must equal id. */
+    ids?: readonly number[],
+  ) {
+    this.ids = ids !== undefined && ids.length > 1 ? Object.freeze([...ids]) : [id]
+  }
 
   /** `instanceof Ref` tests the brand, so it holds for a Ref of the other build. */
   static [Symbol.hasInstance](v: unknown): boolean {
@@ -15,17 +26,22 @@ export class Ref {
   }
 
   equals(other: unknown): boolean {
-    return other instanceof Ref && other.id === this.id && other.node === this.node && other.creation === this.creation
+    if (!(other instanceof Ref) || other.id !== this.id || other.node !== this.node || other.creation !== this.creation) return false
+    const a = this.ids
+    const b = other.ids
+    if (a.length !== b.length) return false
+    for (let i = 1; i < a.length; i++) if (a[i] !== b[i]) return false
+    return true
   }
 
-  /** `#Ref<node.id>` */
+  /** `#Ref<node.id>` (`#Ref<node.id0.id1.id2>` for an OTP ref) */
   toString(): string {
-    return `#Ref<${this.node}.${this.id}>`
+    return `#Ref<${this.node}.${this.ids.join('.')}>`
   }
 
   /** A string unique to this ref, for use as a Map key. */
   get key(): string {
-    return `${this.node}.${this.id}.${this.creation}`
+    return this.ids.length === 1 ? `${this.node}.${this.id}.${this.creation}` : `${this.node}.${this.ids.join('.')}.${this.creation}`
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {
