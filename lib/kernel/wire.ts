@@ -1,0 +1,43 @@
+// The wire protocol of one connection. A Connection (connection.ts) speaks netkernel's native
+// protocol unless it is given another Wire: the Erlang/OTP distribution protocol (otp/) is the
+// second. Everything above the connection — the kernel's send path (outbound.ts, net-kernel.ts)
+// and the inbound dispatcher (dispatch.ts) — speaks native frames (frames.ts arrays); a Wire
+// translates them to and from its own frames, so the trust checks and the policy apply to
+// every peer alike.
+import type { Codec } from '../terms/codec.js'
+
+export type WireProtocol = 'netkernel' | 'erlang'
+
+/**
+ * How the outbox (outbox.ts) cuts a frame larger than one chunk into fragment frames. The
+ * native format is fragments.ts's; OTP's is DIST_FRAG_HEADER / DIST_FRAG_CONT.
+ */
+export interface FragmentFormat {
+  /** Where the first piece starts in the frame body (bytes before it are replaced by the first header). */
+  start(body: Buffer): number
+  /**
+   * The frame header (4-byte length included) written before the piece body[from, to) of
+   * stream `id`; `last` for the final piece.
+   */
+  header(id: number, body: Buffer, from: number, to: number, last: boolean): Buffer
+}
+
+export interface Wire {
+  readonly protocol: WireProtocol
+  /**
+   * Writes native frames (and the wire's own frame objects) as this protocol's frames:
+   * the outbox's encoder (encodeFrameInto) for this connection.
+   */
+  readonly codec: Codec
+  /** The fragment format for large frames; absent = native fragments. */
+  readonly fragments?: FragmentFormat
+  /** Fragment bytes on the wire unacknowledged; Infinity when the protocol has no acknowledgements. */
+  readonly window?: number
+  /**
+   * One whole frame body from the peer (never a tick) → what to dispatch: a native frame, a
+   * wire-specific object, or undefined when there is nothing to dispatch yet (a fragment
+   * waiting for the rest, a signal the wire answered itself). Throws for a malformed frame
+   * (the connection is dropped as a protocol error).
+   */
+  decode(body: Buffer, owned: boolean): unknown
+}
