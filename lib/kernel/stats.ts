@@ -12,8 +12,8 @@ export interface ConnectionStats {
   type: 'visible' | 'hidden'
   /** The name of the transport that carries it ('tcp', 'tls', 'ssh', or a custom one). */
   transport: string
-  /** The distribution protocol spoken on it: 'netkernel' (the native protocol). */
-  protocol: 'netkernel'
+  /** The distribution protocol spoken on it: 'netkernel' (the native protocol) or 'erlang' (Erlang/OTP's, toward an OTP node). */
+  protocol: 'netkernel' | 'erlang'
   /** Bytes read from the connection since it came up (ticks and fragments included). */
   bytesIn: number
   /** Bytes written to the connection since it came up. */
@@ -71,7 +71,7 @@ export function connectionStats(c: Connection): ConnectionStats {
     peer: c.peer,
     type: c.type,
     transport: c.conn.transport,
-    protocol: 'netkernel',
+    protocol: c.protocol,
     bytesIn: c.bytesIn,
     bytesOut: c.bytesOut,
     messagesIn: c.messagesIn,

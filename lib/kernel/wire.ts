@@ -5,6 +5,7 @@
 // translates them to and from its own frames, so the trust checks and the policy apply to
 // every peer alike.
 import type { Codec } from '../terms/codec.js'
+import type { OrderKey } from './outbox.js'
 
 export type WireProtocol = 'netkernel' | 'erlang'
 
@@ -29,8 +30,8 @@ export interface Wire {
    * the outbox's encoder (encodeFrameInto) for this connection.
    */
   readonly codec: Codec
-  /** The fragment format for large frames; absent = native fragments. */
-  readonly fragments?: FragmentFormat
+  /** The fragment format for large frames; absent = native fragments; null = never cut (the protocol has no fragments). */
+  readonly fragments?: FragmentFormat | null
   /** Fragment bytes on the wire unacknowledged; Infinity when the protocol has no acknowledgements. */
   readonly window?: number
   /**
@@ -40,4 +41,16 @@ export interface Wire {
    * (the connection is dropped as a protocol error).
    */
   decode(body: Buffer, owned: boolean): unknown
+  /**
+   * Called once by the Connection the wire serves, before any frame is read: where the wire
+   * queues frames it answers by itself (OTP's UNLINK_ID_ACK).
+   */
+  attach?(conn: WireConnection): void
+}
+
+/** What a wire sees of its connection. */
+export interface WireConnection {
+  readonly peer: string
+  /** Encode (with the wire's codec) and queue; false when over the high-water mark. */
+  send(value: unknown, key?: OrderKey): boolean
 }
