@@ -15,10 +15,9 @@
 //   frame is written whole, as any other.
 import type { Duplex } from 'node:stream'
 import { Socket } from 'node:net'
-import type { Codec } from '../terms/codec.js'
 import { appendBytes, type FrameBatch } from '../terms/frame-batch.js'
 import { ACTIVE_STREAMS, PIECE, fragmentHeader } from './fragments.js'
-import type { FragmentFormat } from './wire.js'
+import type { FragmentFormat, FrameEncoder } from './wire.js'
 import { abortError } from '../errors.js'
 
 export type OrderKey = number | string | undefined
@@ -93,7 +92,7 @@ export class Outbox {
 
   constructor(
     private readonly stream: Duplex,
-    private readonly codec: Codec,
+    private readonly codec: FrameEncoder,
     private readonly highWater = DEFAULT_HIGH_WATER,
     /** Called whenever bytes go to the socket (for tick bookkeeping). */
     private readonly onWrite: () => void = () => {},

@@ -9,6 +9,9 @@ import type { OrderKey } from './outbox.js'
 
 export type WireProtocol = 'netkernel' | 'erlang'
 
+/** What the outbox needs of a codec: writing one frame (length prefix included) into its batch. */
+export type FrameEncoder = Pick<Codec, 'encodeFrameInto'>
+
 /**
  * How the outbox (outbox.ts) cuts a frame larger than one chunk into fragment frames. The
  * native format is fragments.ts's; OTP's is DIST_FRAG_HEADER / DIST_FRAG_CONT.
@@ -29,7 +32,7 @@ export interface Wire {
    * Writes native frames (and the wire's own frame objects) as this protocol's frames:
    * the outbox's encoder (encodeFrameInto) for this connection.
    */
-  readonly codec: Codec
+  readonly codec: FrameEncoder
   /** The fragment format for large frames; absent = native fragments; null = never cut (the protocol has no fragments). */
   readonly fragments?: FragmentFormat | null
   /** Fragment bytes on the wire unacknowledged; Infinity when the protocol has no acknowledgements. */
