@@ -19,6 +19,7 @@ import { readOrCreateCookieSync } from './kernel/cookie-file.js'
 import { nodeDiscovery } from './node-discovery.js'
 import type { Announcement } from './discovery.js'
 import { NetkernelError, TransportError } from './errors.js'
+import { OtpMessage } from './kernel/otp/otp-message.js'
 import { randomBytes, randomInt } from 'node:crypto'
 
 export type { NodeStats, ConnectionStats } from './kernel/stats.js'
@@ -244,7 +245,12 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
     limits: o.limits,
     resolve: (node, signal) => discovery.resolve(node, signal),
     emit: (event: string, peer: string | undefined, info: Record<string, unknown>) => events.emit(event, peer, info),
-    onFrame: dispatch,
+    // An OTP connection's wire hands OTP-only operations (spawn requests, erpc replies) over
+    // as OtpMessages: they never reach the native dispatcher.
+    onFrame: (conn, frame) => {
+      if (conn.protocol === 'erlang' && frame instanceof OtpMessage) return
+      dispatch(conn, frame)
+    },
     onNodeGone: node => {
       spawns.failNode(node)
       stats.failNode(node)
