@@ -87,7 +87,7 @@ export class Connection {
     /** The largest frame body, or fragmented message, taken from the peer. */
     private readonly maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE,
     /** The protocol, when not the native one (then `codec` only reads frames queued pre-encoded: write()). */
-    private readonly wire?: Wire,
+    readonly wire?: Wire,
   ) {
     this.type = hidden ? 'hidden' : 'visible'
     this.protocol = wire?.protocol ?? 'netkernel'

@@ -23,22 +23,33 @@ const HEADER_MODE_PREFIX = 3
 const FIRST = 4 + 19
 const CONT = 4 + 18
 
-export const OTP_FRAGMENTS: FragmentFormat = {
-  start: () => HEADER_MODE_PREFIX,
-  header(id, body, from, to, _last) {
-    const first = from === HEADER_MODE_PREFIX
-    const h = Buffer.allocUnsafe(first ? FIRST : CONT)
-    h.writeUInt32BE(h.length - 4 + (to - from), 0)
-    h[4] = VERSION_MAGIC
-    h[5] = first ? DIST_FRAG_HEADER : DIST_FRAG_CONT
-    h.writeUInt32BE(0, 6)
-    h.writeUInt32BE(id, 10)
-    // The pieces are CHUNK bytes but the last: this one's number counts the pieces left.
-    h.writeUInt32BE(0, 14)
-    h.writeUInt32BE(Math.ceil((body.length - from) / PIECE), 18)
-    if (first) h[22] = 0 // no atom-cache refs
-    return h
-  },
+export const OTP_FRAGMENTS: FragmentFormat = otpFragments()
+
+/** The OTP fragment format; `sent` counts the fragment frames it headed. */
+export function otpFragments(): FragmentFormat & { sent: number } {
+  return {
+    sent: 0,
+    start: () => HEADER_MODE_PREFIX,
+    header(id, body, from, to, last) {
+      this.sent++
+      return otpFragmentHeader(id, body, from, to, last)
+    },
+  }
+}
+
+function otpFragmentHeader(id: number, body: Buffer, from: number, to: number, _last: boolean): Buffer {
+  const first = from === HEADER_MODE_PREFIX
+  const h = Buffer.allocUnsafe(first ? FIRST : CONT)
+  h.writeUInt32BE(h.length - 4 + (to - from), 0)
+  h[4] = VERSION_MAGIC
+  h[5] = first ? DIST_FRAG_HEADER : DIST_FRAG_CONT
+  h.writeUInt32BE(0, 6)
+  h.writeUInt32BE(id, 10)
+  // The pieces are CHUNK bytes but the last: this one's number counts the pieces left.
+  h.writeUInt32BE(0, 14)
+  h.writeUInt32BE(Math.ceil((body.length - from) / PIECE), 18)
+  if (first) h[22] = 0 // no atom-cache refs
+  return h
 }
 
 /**
@@ -79,6 +90,8 @@ export interface Joined {
 export type HeaderReader = (buf: Buffer, offset: number) => { refs: unknown; offset: number }
 
 export class OtpReassembly {
+  /** Messages joined from more than one fragment. */
+  joined = 0
   private readonly open = new Map<bigint, Sequence>()
   private total = 0
   private fragments = 0
@@ -127,6 +140,7 @@ export class OtpReassembly {
       return undefined
     }
     this.open.delete(seq)
+    this.joined++
     this.total -= s.size
     this.fragments -= s.pieces.length
     return { buf: Buffer.concat(s.pieces, s.size), offset: 0, refs: s.refs }

@@ -17,7 +17,7 @@
 //
 // Names, module and function names and atom exit/DOWN reasons are atoms toward OTP and
 // strings in native frames; message data is never converted.
-import type { Wire, WireConnection, FrameEncoder } from '../wire.js'
+import type { Wire, WireConnection, FrameEncoder, FragmentFormat } from '../wire.js'
 import type { FrameBatch } from '../../terms/frame-batch.js'
 import type { Logger } from '../../logger.js'
 import { appendBytes } from '../../terms/frame-batch.js'
@@ -28,7 +28,7 @@ import { Ref } from '../../terms/ref.js'
 import { CodecError, NetkernelError } from '../../errors.js'
 import { DEFAULT_MAX_MESSAGE_SIZE } from '../limits.js'
 import { OtpMessage } from './otp-message.js'
-import { OTP_FRAGMENTS, OtpReassembly } from './otp-fragments.js'
+import { otpFragments, OtpReassembly } from './otp-fragments.js'
 import { createEtfPort, type EtfPort } from './etf-port.js'
 import * as F from '../frames.js'
 import * as C from './control.js'
@@ -74,7 +74,7 @@ function reasonIn(r: unknown): unknown {
 export class OtpWire implements Wire {
   readonly protocol = 'erlang' as const
   readonly codec: FrameEncoder
-  readonly fragments
+  readonly fragments: (FragmentFormat & { sent: number }) | null
   readonly window = Infinity
   /**
    * Ref keys (Ref.key) of spawn requests and monitors OTP-side code made (erpc calls): their
@@ -84,6 +84,8 @@ export class OtpWire implements Wire {
   readonly claimed = new Set<string>()
   /** ALIAS_SEND messages dropped (netkernel has no aliases). */
   aliasSendsDropped = 0
+  /** Atom-cache references read in distribution headers (OTP uses the cache from its first frame). */
+  atomCacheRefsIn = 0
 
   private conn: WireConnection | undefined
   private readonly headerMode: boolean
@@ -108,19 +110,28 @@ export class OtpWire implements Wire {
     this.headerMode = (f & (C.DFLAG_DIST_HDR_ATOM_CACHE | C.DFLAG_FRAGMENTS)) !== 0n
     this.exitPayload = (f & C.DFLAG_EXIT_PAYLOAD) !== 0n
     this.unlinkId = (f & C.DFLAG_UNLINK_ID) !== 0n
-    this.fragments = (f & C.DFLAG_FRAGMENTS) !== 0n ? OTP_FRAGMENTS : null
+    this.fragments = (f & C.DFLAG_FRAGMENTS) !== 0n ? otpFragments() : null
     this.maxMessage = o.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE
     const etf = createEtfPort()
     // The codec's decode errors name the peer.
     this.etf = {
       encodeInto: etf.encodeInto,
       decodeAt: (buf, offset, refs, owned) => this.named(() => etf.decodeAt(buf, offset, refs, owned)),
-      readHeader: (buf, offset) => this.named(() => etf.readHeader(buf, offset)),
+      readHeader: (buf, offset) => {
+        const h = this.named(() => etf.readHeader(buf, offset))
+        if (Array.isArray(h.refs)) this.atomCacheRefsIn += h.refs.length
+        return h
+      },
     }
     this.reassembly = new OtpReassembly(o.peer, this.maxMessage, (buf, offset) => this.etf.readHeader(buf, offset))
     this.nobody = new Pid(o.localName, 0, 0, o.creation)
     this.refSalt = (Math.random() * 0x100000000) >>> 0
     this.codec = { encodeFrameInto: (value, out) => this.encodeFrameInto(value, out) }
+  }
+
+  /** Fragment frames written, and messages read that came in more than one fragment. */
+  get fragmentCounts(): { out: number; joined: number } {
+    return { out: this.fragments?.sent ?? 0, joined: this.reassembly.joined }
   }
 
   attach(conn: WireConnection): void {
