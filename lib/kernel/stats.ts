@@ -28,6 +28,8 @@ export interface ConnectionStats {
   busy: boolean
   /** When the connection came up: the node clock's time in ms (Date.now() by default). */
   upSince: number
+  /** Toward an Erlang/OTP node: messages it sent to process aliases, which netkernel drops. */
+  aliasSendsDropped?: number
 }
 
 /** A snapshot of one node: its connections, processes, names and refusals. */
@@ -79,7 +81,13 @@ export function connectionStats(c: Connection): ConnectionStats {
     queuedBytes: c.outbox.queued,
     busy: c.outbox.busy,
     upSince: c.upSince,
+    ...aliasDrops(c),
   }
+}
+
+function aliasDrops(c: Connection): { aliasSendsDropped?: number } {
+  const dropped = (c.wire as { aliasSendsDropped?: unknown } | undefined)?.aliasSendsDropped
+  return typeof dropped === 'number' ? { aliasSendsDropped: dropped } : {}
 }
 
 export function collectStats(s: StatsSources): NodeStats {
