@@ -226,8 +226,8 @@ t.test('ALIAS_SEND is dropped, counted and logged once', async t => {
 
 t.test('spawn: requests out keep the native id; replies in; requests in and claimed replies as OtpMessage', async t => {
   const w = wire()
-  const out = encode(w, [F.SPAWN_REQUEST, 41, jsPid, 'lists', 'seq', [1, 3], true]).subarray(4)
-  // {29, ReqId, From, GL, {lists, seq, 2}, [link]} + [1, 3]
+  const out = encode(w, [F.SPAWN_REQUEST, 41, jsPid, 'lists', 'seq', [1, 300], true]).subarray(4)
+  // {29, ReqId, From, GL, {lists, seq, 2}, [link]} + [1, 300]
   const reqId = [...out.subarray(3 + 2 + 2, 3 + 2 + 2 + 1)]
   t.same(reqId, [90], 'the request id is a reference')
   const refLen = 1 + 2 + A(ME).length + 4 + 12
@@ -238,7 +238,7 @@ t.test('spawn: requests out keep the native id; replies in; requests in and clai
       108,
       ...u32(2),
       ...I(1),
-      ...I(3),
+      ...I(300),
       106,
     ]),
   )
