@@ -13,6 +13,7 @@ import { OtpWire } from '../lib/kernel/otp/otp-wire.js'
 import { Pid } from '../lib/terms/pid.js'
 import { silentLogger } from '../lib/logger.js'
 import * as F from '../lib/kernel/frames.js'
+import { connectionStats } from '../lib/kernel/stats.js'
 
 const ME = 'js@host'
 const PEER = 'e1@host'
@@ -128,4 +129,16 @@ t.test('ticks: an empty frame when idle, and silence ends the connection', async
     h.downs.map(d => d[0]),
     ['net_tick_timeout'],
   )
+})
+
+t.test('stats: the protocol, and ALIAS_SEND messages dropped', async t => {
+  const h = harness()
+  t.equal(connectionStats(h.c).protocol, 'erlang')
+  t.equal(connectionStats(h.c).aliasSendsDropped, 0)
+  const ref = [90, 0, 3, ...A(ME), ...u32(3), ...u32(1), ...u32(2), ...u32(3)]
+  h.stream.push(frame([131, 68, 0, ...T(I(33), PID(PEER, 85), ref), ...I(1)]))
+  await flush()
+  t.equal(h.frames.length, 0, 'nothing dispatched')
+  t.equal(connectionStats(h.c).aliasSendsDropped, 1)
+  t.equal(h.c.isUp, true)
 })
