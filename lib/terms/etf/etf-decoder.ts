@@ -307,7 +307,6 @@ export class EtfDecoder {
       case T.ATOM_EXT:
         return this.atomText(this.u16('a node name'), false, 'a node name')
       case T.ATOM_CACHE_REF: {
-        this.pos--
         const a = this.cacheRef()
         return typeof a === 'boolean' ? String(a) : (a as Atom).name
       }
