@@ -207,6 +207,8 @@ export class EtfDecoder {
       case T.NEW_FLOAT_EXT: {
         this.need(8, 'NEW_FLOAT_EXT')
         const v = this.buf.readDoubleBE(this.pos)
+        // Erlang floats are finite: binary_to_term refuses NaN and the infinities as well.
+        if (!Number.isFinite(v)) throw this.fail(`NEW_FLOAT_EXT ${v} is not a finite float`)
         this.pos += 8
         return v
       }
@@ -534,8 +536,10 @@ export class EtfDecoder {
     try {
       inflated = inflateSync(this.buf.subarray(this.pos, this.end), { maxOutputLength: Math.max(size, 1) })
     } catch (error) {
-      throw etfDecodeError(`a compressed term does not inflate to its declared ${size} bytes: ${(error as Error).message}`, error)
+      // zlib's own error (a corrupt stream, or more than the declared size): its message only.
+      throw this.fail(`a compressed term does not inflate to its declared ${size} bytes: ${(error as Error).message}`)
     }
+
     if (inflated.length !== size) throw this.fail(`a compressed term inflated to ${inflated.length} bytes, not the ${size} declared`)
     this.buf = inflated
     this.pos = 0
