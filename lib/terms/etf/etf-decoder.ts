@@ -39,6 +39,8 @@ const EMPTY = Buffer.alloc(0)
 const VIEW_MIN = 1024
 /** The default bound of a compressed term's inflated size. */
 const DEFAULT_MAX_SIZE = 64 * 1024 * 1024
+/** How many recent node names (of pids, refs, ports) are kept with their bytes. */
+const NODE_CACHE_SIZE = 4
 
 export interface EtfDecoderOptions {
   /** Nesting deeper than this is refused (default 1000, as the MessagePack codecs). */
@@ -66,6 +68,9 @@ export class EtfDecoder {
   private readonly maxBigIntBytes: number
   private readonly maxSize: number
   private encoder: EtfEncoder | undefined
+  private readonly nodeBytes: (Buffer | undefined)[] = new Array<Buffer | undefined>(NODE_CACHE_SIZE)
+  private readonly nodeNames: string[] = new Array<string>(NODE_CACHE_SIZE)
+  private nodeNext = 0
 
   constructor(opts: EtfDecoderOptions = {}) {
     this.maxDepth = opts.maxDepth ?? MAX_TERM_DEPTH
@@ -107,7 +112,6 @@ export class EtfDecoder {
     owned: boolean,
     compressed: boolean,
   ): { value: unknown; end: number } {
-    const saved = this.save()
     this.buf = buf
     this.pos = offset
     this.end = buf.length
@@ -122,17 +126,9 @@ export class EtfDecoder {
       if (error instanceof CodecError) throw error
       throw etfDecodeError(`malformed term at offset ${this.pos}: ${(error as Error)?.message ?? String(error)}`, error)
     } finally {
-      this.restore(saved)
+      this.buf = EMPTY
+      this.refs = undefined
     }
-  }
-
-  // decodeAt may be re-entered (a fun's bytes are re-read): the state is saved around each run.
-  private save(): [Buffer, number, number, number, boolean, readonly Atom[] | undefined] {
-    return [this.buf, this.pos, this.end, this.depth, this.owned, this.refs]
-  }
-
-  private restore(s: [Buffer, number, number, number, boolean, readonly Atom[] | undefined]): void {
-    ;[this.buf, this.pos, this.end, this.depth, this.owned, this.refs] = s
   }
 
   private fail(message: string): CodecError {
@@ -298,6 +294,35 @@ export class EtfDecoder {
   /** A node name in a pid, ref or port: an atom term. */
   private nodeName(): string {
     if (this.pos >= this.end) throw this.truncated('a node name')
+    const buf = this.buf
+    const tag = buf[this.pos]!
+    // The same few node names recur in every pid and ref: compare the bytes with the last ones.
+    if (tag === T.SMALL_ATOM_UTF8_EXT || tag === T.SMALL_ATOM_EXT) {
+      const n = 2 + (buf[this.pos + 1] ?? 0)
+      if (this.pos + n <= this.end) {
+        for (let k = 0; k < NODE_CACHE_SIZE; k++) {
+          const cached = this.nodeBytes[k]
+          if (cached === undefined || cached.length !== n) continue
+          let i = 0
+          while (i < n && cached[i] === buf[this.pos + i]) i++
+          if (i === n) {
+            this.pos += n
+            return this.nodeNames[k]!
+          }
+        }
+        const start = this.pos
+        const name = this.nodeNameUncached()
+        const slot = this.nodeNext
+        this.nodeNext = (slot + 1) % NODE_CACHE_SIZE
+        this.nodeBytes[slot] = Buffer.from(buf.subarray(start, start + n))
+        this.nodeNames[slot] = name
+        return name
+      }
+    }
+    return this.nodeNameUncached()
+  }
+
+  private nodeNameUncached(): string {
     const tag = this.buf[this.pos++]!
     switch (tag) {
       case T.SMALL_ATOM_UTF8_EXT:

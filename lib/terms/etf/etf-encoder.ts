@@ -160,14 +160,16 @@ export class EtfEncoder {
   }
 
   private writeObject(value: object): void {
+    // Plain arrays and objects first, by prototype: no brand lookups on the commonest terms.
+    const proto: unknown = Object.getPrototypeOf(value)
+    if (proto === Array.prototype) return this.writeList(value as unknown[])
+    if (proto === Object.prototype || proto === null) return this.writePlain(value as Record<string, unknown>)
     const v = value as Branded
     if (Array.isArray(value)) {
       if (v[TUPLE_BRAND] === true) return this.writeTuple(value)
       return this.writeList(value)
     }
     if (v[ATOM_BRAND] === true) return this.writeAtomName((value as Atom).name)
-    const proto: unknown = Object.getPrototypeOf(value)
-    if (proto === Object.prototype || proto === null) return this.writePlain(value as Record<string, unknown>)
     if (v[PID_BRAND] === true) return this.writePid(value as Pid)
     if (v[REF_BRAND] === true) return this.writeRef(value as Ref)
     if (value instanceof Uint8Array) return this.writeBinary(value)
@@ -438,7 +440,25 @@ export class EtfEncoder {
     this.writeAtomName(node)
   }
 
+  private lastPid: Pid | undefined
+  private lastPidBytes: Buffer | undefined
+
   private writePid(pid: Pid): void {
+    // A one-entry cache: a run of sends to one pid encodes it once (pids are immutable).
+    if (pid === this.lastPid) {
+      const b = this.lastPidBytes!
+      this.ensure(b.length)
+      b.copy(this.buf, this.pos)
+      this.pos += b.length
+      return
+    }
+    const start = this.pos
+    this.writePidUncached(pid)
+    this.lastPid = pid
+    this.lastPidBytes = Buffer.from(this.buf.subarray(start, this.pos))
+  }
+
+  private writePidUncached(pid: Pid): void {
     this.buf[this.pos++] = T.NEW_PID_EXT
     this.writeNode(pid.node, 'Pid')
     if (!isU32(pid.id) || !isU32(pid.serial) || !isU32(pid.creation)) {
