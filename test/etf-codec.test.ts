@@ -296,6 +296,19 @@ t.test('encodeInto appends without 131, or leaves the batch as it was', async t 
   t.equal(out.len, len + 95, 'a term within maxSize')
 })
 
+t.test('encodeInto grows into the batch spare, and drops a huge buffer of a failed term', async t => {
+  const spare = Buffer.allocUnsafe(300_000)
+  const out: FrameBatch = { buf: Buffer.alloc(16), len: 3, spare }
+  enc.encodeInto(Buffer.alloc(200_000, 1), out)
+  t.equal(out.buf, spare, 'the spare became the buffer')
+  t.equal(out.spare, undefined, 'and was taken')
+  t.equal(out.len, 3 + 5 + 200_000)
+  const kept: FrameBatch = { buf: Buffer.alloc(16), len: 2 }
+  t.throws(() => enc.encodeInto([Buffer.alloc(3_000_000), Symbol('no')], kept), { code: 'ERR_ENCODE' })
+  t.equal(kept.len, 2, 'nothing appended')
+  t.ok(kept.buf.length < 1_000_000, 'the 3 MB buffer grown for the failed term is not kept')
+})
+
 t.test('values that are not terms are refused, naming their kind', async t => {
   const cases: [string, unknown, RegExp][] = [
     ['NaN', NaN, /NaN/],

@@ -97,12 +97,14 @@ export class EtfDecoder {
   /**
    * One term WITHOUT the version byte at buf[offset] (as inside a distribution frame), and
    * where it ends. ATOM_CACHE_REF n is atomRefs[n] (the frame's distribution header refs).
+   * `owned` as for decode(). Bytes after the term are left for the caller (a frame's payload).
    */
-  decodeAt(buf: Buffer, offset: number, atomRefs?: readonly Atom[], owned = false): { value: unknown; end: number } {
-    if (!Buffer.isBuffer(buf)) throw etfDecodeError(`expected a Buffer, got ${typeof buf}`)
-    if (!Number.isInteger(offset) || offset < 0 || offset > buf.length)
-      throw etfDecodeError(`offset ${offset} is outside the ${buf.length} bytes given`)
-    return this.run(buf, offset, atomRefs, owned, false)
+  decodeAt(buf: Uint8Array, offset: number, atomRefs?: readonly Atom[], owned = false): { value: unknown; end: number } {
+    if (!(buf instanceof Uint8Array)) throw etfDecodeError(`expected a Buffer or Uint8Array, got ${typeof buf}`)
+    const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
+    if (!Number.isInteger(offset) || offset < 0 || offset > b.length)
+      throw etfDecodeError(`offset ${offset} is outside the ${b.length} bytes given`)
+    return this.run(b, offset, atomRefs, owned, false)
   }
 
   private run(

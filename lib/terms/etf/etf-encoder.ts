@@ -59,6 +59,8 @@ export class EtfEncoder {
   private start = 0
   private depth = 0
   private busy = false
+  /** A buffer to grow into instead of allocating (a batch's spare, see frame-batch.ts). */
+  private reuse: Buffer | null = null
   private readonly maxSize: number
   /** UTF-8 bytes of recent atom names (an atom is immutable and interned). */
   private readonly atomBytes = new Map<string, Buffer>()
@@ -93,7 +95,9 @@ export class EtfEncoder {
 
   /**
    * Append the term WITHOUT the version byte to `out` (growing out.buf), as terms are written
-   * inside a distribution frame. On error out.len is left as it was.
+   * inside a distribution frame. On error out.len is left as it was (and a buffer grown past
+   * 1 MiB for the failed term is not kept). A large term grows into `out.spare` when it fits
+   * (see frame-batch.ts), which is then cleared (taken).
    */
   encodeInto(value: unknown, out: FrameBatch): void {
     if (this.busy) {
@@ -102,11 +106,14 @@ export class EtfEncoder {
       return
     }
     const scratch = this.buf
+    const start = out.len
     this.busy = true
     this.buf = out.buf
-    this.pos = out.len
-    this.start = out.len
+    this.pos = start
+    this.start = start
     this.depth = 0
+    const spare = out.spare
+    if (spare !== undefined) this.reuse = spare
     let ok = false
     try {
       this.ensure(SLACK)
@@ -118,8 +125,10 @@ export class EtfEncoder {
       throw wrap(error)
     } finally {
       // Possibly grown: the new buffer holds out's earlier bytes too.
-      out.buf = this.buf
+      out.buf = ok || this.buf.length <= KEEP_MAX || this.buf === out.buf ? this.buf : copyStart(this.buf, start)
       if (ok) out.len = this.pos
+      if (spare !== undefined && this.reuse === null) out.spare = undefined // taken
+      this.reuse = null
       this.buf = scratch
       this.busy = false
     }
@@ -133,7 +142,13 @@ export class EtfEncoder {
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return
     if (this.pos - this.start > this.maxSize) throw this.tooLarge(this.pos - this.start)
-    const next = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.pos + n))
+    const need = this.pos + n
+    const r = this.reuse
+    let next: Buffer
+    if (r !== null && r.length >= need && r.length <= need * 2) {
+      next = r // a large term into a spare buffer: no fresh backing store
+      this.reuse = null
+    } else next = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, need))
     this.buf.copy(next, 0, 0, this.pos)
     this.buf = next
   }
@@ -546,4 +561,11 @@ function appendTo(out: FrameBatch, bytes: Buffer, from: number): void {
   }
   bytes.copy(out.buf, out.len, from)
   out.len += n
+}
+
+/** The first `n` bytes of buf in a buffer of their own (at least a batch's initial size). */
+function copyStart(buf: Buffer, n: number): Buffer {
+  const out = Buffer.allocUnsafe(Math.max(16384, n))
+  buf.copy(out, 0, 0, n)
+  return out
 }
