@@ -373,6 +373,7 @@ t.test('hostile input is refused with ERR_DECODE, never a crash', async t => {
     ['NEW_FUN_EXT size too small', hex('837000000004')],
     ['NEW_FUN_EXT with bytes beyond its parts', hex('83' + fun.replace('00000038', '00000039') + '00')],
     ['EXPORT_EXT arity not a small integer', hex('837177016d770166620000000' + '2')],
+    ['EXPORT_EXT arity an INTEGER_EXT that holds a 97 byte', hex('837177016d7701666200006105')],
     ['FLOAT_EXT not a number', hex('8363' + '78'.repeat(31))],
     ['nested 1001 deep', deep(1001)],
     ['nested 100000 deep', deep(100_000)],

@@ -536,8 +536,9 @@ export class EtfDecoder {
     const refsBefore = this.cacheRefsRead
     const m = this.read()
     const f = this.read()
+    const arityAt = this.pos
     const a = this.read()
-    if (!isAtomLike(m) || !isAtomLike(f) || typeof a !== 'number' || this.buf[this.pos - 2] !== T.SMALL_INTEGER_EXT) {
+    if (!isAtomLike(m) || !isAtomLike(f) || this.buf[arityAt] !== T.SMALL_INTEGER_EXT) {
       this.pos = start
       throw this.fail('EXPORT_EXT must be Module:atom, Function:atom, Arity:SMALL_INTEGER_EXT')
     }
@@ -545,7 +546,11 @@ export class EtfDecoder {
     const enc = (this.encoder ??= new EtfEncoder())
     return new OpaqueTerm(
       T.EXPORT_EXT,
-      Buffer.concat([enc.encode(asAtom(m)).subarray(1), enc.encode(asAtom(f)).subarray(1), Buffer.from([T.SMALL_INTEGER_EXT, a])]),
+      Buffer.concat([
+        enc.encode(asAtom(m)).subarray(1),
+        enc.encode(asAtom(f)).subarray(1),
+        Buffer.from([T.SMALL_INTEGER_EXT, a as number]),
+      ]),
     )
   }
 
