@@ -10,6 +10,7 @@ import { ImproperList } from '../lib/terms/improper-list.js'
 import { BitBinary, OpaqueTerm, Port } from '../lib/terms/otp-terms.js'
 import { Pid } from '../lib/terms/pid.js'
 import { Ref } from '../lib/terms/ref.js'
+import { inProcess, testEpmd, testNode } from './fixtures/cluster.js'
 
 const fast = createCodec('netkernel')
 const lite = createCodec('msgpack-lite')
@@ -117,4 +118,32 @@ t.test('deep tuples hit the depth limit in both codecs', async t => {
   }
   t.ok(isTuple(fast.decode(bytes.subarray(7 * 2))), 'the same bytes 999 deep decode')
   for (const codec of codecs) t.throws(() => codec.decode(bytes), { code: 'ERR_DECODE' }, `${codec.name}: decode`)
+})
+
+t.test('OTP terms cross a real netkernel connection unchanged, both ways between the two codecs', async t => {
+  const epmd = await testEpmd(t)
+  const a = await testNode(t, epmd, { name: `otpa${process.pid}`, codec: 'netkernel' })
+  const b = await testNode(t, epmd, { name: `otpb${process.pid}`, codec: 'msgpack-lite' })
+  const msg = tuple(
+    atom('$gen_call'),
+    tuple(new Pid(a.name, 1, 0, 1), new ImproperList([atom('alias')], new Ref('e@vm', 1, 7, [1, 2, 3]))),
+    [
+      new BitBinary(Buffer.from([0xa0]), 3),
+      new Port('e@vm', 9n, 7),
+      new OpaqueTerm(113, Buffer.from('77016d77016661 02'.replace(' ', ''), 'hex')),
+    ],
+  )
+  for (const [from, to] of [
+    [a, b],
+    [b, a],
+  ] as const) {
+    const got = new Promise<unknown>(resolve => {
+      const pid = to.spawn(async proc => resolve(await proc.receive()))
+      void inProcess(from, async proc => proc.send(pid, msg))
+    })
+    const back = (await got) as Tuple
+    t.same(back, msg, `${from.name} -> ${to.name}: the same term`)
+    t.ok(isTuple(back) && isTuple(back[1]) && back[0] === atom('$gen_call'), 'tuples stay tuples, atoms stay the interned atoms')
+    t.ok((back[1] as Tuple)[1] instanceof ImproperList, 'the improper list too')
+  }
 })
