@@ -292,6 +292,13 @@ t.test('encodeInto appends without 131, or leaves the batch as it was', async t 
     (e: unknown) => e instanceof NetkernelError && e.code === 'ERR_MESSAGE_TOO_LARGE',
     'encode over maxSize',
   )
+  // Refused before the buffer grows for it: a spare that would fit is left untaken.
+  const bounded = new EtfEncoder({ maxSize: 1000 })
+  const spare = Buffer.allocUnsafe(4_000_000)
+  const lent: FrameBatch = { buf: Buffer.alloc(16), len: 0, spare }
+  t.throws(() => bounded.encodeInto('x'.repeat(1_000_000), lent), { code: 'ERR_MESSAGE_TOO_LARGE' }, 'a long string')
+  t.throws(() => bounded.encodeInto(Buffer.alloc(1_000_000), lent), { code: 'ERR_MESSAGE_TOO_LARGE' }, 'a long binary')
+  t.equal(lent.spare, spare, 'refused before growing')
   small.encodeInto(Buffer.alloc(90), out)
   t.equal(out.len, len + 95, 'a term within maxSize')
 })

@@ -138,10 +138,11 @@ export class EtfEncoder {
     return new NetkernelError('ERR_MESSAGE_TOO_LARGE', `a term of ${size} bytes or more exceeds maxMessageSize (${this.maxSize} bytes)`)
   }
 
-  /** Room for `n` more bytes. */
-  private ensure(n: number): void {
+  /** Room for `n` more bytes, of which at least `atLeast` will be written. */
+  private ensure(n: number, atLeast = 0): void {
     if (this.pos + n <= this.buf.length) return
-    if (this.pos - this.start > this.maxSize) throw this.tooLarge(this.pos - this.start)
+    // Only when growing: an over-large term stops here, before the buffer grows for it.
+    if (this.pos + atLeast - this.start > this.maxSize) throw this.tooLarge(this.pos + atLeast - this.start)
     const need = this.pos + n
     const r = this.reuse
     let next: Buffer
@@ -258,7 +259,7 @@ export class EtfEncoder {
     if (hex.length % 2 === 1) hex = '0' + hex
     const len = hex.length / 2
     if (len > MAX_BIGINT_BYTES) throw encodeError(`a bigint of ${len} bytes is larger than ${MAX_BIGINT_BYTES} bytes`)
-    this.ensure(6 + len)
+    this.ensure(6 + len, len)
     const buf = this.buf
     if (len < 256) {
       buf[this.pos++] = T.SMALL_BIG_EXT
@@ -305,7 +306,7 @@ export class EtfEncoder {
   /** A JS string: a BINARY_EXT of its UTF-8 bytes. */
   private writeString(s: string): void {
     const len = s.length
-    this.ensure(5 + len * 3)
+    this.ensure(5 + len * 3, len)
     const buf = this.buf
     const at = this.pos
     buf[at] = T.BINARY_EXT
@@ -330,7 +331,7 @@ export class EtfEncoder {
 
   private writeBinary(value: Uint8Array): void {
     const n = value.length
-    this.ensure(5 + n)
+    this.ensure(5 + n, n)
     this.buf[this.pos++] = T.BINARY_EXT
     this.u32(n)
     const buf = this.buf
@@ -348,7 +349,7 @@ export class EtfEncoder {
       throw encodeError('malformed BitBinary: bytes must be a non-empty Buffer and bits 1..8')
     }
     const n = bytes.length
-    this.ensure(6 + n)
+    this.ensure(6 + n, n)
     this.buf[this.pos++] = T.BIT_BINARY_EXT
     this.u32(n)
     this.buf[this.pos++] = bits
@@ -520,7 +521,7 @@ export class EtfEncoder {
       throw encodeError(`an OpaqueTerm must have tag ${T.NEW_FUN_EXT} (fun) or ${T.EXPORT_EXT} (export) and Buffer bytes`)
     }
     const n = term.bytes.length
-    this.ensure(1 + n)
+    this.ensure(1 + n, n)
     this.buf[this.pos++] = term.tag
     this.buf.set(term.bytes, this.pos)
     this.pos += n
