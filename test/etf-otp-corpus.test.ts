@@ -1,7 +1,7 @@
 // The ETF codec against a real erl: terms written by OTP's term_to_binary are decoded in
 // JavaScript, re-encoded, and erl checks the bytes (against term_to_binary with
 // {minor_version, 2}, which writes atoms as UTF-8 as this encoder does) and binary_to_term
-// equality. First a corpus of ~50 chosen terms (ERLANG.md §7.1), then 10,000 random terms
+// equality. First a corpus of ~60 chosen terms, then 10,000 random terms
 // made by a generator written in Erlang, 500 per round trip.
 //
 // Documented lossiness (etf-encoder.ts): a float with an integral value (1.0, -0.0, 0.0,

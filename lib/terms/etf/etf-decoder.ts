@@ -2,7 +2,7 @@
 // comes from a peer: lengths are checked against the bytes left before anything is allocated,
 // nesting is limited (maxDepth), big integers are limited (maxBigIntBytes), atoms have at most
 // 255 characters, and a compressed term inflates to at most its declared size and maxSize.
-// Every failure is a CodecError ERR_DECODE naming the offset. The mapping (ERLANG.md §3):
+// Every failure is a CodecError ERR_DECODE naming the offset. The mapping (README, Erlang terms):
 //
 //   ATOM_EXT, SMALL_ATOM_EXT (latin1), ATOM_UTF8_EXT, SMALL_ATOM_UTF8_EXT, ATOM_CACHE_REF
 //                             Atom (interned), except true / false -> boolean

@@ -1,6 +1,6 @@
 // netkernel's writer of Erlang's External Term Format. Like the MessagePack encoder
 // (../encoder.ts) it writes into one growing buffer: a scratch buffer of its own for encode(),
-// or the caller's FrameBatch for encodeInto() (no copy). The mapping (ERLANG.md §3, API.md):
+// or the caller's FrameBatch for encodeInto() (no copy). The mapping (the README's table of terms toward OTP):
 //
 //   Atom                      SMALL_ATOM_UTF8_EXT (< 256 bytes) / ATOM_UTF8_EXT
 //   true / false              the atoms true / false

@@ -1,4 +1,4 @@
-// The tag bytes of Erlang's External Term Format (erts/doc/src/erl_ext_dist.md). A term written
+// The tag bytes of Erlang's External Term Format (the erl_ext_dist chapter of the ERTS User's Guide). A term written
 // by term_to_binary starts with VERSION; inside a distribution frame the terms have none.
 
 export const VERSION = 131
