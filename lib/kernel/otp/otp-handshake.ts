@@ -310,7 +310,14 @@ export async function respondOtpHandshake(d: HandshakeDeps, conn: Conn, signal: 
     }
     // Proven: only now may the connection change what the node holds.
     const taken = verdict(d, { e: 'authenticated', node: peer, creation: creation as number, replace: replacing })
-    if (taken.a === 'refuse') throw refusalError(taken.status, d.localName, peer, `from ${address}`)
+    if (taken.a === 'refuse') {
+      // Lost a simultaneous connect after the peer's challenge reply (our dial to it started
+      // after its hello, and our name is greater). OTP has no status to say so at this step,
+      // and closing would fail its connect. As OTP's own dialler does after 'nok', leave it
+      // waiting: its node drops this attempt once our dial reaches it (or the step deadline ends it).
+      if (taken.status === 'nok') await ch.receive().catch(() => undefined)
+      throw refusalError(taken.status, d.localName, peer, `from ${address}`)
+    }
     const ack = Buffer.allocUnsafe(17)
     ack[0] = TAG_A
     otpDigest(r.readUInt32BE(1), cookie).copy(ack, 1)
