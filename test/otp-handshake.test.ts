@@ -173,6 +173,25 @@ t.test('the Erlang/OTP handshake with a real erl', { skip: erlangSkip('epmd', 'e
     await Promise.allSettled(responses)
   })
 
+  await t.test("a restarted netkernel node dials erl, which still holds the old connection: 'alive' → true, replaced", async t => {
+    const erlPort = (await lookupNode({ host: '127.0.0.1', port: epmd.port, name: erl.node.split('@')[0]! }))!.port
+    const resolve = async (): Promise<{ host: string; port: number; protocol: string }> => ({
+      host: '127.0.0.1',
+      port: erlPort,
+      protocol: 'erlang',
+    })
+    // Two incarnations of one name (no port mapper: it would refuse the second registration).
+    const before = await jsNode('jsre', { epmd: false, resolve })
+    t.equal(await before.connect(erl.node), true)
+    const gone = nextEvent<[string, { reason: string }]>(before, 'nodedown', n => n === erl.node)
+    const after = await jsNode('jsre', { epmd: false, resolve })
+    t.not(after.creation, before.creation)
+    t.equal(await after.connect(erl.node), true, "erl asked 'alive'; the new incarnation answered true and connected")
+    t.equal((await gone)[0], erl.node, "erl dropped the old incarnation's connection")
+    t.ok(await hiddenAtErl(after.name))
+    t.equal(await erl.eval(`length([N || {N, _} <- erlang:system_info(dist_ctrl), N =:= '${after.name}']).`), '1')
+  })
+
   await t.test('simultaneous connects settle on exactly one connection, whichever name is greater', async t => {
     for (const name of ['zsim', 'asim']) {
       const js = await jsNode(name)
