@@ -318,6 +318,40 @@ t.test("our dial to an OTP responder: 'alive' answered, digest checked, flags re
   t.match((await e2)[1], { code: 'ERR_INCOMPATIBLE', error: { message: /is an Erlang\/OTP node .*erlang: true/ } })
 })
 
+t.test("simultaneous connect as responder: 'ok_simultaneous' to a greater name, 'nok' to a lesser one", async t => {
+  // Our dials go to a listener that never answers: they stay under way while the peer dials in.
+  let dialled = 0
+  const silent = net.createServer(sock => {
+    dialled++
+    sock.on('error', () => {})
+  })
+  await new Promise<void>(r => silent.listen(0, '127.0.0.1', r))
+  t.teardown(() => silent.close())
+  const port = (silent.address() as net.AddressInfo).port
+  const node = await otpNode(t, 'mmm', { resolve: async () => ({ host: '127.0.0.1', port, protocol: 'erlang' }) })
+  const dialling = async (peer: string): Promise<void> => {
+    const before = dialled
+    void node.connect(peer)
+    await waitFor(() => dialled > before, 5000, `our dial to ${peer}`)
+  }
+
+  await dialling(full('zzz'))
+  const greater = await RawPeer.connect(node.address!.port)
+  t.teardown(() => greater.close())
+  greater.send(nameN(OTP25, 5, full('zzz')))
+  t.equal(text(await greater.recv()), 'sok_simultaneous', 'the greater name wins: ok_simultaneous')
+  const up = nextEvent(node, 'nodeup', n => n === full('zzz'))
+  await finishAsDialler(t, greater, node)
+  await up
+  t.same(node.nodes('hidden'), [full('zzz')])
+
+  await dialling(full('aaa'))
+  const lesser = await RawPeer.connect(node.address!.port)
+  t.teardown(() => lesser.close())
+  lesser.send(nameN(OTP25, 6, full('aaa')))
+  t.equal(text(await lesser.recv()), 'snok', 'the lesser name loses to our dial: nok')
+})
+
 t.test('sniffing: the first bytes tell the protocol and stay on the stream', async t => {
   t.equal(classify(Buffer.from([0, 0, 0, 40])), 'netkernel')
   t.equal(classify(Buffer.from([0, 20, 0x4e])), 'erlang')

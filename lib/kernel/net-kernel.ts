@@ -402,7 +402,7 @@ export class NetKernel {
       if (erlang && this.o.erlang !== true) {
         throw new HandshakeError(
           'ERR_INCOMPATIBLE',
-          `${p.node} is an Erlang/OTP node (its port mapper entry at ${p.address} has no netkernel marker): start this node with erlang: true to connect to it`,
+          `${p.node} is an Erlang/OTP node (${p.address}: its port mapper entry has no netkernel marker, or the discovery says so): start this node with erlang: true to connect to it`,
         )
       }
       conn = await this.o.transport.dial(addr, { signal: ac.signal })
