@@ -225,6 +225,7 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
   const kernel = new NetKernel({
     name,
     hidden: o.hidden,
+    erlang: o.erlang,
     longNames: o.longNames,
     connectAll: o.connectAll,
     transport,
