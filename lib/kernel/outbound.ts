@@ -6,15 +6,19 @@ import type { Remote, RemoteName, SpawnOptions } from '../process/remote.js'
 import type { Codec } from '../terms/codec.js'
 import type { NetKernel } from './net-kernel.js'
 import type { SpawnRequests } from './spawn-requests.js'
+import type { RpcRequests } from './rpc-requests.js'
+import { describeCall, outcomeResult, type RpcOptions } from '../process/rpc.js'
 import type { Ref } from '../terms/ref.js'
 import { Pid } from '../terms/pid.js'
-import { DEMONITOR, DOWN, EXIT, EXIT2, LINK, MONITOR, REG_SEND, SEND, SPAWN_REQUEST, UNLINK } from './frames.js'
+import { abortError } from '../errors.js'
+import { DEMONITOR, DOWN, EXIT, EXIT2, LINK, MONITOR, REG_SEND, RPC_CALL, SEND, SPAWN_REQUEST, UNLINK } from './frames.js'
 
 export class KernelRemote implements Remote {
   constructor(
     private readonly k: NetKernel,
     private readonly codec: Codec,
     private readonly spawns: SpawnRequests,
+    private readonly rpcs: RpcRequests,
   ) {}
 
   // Every signal carries an order key — the destination pid's id, or the registered name —
@@ -75,6 +79,19 @@ export class KernelRemote implements Remote {
     const promise = this.spawns.open(node, id, `${mod}:${fun}/${args.length}`)
     this.k.write(node, frame)
     return promise
+  }
+
+  rpc(from: Pid | undefined, node: string, mod: string, fun: string, args: unknown[], opts: RpcOptions): Promise<unknown> {
+    const what = describeCall(node, mod, fun, args)
+    if (opts.signal?.aborted) return Promise.reject(abortError(opts.signal, `rpc ${what}`))
+    const id = this.rpcs.nextId()
+    const outcome = this.rpcs.open(node, id, what, opts)
+    try {
+      this.k.send(node, [RPC_CALL, id, from ?? null, mod, fun, args])
+    } catch (err) {
+      this.rpcs.fail(node, id, err as Error) // e.g. an argument that is not a term: ERR_ENCODE
+    }
+    return outcome.then(o => outcomeResult(o, what))
   }
 
   ensureConnected(node: string): void {

@@ -8,6 +8,7 @@ import { ProcessSystem } from './process-system.js'
 import { checkName } from './name-registry.js'
 import type { Remote, RemoteInbound } from './remote.js'
 import type { Dest, ModuleDef, ProcessFn, RuntimeOptions } from './types.js'
+import type { RpcCall, RpcOptions } from './rpc.js'
 
 export type {
   DemonitorOptions,
@@ -23,6 +24,7 @@ export type {
   Timers,
 } from './types.js'
 export { ProcessExit } from './exit.js'
+export type { RpcCall, RpcOptions, RpcOutcome } from './rpc.js'
 
 export interface SpawnFnOptions {
   /**
@@ -76,6 +78,16 @@ export class Runtime implements RemoteInbound {
   /** spawn(Node, Mod, Fun, Args) from outside any process: here, or through the net kernel. */
   spawnOn(node: string, mod: string, fun: string, args: unknown[] = []): Promise<Pid> {
     return this.system.spawnOn(node, mod, fun, args, undefined, false)
+  }
+
+  /** rpc(Node, Mod, Fun, Args) from outside any process: here, or through the net kernel (rpc.ts). */
+  rpc(node: string, mod: string, fun: string, args: unknown[] = [], opts?: RpcOptions): Promise<unknown> {
+    return this.system.rpc(undefined, node, mod, fun, args, opts)
+  }
+
+  /** Run mod:fun(proc, ...args) here in a new process; its outcome tells how it ended (RemoteInbound). */
+  callModule(mod: string, fun: string, args: unknown[]): RpcCall {
+    return this.system.callModule(mod, fun, args)
   }
 
   /** Add (or replace) spawnable code. */
