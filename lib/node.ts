@@ -11,7 +11,10 @@ import { KernelRemote } from './kernel/outbound.js'
 import { SpawnRequests } from './kernel/spawn-requests.js'
 import { RpcRequests } from './kernel/rpc-requests.js'
 import type { RpcOptions } from './process/rpc.js'
-import { createDispatcher } from './kernel/dispatch.js'
+import { createDispatcher, createPermit } from './kernel/dispatch.js'
+import { ErpcClient } from './kernel/otp/erpc-client.js'
+import { createOtpDispatcher } from './kernel/otp/otp-dispatch.js'
+import type { ErlangRpc } from './kernel/outbound.js'
 import { Refusals } from './kernel/refusals.js'
 import type { Connection } from './kernel/connection.js'
 import { StatsRequests } from './kernel/stats-requests.js'
@@ -201,6 +204,17 @@ export class Node extends EventEmitter<NodeEvents> {
   }
 }
 
+/** Is `conn` to an Erlang/OTP node (its wire speaks OTP's protocol)? */
+function isErlang(conn: Connection): boolean {
+  return (conn as { protocol?: string }).protocol === 'erlang'
+}
+
+/** The wire's set of erpc ReqIds whose replies come to the OTP dispatcher; undefined for a native connection. */
+function claimedOf(conn: Connection): Set<string> | undefined {
+  if (!isErlang(conn)) return undefined
+  return (conn as unknown as { wire?: { claimed?: Set<string> } }).wire?.claimed
+}
+
 async function listenInRange(kernel: NetKernel, host: string, min: number, max: number): Promise<Listener> {
   let last: unknown
   for (let port = min; port <= max; port++) {
@@ -251,6 +265,28 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
       }),
   })
   const dispatch = createDispatcher({ localName: name, runtime, spawns, rpcs, stats, policy: o.policy, logger, refusals })
+  // Toward Erlang/OTP peers: the erpc client, and what they ask that native frames do not carry.
+  const erpc = new ErpcClient({ localName: () => runtime.node, creation: () => runtime.creation, rpcs })
+  const otpDispatch = createOtpDispatcher({
+    localName: () => runtime.node,
+    runtime,
+    policy: o.policy,
+    permit: createPermit(o.policy, refusals),
+    refusals,
+    logger,
+    erpc,
+  })
+  const onFrame = (conn: Connection, frame: unknown): void => {
+    if (isErlang(conn) && otpDispatch(conn, frame)) return
+    dispatch(conn, frame)
+  }
+  const erlangRpc: ErlangRpc = (peer, id, from, mod, fun, args, outcome) => {
+    const conn = connections.get(peer)
+    const claimed = conn === undefined ? undefined : claimedOf(conn)
+    if (claimed === undefined) return false
+    erpc.call(conn!, claimed, id, from, mod, fun, args, outcome)
+    return true
+  }
   const kernel = new NetKernel({
     name,
     hidden: o.hidden,
@@ -273,14 +309,15 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
     limits: o.limits,
     resolve: (node, signal) => discovery.resolve(node, signal),
     emit: (event: string, peer: string | undefined, info: Record<string, unknown>) => events.emit(event, peer, info),
-    onFrame: dispatch,
+    onFrame,
     onNodeGone: node => {
+      erpc.failNode(node)
       spawns.failNode(node)
       rpcs.failNode(node)
       stats.failNode(node)
     },
   })
-  const remote = new KernelRemote(kernel, codec, spawns, rpcs)
+  const remote = new KernelRemote(kernel, codec, spawns, rpcs, erlangRpc)
   runtime.setRemote(remote)
 
   let listener: Listener | undefined

@@ -95,18 +95,22 @@ function str(v: unknown, what: string): string {
   return v
 }
 
-export function createDispatcher(d: DispatchDeps): Dispatcher {
-  const { runtime, localName } = d
-  const { refusals } = d
-  // Read once: with no firewall, the frame path pays one comparison per signal. (Called with
-  // plain arguments: the typed tuple union only narrows `detail` for the policy's author.)
-  const allowSignal = d.policy.allowSignal as ((peer: string, op: SignalOp, detail: unknown) => unknown) | undefined
+/** The firewall's question: may `peer` do `op` here? A refusal is counted. */
+export type Permit = <K extends SignalOp>(peer: string, op: K, detail: SignalDetails[K]) => boolean
 
-  /** Ask the firewall; a refusal (false, anything but true, a throw) is counted. */
-  const permitted = <K extends SignalOp>(peer: string, op: K, detail: SignalDetails[K]): boolean => {
+/**
+ * `policy.allowSignal` asked as the dispatchers ask it (true only for `true`; false, anything
+ * else, a promise or a throw refuses, and the refusal is counted); undefined without a firewall,
+ * so that the frame path pays one comparison per signal.
+ */
+export function createPermit(policy: KernelPolicy, refusals: Refusals): Permit | undefined {
+  // Read once. (Called with plain arguments: the typed tuple union only narrows `detail` for the policy's author.)
+  const allowSignal = policy.allowSignal as ((peer: string, op: SignalOp, detail: unknown) => unknown) | undefined
+  if (allowSignal === undefined) return undefined
+  return (peer, op, detail) => {
     let why = 'refused by policy.allowSignal'
     try {
-      const ok = allowSignal!(peer, op, detail)
+      const ok = allowSignal(peer, op, detail)
       if (ok === true) return true
       if (ok instanceof Promise || (typeof ok === 'object' && ok !== null && 'then' in ok)) {
         why = 'policy.allowSignal must answer synchronously (true or false), it returned a promise'
@@ -117,6 +121,13 @@ export function createDispatcher(d: DispatchDeps): Dispatcher {
     refusals.refuse(peer, op, 'ERR_SIGNAL_NOT_ALLOWED', detail, why)
     return false
   }
+}
+
+export function createDispatcher(d: DispatchDeps): Dispatcher {
+  const { runtime, localName } = d
+  const { refusals } = d
+  const allowSignal = createPermit(d.policy, refusals)
+  const permitted: Permit = allowSignal ?? (() => true)
 
   const spawnReply = (conn: Connection, reqId: number, code: string, message: string): void => {
     conn.send([SPAWN_REPLY, reqId, false, { code, message }])

@@ -111,12 +111,21 @@ export class ProcessSystem {
     return p
   }
 
-  spawnModule(mod: string, fun: string, args: unknown[], linkTo?: Pid): Process {
+  spawnModule(mod: string, fun: string, args: unknown[], linkTo?: Pid, onExit?: (reason: unknown) => void): Process {
     const f = this.modules.resolve(mod, fun, this.node)
     if (!Array.isArray(args)) {
       throw new NetkernelError('ERR_BAD_ARGUMENT', `spawn ${mod}:${fun} on ${this.node}: args must be an array`)
     }
-    return this.spawn(proc => f(proc, ...args), linkTo)
+    const p = this.spawn(proc => f(proc, ...args), linkTo)
+    p.onExit = onExit
+    return p
+  }
+
+  /** A process that exits with `reason` as soon as it runs (a BEAM spawns unknown code, which then crashes). */
+  spawnFailing(reason: unknown, linkTo?: Pid, onExit?: (reason: unknown) => void): Process {
+    const p = this.spawn(proc => proc.exit(reason), linkTo)
+    p.onExit = onExit
+    return p
   }
 
   /** spawn(Node, Mod, Fun, Args), optionally linked to `from`. */

@@ -17,6 +17,14 @@ export interface SpawnOptions {
   link?: boolean
 }
 
+/** How a module process is spawned for another node. */
+export interface SpawnModuleOptions {
+  /** Link it to this pid (spawn_link): a remote pid's own side is its node's to record. */
+  linkTo?: Pid
+  /** Told its exit reason when it ends (a monitor the requesting node's protocol keeps itself). */
+  onExit?: (reason: unknown) => void
+}
+
 /** Outbound: implemented by the net kernel. Every call is fire-and-forget except spawn. */
 export interface Remote {
   /** Pid ! Msg, to a pid on another node. False: queued, but the connection is over its high-water mark. */
@@ -88,7 +96,14 @@ export interface RemoteInbound {
    */
   nodeDown(node: string): void
   /** Spawn mod:fun(args) here for a remote request; throws SpawnError for unknown code. */
-  spawnModule(mod: string, fun: string, args: unknown[], opts: { linkTo?: Pid }): Pid
+  spawnModule(mod: string, fun: string, args: unknown[], opts: SpawnModuleOptions): Pid
+  /**
+   * A process that exits with `reason` as soon as it runs: what a BEAM does for a spawn of
+   * unknown code (the Erlang/OTP spawn service answers with its pid, then it crashes with undef).
+   */
+  spawnFailing(reason: unknown, opts: SpawnModuleOptions): Pid
+  /** The local process registered as `name`, if any. */
+  whereis(name: string): Pid | undefined
   /**
    * Run mod:fun(proc, ...args) here in a new process for a remote call; `outcome` resolves
    * with how it ended (rpc.ts: return, error, throw, exit). Throws SpawnError for unknown code.

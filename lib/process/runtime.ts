@@ -6,7 +6,7 @@ import { Pid } from '../terms/pid.js'
 import type { Ref } from '../terms/ref.js'
 import { ProcessSystem } from './process-system.js'
 import { checkName } from './name-registry.js'
-import type { Remote, RemoteInbound } from './remote.js'
+import type { Remote, RemoteInbound, SpawnModuleOptions } from './remote.js'
 import type { Dest, ModuleDef, ProcessFn, RuntimeOptions } from './types.js'
 import type { RpcCall, RpcOptions } from './rpc.js'
 
@@ -71,8 +71,13 @@ export class Runtime implements RemoteInbound {
   }
 
   /** Start mod:fun(proc, ...args) here. Throws SpawnError for an unknown module or function. */
-  spawnModule(mod: string, fun: string, args: unknown[], opts: { linkTo?: Pid } = {}): Pid {
-    return this.system.spawnModule(mod, fun, args, opts.linkTo).self
+  spawnModule(mod: string, fun: string, args: unknown[], opts: SpawnModuleOptions = {}): Pid {
+    return this.system.spawnModule(mod, fun, args, opts.linkTo, opts.onExit).self
+  }
+
+  /** A process that exits with `reason` at once (RemoteInbound: unknown code spawned for an OTP node). */
+  spawnFailing(reason: unknown, opts: SpawnModuleOptions = {}): Pid {
+    return this.system.spawnFailing(reason, opts.linkTo, opts.onExit).self
   }
 
   /** spawn(Node, Mod, Fun, Args) from outside any process: here, or through the net kernel. */
