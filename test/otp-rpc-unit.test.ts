@@ -14,7 +14,7 @@ import { createOtpDispatcher, type OtpConn } from '../lib/kernel/otp/otp-dispatc
 import { OtpMessage } from '../lib/kernel/otp/otp-message.js'
 import { outcomeResult, type RpcOutcome } from '../lib/process/rpc.js'
 import { REG_SEND, SEND } from '../lib/kernel/frames.js'
-import { atom, Atom } from '../lib/terms/atom.js'
+import { atom, type Atom } from '../lib/terms/atom.js'
 import { tuple, Tuple } from '../lib/terms/tuple.js'
 import { ImproperList } from '../lib/terms/improper-list.js'
 import { Pid } from '../lib/terms/pid.js'
