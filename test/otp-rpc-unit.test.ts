@@ -13,7 +13,7 @@ import { ErpcClient } from '../lib/kernel/otp/erpc-client.js'
 import { createOtpDispatcher, type OtpConn } from '../lib/kernel/otp/otp-dispatch.js'
 import { OtpMessage } from '../lib/kernel/otp/otp-message.js'
 import { outcomeResult, type RpcOutcome } from '../lib/process/rpc.js'
-import { REG_SEND, SEND } from '../lib/kernel/frames.js'
+import { DEMONITOR, MONITOR, REG_SEND, SEND } from '../lib/kernel/frames.js'
 import { atom, type Atom } from '../lib/terms/atom.js'
 import { tuple, Tuple } from '../lib/terms/tuple.js'
 import { ImproperList } from '../lib/terms/improper-list.js'
@@ -85,6 +85,11 @@ t.test('net_kernel: is_auth is answered yes, the [alias | Ref] tag copied verbat
   t.equal(reply![0], tag, 'the tag, the very object')
   t.equal(reply![1], a('yes'), 'yes (an atom, not true)')
 
+  // gen:call monitors net_kernel first: the monitor is taken, no DOWN 'noproc' (which would make ping pang).
+  t.equal(dispatch(conn, [MONITOR, caller, 'net_kernel', erlRef(8)]), true, 'a monitor of net_kernel is the service’s')
+  t.equal(dispatch(conn, [DEMONITOR, caller, 'net_kernel', erlRef(8)]), true, 'and so is its demonitor')
+  t.equal(conn.sent.length, 1, 'nothing is answered to them')
+
   const other = erlPid(81)
   const forged = tuple(a('$gen_call'), tuple(new Pid('third@h', 1, 0, 1), tag), tuple(a('is_auth'), a(ERL)))
   dispatch(conn, [REG_SEND, other, 'net_kernel', forged])
@@ -95,6 +100,7 @@ t.test('net_kernel: is_auth is answered yes, the [alias | Ref] tag copied verbat
   runtime.register('net_kernel', pid)
   t.equal(dispatch(conn, [REG_SEND, caller, 'net_kernel', call]), false, 'the native dispatcher delivers it')
   t.equal(dispatch(conn, [REG_SEND, caller, 'other', call]), false, 'other names are not the services’')
+  t.equal(dispatch(conn, [MONITOR, caller, 'net_kernel', erlRef(9)]), false, 'nor monitors of a registered net_kernel')
 })
 
 t.test('rex: features_request, gen_call call/block_call, the C-node form, gen_cast', async t => {

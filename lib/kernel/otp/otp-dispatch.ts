@@ -18,6 +18,9 @@
 // A call is policy op 'rpc' and a spawn op 'spawn' (allowSignal), then policy.allowSpawn; a
 // refusal answers SPAWN_REPLY with the atom notsup (no process). A malformed request is
 // counted as a protocol refusal and answered badarg when it names a requester.
+//
+// Registered sends to net_kernel and rex, and monitors of those names, go to the services
+// unless a local process is registered under the name.
 import { Atom } from '../../terms/atom.js'
 import { Tuple, tuple } from '../../terms/tuple.js'
 import { Pid } from '../../terms/pid.js'
@@ -29,7 +32,7 @@ import { SpawnError, type NetkernelError } from '../../errors.js'
 import type { KernelPolicy } from '../net-kernel.js'
 import type { Refusals } from '../refusals.js'
 import type { Permit } from '../dispatch.js'
-import { REG_SEND } from '../frames.js'
+import { DEMONITOR, MONITOR, REG_SEND } from '../frames.js'
 import { OtpMessage } from './otp-message.js'
 import { OtpServices, SERVICE_NAMES } from './otp-services.js'
 import type { ErpcClient } from './erpc-client.js'
@@ -232,14 +235,23 @@ export function createOtpDispatcher(d: OtpDispatchDeps): OtpDispatcher {
       }
       return true
     }
-    // A registered send to net_kernel or rex, with no local process of that name: the built-in services.
-    if (Array.isArray(frame) && frame[0] === REG_SEND && typeof frame[2] === 'string' && SERVICE_NAMES.has(frame[2])) {
-      if (runtime.whereis(frame[2]) !== undefined) return false
-      if (!services.regSend(conn, frame[2], frame[3])) {
-        d.logger.debug({ node: conn.peer, name: frame[2] }, `a message to ${frame[2]} from ${conn.peer} that it does not answer: dropped`)
-      }
-      return true
+    if (!Array.isArray(frame) || typeof frame[2] !== 'string' || !SERVICE_NAMES.has(frame[2])) return false
+    // net_kernel or rex, with no local process of that name: the built-in services.
+    if (runtime.whereis(frame[2]) !== undefined) return false
+    switch (frame[0]) {
+      case REG_SEND:
+        if (!services.regSend(conn, frame[2], frame[3])) {
+          d.logger.debug({ node: conn.peer, name: frame[2] }, `a message to ${frame[2]} from ${conn.peer} that it does not answer: dropped`)
+        }
+        return true
+      case MONITOR:
+      case DEMONITOR:
+        // gen:call monitors the server first (net_adm:ping does): a service is there as long
+        // as the connection is, so the monitor is taken and never fires (the connection's loss
+        // tells the watcher noconnection). A DOWN 'noproc' would make every ping 'pang'.
+        return true
+      default:
+        return false
     }
-    return false
   }
 }
