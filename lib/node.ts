@@ -14,6 +14,7 @@ import type { RpcOptions } from './process/rpc.js'
 import { createDispatcher, createPermit } from './kernel/dispatch.js'
 import { ErpcClient } from './kernel/otp/erpc-client.js'
 import { createOtpDispatcher } from './kernel/otp/otp-dispatch.js'
+import { groupLeader } from './kernel/otp/group-leader.js'
 import type { ErlangRpc } from './kernel/outbound.js'
 import { Refusals } from './kernel/refusals.js'
 import type { Connection } from './kernel/connection.js'
@@ -266,7 +267,16 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
   })
   const dispatch = createDispatcher({ localName: name, runtime, spawns, rpcs, stats, policy: o.policy, logger, refusals })
   // Toward Erlang/OTP peers: the erpc client, and what they ask that native frames do not carry.
-  const erpc = new ErpcClient({ localName: () => runtime.node, creation: () => runtime.creation, rpcs })
+  let leader: Pid | undefined
+  const groupLeaderPid = (): Pid | undefined => {
+    try {
+      if (leader === undefined || !runtime.isAlive(leader)) leader = runtime.spawn(groupLeader(logger))
+    } catch {
+      return undefined // stopped
+    }
+    return leader
+  }
+  const erpc = new ErpcClient({ localName: () => runtime.node, creation: () => runtime.creation, rpcs, groupLeader: groupLeaderPid })
   const otpDispatch = createOtpDispatcher({
     localName: () => runtime.node,
     runtime,

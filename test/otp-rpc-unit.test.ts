@@ -12,6 +12,7 @@ import { createPermit } from '../lib/kernel/dispatch.js'
 import { ErpcClient } from '../lib/kernel/otp/erpc-client.js'
 import { createOtpDispatcher, type OtpConn } from '../lib/kernel/otp/otp-dispatch.js'
 import { OtpMessage } from '../lib/kernel/otp/otp-message.js'
+import { groupLeader } from '../lib/kernel/otp/group-leader.js'
 import { outcomeResult, type RpcOutcome } from '../lib/process/rpc.js'
 import { DEMONITOR, MONITOR, REG_SEND, SEND } from '../lib/kernel/frames.js'
 import { atom, type Atom } from '../lib/terms/atom.js'
@@ -323,4 +324,49 @@ t.test('erpc client: the node lost fails the call', async t => {
   erpc.failNode(ERL)
   t.match(await outcome.catch((e: unknown) => e), { code: 'ERR_CONNECTION_CLOSED' })
   t.equal(erpc.size, 0)
+})
+
+t.test('the group leader of erpc calls: output answered ok and logged, input refused', async t => {
+  const lines: string[] = []
+  const noop = (): void => {}
+  const logger = {
+    trace: noop,
+    debug: noop,
+    warn: noop,
+    error: noop,
+    info: (_o: object | string, msg?: string) => void lines.push(msg ?? ''),
+    child() {
+      return logger
+    },
+  }
+  const runtime = new Runtime({ node: JS, creation: 3, logger: silentLogger })
+  const gl = runtime.spawn(groupLeader(logger))
+  const replies: unknown[] = []
+  const me = runtime.spawn(async proc => {
+    for (;;) replies.push(await proc.receive())
+  })
+  const ask = async (req: unknown): Promise<unknown> => {
+    const n = replies.length
+    runtime.send(gl, tuple(a('io_request'), me, a(`r${n}`), req))
+    await waitUntil(() => replies.length > n, 'the io_reply')
+    const r = replies[n] as Tuple
+    t.equal(r[0], a('io_reply'))
+    t.equal(r[1], a(`r${n}`), 'ReplyAs echoed')
+    return r[2]
+  }
+  t.equal(await ask(tuple(a('put_chars'), a('unicode'), Buffer.from('bin\n'))), a('ok'))
+  t.equal(await ask(tuple(a('put_chars'), a('unicode'), [104, [105, Buffer.from('!')]])), a('ok'), 'an iolist of code points and binaries')
+  t.equal(await ask(tuple(a('put_chars'), a('unicode'), a('io_lib'), a('format'), [[104, 126, 110], []])), a('ok'))
+  t.equal(await ask(tuple(a('put_chars'), a('unicode'), a('io_lib'), a('format'), ['~p~n', [1]])), a('ok'))
+  t.equal(await ask(tuple(a('requests'), [tuple(a('put_chars'), a('unicode'), 'x'), tuple(a('setopts'), [])])), a('ok'))
+  t.same(await ask(a('getopts')), [])
+  t.same(await ask(tuple(a('get_line'), a('unicode'), 'prompt> ')), tuple(a('error'), a('enotsup')), 'input: enotsup')
+  t.same(await ask(tuple(a('whatever'))), tuple(a('error'), a('request')))
+  t.same(lines, [
+    `io from ${JS}: bin\n`,
+    `io from ${JS}: hi!`,
+    `io from ${JS}: h\n`,
+    `io from ${JS}: io_lib:format("~p~n", [1])`,
+    `io from ${JS}: x`,
+  ])
 })

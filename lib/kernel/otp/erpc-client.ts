@@ -1,6 +1,7 @@
 // node.rpc / proc.rpc toward an Erlang/OTP node: erpc's own protocol (ERLANG.md §4.1).
 //
 //   → SPAWN_REQUEST {29, ReqId, From, GL, {erpc, execute_call, 4}, [monitor]} + [Ref, M, F, A]
+//     (GL: a process of this node that takes the function's io, group-leader.ts)
 //   ← SPAWN_REPLY {31, ReqId, From, Flags, Pid | Error}
 //   ← (PAYLOAD_)MONITOR_P_EXIT {21|28, Pid, From, ReqId[, Reason]}: Reason is the answer,
 //     {Ref, return | throw | exit, V} or {Ref, error, R, Stack} (erpc.ts)
@@ -35,6 +36,8 @@ export interface ErpcClientDeps {
   localName(): string
   creation(): number
   rpcs: RpcRequests
+  /** The group leader the called Erlang function gets (its io goes there: group-leader.ts). */
+  groupLeader?(): Pid | undefined
 }
 
 /** Calls given up on (timeout, abort) whose DOWN is still expected, at most (the oldest are forgotten). */
@@ -86,11 +89,12 @@ export class ErpcClient {
     const reqId = this.makeRef()
     const ref = this.makeRef()
     const caller = from ?? this.nobody()
+    const gl = this.d.groupLeader?.() ?? caller
     const c: Call = { id, node: conn.peer, ref, claimed, mod, fun, arity: args.length }
     this.calls.set(reqId.key, c)
     claimed.add(reqId.key)
     try {
-      conn.send(new OtpMessage(tuple(DOP_SPAWN_REQUEST, reqId, caller, caller, EXECUTE_CALL, OPTS), [ref, m, f, args]), caller.id)
+      conn.send(new OtpMessage(tuple(DOP_SPAWN_REQUEST, reqId, caller, gl, EXECUTE_CALL, OPTS), [ref, m, f, args]), caller.id)
     } catch (err) {
       this.forget(reqId.key)
       throw err
