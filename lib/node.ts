@@ -84,7 +84,7 @@ export class Node extends EventEmitter<NodeEvents> {
   }
 
   /**
-   * rpc:call / erpc:call: run modules[mod][fun](proc, ...args) in a new process on `node` and
+   * rpc:call / erpc:call: run `modules[mod][fun](proc, ...args)` in a new process on `node` and
    * resolve with its return value (awaited if a promise); `node` may be this node. Rejects with
    * RpcError (code ERR_RPC; `kind` 'error' when the function threw an Error, 'throw' for any
    * other thrown value, 'exit' when its process exited or was killed, 'badrpc' when the call

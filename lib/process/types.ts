@@ -98,7 +98,7 @@ export interface Proc {
   spawnLink(node: string, mod: string, fun: string, args?: unknown[]): Promise<Pid>
 
   /**
-   * rpc:call / erpc:call: run modules[mod][fun](proc, ...args) in a new process on `node` (this
+   * rpc:call / erpc:call: run `modules[mod][fun](proc, ...args)` in a new process on `node` (this
    * node: here) and resolve with its return value, awaited if a promise. Rejects with RpcError
    * (ERR_RPC, `kind` 'error' | 'throw' | 'exit' | 'badrpc') when it raised, SpawnError for an
    * unknown module or function or a refused call, ERR_RPC_TIMEOUT, ERR_CONNECTION_CLOSED.

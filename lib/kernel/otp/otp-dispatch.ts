@@ -1,8 +1,8 @@
 // What an Erlang/OTP peer asks that netkernel's native frames do not carry: spawn requests
-// (spawn/4 and erpc, ERLANG.md §4.1), the net_kernel and rex services (otp-services.ts), and
-// the replies to erpc calls this node made (erpc-client.ts). node.ts hands every frame from
-// an OTP connection here first; what this returns false for goes on to the native dispatcher
-// (dispatch.ts), with its trust checks and policy.
+// (spawn/4 and erpc; docs/erlang.md, "What is emulated"), the net_kernel and rex services
+// (otp-services.ts), and the replies to erpc calls this node made (erpc-client.ts). node.ts
+// hands every frame from an OTP connection here first; what this returns false for goes on to
+// the native dispatcher (dispatch.ts), with its trust checks and policy.
 //
 // SPAWN_REQUEST {29, ReqId, From, GL, {M, F, Arity}, Opts} + Args, From a process of the peer:
 //

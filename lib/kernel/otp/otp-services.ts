@@ -1,4 +1,4 @@
-// The processes a BEAM node has and an Erlang/OTP peer talks to (ERLANG.md §6), served by the
+// The processes a BEAM node has and an Erlang/OTP peer talks to (docs/erlang.md), served by the
 // kernel when no local process is registered under their name:
 //
 //   net_kernel  {'$gen_call', {Pid, Tag}, {is_auth, Node}}  → Pid ! {Tag, yes}   (net_adm:ping)
