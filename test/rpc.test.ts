@@ -45,6 +45,8 @@ t.test('results: values, an async function, terms both ways; the function ran in
   t.equal(node, b.name, 'it ran on b')
   t.ok(pid instanceof Pid && pid.node === b.name, 'in a process of b')
   t.equal(await a.rpc(b.name, 'r', 'add', [1, 2], { timeout: 5000 }), 3, 'with a timeout that is not reached')
+  t.equal(await a.rpc(b.name, 'r', 'nothing', []), undefined, 'a function that returns nothing: undefined (not null)')
+  t.equal(await a.rpc(b.name, 'r', 'later', [0, null]), null, 'and null stays null')
 })
 
 t.test('exceptions: error, throw, exit, killed — RpcError with kind and reason', async t => {

@@ -183,7 +183,11 @@ export function createDispatcher(d: DispatchDeps): Dispatcher {
     const value = o.kind === 'return' ? o.value : o.reason
     const stack = o.kind === 'error' && typeof o.stack === 'string' ? o.stack : undefined
     try {
-      conn.send(stack === undefined ? [RPC_REPLY, id, o.kind, value] : [RPC_REPLY, id, o.kind, value, stack], key)
+      // No value field for undefined (MessagePack has only nil): a void function's call resolves undefined.
+      const frame: unknown[] = [RPC_REPLY, id, o.kind]
+      if (value !== undefined || stack !== undefined) frame.push(value)
+      if (stack !== undefined) frame.push(stack)
+      conn.send(frame, key)
     } catch (err) {
       const e = err as NetkernelError
       const code = typeof e?.code === 'string' ? e.code : 'ERR_ENCODE'

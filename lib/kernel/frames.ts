@@ -17,7 +17,7 @@ export const NODES = 12 //          [NODES, visibleNodeNames: string[]]   (mesh 
 export const STATS_REQUEST = 13 //  [STATS_REQUEST, reqId]                (stats-requests.ts)
 export const STATS_REPLY = 14 //    [STATS_REPLY, reqId, ok: boolean, NodeStats | { code, message }]
 export const RPC_CALL = 15 //       [RPC_CALL, reqId, from: Pid | null, mod, fun, args]     (rpc-requests.ts)
-export const RPC_REPLY = 16 //      [RPC_REPLY, reqId, kind, value, stack?]   kind: 'return' | 'error' | 'throw' | 'exit' | 'badrpc'
+export const RPC_REPLY = 16 //      [RPC_REPLY, reqId, kind, value?, stack?]  kind: 'return' | 'error' | 'throw' | 'exit' | 'badrpc'
 
 /**
  * Protocol version spoken by this implementation (exchanged in the hello). 2: cookie() is
