@@ -242,6 +242,39 @@ t.test('spawn requests: policy refusals answer notsup; malformed ones are counte
   t.equal(conn.ops(31).length, 3, 'the wrong arity is answered (badarg); a third node’s pid is not')
   t.equal(conn.ops(31)[2]!.control[4], a('badarg'))
   t.equal(refusals.counts().get(ERL)?.protocol, 2, 'both counted as protocol refusals')
+
+  // Hostile shapes: no crash, an answer where there is someone to answer.
+  dispatch(conn, new OtpMessage(tuple(29, erlRef(5), caller, caller, a('notatuple'), []), [], true))
+  dispatch(conn, new OtpMessage(tuple(29, erlRef(6), caller, caller, tuple(a('r'), a('add'), 0), a('notalist')), [], true))
+  dispatch(conn, new OtpMessage(tuple(29, erlRef(7), caller, caller, tuple(a('r'), a('add'), 0), []), a('notalist'), true))
+  dispatch(conn, new OtpMessage(tuple(29, 'notaref', caller, caller, tuple(a('r'), a('add'), 0), []), [], true))
+  t.equal(refusals.counts().get(ERL)?.protocol, 6, 'each malformed request counted')
+  t.same(
+    conn
+      .ops(31)
+      .slice(3)
+      .map(m => m.control[4]),
+    [a('badarg'), a('badarg'), a('badarg')],
+    'answered badarg when it names a requester',
+  )
+  dispatch(conn, spawnRequest(erlRef(8), caller, 'erpc', 'execute_call', [erlRef(9), 'r', a('add'), [1, 2]], [a('monitor')]))
+  dispatch(conn, spawnRequest(erlRef(10), caller, 'erpc', 'execute_call', [erlRef(9), a('r'), a('add'), a('x')], [a('monitor')]))
+  await waitUntil(() => conn.ops(31).length === 8, 'the erpc requests answered')
+  t.same(
+    conn
+      .ops(31)
+      .slice(6)
+      .map(m => m.control[4]),
+    [a('badarg'), a('badarg')],
+    'erpc with a module that is not an atom, or arguments that are not a list: badarg',
+  )
+  const rex = erlPid(71)
+  dispatch(conn, [REG_SEND, rex, 'rex', tuple(a('$gen_call'), tuple(rex, 't'), tuple(a('call'), 'r', a('add'), [1], rex))])
+  await waitUntil(() => conn.sendsTo(rex).length > 0, 'the rex answer')
+  t.same(conn.sendsTo(rex), [tuple('t', tuple(a('badrpc'), tuple(a('EXIT'), tuple(a('badarg'), []))))], 'rex: a module that is not an atom')
+  dispatch(conn, [REG_SEND, rex, 'rex', 'garbage'])
+  dispatch(conn, [REG_SEND, rex, 'net_kernel', tuple(a('$gen_call'), 'nottuple', 1)])
+  t.equal(conn.sendsTo(rex).length, 1, 'garbage to the services is dropped')
 })
 
 t.test('erpc client: the request, each kind of answer, undef, a refused spawn, a late answer', async t => {
