@@ -1,4 +1,4 @@
-// node.rpc / proc.rpc toward an Erlang/OTP node: erpc's own protocol (docs/erlang.md).
+// node.rpc / proc.rpc toward an Erlang/OTP node: erpc's own protocol, as erpc:call speaks it.
 //
 //   → SPAWN_REQUEST {29, ReqId, From, GL, {erpc, execute_call, 4}, [monitor]} + [Ref, M, F, A]
 //     (GL: a process of this node that takes the function's io, group-leader.ts)

@@ -1,6 +1,6 @@
 // Remote calls toward and from Erlang/OTP: how an RpcOutcome (lib/process/rpc.ts) is written
-// as the terms erpc and rpc expect, and how erpc's answer is read back (docs/erlang.md, "What
-// is emulated").
+// as the terms erpc and rpc expect, and how erpc's answer is read back (README "Remote calls"
+// tables both directions).
 //
 // erpc:call(N, M, F, A) spawns erpc:execute_call(Ref, M, F, A) on N with a monitor; the
 // process's exit reason is the answer, carried by the monitor's DOWN:

@@ -1,5 +1,5 @@
 // What an Erlang/OTP peer asks that netkernel's native frames do not carry: spawn requests
-// (spawn/4 and erpc; docs/erlang.md, "What is emulated"), the net_kernel and rex services
+// (spawn/4 and erpc, as a BEAM answers them), the net_kernel and rex services
 // (otp-services.ts), and the replies to erpc calls this node made (erpc-client.ts). node.ts
 // hands every frame from an OTP connection here first; what this returns false for goes on to
 // the native dispatcher (dispatch.ts), with its trust checks and policy.

@@ -1,5 +1,5 @@
-// The processes a BEAM node has and an Erlang/OTP peer talks to (docs/erlang.md), served by the
-// kernel when no local process is registered under their name:
+// The processes a BEAM node has and an Erlang/OTP peer talks to (those a C node must emulate),
+// served by the kernel when no local process is registered under their name:
 //
 //   net_kernel  {'$gen_call', {Pid, Tag}, {is_auth, Node}}  → Pid ! {Tag, yes}   (net_adm:ping)
 //   rex         {From, features_request}                   → From ! {features_reply, Node, [erpc]}
