@@ -70,7 +70,7 @@ export const MANDATORY_25: readonly DflagName[] = [
 
 export const DFLAGS_MANDATORY_25 = or(...MANDATORY_25)
 
-/** The flags this node offers an OTP peer (ERLANG.md §2.1 "Offer", hidden: no PUBLISHED). */
+/** The flags this node offers an OTP peer (docs/erlang.md; hidden: no PUBLISHED). */
 export const DFLAGS_OFFERED =
   DFLAGS_MANDATORY_25 |
   or(
