@@ -94,6 +94,10 @@ t.test('signals between netkernel and erl', { skip: erlangSkip('epmd', 'erl') },
     return (await fromErl(`whereis(${name})`)) as Pid
   }
 
+  await t.test('net_adm:ping through the wire (MONITOR_P, REG_SEND net_kernel, DEMONITOR_P)', async t => {
+    t.equal(await ev(`net_adm:ping(${js}).`), 'pong')
+  })
+
   await t.test('{Name, Node} ! Msg reaches a registered JS process; the reply reaches the sender', async t => {
     t.equal(await ev(`{echo, ${js}} ! {self(), hello}, receive {echo, R$} -> R$ after 5000 -> timeout end.`), 'hello')
     t.ok(node.nodes('hidden').includes(erl.node), 'connected, as a hidden node')
