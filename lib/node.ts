@@ -25,7 +25,7 @@ import { readOrCreateCookieSync } from './kernel/cookie-file.js'
 import { nodeDiscovery } from './node-discovery.js'
 import type { Announcement } from './discovery.js'
 import { NetkernelError, TransportError } from './errors.js'
-import { otpWire } from './kernel/otp/otp-wire.js'
+import { OtpWire, otpWire } from './kernel/otp/otp-wire.js'
 import { randomBytes, randomInt } from 'node:crypto'
 
 export type { NodeStats, ConnectionStats } from './kernel/stats.js'
@@ -206,15 +206,9 @@ export class Node extends EventEmitter<NodeEvents> {
   }
 }
 
-/** Is `conn` to an Erlang/OTP node (its wire speaks OTP's protocol)? */
-function isErlang(conn: Connection): boolean {
-  return (conn as { protocol?: string }).protocol === 'erlang'
-}
-
-/** The wire's set of erpc ReqIds whose replies come to the OTP dispatcher; undefined for a native connection. */
+/** The OTP wire's set of erpc ReqIds whose replies come to the OTP dispatcher; undefined for a native connection. */
 function claimedOf(conn: Connection): Set<string> | undefined {
-  if (!isErlang(conn)) return undefined
-  return (conn as unknown as { wire?: { claimed?: Set<string> } }).wire?.claimed
+  return conn.wire instanceof OtpWire ? conn.wire.claimed : undefined
 }
 
 async function listenInRange(kernel: NetKernel, host: string, min: number, max: number): Promise<Listener> {
@@ -288,7 +282,7 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
     erpc,
   })
   const onFrame = (conn: Connection, frame: unknown): void => {
-    if (isErlang(conn) && otpDispatch(conn, frame)) return
+    if (conn.protocol === 'erlang' && otpDispatch(conn, frame)) return
     dispatch(conn, frame)
   }
   const erlangRpc: ErlangRpc = (peer, id, from, mod, fun, args, outcome) => {
