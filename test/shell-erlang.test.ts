@@ -13,6 +13,14 @@ import { full, testEpmd } from './fixtures/cluster.js'
 import { startCli, type CliProcess } from './fixtures/cli-process.js'
 import { erlangSkip, need, startRealEpmd } from './fixtures/epmd-real.js'
 import { startErl } from './fixtures/erl.js'
+import { startNode } from '../lib/node.js'
+import { Atom, atom } from '../lib/terms/atom.js'
+import { Tuple, tuple } from '../lib/terms/tuple.js'
+import { Pid } from '../lib/terms/pid.js'
+import { ShellProcess } from '../lib/cli/shell-process.js'
+import { shellContext } from '../lib/cli/shell-context.js'
+import { erlFormat } from '../lib/cli/shell-format.js'
+import { seedModules } from '../lib/cli/seed-modules.js'
 
 const run = promisify(execFile)
 const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
@@ -64,6 +72,45 @@ function driver(sh: CliProcess) {
     },
   }
 }
+
+t.test("the shell functions with --erlang: names are atoms, atoms are names, flush() prints erl's way", async t => {
+  const node = await startNode({ name: 'ctx@localhost', cookie: 'c', epmd: false, listen: false, modules: seedModules })
+  t.teardown(() => node.stop())
+  const shell = await ShellProcess.start(node)
+  t.teardown(() => shell.stop())
+  const printed: string[] = []
+  const c = shellContext(
+    node,
+    shell,
+    { print: l => void printed.push(l), signal: () => undefined, quit: () => {} },
+    { erlang: true, format: erlFormat },
+  ) as Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+  t.equal(c.node(), atom('ctx@localhost'), 'node() is an atom')
+  t.same(c.nodes('connected'), [])
+  t.equal(c.atom('ok'), atom('ok'))
+  t.ok(c.tuple(1, 2) instanceof Tuple)
+  const S = c.self() as Pid
+  t.equal(c.register(atom('srv'), S), true, 'register takes an atom')
+  t.equal(c.whereis(atom('srv')), S)
+  t.ok(
+    (c.registered() as unknown[]).some(n => n === atom('srv')),
+    'registered() lists atoms',
+  )
+  c.send([atom('srv'), atom('ctx@localhost')], tuple(atom('hi'), S))
+  c.send(atom('srv'), 'text')
+  await c.flush()
+  t.same(printed.splice(0), [`Shell got {hi,${S.toString()}}`, 'Shell got <<"text">>'], 'flush() prints as erl')
+  const p = (await c.spawn(atom('ctx@localhost'), atom('s'), atom('send_node'), [S])) as Pid
+  t.ok(p instanceof Pid, 'spawn takes atoms for node, module and function')
+  t.equal(await c.receive(5000), 'ctx@localhost')
+  t.equal(await c.net_adm.ping(atom('nowhere@localhost')), atom('pang'), 'ping answers an atom')
+  t.equal(c.unregister(atom('srv')), true)
+  await t.rejects(
+    Promise.resolve().then(() => c.rpc.call('x@localhost', 5, 'f', [])),
+    { code: 'ERR_BAD_ARGUMENT' },
+  )
+  t.type(atom('x'), Atom)
+})
 
 t.test('--help documents --erlang (shell and node)', async t => {
   for (const cmd of ['shell', 'node']) {
