@@ -84,7 +84,7 @@ t.test("the shell functions with --erlang: names are atoms, atoms are names, flu
     shell,
     { print: l => void printed.push(l), signal: () => undefined, quit: () => {} },
     { erlang: true, format: erlFormat },
-  ) as Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+  ) as Record<string, any>
   t.equal(c.node(), atom('ctx@localhost'), 'node() is an atom')
   t.same(c.nodes('connected'), [])
   t.equal(c.atom('ok'), atom('ok'))
