@@ -1,14 +1,19 @@
 // Codec throughput for the hot path: a send frame [1, pid, payload] with a ~100-byte payload.
 //   encode: codec.encodeFrame(frame)                     -> frames/s
 //   decode: FrameDecoder.push(64 KiB chunks) + codec.decode(body) per frame -> frames/s
-// For each codec, and msgpack-lite as a ratio of netkernel's own. A last row runs the msgpackr library
-// itself (useRecords: false) on the same frame with the pid as a plain array, for calibration.
+// For each codec, and msgpack-lite as a ratio of netkernel's own. Then the External Term Format
+// codec (lib/terms/etf, what the Erlang/OTP bridge writes) on the same value: the frame is
+// 4-byte length + 131 + the term (the object a map with binary keys, strings binaries), and its
+// ratio to netkernel's own. A last row runs the msgpackr library itself (useRecords: false) on
+// the same frame with the pid as a plain array, for calibration.
 //
 // Run: npx tsx bench/codec.ts [seconds per measurement, default 1]
 import { Packr } from 'msgpackr'
 import { createCodec, type CodecKind, CODEC_NAMES } from '../lib/terms/codec.js'
 import { FrameDecoder } from '../lib/terms/frame-decoder.js'
 import { Pid } from '../lib/terms/pid.js'
+import { EtfDecoder, EtfEncoder } from '../lib/terms/etf/index.js'
+import type { FrameBatch } from '../lib/terms/frame-batch.js'
 
 const SECONDS = Number(process.argv[2] ?? 1)
 const CHUNK = 64 * 1024
@@ -86,6 +91,24 @@ for (const [kind, payload] of Object.entries(payloads)) {
   const lite = results.get('msgpack-lite')!
   console.log(
     `  ${'msgpack-lite / netkernel'.padEnd(26)} encode ${(lite.encode / fast.encode).toFixed(2).padStart(12)}   decode ${(lite.decode / fast.decode).toFixed(2).padStart(12)}`,
+  )
+  // The ETF codec: a frame built as the native encodeFrame builds its own (one scratch, one copy out).
+  const etfEnc = new EtfEncoder()
+  const etfDec = new EtfDecoder()
+  const scratch: FrameBatch = { buf: Buffer.allocUnsafe(16384), len: 0 }
+  const etfFrame = (v: unknown): Buffer => {
+    scratch.len = 5
+    scratch.buf[4] = 131
+    etfEnc.encodeInto(v, scratch)
+    scratch.buf.writeUInt32BE(scratch.len - 4, 0)
+    const out = Buffer.allocUnsafe(scratch.len)
+    scratch.buf.copy(out, 0, 0, scratch.len)
+    return out
+  }
+  const etf = measure(etfFrame, b => etfDec.decode(b), frame)
+  console.log(`  ${`etf (frame ${etfFrame(frame).length} bytes)`.padEnd(26)} encode ${fmt(etf.encode)}   decode ${fmt(etf.decode)}`)
+  console.log(
+    `  ${'etf / netkernel'.padEnd(26)} encode ${(etf.encode / fast.encode).toFixed(2).padStart(12)}   decode ${(etf.decode / fast.decode).toFixed(2).padStart(12)}`,
   )
   // Calibration: the msgpackr library, no extension types, prefix added by hand.
   const packr = new Packr({ useRecords: false, variableMapSize: true })

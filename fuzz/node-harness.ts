@@ -13,6 +13,7 @@ import type { Connection } from '../lib/kernel/connection.js'
 import type { Remote } from '../lib/process/remote.js'
 import type { Pid } from '../lib/terms/pid.js'
 import { SpawnError } from '../lib/errors.js'
+import { RpcRequests } from '../lib/kernel/rpc-requests.js'
 import { InvariantViolation, describeError, isAccepted } from './target.js'
 
 export const idleClock: Clock = {
@@ -35,6 +36,7 @@ const nowhere: Remote = {
   demonitor: () => {},
   down: () => {},
   spawn: () => Promise.reject(new SpawnError('ERR_SPAWN_FAILED', 'no remote nodes while fuzzing')),
+  rpc: () => Promise.reject(new SpawnError('ERR_SPAWN_FAILED', 'no remote nodes while fuzzing')),
   ensureConnected: () => {},
   isConnected: () => false,
 }
@@ -66,6 +68,7 @@ export function nodeHarness(local: string): NodeHarness {
     localName: local,
     runtime,
     spawns,
+    rpcs: new RpcRequests(idleClock),
     stats: noStats,
     policy: {},
     logger: silentLogger,

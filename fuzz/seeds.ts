@@ -4,7 +4,7 @@
 import { corpus, hexes } from './corpus.js'
 import { createCodec } from '../lib/terms/codec.js'
 import { FRAGMENT_MARK } from '../lib/kernel/fragments.js'
-import { sample, termArb } from './terms-arb.js'
+import { otpTermArb, sample, termArb } from './terms-arb.js'
 
 const codec = createCodec()
 
@@ -58,5 +58,6 @@ export function termBodies(samples = 300): Buffer[] {
     .filter(b => b.length > 0 && b[0] !== FRAGMENT_MARK)
   const hs = handshakeStreams().flatMap(s => bodiesOf(s.subarray(1)))
   const sampled = sample(termArb(corpusNames()), samples, 1).map(t => codec.encode(t))
-  return [...captured, ...hs, ...sampled]
+  const otp = sample(otpTermArb(corpusNames()), samples / 3, 2).map(t => codec.encode(t))
+  return [...captured, ...hs, ...sampled, ...otp]
 }

@@ -5,6 +5,10 @@
 import fc from 'fast-check'
 import { Pid } from '../lib/terms/pid.js'
 import { Ref } from '../lib/terms/ref.js'
+import { atom } from '../lib/terms/atom.js'
+import { Tuple } from '../lib/terms/tuple.js'
+import { ImproperList } from '../lib/terms/improper-list.js'
+import { BitBinary, OpaqueTerm, Port } from '../lib/terms/otp-terms.js'
 
 function errorOf(name: string, message: string, code: string | number | undefined): Error {
   const e = new Error(message)
@@ -45,6 +49,37 @@ export function termArb(nodes: readonly string[]): fc.Arbitrary<unknown> {
       fc.array(tie('term'), { maxLength: 6 }),
       fc.dictionary(fc.string({ maxLength: 8 }), tie('term'), { maxKeys: 5 }),
       fc.array(fc.tuple(tie('term'), tie('term')), { maxLength: 4 }).map(kv => new Map(kv)),
+    ),
+  }))
+  return term
+}
+
+/**
+ * Terms with the Erlang/OTP bridge's kinds as well: atoms, tuples, improper lists, bitstrings,
+ * ports, funs (as opaque bytes) and refs of several words, nested in the ordinary ones.
+ */
+export function otpTermArb(nodes: readonly string[]): fc.Arbitrary<unknown> {
+  const node = fc.constantFrom(...nodes, '', 'x@y', 'é@h')
+  const u32 = fc.nat({ max: 0xffffffff })
+  const leaf = fc.oneof(
+    termArb(nodes),
+    fc.string({ maxLength: 12 }).map(s => atom(s)),
+    fc.constantFrom(atom('ok'), atom('EXIT'), atom('undefined'), atom('true')),
+    fc
+      .tuple(fc.uint8Array({ minLength: 1, maxLength: 8 }), fc.integer({ min: 1, max: 8 }))
+      .map(([b, n]) => new BitBinary(Buffer.from(b), n)),
+    fc.tuple(node, fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), u32).map(([n, i, c]) => new Port(n, i, c)),
+    fc.tuple(node, u32, fc.array(u32, { minLength: 2, maxLength: 5 })).map(([n, c, ids]) => new Ref(n, ids[0]!, c, ids)),
+    fc.constant(new OpaqueTerm(113, Buffer.from('7701' + '6d' + '7701' + '66' + '6102', 'hex'))),
+  )
+  const { term } = fc.letrec<{ term: unknown }>(tie => ({
+    term: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      leaf,
+      fc.array(tie('term'), { maxLength: 5 }).map(a => Tuple.from(a)),
+      fc.array(tie('term'), { maxLength: 5 }),
+      fc.tuple(fc.array(tie('term'), { minLength: 1, maxLength: 3 }), leaf).map(([items, tail]) => new ImproperList(items, tail)),
+      fc.array(fc.tuple(tie('term'), tie('term')), { maxLength: 3 }).map(kv => new Map(kv)),
     ),
   }))
   return term

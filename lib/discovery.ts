@@ -9,7 +9,9 @@ import type { DialAddress } from './transport.js'
 export interface NodeAddress extends DialAddress {
   /**
    * The distribution protocol the node speaks at that address. 'netkernel' (or undefined)
-   * is this library's own; the port mapper reports 'netkernel' for every node for now.
+   * is this library's own; 'erlang' is Erlang/OTP's (dialled only by a node started with
+   * `erlang: true`). The port mapper reports 'netkernel' for entries with netkernel's Extra
+   * marker (lib/epmd/discovery.ts), 'erlang' for the others.
    */
   protocol?: string
 }

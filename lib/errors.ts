@@ -39,8 +39,8 @@ export const ERROR_CODES = {
   ERR_CERT_EXPIRED: 'a TLS certificate has expired or is not valid yet',
   ERR_CERT_HOSTNAME: "the server's TLS certificate does not name the host that was dialled",
   ERR_COOKIE_FILE: 'the cookie file is unreadable, too open (group/other access) or empty',
-  ERR_SPAWN_UNKNOWN_MODULE: 'remote spawn: the node defines no such module',
-  ERR_SPAWN_UNKNOWN_FUNCTION: 'remote spawn: the module has no such function',
+  ERR_SPAWN_UNKNOWN_MODULE: 'spawn or rpc: the node defines no such module',
+  ERR_SPAWN_UNKNOWN_FUNCTION: 'spawn or rpc: the module has no such function',
   ERR_SPAWN_NOT_ALLOWED: 'remote spawn: policy.allowSpawn refused it',
   ERR_SPAWN_FAILED: 'remote spawn: the node could not be reached or the request failed',
   ERR_NODE_STOPPED: 'the node has been stopped',
@@ -48,6 +48,8 @@ export const ERROR_CODES = {
   ERR_LIMIT: 'a peer exceeded a bound on its connection (fragments, pending dials, handshakes, registrations)',
   ERR_PROTOCOL: 'an authenticated peer sent a frame it may not send (a signal for another node’s process, a forged reply)',
   ERR_SIGNAL_NOT_ALLOWED: 'policy.allowSignal refused an operation a peer asked of this node',
+  ERR_RPC: 'rpc: the called function raised an exception (throw, exit, error) or the call could not run (badrpc)',
+  ERR_RPC_TIMEOUT: 'rpc: no result within the timeout (the remote function may still be running)',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES
@@ -102,6 +104,8 @@ export const ERROR_CLASS = {
   ERR_LIMIT: 'NetkernelError',
   ERR_PROTOCOL: 'NetkernelError',
   ERR_SIGNAL_NOT_ALLOWED: 'NetkernelError',
+  ERR_RPC: 'RpcError',
+  ERR_RPC_TIMEOUT: 'NetkernelError',
 } as const satisfies Record<ErrorCode, string>
 
 export type ErrorClassName = (typeof ERROR_CLASS)[ErrorCode]
@@ -200,6 +204,41 @@ export class CookieFileError extends ownCodes<'CookieFileError'>() {}
 /** Remote spawn failures. */
 export class SpawnError extends ownCodes<'SpawnError'>() {}
 
+/**
+ * How a remote call ended when it did not return a value (Erlang's exception classes, plus
+ * rpc's badrpc): 'error' — the function threw an Error (erlang:error/1); 'throw' — it threw
+ * any other value (throw/1); 'exit' — the process exited (proc.exit(reason), or an exit
+ * signal killed it: exit/1); 'badrpc' — the call did not run or its result could not come
+ * back (a reply that cannot be encoded, a malformed request), reason `{ code, message }` from
+ * the node that refused.
+ */
+export type RpcErrorKind = 'throw' | 'exit' | 'error' | 'badrpc'
+
+export interface RpcErrorOptions extends NetkernelErrorOptions {
+  /** The stack where the exception was raised, on the node that ran the function. */
+  remoteStack?: unknown
+}
+
+/**
+ * node.rpc() / proc.rpc(): the function raised an exception on the node that ran it (code
+ * ERR_RPC). `kind` is its class, `reason` the thrown value or exit reason (for 'error', the
+ * Error as it crossed: name, message and code).
+ */
+export class RpcError extends NetkernelError {
+  declare readonly code: CodeOf<'RpcError'>
+  /** For kind 'error' from a netkernel node: the remote `err.stack` text; from an OTP node, its stack term. */
+  readonly remoteStack: unknown
+  constructor(
+    readonly kind: RpcErrorKind,
+    readonly reason: unknown,
+    message: string,
+    options?: RpcErrorOptions,
+  ) {
+    super('ERR_RPC', message, options?.cause === undefined ? undefined : { cause: options.cause }, SUBCLASS)
+    this.remoteStack = options?.remoteStack
+  }
+}
+
 /** Every class ERROR_CLASS names, by name. */
 export const ERROR_CLASSES = {
   NetkernelError,
@@ -213,6 +252,7 @@ export const ERROR_CLASSES = {
   AuthError,
   CookieFileError,
   SpawnError,
+  RpcError,
 } as const satisfies Record<ErrorClassName, Function>
 
 for (const [name, cls] of Object.entries(ERROR_CLASSES)) brandClass(cls, name)
@@ -222,6 +262,7 @@ export function errorFor(code: ErrorCode, message: string, options?: NetkernelEr
   const cls = ERROR_CLASS[code]
   if (cls === 'NodeNameError') return new NodeNameError(undefined, '', message)
   if (cls === 'ReceiveTimeoutError') return new ReceiveTimeoutError(0, '', message)
+  if (cls === 'RpcError') return new RpcError('badrpc', undefined, message, options)
   const E = ERROR_CLASSES[cls] as new (code: ErrorCode, message: string, options?: NetkernelErrorOptions) => NetkernelError
   return new E(code, message, options)
 }

@@ -22,12 +22,14 @@ export {
   AuthError,
   CookieFileError,
   SpawnError,
+  RpcError,
 } from './errors.js'
 
 export type { Dest, NodeKind, NodeEvents, NodeStats, ConnectionStats } from './node.js'
 export type { StartNodeOptions, ListenOptions as NodeListenOptions, EpmdOptions } from './node-options.js'
 export type { Proc, ModuleDef, ModuleFn, Match, ReceiveOptions, ProcessFn, MonitorTarget, DemonitorOptions } from './process/runtime.js'
 export type { RemoteName } from './process/remote.js'
+export type { RpcOptions } from './process/rpc.js'
 export { ProcessExit } from './process/runtime.js'
 export type { Transport, Conn, Listener, ListenOptions, DialAddress } from './transport.js'
 export type { Authenticator, AuthContext, AuthResult, HandshakeChannel, HandshakeMessage, CookieStore } from './authenticator.js'
@@ -36,5 +38,5 @@ export type { KernelPolicy, KernelLimits } from './kernel/net-kernel.js'
 export type { AllowSignal, AllowSignalArgs, SignalDetails, SignalOp, SignalRequest } from './kernel/signal-policy.js'
 export type { Logger } from './logger.js'
 export type { Clock } from './clock.js'
-export type { ErrorCode, CodeOf, ErrorClassName, NetkernelErrorOptions } from './errors.js'
+export type { ErrorCode, CodeOf, ErrorClassName, NetkernelErrorOptions, RpcErrorKind, RpcErrorOptions } from './errors.js'
 export type { CodecName, CodecKind } from './terms/codec.js'

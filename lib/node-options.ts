@@ -49,6 +49,12 @@ export interface StartNodeOptions {
   cookieFile?: string
   /** erl -hidden. Default false. */
   hidden?: boolean
+  /**
+   * Also speak Erlang/OTP's distribution protocol: dial OTP nodes (those the port mapper
+   * lists without netkernel's marker) and take their handshakes, as a hidden node toward
+   * them. The cookie is then also proven with OTP's MD5 digest, to OTP peers only. Default false.
+   */
+  erlang?: boolean
   /** Default tcp(). */
   transport?: Transport
   /** Default cookie(). */
@@ -128,6 +134,7 @@ export const DEFAULTS = {
   longNames: false,
   cookieFile: DEFAULT_COOKIE_FILE,
   hidden: false,
+  erlang: false,
   listen: { host: '0.0.0.0' },
   epmd: { host: '127.0.0.1', port: 4369, autoStart: true, listenHost: '0.0.0.0' },
   tickTime: 60_000,
@@ -150,6 +157,7 @@ export interface ResolvedOptions {
   cookie: string | undefined
   cookieFile: string
   hidden: boolean
+  erlang: boolean
   transport: Transport
   auth: Authenticator
   /** false: accept nothing. Port 0 = any free port. */
@@ -233,6 +241,7 @@ export function resolveOptions(opts: StartNodeOptions): ResolvedOptions {
     cookie: opts.cookie,
     cookieFile: opts.cookieFile ?? DEFAULTS.cookieFile,
     hidden: opts.hidden ?? DEFAULTS.hidden,
+    erlang: opts.erlang ?? DEFAULTS.erlang,
     transport: opts.transport ?? tcp(),
     auth: opts.auth ?? cookieAuth(),
     listen,

@@ -9,7 +9,13 @@ import { createCodec } from './terms/codec.js'
 import { NetKernel } from './kernel/net-kernel.js'
 import { KernelRemote } from './kernel/outbound.js'
 import { SpawnRequests } from './kernel/spawn-requests.js'
-import { createDispatcher } from './kernel/dispatch.js'
+import { RpcRequests } from './kernel/rpc-requests.js'
+import type { RpcOptions } from './process/rpc.js'
+import { createDispatcher, createPermit } from './kernel/dispatch.js'
+import { ErpcClient } from './kernel/otp/erpc-client.js'
+import { createOtpDispatcher } from './kernel/otp/otp-dispatch.js'
+import { groupLeader } from './kernel/otp/group-leader.js'
+import type { ErlangRpc } from './kernel/outbound.js'
 import { Refusals } from './kernel/refusals.js'
 import type { Connection } from './kernel/connection.js'
 import { StatsRequests } from './kernel/stats-requests.js'
@@ -49,6 +55,7 @@ export class Node extends EventEmitter<NodeEvents> {
     private readonly listener: Listener | undefined,
     private readonly registration: Announcement | undefined,
     private readonly spawns: SpawnRequests,
+    private readonly rpcs: RpcRequests,
     private readonly remote: KernelRemote,
     /** @internal What this node refused its peers (policy and protocol), per peer; for stats. */
     readonly refusals: Refusals,
@@ -74,6 +81,30 @@ export class Node extends EventEmitter<NodeEvents> {
       }
     }
     return this.remote.spawn(undefined, a, mod as string, fun as string, args, {})
+  }
+
+  /**
+   * rpc:call / erpc:call: run `modules[mod][fun](proc, ...args)` in a new process on `node` and
+   * resolve with its return value (awaited if a promise); `node` may be this node. Rejects with
+   * RpcError (code ERR_RPC; `kind` 'error' when the function threw an Error, 'throw' for any
+   * other thrown value, 'exit' when its process exited or was killed, 'badrpc' when the call
+   * could not run or its result could not come back), SpawnError ERR_SPAWN_UNKNOWN_MODULE /
+   * ERR_SPAWN_UNKNOWN_FUNCTION / ERR_SPAWN_NOT_ALLOWED, ERR_SIGNAL_NOT_ALLOWED (the peer's
+   * allowSignal refused op 'rpc'), ERR_RPC_TIMEOUT after `timeout` ms (default Infinity, as
+   * erpc), ERR_CONNECTION_CLOSED when the node cannot be reached or the connection is lost.
+   */
+  rpc<T = any>(node: string, mod: string, fun: string, args: unknown[] = [], opts?: RpcOptions): Promise<T> {
+    if (this.stopped) {
+      return Promise.reject(new NetkernelError('ERR_NODE_STOPPED', `${this.name} is stopped: cannot call ${mod}:${fun} on ${node}`))
+    }
+    return this.runtime.rpc(node, mod, fun, args, opts) as Promise<T>
+  }
+
+  /** net_adm:ping/1: 'pong' when a connection to `node` is (or can be) set up, else 'pang'. */
+  async ping(node: string): Promise<'pong' | 'pang'> {
+    if (typeof node !== 'string') throw new NetkernelError('ERR_BAD_ARGUMENT', 'ping: node must be a node name')
+    if (node === this.name) return this.stopped ? 'pang' : 'pong'
+    return (await this.connect(node)) ? 'pong' : 'pang'
   }
 
   /**
@@ -167,10 +198,22 @@ export class Node extends EventEmitter<NodeEvents> {
     this.stopped = true
     this.registration?.close()
     this.spawns.failAll()
+    this.rpcs.failAll()
     this.statsRequests.failAll()
     await this.kernel.stop()
     this.runtime.shutdown('shutdown')
   }
+}
+
+/** Is `conn` to an Erlang/OTP node (its wire speaks OTP's protocol)? */
+function isErlang(conn: Connection): boolean {
+  return (conn as { protocol?: string }).protocol === 'erlang'
+}
+
+/** The wire's set of erpc ReqIds whose replies come to the OTP dispatcher; undefined for a native connection. */
+function claimedOf(conn: Connection): Set<string> | undefined {
+  if (!isErlang(conn)) return undefined
+  return (conn as unknown as { wire?: { claimed?: Set<string> } }).wire?.claimed
 }
 
 async function listenInRange(kernel: NetKernel, host: string, min: number, max: number): Promise<Listener> {
@@ -206,6 +249,7 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
   const runtime = new Runtime({ node: name, creation: 0, logger, timers: o.processTimers })
   for (const [m, def] of Object.entries(o.modules)) runtime.defineModule(m, def)
   const spawns = new SpawnRequests(clock, o.spawnTimeout)
+  const rpcs = new RpcRequests(clock)
   const refusals = new Refusals(name, logger)
   const stats = new StatsRequests({
     localName: () => runtime.node,
@@ -221,10 +265,42 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
         refusals,
       }),
   })
-  const dispatch = createDispatcher({ localName: name, runtime, spawns, stats, policy: o.policy, logger, refusals })
+  const dispatch = createDispatcher({ localName: name, runtime, spawns, rpcs, stats, policy: o.policy, logger, refusals })
+  // Toward Erlang/OTP peers: the erpc client, and what they ask that native frames do not carry.
+  let leader: Pid | undefined
+  const groupLeaderPid = (): Pid | undefined => {
+    try {
+      if (leader === undefined || !runtime.isAlive(leader)) leader = runtime.spawn(groupLeader(logger))
+    } catch {
+      return undefined // stopped
+    }
+    return leader
+  }
+  const erpc = new ErpcClient({ localName: () => runtime.node, creation: () => runtime.creation, rpcs, groupLeader: groupLeaderPid })
+  const otpDispatch = createOtpDispatcher({
+    localName: () => runtime.node,
+    runtime,
+    policy: o.policy,
+    permit: createPermit(o.policy, refusals),
+    refusals,
+    logger,
+    erpc,
+  })
+  const onFrame = (conn: Connection, frame: unknown): void => {
+    if (isErlang(conn) && otpDispatch(conn, frame)) return
+    dispatch(conn, frame)
+  }
+  const erlangRpc: ErlangRpc = (peer, id, from, mod, fun, args, outcome) => {
+    const conn = connections.get(peer)
+    const claimed = conn === undefined ? undefined : claimedOf(conn)
+    if (claimed === undefined) return false
+    erpc.call(conn!, claimed, id, from, mod, fun, args, outcome)
+    return true
+  }
   const kernel = new NetKernel({
     name,
     hidden: o.hidden,
+    erlang: o.erlang,
     longNames: o.longNames,
     connectAll: o.connectAll,
     transport,
@@ -244,13 +320,15 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
     limits: o.limits,
     resolve: (node, signal) => discovery.resolve(node, signal),
     emit: (event: string, peer: string | undefined, info: Record<string, unknown>) => events.emit(event, peer, info),
-    onFrame: dispatch,
+    onFrame,
     onNodeGone: node => {
+      erpc.failNode(node)
       spawns.failNode(node)
+      rpcs.failNode(node)
       stats.failNode(node)
     },
   })
-  const remote = new KernelRemote(kernel, codec, spawns)
+  const remote = new KernelRemote(kernel, codec, spawns, rpcs, erlangRpc)
   runtime.setRemote(remote)
 
   let listener: Listener | undefined
@@ -267,7 +345,7 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
     throw new TransportError('ERR_LISTEN', `cannot start ${name}: ${(err as Error).message}`, { cause: err })
   }
   runtime.setIdentity(name, creation)
-  const node = new Node(name, creation, events, runtime, kernel, cookies, listener, registration, spawns, remote, refusals, stats)
+  const node = new Node(name, creation, events, runtime, kernel, cookies, listener, registration, spawns, rpcs, remote, refusals, stats)
   kernel.startAccepting(creation)
   logger.info({ address: listener?.address, creation }, `node ${name} started`)
   return node

@@ -3,6 +3,7 @@
 import t from 'tap'
 import { Runtime, type Proc } from '../lib/process/runtime.js'
 import type { Remote, RemoteName, SpawnOptions } from '../lib/process/remote.js'
+import type { RpcOptions } from '../lib/process/rpc.js'
 import { Pid } from '../lib/terms/pid.js'
 import { Ref } from '../lib/terms/ref.js'
 import { SpawnError } from '../lib/errors.js'
@@ -55,6 +56,10 @@ class FakeRemote implements Remote {
     this.calls.push(['spawn', from, node, mod, fun, args, opts])
     const r = this.spawnResults.shift() ?? new Pid(node, this.nextId++, 0, 1)
     return r instanceof Error ? Promise.reject(r) : Promise.resolve(r)
+  }
+  rpc(from: Pid | undefined, node: string, mod: string, fun: string, args: unknown[], opts: RpcOptions): Promise<unknown> {
+    this.calls.push(['rpc', from, node, mod, fun, args, opts])
+    return Promise.resolve(['called', node, mod, fun])
   }
   ensureConnected(node: string): void {
     this.calls.push(['ensureConnected', node])

@@ -3,6 +3,7 @@ import type { FuzzTarget } from '../target.js'
 import { frameDecoder } from './frame-decoder.js'
 import { termNetkernel, termLite } from './terms.js'
 import { termsAgree } from './terms-agree.js'
+import { etfTarget } from './etf.js'
 import { handshake } from './handshake.js'
 import { fragments } from './fragments.js'
 import { connectionTarget } from './connection.js'
@@ -15,6 +16,7 @@ export function allTargets(): FuzzTarget[] {
     termNetkernel,
     termLite,
     termsAgree,
+    etfTarget,
     handshake,
     fragments,
     connectionTarget(),

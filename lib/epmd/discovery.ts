@@ -1,5 +1,6 @@
 // The port mapper as a Discovery: resolve asks the port mapper on the node's host
-// (PORT_PLEASE2), announce registers with this node's own (ALIVE2, kept while the node runs:
+// (PORT_PLEASE2) where the node listens and, from the entry's Extra, whether it is a
+// netkernel node or an Erlang/OTP one; announce registers with this node's own (ALIVE2, kept while the node runs:
 // KeptRegistration), starting one first when asked to. The streams to the port mappers come
 // from the transport's portMapperStream when it has one (SSH reaches them through its
 // tunnels), else plain TCP.
@@ -29,8 +30,17 @@ export interface EpmdDiscoveryOptions {
   clock: Clock
 }
 
-/** The protocol every node a port mapper lists speaks, for now (its Extra field is not read). */
-const PROTOCOL = 'netkernel'
+/**
+ * The Extra a netkernel node registers with (ALIVE2_REQ), returned by the port mapper in
+ * PORT2_RESP: Erlang/OTP nodes register none (and ignore ours), so a lookup tells which
+ * protocol a node speaks. The version after the slash is the marker's, not the wire's.
+ */
+export const NETKERNEL_EXTRA = Buffer.from('netkernel/1', 'latin1')
+
+/** The protocol a port mapper entry's Extra says its node speaks: 'netkernel' when it carries our marker, else 'erlang'. */
+export function protocolOfExtra(extra: Buffer): 'netkernel' | 'erlang' {
+  return extra.subarray(0, 9).equals(NETKERNEL_EXTRA.subarray(0, 9)) ? 'netkernel' : 'erlang'
+}
 
 export function epmdDiscovery(o: EpmdDiscoveryOptions): Discovery {
   const { transport, port } = o
@@ -44,7 +54,7 @@ export function epmdDiscovery(o: EpmdDiscoveryOptions): Discovery {
     const found = await lookupNode({ host, port, name: aliveOf(node), signal, connect: lookup })
     if (found === undefined)
       throw new EpmdError('ERR_NODE_NOT_FOUND', `no node ${node}: the port mapper on ${host}:${port} does not know '${aliveOf(node)}'`)
-    return { host, port: found.port, protocol: PROTOCOL }
+    return { host, port: found.port, protocol: protocolOfExtra(found.extra) }
   }
 
   async function announce(a: AnnounceOptions): Promise<Announcement> {
@@ -52,7 +62,7 @@ export function epmdDiscovery(o: EpmdDiscoveryOptions): Discovery {
     if (o.autoStart) await ensureEpmd({ host: o.host, port, listenHost: o.listenHost, onSpawn: o.onSpawn, logger, signal: a.signal })
     const name = aliveOf(a.name)
     const register = (signal?: AbortSignal): Promise<Registration> =>
-      registerNode({ host: o.host, port, name, nodePort: a.port, hidden: a.hidden, signal, connect: announcing })
+      registerNode({ host: o.host, port, name, nodePort: a.port, hidden: a.hidden, extra: NETKERNEL_EXTRA, signal, connect: announcing })
     const names = async (): Promise<string[]> =>
       (await listNames({ host: o.host, port, timeout: 2000, connect: announcing })).names.map(n => n.name)
     return new KeptRegistration(await register(a.signal), { name, register: () => register(), names, logger, clock })

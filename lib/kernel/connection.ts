@@ -9,6 +9,7 @@ import type { FrameDecoder } from '../terms/frame-decoder.js'
 import type { Clock } from '../clock.js'
 import { DEFAULT_MAX_MESSAGE_SIZE } from './limits.js'
 import { NetkernelError } from '../errors.js'
+import type { Wire } from './wire.js'
 
 const EMPTY_FRAME = Buffer.alloc(4)
 
@@ -76,6 +77,8 @@ export class Connection {
     highWater?: number,
     /** The largest frame body, or fragmented message, taken from the peer. */
     private readonly maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE,
+    /** The connection's protocol when not netkernel's own (an Erlang/OTP peer's: otp/otp-wire.ts). */
+    readonly wire?: Wire,
   ) {
     this.type = hidden ? 'hidden' : 'visible'
     this.upSince = clock.now()

@@ -2,17 +2,19 @@
 //
 // The trust boundary. After authentication a peer speaks only for itself: every signal must
 // come from a process of the peer's node (LINK, UNLINK, EXIT, EXIT2, MONITOR, DEMONITOR,
-// REG_SEND, SPAWN_REQUEST), a MONITOR's ref must be one the peer made and may not replace a
+// REG_SEND, SPAWN_REQUEST, RPC_CALL), a MONITOR's ref must be one the peer made and may not replace a
 // monitor that exists, a DOWN must come from the node of the monitored process for a monitor
-// that exists with that ref and watcher, and a spawn reply must name a pid of the replying
-// node. Anything else is dropped, counted as an ERR_PROTOCOL refusal (refusals.ts) and
+// that exists with that ref and watcher, a spawn reply must name a pid of the replying
+// node, and an rpc reply must answer a call this node made to that node. Anything else is dropped, counted as an ERR_PROTOCOL refusal (refusals.ts) and
 // reported; the connection stays up. Then `policy.allowSignal`, the distribution firewall,
-// decides each send, reg_send, link, monitor, exit and spawn (see signal-policy.ts).
+// decides each send, reg_send, link, monitor, exit, spawn and rpc (see signal-policy.ts).
 import type { Connection } from './connection.js'
 import type { RemoteInbound } from '../process/remote.js'
 import type { Logger } from '../logger.js'
 import type { KernelPolicy } from './net-kernel.js'
 import type { SpawnRequests } from './spawn-requests.js'
+import type { RpcRequests } from './rpc-requests.js'
+import type { RpcOutcome } from '../process/rpc.js'
 import type { SignalDetails, SignalOp } from './signal-policy.js'
 import type { StatsRequests } from './stats-requests.js'
 import type { Refusals } from './refusals.js'
@@ -28,6 +30,8 @@ import {
   MONITOR,
   NODES,
   REG_SEND,
+  RPC_CALL,
+  RPC_REPLY,
   SEND,
   SPAWN_REPLY,
   SPAWN_REQUEST,
@@ -40,6 +44,7 @@ export interface DispatchDeps {
   localName: string
   runtime: RemoteInbound
   spawns: SpawnRequests
+  rpcs: RpcRequests
   stats: StatsRequests
   policy: KernelPolicy
   logger: Logger
@@ -67,6 +72,8 @@ const KIND = [
   'nodes',
   'stats_request',
   'stats_reply',
+  'rpc_call',
+  'rpc_reply',
 ]
 
 class BadFrame extends Error {}
@@ -88,18 +95,22 @@ function str(v: unknown, what: string): string {
   return v
 }
 
-export function createDispatcher(d: DispatchDeps): Dispatcher {
-  const { runtime, localName } = d
-  const { refusals } = d
-  // Read once: with no firewall, the frame path pays one comparison per signal. (Called with
-  // plain arguments: the typed tuple union only narrows `detail` for the policy's author.)
-  const allowSignal = d.policy.allowSignal as ((peer: string, op: SignalOp, detail: unknown) => unknown) | undefined
+/** The firewall's question: may `peer` do `op` here? A refusal is counted. */
+export type Permit = <K extends SignalOp>(peer: string, op: K, detail: SignalDetails[K]) => boolean
 
-  /** Ask the firewall; a refusal (false, anything but true, a throw) is counted. */
-  const permitted = <K extends SignalOp>(peer: string, op: K, detail: SignalDetails[K]): boolean => {
+/**
+ * `policy.allowSignal` asked as the dispatchers ask it (true only for `true`; false, anything
+ * else, a promise or a throw refuses, and the refusal is counted); undefined without a firewall,
+ * so that the frame path pays one comparison per signal.
+ */
+export function createPermit(policy: KernelPolicy, refusals: Refusals): Permit | undefined {
+  // Read once. (Called with plain arguments: the typed tuple union only narrows `detail` for the policy's author.)
+  const allowSignal = policy.allowSignal as ((peer: string, op: SignalOp, detail: unknown) => unknown) | undefined
+  if (allowSignal === undefined) return undefined
+  return (peer, op, detail) => {
     let why = 'refused by policy.allowSignal'
     try {
-      const ok = allowSignal!(peer, op, detail)
+      const ok = allowSignal(peer, op, detail)
       if (ok === true) return true
       if (ok instanceof Promise || (typeof ok === 'object' && ok !== null && 'then' in ok)) {
         why = 'policy.allowSignal must answer synchronously (true or false), it returned a promise'
@@ -110,6 +121,13 @@ export function createDispatcher(d: DispatchDeps): Dispatcher {
     refusals.refuse(peer, op, 'ERR_SIGNAL_NOT_ALLOWED', detail, why)
     return false
   }
+}
+
+export function createDispatcher(d: DispatchDeps): Dispatcher {
+  const { runtime, localName } = d
+  const { refusals } = d
+  const allowSignal = createPermit(d.policy, refusals)
+  const permitted: Permit = allowSignal ?? (() => true)
 
   const spawnReply = (conn: Connection, reqId: number, code: string, message: string): void => {
     conn.send([SPAWN_REPLY, reqId, false, { code, message }])
@@ -158,6 +176,77 @@ export function createDispatcher(d: DispatchDeps): Dispatcher {
       return
     }
     void spawn(conn, reqId, req)
+  }
+
+  /** Answer call `id`; a value that cannot cross (a function, too large) is answered as a badrpc saying so. */
+  const rpcReply = (conn: Connection, id: number, key: number | undefined, what: string, o: RpcOutcome): void => {
+    const value = o.kind === 'return' ? o.value : o.reason
+    const stack = o.kind === 'error' && typeof o.stack === 'string' ? o.stack : undefined
+    try {
+      // No value field for undefined (MessagePack has only nil): a void function's call resolves undefined.
+      const frame: unknown[] = [RPC_REPLY, id, o.kind]
+      if (value !== undefined || stack !== undefined) frame.push(value)
+      if (stack !== undefined) frame.push(stack)
+      conn.send(frame, key)
+    } catch (err) {
+      const e = err as NetkernelError
+      const code = typeof e?.code === 'string' ? e.code : 'ERR_ENCODE'
+      const message = `${localName} cannot send the ${o.kind === 'return' ? 'result' : `${o.kind} reason`} of ${what}: ${e?.message ?? String(err)}`
+      conn.send([RPC_REPLY, id, 'badrpc', { code, message }], key)
+    }
+  }
+
+  const badrpc = (conn: Connection, id: number, key: number | undefined, code: string, message: string): void => {
+    conn.send([RPC_REPLY, id, 'badrpc', { code, message }], key)
+  }
+
+  const rpc = async (conn: Connection, id: number, req: SignalDetails['rpc']): Promise<void> => {
+    const peer = conn.peer
+    const { module: m, function: fn } = req
+    const key = req.from?.id // ordered with what the function sends to its caller
+    const what = `${m}:${fn}/${req.args.length}`
+    let outcome: Promise<RpcOutcome>
+    try {
+      if (d.policy.allowSpawn !== undefined && !(await d.policy.allowSpawn(peer, m, fn))) {
+        refusals.refuse(peer, 'rpc', 'ERR_SPAWN_NOT_ALLOWED', req, 'refused by policy.allowSpawn')
+        badrpc(conn, id, key, 'ERR_SPAWN_NOT_ALLOWED', `${localName} does not allow ${peer} to call ${m}:${fn}`)
+        return
+      }
+      outcome = runtime.callModule(m, fn, req.args).outcome
+    } catch (err) {
+      const e = err as NetkernelError
+      const code = e instanceof SpawnError ? e.code : typeof e?.code === 'string' ? e.code : 'ERR_SPAWN_FAILED'
+      d.logger.warn({ node: peer, code, err: e }, `rpc ${what} from ${peer} refused`)
+      badrpc(conn, id, key, code, e?.message ?? String(err))
+      return
+    }
+    rpcReply(conn, id, key, what, await outcome)
+  }
+
+  const rpcCall = (conn: Connection, f: unknown[]): void => {
+    const peer = conn.peer
+    const id = f[1]
+    if (typeof id !== 'number') throw new BadFrame('rpc call id is not a number')
+    let req: SignalDetails['rpc']
+    try {
+      if (!Array.isArray(f[5])) throw new BadFrame('rpc arguments are not a list')
+      req = {
+        from: f[2] === null ? undefined : pidOf(f[2], peer, 'rpc caller'),
+        module: str(f[3], 'module'),
+        function: str(f[4], 'function'),
+        args: f[5],
+      }
+    } catch (err) {
+      if (err instanceof BadFrame) badrpc(conn, id, undefined, 'ERR_PROTOCOL', `${localName}: malformed rpc call (${err.message})`)
+      throw err
+    }
+    if (allowSignal !== undefined && !permitted(peer, 'rpc', req)) {
+      badrpc(conn, id, req.from?.id, 'ERR_SIGNAL_NOT_ALLOWED', `${localName} does not allow ${peer} to call ${req.module}:${req.function}`)
+      return
+    }
+    rpc(conn, id, req).catch((err: unknown) =>
+      d.logger.warn({ node: peer, err }, `rpc ${req.module}:${req.function} from ${peer}: no reply sent`),
+    )
   }
 
   const handle = (conn: Connection, frame: unknown): void => {
@@ -227,6 +316,14 @@ export function createDispatcher(d: DispatchDeps): Dispatcher {
           throw new BadFrame('spawn reply names no process of the replying node')
         }
         d.spawns.settle(peer, frame[1], frame[2], frame[3])
+        return
+      case RPC_CALL:
+        rpcCall(conn, frame)
+        return
+      case RPC_REPLY:
+        if (!d.rpcs.settle(peer, frame[1], frame[2], frame[3], frame[4])) {
+          throw new BadFrame(`rpc reply ${String(frame[1])} answers no call this node made to ${peer} (or is of an unknown kind)`)
+        }
         return
       case NODES:
         conn.nodesHeard(frame[1])

@@ -16,13 +16,16 @@ export const SPAWN_REPLY = 11 //    [SPAWN_REPLY, reqId, ok: boolean, pid | { co
 export const NODES = 12 //          [NODES, visibleNodeNames: string[]]   (mesh gossip)
 export const STATS_REQUEST = 13 //  [STATS_REQUEST, reqId]                (stats-requests.ts)
 export const STATS_REPLY = 14 //    [STATS_REPLY, reqId, ok: boolean, NodeStats | { code, message }]
+export const RPC_CALL = 15 //       [RPC_CALL, reqId, from: Pid | null, mod, fun, args]     (rpc-requests.ts)
+export const RPC_REPLY = 16 //      [RPC_REPLY, reqId, kind, value?, stack?]  kind: 'return' | 'error' | 'throw' | 'exit' | 'badrpc'
 
 /**
  * Protocol version spoken by this implementation (exchanged in the hello). 2: cookie() is
- * CPace, and the responder says 'go' after authentication (docs/protocol.md). A node of
- * another version is refused with ERR_INCOMPATIBLE instead of failing mid-handshake.
+ * CPace, and the responder says 'go' after authentication; 3: remote calls (RPC_CALL,
+ * RPC_REPLY; docs/protocol.md). A node of another version is refused with ERR_INCOMPATIBLE
+ * instead of failing mid-handshake.
  */
-export const PROTOCOL_VERSION = 2
+export const PROTOCOL_VERSION = 3
 
 /** Handshake frames are small: anything larger before authentication is refused. */
 export const MAX_HANDSHAKE_FRAME = 4096

@@ -98,6 +98,8 @@ export class FramedChannel {
     conn.stream.on('end', this.onEnd)
     conn.stream.on('close', this.onEnd)
     conn.stream.on('error', this.onError)
+    // A sniffed inbound stream was left paused with its first bytes put back (protocol-sniff.ts).
+    conn.stream.resume()
   }
 
   /** Dropped once the channel is gone (closed, failed, detached): the next receive says why. */

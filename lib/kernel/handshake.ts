@@ -53,9 +53,18 @@ export interface HandshakeDeps {
   setup?(ev: HandshakeEvent): Verdict
   /** Responder, once the hello's name is known to be legal: slow down a failing claimer. */
   throttle?(name: string, signal: AbortSignal): Promise<void>
+  /** Erlang/OTP responder: the name message's name is legal (it names the peer in reports from now on). */
+  named?(name: string): void
+  /** Erlang/OTP responder: take OTP handshakes (the node option `erlang`); else they are answered not_allowed. */
+  erlang?: boolean
+  /** Erlang/OTP responder: is a dial of ours to `node` under way (OTP then answers ok_simultaneous)? */
+  dialling?(node: string): boolean
+  /** @internal Tests: the distribution flags offered to OTP peers instead of DFLAGS_OFFERED. */
+  otpFlags?: bigint
 }
 
-function verdict(d: HandshakeDeps, ev: HandshakeEvent): Verdict {
+/** The setup machine's verdict on a handshake event (every step accepted when there is no machine). */
+export function verdict(d: HandshakeDeps, ev: HandshakeEvent): Verdict {
   if (d.setup !== undefined) return d.setup(ev)
   return ev.e === 'alive_asked' ? { a: 'answer_alive', node: ev.node, replace: false } : { a: 'accept', node: ev.node }
 }
@@ -69,6 +78,10 @@ export interface Established {
   /** Distribution frames that arrived behind the last handshake message. */
   leftover: Buffer[]
   auth: AuthResult
+  /** 'erlang': the peer is an Erlang/OTP node (otp/otp-handshake.ts); absent: netkernel's own protocol. */
+  protocol?: 'erlang'
+  /** Erlang/OTP: the distribution flags the connection uses (ours and the peer's). */
+  flags?: bigint
 }
 
 function authContext(d: HandshakeDeps, conn: Conn, peerName: string, role: AuthContext['role'], signal: AbortSignal): AuthContext {

@@ -18,6 +18,9 @@ import { DEFAULT_LIMITS, type KernelLimits } from './limits.js'
 import { Connection, type DownReason } from './connection.js'
 import { DEFAULT_HIGH_WATER, type OrderKey } from './outbox.js'
 import { initiateHandshake, respondHandshake, type Established, type HandshakeDeps, type HandshakeEvent } from './handshake.js'
+import { initiateOtpHandshake, respondOtpHandshake } from './otp/otp-handshake.js'
+import { sniffProtocol } from './protocol-sniff.js'
+import type { Wire } from './wire.js'
 import { SetupMachine, verdictOf, type SetupAction, type SetupEvent, type Verdict } from './setup-machine.js'
 import { FailureLimiter } from './failure-limiter.js'
 import { HandshakeSlots } from './handshake-slots.js'
@@ -66,6 +69,16 @@ export interface KernelOptions {
   connections?: Map<string, Connection>
   /** Where a peer listens: the node's Discovery resolves it (lib/discovery.ts). */
   resolve: Discovery['resolve']
+  /**
+   * Speak Erlang/OTP's distribution protocol with OTP nodes (the node option `erlang`): dial
+   * those the discovery reports as 'erlang', and take their inbound handshakes. Default false:
+   * a dial to one fails with ERR_INCOMPATIBLE, an inbound one is answered not_allowed.
+   */
+  erlang?: boolean
+  /** The wire for a connection set up by the OTP handshake (lib/kernel/otp/otp-wire.ts). */
+  erlangWire?: (est: Established) => Wire
+  /** @internal Tests: the distribution flags offered to OTP peers instead of DFLAGS_OFFERED. */
+  otpFlags?: bigint
   emit(event: 'nodeup' | 'nodedown', name: string, info: Record<string, unknown>): void
   emit(event: 'connectError', name: string | undefined, info: Record<string, unknown>): void
   /** Decoded frames from a connection go here (dispatch.ts). */
@@ -353,6 +366,9 @@ export class NetKernel {
       clock: o.clock,
       allowNode: o.policy.allowNode ?? (() => true),
       setup,
+      erlang: o.erlang === true,
+      dialling: node => this.machine.setup(node)?.dialling === true,
+      otpFlags: o.otpFlags,
     }
   }
 
@@ -382,10 +398,17 @@ export class NetKernel {
     try {
       const addr = await this.o.resolve(p.node, ac.signal)
       p.address = `${addr.host}:${addr.port}`
+      const erlang = addr.protocol === 'erlang'
+      if (erlang && this.o.erlang !== true) {
+        throw new HandshakeError(
+          'ERR_INCOMPATIBLE',
+          `${p.node} is an Erlang/OTP node (${p.address}: its port mapper entry has no netkernel marker, or the discovery says so): start this node with erlang: true to connect to it`,
+        )
+      }
       conn = await this.o.transport.dial(addr, { signal: ac.signal })
       // The handshake's only question to us: the peer still holds a connection to us — is
       // this dial still wanted (then it replaces that connection)?
-      est = await initiateHandshake(
+      est = await (erlang ? initiateOtpHandshake : initiateHandshake)(
         this.deps(ev => this.decide(ev, p)),
         conn,
         p.node,
@@ -453,13 +476,18 @@ export class NetKernel {
       this.o.setupTimeout,
     )
     try {
-      const est = await respondHandshake(
+      // Native or Erlang/OTP: the first bytes tell (under the same setup deadline).
+      const protocol = await sniffProtocol(conn, ac.signal)
+      const est = await (protocol === 'erlang' ? respondOtpHandshake : respondHandshake)(
         {
           ...this.deps(ev => {
             const v = this.decide(ev, undefined)
             if (ev.e === 'authenticated' && v.a === 'accept' && v.setup !== undefined) admitted = { node: ev.node, setup: v.setup }
             return v
           }),
+          named: name => {
+            claimed = name
+          },
           throttle: (name, signal) => {
             claimed = name
             return this.limiter.wait(address, name, signal)
@@ -489,6 +517,7 @@ export class NetKernel {
     // peers are never in its nodes(), and it is never in theirs.
     const hidden = est.hidden || this.o.hidden
     const info = { type: hidden ? 'hidden' : 'visible', transport: est.conn.transport, ...est.auth.info }
+    const wire = est.protocol === 'erlang' ? this.o.erlangWire?.(est) : undefined
     const c = new Connection(
       peer,
       est.creation,
@@ -506,6 +535,7 @@ export class NetKernel {
       info,
       this.highWater,
       this.o.maxMessageSize,
+      wire,
     )
     this.up.set(peer, c)
     this.o.logger.info({ node: peer, type: c.type }, `nodeup ${peer}`)
@@ -522,6 +552,7 @@ export class NetKernel {
 
   /** Mesh: tell a new visible peer which visible nodes we know; it connects to the rest. */
   private gossip(c: Connection): void {
+    // (An Erlang/OTP peer's connection is hidden: it never gets NODES frames.)
     if (c.type !== 'visible' || this.o.hidden) return
     c.send([NODES, this.nodes('visible').filter(n => n !== c.peer)])
   }

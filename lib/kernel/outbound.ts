@@ -6,15 +6,35 @@ import type { Remote, RemoteName, SpawnOptions } from '../process/remote.js'
 import type { Codec } from '../terms/codec.js'
 import type { NetKernel } from './net-kernel.js'
 import type { SpawnRequests } from './spawn-requests.js'
+import type { RpcRequests } from './rpc-requests.js'
+import { describeCall, outcomeResult, type RpcOptions, type RpcOutcome } from '../process/rpc.js'
+
+/** Start an rpc toward an Erlang/OTP node (erpc); false when `node` is not one (see KernelRemote). */
+export type ErlangRpc = (
+  node: string,
+  id: number,
+  from: Pid | undefined,
+  mod: string,
+  fun: string,
+  args: unknown[],
+  outcome: Promise<RpcOutcome>,
+) => boolean
 import type { Ref } from '../terms/ref.js'
 import { Pid } from '../terms/pid.js'
-import { DEMONITOR, DOWN, EXIT, EXIT2, LINK, MONITOR, REG_SEND, SEND, SPAWN_REQUEST, UNLINK } from './frames.js'
+import { NetkernelError, abortError } from '../errors.js'
+import { DEMONITOR, DOWN, EXIT, EXIT2, LINK, MONITOR, REG_SEND, RPC_CALL, SEND, SPAWN_REQUEST, UNLINK } from './frames.js'
 
 export class KernelRemote implements Remote {
   constructor(
     private readonly k: NetKernel,
     private readonly codec: Codec,
     private readonly spawns: SpawnRequests,
+    private readonly rpcs: RpcRequests,
+    /**
+     * The erpc client (otp/erpc-client.ts): starts call `id` and returns true when `node` is
+     * an Erlang/OTP node (connected), false to send a native RPC_CALL.
+     */
+    private readonly erlangRpc?: ErlangRpc,
   ) {}
 
   // Every signal carries an order key — the destination pid's id, or the registered name —
@@ -75,6 +95,32 @@ export class KernelRemote implements Remote {
     const promise = this.spawns.open(node, id, `${mod}:${fun}/${args.length}`)
     this.k.write(node, frame)
     return promise
+  }
+
+  rpc(from: Pid | undefined, node: string, mod: string, fun: string, args: unknown[], opts: RpcOptions): Promise<unknown> {
+    const what = describeCall(node, mod, fun, args)
+    if (opts.signal?.aborted) return Promise.reject(abortError(opts.signal, `rpc ${what}`))
+    const id = this.rpcs.nextId()
+    const outcome = this.rpcs.open(node, id, what, opts)
+    const start = (): void => {
+      try {
+        // Toward an Erlang/OTP node the call is erpc's (otp/erpc-client.ts); else an RPC_CALL frame.
+        if (this.erlangRpc?.(node, id, from, mod, fun, args, outcome) !== true) {
+          this.k.send(node, [RPC_CALL, id, from ?? null, mod, fun, args])
+        }
+      } catch (err) {
+        this.rpcs.fail(node, id, err as Error) // e.g. an argument that is not a term: ERR_ENCODE
+      }
+    }
+    // Which protocol the node speaks is known once connected: the call waits for the connection
+    // (a failed setup fails it through onNodeGone), queued behind what was sent before it.
+    if (this.k.isConnected(node)) start()
+    else
+      void this.k.connect(node).then(up => {
+        if (up) start()
+        else this.rpcs.fail(node, id, new NetkernelError('ERR_CONNECTION_CLOSED', `rpc ${what}: noconnection`))
+      })
+    return outcome.then(o => outcomeResult(o, what))
   }
 
   ensureConnected(node: string): void {

@@ -23,6 +23,11 @@ export interface SignalDetails {
   exit: { from: Pid; to: Pid; reason: unknown }
   /** spawn(Node, Mod, Fun, Args) here; `link` for spawn_link. */
   spawn: { from: Pid | undefined; module: string; function: string; args: unknown[]; link: boolean }
+  /**
+   * rpc(Node, Mod, Fun, Args) here (node.rpc, proc.rpc; from an OTP node rpc:call, erpc:call):
+   * the function runs in a new process, its result goes back; `from` when the caller said who it is.
+   */
+  rpc: { from: Pid | undefined; module: string; function: string; args: unknown[] }
   /** Read this node's statistics (node.stats(peer), `netkernel top`). */
   stats: Record<string, never>
 }

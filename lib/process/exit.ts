@@ -5,6 +5,8 @@
 //
 // Deliberately not an Error: killing 100,000 waiting processes must not capture 100,000 stacks.
 import type { Pid } from '../terms/pid.js'
+import { isAtom } from '../terms/atom.js'
+import { isTuple } from '../terms/tuple.js'
 
 export class ProcessExit {
   readonly name = 'ProcessExit'
@@ -28,6 +30,8 @@ export class ProcessExit {
 export function describeReason(reason: unknown): string {
   if (typeof reason === 'string') return reason
   if (reason instanceof Error) return `${reason.name}: ${reason.message}`
+  if (isAtom(reason)) return reason.name
+  if (isTuple(reason)) return `{${reason.map(describeReason).join(', ')}}`
   try {
     return JSON.stringify(reason) ?? String(reason)
   } catch {

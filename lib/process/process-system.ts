@@ -6,7 +6,7 @@ import { NetkernelError, SpawnError } from '../errors.js'
 import { childLogger, silentLogger, type Logger } from '../logger.js'
 import { Pid } from '../terms/pid.js'
 import { Ref } from '../terms/ref.js'
-import { describeReason } from './exit.js'
+import { ProcessExit, describeReason } from './exit.js'
 import { Links } from './links.js'
 import { Modules } from './modules.js'
 import { Monitors } from './monitors.js'
@@ -15,6 +15,7 @@ import { Process } from './process.js'
 import { NameRegistry } from './name-registry.js'
 import type { Remote } from './remote.js'
 import type { Dest, ProcessFn, RuntimeOptions, Timers } from './types.js'
+import { awaitOutcome, checkRpcArgs, describeCall, outcomeResult, type RpcCall, type RpcOptions, type RpcOutcome } from './rpc.js'
 
 const MAX_ID = 0x7fffffff
 
@@ -110,12 +111,21 @@ export class ProcessSystem {
     return p
   }
 
-  spawnModule(mod: string, fun: string, args: unknown[], linkTo?: Pid): Process {
+  spawnModule(mod: string, fun: string, args: unknown[], linkTo?: Pid, onExit?: (reason: unknown) => void): Process {
     const f = this.modules.resolve(mod, fun, this.node)
     if (!Array.isArray(args)) {
       throw new NetkernelError('ERR_BAD_ARGUMENT', `spawn ${mod}:${fun} on ${this.node}: args must be an array`)
     }
-    return this.spawn(proc => f(proc, ...args), linkTo)
+    const p = this.spawn(proc => f(proc, ...args), linkTo)
+    p.onExit = onExit
+    return p
+  }
+
+  /** A process that exits with `reason` as soon as it runs (a BEAM spawns unknown code, which then crashes). */
+  spawnFailing(reason: unknown, linkTo?: Pid, onExit?: (reason: unknown) => void): Process {
+    const p = this.spawn(proc => proc.exit(reason), linkTo)
+    p.onExit = onExit
+    return p
   }
 
   /** spawn(Node, Mod, Fun, Args), optionally linked to `from`. */
@@ -135,6 +145,64 @@ export class ProcessSystem {
     }
     if (link && from !== undefined) return this.links.spawnLinkRemote(from, node, mod, fun, args)
     return this.remote.spawn(from?.self, node, mod, fun, args, {})
+  }
+
+  /**
+   * Run mod:fun(proc, ...args) in a new process for a remote call; `outcome` tells how it
+   * ended (rpc.ts). Throws SpawnError for an unknown module or function. A function that
+   * throws ends its process with the thrown value as reason, quietly: the caller has it.
+   */
+  callModule(mod: string, fun: string, args: unknown[]): RpcCall {
+    const f = this.modules.resolve(mod, fun, this.node)
+    if (!Array.isArray(args)) {
+      throw new NetkernelError('ERR_BAD_ARGUMENT', `rpc ${mod}:${fun} on ${this.node}: args must be an array`)
+    }
+    let settle!: (o: RpcOutcome) => void
+    const outcome = new Promise<RpcOutcome>(resolve => (settle = resolve))
+    let settled = false
+    const finish = (o: RpcOutcome): void => {
+      if (settled) return
+      settled = true
+      settle(o)
+    }
+    const p = this.spawn(async proc => {
+      let value: unknown
+      try {
+        value = await f(proc, ...args)
+      } catch (err) {
+        if (p.dead) return // proc.exit() or an exit signal: onExit told the outcome
+        if (err instanceof Error) finish({ kind: 'error', reason: err, stack: err.stack })
+        else finish({ kind: 'throw', reason: err instanceof ProcessExit ? err.reason : err })
+        this.terminate(p, err)
+        return
+      }
+      finish({ kind: 'return', value })
+    })
+    p.onExit = reason => finish({ kind: 'exit', reason })
+    return { pid: p.self, outcome }
+  }
+
+  /** rpc(Node, Mod, Fun, Args) from `from` (or from outside any process): here, or through the net kernel. */
+  rpc(from: Process | undefined, node: string, mod: string, fun: string, args: unknown[], opts: RpcOptions | undefined): Promise<unknown> {
+    try {
+      checkRpcArgs(node, mod, fun, args, opts)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    const what = describeCall(node, mod, fun, args)
+    if (node === this.node) {
+      let call: RpcCall
+      try {
+        call = this.callModule(mod, fun, args)
+      } catch (err) {
+        return Promise.reject(err)
+      }
+      return awaitOutcome(call.outcome, opts, what, this.timers).then(o => outcomeResult(o, what))
+    }
+    if (this.remote === undefined) {
+      return Promise.reject(new NetkernelError('ERR_CONNECTION_CLOSED', `rpc ${what}: ${this.node} is not distributed`))
+    }
+    return this.remote.rpc(from?.self, node, mod, fun, args, opts ?? {})
   }
 
   private readonly runStarts = (): void => {
@@ -266,6 +334,7 @@ export class ProcessSystem {
     if (p.dead) return
     p.die(reason)
     this.table.delete(p.self.id)
+    p.onExit?.(reason)
     if (p.regName !== undefined) this.registry.drop(p.regName)
     this.remoteTouched.delete(p)
     this.links.onExit(p, reason)

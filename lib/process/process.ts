@@ -9,6 +9,7 @@ import { Mailbox, NONE } from './mailbox.js'
 import { ProcessExit, noop } from './exit.js'
 import type { Monitor } from './monitors.js'
 import type { DemonitorOptions, Dest, Match, MonitorTarget, Proc, ProcessFn, ReceiveOptions } from './types.js'
+import type { RpcOptions } from './rpc.js'
 
 /** Remote spawn_link requests in flight, and link exits that overtook their replies. */
 export interface PendingSpawnLinks {
@@ -45,6 +46,8 @@ export class Process implements Proc {
   /** monitor_node counts by node. */
   nodeMons: Map<string, number> | undefined = undefined
   spawnLinks: PendingSpawnLinks | undefined = undefined
+  /** Told the exit reason when the process ends (a remote call's outcome, rpc.ts). */
+  onExit: ((reason: unknown) => void) | undefined = undefined
   /** The function to run; cleared when it starts. */
   fn: ProcessFn | undefined
   timer: unknown = undefined
@@ -211,6 +214,11 @@ export class Process implements Proc {
     this.alive()
     if (typeof a === 'function') return this.system.spawn(a, this.self).self
     return this.system.spawnOn(a, mod as string, fun as string, args, this, true)
+  }
+
+  rpc(node: string, mod: string, fun: string, args: unknown[] = [], opts?: RpcOptions): Promise<any> {
+    this.alive()
+    return this.system.rpc(this, node, mod, fun, args, opts)
   }
 
   link(pid: Pid): void {

@@ -7,6 +7,7 @@
 // treated as to an unreachable node: messages dropped, links/monitors get 'noconnection'.
 import type { Pid } from '../terms/pid.js'
 import type { Ref } from '../terms/ref.js'
+import type { RpcCall, RpcOptions } from './rpc.js'
 
 /** A monitor/registered-send target on another node: [name, node]. */
 export type RemoteName = [name: string, node: string]
@@ -14,6 +15,14 @@ export type RemoteName = [name: string, node: string]
 export interface SpawnOptions {
   /** Link the new process to `from` atomically (spawn_link). */
   link?: boolean
+}
+
+/** How a module process is spawned for another node. */
+export interface SpawnModuleOptions {
+  /** Link it to this pid (spawn_link): a remote pid's own side is its node's to record. */
+  linkTo?: Pid
+  /** Told its exit reason when it ends (a monitor the requesting node's protocol keeps itself). */
+  onExit?: (reason: unknown) => void
 }
 
 /** Outbound: implemented by the net kernel. Every call is fire-and-forget except spawn. */
@@ -40,6 +49,12 @@ export interface Remote {
   down(watcher: Pid, ref: Ref, target: Pid | string, reason: unknown): void
   /** Spawn mod:fun(args) on `node`; resolves with the new pid or rejects with a SpawnError. */
   spawn(from: Pid | undefined, node: string, mod: string, fun: string, args: unknown[], opts: SpawnOptions): Promise<Pid>
+  /**
+   * rpc(Node, Mod, Fun, Args) on another node: resolves with the function's result; rejects
+   * with RpcError for an exception there, SpawnError for unknown code or a refused spawn,
+   * ERR_RPC_TIMEOUT, ERR_CONNECTION_CLOSED when the node is lost or cannot be reached.
+   */
+  rpc(from: Pid | undefined, node: string, mod: string, fun: string, args: unknown[], opts: RpcOptions): Promise<unknown>
   /**
    * A local process asked to monitor `node` (monitor_node/2): connect if not connected.
    * If the connection cannot be set up the kernel calls `runtime.nodeDown(node)`.
@@ -81,5 +96,17 @@ export interface RemoteInbound {
    */
   nodeDown(node: string): void
   /** Spawn mod:fun(args) here for a remote request; throws SpawnError for unknown code. */
-  spawnModule(mod: string, fun: string, args: unknown[], opts: { linkTo?: Pid }): Pid
+  spawnModule(mod: string, fun: string, args: unknown[], opts: SpawnModuleOptions): Pid
+  /**
+   * A process that exits with `reason` as soon as it runs: what a BEAM does for a spawn of
+   * unknown code (the Erlang/OTP spawn service answers with its pid, then it crashes with undef).
+   */
+  spawnFailing(reason: unknown, opts: SpawnModuleOptions): Pid
+  /** The local process registered as `name`, if any. */
+  whereis(name: string): Pid | undefined
+  /**
+   * Run mod:fun(proc, ...args) here in a new process for a remote call; `outcome` resolves
+   * with how it ended (rpc.ts: return, error, throw, exit). Throws SpawnError for unknown code.
+   */
+  callModule(mod: string, fun: string, args: unknown[]): RpcCall
 }

@@ -6,8 +6,9 @@ import { Pid } from '../terms/pid.js'
 import type { Ref } from '../terms/ref.js'
 import { ProcessSystem } from './process-system.js'
 import { checkName } from './name-registry.js'
-import type { Remote, RemoteInbound } from './remote.js'
+import type { Remote, RemoteInbound, SpawnModuleOptions } from './remote.js'
 import type { Dest, ModuleDef, ProcessFn, RuntimeOptions } from './types.js'
+import type { RpcCall, RpcOptions } from './rpc.js'
 
 export type {
   DemonitorOptions,
@@ -23,6 +24,7 @@ export type {
   Timers,
 } from './types.js'
 export { ProcessExit } from './exit.js'
+export type { RpcCall, RpcOptions, RpcOutcome } from './rpc.js'
 
 export interface SpawnFnOptions {
   /**
@@ -69,13 +71,28 @@ export class Runtime implements RemoteInbound {
   }
 
   /** Start mod:fun(proc, ...args) here. Throws SpawnError for an unknown module or function. */
-  spawnModule(mod: string, fun: string, args: unknown[], opts: { linkTo?: Pid } = {}): Pid {
-    return this.system.spawnModule(mod, fun, args, opts.linkTo).self
+  spawnModule(mod: string, fun: string, args: unknown[], opts: SpawnModuleOptions = {}): Pid {
+    return this.system.spawnModule(mod, fun, args, opts.linkTo, opts.onExit).self
+  }
+
+  /** A process that exits with `reason` at once (RemoteInbound: unknown code spawned for an OTP node). */
+  spawnFailing(reason: unknown, opts: SpawnModuleOptions = {}): Pid {
+    return this.system.spawnFailing(reason, opts.linkTo, opts.onExit).self
   }
 
   /** spawn(Node, Mod, Fun, Args) from outside any process: here, or through the net kernel. */
   spawnOn(node: string, mod: string, fun: string, args: unknown[] = []): Promise<Pid> {
     return this.system.spawnOn(node, mod, fun, args, undefined, false)
+  }
+
+  /** rpc(Node, Mod, Fun, Args) from outside any process: here, or through the net kernel (rpc.ts). */
+  rpc(node: string, mod: string, fun: string, args: unknown[] = [], opts?: RpcOptions): Promise<unknown> {
+    return this.system.rpc(undefined, node, mod, fun, args, opts)
+  }
+
+  /** Run mod:fun(proc, ...args) here in a new process; its outcome tells how it ended (RemoteInbound). */
+  callModule(mod: string, fun: string, args: unknown[]): RpcCall {
+    return this.system.callModule(mod, fun, args)
   }
 
   /** Add (or replace) spawnable code. */

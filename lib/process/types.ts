@@ -4,6 +4,7 @@ import type { Pid } from '../terms/pid.js'
 import type { Ref } from '../terms/ref.js'
 import type { Logger } from '../logger.js'
 import type { Remote, RemoteName } from './remote.js'
+import type { RpcOptions } from './rpc.js'
 
 /** Where a message can go: a pid, a locally registered name, or [name, node]. */
 export type Dest = Pid | string | RemoteName
@@ -95,6 +96,14 @@ export interface Proc {
   spawnLink(fn: ProcessFn): Pid
   /** spawn_link/4 */
   spawnLink(node: string, mod: string, fun: string, args?: unknown[]): Promise<Pid>
+
+  /**
+   * rpc:call / erpc:call: run `modules[mod][fun](proc, ...args)` in a new process on `node` (this
+   * node: here) and resolve with its return value, awaited if a promise. Rejects with RpcError
+   * (ERR_RPC, `kind` 'error' | 'throw' | 'exit' | 'badrpc') when it raised, SpawnError for an
+   * unknown module or function or a refused call, ERR_RPC_TIMEOUT, ERR_CONNECTION_CLOSED.
+   */
+  rpc<T = any>(node: string, mod: string, fun: string, args?: unknown[], opts?: RpcOptions): Promise<T>
 
   link(pid: Pid): void
   unlink(pid: Pid): void

@@ -61,9 +61,7 @@ Object.defineProperty(Atom.prototype, ATOM_BRAND, { value: true })
 
 /** How many characters (code points) a string has. */
 function codePoints(s: string): number {
-  let n = 0
-  for (const _ of s) n++
-  return n
+  return Array.from(s).length
 }
 
 /**

@@ -7,7 +7,23 @@ import msgpack from 'msgpack-lite'
 import { NetkernelError } from '../errors.js'
 import { checkDepth } from './depth-scan.js'
 import { EXT, MAX_TERM_DEPTH, decodeError, encodeError, extHeaderSize, unknownExtension, writeExtHeader } from './ext-codes.js'
+import { Tuple } from './tuple.js'
+import type { Atom } from './atom.js'
+import type { ImproperList } from './improper-list.js'
+import type { BitBinary, OpaqueTerm, Port } from './otp-terms.js'
 import {
+  type ScalarPayload,
+  atomFromName,
+  bitBinaryFromFields,
+  checkBitBinary,
+  checkImproper,
+  checkOpaque,
+  improperFromFields,
+  opaqueFromFields,
+  otpRefFields,
+  otpRefFromFields,
+  portFields,
+  portFromFields,
   bigintToBytes,
   bytesToBigint,
   checkPid,
@@ -21,12 +37,18 @@ import {
 } from './ext-payloads.js'
 import {
   KIND_ARRAY,
+  KIND_ATOM,
   KIND_BIN,
+  KIND_BIT_BINARY,
   KIND_ERROR,
+  KIND_IMPROPER,
   KIND_MAP,
   KIND_OBJECT,
+  KIND_OPAQUE,
   KIND_PID,
+  KIND_PORT,
   KIND_REF,
+  KIND_TUPLE,
   notATerm,
   objectKind,
   plainKey,
@@ -140,6 +162,7 @@ export function createLiteCodec(maxFrameBody = Infinity): LiteTermCodec {
           }
           case KIND_REF: {
             const ref = value as Ref
+            if (ref.ids.length > 1) return writeExt(encoder, EXT.OTP_REF, sub(otpRefFields(ref), codec.encode))
             checkRef(ref)
             return writeExt(encoder, EXT.REF, sub([ref.node, ref.id, ref.creation], codec.encode))
           }
@@ -151,6 +174,37 @@ export function createLiteCodec(maxFrameBody = Infinity): LiteTermCodec {
           }
           case KIND_ERROR:
             return writeExt(encoder, EXT.ERROR, sub(errorFields(value as Error), codec.encode))
+          case KIND_ATOM: {
+            const name = (value as Atom).name
+            if (typeof name !== 'string') throw encodeError('malformed Atom: its name must be a string')
+            return writeExt(encoder, EXT.ATOM, sub(name, codec.encode))
+          }
+          case KIND_TUPLE: {
+            enter()
+            const body = sub(Array.from(value as unknown[]), innerEncode)
+            depth--
+            return writeExt(encoder, EXT.TUPLE, body)
+          }
+          case KIND_IMPROPER: {
+            const l = value as ImproperList
+            checkImproper(l)
+            enter()
+            const body = sub([Array.from(l.items), l.tail], innerEncode)
+            depth--
+            return writeExt(encoder, EXT.IMPROPER_LIST, body)
+          }
+          case KIND_BIT_BINARY: {
+            const b = value as BitBinary
+            checkBitBinary(b)
+            return writeExt(encoder, EXT.BIT_BINARY, sub([b.bytes, b.bits], codec.encode))
+          }
+          case KIND_PORT:
+            return writeExt(encoder, EXT.PORT, sub(portFields(value as Port), codec.encode))
+          case KIND_OPAQUE: {
+            const o = value as OpaqueTerm
+            checkOpaque(o)
+            return writeExt(encoder, EXT.OPAQUE, sub([o.tag, o.bytes], codec.encode))
+          }
         }
     }
     innerEncode(encoder, value)
@@ -186,7 +240,7 @@ export function createLiteCodec(maxFrameBody = Infinity): LiteTermCodec {
     return value
   }
 
-  function expectArray(bytes: Buffer, n: number, what: 'Pid' | 'Ref'): void {
+  function expectArray(bytes: Buffer, n: number, what: ScalarPayload): void {
     if (bytes[0] !== (0x90 | n)) throw decodeError(`malformed ${what} payload: expected an array of ${n}`)
     checkScalarFields(bytes, what)
   }
@@ -210,6 +264,47 @@ export function createLiteCodec(maxFrameBody = Infinity): LiteTermCodec {
       return map
     },
     [EXT.BIGINT]: bytes => bytesToBigint(bytes),
+    [EXT.ATOM]: bytes => {
+      const b = bytes[0] ?? 0
+      if (!((b >= 0xa0 && b <= 0xbf) || (b >= 0xd9 && b <= 0xdb))) throw decodeError('malformed Atom payload: expected a str')
+      return atomFromName(body(bytes, codec.decode, EXT.ATOM))
+    },
+    [EXT.TUPLE]: bytes => {
+      if (!isArrayByte(bytes[0])) throw decodeError('malformed Tuple payload: expected a MessagePack array')
+      if (++depth > MAX_TERM_DEPTH) throw decodeError(`term nested deeper than ${MAX_TERM_DEPTH} levels`)
+      const items = body(bytes, innerDecode, EXT.TUPLE) as unknown[]
+      depth--
+      return Tuple.from(items)
+    },
+    [EXT.IMPROPER_LIST]: bytes => {
+      if (bytes[0] !== 0x92) throw decodeError('malformed ImproperList payload: expected an array of 2')
+      if (!isArrayByte(bytes[1])) throw decodeError('malformed ImproperList payload: items must be an array')
+      if (++depth > MAX_TERM_DEPTH) throw decodeError(`term nested deeper than ${MAX_TERM_DEPTH} levels`)
+      const f = body(bytes, innerDecode, EXT.IMPROPER_LIST) as unknown[]
+      depth--
+      return improperFromFields(f[0], f[1])
+    },
+    [EXT.BIT_BINARY]: bytes => {
+      expectArray(bytes, 2, 'BitBinary')
+      const f = body(bytes, codec.decode, EXT.BIT_BINARY) as unknown[]
+      return bitBinaryFromFields(f[0], f[1])
+    },
+    [EXT.PORT]: bytes => {
+      expectArray(bytes, 4, 'Port')
+      const f = body(bytes, codec.decode, EXT.PORT) as unknown[]
+      return portFromFields(f[0], f[1], f[2], f[3])
+    },
+    [EXT.OPAQUE]: bytes => {
+      expectArray(bytes, 2, 'OpaqueTerm')
+      const f = body(bytes, codec.decode, EXT.OPAQUE) as unknown[]
+      return opaqueFromFields(f[0], f[1])
+    },
+    [EXT.OTP_REF]: bytes => {
+      const n = (bytes[0] ?? 0) & 0x0f
+      if (((bytes[0] ?? 0) & 0xf0) !== 0x90 || n < 4 || n > 7) throw decodeError('malformed Ref payload: expected an array of 4 to 7')
+      expectArray(bytes, n, 'Ref')
+      return otpRefFromFields(body(bytes, codec.decode, EXT.OTP_REF) as unknown[])
+    },
     [EXT.ERROR]: bytes => {
       if (bytes[0] !== 0x92 && bytes[0] !== 0x93) throw errorShape()
       checkScalarFields(bytes, 'Error')

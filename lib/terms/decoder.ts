@@ -2,9 +2,17 @@
 // trailing bytes, only the extension types of ext-codes.ts; every failure is a CodecError.
 import { CodecError } from '../errors.js'
 import { EXT, MAX_TERM_DEPTH, decodeError, unknownExtension } from './ext-codes.js'
+import { Tuple } from './tuple.js'
 import {
+  type ScalarPayload,
+  atomFromName,
+  bitBinaryFromFields,
   bytesToBigint,
   checkScalarFields,
+  improperFromFields,
+  opaqueFromFields,
+  otpRefFromFields,
+  portFromFields,
   errorFromFields,
   errorShape,
   nestedField,
@@ -265,12 +273,92 @@ export class TermDecoder {
       case EXT.ERROR:
         value = this.readError()
         break
+      case EXT.ATOM:
+        if (
+          this.pos >= this.end ||
+          this.buf[this.pos]! < 0xa0 ||
+          (this.buf[this.pos]! > 0xbf && (this.buf[this.pos]! < 0xd9 || this.buf[this.pos]! > 0xdb))
+        ) {
+          throw decodeError('malformed Atom payload: expected a str')
+        }
+        value = atomFromName(this.read())
+        break
+      case EXT.TUPLE:
+        value = this.readTuple()
+        break
+      case EXT.IMPROPER_LIST: {
+        this.expectArray(2, 'ImproperList')
+        this.enter()
+        if (this.pos >= this.end || !isArrayByte(this.buf[this.pos]))
+          throw decodeError('malformed ImproperList payload: items must be an array')
+        const items = this.read()
+        value = improperFromFields(items, this.read())
+        this.depth--
+        break
+      }
+      case EXT.BIT_BINARY: {
+        const f = this.scalars(2, 'BitBinary')
+        value = bitBinaryFromFields(f[0], f[1])
+        break
+      }
+      case EXT.PORT: {
+        const f = this.scalars(4, 'Port')
+        value = portFromFields(f[0], f[1], f[2], f[3])
+        break
+      }
+      case EXT.OPAQUE: {
+        const f = this.scalars(2, 'OpaqueTerm')
+        value = opaqueFromFields(f[0], f[1])
+        break
+      }
+      case EXT.OTP_REF: {
+        const b = this.pos < this.end ? this.buf[this.pos]! : 0
+        const n = b & 0x0f
+        if ((b & 0xf0) !== 0x90 || n < 4 || n > 7) throw decodeError('malformed Ref payload: expected an array of 4 to 7')
+        value = otpRefFromFields(this.scalars(n, 'Ref'))
+        break
+      }
       default:
         throw unknownExtension(type)
     }
     if (this.pos !== bodyEnd) throw decodeError(`extension type ${type} has ${bodyEnd - this.pos} bytes of garbage`)
     this.end = outer
     return value
+  }
+
+  /** A payload that is an array of n scalars (see nestedField), one level deep. */
+  private scalars(n: number, what: ScalarPayload): unknown[] {
+    this.expectArray(n, what)
+    this.enter()
+    const out = new Array<unknown>(n)
+    for (let i = 0; i < n; i++) {
+      if (this.pos < this.end && nests(this.buf[this.pos])) throw nestedField(what)
+      out[i] = this.read()
+    }
+    this.depth--
+    return out
+  }
+
+  /** A Tuple payload: a MessagePack array, one level, its elements any terms. */
+  private readTuple(): Tuple {
+    const b = this.pos < this.end ? this.buf[this.pos]! : 0
+    let n: number
+    if (b >= 0x90 && b <= 0x9f) {
+      this.pos++
+      n = b & 0x0f
+    } else if (b === 0xdc) {
+      this.pos++
+      n = this.u16()
+    } else if (b === 0xdd) {
+      this.pos++
+      n = this.u32()
+    } else throw decodeError('malformed Tuple payload: expected a MessagePack array')
+    if (n > this.end - this.pos) throw this.truncated()
+    this.enter()
+    const out = new Tuple()
+    for (let i = 0; i < n; i++) out.push(this.read())
+    this.depth--
+    return out
   }
 
   private expectArray(n: number, what: string): void {
@@ -364,4 +452,8 @@ export class TermDecoder {
     this.depth--
     return out
   }
+}
+
+function isArrayByte(b: number | undefined): boolean {
+  return b !== undefined && ((b >= 0x90 && b <= 0x9f) || b === 0xdc || b === 0xdd)
 }

@@ -3,8 +3,8 @@
 // decoding: msgpack-lite recurses a dozen stack frames per extension payload and would run
 // out of stack before MAX_TERM_DEPTH; with the scan both codecs refuse the same terms with the
 // same error. The depth rule is the decoders' own (ext-codes.ts MAX_TERM_DEPTH): every array
-// and map is a level; a Map payload is read through, so its map is the level; a Pid, Ref or
-// Error payload is one level (an array whose fields may not nest, checked when it is
+// and map is a level; a Map, Tuple or ImproperList payload is read through, so its map or
+// array is the level; a Pid, Ref, Error, BitBinary, Port or OpaqueTerm payload is one level (an array whose fields may not nest, checked when it is
 // decoded); a BigInt's or unknown extension's bytes are skipped. Malformed or truncated
 // input ends the scan quietly: the decoder reports it.
 import { EXT, MAX_TERM_DEPTH, decodeError } from './ext-codes.js'
@@ -91,9 +91,19 @@ export function checkDepth(buf: Uint8Array): void {
           if (b < 0xd4) pos += b === 0xc7 ? 1 : b === 0xc8 ? 2 : 4
           const type = buf[pos++]
           // A Map's payload is read through: its map stands for the extension.
-          if (type === EXT.MAP) continue
+          if (type === EXT.MAP || type === EXT.TUPLE || type === EXT.IMPROPER_LIST) continue
           // A Pid, Ref or Error payload is one array of scalars (ext-payloads.ts nestedField).
-          if (type === EXT.PID || type === EXT.REF || type === EXT.ERROR) children = 0
+          if (
+            type === EXT.PID ||
+            type === EXT.REF ||
+            type === EXT.ERROR ||
+            type === EXT.BIT_BINARY ||
+            type === EXT.PORT ||
+            type === EXT.OPAQUE ||
+            type === EXT.OTP_REF
+          ) {
+            children = 0
+          }
           skip = n
           break
         }

@@ -9,8 +9,37 @@
 import { NetkernelError } from '../errors.js'
 import { appendBytes, type FrameBatch } from './frame-batch.js'
 import { EXT, MAX_TERM_DEPTH, encodeError, extHeaderSize, writeExtHeader } from './ext-codes.js'
-import { bigintToBytes, checkPid, checkRef, errorFields } from './ext-payloads.js'
-import { KIND_ARRAY, KIND_BIN, KIND_ERROR, KIND_MAP, KIND_OBJECT, KIND_PID, KIND_REF, notATerm, objectKind } from './term-kinds.js'
+import {
+  bigintToBytes,
+  checkBitBinary,
+  checkImproper,
+  checkOpaque,
+  checkPid,
+  checkRef,
+  errorFields,
+  otpRefFields,
+  portFields,
+} from './ext-payloads.js'
+import {
+  KIND_ARRAY,
+  KIND_ATOM,
+  KIND_BIN,
+  KIND_BIT_BINARY,
+  KIND_ERROR,
+  KIND_IMPROPER,
+  KIND_MAP,
+  KIND_OBJECT,
+  KIND_OPAQUE,
+  KIND_PID,
+  KIND_PORT,
+  KIND_REF,
+  KIND_TUPLE,
+  notATerm,
+  objectKind,
+} from './term-kinds.js'
+import type { Atom } from './atom.js'
+import type { ImproperList } from './improper-list.js'
+import type { BitBinary, OpaqueTerm, Port } from './otp-terms.js'
 import type { Pid } from './pid.js'
 import type { Ref } from './ref.js'
 
@@ -185,7 +214,80 @@ export class TermEncoder {
         return this.writeMap(value as Map<unknown, unknown>)
       case KIND_ERROR:
         return this.writeError(value as Error)
+      case KIND_ATOM:
+        return this.writeAtom(value as Atom)
+      case KIND_TUPLE:
+        return this.writeTuple(value as unknown[])
+      case KIND_IMPROPER:
+        return this.writeImproper(value as ImproperList)
+      case KIND_BIT_BINARY:
+        return this.writeBitBinary(value as BitBinary)
+      case KIND_PORT:
+        return this.writePort(value as Port)
+      case KIND_OPAQUE:
+        return this.writeOpaque(value as OpaqueTerm)
     }
+  }
+
+  // The Erlang/OTP terms (ext codes 3, 4, 8-12).
+
+  private writeAtom(a: Atom): void {
+    if (typeof a.name !== 'string') throw encodeError('malformed Atom: its name must be a string')
+    const at = this.beginExt()
+    this.writeString(a.name)
+    this.endExt(at, EXT.ATOM)
+  }
+
+  private writeTuple(value: unknown[]): void {
+    this.enter()
+    const at = this.beginExt()
+    const n = value.length
+    this.writeHeader(n, 0x90, 0xdc)
+    for (let i = 0; i < n; i++) this.write(value[i])
+    this.endExt(at, EXT.TUPLE)
+    this.depth--
+  }
+
+  private writeImproper(l: ImproperList): void {
+    checkImproper(l)
+    this.enter()
+    const at = this.beginExt()
+    this.buf[this.pos++] = 0x92
+    this.writeArray(l.items as unknown[])
+    this.write(l.tail)
+    this.endExt(at, EXT.IMPROPER_LIST)
+    this.depth--
+  }
+
+  private writeBitBinary(b: BitBinary): void {
+    checkBitBinary(b)
+    const at = this.beginExt()
+    this.buf[this.pos++] = 0x92
+    this.writeBin(b.bytes)
+    this.ensure(SLACK)
+    this.writeNumber(b.bits)
+    this.endExt(at, EXT.BIT_BINARY)
+  }
+
+  private writePort(p: Port): void {
+    const [node, hi, lo, creation] = portFields(p)
+    const at = this.beginExt()
+    this.buf[this.pos++] = 0x94
+    this.writeString(node)
+    this.ensure(SLACK * 2)
+    this.writeNumber(hi)
+    this.writeNumber(lo)
+    this.writeNumber(creation)
+    this.endExt(at, EXT.PORT)
+  }
+
+  private writeOpaque(o: OpaqueTerm): void {
+    checkOpaque(o)
+    const at = this.beginExt()
+    this.buf[this.pos++] = 0x92
+    this.writeNumber(o.tag)
+    this.writeBin(o.bytes)
+    this.endExt(at, EXT.OPAQUE)
   }
 
   private enter(): void {
@@ -246,6 +348,7 @@ export class TermEncoder {
   }
 
   private writeRef(ref: Ref): void {
+    if (ref.ids.length > 1) return this.writeOtpRef(ref)
     checkRef(ref)
     const at = this.beginExt()
     this.buf[this.pos++] = 0x93
@@ -254,6 +357,16 @@ export class TermEncoder {
     this.writeNumber(ref.id)
     this.writeNumber(ref.creation)
     this.endExt(at, EXT.REF)
+  }
+
+  private writeOtpRef(ref: Ref): void {
+    const fields = otpRefFields(ref)
+    const at = this.beginExt()
+    this.buf[this.pos++] = 0x90 | fields.length
+    this.writeString(fields[0] as string)
+    this.ensure(SLACK * 4)
+    for (let i = 1; i < fields.length; i++) this.writeNumber(fields[i] as number)
+    this.endExt(at, EXT.OTP_REF)
   }
 
   private writeMap(map: Map<unknown, unknown>): void {

@@ -4,12 +4,21 @@
 //   code  term      payload
 //   1     Pid       array [node: str, id: uint, serial: uint, creation: uint]
 //   2     Ref       array [node: str, id: uint, creation: uint]
-//   3     Atom      RESERVED for an Erlang/OTP bridge: not produced, rejected on decode
-//   4     Tuple     RESERVED for an Erlang/OTP bridge: not produced, rejected on decode
+//   3     Atom      str: the atom's name (at most 255 characters)
+//   4     Tuple     array: the elements (any terms)
 //   5     Map       a MessagePack map (keys of any term kind); decodes to a JS Map
 //   6     BigInt    raw bytes: two's complement, big-endian, minimal length (>= 1 byte);
 //                   every bigint uses it, whatever its size, so a bigint stays a bigint
 //   7     Error     array [name: str, message: str] or [name, message, code: str | int]
+//   8     ImproperList  array [items: array (at least one), tail: any term]
+//   9     BitBinary array [bytes: bin (at least one byte), bits: uint 1..8]
+//   10    Port      array [node: str, idHigh: uint, idLow: uint, creation: uint] (id = high * 2^32 + low)
+//   11    OpaqueTerm array [tag: uint (112 fun | 113 export), bytes: bin]
+//   12    Ref of several id words (an Erlang/OTP ref): array [node: str, creation: uint, id0, id1, …]
+//                   (2 to 5 words); a Ref of one word is code 2
+//
+// Codes 3, 4 and 8-12 carry the terms of the Erlang/OTP bridge between netkernel nodes
+// unchanged; a node that predates them refuses them with ERR_UNKNOWN_EXTENSION.
 //
 // Ext headers are the smallest the MessagePack spec allows (fixext 1/2/4/8/16, else ext 8/16/32).
 import { CodecError } from '../errors.js'
@@ -23,6 +32,11 @@ export const EXT = {
   MAP: 5,
   BIGINT: 6,
   ERROR: 7,
+  IMPROPER_LIST: 8,
+  BIT_BINARY: 9,
+  PORT: 10,
+  OPAQUE: 11,
+  OTP_REF: 12,
 } as const
 
 export type ExtCode = (typeof EXT)[keyof typeof EXT]
@@ -43,8 +57,7 @@ export const MAX_BIGINT_BYTES = 1024 * 1024
 
 /** The CodecError for an extension type the format does not (yet) define. */
 export function unknownExtension(type: number): CodecError {
-  const why = type === EXT.ATOM || type === EXT.TUPLE ? 'reserved, not supported yet' : 'not defined'
-  return new CodecError('ERR_UNKNOWN_EXTENSION', `MessagePack extension type ${type} is ${why}`)
+  return new CodecError('ERR_UNKNOWN_EXTENSION', `MessagePack extension type ${type} is not defined`)
 }
 
 export function decodeError(message: string, cause?: unknown): CodecError {

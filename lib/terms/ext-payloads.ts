@@ -2,8 +2,14 @@
 // shared by both codecs (layouts in ext-codes.ts).
 import { Pid } from './pid.js'
 import { Ref } from './ref.js'
+import { MAX_ATOM_CHARS, atom, type Atom } from './atom.js'
+import { ImproperList } from './improper-list.js'
+import { BitBinary, OpaqueTerm, Port } from './otp-terms.js'
 import type { CodecError } from '../errors.js'
 import { MAX_BIGINT_BYTES, decodeError, encodeError } from './ext-codes.js'
+
+/** The payloads that are one array of scalars. */
+export type ScalarPayload = 'Pid' | 'Ref' | 'Error' | 'BitBinary' | 'Port' | 'OpaqueTerm'
 
 /** True for the type byte of a MessagePack array, map or extension: a value that may nest. */
 export function nests(b: number | undefined): boolean {
@@ -14,7 +20,7 @@ export function nests(b: number | undefined): boolean {
  * The fields of a Pid, Ref or Error payload are scalars: a field that nests (an array, a map,
  * another extension) is refused before anything is read into, so these payloads never recurse.
  */
-export function nestedField(what: 'Pid' | 'Ref' | 'Error'): CodecError {
+export function nestedField(what: ScalarPayload): CodecError {
   return decodeError(`malformed ${what} payload: a field is an array, map or extension`)
 }
 
@@ -22,7 +28,7 @@ export function nestedField(what: 'Pid' | 'Ref' | 'Error'): CodecError {
  * Checks, without decoding, that the fixarray at bytes[0] holds only scalars (see nestedField).
  * Stops quietly at truncated input: the decoder reports it.
  */
-export function checkScalarFields(bytes: Uint8Array, what: 'Pid' | 'Ref' | 'Error'): void {
+export function checkScalarFields(bytes: Uint8Array, what: ScalarPayload): void {
   const n = (bytes[0] ?? 0) & 0x0f
   let pos = 1
   for (let i = 0; i < n && pos < bytes.length; i++) {
@@ -121,4 +127,89 @@ export function bytesToBigint(bytes: Uint8Array): bigint {
   let n = BigInt('0x' + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex'))
   if (bytes[0]! & 0x80) n -= 1n << BigInt(bytes.length * 8)
   return n
+}
+
+// The Erlang/OTP terms (ext codes 3, 4, 8-12).
+
+/** The most id words of a Ref (an OTP ref has 3, up to 5). */
+export const MAX_REF_WORDS = 5
+
+function isU32(n: unknown): n is number {
+  return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 0xffffffff
+}
+
+/** An Atom payload's name: a string of at most 255 characters. */
+export function atomFromName(name: unknown): Atom {
+  if (typeof name !== 'string') throw decodeError('malformed Atom payload: expected a str')
+  if (name.length > MAX_ATOM_CHARS && [...name].length > MAX_ATOM_CHARS) {
+    throw decodeError(`malformed Atom payload: an atom has at most ${MAX_ATOM_CHARS} characters`)
+  }
+  return atom(name)
+}
+
+export function checkImproper(l: ImproperList): void {
+  if (!Array.isArray(l.items) || l.items.length === 0) throw encodeError('malformed ImproperList: it needs at least one item')
+}
+
+export function improperFromFields(items: unknown, tail: unknown): ImproperList {
+  if (!Array.isArray(items) || items.length === 0) throw decodeError('malformed ImproperList payload: items must be a non-empty array')
+  return new ImproperList(items, tail)
+}
+
+export function checkBitBinary(b: BitBinary): void {
+  if (!(b.bytes instanceof Uint8Array) || b.bytes.length === 0 || !Number.isInteger(b.bits) || b.bits < 1 || b.bits > 8) {
+    throw encodeError('malformed BitBinary: bytes must be a non-empty Buffer and bits 1..8')
+  }
+}
+
+export function bitBinaryFromFields(bytes: unknown, bits: unknown): BitBinary {
+  if (!(bytes instanceof Uint8Array) || bytes.length === 0 || typeof bits !== 'number' || !Number.isInteger(bits) || bits < 1 || bits > 8) {
+    throw decodeError('malformed BitBinary payload: expected [bytes: bin (non-empty), bits: 1..8]')
+  }
+  return new BitBinary(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes), bits)
+}
+
+/** A Port's payload fields: [node, idHigh, idLow, creation]. */
+export function portFields(p: Port): [string, number, number, number] {
+  if (typeof p.node !== 'string' || typeof p.id !== 'bigint' || p.id < 0n || p.id > 0xffffffffffffffffn || !isU32(p.creation)) {
+    throw encodeError(`malformed Port ${String(p)}: node a string, id a bigint 0..2^64-1, creation 0..2^32-1`)
+  }
+  return [p.node, Number(p.id >> 32n), Number(p.id & 0xffffffffn), p.creation]
+}
+
+export function portFromFields(node: unknown, hi: unknown, lo: unknown, creation: unknown): Port {
+  if (typeof node !== 'string' || !isU32(hi) || !isU32(lo) || !isU32(creation)) {
+    throw decodeError('malformed Port payload: expected [node: str, idHigh, idLow, creation: uint32]')
+  }
+  return new Port(node, (BigInt(hi) << 32n) | BigInt(lo), creation)
+}
+
+export function checkOpaque(o: OpaqueTerm): void {
+  if ((o.tag !== 112 && o.tag !== 113) || !(o.bytes instanceof Uint8Array)) {
+    throw encodeError('malformed OpaqueTerm: tag must be 112 (fun) or 113 (export), bytes a Buffer')
+  }
+}
+
+export function opaqueFromFields(tag: unknown, bytes: unknown): OpaqueTerm {
+  if ((tag !== 112 && tag !== 113) || !(bytes instanceof Uint8Array)) {
+    throw decodeError('malformed OpaqueTerm payload: expected [tag: 112 | 113, bytes: bin]')
+  }
+  return new OpaqueTerm(tag, Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes))
+}
+
+/** An OTP ref's payload fields: [node, creation, ...ids]. */
+export function otpRefFields(ref: Ref): unknown[] {
+  const ids = ref.ids
+  if (typeof ref.node !== 'string' || !isU32(ref.creation) || ids.length > MAX_REF_WORDS || !ids.every(isU32)) {
+    throw encodeError(`malformed Ref ${String(ref)}: node a string, creation and 2 to ${MAX_REF_WORDS} id words 0..2^32-1`)
+  }
+  return [ref.node, ref.creation, ...ids]
+}
+
+export function otpRefFromFields(fields: unknown[]): Ref {
+  const [node, creation, ...ids] = fields
+  if (typeof node !== 'string' || !isU32(creation) || ids.length < 2 || ids.length > MAX_REF_WORDS || !ids.every(isU32)) {
+    throw decodeError(`malformed Ref payload: expected [node: str, creation, 2 to ${MAX_REF_WORDS} id words: uint32]`)
+  }
+  return new Ref(node, ids[0] as number, creation, ids as number[])
 }

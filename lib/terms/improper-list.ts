@@ -4,7 +4,7 @@
 /** The brand every ImproperList carries, from either build of the package (see PID_BRAND). */
 export const IMPROPER_LIST_BRAND: unique symbol = Symbol.for('netkernel.ImproperList')
 
-/** [items… | tail]: at least one item, and a tail that is not a proper list. */
+/** `[items… | tail]`: at least one item, and a tail that is not a proper list. */
 export class ImproperList {
   constructor(
     readonly items: readonly unknown[],

@@ -1,0 +1,80 @@
+// Which protocol an inbound connection speaks, from its first bytes, without consuming them:
+//
+//   00 00 .. ..     netkernel: a handshake frame's 4-byte length (handshake frames are at most
+//                   MAX_HANDSHAKE_FRAME = 4096 bytes, so its two high bytes are zero)
+//   LL LL 'N'|'n'   Erlang/OTP: a 2-byte length (never zero) and the name message's tag
+//
+// Anything else is refused (ERR_HANDSHAKE; TLS bytes are named as such). The bytes read are
+// put back on the stream (unshift), which is left paused: the handshake's channel resumes it
+// once its listeners are on. The wait is bounded by the setup signal (the kernel's setup
+// deadline) and the connection's own end.
+import type { Conn } from '../transport.js'
+import { HandshakeError, NetkernelError } from '../errors.js'
+import { handshakeAbortError } from './handshake-channel.js'
+
+export type SniffedProtocol = 'netkernel' | 'erlang'
+
+/** The protocol the first three bytes tell, or a reason to refuse. */
+export function classify(head: Buffer): SniffedProtocol | { refuse: string } {
+  if (head[0] === 0 && head[1] === 0) return 'netkernel'
+  if (head[0] === 0x16 && head[1] === 0x03)
+    return { refuse: "speaks TLS; this node's transport does not (use the same transport on both nodes)" }
+  if (head[2] === 0x4e || head[2] === 0x6e) return 'erlang'
+  return { refuse: `sent bytes that start neither a netkernel nor an Erlang/OTP handshake (${head.subarray(0, 3).toString('hex')})` }
+}
+
+/** Read the first 3 bytes of `conn`, put them back, and say which protocol they start. */
+export function sniffProtocol(conn: Conn, signal: AbortSignal): Promise<SniffedProtocol> {
+  const s = conn.stream
+  const address = `${conn.remoteAddress}:${conn.remotePort}`
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let got = 0
+    const cleanup = (): void => {
+      s.off('data', onData)
+      s.off('end', onEnd)
+      s.off('close', onEnd)
+      s.off('error', onError)
+      signal.removeEventListener('abort', onAbort)
+    }
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk)
+      got += chunk.length
+      if (got < 3) return
+      s.pause()
+      cleanup()
+      const head = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+      s.unshift(head)
+      const p = classify(head)
+      if (typeof p === 'string') resolve(p)
+      else reject(new HandshakeError('ERR_HANDSHAKE', `${address} ${p.refuse}`))
+    }
+    const onEnd = (): void => {
+      cleanup()
+      reject(new NetkernelError('ERR_CONNECTION_CLOSED', `${address} closed the connection before its handshake began`))
+    }
+    const onError = (err: Error): void => {
+      cleanup()
+      reject(
+        err instanceof NetkernelError
+          ? err
+          : new NetkernelError('ERR_CONNECTION_CLOSED', `connection from ${address} failed before its handshake: ${err.message}`, {
+              cause: err,
+            }),
+      )
+    }
+    const onAbort = (): void => {
+      cleanup()
+      reject(handshakeAbortError(signal, `handshake from ${address}`))
+    }
+    if (signal.aborted) {
+      onAbort()
+      return
+    }
+    s.on('data', onData)
+    s.on('end', onEnd)
+    s.on('close', onEnd)
+    s.on('error', onError)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}
