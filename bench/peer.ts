@@ -28,7 +28,6 @@ import { startNode, type Node } from '../lib/node.js'
 import type { Proc } from '../lib/process/runtime.js'
 import type { Pid } from '../lib/terms/pid.js'
 import type { Transport } from '../lib/transport.js'
-import type { StartNodeOptions } from '../lib/node-options.js'
 import { Atom, atom } from '../lib/terms/atom.js'
 import { Tuple, tuple } from '../lib/terms/tuple.js'
 
@@ -144,10 +143,8 @@ const peers = new Map<TransportName, Peer>()
 await Promise.all(
   cfg.nodes.map(async c => {
     const transport = await transportFor(c)
-    // erlang: true through a widened type while StartNodeOptions may not declare it yet.
-    const erlang: Pick<StartNodeOptions & { erlang?: boolean }, 'erlang'> = c.transport === 'erl' ? { erlang: true } : {}
     const node = await startNode({
-      ...erlang,
+      ...(c.transport === 'erl' ? { erlang: true } : {}),
       name: c.name,
       cookie: cfg.cookie,
       listen: { host: '127.0.0.1' },

@@ -76,9 +76,8 @@ export function nodeOptionsFromCli(
   modules: Record<string, ModuleDef>,
 ): StartNodeOptions {
   const { epmdPort, portMin, portMax } = ports
-  const erlang: Pick<StartNodeOptions & { erlang?: boolean }, 'erlang'> = v.erlang ? { erlang: true } : {}
   return {
-    ...erlang,
+    ...(v.erlang ? { erlang: true } : {}),
     name: (v.name ?? v.sname) as string,
     longNames: v.name !== undefined,
     cookie: v.cookie,

@@ -32,12 +32,6 @@ export interface ShellContextOptions {
   format?: ShellFormat
 }
 
-/** node.rpc / node.ping (remote calls), where the node has them. */
-interface RemoteCalls {
-  rpc?(node: string, mod: string, fun: string, args: unknown[], opts?: { timeout?: number; signal?: AbortSignal }): Promise<unknown>
-  ping?(node: string): Promise<'pong' | 'pang'>
-}
-
 const KINDS: readonly string[] = ['visible', 'hidden', 'connected']
 
 function bad(what: string): never {
@@ -66,7 +60,6 @@ export function shellContext(node: Node, shell: ShellProcess, io: ShellIO, opts:
   const proc = () => shell.current
   const format = opts.format ?? jsFormat
   const name = (n: string): string | Atom => (opts.erlang ? atom(n) : n)
-  const remote = node as Node & RemoteCalls
 
   function spawnWith(link: boolean, args: unknown[]): Pid | Promise<Pid> {
     const p = proc()
@@ -108,8 +101,7 @@ export function shellContext(node: Node, shell: ShellProcess, io: ShellIO, opts:
 
   async function ping(n: unknown): Promise<string | Atom> {
     const target = nodeName(n, 'net_adm.ping')
-    const answer = remote.ping ? await remote.ping(target) : (await node.connect(target)) ? 'pong' : 'pang'
-    return name(answer)
+    return name(await node.ping(target))
   }
 
   /** rpc:call(Node, Mod, Fun, Args[, Timeout]) — node.rpc: the value, or an exception. */
@@ -119,8 +111,7 @@ export function shellContext(node: Node, shell: ShellProcess, io: ShellIO, opts:
       bad("rpc.call(node, mod, fun, args, timeout?), e.g. rpc.call('e@host', 'erlang', 'node', [])")
     if (timeout !== undefined && (typeof timeout !== 'number' || timeout < 0))
       bad(`rpc.call: timeout is a number of ms, got ${formatTerm(timeout)}`)
-    if (remote.rpc === undefined) throw new NetkernelError('ERR_BAD_ARGUMENT', 'rpc.call: this version of netkernel has no node.rpc')
-    return remote.rpc(nodeName(n, 'rpc.call'), m, f, args, { timeout, signal: io.signal() })
+    return node.rpc(nodeName(n, 'rpc.call'), m, f, args, { timeout, signal: io.signal() })
   }
 
   return {
