@@ -25,6 +25,7 @@ import { readOrCreateCookieSync } from './kernel/cookie-file.js'
 import { nodeDiscovery } from './node-discovery.js'
 import type { Announcement } from './discovery.js'
 import { NetkernelError, TransportError } from './errors.js'
+import { otpWire } from './kernel/otp/otp-wire.js'
 import { randomBytes, randomInt } from 'node:crypto'
 
 export type { NodeStats, ConnectionStats } from './kernel/stats.js'
@@ -297,10 +298,20 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
     erpc.call(conn!, claimed, id, from, mod, fun, args, outcome)
     return true
   }
-  const kernel = new NetKernel({
+  const kernel: NetKernel = new NetKernel({
     name,
     hidden: o.hidden,
     erlang: o.erlang,
+    // Toward an OTP node the connection speaks OTP's distribution protocol (otp-wire.ts).
+    erlangWire: est =>
+      otpWire({
+        peer: est.peer,
+        flags: est.flags ?? 0n,
+        localName: name,
+        creation: kernel.creation,
+        maxMessageSize: o.maxMessageSize,
+        logger,
+      }),
     longNames: o.longNames,
     connectAll: o.connectAll,
     transport,

@@ -1,6 +1,12 @@
 // An authenticated connection to one node: framing + codec + ticks. Outgoing frames go
 // through the Outbox (coalescing, chunking, backpressure); incoming chunks go through the
 // incremental frame decoder, fragments are joined, and frames go straight to the dispatcher.
+//
+// The protocol is netkernel's native one unless a Wire (wire.ts) is given: then the wire's
+// codec writes the frames (the outbox cuts large ones in the wire's fragment format, with the
+// wire's window), and the wire's decode turns each whole frame body into what is dispatched
+// (it joins its own fragments). Framing (4-byte length) and ticks (an empty frame) are the
+// same in both protocols.
 import type { Conn } from '../transport.js'
 import type { Codec } from '../terms/codec.js'
 import { Outbox, WINDOW, type OrderKey } from './outbox.js'
@@ -9,7 +15,7 @@ import type { FrameDecoder } from '../terms/frame-decoder.js'
 import type { Clock } from '../clock.js'
 import { DEFAULT_MAX_MESSAGE_SIZE } from './limits.js'
 import { NetkernelError } from '../errors.js'
-import type { Wire } from './wire.js'
+import type { Wire, WireProtocol } from './wire.js'
 
 const EMPTY_FRAME = Buffer.alloc(4)
 
@@ -27,6 +33,8 @@ export interface ConnectionHooks {
 export class Connection {
   readonly type: 'visible' | 'hidden'
   readonly outbox: Outbox
+  /** The distribution protocol spoken on this connection. */
+  readonly protocol: WireProtocol
   /** When the connection came up (clock time, ms). */
   readonly upSince: number
   // Counters for node.stats(): plain integer fields, bumped per chunk, frame or send (no
@@ -55,7 +63,8 @@ export class Connection {
   private readonly onParts = (parts: readonly Buffer[], size: number): void => {
     if (this.down) return
     const head = parts[0]!
-    if (head.length >= 2 && head[0] === FRAGMENT_MARK && ((head[1] as number) & ACK_FLAG) === 0) this.handleFragment(parts, size)
+    if (this.wire !== undefined) this.handleFrame(Buffer.concat(parts, size), true)
+    else if (head.length >= 2 && head[0] === FRAGMENT_MARK && ((head[1] as number) & ACK_FLAG) === 0) this.handleFragment(parts, size)
     else this.handleFrame(Buffer.concat(parts, size))
   }
   // The peer ended or the socket failed: we let go of our side too (no half-open leftovers).
@@ -77,26 +86,29 @@ export class Connection {
     highWater?: number,
     /** The largest frame body, or fragmented message, taken from the peer. */
     private readonly maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE,
-    /** The connection's protocol when not netkernel's own (an Erlang/OTP peer's: otp/otp-wire.ts). */
+    /** The protocol, when not the native one (then `codec` only reads frames queued pre-encoded: write()). */
     readonly wire?: Wire,
   ) {
     this.type = hidden ? 'hidden' : 'visible'
+    this.protocol = wire?.protocol ?? 'netkernel'
     this.upSince = clock.now()
     decoder.maxFrameSize = maxMessageSize
     this.reassembly = new Reassembly(peer, maxMessageSize)
     // A stream with flow control of its own (an SSH channel) gets no fragment window from us:
     // its window already bounds what is in flight, and over SSH our small acknowledgements
     // would wait for the delayed-ACK timer (~40 ms per window) in the sshd's socket.
-    const window = conn.flowControlled === true ? Infinity : WINDOW
+    const window = wire?.window ?? (conn.flowControlled === true ? Infinity : WINDOW)
     this.outbox = new Outbox(
       conn.stream,
-      codec,
+      wire?.codec ?? codec,
       highWater,
       () => {
         this.sentSinceCheck = true
       },
       window,
+      wire?.fragments,
     )
+    wire?.attach?.(this)
   }
 
   /** Start reading: first the frames that came with the handshake, then the socket. */
@@ -133,6 +145,9 @@ export class Connection {
   write(frame: Buffer, key?: OrderKey): boolean {
     if (this.down) return false
     this.messagesOut++
+    // Encoded as a native frame (queued while the connection was set up, or a spawn request):
+    // another wire writes it in its own protocol.
+    if (this.wire !== undefined) return this.outbox.send(this.codec.decode(frame.subarray(4), false), key)
     return this.outbox.write(frame, key)
   }
 
@@ -188,8 +203,16 @@ export class Connection {
     )
   }
 
-  private handleFrame(body: Buffer): void {
+  private handleFrame(body: Buffer, owned = false): void {
     if (body.length === 0) return
+    const wire = this.wire
+    if (wire !== undefined) {
+      const frame = wire.decode(body, owned)
+      if (frame === undefined) return
+      this.messagesIn++
+      this.hooks.onFrame(this, frame)
+      return
+    }
     if (body[0] === FRAGMENT_MARK) {
       if (((body[1] as number) & ACK_FLAG) !== 0) {
         if (body.length >= 6) this.outbox.ack(body.readUInt32BE(2))

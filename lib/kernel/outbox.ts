@@ -10,11 +10,14 @@
 // - Backpressure: fragments pause while the socket asks writers to wait, until it takes writes
 //   again (its 'drain' event: `awaitWritable`), and `busy` is true while more than `highWater`
 //   bytes are queued; `whenDrained()` waits for the queue to fall below half of it (drain()).
+// - The fragment frames are native (fragments.ts) unless the connection's wire (wire.ts) gives
+//   its own FragmentFormat (OTP's DIST_FRAG_HEADER / DIST_FRAG_CONT), or null: then a large
+//   frame is written whole, as any other.
 import type { Duplex } from 'node:stream'
 import { Socket } from 'node:net'
-import type { Codec } from '../terms/codec.js'
 import { appendBytes, type FrameBatch } from '../terms/frame-batch.js'
 import { ACTIVE_STREAMS, PIECE, fragmentHeader } from './fragments.js'
+import type { FragmentFormat, FrameEncoder } from './wire.js'
 import { abortError } from '../errors.js'
 
 export type OrderKey = number | string | undefined
@@ -89,12 +92,14 @@ export class Outbox {
 
   constructor(
     private readonly stream: Duplex,
-    private readonly codec: Codec,
+    private readonly codec: FrameEncoder,
     private readonly highWater = DEFAULT_HIGH_WATER,
     /** Called whenever bytes go to the socket (for tick bookkeeping). */
     private readonly onWrite: () => void = () => {},
     /** Fragment bytes allowed on the wire unacknowledged (Infinity: no window). */
     private readonly window = WINDOW,
+    /** The fragment frames: undefined = native (fragments.ts), null = large frames are not cut. */
+    private readonly format?: FragmentFormat | null,
   ) {
     this.reuse = stream instanceof Socket
   }
@@ -129,7 +134,7 @@ export class Outbox {
         this.spares.push(spare) // not needed for this frame: take it back
         this.batch.spare = undefined
       }
-      if (this.batch.len - p0 > CHUNK + 4) {
+      if (this.batch.len - p0 > CHUNK + 4 && this.format !== null) {
         // A large frame: its bytes become the stream as they are, and the frames queued
         // before it move to a fresh batch buffer (a small copy, not a copy of the large one).
         const b = this.batch
@@ -151,7 +156,7 @@ export class Outbox {
     if (behind !== undefined) {
       behind.tail.push(frame)
       this.streamBytes += frame.length
-    } else if (frame.length > CHUNK + 4) {
+    } else if (frame.length > CHUNK + 4 && this.format !== null) {
       this.startStream(frame.subarray(4), key, this.owners.get(frame) ?? null)
     } else {
       appendBytes(this.batch, frame)
@@ -283,10 +288,12 @@ export class Outbox {
   }
 
   private startStream(body: Buffer, key: OrderKey, owner: Buffer | null): void {
-    const s: Stream = { id: this.nextId++ >>> 0, body, off: 0, key, owner, tail: [] }
+    // A wire's own format may replace the body's first bytes by its first fragment header.
+    const off = this.format === undefined ? 0 : (this.format as FragmentFormat).start(body)
+    const s: Stream = { id: this.nextId++ >>> 0, body, off, key, owner, tail: [] }
     this.streams.push(s)
     if (key !== undefined) this.byKey.set(key, s)
-    this.streamBytes += body.length
+    this.streamBytes += body.length - off
   }
 
   private writeFragment(s: Stream): void {
@@ -294,7 +301,10 @@ export class Outbox {
     const last = end === s.body.length
     const st = this.stream
     st.cork()
-    const header = fragmentHeader(s.id, end - s.off, last)
+    const header =
+      this.format === undefined
+        ? fragmentHeader(s.id, end - s.off, last)
+        : (this.format as FragmentFormat).header(s.id, s.body, s.off, end, last)
     st.write(header)
     if (last && s.owner !== null && this.reuse) {
       this.writing.push(s.owner)

@@ -12,8 +12,8 @@ export interface ConnectionStats {
   type: 'visible' | 'hidden'
   /** The name of the transport that carries it ('tcp', 'tls', 'ssh', or a custom one). */
   transport: string
-  /** The distribution protocol spoken on it: 'netkernel' (the native protocol). */
-  protocol: 'netkernel'
+  /** The distribution protocol spoken on it: 'netkernel' (the native protocol) or 'erlang' (Erlang/OTP's, toward an OTP node). */
+  protocol: 'netkernel' | 'erlang'
   /** Bytes read from the connection since it came up (ticks and fragments included). */
   bytesIn: number
   /** Bytes written to the connection since it came up. */
@@ -28,6 +28,8 @@ export interface ConnectionStats {
   busy: boolean
   /** When the connection came up: the node clock's time in ms (Date.now() by default). */
   upSince: number
+  /** Toward an Erlang/OTP node: messages it sent to process aliases, which netkernel drops. */
+  aliasSendsDropped?: number
 }
 
 /** A snapshot of one node: its connections, processes, names and refusals. */
@@ -71,7 +73,7 @@ export function connectionStats(c: Connection): ConnectionStats {
     peer: c.peer,
     type: c.type,
     transport: c.conn.transport,
-    protocol: 'netkernel',
+    protocol: c.protocol,
     bytesIn: c.bytesIn,
     bytesOut: c.bytesOut,
     messagesIn: c.messagesIn,
@@ -79,7 +81,13 @@ export function connectionStats(c: Connection): ConnectionStats {
     queuedBytes: c.outbox.queued,
     busy: c.outbox.busy,
     upSince: c.upSince,
+    ...aliasDrops(c),
   }
+}
+
+function aliasDrops(c: Connection): { aliasSendsDropped?: number } {
+  const dropped = (c.wire as { aliasSendsDropped?: unknown } | undefined)?.aliasSendsDropped
+  return typeof dropped === 'number' ? { aliasSendsDropped: dropped } : {}
 }
 
 export function collectStats(s: StatsSources): NodeStats {

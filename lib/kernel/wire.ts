@@ -5,8 +5,12 @@
 // translates them to and from its own frames, so the trust checks and the policy apply to
 // every peer alike.
 import type { Codec } from '../terms/codec.js'
+import type { OrderKey } from './outbox.js'
 
 export type WireProtocol = 'netkernel' | 'erlang'
+
+/** What the outbox needs of a codec: writing one frame (length prefix included) into its batch. */
+export type FrameEncoder = Pick<Codec, 'encodeFrameInto'>
 
 /**
  * How the outbox (outbox.ts) cuts a frame larger than one chunk into fragment frames. The
@@ -28,9 +32,9 @@ export interface Wire {
    * Writes native frames (and the wire's own frame objects) as this protocol's frames:
    * the outbox's encoder (encodeFrameInto) for this connection.
    */
-  readonly codec: Codec
-  /** The fragment format for large frames; absent = native fragments. */
-  readonly fragments?: FragmentFormat
+  readonly codec: FrameEncoder
+  /** The fragment format for large frames; absent = native fragments; null = never cut (the protocol has no fragments). */
+  readonly fragments?: FragmentFormat | null
   /** Fragment bytes on the wire unacknowledged; Infinity when the protocol has no acknowledgements. */
   readonly window?: number
   /**
@@ -40,4 +44,16 @@ export interface Wire {
    * (the connection is dropped as a protocol error).
    */
   decode(body: Buffer, owned: boolean): unknown
+  /**
+   * Called once by the Connection the wire serves, before any frame is read: where the wire
+   * queues frames it answers by itself (OTP's UNLINK_ID_ACK).
+   */
+  attach?(conn: WireConnection): void
+}
+
+/** What a wire sees of its connection. */
+export interface WireConnection {
+  readonly peer: string
+  /** Encode (with the wire's codec) and queue; false when over the high-water mark. */
+  send(value: unknown, key?: OrderKey): boolean
 }

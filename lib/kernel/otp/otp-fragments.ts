@@ -1,0 +1,172 @@
+// Erlang/OTP fragmented messages (DFLAG_FRAGMENTS), both directions.
+//
+//   DIST_FRAG_HEADER  131 69 SequenceId:64 FragmentId:64 NumberOfAtomCacheRefs … <first part>
+//   DIST_FRAG_CONT    131 70 SequenceId:64 FragmentId:64 <part>
+//
+// FragmentId counts down to 1 (the last); the parts concatenated are the control message and
+// its payload, decoded with the atom-cache refs of the first fragment's header.
+//
+// Outbound: the outbox (outbox.ts) cuts a frame `131 68 0 <control> <payload>` into pieces
+// of CHUNK bytes after its first 3 bytes; OTP_FRAGMENTS writes each piece's header (our
+// frames carry no atom-cache refs: NumberOfAtomCacheRefs is 0). Sequence ids are the
+// outbox's stream ids, so frames to other destinations interleave, as in OTP.
+//
+// Inbound: OtpReassembly keeps each open sequence's parts (views, one copy at the end), under
+// bounds derived from maxMessageSize like fragments.ts's Reassembly.
+import type { FragmentFormat } from '../wire.js'
+import { PIECE } from '../fragments.js'
+import { CodecError, NetkernelError } from '../../errors.js'
+import { DIST_FRAG_CONT, DIST_FRAG_HEADER, VERSION_MAGIC } from './control.js'
+
+/** Bytes of `131 68 0` that the first fragment header replaces. */
+const HEADER_MODE_PREFIX = 3
+const FIRST = 4 + 19
+const CONT = 4 + 18
+
+export const OTP_FRAGMENTS: FragmentFormat = otpFragments()
+
+/** The OTP fragment format; `sent` counts the fragment frames it headed. */
+export function otpFragments(): FragmentFormat & { sent: number } {
+  return {
+    sent: 0,
+    start: () => HEADER_MODE_PREFIX,
+    header(id, body, from, to, last) {
+      this.sent++
+      return otpFragmentHeader(id, body, from, to, last)
+    },
+  }
+}
+
+function otpFragmentHeader(id: number, body: Buffer, from: number, to: number, _last: boolean): Buffer {
+  const first = from === HEADER_MODE_PREFIX
+  const h = Buffer.allocUnsafe(first ? FIRST : CONT)
+  h.writeUInt32BE(h.length - 4 + (to - from), 0)
+  h[4] = VERSION_MAGIC
+  h[5] = first ? DIST_FRAG_HEADER : DIST_FRAG_CONT
+  h.writeUInt32BE(0, 6)
+  h.writeUInt32BE(id, 10)
+  // The pieces are CHUNK bytes but the last: this one's number counts the pieces left.
+  h.writeUInt32BE(0, 14)
+  h.writeUInt32BE(Math.ceil((body.length - from) / PIECE), 18)
+  if (first) h[22] = 0 // no atom-cache refs
+  return h
+}
+
+/**
+ * The bounds on one connection's reassembly (M = maxMessageSize):
+ *   - a sequence's bytes: M (over it: ERR_MESSAGE_TOO_LARGE), and its announced fragment
+ *     count at most ceil(M / MIN_PIECE) + 1;
+ *   - open sequences: MAX_OPEN_SEQUENCES (OTP opens one per process sending a large message);
+ *   - bytes of all open sequences: MAX_OPEN_BYTES_FACTOR × M, fragments of all of them: the
+ *     same factor times one sequence's bound.
+ * Past any bound the connection is dropped (ERR_LIMIT).
+ */
+export const MAX_OPEN_SEQUENCES = 256
+/** The smallest average fragment the per-sequence fragment bound allows (OTP cuts 64 KB). */
+export const MIN_PIECE = 1024
+export const MAX_OPEN_BYTES_FACTOR = 4
+
+interface Sequence {
+  /** The atom-cache refs of the first fragment's header. */
+  refs: unknown
+  pieces: Buffer[]
+  size: number
+  /** The FragmentId the next fragment must carry. */
+  next: bigint
+}
+
+/** A whole message: decode control + payload from `buf` at `offset` with `refs`. */
+export interface Joined {
+  buf: Buffer
+  offset: number
+  refs: unknown
+}
+
+/**
+ * Reads a distribution header's atom-cache part (NumberOfAtomCacheRefs, flags, refs) at
+ * `offset`: the refs (for decoding) and where the control message starts. Throws for a
+ * malformed header.
+ */
+export type HeaderReader = (buf: Buffer, offset: number) => { refs: unknown; offset: number }
+
+export class OtpReassembly {
+  /** Messages joined from more than one fragment. */
+  joined = 0
+  private readonly open = new Map<bigint, Sequence>()
+  private total = 0
+  private fragments = 0
+  private readonly maxFragments: number
+
+  constructor(
+    private readonly peer: string,
+    private readonly maxMessage: number,
+    private readonly readHeader: HeaderReader,
+  ) {
+    this.maxFragments = Math.ceil(maxMessage / MIN_PIECE) + 1
+  }
+
+  get inFlight(): number {
+    return this.open.size
+  }
+
+  /** One DIST_FRAG_HEADER or DIST_FRAG_CONT frame body; the whole message once its last fragment came. */
+  push(body: Buffer, owned: boolean): Joined | undefined {
+    if (body.length < 18) throw new CodecError('ERR_DECODE', `${this.peer} sent a truncated fragment header`)
+    const seq = body.readBigUInt64BE(2)
+    const frag = body.readBigUInt64BE(10)
+    if (frag === 0n) throw new CodecError('ERR_DECODE', `${this.peer} sent a fragment numbered 0`)
+    if (body[1] === DIST_FRAG_HEADER) {
+      if (this.open.has(seq)) throw new CodecError('ERR_DECODE', `${this.peer} restarted fragment sequence ${seq} before its end`)
+      // The header's atom-cache entries take effect now, in frame order (the sender's cache
+      // changed when it encoded this message, before the frames after it).
+      const h = this.readHeader(body, 18)
+      if (frag === 1n) {
+        if (body.length - h.offset > this.maxMessage) throw this.tooLarge(body.length - h.offset)
+        return { buf: owned ? body : Buffer.from(body), offset: h.offset, refs: h.refs }
+      }
+      if (frag > BigInt(this.maxFragments)) throw this.limit(`a message announced in ${frag} fragments`)
+      if (this.open.size >= MAX_OPEN_SEQUENCES) throw this.limit(`more than ${MAX_OPEN_SEQUENCES} fragmented messages open`)
+      const s: Sequence = { refs: h.refs, pieces: [], size: 0, next: frag - 1n }
+      this.open.set(seq, s)
+      this.keep(s, body.subarray(h.offset), owned)
+      return undefined
+    }
+    const s = this.open.get(seq)
+    if (s === undefined) throw new CodecError('ERR_DECODE', `${this.peer} sent a fragment of sequence ${seq}, which it never started`)
+    if (frag !== s.next) throw new CodecError('ERR_DECODE', `${this.peer} sent fragment ${frag} of sequence ${seq}, expected ${s.next}`)
+    this.keep(s, body.subarray(18), owned)
+    if (frag !== 1n) {
+      s.next = frag - 1n
+      return undefined
+    }
+    this.open.delete(seq)
+    this.joined++
+    this.total -= s.size
+    this.fragments -= s.pieces.length
+    return { buf: Buffer.concat(s.pieces, s.size), offset: 0, refs: s.refs }
+  }
+
+  private keep(s: Sequence, piece: Buffer, owned: boolean): void {
+    // A view of a socket chunk keeps all of it alive: a small one is copied.
+    s.pieces.push(owned || piece.length * 2 >= piece.buffer.byteLength ? piece : Buffer.from(piece))
+    s.size += piece.length
+    this.total += piece.length
+    this.fragments++
+    if (s.size > this.maxMessage) throw this.tooLarge(s.size)
+    if (this.total > MAX_OPEN_BYTES_FACTOR * this.maxMessage)
+      throw this.limit(`more than ${MAX_OPEN_BYTES_FACTOR * this.maxMessage} bytes of fragmented messages in flight`)
+    if (this.fragments > MAX_OPEN_BYTES_FACTOR * this.maxFragments)
+      throw this.limit(`more than ${MAX_OPEN_BYTES_FACTOR * this.maxFragments} fragments in flight`)
+  }
+
+  private tooLarge(size: number): NetkernelError {
+    return new NetkernelError(
+      'ERR_MESSAGE_TOO_LARGE',
+      `${this.peer} sent a fragmented message of at least ${size} bytes, over maxMessageSize (${this.maxMessage} bytes): connection dropped`,
+    )
+  }
+
+  private limit(what: string): NetkernelError {
+    return new NetkernelError('ERR_LIMIT', `${this.peer} sent ${what}: connection dropped`)
+  }
+}
