@@ -4,10 +4,9 @@
 // ways. The shell runs as its own OS process, its input a pipe, as `netkernel shell < script`.
 import t from 'tap'
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { full, testEpmd } from './fixtures/cluster.js'
 import { startCli, type CliProcess } from './fixtures/cli-process.js'
@@ -29,11 +28,7 @@ interface Teardown {
   teardown(fn: () => unknown): void
 }
 
-// The Erlang/OTP bridge (handshake, OTP wire) is built by other branches of issue #13: until
-// they are merged here the transcripts with a real erl cannot run.
-const root = fileURLToPath(new URL('../', import.meta.url))
-const bridge = ['lib/kernel/otp/otp-handshake.ts', 'lib/kernel/otp/otp-wire.ts'].every(f => existsSync(join(root, f)))
-const erlSkip = erlangSkip('epmd', 'erl') || (bridge ? false : 'the OTP handshake and wire are not in this tree yet')
+const erlSkip = erlangSkip('epmd', 'erl')
 
 function tempDir(t: Teardown, prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix))
