@@ -1,16 +1,17 @@
 // The side-by-side distribution benchmark (bench/README.md, "## Distribution side by side"):
 // netkernel over tcp, tls and ssh between two OS processes, beside a raw socket pipe, a bare
-// codec loop and Erlang/OTP distribution (default, +zdbbl 32768, inet_tls), in one run.
+// codec loop, Erlang/OTP distribution (default, +zdbbl 32768, inet_tls) and OTP↔netkernel
+// (an erl node and a netkernel node with erlang: true, each way), in one run.
 //
 //   npm run bench                       # node --import tsx bench/main.ts
 //   node --import tsx bench/main.ts --quick
-//   options: --quick --runs=R --no-otp --no-tls --no-ssh --cpu-prof=DIR --out=DIR
+//   options: --quick --runs=R --no-otp --no-otp-nk --no-tls --no-ssh --cpu-prof=DIR --out=DIR
 //            --only=tput,m2o,local,ping,hol (scenario families) --sizes=10,100,1024,65536,1048576
 //
 // Progress goes to stderr; the table and the target lines to stdout; the results to
 // bench/results/latest.json and latest.svg (or --out). A --quick run writes to
 // bench/results/quick/ (ignored by git), so it never replaces the recorded full run.
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { tmpdir, hostname, cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -20,7 +21,7 @@ import { createCodec } from '../lib/terms/codec.js'
 import { FrameDecoder } from '../lib/terms/frame-decoder.js'
 import { Pid } from '../lib/terms/pid.js'
 import { type Child, children, startChild, median, fmtRate, table } from './util.js'
-import { hasErlang, setupOtp, otpTlsConfig, startOtpPair, type OtpPair, type OtpSetup, type OtpVariant } from './otp.js'
+import { hasErlang, setupOtp, otpTlsConfig, startOtpPair, startOtpSender, type OtpPair, type OtpSetup, type OtpVariant } from './otp.js'
 import { sshdMissing, startSshd } from './sshd.js'
 import type { LatResult, PeerConfig, PeerNodeConfig, TputResult, TransportName } from './peer.js'
 import { chart } from './svg.js'
@@ -56,11 +57,14 @@ const HOL_SIZE = 1048576
 
 // ---- what is measured --------------------------------------------------------------------
 
-type Variant = 'nk-tcp' | 'nk-tls' | 'nk-ssh' | 'otp' | 'otp-tuned' | 'otp-tls' | 'raw' | 'raw-copy' | 'codec' | 'local'
+type Variant =
+  'nk-tcp' | 'nk-tls' | 'nk-ssh' | 'otp' | 'otp-tuned' | 'otp-tls' | 'nk-otp' | 'otp-nk' | 'raw' | 'raw-copy' | 'codec' | 'local'
 const VARIANT_LABEL: Record<Variant, string> = {
   'nk-tcp': 'netkernel tcp',
   'nk-tls': 'netkernel tls',
   'nk-ssh': 'netkernel ssh',
+  'nk-otp': 'netkernel→OTP',
+  'otp-nk': 'OTP→netkernel',
   otp: 'OTP',
   'otp-tuned': 'OTP +zdbbl',
   'otp-tls': 'OTP inet_tls',
@@ -150,7 +154,18 @@ interface Setup {
   rawPort: number
   otp: Map<OtpVariant, OtpPair>
   otpRelease?: string
+  /** netkernel→OTP: the sender's erl node is connected to the OTP receiver's sink. */
+  nkToOtp: boolean
+  /** OTP→netkernel: an erl node running nkbench's sender toward the receiver's erl node. */
+  otpToNk?: Child
   notes: string[]
+}
+
+/** The Erlang/OTP bridge (startNode's erlang: true) is in this tree. */
+function hasBridge(): boolean {
+  return ['../lib/kernel/otp/otp-handshake.ts', '../lib/kernel/otp/otp-wire.ts'].every(f =>
+    existsSync(fileURLToPath(new URL(f, import.meta.url))),
+  )
 }
 
 async function setup(): Promise<Setup> {
@@ -208,6 +223,20 @@ async function setup(): Promise<Setup> {
     recvNodes.push(r)
     sendNodes.push(s)
   }
+  // OTP↔netkernel: a netkernel node with erlang: true on each side, registered with the
+  // Erlang nodes' port mapper (so that erl finds it, and it finds them).
+  const otpWanted = !flag('no-otp') && hasErlang()
+  let otpSetup: OtpSetup | undefined
+  if (otpWanted) otpSetup = await setupOtp(tmp)
+  let otpNk = false
+  if (otpSetup !== undefined && !flag('no-otp-nk')) {
+    if (hasBridge()) {
+      otpNk = true
+      recvNodes.push({ transport: 'erl', name: `${tag}_r_erl`, epmdPort: otpSetup.epmdPort })
+      sendNodes.push({ transport: 'erl', name: `${tag}_s_erl`, epmdPort: otpSetup.epmdPort })
+    } else notes.push('OTP↔netkernel: not measured (this tree has no Erlang/OTP bridge: lib/kernel/otp/)')
+  } else if (flag('no-otp-nk')) notes.push('OTP↔netkernel: not measured (--no-otp-nk)')
+
   const peer = (role: 'recv' | 'send', nodes: PeerNodeConfig[]): Child => {
     const prof = cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfDir, role)}`]
     const cfg: PeerConfig = { role, cookie, epmdPort: epmd!.port, nodes }
@@ -223,7 +252,7 @@ async function setup(): Promise<Setup> {
   const otp = new Map<OtpVariant, OtpPair>()
   let otpRelease: string | undefined
   const startOtp = async (): Promise<void> => {
-    const s: OtpSetup = await setupOtp(tmp)
+    const s = otpSetup!
     otpRelease = s.release
     let tlsConf: string | undefined
     try {
@@ -246,7 +275,7 @@ async function setup(): Promise<Setup> {
   const receiver = peer('recv', recvNodes)
   const sender = peer('send', sendNodes)
   const starting: Promise<unknown>[] = [sender.expect('READY', 120_000)]
-  if (!flag('no-otp') && hasErlang()) starting.push(startOtp())
+  if (otpWanted) starting.push(startOtp())
   else notes.push(flag('no-otp') ? 'Erlang/OTP: not measured (--no-otp)' : 'Erlang/OTP: not measured (erl, erlc or epmd not installed)')
   const ready = JSON.parse(await receiver.expect('READY', 120_000)) as { nodes: Partial<Record<TransportName, string>>; rawPort: number }
   await Promise.all(starting)
@@ -254,16 +283,35 @@ async function setup(): Promise<Setup> {
     const ok = await sender.ask<boolean>(`connect ${JSON.stringify({ t, node: ready.nodes[t] })}`, 'CONNECTED', 60_000)
     if (!ok) throw new Error(`${t}: cannot connect to ${ready.nodes[t]}`)
   }
+  let nkToOtp = false
+  let otpToNk: Child | undefined
+  if (otpNk) {
+    const target = otp.get('default')?.recvNode
+    try {
+      if (target === undefined) throw new Error('no OTP receiver')
+      nkToOtp = await sender.ask<boolean>(`connect ${JSON.stringify({ t: 'erl', node: target, otp: true })}`, 'CONNECTED', 60_000)
+      if (!nkToOtp) throw new Error(`cannot connect to ${target}`)
+    } catch (err) {
+      notes.push(`netkernel→OTP: not measured (${(err as Error).message})`)
+    }
+    try {
+      otpToNk = await startOtpSender(otpSetup!, `${tag}_otpnk_send`, ready.nodes.erl!, cookie)
+    } catch (err) {
+      notes.push(`OTP→netkernel: not measured (${(err as Error).message})`)
+    }
+  }
   progress(
-    `started in ${((Date.now() - t0) / 1000).toFixed(1)} s: netkernel ${transports.join(', ')}; OTP ${[...otp.keys()].join(', ') || 'none'}`,
+    `started in ${((Date.now() - t0) / 1000).toFixed(1)} s: netkernel ${transports.join(', ')}; OTP ${[...otp.keys()].join(', ') || 'none'}` +
+      `; OTP↔netkernel ${[nkToOtp ? 'netkernel→OTP' : '', otpToNk ? 'OTP→netkernel' : ''].filter(Boolean).join(', ') || 'none'}`,
   )
   for (const n of notes) progress(`  note: ${n}`)
-  return { sender, receiver, recvNodes: ready.nodes, rawPort: ready.rawPort, otp, otpRelease, notes }
+  return { sender, receiver, recvNodes: ready.nodes, rawPort: ready.rawPort, otp, otpRelease, nkToOtp, otpToNk, notes }
 }
 
 function measures(s: Setup): Measure[] {
   const out: Measure[] = []
-  const nk = (Object.keys(s.recvNodes) as TransportName[]).map(t => [t, `nk-${t}` as Variant] as const)
+  const nk = (Object.keys(s.recvNodes) as TransportName[]).filter(t => t !== 'erl').map(t => [t, `nk-${t}` as Variant] as const)
+  const otpNk = s.otpToNk
   const otp = [...s.otp].map(([v, pair]) => [pair, v === 'default' ? 'otp' : (`otp-${v}` as Variant)] as const)
   const pid = new Pid(s.recvNodes.tcp ?? 'bench@localhost', 4711, 0, 1700000000)
   if (want('tput')) {
@@ -290,6 +338,13 @@ function measures(s: Setup): Measure[] {
         })
       for (const [pair, v] of otp)
         out.push({ scenario: sc, variant: v, run: async () => tput(await pair.sender.ask(`tput ${n} ${size} 1`), n) })
+      if (s.nkToOtp)
+        out.push({
+          scenario: sc,
+          variant: 'nk-otp',
+          run: async () => tput(await s.sender.ask(`tput ${JSON.stringify({ t: 'erl', n, size, procs: 1 })}`), n),
+        })
+      if (otpNk) out.push({ scenario: sc, variant: 'otp-nk', run: async () => tput(await otpNk.ask(`tput ${n} ${size} 1`), n) })
     }
   }
   if (want('m2o')) {
@@ -302,6 +357,13 @@ function measures(s: Setup): Measure[] {
       })
     for (const [pair, v] of otp)
       out.push({ scenario: sc, variant: v, run: async () => tput(await pair.sender.ask(`tput ${M2O} 100 ${M2O_PROCS}`), M2O) })
+    if (s.nkToOtp)
+      out.push({
+        scenario: sc,
+        variant: 'nk-otp',
+        run: async () => tput(await s.sender.ask(`tput ${JSON.stringify({ t: 'erl', n: M2O, size: 100, procs: M2O_PROCS })}`), M2O),
+      })
+    if (otpNk) out.push({ scenario: sc, variant: 'otp-nk', run: async () => tput(await otpNk.ask(`tput ${M2O} 100 ${M2O_PROCS}`), M2O) })
   }
   if (want('local')) {
     out.push({
@@ -319,6 +381,13 @@ function measures(s: Setup): Measure[] {
       })
     for (const [pair, v] of otp)
       out.push({ scenario: 'ping', variant: v, run: async () => lat(await pair.sender.ask(`ping ${PINGS} ${PING_SIZE}`, 'LAT')) })
+    if (s.nkToOtp)
+      out.push({
+        scenario: 'ping',
+        variant: 'nk-otp',
+        run: async () => lat(await s.sender.ask(`ping ${JSON.stringify({ t: 'erl', k: PINGS, size: PING_SIZE })}`, 'LAT')),
+      })
+    if (otpNk) out.push({ scenario: 'ping', variant: 'otp-nk', run: async () => lat(await otpNk.ask(`ping ${PINGS} ${PING_SIZE}`, 'LAT')) })
   }
   if (want('hol')) {
     for (const [t, v] of nk.filter(([t]) => t === 'tcp'))
@@ -375,6 +444,10 @@ function summarize(rounds: Rounds): Summary {
     ['otp-tuned', 'otp'],
     ['nk-tls', 'otp'],
     ['nk-ssh', 'otp'],
+    ['nk-otp', 'otp'],
+    ['otp-nk', 'otp'],
+    ['nk-otp', 'nk-tcp'],
+    ['otp-nk', 'nk-tcp'],
   ]
   const scenarios = new Set([...keys].map(k => k.split('|')[0]!))
   for (const sc of scenarios) {
@@ -424,7 +497,7 @@ function targets(s: Summary): Target[] {
 }
 
 function render(s: Summary, scenarios: string[]): string {
-  const cols: Variant[] = ['nk-tcp', 'nk-tls', 'nk-ssh', 'otp', 'otp-tuned', 'otp-tls', 'raw', 'raw-copy', 'codec']
+  const cols: Variant[] = ['nk-tcp', 'nk-tls', 'nk-ssh', 'otp', 'otp-tuned', 'otp-tls', 'nk-otp', 'otp-nk', 'raw', 'raw-copy', 'codec']
   const ratioCols: [string, string][] = [
     ['tcp/OTP', 'nk-tcp/otp'],
     ['tcp/tuned', 'nk-tcp/otp-tuned'],
@@ -433,6 +506,8 @@ function render(s: Summary, scenarios: string[]): string {
     ['tcp/codec', 'nk-tcp/codec'],
     ['tls/OTP tls', 'nk-tls/otp-tls'],
     ['ssh/tls', 'nk-ssh/nk-tls'],
+    ['nk→OTP/OTP', 'nk-otp/otp'],
+    ['OTP→nk/OTP', 'otp-nk/otp'],
   ]
   const rows: string[][] = [['scenario', 'unit', ...cols.map(c => VARIANT_LABEL[c]), ...ratioCols.map(c => c[0])]]
   const fig = (sc: string, v: string, m: string): number | undefined => s.figures[`${sc}|${v}`]?.[m]

@@ -143,6 +143,8 @@ export interface OtpSetup {
   env: NodeJS.ProcessEnv
   dir: string
   release: string
+  /** The private epmd's port (netkernel nodes that talk to these Erlang nodes register there). */
+  epmdPort: number
 }
 
 /** Compiles the module into `dir` and starts a private epmd (stopped when its stdin closes). */
@@ -159,7 +161,7 @@ export async function setupOtp(dir: string): Promise<OtpSetup> {
     waitForPort(port, 10_000),
   ])
   if (c.status !== 0) throw new Error(`erlc failed: ${c.output}`)
-  return { env, dir, release: v.output.trim() }
+  return { env, dir, release: v.output.trim(), epmdPort: port }
 }
 
 /** Certificates for inet_tls (one CA, one node certificate for both nodes) and the optfile. */
@@ -226,6 +228,20 @@ export async function otpTlsConfig(dir: string, env: NodeJS.ProcessEnv): Promise
 export interface OtpPair {
   variant: OtpVariant
   sender: Child
+  /** The receiving node's name (its sink and echo serve any sender, one run at a time). */
+  recvNode: string
+}
+
+/** An `erl -sname NAME` node running nkbench:send toward `target` (any node with a 'sink'), once READY. */
+export async function startOtpSender(setup: OtpSetup, name: string, target: string, cookie: string): Promise<Child> {
+  const sender = startChild(
+    `erl ${name.split('_').pop()}`,
+    'erl',
+    ['-sname', name, '-setcookie', cookie, '-noshell', '-start_epmd', 'false', '-pa', setup.dir, '-run', 'nkbench', 'send', target],
+    setup.env,
+  )
+  await sender.expect('READY', 45_000)
+  return sender
 }
 
 /** Two nodes of one variant, connected, the sender holding the sink's and echo's pids. */
@@ -242,7 +258,8 @@ export async function startOtpPair(setup: OtpSetup, variant: OtpVariant, tag: st
   const recvName = `${tag}_otp${variant}_recv`
   const recv = erl(recvName, 'recv')
   await recv.expect('READY', 45_000)
-  const sender = erl(`${tag}_otp${variant}_send`, 'send', `${recvName}@${hostname().split('.')[0]}`)
+  const recvNode = `${recvName}@${hostname().split('.')[0]}`
+  const sender = erl(`${tag}_otp${variant}_send`, 'send', recvNode)
   await sender.expect('READY', 45_000)
-  return { variant, sender }
+  return { variant, sender, recvNode }
 }

@@ -16,6 +16,11 @@
 //             `raw {n,size,port,copy}`  → RESULT: n raw frames to the receiver's raw server
 //                                         (copy: its reader copies each body once)
 //
+// The 'erl' node (transport tcp, startNode's erlang: true, registered with the port mapper of
+// the bench's Erlang nodes) talks to Erlang/OTP: the receiver's erl node serves nkbench.erl's
+// sender (bench/otp.ts) — {hello, From}, {start, From, N, Size} and {From, Bin} to the echo,
+// answered {sink, Sink, Echo} and {done, N, Ns, CpuMs} — and the sender's erl node drives
+// nkbench.erl's receiver the same way (`connect {t:'erl', node, otp: true}`).
 // The process stops when stdin closes (so it never outlives the bench) or on SIGTERM.
 import net from 'node:net'
 import { readFileSync } from 'node:fs'
@@ -23,8 +28,11 @@ import { startNode, type Node } from '../lib/node.js'
 import type { Proc } from '../lib/process/runtime.js'
 import type { Pid } from '../lib/terms/pid.js'
 import type { Transport } from '../lib/transport.js'
+import { Atom, atom } from '../lib/terms/atom.js'
+import { Tuple, tuple } from '../lib/terms/tuple.js'
 
-export type TransportName = 'tcp' | 'tls' | 'ssh'
+/** 'erl': tcp, with erlang: true, toward Erlang/OTP nodes. */
+export type TransportName = 'tcp' | 'tls' | 'ssh' | 'erl'
 
 export interface PeerNodeConfig {
   transport: TransportName
@@ -33,6 +41,8 @@ export interface PeerNodeConfig {
   tls?: { ca: string; cert: string; key: string }
   /** ssh (sender): the gateway key and its settings; privateKey is a file path. */
   ssh?: { gateway: string; host: string; port: number; username: string; privateKey: string; hostKey: string; target: string }
+  /** The port mapper to register with, when not the bench's own (erl: the Erlang nodes'). */
+  epmdPort?: number
 }
 
 export interface PeerConfig {
@@ -122,17 +132,23 @@ interface Peer {
   transport: Transport | undefined
   sink?: Pid
   echo?: Pid
+  /** The sink and echo are nkbench.erl's: messages are Erlang tuples with atom tags. */
+  otp?: boolean
 }
+
+/** A message's tag, whether a netkernel string or an Erlang atom. */
+const tagOf = (m: unknown): unknown => (Array.isArray(m) ? (m[0] instanceof Atom ? m[0].name : m[0]) : undefined)
 const peers = new Map<TransportName, Peer>()
 
 await Promise.all(
   cfg.nodes.map(async c => {
     const transport = await transportFor(c)
     const node = await startNode({
+      ...(c.transport === 'erl' ? { erlang: true } : {}),
       name: c.name,
       cookie: cfg.cookie,
       listen: { host: '127.0.0.1' },
-      epmd: { host: '127.0.0.1', port: cfg.epmdPort, autoStart: false },
+      epmd: { host: '127.0.0.1', port: c.epmdPort ?? cfg.epmdPort, autoStart: false },
       connectAll: false,
       ...(transport === undefined ? {} : { transport }),
     })
@@ -155,7 +171,7 @@ if (cfg.role === 'recv') {
 function startReceiver(n: Node): void {
   const echo = n.spawn(async (proc: Proc) => {
     for (;;) {
-      const m = (await proc.receive()) as [Pid, unknown]
+      const m = (await proc.receive()) as [Pid, unknown] // [From, Msg], or {From, Bin} from erl
       proc.send(m[0], m[1])
     }
   })
@@ -163,9 +179,10 @@ function startReceiver(n: Node): void {
   const sink = n.spawn(async (proc: Proc) => {
     for (;;) {
       const m = (await proc.receive()) as [string, Pid, number, number]
-      if (m[0] === 'hello') {
-        proc.send(m[1], ['sink', proc.self, echo])
-      } else if (m[0] === 'start') {
+      const erl = m instanceof Tuple // from nkbench.erl's sender: answer as it expects
+      if (tagOf(m) === 'hello') {
+        proc.send(m[1], erl ? tuple(atom('sink'), proc.self, echo) : ['sink', proc.self, echo])
+      } else if (tagOf(m) === 'start') {
         const [, from, count, size] = m
         let last: unknown = await proc.receive()
         const t0 = now()
@@ -173,7 +190,8 @@ function startReceiver(n: Node): void {
         for (let i = 1; i < count; i++) last = await proc.receive()
         const ns = Number(now() - t0)
         const ok = Buffer.isBuffer(last) && last.length === size
-        proc.send(from, ['done', count, ns, ok, cpuNs(c0)])
+        if (!erl) proc.send(from, ['done', count, ns, ok, cpuNs(c0)])
+        else if (ok) proc.send(from, tuple(atom('done'), count, ns, Math.round(cpuNs(c0) / 1e6)))
       }
     }
   })
@@ -309,17 +327,25 @@ function inProc<T>(node: Node, fn: (proc: Proc) => Promise<T>): Promise<T> {
   })
 }
 
-async function connect(t: TransportName, target: string): Promise<boolean> {
+async function connect(t: TransportName, target: string, otp: boolean): Promise<boolean> {
   const p = peer(t)
   if (!(await p.node.connect(target))) return false
+  p.otp = otp
   // Learn the sink's pid, so that the measured sends are `Pid ! Msg` (SEND frames).
   return inProc(p.node, async proc => {
-    proc.send(['sink', target], ['hello', proc.self])
+    proc.send(['sink', target], otp ? tuple(atom('hello'), proc.self) : ['hello', proc.self])
     const [, sink, echo] = (await proc.receive(undefined, { timeout: 30_000 })) as [string, Pid, Pid]
     p.sink = sink
     p.echo = echo
     return true
   })
+}
+
+/** The sink's answer to a run: netkernel's ['done', n, ns, ok, cpuNs] or nkbench.erl's {done, N, Ns, CpuMs}. */
+function doneOf(p: Peer, m: unknown): { received: number; recvNs: number; ok: boolean; recvCpuNs: number } {
+  const d = m as [unknown, number, number, boolean | number, number]
+  if (p.otp) return { received: d[1], recvNs: d[2], ok: true, recvCpuNs: (d[3] as number) * 1e6 }
+  return { received: d[1], recvNs: d[2], ok: d[3] as boolean, recvCpuNs: d[4] }
 }
 
 /** Sends n messages to the sink from `procs` processes; the sink's answer ends the run. */
@@ -331,7 +357,7 @@ function runTput(t: TransportName, n: number, size: number, procs: number): Prom
   if (each * procs !== n) throw new Error(`${n} is not a multiple of ${procs}`)
   const every = Math.max(1, Math.floor(yieldEvery(size) / procs))
   return inProc(p.node, async proc => {
-    proc.send(to, ['start', proc.self, n, size])
+    proc.send(to, p.otp ? tuple(atom('start'), proc.self, n, size) : ['start', proc.self, n, size])
     const t0 = now()
     const c0 = process.cpuUsage()
     let sendNs = 0
@@ -358,19 +384,14 @@ function runTput(t: TransportName, n: number, size: number, procs: number): Prom
         })
       }
     }
-    const [, received, recvNs, ok, recvCpuNs] = (await proc.receive(undefined, { timeout: 600_000 })) as [
-      string,
-      number,
-      number,
-      boolean,
-      number,
-    ]
+    const { received, recvNs, ok, recvCpuNs } = doneOf(p, await proc.receive(undefined, { timeout: 600_000 }))
     const totalNs = Number(now() - t0) // until the receiver's answer arrived
     return { count: received, recvNs, sendNs, totalNs, ok, sendCpuNs: cpuNs(c0), recvCpuNs }
   })
 }
 
-async function pingLoop(proc: Proc, echo: Pid, msg: Buffer, k: number, until?: () => boolean): Promise<Float64Array> {
+async function pingLoop(proc: Proc, echo: Pid, msg: Buffer, k: number, until?: () => boolean, otp = false): Promise<Float64Array> {
+  const ask = otp ? tuple(proc.self, msg) : [proc.self, msg]
   let rtt = new Float64Array(k)
   let i = 0
   for (; until === undefined ? i < k : !until(); i++) {
@@ -380,7 +401,7 @@ async function pingLoop(proc: Proc, echo: Pid, msg: Buffer, k: number, until?: (
       rtt = bigger
     }
     const t0 = now()
-    proc.send(echo, [proc.self, msg])
+    proc.send(echo, ask)
     await proc.receive(undefined, { timeout: 60_000 })
     rtt[i] = Number(now() - t0)
   }
@@ -389,7 +410,7 @@ async function pingLoop(proc: Proc, echo: Pid, msg: Buffer, k: number, until?: (
 
 function runPing(t: TransportName, k: number, size: number): Promise<LatResult> {
   const p = peer(t)
-  return inProc(p.node, async proc => percentiles(await pingLoop(proc, p.echo!, payload(size), k)))
+  return inProc(p.node, async proc => percentiles(await pingLoop(proc, p.echo!, payload(size), k, undefined, p.otp)))
 }
 
 /** Pings (psize bytes) on the connection while m messages of `size` bytes stream to the sink. */
@@ -472,6 +493,7 @@ async function stop(): Promise<void> {
 type Args = {
   t: TransportName
   node: string
+  otp?: boolean
   n: number
   size: number
   procs: number
@@ -504,7 +526,7 @@ process.stdin.on('data', (d: string) => {
         (err: Error) => out(`ERROR ${JSON.stringify(err.message)}`),
       )
     }
-    if (cmd === 'connect') reply(() => connect(a.t, a.node), 'CONNECTED')
+    if (cmd === 'connect') reply(() => connect(a.t, a.node, a.otp === true), 'CONNECTED')
     else if (cmd === 'tput') reply(() => runTput(a.t, a.n, a.size, a.procs ?? 1), 'RESULT')
     else if (cmd === 'ping') reply(() => runPing(a.t, a.k, a.size), 'LAT')
     else if (cmd === 'hol') reply(() => runHol(a.t, a.m, a.size, a.psize), 'LAT')

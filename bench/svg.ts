@@ -12,6 +12,8 @@ const COLORS: Record<string, string> = {
   otp: '#d62728',
   'otp-tuned': '#ff7f0e',
   'otp-tls': '#e377c2',
+  'nk-otp': '#9467bd',
+  'otp-nk': '#8c564b',
   raw: '#7f7f7f',
   'raw-copy': '#393b79',
   codec: '#bcbd22',
@@ -23,6 +25,8 @@ const LABELS: Record<string, string> = {
   otp: 'OTP',
   'otp-tuned': 'OTP +zdbbl 32768',
   'otp-tls': 'OTP inet_tls',
+  'nk-otp': 'netkernel→OTP',
+  'otp-nk': 'OTP→netkernel',
   raw: 'raw socket pipe',
   'raw-copy': 'raw pipe, body copied',
   codec: 'bare codec loop',
@@ -76,7 +80,7 @@ function panel(title: string, groups: Group[], ticks: number[], y0: number, widt
 
 export function chart(figures: Figures, subtitle: string): string {
   const width = 980
-  const tputVariants = ['nk-tcp', 'nk-tls', 'nk-ssh', 'otp', 'otp-tuned', 'otp-tls', 'raw', 'raw-copy', 'codec']
+  const tputVariants = ['nk-tcp', 'nk-tls', 'nk-ssh', 'otp', 'otp-tuned', 'otp-tls', 'nk-otp', 'otp-nk', 'raw', 'raw-copy', 'codec']
   const tputGroups: Group[] = []
   for (const sc of [...Object.keys(SIZE_LABEL).map(s => `tput-${s}`), 'm2o-100']) {
     const otp = figures[`${sc}|otp`]?.rate
@@ -85,7 +89,7 @@ export function chart(figures: Figures, subtitle: string): string {
       .filter(b => Number.isFinite(b.value))
     if (bars.length > 0) tputGroups.push({ label: sc === 'm2o-100' ? '8→1, 100 B' : SIZE_LABEL[sc.slice(5)]!, bars })
   }
-  const latVariants = ['nk-tcp', 'nk-tls', 'nk-ssh', 'otp', 'otp-tuned', 'otp-tls']
+  const latVariants = ['nk-tcp', 'nk-tls', 'nk-ssh', 'otp', 'otp-tuned', 'otp-tls', 'nk-otp', 'otp-nk']
   const latGroups: Group[] = []
   for (const [sc, m, label] of [
     ['ping', 'p50', 'ping-pong p50'],
@@ -102,12 +106,14 @@ export function chart(figures: Figures, subtitle: string): string {
   parts.push(`<text x="10" y="38" font-size="11" fill="#555">${esc(subtitle)}</text>`)
   // Legend.
   tputVariants.forEach((v, i) => {
-    const x = 10 + i * 120
+    // Two rows of six.
+    const x = 10 + (i % 6) * 160
+    const ly = 48 + Math.floor(i / 6) * 14
     parts.push(
-      `<rect x="${x}" y="48" width="10" height="10" fill="${COLORS[v]}"/><text x="${x + 14}" y="57" font-size="11">${esc(LABELS[v]!)}</text>`,
+      `<rect x="${x}" y="${ly}" width="10" height="10" fill="${COLORS[v]}"/><text x="${x + 14}" y="${ly + 9}" font-size="11">${esc(LABELS[v]!)}</text>`,
     )
   })
-  let y = 66
+  let y = 80
   if (tputGroups.length > 0) {
     parts.push(
       panel(

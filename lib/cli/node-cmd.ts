@@ -13,6 +13,8 @@ const HELP = `usage: netkernel node (--sname NAME | --name NAME@HOST.DOMAIN) [op
   --name NAME@HOST     long node name (fully qualified host)
   --cookie C           cookie (default: ~/.erlang.cookie)
   --hidden             a hidden node
+  --erlang             also speak Erlang/OTP's distribution protocol (startNode's
+                       erlang: true): erl and iex nodes can connect, spawn and rpc:call
   --epmd-port N        port mapper port (default: ERL_EPMD_PORT, else 4369)
   --no-start-epmd      do not start a port mapper when none answers (erl -start_epmd false)
   --listen-host ADDR   address to listen on (default 0.0.0.0; 127.0.0.1 for a node that

@@ -1,6 +1,6 @@
 // The node options shared by `netkernel node` and `netkernel shell`: the values parseArgs
 // returns for --sname/--name, --cookie, --hidden, --epmd-port, --port-min/--port-max and
-// --listen-host, checked and turned into startNode()'s options.
+// --listen-host, --erlang, checked and turned into startNode()'s options.
 import type { StartNodeOptions } from '../node-options.js'
 import type { ModuleDef } from '../process/runtime.js'
 import { UsageError, type BuiltTransport } from './transport-options.js'
@@ -16,6 +16,7 @@ export const nodeArgs = {
   'port-max': { type: 'string' },
   'listen-host': { type: 'string' },
   'no-start-epmd': { type: 'boolean' },
+  erlang: { type: 'boolean' },
   module: { type: 'string', multiple: true },
   verbose: { type: 'boolean', short: 'v' },
 } as const
@@ -31,6 +32,7 @@ export interface NodeCliValues {
   'port-max'?: string
   'listen-host'?: string
   'no-start-epmd'?: boolean
+  erlang?: boolean
   module?: string[]
   verbose?: boolean
 }
@@ -75,6 +77,7 @@ export function nodeOptionsFromCli(
 ): StartNodeOptions {
   const { epmdPort, portMin, portMax } = ports
   return {
+    ...(v.erlang ? { erlang: true } : {}),
     name: (v.name ?? v.sname) as string,
     longNames: v.name !== undefined,
     cookie: v.cookie,

@@ -1,13 +1,18 @@
 // The functions the shell defines, as in erl: self(), spawn(Node, Mod, Fun, Args), flush(),
-// nodes(), net_kernel.connect_node(...)... bound to the node and the shell process. They take
-// and return JavaScript terms: strings for atoms, arrays for tuples.
+// nodes(), net_kernel.connect_node(...), rpc.call(...)... bound to the node and the shell
+// process. They take and return JavaScript terms: strings for atoms, arrays for tuples; an
+// Atom (atom('server')) is taken wherever a name is. With --erlang the names they return
+// (node(), nodes(), registered(), net_adm.ping's pong) are Atoms, so they print as erl's do.
 import type { Node, NodeKind, Dest } from '../node.js'
 import type { Match, MonitorTarget, ProcessFn } from '../process/runtime.js'
 import { NetkernelError, ReceiveTimeoutError } from '../errors.js'
 import { Pid } from '../terms/pid.js'
 import type { Ref } from '../terms/ref.js'
+import { Atom, atom } from '../terms/atom.js'
+import { Tuple, tuple } from '../terms/tuple.js'
+import { ImproperList } from '../terms/improper-list.js'
 import { nodeOf } from '../terms/node-of.js'
-import { OK, formatTerm } from './shell-format.js'
+import { OK, formatTerm, jsFormat, type ShellFormat } from './shell-format.js'
 import { shellHelpText } from './shell-help.js'
 import type { ShellProcess } from './shell-process.js'
 
@@ -20,19 +25,41 @@ export interface ShellIO {
   quit(): void
 }
 
+export interface ShellContextOptions {
+  /** --erlang: names come back as Atoms; printing as erl's. */
+  erlang?: boolean
+  /** How flush() prints messages (default jsFormat). */
+  format?: ShellFormat
+}
+
 const KINDS: readonly string[] = ['visible', 'hidden', 'connected']
 
 function bad(what: string): never {
   throw new NetkernelError('ERR_BAD_ARGUMENT', what)
 }
 
-function nodeName(v: unknown, fn: string): string {
-  if (typeof v !== 'string' || v === '') bad(`${fn}: expected a node name such as 'bar@host', got ${formatTerm(v)}`)
-  return v
+/** A name given as a string or an Atom, as a string. */
+function nameOf(v: unknown): unknown {
+  return v instanceof Atom ? v.name : v
 }
 
-export function shellContext(node: Node, shell: ShellProcess, io: ShellIO): Record<string, unknown> {
+function nodeName(v: unknown, fn: string): string {
+  const n = nameOf(v)
+  if (typeof n !== 'string' || n === '') bad(`${fn}: expected a node name such as 'bar@host', got ${formatTerm(v)}`)
+  return n
+}
+
+/** A destination with Atoms for names: [atom('server'), atom('e@vm')] → ['server', 'e@vm']. */
+function destOf(d: unknown): Dest {
+  if (d instanceof Atom) return d.name
+  if (Array.isArray(d) && d.length === 2 && !(d[0] instanceof Pid)) return [nameOf(d[0]), nameOf(d[1])] as Dest
+  return d as Dest
+}
+
+export function shellContext(node: Node, shell: ShellProcess, io: ShellIO, opts: ShellContextOptions = {}): Record<string, unknown> {
   const proc = () => shell.current
+  const format = opts.format ?? jsFormat
+  const name = (n: string): string | Atom => (opts.erlang ? atom(n) : n)
 
   function spawnWith(link: boolean, args: unknown[]): Pid | Promise<Pid> {
     const p = proc()
@@ -40,7 +67,7 @@ export function shellContext(node: Node, shell: ShellProcess, io: ShellIO): Reco
     if (typeof a === 'function') return link ? p.spawnLink(a as ProcessFn) : p.spawn(a as ProcessFn)
     // spawn(Mod, Fun, Args) on this node, or spawn(Node, Mod, Fun, Args)
     const local = args.length === 3 && Array.isArray(c)
-    const [where, mod, fun, fargs] = local ? [node.name, a, b, c] : [a, b, c, d ?? []]
+    const [where, mod, fun, fargs] = (local ? [node.name, a, b, c] : [a, b, c, d ?? []]).map((x, i) => (i < 3 ? nameOf(x) : x))
     if (typeof where !== 'string' || typeof mod !== 'string' || typeof fun !== 'string' || !Array.isArray(fargs)) {
       bad('spawn(node, mod, fun, args), spawn(mod, fun, args) or spawn(fn)')
     }
@@ -64,7 +91,7 @@ export function shellContext(node: Node, shell: ShellProcess, io: ShellIO): Reco
         if (err instanceof ReceiveTimeoutError) return OK
         throw err
       }
-      io.print(`Shell got ${formatTerm(m)}`)
+      io.print(`Shell got ${format.term(m)}`)
     }
   }
 
@@ -72,31 +99,47 @@ export function shellContext(node: Node, shell: ShellProcess, io: ShellIO): Reco
     return node.connect(nodeName(n, 'net_kernel.connect_node'))
   }
 
+  async function ping(n: unknown): Promise<string | Atom> {
+    const target = nodeName(n, 'net_adm.ping')
+    return name(await node.ping(target))
+  }
+
+  /** rpc:call(Node, Mod, Fun, Args[, Timeout]) — node.rpc: the value, or an exception. */
+  function call(n: unknown, mod: unknown, fun: unknown, args: unknown = [], timeout?: unknown): Promise<unknown> {
+    const [m, f] = [nameOf(mod), nameOf(fun)]
+    if (typeof m !== 'string' || typeof f !== 'string' || !Array.isArray(args))
+      bad("rpc.call(node, mod, fun, args, timeout?), e.g. rpc.call('e@host', 'erlang', 'node', [])")
+    if (timeout !== undefined && (typeof timeout !== 'number' || timeout < 0))
+      bad(`rpc.call: timeout is a number of ms, got ${formatTerm(timeout)}`)
+    return node.rpc(nodeName(n, 'rpc.call'), m, f, args, { timeout, signal: io.signal() })
+  }
+
   return {
     self: () => proc().self,
-    node: (item?: Pid | Ref) => (item === undefined ? node.name : nodeOf(item)),
+    node: (item?: Pid | Ref) => name(item === undefined ? node.name : nodeOf(item)),
     nodes: (kind: NodeKind = 'visible') => {
-      if (!KINDS.includes(kind)) bad(`nodes(kind): kind is 'visible', 'hidden' or 'connected', got ${formatTerm(kind)}`)
-      return node.nodes(kind)
+      const k = nameOf(kind) as NodeKind
+      if (!KINDS.includes(k)) bad(`nodes(kind): kind is 'visible', 'hidden' or 'connected', got ${formatTerm(kind)}`)
+      return node.nodes(k).map(name)
     },
     spawn: (...args: unknown[]) => spawnWith(false, args),
     spawn_link: (...args: unknown[]) => spawnWith(true, args),
-    send: (dest: Dest, msg: unknown) => {
-      proc().send(dest, msg)
+    send: (dest: unknown, msg: unknown) => {
+      proc().send(destOf(dest), msg)
       return msg
     },
     flush,
     receive,
-    register: (name: string, pid: Pid) => {
-      node.register(name, pid)
+    register: (n: unknown, pid: Pid) => {
+      node.register(nameOf(n) as string, pid)
       return true
     },
-    unregister: (name: string) => {
-      node.unregister(name)
+    unregister: (n: unknown) => {
+      node.unregister(nameOf(n) as string)
       return true
     },
-    whereis: (name: string) => node.whereis(name),
-    registered: () => node.registered(),
+    whereis: (n: unknown) => node.whereis(nameOf(n) as string),
+    registered: () => node.registered().map(name),
     exit: (...args: unknown[]) => {
       if (args.length >= 2) {
         if (!(args[0] instanceof Pid)) bad(`exit(pid, reason): expected a pid, got ${formatTerm(args[0])}`)
@@ -113,19 +156,25 @@ export function shellContext(node: Node, shell: ShellProcess, io: ShellIO): Reco
       proc().unlink(pid)
       return true
     },
-    monitor: (a: unknown, b?: unknown) => proc().monitor((a === 'process' && b !== undefined ? b : a) as MonitorTarget),
+    monitor: (a: unknown, b?: unknown) => proc().monitor(destOf(nameOf(a) === 'process' && b !== undefined ? b : a) as MonitorTarget),
     demonitor: (ref: Ref, opts?: { flush?: boolean }) => proc().demonitor(ref, opts),
     monitor_node: (n: unknown, flag = true) => {
       proc().monitorNode(nodeName(n, 'monitor_node'), flag)
       return true
     },
     process_flag: (flag: unknown, value: unknown) => {
-      if (flag !== 'trap_exit') bad(`process_flag: only 'trap_exit' is supported, got ${formatTerm(flag)}`)
+      if (nameOf(flag) !== 'trap_exit') bad(`process_flag: only 'trap_exit' is supported, got ${formatTerm(flag)}`)
       return proc().trapExit(Boolean(value))
     },
     make_ref: () => proc().makeRef(),
     net_kernel: Object.freeze({ connect_node: connect, connect }),
-    net_adm: Object.freeze({ ping: async (n: unknown) => ((await connect(n)) ? 'pong' : 'pang') }),
+    net_adm: Object.freeze({ ping }),
+    rpc: Object.freeze({ call }),
+    erpc: Object.freeze({ call }),
+    atom,
+    tuple,
+    ImproperList,
+    Tuple,
     disconnect_node: (n: unknown) => node.disconnect(nodeName(n, 'disconnect_node')),
     set_cookie: (a: string, b?: string) => {
       if (b === undefined) node.setCookie(a)

@@ -1,12 +1,19 @@
-// How the shell prints values and exceptions: JavaScript-ish, close to what erl shows —
-// strings in single quotes ('bar@vm', as the seed's `Shell got 'bar@vm'`), arrays as
+// How the shell prints values and exceptions. By default JavaScript-ish, close to what erl
+// shows — strings in single quotes ('bar@vm', as the seed's `Shell got 'bar@vm'`), arrays as
 // ['hi', <foo@vm.1.0>], binaries as <<1,2,3>>, and the atom-like `ok` the shell functions
-// return printed bare.
+// return printed bare — with Erlang's own terms as erl writes them: atoms (ok, 'EXIT'),
+// tuples {'hi', <foo@vm.1.0>}, improper lists [1 | 2], bitstrings, ports and funs. With
+// --erlang (shellFormat(true)) every value prints as erl prints the term it is (erl-format.ts).
 import { inspect } from 'node:util'
 import { Pid } from '../terms/pid.js'
 import { Ref } from '../terms/ref.js'
+import { Atom, quoteAtom } from '../terms/atom.js'
+import { Tuple } from '../terms/tuple.js'
+import { ImproperList } from '../terms/improper-list.js'
+import { BitBinary, OpaqueTerm, Port } from '../terms/otp-terms.js'
 import { ProcessExit } from '../process/runtime.js'
 import { NetkernelError } from '../errors.js'
+import { erlBitBinary, erlFun, formatErl, formatErlReason } from './erl-format.js'
 
 /** What shell functions return where Erlang returns the atom `ok`; printed `ok`. */
 export const OK: unique symbol = Symbol('ok')
@@ -42,16 +49,29 @@ function fmt(v: unknown, depth: number, seen: Set<object>): string {
   }
   if (v === null) return 'null'
   const o = v as object
-  if (o instanceof Pid || o instanceof Ref) return o.toString()
+  if (o instanceof Pid || o instanceof Ref || o instanceof Port) return o.toString()
+  if (o instanceof Atom) return quoteAtom(o.name)
+  if (o instanceof BitBinary) return erlBitBinary(o)
+  if (o instanceof OpaqueTerm) return erlFun(o)
   if (o instanceof ProcessExit) return `[ProcessExit ${o.pid.toString()}: ${fmt(o.reason, depth + 1, seen)}]`
   if (o instanceof Error) return formatError(o)
   if (seen.has(o)) return '[Circular]'
-  if (depth >= MAX_DEPTH) return Array.isArray(o) ? '[...]' : '{...}'
+  if (depth >= MAX_DEPTH) return Array.isArray(o) && !(o instanceof Tuple) ? '[...]' : '{...}'
   seen.add(o)
   try {
     if (o instanceof Uint8Array) {
       const shown = Array.from(o.subarray(0, MAX_ITEMS), String)
       return `<<${shown.join(',')}${o.length > MAX_ITEMS ? `,... ${o.length - MAX_ITEMS} more` : ''}>>`
+    }
+    if (o instanceof Tuple) {
+      return `{${items(
+        o.slice(0, MAX_ITEMS).map(x => fmt(x, depth + 1, seen)),
+        o.length,
+      )}}`
+    }
+    if (o instanceof ImproperList) {
+      const shown = o.items.slice(0, MAX_ITEMS).map(x => fmt(x, depth + 1, seen))
+      return `[${items(shown, o.items.length)} | ${fmt(o.tail, depth + 1, seen)}]`
     }
     if (Array.isArray(o)) {
       return `[${items(
@@ -101,4 +121,30 @@ export function formatException(err: unknown): string {
     return `** exception error: ${err.name}${typeof code === 'string' ? ` ${code}` : ''}: ${err.message}`
   }
   return `** exception throw: ${formatTerm(err)}`
+}
+
+/** How the shell prints: its results, flush()'s messages, exceptions, exit reasons. */
+export interface ShellFormat {
+  term(v: unknown): string
+  exception(err: unknown): string
+  /** An exit reason (a string reason travels as an atom). */
+  reason(r: unknown): string
+}
+
+/** The default (JavaScript-ish) printing. */
+export const jsFormat: ShellFormat = { term: formatTerm, exception: formatException, reason: formatTerm }
+
+/** Printing as erl does: --erlang. Errors and other values that are no terms print as by default. */
+export const erlFormat: ShellFormat = {
+  term: v => formatErl(v, formatTerm),
+  reason: r => formatErlReason(r, formatTerm),
+  exception: err => {
+    if (err instanceof ProcessExit) return `** exception exit: ${formatErlReason(err.reason, formatTerm)}`
+    if (err instanceof Error) return formatException(err)
+    return `** exception throw: ${formatErl(err, formatTerm)}`
+  },
+}
+
+export function shellFormat(erlang: boolean): ShellFormat {
+  return erlang ? erlFormat : jsFormat
 }

@@ -20,6 +20,11 @@ export const SHELL_FUNCTIONS: readonly (readonly [usage: string, what: string])[
   ['make_ref()', 'a new reference'],
   ['net_kernel.connect_node(node)', 'connect (alias net_kernel.connect); true or false'],
   ['net_adm.ping(node)', "'pong' when connected, else 'pang'"],
+  [
+    'rpc.call(node, mod, fun, args, timeout?)',
+    "mod:fun(...args) on node, its value (erpc.call too): rpc.call('e@vm', 'erlang', 'node', [])",
+  ],
+  ["atom('ok') / tuple(a, b)", "an Erlang atom / tuple: send(['server', 'e@vm'], tuple(atom('hi'), self()))"],
   ['disconnect_node(node)', 'drop a connection'],
   ['set_cookie(cookie) / set_cookie(node, cookie)', "this node's cookie / the cookie for one node"],
   ['get_cookie() / get_cookie(node)', 'the cookie in use'],
@@ -36,6 +41,7 @@ export function shellHelpText(): string {
     'Shell functions (JavaScript; await works at top level, and a promise result is awaited):',
     ...lines,
     '',
-    "Strings stand for atoms, arrays for tuples: {hi, self()} is ['hi', self()].",
+    "Strings stand for atoms, arrays for tuples: {hi, self()} is ['hi', self()] (toward netkernel nodes).",
+    "Toward Erlang nodes a string is a binary: write atom('hi') and tuple(atom('hi'), self()).",
   ].join('\n')
 }

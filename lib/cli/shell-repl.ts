@@ -7,7 +7,7 @@ import repl, { type REPLServer } from 'node:repl'
 import type { EventEmitter } from 'node:events'
 import type { Key } from 'node:readline'
 import { NetkernelError } from '../errors.js'
-import { formatException, formatTerm } from './shell-format.js'
+import { jsFormat, type ShellFormat } from './shell-format.js'
 import { shellHelpText } from './shell-help.js'
 import type { ShellIO } from './shell-context.js'
 
@@ -24,6 +24,8 @@ export interface ShellReplOptions {
   banner?: string
   /** Where notices go (refused connections, log lines); default stderr. */
   errorOutput?: NodeJS.WritableStream
+  /** How results and exceptions print; default jsFormat (erlFormat with --erlang). */
+  format?: ShellFormat
 }
 
 export interface ShellRepl {
@@ -54,6 +56,7 @@ const isThenable = (v: unknown): v is PromiseLike<unknown> =>
 
 export async function startShellRepl(opts: ShellReplOptions): Promise<ShellRepl> {
   let counter = 1
+  const format = opts.format ?? jsFormat
   const prompt = (): string => `(${opts.name})${counter}> `
   const output = opts.output ?? process.stdout
   output.write(`${opts.banner ?? ''}\n`)
@@ -63,7 +66,7 @@ export async function startShellRepl(opts: ShellReplOptions): Promise<ShellRepl>
     input,
     output,
     useGlobal: true,
-    writer: formatTerm,
+    writer: format.term,
     preview: false,
     // Ctrl+C in a terminal breaks a runaway loop; without one, the REPL's own SIGINT
     // handling would kill the process before the command's graceful stop.
@@ -107,7 +110,7 @@ export async function startShellRepl(opts: ShellReplOptions): Promise<ShellRepl>
         counter++
         r.setPrompt(prompt())
         if (err !== null && err !== undefined) {
-          output.write(formatException(err) + '\n')
+          output.write(format.exception(err) + '\n')
           cb(null)
         } else if (withResult) cb(null, result)
         else cb(null)
@@ -161,7 +164,7 @@ export async function startShellRepl(opts: ShellReplOptions): Promise<ShellRepl>
   internals._domain.removeAllListeners('error')
   internals._domain.on('error', (e: unknown) => {
     if (current !== undefined) current(e)
-    else io.print(formatException(e))
+    else io.print(format.exception(e))
   })
 
   // ---- keys typed while a promise result is awaited: kept for later; Ctrl+C stops it --

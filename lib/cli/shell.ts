@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util'
 import { ShellProcess } from './shell-process.js'
 import { shellContext } from './shell-context.js'
 import { startShellRepl, type ShellRepl } from './shell-repl.js'
-import { formatTerm } from './shell-format.js'
+import { shellFormat } from './shell-format.js'
 import { nodeArgs } from './node-options-from-cli.js'
 import { TRANSPORT_HELP, UsageError, transportArgs } from './transport-options.js'
 import { startCliNode } from './cli-node.js'
@@ -26,6 +26,9 @@ options:
   --name NAME@HOST     long node name (fully qualified host)
   --cookie C           cookie (default: ~/.erlang.cookie)
   --hidden             a hidden node
+  --erlang             also speak Erlang/OTP's distribution protocol (startNode's
+                       erlang: true): erl and iex nodes can connect, and values
+                       print as erl prints them: {hi,<foo@vm.1.0>}, <<"text">>
   --epmd-port N        port mapper port (default: ERL_EPMD_PORT, else 4369)
   --no-start-epmd      do not start a port mapper when none answers (erl -start_epmd false)
   --listen-host ADDR   address to listen on (default 0.0.0.0)
@@ -49,6 +52,9 @@ examples:
 In the shell, help() or .help lists the shell functions; Ctrl+D, .exit or q() stops the
 node gracefully (its peers see nodedown), as do the end of a piped or redirected input
 and SIGTERM. A trailing '.' after an expression, as in erl (flush().), is accepted.
+atom('ok') and tuple(a, b) make Erlang atoms and tuples; a JavaScript string reaches
+an Erlang node as a binary: send(['server', 'e@vm'], tuple(atom('hi'), self())) is
+{server, 'e@vm'} ! {hi, self()}; rpc.call('e@vm', 'erlang', 'node', []) calls it.
 Refused connections (a wrong cookie, a certificate naming another node, another
 transport) are printed on stderr, once per peer and reason.`
 
@@ -94,11 +100,13 @@ export async function shellMain(argv: string[]): Promise<number> {
       throw err
     }
     const { node, built, modules } = cli
+    const erlang = v.erlang === true
+    const format = shellFormat(erlang)
 
     let print: (line: string) => void = line => process.stdout.write(line + '\n')
     const shell = await ShellProcess.start(node, {
       onRestart: (old, reason, now) =>
-        print(`*** shell process ${old.toString()} exited (${formatTerm(reason)}); self() is now ${now.toString()}`),
+        print(`*** shell process ${old.toString()} exited (${format.reason(reason)}); self() is now ${now.toString()}`),
     })
     let session: ShellRepl | undefined
     try {
@@ -106,11 +114,12 @@ export async function shellMain(argv: string[]): Promise<number> {
         name: node.name,
         historyFile: v.history ?? join(homedir(), '.netkernel_history'),
         banner:
-          `netkernel shell: node ${node.name}${node.address ? ` on port ${node.address.port}` : ''} (${built.summary}), modules ${Object.keys(modules).sort().join(', ')}\n` +
+          `netkernel shell: node ${node.name}${node.address ? ` on port ${node.address.port}` : ''} (${built.summary}${erlang ? ', Erlang/OTP distribution too' : ''}), modules ${Object.keys(modules).sort().join(', ')}\n` +
           'help() lists the shell functions; Ctrl+D, .exit or q() stops the node.',
+        format,
         context: io => {
           print = io.print
-          return shellContext(node, shell, io)
+          return shellContext(node, shell, io, { erlang, format })
         },
       })
       const s = session
