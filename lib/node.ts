@@ -305,6 +305,7 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
         creation: kernel.creation,
         maxMessageSize: o.maxMessageSize,
         logger,
+        groupLeader: groupLeaderPid,
       }),
     longNames: o.longNames,
     connectAll: o.connectAll,

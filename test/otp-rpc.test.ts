@@ -163,6 +163,18 @@ t.test('the JS node calls erl', { skip }, async t => {
     'its output reaches the logger',
   )
   t.ok(logged.some(l => l === `io from ${ERL}: plain\n`))
+  // A process spawned on erl gets the same group leader: its io reaches the logger and it
+  // ends normally (with the spawner as group leader, io would wait for an answer forever).
+  const ended = await inProcess(js, async proc => {
+    const pid = await proc.spawn(ERL, 'io', 'put_chars', ['spawned\n'])
+    const ref = proc.monitor(pid)
+    return proc.receive(m => Array.isArray(m) && m[0] === 'DOWN' && ref.equals(m[1]), { timeout: 5000 })
+  })
+  t.equal((ended as unknown[])[4], 'normal', 'a spawned io:put_chars ends normally')
+  t.ok(
+    logged.some(l => l === `io from ${ERL}: spawned\n`),
+    'and its output reaches the logger',
+  )
   t.equal(await js.ping(full('nosuch')), 'pang', 'a node that is not there → pang')
   const n = await js.rpc(ERL, 'erlang', 'node', [])
   t.ok(n instanceof Atom && n.name === ERL, 'erlang:node() → the atom')

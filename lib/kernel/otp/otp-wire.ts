@@ -44,6 +44,11 @@ export interface OtpWireOptions {
   /** The largest message taken from the peer, and written to it. */
   maxMessageSize?: number
   logger: Logger
+  /**
+   * The group leader of the processes we spawn on the peer (their io goes there): a process
+   * of ours that answers io requests (group-leader.ts). Absent: the spawning process.
+   */
+  groupLeader?: () => Pid | undefined
 }
 
 /** Spawn requests this wire keeps the native id of, at most (the oldest are forgotten). */
@@ -222,7 +227,8 @@ export class OtpWire implements Wire {
         this.spawns.set(reqId.key, id)
         const parent = from ?? this.nobody
         const mfa = tuple(atom(mod), atom(fun), args.length)
-        return { control: tuple(C.DOP_SPAWN_REQUEST, reqId, parent, parent, mfa, link ? [LINK_OPT] : []), payload: args }
+        const leader = this.o.groupLeader?.() ?? parent
+        return { control: tuple(C.DOP_SPAWN_REQUEST, reqId, parent, leader, mfa, link ? [LINK_OPT] : []), payload: args }
       }
       case F.SPAWN_REPLY: // answers native spawn requests, which OTP never sends
       case F.NODES: // mesh gossip: OTP nodes connect through global, not through us
