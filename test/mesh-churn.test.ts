@@ -4,6 +4,7 @@
 import t, { type Test } from 'tap'
 import net from 'node:net'
 import type { Node } from '../lib/node.js'
+import { NETKERNEL_EXTRA } from '../lib/epmd/discovery.js'
 import { registerNode } from '../lib/epmd/client.js'
 import { testEpmd, testNode, full, inProcess } from './fixtures/cluster.js'
 import { freePort } from './fixtures/ports.js'
@@ -97,9 +98,10 @@ t.test('256 failed connects leak nothing, each fails within the setup deadline',
   const holePort = (hole.address() as net.AddressInfo).port
   const closedPort = await freePort()
   const regs: { close(): void }[] = []
-  for (let i = 0; i < 64; i++) regs.push(await registerNode({ host: '127.0.0.1', port: epmd.port, name: `hole${i}`, nodePort: holePort }))
   for (let i = 0; i < 64; i++)
-    regs.push(await registerNode({ host: '127.0.0.1', port: epmd.port, name: `refused${i}`, nodePort: closedPort }))
+    regs.push(await registerNode({ host: '127.0.0.1', port: epmd.port, name: `hole${i}`, nodePort: holePort, extra: NETKERNEL_EXTRA }))
+  for (let i = 0; i < 64; i++)
+    regs.push(await registerNode({ host: '127.0.0.1', port: epmd.port, name: `refused${i}`, nodePort: closedPort, extra: NETKERNEL_EXTRA }))
   t.teardown(() => {
     for (const r of regs) r.close()
   })

@@ -4,25 +4,13 @@
 import t from 'tap'
 import { erlangSkip, startRealEpmd } from './fixtures/epmd-real.js'
 import { startErl } from './fixtures/erl.js'
+import { inProcess } from './fixtures/cluster.js'
 import { startNode, type Node } from '../lib/node.js'
-import type { Proc } from '../lib/process/runtime.js'
 import type { Pid } from '../lib/terms/pid.js'
 import { atom } from '../lib/terms/atom.js'
 import { tuple, Tuple } from '../lib/terms/tuple.js'
 
 const cookie = 'otp-nodedown-cookie'
-
-function inProc<T>(node: Node, fn: (proc: Proc) => Promise<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    node.spawn(async proc => {
-      try {
-        resolve(await fn(proc))
-      } catch (err) {
-        reject(err as Error)
-      }
-    })
-  })
-}
 
 t.test('noconnection both ways', { skip: erlangSkip('epmd', 'erl') }, async t => {
   const epmd = await startRealEpmd()
@@ -38,7 +26,7 @@ t.test('noconnection both ways', { skip: erlangSkip('epmd', 'erl') }, async t =>
       for (;;) await proc.receive()
     })
     await erl.eval(`process_flag(trap_exit, true), register(shell, self()).`)
-    await inProc(node, async proc => {
+    await inProcess(node, async proc => {
       proc.send(['shell', erl.node], tuple(atom('pid'), v))
     })
     await erl.eval(`V = receive {pid, P0} -> P0 after 5000 -> error(timeout) end, R = monitor(process, V), link(V).`)
@@ -51,7 +39,7 @@ t.test('noconnection both ways', { skip: erlangSkip('epmd', 'erl') }, async t =>
     const node = await start(`jsb${process.pid}`)
     t.teardown(() => node.stop())
     const js = `'${node.name}'`
-    const got = inProc(node, async proc => {
+    const got = inProcess(node, async proc => {
       node.register('w', proc.self)
       const m = (await proc.receive(m => m instanceof Tuple, { timeout: 10_000 })) as Tuple
       const p = m[1] as Pid

@@ -5,26 +5,13 @@
 import t from 'tap'
 import { erlangSkip, startRealEpmd } from './fixtures/epmd-real.js'
 import { startErl } from './fixtures/erl.js'
-import { startNode, type Node } from '../lib/node.js'
-import type { Proc } from '../lib/process/runtime.js'
+import { inProcess } from './fixtures/cluster.js'
+import { startNode } from '../lib/node.js'
 import { Pid } from '../lib/terms/pid.js'
 import { atom, Atom } from '../lib/terms/atom.js'
 import { tuple, Tuple } from '../lib/terms/tuple.js'
 
 const cookie = 'otp-signals-cookie'
-
-/** Run `fn` in a new process of `node`; resolves with what it returns. */
-function inProc<T>(node: Node, fn: (proc: Proc) => Promise<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    node.spawn(async proc => {
-      try {
-        resolve(await fn(proc))
-      } catch (err) {
-        reject(err as Error)
-      }
-    })
-  })
-}
 
 const tagged = (tag: string) => (m: unknown) => m instanceof Tuple && m[0] instanceof Atom && m[0].name === tag
 const isSignal = (tag: 'EXIT' | 'DOWN') => (m: unknown) => Array.isArray(m) && !(m instanceof Tuple) && m[0] === tag
@@ -64,7 +51,7 @@ t.test('signals between netkernel and erl', { skip: erlangSkip('epmd', 'erl') },
   /** The value of erl expression `expr` (evaluated in the shell), as a JS term. */
   const fromErl = async (expr: string): Promise<unknown> => {
     const name = `box${++box}`
-    const got = inProc(node, async proc => {
+    const got = inProcess(node, async proc => {
       node.register(name, proc.self)
       return proc.receive(undefined, { timeout: 5000 })
     })
@@ -73,7 +60,7 @@ t.test('signals between netkernel and erl', { skip: erlangSkip('epmd', 'erl') },
   }
   /** Bind the erl shell variable `name` to a JS pid. */
   const toErl = async (name: string, pid: Pid): Promise<void> => {
-    await inProc(node, async proc => void proc.send(['shell', erl.node], tuple(atom('pid_for_shell'), pid)))
+    await inProcess(node, async proc => void proc.send(['shell', erl.node], tuple(atom('pid_for_shell'), pid)))
     await ev(`${name} = receive {pid_for_shell, P$} -> P$ after 5000 -> error(timeout) end.`)
   }
   /** A JS process that exits with 'bye', or with R when sent {die, R}; registered under `name` if given. */
@@ -132,7 +119,7 @@ t.test('signals between netkernel and erl', { skip: erlangSkip('epmd', 'erl') },
   })
 
   await t.test('JS sends to an erl pid and to [name, node]', async t => {
-    const back = inProc(node, async proc => {
+    const back = inProcess(node, async proc => {
       proc.send(['shell', erl.node], tuple(atom('hi'), proc.self))
       return proc.receive(tagged('back'), { timeout: 5000 })
     })
@@ -153,14 +140,14 @@ t.test('signals between netkernel and erl', { skip: erlangSkip('epmd', 'erl') },
 
   await t.test('links: JS links to an erl process, which exits; a dead erl pid gives noproc', async t => {
     const p = await erlVictim('ev1')
-    const got = await inProc(node, async proc => {
+    const got = await inProcess(node, async proc => {
       proc.trapExit(true)
       proc.link(p)
       proc.send(p, atom('die'))
       return proc.receive(isSignal('EXIT'), { timeout: 5000 })
     })
     t.same(got, ['EXIT', p, 'bye'])
-    const again = await inProc(node, async proc => {
+    const again = await inProcess(node, async proc => {
       proc.trapExit(true)
       proc.link(p)
       return proc.receive(isSignal('EXIT'), { timeout: 5000 })
@@ -173,7 +160,7 @@ t.test('signals between netkernel and erl', { skip: erlangSkip('epmd', 'erl') },
     await ev(`link(V2), unlink(V2), V2 ! {die, boom}.`)
     t.equal(await ev(`receive {'EXIT', V2, R$} -> R$ after 500 -> none end.`), 'none', 'erl unlinked (UNLINK_ID, acknowledged)')
     const p = await erlVictim('ev2')
-    const got = await inProc(node, async proc => {
+    const got = await inProcess(node, async proc => {
       proc.trapExit(true)
       proc.link(p)
       proc.unlink(p)
@@ -208,20 +195,20 @@ t.test('signals between netkernel and erl', { skip: erlangSkip('epmd', 'erl') },
 
   await t.test('JS monitors erl processes by pid and by name; noproc', async t => {
     const p = await erlVictim('ev3')
-    const [m, ref] = await inProc(node, async proc => {
+    const [m, ref] = await inProcess(node, async proc => {
       const ref = proc.monitor(p)
       proc.send(p, atom('die'))
       return [await proc.receive(isSignal('DOWN'), { timeout: 5000 }), ref]
     })
     t.same(m, ['DOWN', ref, 'process', p, 'bye'])
     await erlVictim('ev4')
-    const byName = await inProc(node, async proc => {
+    const byName = await inProcess(node, async proc => {
       proc.monitor(['ev4', erl.node])
       proc.send(['ev4', erl.node], atom('die'))
       return proc.receive(isSignal('DOWN'), { timeout: 5000 })
     })
     t.same((byName as unknown[]).slice(2), ['process', ['ev4', erl.node], 'bye'])
-    const noproc = await inProc(node, async proc => {
+    const noproc = await inProcess(node, async proc => {
       proc.monitor(['nobody', erl.node])
       const a = await proc.receive(isSignal('DOWN'), { timeout: 5000 })
       proc.monitor(p)
@@ -234,7 +221,7 @@ t.test('signals between netkernel and erl', { skip: erlangSkip('epmd', 'erl') },
   await t.test('exit/2 both ways', async t => {
     const v = victim()
     await toErl('V7', v)
-    const watched = inProc(node, async proc => {
+    const watched = inProcess(node, async proc => {
       proc.monitor(v)
       return proc.receive(isSignal('DOWN'), { timeout: 5000 })
     })
@@ -242,7 +229,7 @@ t.test('signals between netkernel and erl', { skip: erlangSkip('epmd', 'erl') },
     await ev(`exit(V7, kill).`)
     t.equal(((await watched) as unknown[])[4], 'killed', 'exit(Pid, kill) from erl kills the JS process')
     const p = await erlVictim('ev5', true)
-    await inProc(node, async proc => proc.exit(p, 'bye_from_js'))
+    await inProcess(node, async proc => proc.exit(p, 'bye_from_js'))
     t.equal(
       await ev(`receive {got, ev5, {'EXIT', F$, W$}} -> {node(F$) =:= ${js}, W$} after 5000 -> timeout end.`),
       '{true,bye_from_js}',

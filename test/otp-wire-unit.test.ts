@@ -1,4 +1,4 @@
-// The OTP wire on bytes built by hand (ERLANG.md §2.2, §4): native frames out as OTP control
+// The OTP wire on bytes built by hand (docs/erlang.md): native frames out as OTP control
 // messages (header mode vs pass-through, payload ops by flags, names and reasons as atoms),
 // OTP frames in as native frames (atom cache, fragments, trace tokens, UNLINK_ID answered
 // first, ALIAS_SEND counted), the bounds on fragment reassembly, and the outbox cutting a

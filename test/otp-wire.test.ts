@@ -4,8 +4,8 @@
 import t from 'tap'
 import { erlangSkip, startRealEpmd } from './fixtures/epmd-real.js'
 import { startErl } from './fixtures/erl.js'
+import { inProcess } from './fixtures/cluster.js'
 import { startNode, type Node } from '../lib/node.js'
-import type { Proc } from '../lib/process/runtime.js'
 import type { NetKernel } from '../lib/kernel/net-kernel.js'
 import type { OtpWire } from '../lib/kernel/otp/otp-wire.js'
 import { Pid } from '../lib/terms/pid.js'
@@ -13,18 +13,6 @@ import { atom } from '../lib/terms/atom.js'
 import { tuple, Tuple } from '../lib/terms/tuple.js'
 
 const cookie = 'otp-wire-cookie'
-
-function inProc<T>(node: Node, fn: (proc: Proc) => Promise<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    node.spawn(async proc => {
-      try {
-        resolve(await fn(proc))
-      } catch (err) {
-        reject(err as Error)
-      }
-    })
-  })
-}
 
 /** The OTP wire of the node's connection to `peer` (internal: for its counters). */
 const wireOf = (node: Node, peer: string): OtpWire => (node as unknown as { kernel: NetKernel }).kernel.up.get(peer)!.wire as OtpWire
@@ -99,7 +87,7 @@ t.test('the OTP wire with a real erl', { skip: erlangSkip('epmd', 'erl') }, asyn
   /** The value of erl expression `expr`, as a JS term: erl sends it to a JS process. */
   const fromErl = async (expr: string): Promise<unknown> => {
     const name = `box${++box}`
-    const got = inProc(node, async proc => {
+    const got = inProcess(node, async proc => {
       node.register(name, proc.self)
       return proc.receive(undefined, { timeout: 5000 })
     })
@@ -113,7 +101,7 @@ t.test('the OTP wire with a real erl', { skip: erlangSkip('epmd', 'erl') }, asyn
         `Sm = spawn(fun() -> receive M -> shell ! {sm, erlang:monotonic_time(), M} end end).`,
     )
     const [bg, sm] = (await fromErl('{Bg, Sm}')) as Tuple
-    await inProc(node, async proc => {
+    await inProcess(node, async proc => {
       proc.send(bg as Pid, Buffer.alloc(4 * 1024 * 1024, 1))
       proc.send(sm as Pid, 'small')
     })
@@ -126,7 +114,7 @@ t.test('the OTP wire with a real erl', { skip: erlangSkip('epmd', 'erl') }, asyn
 
   await t.test('100,000 numbered messages each way, in order', async t => {
     const N = 100_000
-    const received = inProc(node, async proc => {
+    const received = inProcess(node, async proc => {
       node.register('sink', proc.self)
       for (let i = 1; i <= N; i++) {
         const m = await proc.receive(undefined, { timeout: 20_000 })
@@ -142,7 +130,7 @@ t.test('the OTP wire with a real erl', { skip: erlangSkip('epmd', 'erl') }, asyn
       `L = fun L(I) when I > ${N} -> ok; L(I) -> receive I -> L(I + 1); M when is_integer(M) -> {bad, I, M} after 20000 -> {timeout, I} end end, L(1).`,
       60_000,
     )
-    await inProc(node, async proc => {
+    await inProcess(node, async proc => {
       for (let i = 1; i <= N; i++) {
         if (!proc.send(shell, i)) await proc.drain(shell)
       }

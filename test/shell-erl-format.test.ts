@@ -159,7 +159,7 @@ t.test('shellFormat: --erlang prints exit reasons as atoms, plain mode as before
 })
 
 // The same terms built in erl and printed with ~0tp, against formatErl of the JavaScript values
-// they decode to (API.md's mapping).
+// they decode to (the README's term table).
 t.test('formatErl agrees with erl itself', { skip: erlangSkip('erl') }, async t => {
   const floats: number[] = [100, 1e6, 0.1, 0.0001, 1.2e-4, 2 ** 53, 2 ** 53 - 2, 1e22, 5e-324, 1.7976931348623157e308, 3.14159]
   let seed = 12345

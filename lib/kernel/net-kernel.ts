@@ -477,7 +477,7 @@ export class NetKernel {
     )
     try {
       // Native or Erlang/OTP: the first bytes tell (under the same setup deadline).
-      const protocol = await sniffProtocol(conn, ac.signal)
+      const protocol = await sniffProtocol(conn, ac.signal, { timeout: this.o.stepTimeout, clock: this.o.clock })
       const est = await (protocol === 'erlang' ? respondOtpHandshake : respondHandshake)(
         {
           ...this.deps(ev => {

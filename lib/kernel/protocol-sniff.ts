@@ -6,9 +6,12 @@
 //
 // Anything else is refused (ERR_HANDSHAKE; TLS bytes are named as such). The bytes read are
 // put back on the stream (unshift), which is left paused: the handshake's channel resumes it
-// once its listeners are on. The wait is bounded by the setup signal (the kernel's setup
-// deadline) and the connection's own end.
+// once its listeners are on. The wait is the handshake's first step: bounded by the step
+// deadline on the node's clock (as every step of both handshakes), the setup signal (the
+// kernel's setup deadline) and the connection's own end.
 import type { Conn } from '../transport.js'
+import type { Clock } from '../clock.js'
+import { systemClock } from '../clock.js'
 import { HandshakeError, NetkernelError } from '../errors.js'
 import { handshakeAbortError } from './handshake-channel.js'
 
@@ -24,13 +27,25 @@ export function classify(head: Buffer): SniffedProtocol | { refuse: string } {
 }
 
 /** Read the first 3 bytes of `conn`, put them back, and say which protocol they start. */
-export function sniffProtocol(conn: Conn, signal: AbortSignal): Promise<SniffedProtocol> {
+export function sniffProtocol(
+  conn: Conn,
+  signal: AbortSignal,
+  step: { timeout: number; clock?: Clock } = { timeout: Infinity },
+): Promise<SniffedProtocol> {
   const s = conn.stream
   const address = `${conn.remoteAddress}:${conn.remotePort}`
+  const clock = step.clock ?? systemClock
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let got = 0
+    const timer = Number.isFinite(step.timeout)
+      ? clock.setTimeout(() => {
+          cleanup()
+          reject(new HandshakeError('ERR_HANDSHAKE_TIMEOUT', `handshake step with ${address} timed out after ${step.timeout} ms`))
+        }, step.timeout)
+      : undefined
     const cleanup = (): void => {
+      if (timer !== undefined) clock.clearTimeout(timer)
       s.off('data', onData)
       s.off('end', onEnd)
       s.off('close', onEnd)

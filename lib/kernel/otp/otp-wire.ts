@@ -1,12 +1,12 @@
 // The Erlang/OTP wire: what a Connection (connection.ts) speaks toward an OTP node. Above the
 // connection everything is native frames (frames.ts); this file translates them to OTP's
-// control messages (control.ts, ERLANG.md §4) and back, so the kernel's send path and the
+// control messages (control.ts; docs/erlang.md "Native frames and OTP control messages") and back, so the kernel's send path and the
 // dispatcher (its trust checks, the policy) serve OTP peers unchanged.
 //
 // Outbound (codec.encodeFrameInto): a native frame, or an OtpMessage written as it is, becomes
 // one OTP frame: `131 68 0 <control> <payload>` (distribution header, no atom-cache refs) when
-// DIST_HDR_ATOM_CACHE or FRAGMENTS is negotiated — OTP then refuses anything else (ERLANG.md
-// pitfall 3) — else the pass-through `112 131 <control> 131 <payload>`. Terms go without
+// DIST_HDR_ATOM_CACHE or FRAGMENTS is negotiated — OTP then refuses anything else (docs/erlang.md)
+// — else the pass-through `112 131 <control> 131 <payload>`. Terms go without
 // their version byte in header mode. Large frames are cut by the outbox into DIST_FRAG_*
 // frames (otp-fragments.ts) when FRAGMENTS is negotiated, else sent whole.
 //
@@ -323,7 +323,7 @@ export class OtpWire implements Wire {
       case C.DOP_UNLINK_ID: {
         const from = t[2]
         if (!(from instanceof Pid)) throw this.malformed('an UNLINK_ID from no pid')
-        // Acknowledged before anything else this node sends to `from` (ERLANG.md §4).
+        // Acknowledged before anything else this node sends to `from` (OTP requires it).
         this.conn?.send(new OtpMessage(tuple(C.DOP_UNLINK_ID_ACK, t[1], t[3], from)), from.id)
         return [F.UNLINK, from, t[3]]
       }
