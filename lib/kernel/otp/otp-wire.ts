@@ -30,8 +30,12 @@ import { DEFAULT_MAX_MESSAGE_SIZE } from '../limits.js'
 import { OtpMessage } from './otp-message.js'
 import { otpFragments, OtpReassembly } from './otp-fragments.js'
 import { createEtfPort, type EtfPort } from './etf-port.js'
-import * as F from '../frames.js'
-import * as C from './control.js'
+import * as F_EXPORTS from '../frames.js'
+import * as C_EXPORTS from './control.js'
+/** As a plain object: V8 reads a module namespace's properties slowly in hot code (switch cases). */
+const C = { ...C_EXPORTS }
+/** As a plain object: V8 reads a module namespace's properties slowly in hot code (switch cases). */
+const F = { ...F_EXPORTS }
 
 export interface OtpWireOptions {
   /** The peer's node name (for errors). */

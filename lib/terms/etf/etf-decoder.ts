@@ -31,7 +31,9 @@ import { BitBinary, OpaqueTerm, Port } from '../otp-terms.js'
 import { Pid } from '../pid.js'
 import { Ref } from '../ref.js'
 import { MAX_BIGINT_BYTES, MAX_TERM_DEPTH } from '../ext-codes.js'
-import * as T from './tags.js'
+import * as T_EXPORTS from './tags.js'
+/** The tags as a plain object: V8 reads a module namespace's properties slowly in a hot switch. */
+const T = { ...T_EXPORTS }
 import { EtfEncoder } from './etf-encoder.js'
 
 const EMPTY = Buffer.alloc(0)

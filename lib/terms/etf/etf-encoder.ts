@@ -36,7 +36,9 @@ import { PID_BRAND, type Pid } from '../pid.js'
 import { REF_BRAND, type Ref } from '../ref.js'
 import { MAX_BIGINT_BYTES, MAX_TERM_DEPTH, describe, encodeError } from '../ext-codes.js'
 import type { FrameBatch } from '../frame-batch.js'
-import * as T from './tags.js'
+import * as T_EXPORTS from './tags.js'
+/** As a plain object: V8 reads a module namespace's properties slowly in hot code (switch cases). */
+const T = { ...T_EXPORTS }
 
 const INITIAL_SIZE = 8192
 /** A scratch buffer grown past this for one large term is dropped after the call. */
