@@ -15,10 +15,11 @@ import type { Conn } from '../transport.js'
 import type { HandshakeChannel, HandshakeMessage } from '../authenticator.js'
 import type { Codec } from '../terms/codec.js'
 import { FrameDecoder } from '../terms/frame-decoder.js'
-import { HandshakeError, NetkernelError, errorFor, type ErrorCode } from '../errors.js'
+import { HandshakeError, type NetkernelError, errorFor, type ErrorCode } from '../errors.js'
 import { MAX_HANDSHAKE_FRAME } from './frames.js'
 import { MAX_PEER_FRAME } from './fragments.js'
 import { systemClock, type Clock } from '../clock.js'
+import { HandshakeInbox } from './handshake-inbox.js'
 
 /** Refusals a responder can answer with ({ t: 'status', s }), and the error each becomes on both sides. */
 const REFUSALS: Record<string, { code: ErrorCode; text: string }> = {
@@ -42,107 +43,46 @@ export function refusalError(s: string, local: string, peer: string, side: strin
   return errorFor(r.code, `${local} → ${peer}: ${r.text} (${side})`)
 }
 
-/**
- * The typed error for a receive ended by `signal`: its reason when that is a NetkernelError
- * (the kernel's setup deadline, a refused dial), ERR_HANDSHAKE_TIMEOUT for a TimeoutError
- * (AbortSignal.timeout()), else ERR_ABORTED. For any HandshakeChannel.
- */
-export function handshakeAbortError(signal: AbortSignal, what: string): NetkernelError {
-  const r: unknown = signal.reason
-  if (r instanceof NetkernelError) return r
-  if ((r as Error | undefined)?.name === 'TimeoutError')
-    return new HandshakeError('ERR_HANDSHAKE_TIMEOUT', `${what}: the setup deadline passed`, { cause: r })
-  return new NetkernelError('ERR_ABORTED', `${what} aborted`, { cause: r })
-}
-
-interface Waiter {
-  resolve(m: HandshakeMessage): void
-  reject(e: Error): void
-}
+export { handshakeAbortError } from './handshake-inbox.js'
 
 export class FramedChannel {
   readonly decoder = new FrameDecoder({ maxFrameSize: MAX_HANDSHAKE_FRAME })
-  private readonly queue: HandshakeMessage[] = []
-  private waiter: Waiter | undefined
-  private failure: Error | undefined
+  private readonly inbox: HandshakeInbox<HandshakeMessage>
   /** Once set, frames are kept raw for the connection instead of decoded. */
   private raw: Buffer[] | undefined
   /** The next message is the handshake's last: what follows it belongs to the connection. */
   private lastNext = false
-  private readonly onData = (chunk: Buffer): void => this.push(chunk)
-  private readonly onEnd = (): void =>
-    this.fail(new NetkernelError('ERR_CONNECTION_CLOSED', `${this.peer} closed the connection during the handshake`))
-  // A transport's own typed error (a refused certificate, say) is passed on as it is.
-  private readonly onError = (err: Error): void =>
-    this.fail(
-      err instanceof NetkernelError
-        ? err
-        : new NetkernelError('ERR_CONNECTION_CLOSED', `connection to ${this.peer} failed during the handshake: ${err.message}`, {
-            cause: err,
-          }),
-    )
   private firstChunk = true
-  private detached = false
 
   constructor(
     readonly conn: Conn,
     private readonly codec: Codec,
     /** Used in messages: the peer's name or address. */
     public peer: string,
-    private readonly stepTimeout: number,
-    private readonly signal: AbortSignal,
+    stepTimeout: number,
+    signal: AbortSignal,
     /** The step deadline's timer: the node's clock. */
-    private readonly clock: Clock = systemClock,
+    clock: Clock = systemClock,
   ) {
-    conn.stream.on('data', this.onData)
-    conn.stream.on('end', this.onEnd)
-    conn.stream.on('close', this.onEnd)
-    conn.stream.on('error', this.onError)
-    // A sniffed inbound stream was left paused with its first bytes put back (protocol-sniff.ts).
-    conn.stream.resume()
+    this.inbox = new HandshakeInbox(
+      conn.stream,
+      () => this.peer,
+      chunk => this.push(chunk),
+      stepTimeout,
+      signal,
+      clock,
+    )
   }
 
   /** Dropped once the channel is gone (closed, failed, detached): the next receive says why. */
   send(msg: HandshakeMessage): void {
     const s = this.conn.stream
-    if (this.failure !== undefined || this.detached || s.destroyed || s.writableEnded) return
+    if (!this.inbox.open || s.destroyed || s.writableEnded) return
     s.write(this.codec.encodeFrame(msg))
   }
 
   receive(opts?: { signal?: AbortSignal }): Promise<HandshakeMessage> {
-    const queued = this.queue.shift()
-    if (queued !== undefined) return Promise.resolve(queued)
-    if (this.failure) return Promise.reject(this.failure)
-    if (this.detached) return Promise.reject(new NetkernelError('ERR_CONNECTION_CLOSED', `the handshake with ${this.peer} is over`))
-    if (this.waiter) return Promise.reject(new HandshakeError('ERR_HANDSHAKE', 'two receives at once on a handshake channel'))
-    const signals = [this.signal, opts?.signal].filter((s): s is AbortSignal => s !== undefined)
-    for (const s of signals) if (s.aborted) return Promise.reject(handshakeAbortError(s, `handshake with ${this.peer}`))
-    return new Promise<HandshakeMessage>((resolve, reject) => {
-      const done = (): void => {
-        this.clock.clearTimeout(timer)
-        for (const s of signals) s.removeEventListener('abort', onAbort)
-        this.waiter = undefined
-      }
-      const onAbort = (ev: Event): void => {
-        done()
-        reject(handshakeAbortError(ev.target as AbortSignal, `handshake with ${this.peer}`))
-      }
-      const timer = this.clock.setTimeout(() => {
-        done()
-        reject(new HandshakeError('ERR_HANDSHAKE_TIMEOUT', `handshake step with ${this.peer} timed out after ${this.stepTimeout} ms`))
-      }, this.stepTimeout)
-      for (const s of signals) s.addEventListener('abort', onAbort, { once: true })
-      this.waiter = {
-        resolve: m => {
-          done()
-          resolve(m)
-        },
-        reject: e => {
-          done()
-          reject(e)
-        },
-      }
-    })
+    return this.inbox.receive(opts?.signal)
   }
 
   /**
@@ -162,23 +102,19 @@ export class FramedChannel {
    * message ahead broke the protocol.
    */
   lastMessageNext(): void {
-    if (this.queue.length > 1) {
-      this.queue.length = 0
-      this.fail(new HandshakeError('ERR_HANDSHAKE', `${this.peer} sent frames before the handshake ended`))
+    const queue = this.inbox.queue
+    if (queue.length > 1) {
+      queue.length = 0
+      this.inbox.fail(new HandshakeError('ERR_HANDSHAKE', `${this.peer} sent frames before the handshake ended`))
       return
     }
-    if (this.queue.length === 1) this.keepRaw()
+    if (queue.length === 1) this.keepRaw()
     else this.lastNext = true
   }
 
   /** Stop listening; return the raw frames received after keepRaw(). */
   detach(): Buffer[] {
-    this.detached = true
-    const s = this.conn.stream
-    s.off('data', this.onData)
-    s.off('end', this.onEnd)
-    s.off('close', this.onEnd)
-    s.off('error', this.onError)
+    this.inbox.detach()
     const rest = this.raw ?? []
     this.raw = []
     return rest
@@ -231,8 +167,7 @@ export class FramedChannel {
         const msg = this.decodeMessage(body)
         // Raising the limit here, inside this push, applies to the rest of this chunk too.
         if (this.lastNext) this.keepRaw()
-        if (this.waiter) this.waiter.resolve(msg)
-        else this.queue.push(msg)
+        this.inbox.deliver(msg)
       })
     } catch (err) {
       // Garbled: undecodable bytes or a frame over the handshake's limit (the codec's error is the cause).
@@ -255,8 +190,6 @@ export class FramedChannel {
   }
 
   private fail(err: Error): void {
-    if (this.failure) return
-    this.failure = err
-    this.waiter?.reject(err)
+    this.inbox.fail(err)
   }
 }
