@@ -5,13 +5,13 @@
 // three exception classes, unknown code, a timeout and a killed erl, node.spawn on erl,
 // node.ping, and the io of a called Erlang function.
 import t, { type Test } from 'tap'
-import { startNode, type Node } from '../lib/node.js'
+import type { Node } from '../lib/node.js'
 import { atom, Atom } from '../lib/terms/atom.js'
 import { Pid } from '../lib/terms/pid.js'
 import { RpcError, SpawnError } from '../lib/errors.js'
 import type { Proc } from '../lib/process/runtime.js'
 import { erlangSkip, startRealEpmd } from './fixtures/epmd-real.js'
-import { startErl, type Erl } from './fixtures/erl.js'
+import { startErl, startErlangNode, type Erl } from './fixtures/erl.js'
 import { full, inProcess } from './fixtures/cluster.js'
 import { testModules } from './fixtures/peer-modules.js'
 
@@ -45,17 +45,13 @@ const logger = {
 async function setup(t: Test): Promise<{ js: Node; erl: Erl; JS: string }> {
   const epmd = await startRealEpmd()
   t.teardown(() => epmd.stop())
-  const js = await startNode({
+  const js = await startErlangNode(t, epmd.port, {
     name: `jsr${process.pid}`,
     cookie: 'rpc-cookie',
-    erlang: true,
-    listen: { host: '127.0.0.1' },
-    epmd: { host: '127.0.0.1', port: epmd.port, autoStart: false },
     modules: { ...testModules, erlang: erlangLike },
     policy: { allowSpawn: (_from, _mod, fun) => fun !== 'denied' },
     logger,
   })
-  t.teardown(() => js.stop())
   const erl = await startErl(t, { name: `er${process.pid}`, epmdPort: epmd.port, cookie: 'rpc-cookie' })
   await erl.eval(`JS = '${js.name}'.`)
   return { js, erl, JS: js.name }

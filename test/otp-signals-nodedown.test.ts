@@ -3,9 +3,9 @@
 // it), and the erl node is killed (JS sees it).
 import t from 'tap'
 import { erlangSkip, startRealEpmd } from './fixtures/epmd-real.js'
-import { startErl } from './fixtures/erl.js'
+import { startErl, startErlangNode } from './fixtures/erl.js'
 import { inProcess } from './fixtures/cluster.js'
-import { startNode, type Node } from '../lib/node.js'
+import type { Node } from '../lib/node.js'
 import type { Pid } from '../lib/terms/pid.js'
 import { atom } from '../lib/terms/atom.js'
 import { tuple, Tuple } from '../lib/terms/tuple.js'
@@ -15,8 +15,7 @@ const cookie = 'otp-nodedown-cookie'
 t.test('noconnection both ways', { skip: erlangSkip('epmd', 'erl') }, async t => {
   const epmd = await startRealEpmd()
   t.teardown(() => epmd.stop())
-  const start = (name: string): Promise<Node> =>
-    startNode({ name, cookie, erlang: true, listen: { host: '127.0.0.1' }, epmd: { host: '127.0.0.1', port: epmd.port, autoStart: false } })
+  const start = (name: string): Promise<Node> => startErlangNode(undefined, epmd.port, { name, cookie })
   const erl = await startErl(t, { name: `e${process.pid}`, epmdPort: epmd.port, cookie })
 
   await t.test('the JS node stops: erl monitors and links see noconnection', async t => {

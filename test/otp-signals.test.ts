@@ -4,9 +4,8 @@
 // (Node loss — noconnection — is in otp-signals-nodedown.test.ts.)
 import t from 'tap'
 import { erlangSkip, startRealEpmd } from './fixtures/epmd-real.js'
-import { startErl } from './fixtures/erl.js'
+import { startErl, startErlangNode } from './fixtures/erl.js'
 import { inProcess } from './fixtures/cluster.js'
-import { startNode } from '../lib/node.js'
 import { Pid } from '../lib/terms/pid.js'
 import { atom, Atom } from '../lib/terms/atom.js'
 import { tuple, Tuple } from '../lib/terms/tuple.js'
@@ -20,14 +19,7 @@ const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms))
 t.test('signals between netkernel and erl', { skip: erlangSkip('epmd', 'erl') }, async t => {
   const epmd = await startRealEpmd()
   t.teardown(() => epmd.stop())
-  const node = await startNode({
-    name: `js${process.pid}`,
-    cookie,
-    erlang: true,
-    listen: { host: '127.0.0.1' },
-    epmd: { host: '127.0.0.1', port: epmd.port, autoStart: false },
-  })
-  t.teardown(() => node.stop())
+  const node = await startErlangNode(t, epmd.port, { name: `js${process.pid}`, cookie })
   const erl = await startErl(t, { name: `e${process.pid}`, epmdPort: epmd.port, cookie })
   const js = `'${node.name}'`
   // The driver keeps bindings between expressions: `X$` is a variable of this expression only.

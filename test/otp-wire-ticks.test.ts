@@ -3,9 +3,8 @@
 // (SIGSTOP) we drop it with net_tick_timeout.
 import t from 'tap'
 import { erlangSkip, startRealEpmd } from './fixtures/epmd-real.js'
-import { startErl } from './fixtures/erl.js'
+import { startErl, startErlangNode } from './fixtures/erl.js'
 import { nextEvent } from './fixtures/cluster.js'
-import { startNode } from '../lib/node.js'
 import { systemClock, type Clock } from '../lib/clock.js'
 
 const cookie = 'otp-ticks-cookie'
@@ -20,16 +19,7 @@ t.test('ticks with net_ticktime 4', { skip: erlangSkip('epmd', 'erl') }, async t
     ...systemClock,
     setInterval: (fn, ms) => systemClock.setInterval(() => frozen || fn(), ms),
   }
-  const node = await startNode({
-    name: `jst${process.pid}`,
-    cookie,
-    erlang: true,
-    tickTime: 4000,
-    clock,
-    listen: { host: '127.0.0.1' },
-    epmd: { host: '127.0.0.1', port: epmd.port, autoStart: false },
-  })
-  t.teardown(() => node.stop())
+  const node = await startErlangNode(t, epmd.port, { name: `jst${process.pid}`, cookie, tickTime: 4000, clock })
   const erl = await startErl(t, { name: `et${process.pid}`, epmdPort: epmd.port, cookie, netTicktime: 4 })
   t.teardown(() => {
     try {

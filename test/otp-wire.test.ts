@@ -3,9 +3,9 @@
 // after it to another process arrives first), and 100,000 numbered messages each way, in order.
 import t from 'tap'
 import { erlangSkip, startRealEpmd } from './fixtures/epmd-real.js'
-import { startErl } from './fixtures/erl.js'
+import { startErl, startErlangNode } from './fixtures/erl.js'
 import { inProcess } from './fixtures/cluster.js'
-import { startNode, type Node } from '../lib/node.js'
+import type { Node } from '../lib/node.js'
 import type { NetKernel } from '../lib/kernel/net-kernel.js'
 import type { OtpWire } from '../lib/kernel/otp/otp-wire.js'
 import { Pid } from '../lib/terms/pid.js'
@@ -20,14 +20,7 @@ const wireOf = (node: Node, peer: string): OtpWire => (node as unknown as { kern
 t.test('the OTP wire with a real erl', { skip: erlangSkip('epmd', 'erl') }, async t => {
   const epmd = await startRealEpmd()
   t.teardown(() => epmd.stop())
-  const node = await startNode({
-    name: `jsw${process.pid}`,
-    cookie,
-    erlang: true,
-    listen: { host: '127.0.0.1' },
-    epmd: { host: '127.0.0.1', port: epmd.port, autoStart: false },
-  })
-  t.teardown(() => node.stop())
+  const node = await startErlangNode(t, epmd.port, { name: `jsw${process.pid}`, cookie })
   const erl = await startErl(t, { name: `ew${process.pid}`, epmdPort: epmd.port, cookie })
   const js = `'${node.name}'`
   await erl.eval(`register(shell, self()).`)
@@ -53,14 +46,7 @@ t.test('the OTP wire with a real erl', { skip: erlangSkip('epmd', 'erl') }, asyn
   })
 
   await t.test('sends that dial erl are queued during the setup, then written as OTP frames; spawn on erl', async t => {
-    const other = await startNode({
-      name: `jsq${process.pid}`,
-      cookie,
-      erlang: true,
-      listen: { host: '127.0.0.1' },
-      epmd: { host: '127.0.0.1', port: epmd.port, autoStart: false },
-    })
-    t.teardown(() => other.stop())
+    const other = await startErlangNode(t, epmd.port, { name: `jsq${process.pid}`, cookie })
     other.send(['shell', erl.node], tuple(atom('queued'), 1))
     other.send(['shell', erl.node], tuple(atom('queued'), 2))
     t.equal(await erl.eval(`receive {queued, 1} -> receive {queued, 2} -> ok after 5000 -> no2 end after 5000 -> no1 end.`), 'ok')

@@ -96,12 +96,6 @@ export const ARITY: ReadonlyMap<number, number> = new Map([
   [DOP_UNLINK_ID_ACK, 4],
 ])
 
-/** Distribution flags the wire's framing depends on (flags.ts has them all). */
-export const DFLAG_DIST_HDR_ATOM_CACHE = 0x2000n
-export const DFLAG_FRAGMENTS = 0x800000n
-export const DFLAG_EXIT_PAYLOAD = 0x400000n
-export const DFLAG_UNLINK_ID = 0x2000000n
-
 /** Version magic and the frame kinds after the 4-byte length. */
 export const VERSION_MAGIC = 131
 export const DIST_HEADER = 68

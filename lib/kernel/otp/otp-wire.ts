@@ -28,6 +28,7 @@ import { Ref } from '../../terms/ref.js'
 import { CodecError, NetkernelError } from '../../errors.js'
 import { DEFAULT_MAX_MESSAGE_SIZE } from '../limits.js'
 import { OtpMessage } from './otp-message.js'
+import { DFLAG } from './flags.js'
 import { otpFragments, OtpReassembly } from './otp-fragments.js'
 import { createEtfPort, type EtfPort } from './etf-port.js'
 import * as F_EXPORTS from '../frames.js'
@@ -116,10 +117,10 @@ export class OtpWire implements Wire {
 
   constructor(private readonly o: OtpWireOptions) {
     const f = o.flags
-    this.headerMode = (f & (C.DFLAG_DIST_HDR_ATOM_CACHE | C.DFLAG_FRAGMENTS)) !== 0n
-    this.exitPayload = (f & C.DFLAG_EXIT_PAYLOAD) !== 0n
-    this.unlinkId = (f & C.DFLAG_UNLINK_ID) !== 0n
-    this.fragments = (f & C.DFLAG_FRAGMENTS) !== 0n ? otpFragments() : null
+    this.headerMode = (f & (DFLAG.DIST_HDR_ATOM_CACHE | DFLAG.FRAGMENTS)) !== 0n
+    this.exitPayload = (f & DFLAG.EXIT_PAYLOAD) !== 0n
+    this.unlinkId = (f & DFLAG.UNLINK_ID) !== 0n
+    this.fragments = (f & DFLAG.FRAGMENTS) !== 0n ? otpFragments() : null
     this.maxMessage = o.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE
     const etf = createEtfPort()
     // The codec's decode errors name the peer.
