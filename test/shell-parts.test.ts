@@ -249,6 +249,14 @@ t.test('the REPL over plain streams: prompt counter, awaited results, errors, .h
   await until(/REPL commands:[\s\S]*\.exit[\s\S]*q\(\) stops the node and leaves\.\n\(repl@localhost\)7> $/)
   input.write('setTimeout(() => { throw new Error("later") }, 1), 1\n')
   await until(/\*\* exception error: Error: later\n/)
+  // A SIGINT the REPL reports (a Ctrl+C the terminal turned into a signal while the line's code
+  // ran) stops the top-level await that follows, as a Ctrl+C key does.
+  const g = globalThis as { nkWaiting?: boolean }
+  input.write('await (async () => { nkWaiting = true; return receive() })()\n')
+  for (let i = 0; i < 500 && g.nkWaiting !== true; i++) await new Promise(r => setTimeout(r, 10))
+  delete g.nkWaiting
+  session.server.emit('SIGINT')
+  await until(/\*\* exception error: ERR_ABORTED: interrupted \(Ctrl\+C\)\n\(repl@localhost\)9> $/)
   input.write('q()\n')
   await until(/ok\n/)
   await session.closed

@@ -131,6 +131,7 @@ t.test('Ctrl+C stops a wait; a killed shell process is replaced; Ctrl+D stops th
 
   await sh.line('receive()')
   await sh.keys(['1+1'], true) // typed while waiting: kept for later
+  await sh.rawMode()
   await sh.keys(['C-c'])
   await sh.waitFor(new RegExp(`ERR_ABORTED: interrupted \\(Ctrl\\+C\\)\\n${P(2)} 1\\+1$`))
   await sh.keys(['Enter'])
@@ -139,11 +140,23 @@ t.test('Ctrl+C stops a wait; a killed shell process is replaced; Ctrl+D stops th
 
   await sh.line('await receive()')
   await sh.waitFor(new RegExp(`${P(3)} await receive\\(\\)$`))
+  await sh.rawMode() // the line's code has run: now it waits, and Ctrl+C is a key
   await sh.keys(['C-c'])
   await sh.waitFor(new RegExp(`exception error: .*interrupted.*\\n${P(4)}$`))
   await sh.line('send(self(), 42); await receive(100)')
   await sh.waitFor(new RegExp(`\\n42\\n${P(5)}$`))
   t.pass('Ctrl+C stopped a top-level await receive(); the mailbox works after it')
+
+  // Ctrl+C at once, while the line's code still runs (the terminal is out of raw mode then, so
+  // it is a real SIGINT): the code is interrupted, and the shell survives it again and again.
+  for (let n = 5; n < 8; n++) {
+    await sh.line('for (let i = 0; i < 3e8; i++); await receive()')
+    await sh.keys(['C-c'])
+    await sh.waitFor(new RegExp(`exception error: .*interrupted.*\\n${P(n + 1)}$`))
+  }
+  t.pass('Ctrl+C while a line runs: interrupted three times, the shell still there')
+  await sh.line('send(self(), 43); await receive(100)')
+  await sh.waitFor(new RegExp(`\\n43\\n${P(9)}$`))
 
   await sh.line('S = self()')
   const [, old] = await sh.waitFor(/S = self\(\)\n(<\S+>)\n/)
@@ -151,20 +164,20 @@ t.test('Ctrl+C stops a wait; a killed shell process is replaced; Ctrl+D stops th
   await sh.waitFor(/\*\* exception exit: 'killed'/)
   await sh.waitFor(new RegExp(`shell process ${esc(old as string)} exited \\('killed'\\); self\\(\\) is now <`))
   await sh.line('self()')
-  const [, now] = await sh.waitFor(new RegExp(`${P(7)} self\\(\\)\\n(<\\S+>)\\n`))
+  const [, now] = await sh.waitFor(new RegExp(`${P(11)} self\\(\\)\\n(<\\S+>)\\n`))
   t.not(now, old, 'a new shell process took over')
 
   await sh.line(`net_kernel.connect_node('${bar.name}')`)
-  await sh.waitFor(new RegExp(`${P(8)} net_kernel.connect_node\\('${esc(bar.name)}'\\)\\ntrue\\n`))
+  await sh.waitFor(new RegExp(`${P(12)} net_kernel.connect_node\\('${esc(bar.name)}'\\)\\ntrue\\n`))
   await sh.line(`monitor_node('${bar.name}')`)
-  await sh.waitFor(new RegExp(`${P(9)} monitor_node\\('${esc(bar.name)}'\\)\\ntrue\\n`))
+  await sh.waitFor(new RegExp(`${P(13)} monitor_node\\('${esc(bar.name)}'\\)\\ntrue\\n`))
   await sh.line(`disconnect_node('${bar.name}')`)
-  await sh.waitFor(new RegExp(`${P(10)} disconnect_node\\('${esc(bar.name)}'\\)\\ntrue\\n`))
-  for (let n = 11; ; n++) {
+  await sh.waitFor(new RegExp(`${P(14)} disconnect_node\\('${esc(bar.name)}'\\)\\ntrue\\n`))
+  for (let n = 15; ; n++) {
     await sh.line('flush()')
     await sh.waitFor(new RegExp(`${P(n + 1)}$`))
     if ((await sh.screen()).includes(`Shell got ['nodedown', '${bar.name}']`)) break
-    if (n > 30) t.fail('no nodedown message')
+    if (n > 34) t.fail('no nodedown message')
   }
   t.pass("monitor_node: the shell got ['nodedown', bar] after disconnect_node")
 

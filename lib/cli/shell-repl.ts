@@ -61,6 +61,7 @@ export async function startShellRepl(opts: ShellReplOptions): Promise<ShellRepl>
   const output = opts.output ?? process.stdout
   output.write(`${opts.banner ?? ''}\n`)
   const input = opts.input ?? process.stdin
+  const tty = (input as { isTTY?: boolean }).isTTY === true
   const r = repl.start({
     prompt: prompt(),
     input,
@@ -70,7 +71,9 @@ export async function startShellRepl(opts: ShellReplOptions): Promise<ShellRepl>
     preview: false,
     // Ctrl+C in a terminal breaks a runaway loop; without one, the REPL's own SIGINT
     // handling would kill the process before the command's graceful stop.
-    breakEvalOnSigint: (input as { isTTY?: boolean }).isTTY === true,
+    // (Node loses that watch when the process has a 'SIGINT' listener of its own, and a second
+    // Ctrl+C during a line's code then ends the process: add none in a terminal.)
+    breakEvalOnSigint: tty,
   })
   const internals = r as unknown as ReplInternals
 
@@ -184,6 +187,12 @@ export async function startShellRepl(opts: ShellReplOptions): Promise<ShellRepl>
     }
     ttyWrite(d, key)
   }
+  // While the REPL runs a line's code it leaves raw mode, so a Ctrl+C typed then is a real
+  // SIGINT: the REPL reports it with a 'SIGINT' event once the code has returned, before it
+  // starts waiting for a top-level await. Stop that wait too, or the key would be lost.
+  r.on('SIGINT', () => {
+    if (current !== undefined) interrupt()
+  })
   function replayKeys(): void {
     while (!awaiting && buffered.length > 0) {
       const [d, key] = buffered.shift() as [string, Key]
