@@ -29,6 +29,8 @@ export type { Dest, NodeKind, NodeEvents, NodeStats, ConnectionStats } from './n
 export type { StartNodeOptions, ListenOptions as NodeListenOptions, EpmdOptions } from './node-options.js'
 export type { Proc, ModuleDef, ModuleFn, Match, ReceiveOptions, ProcessFn, MonitorTarget, DemonitorOptions } from './process/runtime.js'
 export type { RemoteName } from './process/remote.js'
+export { ProcessGroups, PgMonitor } from './pg/process-groups.js'
+export type { PgGroup, PgEvent, PgScopeOptions, PgSendOptions, PgMonitorOptions } from './pg/process-groups.js'
 export type { RpcOptions } from './process/rpc.js'
 export { ProcessExit } from './process/runtime.js'
 export type { Transport, Conn, Listener, ListenOptions, DialAddress } from './transport.js'

@@ -27,6 +27,7 @@ import type { Announcement } from './discovery.js'
 import { NetkernelError, TransportError } from './errors.js'
 import { OtpWire, otpWire } from './kernel/otp/otp-wire.js'
 import { randomBytes, randomInt } from 'node:crypto'
+import { ProcessGroups } from './pg/process-groups.js'
 
 export type { NodeStats, ConnectionStats } from './kernel/stats.js'
 import type { Dest } from './process/types.js'
@@ -61,6 +62,8 @@ export class Node extends EventEmitter<NodeEvents> {
     /** @internal What this node refused its peers (policy and protocol), per peer; for stats. */
     readonly refusals: Refusals,
     private readonly statsRequests: StatsRequests,
+    /** Process groups: OTP's pg, across netkernel and Erlang/OTP nodes (docs/pg.md). */
+    readonly pg: ProcessGroups,
   ) {
     super()
     this.address = listener?.address
@@ -351,7 +354,15 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
     throw new TransportError('ERR_LISTEN', `cannot start ${name}: ${(err as Error).message}`, { cause: err })
   }
   runtime.setIdentity(name, creation)
-  const node = new Node(name, creation, events, runtime, kernel, cookies, listener, registration, spawns, rpcs, remote, refusals, stats)
+  const pg = new ProcessGroups({
+    runtime,
+    logger,
+    connectedNodes: () => kernel.nodes('connected'),
+    protocolOf: peer => connections.get(peer)?.protocol,
+  })
+  pg.startScope('pg')
+  events.on('nodeup', (peer: string) => pg.nodeUp(peer))
+  const node = new Node(name, creation, events, runtime, kernel, cookies, listener, registration, spawns, rpcs, remote, refusals, stats, pg)
   kernel.startAccepting(creation)
   logger.info({ address: listener?.address, creation }, `node ${name} started`)
   return node
