@@ -1,12 +1,13 @@
 // The side-by-side distribution benchmark (bench/README.md, "## Distribution side by side"):
 // netkernel over tcp, tls and ssh between two OS processes, beside a raw socket pipe, a bare
 // codec loop, Erlang/OTP distribution (default, +zdbbl 32768, inet_tls) and OTP↔netkernel
-// (an erl node and a netkernel node with erlang: true, each way), in one run.
+// (an erl node and a netkernel node with erlang: true, each way), in one run; and pg group
+// send to 10,000 members on three nodes beside OTP's pg (bench/pg.ts).
 //
 //   npm run bench                       # node --import tsx bench/main.ts
 //   node --import tsx bench/main.ts --quick
 //   options: --quick --runs=R --no-otp --no-otp-nk --no-tls --no-ssh --cpu-prof=DIR --out=DIR
-//            --only=tput,m2o,local,ping,hol (scenario families) --sizes=10,100,1024,65536,1048576
+//            --only=tput,m2o,local,ping,hol,pg (scenario families) --sizes=10,100,1024,65536,1048576
 //
 // Progress goes to stderr; the table and the target lines to stdout; the results to
 // bench/results/latest.json and latest.svg (or --out). A --quick run writes to
@@ -25,6 +26,7 @@ import { hasErlang, setupOtp, otpTlsConfig, startOtpPair, startOtpSender, type O
 import { sshdMissing, startSshd } from './sshd.js'
 import type { LatResult, PeerConfig, PeerNodeConfig, TputResult, TransportName } from './peer.js'
 import { chart } from './svg.js'
+import { startPgBench, PG_VARIANT_LABEL, type PgBench } from './pg.js'
 
 // ---- options -----------------------------------------------------------------------------
 
@@ -54,11 +56,26 @@ const PINGS = quick ? 2_000 : 20_000
 const PING_SIZE = 10
 const HOL_M = quick ? 300 : 1500 // 1 MB messages streamed while pinging
 const HOL_SIZE = 1048576
+const PG_MEMBERS = 10_000 // pg group send: members over three nodes
 
 // ---- what is measured --------------------------------------------------------------------
 
 type Variant =
-  'nk-tcp' | 'nk-tls' | 'nk-ssh' | 'otp' | 'otp-tuned' | 'otp-tls' | 'nk-otp' | 'otp-nk' | 'raw' | 'raw-copy' | 'codec' | 'local'
+  | 'nk-tcp'
+  | 'nk-tls'
+  | 'nk-ssh'
+  | 'otp'
+  | 'otp-tuned'
+  | 'otp-tls'
+  | 'nk-otp'
+  | 'otp-nk'
+  | 'raw'
+  | 'raw-copy'
+  | 'codec'
+  | 'local'
+  | 'pg-relay'
+  | 'pg-each'
+  | 'otp-pg'
 const VARIANT_LABEL: Record<Variant, string> = {
   'nk-tcp': 'netkernel tcp',
   'nk-tls': 'netkernel tls',
@@ -72,6 +89,7 @@ const VARIANT_LABEL: Record<Variant, string> = {
   'raw-copy': 'raw copy',
   codec: 'codec loop',
   local: 'local send',
+  ...PG_VARIANT_LABEL,
 }
 /** Figures of one measurement: rate (msgs/s) for throughput; p50/p99/p999 (µs) for latency. */
 type Sample = Record<string, number>
@@ -122,6 +140,8 @@ const tag = `nkb${process.pid}`
 const cookie = randomBytes(12).toString('hex')
 const peerEntry = fileURLToPath(new URL('./peer.ts', import.meta.url))
 let epmd: EpmdDaemon | undefined
+let pgBench: PgBench | undefined
+let pgRound = 0
 const tmp = mkdtempSync(join(tmpdir(), 'nkbench-'))
 let cleaning: Promise<void> | undefined
 const progress = (s: string): void => void process.stderr.write(s + '\n')
@@ -130,6 +150,7 @@ async function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     // Peers and OTP nodes first, then the port mappers and sshd (they serve the others' goodbyes).
     const late = new Set(['epmd', 'sshd'])
+    await pgBench?.stop().catch(() => {})
     await Promise.all(children.filter(c => !late.has(c.label)).map(c => c.stop().catch(() => {})))
     await Promise.all(children.filter(c => late.has(c.label)).map(c => c.stop().catch(() => {})))
     await epmd?.close().catch(() => {})
@@ -304,6 +325,14 @@ async function setup(): Promise<Setup> {
     `started in ${((Date.now() - t0) / 1000).toFixed(1)} s: netkernel ${transports.join(', ')}; OTP ${[...otp.keys()].join(', ') || 'none'}` +
       `; OTP↔netkernel ${[nkToOtp ? 'netkernel→OTP' : '', otpToNk ? 'OTP→netkernel' : ''].filter(Boolean).join(', ') || 'none'}`,
   )
+  if (want('pg')) {
+    try {
+      pgBench = await startPgBench({ members: PG_MEMBERS, otp: otpSetup ?? false, tag: `${tag}pg` })
+      notes.push(...pgBench.notes)
+    } catch (err) {
+      notes.push(`pg group send: not measured (${(err as Error).message})`)
+    }
+  }
   for (const n of notes) progress(`  note: ${n}`)
   return { sender, receiver, recvNodes: ready.nodes, rawPort: ready.rawPort, otp, otpRelease, nkToOtp, otpToNk, notes }
 }
@@ -399,6 +428,19 @@ function measures(s: Setup): Measure[] {
     for (const [pair, v] of otp.filter(([, v]) => v !== 'otp-tls'))
       out.push({ scenario: 'hol', variant: v, run: async () => lat(await pair.sender.ask(`hol ${HOL_M} ${HOL_SIZE} ${PING_SIZE}`, 'LAT')) })
   }
+  if (want('pg') && pgBench !== undefined) {
+    const b = pgBench
+    for (const v of b.variants) {
+      out.push({
+        scenario: 'pg-10k',
+        variant: v,
+        run: async () => {
+          const ns = await b.run(v, ++pgRound)
+          return { rate: PG_MEMBERS / (ns / 1e9), ms: ns / 1e6 }
+        },
+      })
+    }
+  }
   return out
 }
 
@@ -413,7 +455,9 @@ const SCENARIO_LABEL = (sc: string): string =>
       ? `many-to-one (${M2O_PROCS}→1) 100 B`
       : sc === 'local-100'
         ? 'local send 100 B (one node)'
-        : sc
+        : sc === 'pg-10k'
+          ? `pg group send to ${PG_MEMBERS} members`
+          : sc
 
 interface Summary {
   /** Median over rounds of each figure. */
@@ -448,6 +492,9 @@ function summarize(rounds: Rounds): Summary {
     ['otp-nk', 'otp'],
     ['nk-otp', 'nk-tcp'],
     ['otp-nk', 'nk-tcp'],
+    ['pg-relay', 'otp-pg'],
+    ['pg-each', 'otp-pg'],
+    ['pg-relay', 'pg-each'],
   ]
   const scenarios = new Set([...keys].map(k => k.split('|')[0]!))
   for (const sc of scenarios) {
@@ -516,6 +563,7 @@ function render(s: Summary, scenarios: string[]): string {
     return x === undefined ? '' : x.median.toFixed(2)
   }
   for (const sc of scenarios) {
+    if (sc === 'pg-10k') continue // its own table (renderPg)
     if (sc === 'ping' || sc === 'hol') {
       for (const m of ['p50', 'p99', 'p999']) {
         rows.push([
@@ -553,6 +601,26 @@ function render(s: Summary, scenarios: string[]): string {
     ])
   }
   return table(rows)
+}
+
+/** pg group send: time until every member has the message, and members reached per second. */
+function renderPg(s: Summary): string | undefined {
+  const vs = (['pg-relay', 'pg-each', 'otp-pg'] as const).filter(v => s.figures[`pg-10k|${v}`] !== undefined)
+  if (vs.length === 0) return undefined
+  const r = (pair: string): string => s.ratios[`pg-10k|rate|${pair}`]?.median.toFixed(2) ?? ''
+  return table([
+    [`pg group send to ${PG_MEMBERS} members on 3 nodes`, 'ms until all received', 'members/s', 'speed vs OTP', 'speed vs per member'],
+    ...vs.map(v => {
+      const f = s.figures[`pg-10k|${v}`]!
+      return [
+        VARIANT_LABEL[v],
+        f.ms!.toFixed(1),
+        fmtRate(f.rate!),
+        v === 'otp-pg' ? '' : r(`${v}/otp-pg`),
+        v === 'pg-relay' ? r('pg-relay/pg-each') : '',
+      ]
+    }),
+  ])
 }
 
 // ---- main --------------------------------------------------------------------------------
@@ -596,6 +664,8 @@ async function main(): Promise<void> {
   const header = `Distribution side by side: ${RUNS} round${RUNS > 1 ? 's' : ''}${quick ? ' (--quick)' : ''}, Node ${process.version}${s.otpRelease ? `, Erlang/OTP ${s.otpRelease}` : ''}, ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}; median of rounds, ratios per round`
   console.log(`\n${header}`)
   console.log(render(summary, scenarios))
+  const pgTable = renderPg(summary)
+  if (pgTable !== undefined) console.log(`\n${pgTable}`)
   const hol = summary.figures['hol|nk-tcp']
   const idle = summary.figures['ping|nk-tcp']
   if (hol !== undefined && idle !== undefined) {
@@ -633,6 +703,7 @@ async function main(): Promise<void> {
       pingSize: PING_SIZE,
       holMessages: HOL_M,
       holSize: HOL_SIZE,
+      pgMembers: PG_MEMBERS,
     },
     notes: s.notes,
   }
