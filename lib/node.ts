@@ -358,6 +358,7 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
     runtime,
     logger,
     connectedNodes: () => kernel.nodes('connected'),
+    isConnected: peer => kernel.isConnected(peer),
     protocolOf: peer => connections.get(peer)?.protocol,
   })
   pg.startScope('pg')

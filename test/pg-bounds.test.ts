@@ -22,6 +22,7 @@ const tick = (): Promise<void> => new Promise(r => setImmediate(r))
 function setup(limits: Record<string, number> = {}) {
   const runtime = new Runtime({ node: 'me@host', creation: 1 })
   const sent: Array<[unknown, unknown]> = []
+  const connected = new Set([PEER])
   const monitors: Array<{ from: Pid; target: unknown; ref: Ref }> = []
   const remote = {
     send: (_from: Pid | undefined, to: Pid, msg: unknown) => (sent.push([to, msg]), true),
@@ -36,6 +37,7 @@ function setup(limits: Record<string, number> = {}) {
     runtime,
     logger: silentLogger,
     connectedNodes: () => [PEER],
+    isConnected: node => connected.has(node),
     protocolOf: () => 'netkernel',
     limits,
   })
@@ -50,7 +52,7 @@ function setup(limits: Record<string, number> = {}) {
     runtime.downFrom(PEER, m.from, m.ref, 'noconnection')
     await tick()
   }
-  return { runtime, pg, sent, monitors, toScope, peerDown }
+  return { runtime, pg, sent, monitors, toScope, peerDown, connected }
 }
 
 t.test('discover, sync, join, leave and DOWN from a peer scope', async t => {
@@ -98,6 +100,18 @@ t.test('discover, sync, join, leave and DOWN from a peer scope', async t => {
   await peerDown(scopePeer)
   t.same(pg.members('g'), [mine], 'the peer scope’s DOWN drops its members')
   t.equal(pg.dropped, 0)
+})
+
+t.test('the scope never dials: nothing goes to a node that is not connected', async t => {
+  const { sent, toScope, connected, pg, monitors } = setup()
+  await tick()
+  connected.clear()
+  const before = sent.length
+  await toScope(tuple(A.discover, pid(1)))
+  t.equal(sent.length, before, 'no sync and no discover toward a node that went down')
+  await toScope(tuple(A.cast, tuple(A.sync, pid(1), [tuple(atom('g'), [pid(2)])])))
+  t.same(pg.members('g'), [], 'nor is a sync from it held (its scope would be monitored: a dial)')
+  t.equal(monitors.length, 0)
 })
 
 t.test('malformed messages are dropped and counted; the scope keeps serving', async t => {

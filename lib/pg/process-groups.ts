@@ -45,6 +45,8 @@ export interface ProcessGroupsDeps {
   logger: Logger
   /** Connected nodes, visible and hidden. */
   connectedNodes(): string[]
+  /** Whether a connection to the node is up (the scopes never dial). */
+  isConnected(node: string): boolean
   /** The protocol spoken toward a connected node: only 'netkernel' peers take relayed sends. */
   protocolOf(node: string): 'netkernel' | 'erlang' | undefined
   limits?: Partial<PgLimits>
@@ -176,6 +178,7 @@ export class ProcessGroups {
       logger: this.d.logger,
       limits: this.limits,
       connectedNodes: this.d.connectedNodes,
+      isConnected: this.d.isConnected,
     })
     this.scopes.set(n, scope)
     return scope

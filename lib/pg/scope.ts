@@ -63,6 +63,8 @@ export interface ScopeDeps {
   limits: PgLimits
   /** Connected nodes (visible and hidden): where a new scope sends discover. */
   connectedNodes(): string[]
+  /** Whether a connection to `node` is up: the scope never dials (OTP's pg sends with noconnect). */
+  isConnected(node: string): boolean
 }
 
 export class Scope {
@@ -140,6 +142,9 @@ export class Scope {
   }
 
   private send(to: Pid | [string, string], msg: unknown): void {
+    const node = to instanceof Pid ? to.node : to[1]
+    // noconnect: a message to a node that went down is dropped, never a reason to dial it again.
+    if (node !== this.node && !this.d.isConnected(node)) return
     try {
       this.d.runtime.send(to, msg, this.pid)
     } catch (err) {
@@ -231,7 +236,7 @@ export class Scope {
   private onDiscover(peer: unknown): boolean {
     if (!this.isPeer(peer)) return false
     const known = this.peers.has(peer.key)
-    if (!known && !this.roomForPeer(peer)) return true
+    if (!known && (!this.reachable(peer) || !this.roomForPeer(peer))) return true
     this.send(peer, tuple(GEN_CAST, tuple(SYNC, this.pid, this.localGroups())))
     if (!known) {
       this.addPeer(peer)
@@ -259,7 +264,8 @@ export class Scope {
     }
     let p = this.peers.get(peer.key)
     if (p === undefined) {
-      if (!this.roomForPeer(peer)) return true
+      // A peer is monitored; a monitor would dial a node that went down (as noconnect sends would not).
+      if (!this.reachable(peer) || !this.roomForPeer(peer)) return true
       p = this.addPeer(peer)
     }
     const old = p.groups
@@ -348,6 +354,11 @@ export class Scope {
 
   private isPeer(v: unknown): v is Pid {
     return v instanceof Pid && v.node !== this.node
+  }
+
+  /** A peer scope's node is still connected (a message from it may outlive its connection). */
+  private reachable(peer: Pid): boolean {
+    return this.d.isConnected(peer.node)
   }
 
   /** A peer scope's members: pids of its own node only (pg joins only local processes). */
