@@ -1,0 +1,51 @@
+// node.pg across OS processes: two nodes in their own processes (test/fixtures/peer-main.ts)
+// and one here. Their members are seen here, group send reaches each of them once (relayed
+// by each peer's scope), and a peer killed with SIGKILL takes its members along.
+import t from 'tap'
+import { testEpmd, testNode } from './fixtures/cluster.js'
+import { startPeer } from './fixtures/peers.js'
+import { waitFor } from './fixtures/epmd-real.js'
+
+t.test('pg between OS processes', async t => {
+  const epmd = await testEpmd(t)
+  const here = await testNode(t, epmd, { name: `pgp${process.pid}` })
+  const cfg = (name: string) => ({ name, cookie: 'test-cookie', epmdPort: epmd.port, listen: { host: '127.0.0.1' } })
+  const [p1, p2] = await Promise.all([startPeer(t, cfg(`pgp1_${process.pid}`)), startPeer(t, cfg(`pgp2_${process.pid}`))])
+  t.equal(await here.ping(p1.name), 'pong')
+  t.equal(await here.ping(p2.name), 'pong')
+  p1.command('pgjoin g 3')
+  p2.command('pgjoin g 2')
+  await Promise.all([p1.waitFor(/^PGJOINED g 3$/), p2.waitFor(/^PGJOINED g 2$/)])
+  await waitFor(() => here.pg.members('g').length === 5, 10_000, 'five members from the two peers')
+  t.same(
+    here.pg
+      .members('g')
+      .map(p => p.node)
+      .sort(),
+    [p1.name, p1.name, p1.name, p2.name, p2.name].sort(),
+  )
+  const before = here.stats().connections.map(c => [c.peer, c.messagesOut] as const)
+
+  t.equal(here.pg.send('g', { hello: 1 }), 5)
+  const got = (peer: typeof p1): unknown[] => peer.lines.filter(l => l.startsWith('PGGOT ')).map(l => JSON.parse(l.slice(6)))
+  await waitFor(() => got(p1).length === 3 && got(p2).length === 2, 10_000, 'each member printed what it got')
+  const members = (peer: typeof p1): number[] =>
+    got(peer)
+      .map(g => (g as { member: number }).member)
+      .sort()
+  t.same(members(p1), [0, 1, 2], 'each of p1’s members once')
+  t.same(members(p2), [0, 1], 'each of p2’s members once')
+  t.ok(
+    [...got(p1), ...got(p2)].every(g => JSON.stringify((g as { msg: unknown }).msg) === '{"hello":1}'),
+    'the message sent',
+  )
+  const after = new Map(here.stats().connections.map(c => [c.peer, c.messagesOut]))
+  for (const [peer, n] of before) t.equal(after.get(peer)! - n, 1, `one frame to ${peer}`)
+
+  p1.kill('SIGKILL')
+  await waitFor(() => here.pg.members('g').length === 2, 10_000, 'p1’s members gone')
+  t.ok(
+    here.pg.members('g').every(p => p.node === p2.name),
+    'only p2’s members are left',
+  )
+})
