@@ -1,6 +1,7 @@
 // node.pg between three netkernel nodes (native protocol): joins seen everywhere, a process
 // joined twice listed twice, leave, local members, separate scopes, membership dropped when a
-// member exits and when its node goes down, and monitor events for each of these.
+// member exits and when its node goes down, monitor events for each of these, and a
+// partition (disconnect) healed by reconnecting.
 import t from 'tap'
 import { testEpmd, testNode } from './fixtures/cluster.js'
 import { waitFor } from './fixtures/epmd-real.js'
@@ -101,5 +102,20 @@ t.test('pg across three netkernel nodes', async t => {
     const px = idle(b)
     b.pg.join('h', px)
     await waitFor(() => a.pg.members('h').length === 1, 5000, 'a still learns joins')
+  })
+
+  await t.test('a partition drops the other side’s members; reconnecting restores them', async t => {
+    const pb2 = idle(b)
+    b.pg.join('g', pb2)
+    await waitFor(() => a.pg.members('g').length === 2, 5000, 'a sees pb2')
+    t.ok(a.disconnect(b.name))
+    await waitFor(() => a.pg.members('g').length === 1 && b.pg.members('g').length === 1, 5000, 'each side keeps only its own')
+    t.same(a.pg.members('g'), [pa])
+    t.same(b.pg.members('g'), [pb2])
+    t.same(a.nodes('connected'), [], 'the scopes did not dial each other again')
+    t.equal(await a.ping(b.name), 'pong')
+    await waitFor(() => a.pg.members('g').length === 2 && b.pg.members('g').length === 2, 5000, 'whole again')
+    t.same(keys(a.pg.members('g')), keys([pa, pb2]))
+    t.same(keys(b.pg.members('g')), keys([pa, pb2]))
   })
 })
