@@ -56,7 +56,7 @@ function setup(limits: Record<string, number> = {}) {
 }
 
 t.test('discover, sync, join, leave and DOWN from a peer scope', async t => {
-  const { pg, sent, toScope, peerDown, runtime } = setup()
+  const { pg, sent, toScope, peerDown, runtime, monitors } = setup()
   await tick()
   t.ok(
     sent.some(([to, m]) => Array.isArray(to) && to[0] === 'pg' && to[1] === PEER && (m as unknown[])[0] === A.discover),
@@ -73,6 +73,15 @@ t.test('discover, sync, join, leave and DOWN from a peer scope', async t => {
     sent.some(([to, m]) => to instanceof Pid && to.equals(scopePeer) && (m as unknown[])[0] === A.discover),
     'and our own discover',
   )
+  // A second discover from a known peer (both ends discover each other; once OTP sees a
+  // visible netkernel node it discovers it too): another sync, no second monitor or discover.
+  const counted = (tag: unknown): number =>
+    sent.filter(([to, m]) => to instanceof Pid && to.equals(scopePeer) && (m as unknown[])[0] === tag).length
+  const monitorsBefore = monitors.length
+  await toScope(tuple(A.discover, scopePeer))
+  t.equal(counted(A.cast), 2, 'answered with a sync again')
+  t.equal(counted(A.discover), 1, 'no second discover')
+  t.equal(monitors.length, monitorsBefore, 'no second monitor')
 
   await toScope(tuple(A.cast, tuple(A.sync, scopePeer, [tuple(atom('g'), [pid(2), pid(3)]), tuple(atom('h'), [pid(2)])])))
   t.equal(pg.members('g').length, 3)
