@@ -232,12 +232,20 @@ t.test('monitors: events, the bound, the signal, the scope’s end', async t => 
   const last = pg.monitor()
   const scopePid = runtime.whereis('pg')!
   runtime.exit(scopePid, 'kill')
+  t.same(pg.scopeNames(), [], 'a killed scope is gone at once')
   await waitFor(() => last.stopped, 2000, 'the monitor to stop with its scope')
   t.same(pg.scopeNames(), [])
   t.same(pg.members('g'), [], 'a dead scope has no members')
   pg.join('g', p)
   t.same(pg.scopeNames(), ['pg'], 'a join starts it again')
   t.same(pg.members('g'), [p])
+  // Killed and joined in the same tick: the join goes to a new scope, which monitors p.
+  runtime.exit(runtime.whereis('pg')!, 'kill')
+  const q = runtime.spawn(async proc => void (await proc.receive()))
+  pg.join('g', q)
+  t.same(pg.members('g'), [q], 'a fresh scope')
+  runtime.exit(q, 'kill')
+  await waitFor(() => pg.members('g').length === 0, 2000, 'q’s exit seen by the new scope')
 })
 
 t.test('scopes: names, a name already taken, arguments', async t => {

@@ -72,7 +72,7 @@ export class Scope {
   readonly groups = new Map<string, GroupEntry>()
   /** Messages from peers that were malformed or over a bound, dropped. */
   dropped = 0
-  alive = true
+  private ended = false
   private readonly local = new Map<string, LocalMember>()
   private readonly peers = new Map<string, PeerScope>()
   /** Monitor ref key → the pid key of the local member or peer scope it watches. */
@@ -96,6 +96,11 @@ export class Scope {
     for (const node of d.connectedNodes()) this.discover(node)
   }
 
+  /** The scope's process runs (false at once when it is killed, before its loop unwinds). */
+  get alive(): boolean {
+    return !this.ended && this.d.runtime.isAlive(this.pid)
+  }
+
   private get node(): string {
     return this.d.runtime.node
   }
@@ -117,7 +122,7 @@ export class Scope {
         }
       }
     } finally {
-      this.alive = false
+      this.ended = true
       for (const w of [...this.watchers.keys()]) w.stop()
     }
   }
