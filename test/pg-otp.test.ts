@@ -86,6 +86,18 @@ t.test('pg between netkernel and OTP 25', { skip: erlangSkip('epmd', 'erl') }, a
     t.equal(await ev(`pg:get_members(pg, room).`), '[]')
   })
 
+  await t.test('a scope erl starts after the connection: startScope discovers again', async t => {
+    node.pg.startScope('late')
+    // A call over the same connection: its answer means our discover, sent before it, has
+    // reached erl, where no scope 'late' ran yet to take it.
+    await node.rpc(erl.node, 'erlang', 'node', [])
+    t.match(await ev(`{ok, _} = pg:start(late), pg:join(late, g, self()).`), 'ok')
+    await new Promise(r => setTimeout(r, 200))
+    t.same(node.pg.members('g', { scope: 'late' }), [], 'OTP’s new scope does not discover a hidden node')
+    node.pg.startScope('late')
+    await waitFor(() => node.pg.members('g', { scope: 'late' }).length === 1, 10_000, 'met after a second startScope')
+  })
+
   await t.test('a group that is not an atom', async t => {
     await ev(`pg:join({room, <<"x">>}, self()).`)
     const group = tuple(atom('room'), Buffer.from('x'))

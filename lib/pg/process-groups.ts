@@ -61,9 +61,15 @@ export class ProcessGroups {
     this.limits = { ...DEFAULT_PG_LIMITS, ...d.limits }
   }
 
-  /** pg:start_link(Scope): start the scope (a process registered as `name`) unless it runs. */
+  /**
+   * pg:start_link(Scope): start the scope (a process registered as `name`). When it runs
+   * already, it discovers the connected nodes again: the way to meet a scope an OTP node
+   * started after the connection came up (OTP does not discover a hidden node itself).
+   */
   startScope(name: string): void {
-    this.scope(name, true)
+    const running = this.scope(name, false)
+    if (running !== undefined) running.discoverAll()
+    else this.scope(name, true)
   }
 
   /** The running scopes. */

@@ -93,7 +93,12 @@ export class Scope {
       rt.exit(this.pid, 'kill')
       throw err
     }
-    for (const node of d.connectedNodes()) this.discover(node)
+    this.discoverAll()
+  }
+
+  /** {discover, Self} to this scope on every connected node. */
+  discoverAll(): void {
+    for (const node of this.d.connectedNodes()) this.discover(node)
   }
 
   /** The scope's process runs (false at once when it is killed, before its loop unwinds). */
