@@ -249,7 +249,7 @@ t.test('monitors: events, the bound, the signal, the scope’s end', async t => 
 })
 
 t.test('scopes: names, a name already taken, arguments', async t => {
-  const { pg, runtime } = setup()
+  const { pg, runtime, sent } = setup()
   const q = runtime.spawn(async proc => void (await proc.receive()))
   runtime.register('taken', q)
   t.throws(() => pg.startScope('taken'), { code: 'ERR_NAME_TAKEN' })
@@ -263,6 +263,10 @@ t.test('scopes: names, a name already taken, arguments', async t => {
   t.equal(pg.leave('g', []), 'not_joined')
   pg.startScope('other')
   t.same(pg.scopeNames().sort(), ['other', 'pg'])
+  const discovers = (): number => sent.filter(([to, m]) => Array.isArray(to) && to[0] === 'pg' && (m as unknown[])[0] === A.discover).length
+  const before = discovers()
+  pg.startScope('pg')
+  t.equal(discovers(), before + 1, 'startScope on a running scope discovers the connected nodes again')
 })
 
 t.test('group keys: equal terms, equal keys; too big or too deep refused', async t => {
