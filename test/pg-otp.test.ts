@@ -109,6 +109,20 @@ t.test('pg between netkernel and OTP 25', { skip: erlangSkip('epmd', 'erl') }, a
     await waitFor(async () => (await ev(`length(pg:get_members({room, <<"x">>})).`)) === '2', 10_000, 'erl sees ours')
   })
 
+  await t.test('malformed pg messages from erl are dropped and counted', async t => {
+    t.equal(node.pg.dropped, 0, 'nothing OTP’s own pg sent was dropped')
+    const js = `{pg, '${node.name}'}`
+    // Four malformed (not a pid, an improper list, groups not a list, not pg's), and a join
+    // well formed but from a process that is no peer scope: ignored, as OTP's pg ignores it.
+    await ev(`${js} ! {join, self(), g, [not_a_pid]}, ${js} ! {join, self(), g, [spawn(fun() -> ok end)]}, ok.`)
+    await ev(`${js} ! {'$gen_cast', {sync, self(), [{g, [self()]} | bad]}}, ${js} ! {leave, self(), self(), g}, ${js} ! hello, ok.`)
+    await waitFor(() => node.pg.dropped >= 4, 5000, 'four drops')
+    await new Promise(r => setTimeout(r, 100))
+    t.equal(node.pg.dropped, 4, 'exactly the four malformed ones')
+    t.equal(node.pg.members('g').filter(p => p.node === erl.node).length, 0, 'nothing joined')
+    t.equal(await node.ping(erl.node), 'pong', 'the connection is up')
+  })
+
   await t.test('the erl node dies: its members go', async t => {
     const group = tuple(atom('room'), Buffer.from('x'))
     t.equal(node.pg.members(group).filter(p => p.node === erl.node).length, 1, 'erl has a member before')
@@ -116,6 +130,6 @@ t.test('pg between netkernel and OTP 25', { skip: erlangSkip('epmd', 'erl') }, a
     await waitFor(() => node.pg.members(group).length === 1, 10_000, 'erl’s members gone')
     t.same(node.pg.members(group), [jp])
     t.same(node.pg.members('room', { scope: 'chat' }), [jp])
-    t.equal(node.pg.dropped, 0, 'nothing OTP sent was dropped')
+    t.equal(node.pg.dropped, 4, 'nothing more dropped')
   })
 })
