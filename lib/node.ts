@@ -27,6 +27,7 @@ import type { Announcement } from './discovery.js'
 import { NetkernelError, TransportError } from './errors.js'
 import { OtpWire, otpWire } from './kernel/otp/otp-wire.js'
 import { randomBytes, randomInt } from 'node:crypto'
+import { GlobalNames } from './global/global.js'
 
 export type { NodeStats, ConnectionStats } from './kernel/stats.js'
 import type { Dest } from './process/types.js'
@@ -42,6 +43,8 @@ export interface NodeEvents {
 export class Node extends EventEmitter<NodeEvents> {
   /** Where this node accepts connections (undefined for a purely local node). */
   readonly address: { host: string; port: number } | undefined
+  /** Global names across the cluster (OTP's `global`): register, whereis, send (docs/global.md). */
+  readonly global: GlobalNames
   private stopped = false
 
   /** @internal use startNode() */
@@ -61,9 +64,11 @@ export class Node extends EventEmitter<NodeEvents> {
     /** @internal What this node refused its peers (policy and protocol), per peer; for stats. */
     readonly refusals: Refusals,
     private readonly statsRequests: StatsRequests,
+    global: GlobalNames,
   ) {
     super()
     this.address = listener?.address
+    this.global = global
     events.on('nodeup', (peer: string, info: NodeEvents['nodeup'][1]) => this.emit('nodeup', peer, info))
     events.on('nodedown', (peer: string, info: NodeEvents['nodedown'][1]) => this.emit('nodedown', peer, info))
     events.on('connectError', (peer: string | undefined, info: NodeEvents['connectError'][1]) => this.emit('connectError', peer, info))
@@ -292,9 +297,27 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
     erpc.call(conn!, claimed, id, from, mod, fun, args, outcome)
     return true
   }
+  // The global name server: started once the node has its identity; until then (and
+  // without it: `global: false`) the node is hidden toward OTP (docs/global.md).
+  const global = new GlobalNames({
+    runtime,
+    logger,
+    connect: n => kernel.connect(n),
+    disconnect: n => void kernel.disconnect(n),
+    isVisible: n => connections.get(n)?.type === 'visible',
+    visibleNodes: () => kernel.nodes('visible'),
+  })
+  const globalOn = o.global && !o.hidden
+  events.on('nodeup', (peer: string, info: { type: string }) => {
+    if (info.type === 'visible') global.nodeEvent('nodeup', peer)
+  })
+  events.on('nodedown', (peer: string, info: { type: string }) => {
+    if (info.type === 'visible') global.nodeEvent('nodedown', peer)
+  })
   const kernel: NetKernel = new NetKernel({
     name,
     hidden: o.hidden,
+    otpHidden: o.hidden || !globalOn,
     erlang: o.erlang,
     // Toward an OTP node the connection speaks OTP's distribution protocol (otp-wire.ts).
     erlangWire: est =>
@@ -351,7 +374,25 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
     throw new TransportError('ERR_LISTEN', `cannot start ${name}: ${(err as Error).message}`, { cause: err })
   }
   runtime.setIdentity(name, creation)
-  const node = new Node(name, creation, events, runtime, kernel, cookies, listener, registration, spawns, rpcs, remote, refusals, stats)
+  if (globalOn) global.start()
+  else if (o.erlang && !o.hidden)
+    logger.info({}, `node ${name}: global is off (global: false), so the node is hidden toward Erlang/OTP peers`)
+  const node = new Node(
+    name,
+    creation,
+    events,
+    runtime,
+    kernel,
+    cookies,
+    listener,
+    registration,
+    spawns,
+    rpcs,
+    remote,
+    refusals,
+    stats,
+    global,
+  )
   kernel.startAccepting(creation)
   logger.info({ address: listener?.address, creation }, `node ${name} started`)
   return node
