@@ -176,3 +176,60 @@ t.test('a hidden node (erlang: true, hidden: true) has no global traffic', { ski
   t.equal(node.whereis('global_name_server'), undefined, 'no global name server on a hidden node')
   t.same(node.global.known(), [])
 })
+
+t.test('two clusters merge with a name on both sides: the resolve method runs', { skip }, async t => {
+  const epmd = await startRealEpmd()
+  t.teardown(() => epmd.stop())
+  const node = await startErlangNode(t, epmd.port, { name: `gm${process.pid}`, cookie })
+  // ea's name sorts before the JS node's (ea resolves, OTP's code); ez's after (we resolve).
+  const ea = await startErl(t, { name: `a${process.pid}`, epmdPort: epmd.port, cookie })
+  const ez = await startErl(t, { name: `z${process.pid}`, epmdPort: epmd.port, cookie })
+  const idle = (): Pid => node.spawn(async proc => void (await proc.receive(m => m === 'never')))
+  const told: unknown[] = []
+  const listener = (): Pid =>
+    node.spawn(async proc => {
+      for (;;) told.push(await proc.receive())
+    })
+
+  // JS side: dup_a, dup_z (default random_exit) and note_a (random_notify).
+  const ja = idle()
+  const jz = idle()
+  const jn = listener()
+  t.equal(await node.global.register('dup_a', ja), true)
+  t.equal(await node.global.register('dup_z', jz), true)
+  t.equal(await node.global.register('note_a', jn, { resolve: 'random_notify' }), true)
+  // erl side, each on its own node, not connected to anything yet.
+  await ea.eval(`A = spawn(fun() -> receive never -> ok end end), yes = global:register_name(dup_a, A).`)
+  await ea.eval(
+    `N = spawn(fun() -> receive M -> io:format("~p~n", [M]) end end), yes = global:register_name(note_a, N, fun global:random_notify_name/3).`,
+  )
+  await ez.eval(`Z = spawn(fun() -> receive never -> ok end end), yes = global:register_name(dup_z, Z).`)
+
+  t.equal(await ea.eval(`net_adm:ping('${node.name}').`), 'pong')
+  t.equal(await ea.eval(`global:sync().`, 10_000), 'ok')
+  await node.global.sync({ timeout: 10_000 })
+  // ea resolved (its node sorts first): random_exit keeps the pid of the smaller node, ea's,
+  // and kills ours; random_notify keeps ea's and tells ours.
+  t.equal(await ea.eval(`global:whereis_name(dup_a) =:= A.`), 'true', 'dup_a: the process on the smaller node (erl) wins')
+  t.same(node.global.whereis('dup_a')?.node, ea.node, 'and the JS replica agrees')
+  await waitFor(() => !isAlive(node, ja), 5000, 'the JS loser of dup_a is killed')
+  t.equal(await ea.eval(`global:whereis_name(note_a) =:= N.`), 'true')
+  await waitFor(
+    () => told.some(m => m instanceof Tuple && m.length === 2 && m[1] === atom('note_a')),
+    5000,
+    'the JS loser of note_a is told',
+  )
+  t.ok(isAlive(node, jn), 'random_notify does not kill')
+
+  // ez joins: we resolve (our node sorts first): the JS pid wins dup_z; we kill ez's.
+  t.equal(await ez.eval(`net_adm:ping('${node.name}').`), 'pong')
+  t.equal(await ez.eval(`global:sync().`, 10_000), 'ok')
+  await node.global.sync({ timeout: 10_000 })
+  t.same(node.global.whereis('dup_z'), jz, 'dup_z: the process on the smaller node (JS) wins')
+  await waitFor(async () => (await ez.eval(`is_process_alive(Z).`)) === 'false', 5000, 'the erl loser of dup_z is killed')
+  t.equal(await ez.eval(`node(global:whereis_name(dup_z)).`), node.name, 'and ez agrees')
+})
+
+function isAlive(node: { spawn: unknown }, pid: Pid): boolean {
+  return (node as unknown as { runtime: { isAlive(p: Pid): boolean } }).runtime.isAlive(pid)
+}
