@@ -62,6 +62,9 @@ export interface GlobalServerDeps {
   maxListLength: number
 }
 
+/** Most sync calls waiting at once. */
+const MAX_SYNCERS = 1000
+
 interface NodeState {
   myTag?: unknown
   hisTag?: unknown
@@ -412,9 +415,16 @@ export function globalServer(
           req[1]
             .slice(0, deps.maxListLength)
             .map(nameOf)
-            .filter((n): n is string => n !== undefined && n !== self && !synced.has(n)),
+            .filter((n): n is string => n !== undefined && n !== self && !synced.has(n) && deps.isVisible(n)),
         )
+        // A node that is not connected counts as down at once (OTP's monitor_node); pending
+        // syncs are bounded (the oldest is answered when a peer asks too many).
         if (want.size === 0) return reply(G.ok)
+        if (syncers.size >= MAX_SYNCERS) {
+          const oldest = syncers.values().next().value!
+          syncers.delete(oldest)
+          oldest.reply()
+        }
         syncers.add({ nodes: want, reply: () => reply(G.ok) })
         return
       }
@@ -536,7 +546,7 @@ export function globalServer(
           return
         }
         case 'sync': {
-          const want = new Set((e.fields.nodes ?? []).filter(n => n !== self && !synced.has(n)))
+          const want = new Set((e.fields.nodes ?? []).filter(n => n !== self && !synced.has(n) && deps.isVisible(n)))
           if (want.size === 0) e.fields.done?.()
           else syncers.add({ nodes: want, reply: e.fields.done ?? (() => {}) })
           return
