@@ -30,6 +30,7 @@ export type { StartNodeOptions, ListenOptions as NodeListenOptions, EpmdOptions 
 export type { Proc, ModuleDef, ModuleFn, Match, ReceiveOptions, ProcessFn, MonitorTarget, DemonitorOptions } from './process/runtime.js'
 export type { RemoteName } from './process/remote.js'
 export type { RpcOptions } from './process/rpc.js'
+export type { GlobalNames, GlobalRegisterOptions, ResolveMethod } from './global/global.js'
 export { ProcessExit } from './process/runtime.js'
 export type { Transport, Conn, Listener, ListenOptions, DialAddress } from './transport.js'
 export type { Authenticator, AuthContext, AuthResult, HandshakeChannel, HandshakeMessage, CookieStore } from './authenticator.js'
