@@ -206,6 +206,7 @@ export class Node extends EventEmitter<NodeEvents> {
     this.spawns.failAll()
     this.rpcs.failAll()
     this.statsRequests.failAll()
+    this.global.stop()
     await this.kernel.stop()
     this.runtime.shutdown('shutdown')
   }

@@ -166,3 +166,33 @@ t.test('the terms of the protocol', async t => {
   t.same(w, P('a@x', 1, 0))
   t.same(killed, [P('b@x', 1, 0)])
 })
+
+t.test('a stopped node: global calls reject with ERR_NODE_STOPPED', async t => {
+  const epmd = await testEpmd(t)
+  const a = await testNode(t, epmd, { name: `bs${process.pid}` })
+  const pid = a.spawn(async proc => void (await proc.receive()))
+  const inFlight = a.global.register('late', pid).then(
+    ok => ok,
+    (err: { code?: string }) => err.code,
+  )
+  await a.stop()
+  const outcome = await inFlight
+  t.ok([true, 'ERR_NODE_STOPPED'].includes(outcome as never), `a call under way completes or is failed (${String(outcome)})`)
+  await t.rejects(a.global.register('x', pid), { code: 'ERR_NODE_STOPPED' })
+  await t.rejects(a.global.sync(), { code: 'ERR_NODE_STOPPED' })
+  t.equal(a.global.whereis('late'), undefined)
+})
+
+t.test('global: false, or hidden: no global name server', async t => {
+  const epmd = await testEpmd(t)
+  const off = await testNode(t, epmd, { name: `bo${process.pid}`, global: false })
+  t.equal(off.whereis('global_name_server'), undefined)
+  await t.rejects(
+    off.global.register(
+      'x',
+      off.spawn(async () => {}),
+    ),
+    { code: 'ERR_NODE_STOPPED' },
+  )
+  t.same(off.global.registered(), [])
+})

@@ -53,6 +53,8 @@ export class GlobalNames {
   private readonly holder: { tables?: GlobalTables; server?: GlobalServerState; locker?: Pid } = {}
   private serverPid: Pid | undefined
   private registrarPid: Pid | undefined
+  /** Register/unregister/sync calls under way: failed when the node stops. */
+  private readonly pending = new Set<(err: Error) => void>()
 
   /** @internal startNode() starts it (startGlobal). */
   constructor(private readonly d: GlobalDeps) {}
@@ -79,6 +81,14 @@ export class GlobalNames {
     )
     runtime.register(G.server, this.serverPid)
     this.registrarPid = runtime.spawn(registrar(() => this.holder.server))
+  }
+
+  /** @internal The node stops: calls under way reject with ERR_NODE_STOPPED. */
+  stop(): void {
+    this.serverPid = undefined
+    this.registrarPid = undefined
+    const err = new NetkernelError('ERR_NODE_STOPPED', `${this.d.runtime.node} is stopped: global calls cannot complete`)
+    for (const fail of [...this.pending]) fail(err)
   }
 
   /** @internal The kernel saw a visible node come up or go down. */
@@ -138,9 +148,11 @@ export class GlobalNames {
       const done = (err?: Error): void => {
         clearTimeout(timer)
         opts.signal?.removeEventListener('abort', onAbort)
+        this.pending.delete(done)
         if (err === undefined) resolve()
         else reject(err)
       }
+      this.pending.add(done)
       const timer = setTimeout(
         () => done(new NetkernelError('ERR_GLOBAL_TIMEOUT', `global.sync: not synced within ${timeout} ms`)),
         timeout,
@@ -171,9 +183,18 @@ export class GlobalNames {
     const reg = this.registrarPid
     if (reg === undefined) return Promise.reject(new NetkernelError('ERR_NODE_STOPPED', 'global: not running'))
     return new Promise((resolve, reject) => {
-      const req = new RegistrarRequest(fn, Date.now() + timeout, (r, err) => (err === undefined ? resolve(r) : reject(err)))
-      if (!this.d.runtime.send(reg, req) && !this.d.runtime.isAlive(reg))
-        reject(new NetkernelError('ERR_NODE_STOPPED', 'global: not running'))
+      const fail = (err: Error): void => {
+        this.pending.delete(fail)
+        reject(err)
+      }
+      this.pending.add(fail)
+      const req = new RegistrarRequest(fn, Date.now() + timeout, (r, err) => {
+        this.pending.delete(fail)
+        if (err === undefined) resolve(r)
+        else reject(err)
+      })
+      if (!this.d.runtime.isAlive(reg)) fail(new NetkernelError('ERR_NODE_STOPPED', 'global: not running'))
+      else this.d.runtime.send(reg, req)
     })
   }
 }
