@@ -233,3 +233,32 @@ t.test('two clusters merge with a name on both sides: the resolve method runs', 
 function isAlive(node: { spawn: unknown }, pid: Pid): boolean {
   return (node as unknown as { runtime: { isAlive(p: Pid): boolean } }).runtime.isAlive(pid)
 }
+
+t.test('a lost connection: global prevents overlapping partitions, as between BEAM nodes', { skip }, async t => {
+  const epmd = await startRealEpmd()
+  t.teardown(() => epmd.stop())
+  const node = await startErlangNode(t, epmd.port, { name: `gpop${process.pid}`, cookie })
+  const e1 = await startErl(t, { name: `gp1${process.pid}`, epmdPort: epmd.port, cookie })
+  const e2 = await startErl(t, { name: `gp2${process.pid}`, epmdPort: epmd.port, cookie })
+  t.equal(await e1.eval(`net_adm:ping('${e2.node}').`), 'pong')
+  t.equal(await e1.eval(`net_adm:ping('${node.name}').`), 'pong')
+  t.equal(await e2.eval(`global:sync().`, 10_000), 'ok')
+  await waitFor(() => node.nodes().length === 2, 10_000, 'the JS node meets e2')
+  await node.global.sync({ timeout: 10_000 })
+
+  // We drop e1: we tell e2 ({lost_connection, …}), which disconnects e1 ("requested
+  // disconnect"), as a BEAM node's global would. (e1, having lost us, tells e2 too; whether
+  // that reaches e2 before e2 drops e1 is a race, as between BEAM nodes.)
+  t.ok(node.disconnect(e1.node))
+  await waitFor(async () => (await e2.eval(`lists:member('${e1.node}', nodes()).`)) === 'false', 10_000, 'e2 drops e1')
+  await e2.waitOutput(
+    new RegExp(`'global' at node \\S+ requested disconnect from node '?${e1.node}'? in order to prevent overlapping partitions`),
+  )
+  t.notOk(node.global.known().includes(e1.node), 'the JS node forgot e1')
+  // Reconnecting heals it: global meets again, and sync returns everywhere.
+  t.equal(await node.ping(e1.node), 'pong')
+  t.equal(await node.ping(e2.node), 'pong')
+  await node.global.sync({ timeout: 10_000 })
+  t.equal(await e1.eval(`global:sync().`, 10_000), 'ok')
+  await waitFor(async () => (await e1.eval(`lists:member('${e2.node}', nodes()).`)) === 'true', 10_000, 'the mesh is whole again')
+})
