@@ -142,7 +142,13 @@ export class GlobalNames {
   /** global:sync/0: resolves once every visible node has been synced with (or went down). */
   sync(opts: { timeout?: number; signal?: AbortSignal } = {}): Promise<void> {
     const server = this.serverPid
-    if (server === undefined) return Promise.reject(new NetkernelError('ERR_NODE_STOPPED', 'global: not running'))
+    if (server === undefined)
+      return Promise.reject(
+        new NetkernelError(
+          'ERR_NODE_STOPPED',
+          `global is not running on ${this.d.runtime.node} (a hidden node, global: false, or stopped)`,
+        ),
+      )
     return new Promise((resolve, reject) => {
       const timeout = opts.timeout ?? 30_000
       const done = (err?: Error): void => {
@@ -181,7 +187,13 @@ export class GlobalNames {
 
   private trans(fn: RegistrarRequest['fn'], timeout = 30_000): Promise<unknown> {
     const reg = this.registrarPid
-    if (reg === undefined) return Promise.reject(new NetkernelError('ERR_NODE_STOPPED', 'global: not running'))
+    if (reg === undefined)
+      return Promise.reject(
+        new NetkernelError(
+          'ERR_NODE_STOPPED',
+          `global is not running on ${this.d.runtime.node} (a hidden node, global: false, or stopped)`,
+        ),
+      )
     return new Promise((resolve, reject) => {
       const fail = (err: Error): void => {
         this.pending.delete(fail)
@@ -193,7 +205,13 @@ export class GlobalNames {
         if (err === undefined) resolve(r)
         else reject(err)
       })
-      if (!this.d.runtime.isAlive(reg)) fail(new NetkernelError('ERR_NODE_STOPPED', 'global: not running'))
+      if (!this.d.runtime.isAlive(reg))
+        fail(
+          new NetkernelError(
+            'ERR_NODE_STOPPED',
+            `global is not running on ${this.d.runtime.node} (a hidden node, global: false, or stopped)`,
+          ),
+        )
       else this.d.runtime.send(reg, req)
     })
   }
