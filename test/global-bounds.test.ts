@@ -136,7 +136,8 @@ t.test('the terms of the protocol', async t => {
   t.equal(new Set(keys).size, keys.length, 'distinct terms, distinct keys')
   t.equal(exposeName(atom('x')), 'x')
   t.equal(exposeName('s'), 's')
-  t.equal(exposeName(tuple(atom('n'), 1)), termKey(tuple(atom('n'), 1)))
+  t.equal(exposeName(tuple(atom('n'), 1, [atom('A b')], Buffer.from('x'))), `{n,1,['A b'],<<"x">>}`)
+  t.equal(exposeName(new Map([[1, 2]])), termKey(new Map([[1, 2]])))
   t.ok(isTrue(true) && isTrue(atom('true')) && !isTrue(atom('false')))
   // Erlang's pid order: serial, then number, then node, then creation.
   const P = (node: string, id: number, serial: number, cre = 1): Pid => new Pid(node, id, serial, cre)

@@ -96,6 +96,12 @@ t.test('global names between erl and netkernel', { skip }, async t => {
   })
   t.same(answer, tuple(atom('got'), atom('hello')), 'node.global.send reaches the erl process')
 
+  // A name that is not an atom works too; registered() shows it as erl prints it.
+  await ev(`T = spawn(fun() -> receive stop -> ok end end), yes = global:register_name({erl, 1}, T).`, 10_000)
+  await waitFor(() => node.global.registered().length === 2, 5000, 'the tuple name seen')
+  t.ok(node.global.registered().includes('{erl,1}'), `a tuple name as erl prints it (${node.global.registered().join(' ')})`)
+  t.equal(await ev(`global:unregister_name({erl, 1}), T ! stop, ok.`, 10_000), 'ok')
+
   // JS registers: erl sees the JS pid, and global:send reaches it.
   let seen: unknown
   const jsPid = node.spawn(async proc => {

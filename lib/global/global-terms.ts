@@ -2,7 +2,7 @@
 // atoms, a stable key for any term (names, lock ids and tags are arbitrary terms), Erlang's
 // order of pids (lock ids sort two locker pids), and the resolve methods, which OTP sends as
 // export funs (`fun global:random_exit_name/3`).
-import { Atom, atom } from '../terms/atom.js'
+import { Atom, atom, quoteAtom } from '../terms/atom.js'
 import { Pid } from '../terms/pid.js'
 import { Ref } from '../terms/ref.js'
 import { Tuple } from '../terms/tuple.js'
@@ -157,9 +157,21 @@ export function nameOf(v: unknown): string | undefined {
   return v instanceof Atom ? v.name : undefined
 }
 
-/** The JS face of a global name term: an atom's name; other terms as they came. */
+/** The JS face of a global name term: an atom's name; another term as erl prints it ({erl,1}). */
 export function exposeName(v: unknown): string {
-  return v instanceof Atom ? v.name : typeof v === 'string' ? v : termKey(v)
+  return v instanceof Atom ? v.name : typeof v === 'string' ? v : erlText(v, 0)
+}
+
+function erlText(v: unknown, depth: number): string {
+  if (depth > 20) return '...'
+  if (v instanceof Atom) return quoteAtom(v.name)
+  if (typeof v === 'number' || typeof v === 'bigint') return String(v)
+  if (v === true || v === false) return String(v)
+  if (v instanceof Pid || v instanceof Ref) return v.toString()
+  if (v instanceof Tuple) return `{${v.map(x => erlText(x, depth + 1)).join(',')}}`
+  if (Array.isArray(v)) return `[${v.map(x => erlText(x, depth + 1)).join(',')}]`
+  if (Buffer.isBuffer(v) || v instanceof Uint8Array) return `<<${JSON.stringify(Buffer.from(v).toString('latin1'))}>>`
+  return termKey(v, depth)
 }
 
 /** The atom true as it decodes (a JS boolean), or as an Atom. */

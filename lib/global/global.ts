@@ -10,7 +10,7 @@
 //   await node.global.sync()                    // global:sync(): every visible node synced
 //
 // Names are strings here and atoms toward OTP; names OTP registers as other terms show in
-// registered() as a key string (see docs/global.md).
+// registered() as erl prints them (see docs/global.md).
 import { Atom, atom } from '../terms/atom.js'
 import { Pid } from '../terms/pid.js'
 import type { Runtime } from '../process/runtime.js'
