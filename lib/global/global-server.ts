@@ -26,16 +26,16 @@ import { Ref } from '../terms/ref.js'
 import { Tuple, tuple } from '../terms/tuple.js'
 import type { Proc } from '../process/types.js'
 import type { Logger } from '../logger.js'
-import { cast, multiCall } from './global-calls.js'
+import { cast } from './global-calls.js'
 import { GlobalTables, type TableLimits } from './global-tables.js'
 import { LockerMsg, LockIsSet } from './global-locker.js'
-import { G, GLOBAL_VSN, isTrue, methodOf, nameOf, sameTerm, termKey } from './global-terms.js'
+import { G, GLOBAL_VSN, isTrue, nameOf, sameTerm, termKey } from './global-terms.js'
 import { resolveConflict } from './global-resolve.js'
 
 /** What the node tells its server (JS objects: a peer cannot forge them). */
 export class ServerEvent {
   constructor(
-    readonly kind: 'nodeup' | 'nodedown' | 'extra_nodedown' | 'exchange_ops' | 'sync' | 'call',
+    readonly kind: 'nodeup' | 'nodedown' | 'extra_nodedown' | 'exchange_ops' | 'sync',
     readonly node: string,
     readonly fields: {
       tag?: unknown
@@ -43,7 +43,6 @@ export class ServerEvent {
       resolved?: unknown[]
       nodes?: string[]
       done?: () => void
-      fn?: (s: GlobalServerState) => void
     } = {},
   ) {}
 }
@@ -551,9 +550,6 @@ export function globalServer(
           else syncers.add({ nodes: want, reply: e.fields.done ?? (() => {}) })
           return
         }
-        case 'call':
-          e.fields.fn?.(state.server!)
-          return
       }
     }
 
@@ -580,5 +576,3 @@ export function globalServer(
     }
   }
 }
-
-export { multiCall, methodOf }

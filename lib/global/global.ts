@@ -11,7 +11,7 @@
 //
 // Names are strings here and atoms toward OTP; names OTP registers as other terms show in
 // registered() as erl prints them (see docs/global.md).
-import { Atom, atom } from '../terms/atom.js'
+import { atom } from '../terms/atom.js'
 import { Pid } from '../terms/pid.js'
 import type { Runtime } from '../process/runtime.js'
 import type { Logger } from '../logger.js'
@@ -222,5 +222,3 @@ function checkName(name: unknown): asserts name is string {
     throw new NetkernelError('ERR_BAD_ARGUMENT', 'global: a name is a non-empty string of at most 255 characters')
   }
 }
-
-export { Atom }
