@@ -130,6 +130,19 @@ t.test('global names between erl and netkernel', { skip }, async t => {
   t.throws(() => node.global.send('nobody', 1), { code: 'ERR_GLOBAL_NOT_REGISTERED' })
   t.ok(new NetkernelError('ERR_GLOBAL_NOT_REGISTERED', 'x'))
 
+  // erl and JS register the same names at the same time: one wins each, and both agree.
+  for (let i = 0; i < 5; i++) {
+    const name = `race${i}`
+    const mine = node.spawn(async proc => void (await proc.receive(m => m === 'never')))
+    const [erlSays, jsSays] = await Promise.all([
+      ev(`R$ = spawn(fun() -> receive never -> ok end end), global:register_name(${name}, R$).`, 20_000),
+      node.global.register(name, mine, { timeout: 20_000 }),
+    ])
+    t.equal([erlSays === 'yes', jsSays].filter(x => x).length, 1, `${name}: exactly one registration wins (erl ${erlSays}, JS ${jsSays})`)
+    const owner = node.global.whereis(name)
+    t.equal(await ev(`node(global:whereis_name(${name})).`), owner?.node, `${name}: both replicas name the same owner`)
+  }
+
   // Unregister from JS: erl's replica loses it.
   await node.global.unregister('js_srv')
   t.equal(node.global.whereis('js_srv'), undefined)
