@@ -318,7 +318,8 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
   const kernel: NetKernel = new NetKernel({
     name,
     hidden: o.hidden,
-    otpHidden: o.hidden || !globalOn,
+    // Published toward OTP only while the global name server runs (docs/global.md).
+    otpHidden: () => o.hidden || !global.running,
     erlang: o.erlang,
     // Toward an OTP node the connection speaks OTP's distribution protocol (otp-wire.ts).
     erlangWire: est =>
@@ -375,9 +376,15 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
     throw new TransportError('ERR_LISTEN', `cannot start ${name}: ${(err as Error).message}`, { cause: err })
   }
   runtime.setIdentity(name, creation)
-  if (globalOn) global.start()
-  else if (o.erlang && !o.hidden)
+  if (globalOn) {
+    try {
+      global.start()
+    } catch (err) {
+      logger.warn({ err }, `node ${name}: the global name server did not start, so the node is hidden toward Erlang/OTP peers`)
+    }
+  } else if (o.erlang && !o.hidden) {
     logger.info({}, `node ${name}: global is off (global: false), so the node is hidden toward Erlang/OTP peers`)
+  }
   const node = new Node(
     name,
     creation,

@@ -281,3 +281,16 @@ t.test('a lost connection: global prevents overlapping partitions, as between BE
   t.equal(await e1.eval(`global:sync().`, 10_000), 'ok')
   await waitFor(async () => (await e1.eval(`lists:member('${e2.node}', nodes()).`)) === 'true', 10_000, 'the mesh is whole again')
 })
+
+t.test('a node whose global name server is gone is hidden toward OTP peers connecting after', { skip }, async t => {
+  const epmd = await startRealEpmd()
+  t.teardown(() => epmd.stop())
+  const node = await startErlangNode(t, epmd.port, { name: `gk${process.pid}`, cookie })
+  t.ok(node.global.running)
+  node.exit(node.whereis('global_name_server')!, 'kill')
+  await waitFor(() => !node.global.running, 5000, 'the server is gone')
+  const e1 = await startErl(t, { name: `gk1${process.pid}`, epmdPort: epmd.port, cookie })
+  t.equal(await e1.eval(`net_adm:ping('${node.name}').`), 'pong')
+  t.equal(await e1.eval(`{lists:member('${node.name}', nodes()), lists:member('${node.name}', nodes(hidden))}.`), '{false,true}')
+  t.equal(await e1.eval(`global:sync().`, 10_000), 'ok', 'global:sync() does not wait for it')
+})

@@ -83,6 +83,11 @@ export class GlobalNames {
     this.registrarPid = runtime.spawn(registrar(() => this.holder.server))
   }
 
+  /** True while the global name server runs (the node is then published toward OTP). */
+  get running(): boolean {
+    return this.serverPid !== undefined && this.d.runtime.isAlive(this.serverPid)
+  }
+
   /** @internal The node stops: calls under way reject with ERR_NODE_STOPPED. */
   stop(): void {
     this.serverPid = undefined

@@ -79,8 +79,11 @@ export interface KernelOptions {
   erlangWire?: (est: Established) => Wire
   /** @internal Tests: the distribution flags offered to OTP peers instead of DFLAGS_OFFERED. */
   otpFlags?: bigint
-  /** Hidden toward Erlang/OTP peers (no DFLAG_PUBLISHED) even when `hidden` is false. */
-  otpHidden?: boolean
+  /**
+   * Hidden toward Erlang/OTP peers (no DFLAG_PUBLISHED) even when `hidden` is false; a
+   * function is asked at each handshake (the node: while its global name server runs).
+   */
+  otpHidden?: boolean | (() => boolean)
   emit(event: 'nodeup' | 'nodedown', name: string, info: Record<string, unknown>): void
   emit(event: 'connectError', name: string | undefined, info: Record<string, unknown>): void
   /** Decoded frames from a connection go here (dispatch.ts). */
@@ -371,7 +374,7 @@ export class NetKernel {
       erlang: o.erlang === true,
       dialling: node => this.machine.setup(node)?.dialling === true,
       otpFlags: o.otpFlags,
-      otpHidden: o.otpHidden ?? o.hidden,
+      otpHidden: typeof o.otpHidden === 'function' ? o.otpHidden() : (o.otpHidden ?? o.hidden),
     }
   }
 
