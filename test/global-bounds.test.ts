@@ -54,6 +54,28 @@ t.test('malformed messages from a peer are ignored and counted; the server keeps
     return proc.receive(undefined, { timeout: 5000 })
   })
   t.match(String(known), b.name, 'get_known lists the peer')
+
+  // Holding the global lock, the peer registers a process of a node nobody knows: refused.
+  const ghost = new Pid('ghost@nowhere', 1, 0, 1)
+  const replies = await inProcess(b, async proc => {
+    const call = async (req: unknown): Promise<unknown> => {
+      const tag = proc.makeRef()
+      proc.send(to, tuple(atom('$gen_call'), tuple(proc.self, tag), req))
+      return proc.receive(undefined, { timeout: 5000 })
+    }
+    const id = tuple(atom('global'), proc.self)
+    return [
+      await call(tuple(atom('set_lock'), id)),
+      await call(tuple(atom('register'), atom('ghostly'), ghost, atom('random_exit_name'))),
+      await call(tuple(atom('register'), atom('real'), proc.self, atom('random_exit_name'))),
+      await call(tuple(atom('del_lock'), id)),
+    ]
+  })
+  t.equal(replies.length, 4)
+  t.equal(a.global.whereis('ghostly'), undefined, 'a process of an unknown node is not registered')
+  t.ok((a.global.ignored().get('name of an unknown node') ?? 0) >= 1, 'and counted')
+  t.equal(a.global.whereis('real')?.node, b.name, 'a process of the peer is')
+  t.equal(a.global.sizes().locks, 0, 'the lock is released')
 })
 
 t.test('the tables: per-node bounds, monitors released', async t => {

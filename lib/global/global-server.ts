@@ -59,6 +59,8 @@ export interface GlobalServerDeps {
   limits: TableLimits
   /** Most entries a peer may list in one message (names, nodes, ops). */
   maxListLength: number
+  /** Most nodes this node's global knows (each is dialled). */
+  maxKnownNodes: number
 }
 
 /** Most sync calls waiting at once. */
@@ -268,6 +270,12 @@ export function globalServer(
       return id instanceof Tuple && sameTerm(id[1], e.requester)
     }
     const insName = (name: unknown, pid: Pid, method: unknown, from: Pid | string, info: unknown[]): void => {
+      // A process of a node that is neither this one, connected, nor known is not taken (a
+      // peer could otherwise make us hold names, monitors and dials for any node it invents).
+      if (pid.node !== self && !deps.isVisible(pid.node) && !known.has(pid.node)) {
+        ignore('name of an unknown node', name)
+        return
+      }
       if (!tables.insertName(name, pid, method)) {
         ignore('name over the per-node bound', name)
         return
@@ -289,6 +297,10 @@ export function globalServer(
         const v = e instanceof Tuple && typeof e[1] === 'number' ? e[1] : 0
         if (n === undefined || n === self) continue
         const had = known.get(n)
+        if (had === undefined && known.size >= deps.maxKnownNodes) {
+          ignore('node over the known-nodes bound', n)
+          continue
+        }
         if (had === undefined) {
           known.set(n, v)
           added.push(n)

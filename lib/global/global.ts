@@ -74,6 +74,7 @@ export class GlobalNames {
           rpc: (n, args) => runtime.rpc(n, 'global', 'resolve_it', args, { timeout: 10_000 }),
           limits,
           maxListLength: limits.maxNamesPerNode * 4,
+          maxKnownNodes: 1000,
         },
         this.holder,
         tables => runtime.spawn(theLocker(tables, logger)),
