@@ -331,25 +331,26 @@ export function globalServer(
     const resolved = (node: string, hisResolved: unknown[], hisKnown: unknown[]): void => {
       const st = ns(node)
       const ops = [...((st.saveOps as unknown[] | undefined) ?? []), ...hisResolved]
-      const newNodes = [node, ...hisKnown].map(e => {
-        if (e instanceof Tuple && typeof e[1] === 'number' && e[1] !== 0) return e
-        const n = typeof e === 'string' ? e : (nameOf(e instanceof Tuple ? e[0] : e) ?? '')
-        return tuple(atom(n), nodeVsn(n))
+      const newNodes = [atom(node), ...hisKnown].flatMap(e => {
+        if (e instanceof Tuple && typeof e[1] === 'number' && e[1] !== 0 && e[0] instanceof Atom) return [e]
+        const n = nameOf(e instanceof Tuple ? e[0] : e)
+        return n === undefined ? [] : [tuple(atom(n), nodeVsn(n))]
       })
       const hisKnownNodes = hisKnown
         .map(e => nameOf(e instanceof Tuple ? e[0] : e))
         .filter((n): n is string => n !== undefined && n !== self)
       syncOthers(hisKnownNodes)
       const info = [tuple(G.vsn, st.vsn ?? GLOBAL_VSN), tuple(G.lock, st.lockId)]
+      // His nodes become known before his names go in (names of unknown nodes are refused).
+      const before = [...known.keys()]
+      const added = addToKnown(newNodes)
       doOps(ops, self, info)
       notifySynced(node)
       for (const n of hisKnownNodes) cancelResolvedLocker(n)
-      const before = [...known.keys()]
       const msg = tuple(G.newNodes, atom(self), ops, [], newNodes, info)
       cancelResolvedLocker(node, () => {
         for (const n of before) cast(proc, n, msg)
       })
-      const added = addToKnown(newNodes)
       toLocker(new LockerMsg('add_to_known', node, { nodes: added }))
       synced.add(node)
     }
