@@ -50,6 +50,8 @@ export const ERROR_CODES = {
   ERR_SIGNAL_NOT_ALLOWED: 'policy.allowSignal refused an operation a peer asked of this node',
   ERR_RPC: 'rpc: the called function raised an exception (throw, exit, error) or the call could not run (badrpc)',
   ERR_RPC_TIMEOUT: 'rpc: no result within the timeout (the remote function may still be running)',
+  ERR_GLOBAL_NOT_REGISTERED: 'global.send: no process is registered under the global name',
+  ERR_GLOBAL_TIMEOUT: 'global: the cluster lock (register, unregister) or a sync did not complete within the timeout',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES
@@ -106,6 +108,8 @@ export const ERROR_CLASS = {
   ERR_SIGNAL_NOT_ALLOWED: 'NetkernelError',
   ERR_RPC: 'RpcError',
   ERR_RPC_TIMEOUT: 'NetkernelError',
+  ERR_GLOBAL_NOT_REGISTERED: 'NetkernelError',
+  ERR_GLOBAL_TIMEOUT: 'NetkernelError',
 } as const satisfies Record<ErrorCode, string>
 
 export type ErrorClassName = (typeof ERROR_CLASS)[ErrorCode]

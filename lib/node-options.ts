@@ -51,10 +51,18 @@ export interface StartNodeOptions {
   hidden?: boolean
   /**
    * Also speak Erlang/OTP's distribution protocol: dial OTP nodes (those the port mapper
-   * lists without netkernel's marker) and take their handshakes, as a hidden node toward
-   * them. The cookie is then also proven with OTP's MD5 digest, to OTP peers only. Default false.
+   * lists without netkernel's marker) and take their handshakes. A node that is not `hidden`
+   * is a visible member of their cluster (it speaks OTP's `global`: docs/global.md); a
+   * hidden one is hidden toward them too. The cookie is then also proven with OTP's MD5
+   * digest, to OTP peers only. Default false.
    */
   erlang?: boolean
+  /**
+   * Run the global name server (node.global, OTP's `global`). Default true. Without it the
+   * node stays hidden toward Erlang/OTP peers (a visible node that ignores global makes
+   * global:sync() hang cluster-wide).
+   */
+  global?: boolean
   /** Default tcp(). */
   transport?: Transport
   /** Default cookie(). */
@@ -135,6 +143,7 @@ export const DEFAULTS = {
   cookieFile: DEFAULT_COOKIE_FILE,
   hidden: false,
   erlang: false,
+  global: true,
   listen: { host: '0.0.0.0' },
   epmd: { host: '127.0.0.1', port: 4369, autoStart: true, listenHost: '0.0.0.0' },
   tickTime: 60_000,
@@ -158,6 +167,7 @@ export interface ResolvedOptions {
   cookieFile: string
   hidden: boolean
   erlang: boolean
+  global: boolean
   transport: Transport
   auth: Authenticator
   /** false: accept nothing. Port 0 = any free port. */
@@ -242,6 +252,7 @@ export function resolveOptions(opts: StartNodeOptions): ResolvedOptions {
     cookieFile: opts.cookieFile ?? DEFAULTS.cookieFile,
     hidden: opts.hidden ?? DEFAULTS.hidden,
     erlang: opts.erlang ?? DEFAULTS.erlang,
+    global: opts.global ?? DEFAULTS.global,
     transport: opts.transport ?? tcp(),
     auth: opts.auth ?? cookieAuth(),
     listen,

@@ -28,6 +28,7 @@ import { NetkernelError, TransportError } from './errors.js'
 import { OtpWire, otpWire } from './kernel/otp/otp-wire.js'
 import { randomBytes, randomInt } from 'node:crypto'
 import { ProcessGroups } from './pg/process-groups.js'
+import { GlobalNames } from './global/global.js'
 
 export type { NodeStats, ConnectionStats } from './kernel/stats.js'
 import type { Dest } from './process/types.js'
@@ -43,6 +44,8 @@ export interface NodeEvents {
 export class Node extends EventEmitter<NodeEvents> {
   /** Where this node accepts connections (undefined for a purely local node). */
   readonly address: { host: string; port: number } | undefined
+  /** Global names across the cluster (OTP's `global`): register, whereis, send (docs/global.md). */
+  readonly global: GlobalNames
   private stopped = false
 
   /** @internal use startNode() */
@@ -64,9 +67,11 @@ export class Node extends EventEmitter<NodeEvents> {
     private readonly statsRequests: StatsRequests,
     /** Process groups: OTP's pg, across netkernel and Erlang/OTP nodes (docs/pg.md). */
     readonly pg: ProcessGroups,
+    global: GlobalNames,
   ) {
     super()
     this.address = listener?.address
+    this.global = global
     events.on('nodeup', (peer: string, info: NodeEvents['nodeup'][1]) => this.emit('nodeup', peer, info))
     events.on('nodedown', (peer: string, info: NodeEvents['nodedown'][1]) => this.emit('nodedown', peer, info))
     events.on('connectError', (peer: string | undefined, info: NodeEvents['connectError'][1]) => this.emit('connectError', peer, info))
@@ -204,6 +209,7 @@ export class Node extends EventEmitter<NodeEvents> {
     this.spawns.failAll()
     this.rpcs.failAll()
     this.statsRequests.failAll()
+    this.global.stop()
     await this.kernel.stop()
     this.runtime.shutdown('shutdown')
   }
@@ -295,9 +301,28 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
     erpc.call(conn!, claimed, id, from, mod, fun, args, outcome)
     return true
   }
+  // The global name server: started once the node has its identity; until then (and
+  // without it: `global: false`) the node is hidden toward OTP (docs/global.md).
+  const global = new GlobalNames({
+    runtime,
+    logger,
+    connect: n => kernel.connect(n),
+    disconnect: n => void kernel.disconnect(n),
+    isVisible: n => connections.get(n)?.type === 'visible',
+    visibleNodes: () => kernel.nodes('visible'),
+  })
+  const globalOn = o.global && !o.hidden
+  events.on('nodeup', (peer: string, info: { type: string }) => {
+    if (info.type === 'visible') global.nodeEvent('nodeup', peer)
+  })
+  events.on('nodedown', (peer: string, info: { type: string }) => {
+    if (info.type === 'visible') global.nodeEvent('nodedown', peer)
+  })
   const kernel: NetKernel = new NetKernel({
     name,
     hidden: o.hidden,
+    // Published toward OTP only while the global name server runs (docs/global.md).
+    otpHidden: () => o.hidden || !global.running,
     erlang: o.erlang,
     // Toward an OTP node the connection speaks OTP's distribution protocol (otp-wire.ts).
     erlangWire: est =>
@@ -363,7 +388,32 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
   })
   pg.startScope('pg')
   events.on('nodeup', (peer: string) => pg.nodeUp(peer))
-  const node = new Node(name, creation, events, runtime, kernel, cookies, listener, registration, spawns, rpcs, remote, refusals, stats, pg)
+  if (globalOn) {
+    try {
+      global.start()
+    } catch (err) {
+      logger.warn({ err }, `node ${name}: the global name server did not start, so the node is hidden toward Erlang/OTP peers`)
+    }
+  } else if (o.erlang && !o.hidden) {
+    logger.info({}, `node ${name}: global is off (global: false), so the node is hidden toward Erlang/OTP peers`)
+  }
+  const node = new Node(
+    name,
+    creation,
+    events,
+    runtime,
+    kernel,
+    cookies,
+    listener,
+    registration,
+    spawns,
+    rpcs,
+    remote,
+    refusals,
+    stats,
+    pg,
+    global,
+  )
   kernel.startAccepting(creation)
   logger.info({ address: listener?.address, creation }, `node ${name} started`)
   return node

@@ -67,7 +67,11 @@ t.test('--once: a snapshot of a node in another OS process', async t => {
   )
   const procs = /processes (\d+)/.exec(r.stdout)
   t.ok(procs !== null && Number(procs[1]) >= 1, `process count shown (${procs?.[1]})`)
-  t.match(r.stdout, /registered 2: pg waiter/, 'registered names (pg: the default process group scope)')
+  t.match(
+    r.stdout,
+    /registered 3: global_name_server pg waiter/,
+    "registered names (global_name_server and pg, the default process group scope, are the node's own)",
+  )
   t.match(r.stdout, /connections 2 \(1 hidden\)/, 'foo and top itself')
   t.match(r.stdout, /PEER\s+TYPE\s+TRANSPORT\s+MSG\/S IN\s+MSG\/S OUT\s+B\/S IN\s+B\/S OUT\s+MSGS IN\s+MSGS OUT\s+QUEUED\s+BUSY\s+UP/)
   const f = row(r.stdout, foo.name)

@@ -12,8 +12,9 @@ import { recordEvents, sleep, kernelOf } from './fixtures/mesh-helpers.js'
 t.test('an idle connection stays up: ticks flow both ways', async t => {
   const T = 400
   const epmd = await testEpmd(t)
-  const a = await testNode(t, epmd, { name: 'idle_a', tickTime: T })
-  const b = await testNode(t, epmd, { name: 'idle_b', tickTime: T })
+  // global: false: its meeting's messages would count as traffic on the idle connection.
+  const a = await testNode(t, epmd, { name: 'idle_a', tickTime: T, global: false })
+  const b = await testNode(t, epmd, { name: 'idle_b', tickTime: T, global: false })
   const logA = recordEvents(a),
     logB = recordEvents(b)
   t.equal(await a.connect(b.name), true)

@@ -133,7 +133,7 @@ async function finishAsDialler(t: Test, p: RawPeer, node: Node, opts: { compleme
 }
 
 async function otpNode(t: Test, name: string, opts: Partial<StartNodeOptions> = {}): Promise<Node> {
-  const node = await startNode({ name, cookie: COOKIE, erlang: true, epmd: false, listen: { host: '127.0.0.1' }, ...opts })
+  const node = await startNode({ name, cookie: COOKIE, erlang: true, global: false, epmd: false, listen: { host: '127.0.0.1' }, ...opts })
   t.teardown(() => node.stop())
   return node
 }

@@ -33,7 +33,9 @@ t.test('the Erlang/OTP handshake with a real erl', { skip: erlangSkip('epmd', 'e
   const ep = { host: '127.0.0.1', port: epmd.port, autoStart: false }
 
   async function jsNode(name: string, opts: Partial<StartNodeOptions> = {}): Promise<Node> {
-    const node = await startNode({ name, cookie: COOKIE, erlang: true, listen: { host: '127.0.0.1' }, epmd: ep, ...opts })
+    // global: false keeps the node hidden toward OTP, as these handshake tests expect (a
+    // visible node, with global, is tested in global-otp.test.ts).
+    const node = await startNode({ name, cookie: COOKIE, erlang: true, global: false, listen: { host: '127.0.0.1' }, epmd: ep, ...opts })
     t.teardown(() => node.stop())
     return node
   }

@@ -1,5 +1,5 @@
 // node.pg beside a real erl node running OTP's pg (-kernel start_pg true): the netkernel node
-// (erlang: true, hidden toward OTP) discovers erl's scope on connecting, and both sides see
+// (erlang: true, hidden toward OTP with global: false) discovers erl's scope on connecting, and both sides see
 // each other's members; leave both ways; a JS member's exit and the erl node's death drop the
 // members; messages erl sends to each member reach JS members; group send from JS reaches erl
 // members; a named scope besides the default; groups that are not atoms.
@@ -16,7 +16,8 @@ const cookie = 'pg-otp-cookie'
 t.test('pg between netkernel and OTP 25', { skip: erlangSkip('epmd', 'erl') }, async t => {
   const epmd = await startRealEpmd()
   t.teardown(() => epmd.stop())
-  const node = await startErlangNode(t, epmd.port, { name: `pgjs${process.pid}`, cookie })
+  // global: false: hidden toward OTP, whose scopes then never discover this node themselves.
+  const node = await startErlangNode(t, epmd.port, { name: `pgjs${process.pid}`, cookie, global: false })
   const erl = await startErl(t, { name: `pge${process.pid}`, epmdPort: epmd.port, cookie, args: ['-kernel', 'start_pg', 'true'] })
   const ev = (expr: string): Promise<string> => erl.eval(expr)
   const onErl = (n: Node): Pid[] => n.pg.members('g').filter(p => p.node === erl.node)
@@ -132,4 +133,33 @@ t.test('pg between netkernel and OTP 25', { skip: erlangSkip('epmd', 'erl') }, a
     t.same(node.pg.members('room', { scope: 'chat' }), [jp])
     t.equal(node.pg.dropped, 4, 'nothing more dropped')
   })
+})
+
+t.test('a visible node: OTP scopes discover it themselves, even one started later', { skip: erlangSkip('epmd', 'erl') }, async t => {
+  const epmd = await startRealEpmd()
+  t.teardown(() => epmd.stop())
+  const node = await startErlangNode(t, epmd.port, { name: `pgvjs${process.pid}`, cookie })
+  const erl = await startErl(t, { name: `pgve${process.pid}`, epmdPort: epmd.port, cookie, args: ['-kernel', 'start_pg', 'true'] })
+  const jp = node.spawn(async proc => {
+    await proc.receive(m => m === 'stop')
+  })
+  node.pg.startScope('later')
+  t.equal(await node.ping(erl.node), 'pong')
+  t.ok(node.nodes('visible').includes(erl.node), 'the node is visible toward OTP')
+  t.equal(await erl.eval(`lists:member('${node.name}', nodes()).`), 'true', "in erl's nodes()")
+
+  // Both sides discover each other at once (ours and OTP's discover cross): each member once.
+  t.equal(await erl.eval(`pg:join(g, self()).`), 'ok')
+  node.pg.join('g', jp)
+  await waitFor(() => node.pg.members('g').length === 2, 10_000, 'the erl member')
+  await waitFor(async () => (await erl.eval(`length(pg:get_members(g)).`)) === '2', 10_000, 'erl sees ours')
+
+  // A scope erl starts after the connection finds this node without any help from us.
+  t.match(await erl.eval(`{ok, _} = pg:start(later), pg:join(later, h, self()).`), 'ok')
+  await waitFor(() => node.pg.members('h', { scope: 'later' }).length === 1, 10_000, 'met by OTP’s own discover')
+  node.pg.join('h', jp, { scope: 'later' })
+  await waitFor(async () => (await erl.eval(`length(pg:get_members(later, h)).`)) === '2', 10_000, 'erl sees ours in later')
+  t.equal(node.pg.dropped, 0, 'nothing OTP’s pg sent was dropped')
+  node.send(jp, 'stop')
+  await waitFor(async () => (await erl.eval(`length(pg:get_members(g)).`)) === '1', 10_000, 'the JS member’s exit seen on erl')
 })

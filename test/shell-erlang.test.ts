@@ -201,7 +201,7 @@ t.test("the seed's transcripts with a real erl on the other side", { skip: erlSk
     await d.line(`send(['server', '${erl.node}'], tuple(atom('hi'), self()))`, new RegExp(`> \\{hi,<${esc(js)}\\.\\d+\\.\\d+>\\}\\n`))
     await d.flushUntil(/Shell got hi\n/)
     t.pass('the Erlang echo server answered: Shell got hi')
-    await d.line("nodes('hidden')", new RegExp(`> \\[${esc(erl.node)}\\]\\n`))
+    await d.line('nodes()', new RegExp(`> \\[${esc(erl.node)}\\]\\n`))
   })
 
   t.test('rpc both ways: rpc:call into a JavaScript module; rpc.call into erl', async t => {

@@ -61,6 +61,11 @@ export interface HandshakeDeps {
   dialling?(node: string): boolean
   /** @internal Tests: the distribution flags offered to OTP peers instead of DFLAGS_OFFERED. */
   otpFlags?: bigint
+  /**
+   * Hidden toward Erlang/OTP peers (no DFLAG_PUBLISHED): a node not hidden is published only
+   * when its global name server runs (node.ts); default `hidden`.
+   */
+  otpHidden?: boolean
 }
 
 /** The setup machine's verdict on a handshake event (every step accepted when there is no machine). */

@@ -79,6 +79,11 @@ export interface KernelOptions {
   erlangWire?: (est: Established) => Wire
   /** @internal Tests: the distribution flags offered to OTP peers instead of DFLAGS_OFFERED. */
   otpFlags?: bigint
+  /**
+   * Hidden toward Erlang/OTP peers (no DFLAG_PUBLISHED) even when `hidden` is false; a
+   * function is asked at each handshake (the node: while its global name server runs).
+   */
+  otpHidden?: boolean | (() => boolean)
   emit(event: 'nodeup' | 'nodedown', name: string, info: Record<string, unknown>): void
   emit(event: 'connectError', name: string | undefined, info: Record<string, unknown>): void
   /** Decoded frames from a connection go here (dispatch.ts). */
@@ -369,6 +374,7 @@ export class NetKernel {
       erlang: o.erlang === true,
       dialling: node => this.machine.setup(node)?.dialling === true,
       otpFlags: o.otpFlags,
+      otpHidden: typeof o.otpHidden === 'function' ? o.otpHidden() : (o.otpHidden ?? o.hidden),
     }
   }
 
@@ -552,8 +558,8 @@ export class NetKernel {
 
   /** Mesh: tell a new visible peer which visible nodes we know; it connects to the rest. */
   private gossip(c: Connection): void {
-    // (An Erlang/OTP peer's connection is hidden: it never gets NODES frames.)
-    if (c.type !== 'visible' || this.o.hidden) return
+    // (An Erlang/OTP peer never gets NODES frames: its global connects the mesh.)
+    if (c.type !== 'visible' || this.o.hidden || c.protocol === 'erlang') return
     c.send([NODES, this.nodes('visible').filter(n => n !== c.peer)])
   }
 

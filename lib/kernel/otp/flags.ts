@@ -3,8 +3,9 @@
 // 25 node requires and accepts is measured in docs/protocol.md ("Erlang/OTP handshake").
 //
 // What this node offers (DFLAGS_OFFERED): OTP 25's mandatory set, the digest that stands for
-// it, and the optional flags whose signals the OTP wire handles. Never PUBLISHED: toward OTP a
-// netkernel node is a hidden node (no global, no transitive connections). Never ALIAS (until
+// it, and the optional flags whose signals the OTP wire handles. PUBLISHED is added by the
+// handshake for a node visible toward OTP (one that runs global: docs/global.md); a hidden
+// node offers none, as erl -hidden. Never ALIAS (until
 // ALIAS_SEND is implemented) nor NAME_ME (a dynamic name is not offered).
 //
 // What a peer must offer (checkPeerFlags): OTP 25's mandatory 11 flags, or
@@ -70,7 +71,7 @@ export const MANDATORY_25: readonly DflagName[] = [
 
 export const DFLAGS_MANDATORY_25 = or(...MANDATORY_25)
 
-/** The flags this node offers an OTP peer (docs/erlang.md; hidden: no PUBLISHED). */
+/** The flags this node offers an OTP peer (docs/erlang.md), PUBLISHED aside (otp-handshake.ts adds it when visible). */
 export const DFLAGS_OFFERED =
   DFLAGS_MANDATORY_25 |
   or(

@@ -22,8 +22,9 @@
 // As in the native handshake (handshake.ts), what to answer is the setup machine's: 'hello',
 // 'alive_answered' and 'authenticated' on the responder, 'alive_asked' on the dialler, through
 // deps.setup. Nothing the peer says before its challenge reply has proven the cookie changes
-// what the node holds. The flags: ours are DFLAGS_OFFERED (flags.ts: hidden toward OTP, no
-// PUBLISHED); a peer lacking one of OTP 25's mandatory flags is refused (responder: status
+// what the node holds. The flags: ours are DFLAGS_OFFERED, with PUBLISHED when the node is
+// visible toward OTP (not hidden, its global name server running: docs/global.md); the
+// connection is visible when both ends are published. A peer lacking one of OTP 25's mandatory flags is refused (responder: status
 // not_allowed) or given up on (dialler), naming the flags as OTP's log does.
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto'
 import type { Conn } from '../../transport.js'
@@ -130,7 +131,7 @@ export async function initiateOtpHandshake(d: HandshakeDeps, conn: Conn, peer: s
   const address = `${conn.remoteAddress}:${conn.remotePort}`
   const who = `${peer} (${address})`
   const ch = new OtpChannel(conn, who, d.stepTimeout, signal, d.clock)
-  const ours = d.otpFlags ?? DFLAGS_OFFERED
+  const ours = d.otpFlags ?? offered(d)
   try {
     ch.send(otpNameMessage(ours, d.creation, d.localName))
     const status = statusOf(await ch.receive())
@@ -201,7 +202,7 @@ export async function initiateOtpHandshake(d: HandshakeDeps, conn: Conn, peer: s
     const { decoder, leftover } = ch.detach()
     return {
       peer,
-      hidden: true,
+      hidden: !published(ours, theirs),
       creation,
       conn,
       decoder,
@@ -225,7 +226,7 @@ export async function initiateOtpHandshake(d: HandshakeDeps, conn: Conn, peer: s
 export async function respondOtpHandshake(d: HandshakeDeps, conn: Conn, signal: AbortSignal): Promise<Established> {
   const address = `${conn.remoteAddress}:${conn.remotePort}`
   const ch = new OtpChannel(conn, address, d.stepTimeout, signal, d.clock)
-  const ours = d.otpFlags ?? DFLAGS_OFFERED
+  const ours = d.otpFlags ?? offered(d)
   const refuse = (status: string, err: NetkernelError): never => {
     ch.send(statusMessage(status))
     throw err
@@ -325,7 +326,7 @@ export async function respondOtpHandshake(d: HandshakeDeps, conn: Conn, signal: 
     const { decoder, leftover } = ch.detach()
     return {
       peer,
-      hidden: true,
+      hidden: !published(ours, theirs),
       creation: creation as number,
       conn,
       decoder,
@@ -338,4 +339,14 @@ export async function respondOtpHandshake(d: HandshakeDeps, conn: Conn, signal: 
     ch.detach()
     throw err
   }
+}
+
+/** The flags offered: DFLAGS_OFFERED, and DFLAG_PUBLISHED for a node visible toward OTP. */
+function offered(d: HandshakeDeps): bigint {
+  return (d.otpHidden ?? d.hidden) ? DFLAGS_OFFERED : DFLAGS_OFFERED | DFLAG.PUBLISHED
+}
+
+/** A connection is visible when both ends are published (else it is hidden, as in OTP). */
+function published(ours: bigint, theirs: bigint): boolean {
+  return (ours & DFLAG.PUBLISHED) !== 0n && (theirs & DFLAG.PUBLISHED) !== 0n
 }
