@@ -72,6 +72,37 @@ t.test('--module FILE and --module NAME=FILE: other nodes spawn their functions'
   t.match(bad.stderr(), /netkernel node: --module: cannot load module file .*missing\.mjs/)
 })
 
+t.test('--no-global: the node runs no global name server; without it, it does', async t => {
+  const epmd = await testEpmd(t)
+  const foo = await testNode(t, epmd, { name: 'gfoo' })
+  for (const [name, flags, has] of [
+    ['gbar', [], true],
+    ['gbaz', ['--no-global'], false],
+  ] as const) {
+    const cli = startCli(t, [
+      'node',
+      '--sname',
+      name,
+      '--cookie',
+      'test-cookie',
+      '--epmd-port',
+      String(epmd.port),
+      '--stdin-lifeline',
+      ...flags,
+    ])
+    await cli.waitFor('stdout', /listening on port/)
+    const stats = await foo.stats(full(name))
+    t.equal(
+      stats.registered.includes('global_name_server'),
+      has,
+      `${name} ${flags.join(' ')}: global_name_server ${has ? 'runs' : 'absent'}`,
+    )
+    t.ok(stats.registered.includes('pg'), `${name}: the pg scope runs either way`)
+    cli.child.stdin.end()
+    t.equal(await cli.exited(), 0)
+  }
+})
+
 t.test('--tls-cert-auth with a certificate naming another node: refuses to start, says why', async t => {
   const epmd = await testEpmd(t)
   const files = writeCertFiles(testPki('cli node CA'), tempDir(t), [full('someone-else'), full('cgood')])

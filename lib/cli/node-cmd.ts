@@ -13,6 +13,8 @@ const HELP = `usage: netkernel node (--sname NAME | --name NAME@HOST.DOMAIN) [op
   --name NAME@HOST     long node name (fully qualified host)
   --cookie C           cookie (default: ~/.erlang.cookie)
   --hidden             a hidden node
+  --no-global          no global name server (startNode's global: false; hidden toward
+                       Erlang/OTP peers, whose global would otherwise wait for it)
   --erlang             also speak Erlang/OTP's distribution protocol (startNode's
                        erlang: true): erl and iex nodes can connect, spawn and rpc:call
   --epmd-port N        port mapper port (default: ERL_EPMD_PORT, else 4369)

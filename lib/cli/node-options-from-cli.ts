@@ -1,6 +1,6 @@
 // The node options shared by `netkernel node` and `netkernel shell`: the values parseArgs
-// returns for --sname/--name, --cookie, --hidden, --epmd-port, --port-min/--port-max and
-// --listen-host, --erlang, checked and turned into startNode()'s options.
+// returns for --sname/--name, --cookie, --hidden, --no-global, --epmd-port, --port-min/--port-max
+// and --listen-host, --erlang, checked and turned into startNode()'s options.
 import type { StartNodeOptions } from '../node-options.js'
 import type { ModuleDef } from '../process/runtime.js'
 import { UsageError, type BuiltTransport } from './transport-options.js'
@@ -11,6 +11,7 @@ export const nodeArgs = {
   name: { type: 'string' },
   cookie: { type: 'string' },
   hidden: { type: 'boolean' },
+  'no-global': { type: 'boolean' },
   'epmd-port': { type: 'string' },
   'port-min': { type: 'string' },
   'port-max': { type: 'string' },
@@ -27,6 +28,7 @@ export interface NodeCliValues {
   name?: string
   cookie?: string
   hidden?: boolean
+  'no-global'?: boolean
   'epmd-port'?: string
   'port-min'?: string
   'port-max'?: string
@@ -82,6 +84,7 @@ export function nodeOptionsFromCli(
     longNames: v.name !== undefined,
     cookie: v.cookie,
     hidden: v.hidden,
+    ...(v['no-global'] ? { global: false } : {}),
     transport: built.transport,
     ...(built.auth ? { auth: built.auth } : {}),
     epmd: { ...(epmdPort === undefined ? {} : { port: epmdPort }), ...(v['no-start-epmd'] ? { autoStart: false } : {}) },

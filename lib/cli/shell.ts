@@ -26,6 +26,8 @@ options:
   --name NAME@HOST     long node name (fully qualified host)
   --cookie C           cookie (default: ~/.erlang.cookie)
   --hidden             a hidden node
+  --no-global          no global name server (startNode's global: false; hidden toward
+                       Erlang/OTP peers, whose global would otherwise wait for it)
   --erlang             also speak Erlang/OTP's distribution protocol (startNode's
                        erlang: true): erl and iex nodes can connect, and values
                        print as erl prints them: {hi,<foo@vm.1.0>}, <<"text">>
