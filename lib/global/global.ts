@@ -148,13 +148,7 @@ export class GlobalNames {
   /** global:sync/0: resolves once every visible node has been synced with (or went down). */
   sync(opts: { timeout?: number; signal?: AbortSignal } = {}): Promise<void> {
     const server = this.serverPid
-    if (server === undefined)
-      return Promise.reject(
-        new NetkernelError(
-          'ERR_NODE_STOPPED',
-          `global is not running on ${this.d.runtime.node} (a hidden node, global: false, or stopped)`,
-        ),
-      )
+    if (server === undefined) return Promise.reject(this.notRunning())
     return new Promise((resolve, reject) => {
       const timeout = opts.timeout ?? 30_000
       const done = (err?: Error): void => {
@@ -191,15 +185,16 @@ export class GlobalNames {
     return new Map(this.holder.server?.ignored ?? [])
   }
 
+  private notRunning(): NetkernelError {
+    return new NetkernelError(
+      'ERR_NODE_STOPPED',
+      `global is not running on ${this.d.runtime.node} (a hidden node, global: false, or stopped)`,
+    )
+  }
+
   private trans(fn: RegistrarRequest['fn'], timeout = 30_000): Promise<unknown> {
     const reg = this.registrarPid
-    if (reg === undefined)
-      return Promise.reject(
-        new NetkernelError(
-          'ERR_NODE_STOPPED',
-          `global is not running on ${this.d.runtime.node} (a hidden node, global: false, or stopped)`,
-        ),
-      )
+    if (reg === undefined) return Promise.reject(this.notRunning())
     return new Promise((resolve, reject) => {
       const fail = (err: Error): void => {
         this.pending.delete(fail)
@@ -211,13 +206,7 @@ export class GlobalNames {
         if (err === undefined) resolve(r)
         else reject(err)
       })
-      if (!this.d.runtime.isAlive(reg))
-        fail(
-          new NetkernelError(
-            'ERR_NODE_STOPPED',
-            `global is not running on ${this.d.runtime.node} (a hidden node, global: false, or stopped)`,
-          ),
-        )
+      if (!this.d.runtime.isAlive(reg)) fail(this.notRunning())
       else this.d.runtime.send(reg, req)
     })
   }
