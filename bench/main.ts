@@ -26,6 +26,7 @@ import { hasErlang, setupOtp, otpTlsConfig, startOtpPair, startOtpSender, type O
 import { sshdMissing, startSshd } from './sshd.js'
 import type { LatResult, PeerConfig, PeerNodeConfig, TputResult, TransportName } from './peer.js'
 import { chart } from './svg.js'
+import { BUSY_WAIT_PRESETS } from '../lib/kernel/busy-wait.js'
 import { startPgBench, PG_VARIANT_LABEL, type PgBench } from './pg.js'
 
 // ---- options -----------------------------------------------------------------------------
@@ -62,15 +63,18 @@ const PG_MEMBERS = 10_000 // pg group send: members over three nodes
 
 type Variant =
   | 'nk-tcp'
+  | 'nk-tcp-bw'
   | 'nk-tls'
   | 'nk-ssh'
   | 'otp'
   | 'otp-tuned'
   | 'otp-tls'
+  | 'otp-nobw'
   | 'nk-otp'
   | 'otp-nk'
   | 'raw'
   | 'raw-copy'
+  | 'raw-bw'
   | 'codec'
   | 'local'
   | 'pg-relay'
@@ -78,6 +82,7 @@ type Variant =
   | 'otp-pg'
 const VARIANT_LABEL: Record<Variant, string> = {
   'nk-tcp': 'netkernel tcp',
+  'nk-tcp-bw': 'netkernel tcp busyWait',
   'nk-tls': 'netkernel tls',
   'nk-ssh': 'netkernel ssh',
   'nk-otp': 'netkernel→OTP',
@@ -85,8 +90,10 @@ const VARIANT_LABEL: Record<Variant, string> = {
   otp: 'OTP',
   'otp-tuned': 'OTP +zdbbl',
   'otp-tls': 'OTP inet_tls',
+  'otp-nobw': 'OTP +sbwt none',
   raw: 'raw pipe',
   'raw-copy': 'raw copy',
+  'raw-bw': 'raw busy-wait',
   codec: 'codec loop',
   local: 'local send',
   ...PG_VARIANT_LABEL,
@@ -117,6 +124,21 @@ const lat = (r: LatResult): Sample => ({
   n: r.n,
   ...(r.streamBps === undefined ? {} : { streamBps: r.streamBps }),
 })
+
+/** The bench's busy-wait window (startNode's busyWait 'medium': OTP's default +sbwt is medium). */
+const BUSY_WAIT_US = BUSY_WAIT_PRESETS.medium
+
+/** Run `f` with both peers' event loops polling for BUSY_WAIT_US after traffic, as startNode's busyWait does. */
+async function busyWaiting(s: Setup, f: () => Promise<LatResult>): Promise<Sample> {
+  const set = (us: number): Promise<unknown> =>
+    Promise.all([s.sender, s.receiver].map(c => c.ask(`busywait ${JSON.stringify({ us })}`, 'OK')))
+  await set(BUSY_WAIT_US)
+  try {
+    return lat(await f())
+  } finally {
+    await set(0)
+  }
+}
 
 /** The bare codec loop: encode the SEND frame, push it through the frame decoder, decode it. */
 function codecLoop(n: number, size: number, pid: Pid): Sample {
@@ -173,6 +195,7 @@ interface Setup {
   receiver: Child
   recvNodes: Partial<Record<TransportName, string>>
   rawPort: number
+  rawEchoPort: number
   otp: Map<OtpVariant, OtpPair>
   otpRelease?: string
   /** netkernel→OTP: the sender's erl node is connected to the OTP receiver's sink. */
@@ -281,7 +304,12 @@ async function setup(): Promise<Setup> {
     } catch (err) {
       notes.push(`OTP inet_tls: not measured (${(err as Error).message.split('\n')[0]})`)
     }
-    const variants: OtpVariant[] = tlsConf === undefined ? ['default', 'tuned'] : ['default', 'tuned', 'tls']
+    const variants: OtpVariant[] = [
+      'default',
+      'tuned',
+      ...(tlsConf === undefined ? [] : ['tls' as const]),
+      ...(want('ping') ? ['nobw' as const] : []),
+    ]
     await Promise.all(
       variants.map(async v => {
         try {
@@ -298,7 +326,11 @@ async function setup(): Promise<Setup> {
   const starting: Promise<unknown>[] = [sender.expect('READY', 120_000)]
   if (otpWanted) starting.push(startOtp())
   else notes.push(flag('no-otp') ? 'Erlang/OTP: not measured (--no-otp)' : 'Erlang/OTP: not measured (erl, erlc or epmd not installed)')
-  const ready = JSON.parse(await receiver.expect('READY', 120_000)) as { nodes: Partial<Record<TransportName, string>>; rawPort: number }
+  const ready = JSON.parse(await receiver.expect('READY', 120_000)) as {
+    nodes: Partial<Record<TransportName, string>>
+    rawPort: number
+    rawEchoPort: number
+  }
   await Promise.all(starting)
   for (const t of transports) {
     const ok = await sender.ask<boolean>(`connect ${JSON.stringify({ t, node: ready.nodes[t] })}`, 'CONNECTED', 60_000)
@@ -334,14 +366,27 @@ async function setup(): Promise<Setup> {
     }
   }
   for (const n of notes) progress(`  note: ${n}`)
-  return { sender, receiver, recvNodes: ready.nodes, rawPort: ready.rawPort, otp, otpRelease, nkToOtp, otpToNk, notes }
+  return {
+    sender,
+    receiver,
+    recvNodes: ready.nodes,
+    rawPort: ready.rawPort,
+    rawEchoPort: ready.rawEchoPort,
+    otp,
+    otpRelease,
+    nkToOtp,
+    otpToNk,
+    notes,
+  }
 }
 
 function measures(s: Setup): Measure[] {
   const out: Measure[] = []
   const nk = (Object.keys(s.recvNodes) as TransportName[]).filter(t => t !== 'erl').map(t => [t, `nk-${t}` as Variant] as const)
   const otpNk = s.otpToNk
-  const otp = [...s.otp].map(([v, pair]) => [pair, v === 'default' ? 'otp' : (`otp-${v}` as Variant)] as const)
+  // OTP +sbwt none is measured in ping-pong only (it differs from the default only in how the schedulers sleep).
+  const otpAll = [...s.otp].map(([v, pair]) => [pair, v === 'default' ? 'otp' : (`otp-${v}` as Variant)] as const)
+  const otp = otpAll.filter(([, v]) => v !== 'otp-nobw')
   const pid = new Pid(s.recvNodes.tcp ?? 'bench@localhost', 4711, 0, 1700000000)
   if (want('tput')) {
     for (const size of SIZES) {
@@ -408,7 +453,23 @@ function measures(s: Setup): Measure[] {
         variant: v,
         run: async () => lat(await s.sender.ask(`ping ${JSON.stringify({ t, k: PINGS, size: PING_SIZE })}`, 'LAT')),
       })
-    for (const [pair, v] of otp)
+    if (nk.some(([t]) => t === 'tcp'))
+      out.push({
+        scenario: 'ping',
+        variant: 'nk-tcp-bw',
+        run: () => busyWaiting(s, () => s.sender.ask(`ping ${JSON.stringify({ t: 'tcp', k: PINGS, size: PING_SIZE })}`, 'LAT')),
+      })
+    out.push({
+      scenario: 'ping',
+      variant: 'raw',
+      run: async () => lat(await s.sender.ask(`rawping ${JSON.stringify({ k: PINGS, size: PING_SIZE, port: s.rawEchoPort })}`, 'LAT')),
+    })
+    out.push({
+      scenario: 'ping',
+      variant: 'raw-bw',
+      run: () => busyWaiting(s, () => s.sender.ask(`rawping ${JSON.stringify({ k: PINGS, size: PING_SIZE, port: s.rawEchoPort })}`, 'LAT')),
+    })
+    for (const [pair, v] of otpAll)
       out.push({ scenario: 'ping', variant: v, run: async () => lat(await pair.sender.ask(`ping ${PINGS} ${PING_SIZE}`, 'LAT')) })
     if (s.nkToOtp)
       out.push({
@@ -419,12 +480,11 @@ function measures(s: Setup): Measure[] {
     if (otpNk) out.push({ scenario: 'ping', variant: 'otp-nk', run: async () => lat(await otpNk.ask(`ping ${PINGS} ${PING_SIZE}`, 'LAT')) })
   }
   if (want('hol')) {
-    for (const [t, v] of nk.filter(([t]) => t === 'tcp'))
-      out.push({
-        scenario: 'hol',
-        variant: v,
-        run: async () => lat(await s.sender.ask(`hol ${JSON.stringify({ t, m: HOL_M, size: HOL_SIZE, psize: PING_SIZE })}`, 'LAT')),
-      })
+    for (const [t, v] of nk.filter(([t]) => t === 'tcp')) {
+      const hol = (): Promise<LatResult> => s.sender.ask(`hol ${JSON.stringify({ t, m: HOL_M, size: HOL_SIZE, psize: PING_SIZE })}`, 'LAT')
+      out.push({ scenario: 'hol', variant: v, run: async () => lat(await hol()) })
+      out.push({ scenario: 'hol', variant: 'nk-tcp-bw', run: () => busyWaiting(s, hol) })
+    }
     for (const [pair, v] of otp.filter(([, v]) => v !== 'otp-tls'))
       out.push({ scenario: 'hol', variant: v, run: async () => lat(await pair.sender.ask(`hol ${HOL_M} ${HOL_SIZE} ${PING_SIZE}`, 'LAT')) })
   }
@@ -478,6 +538,13 @@ function summarize(rounds: Rounds): Summary {
   const ratios: Summary['ratios'] = {}
   const pairs: [Variant, Variant][] = [
     ['nk-tcp', 'otp'],
+    ['nk-tcp-bw', 'otp'],
+    ['nk-tcp', 'otp-nobw'],
+    ['nk-tcp', 'nk-tcp-bw'],
+    ['otp', 'otp-nobw'],
+    ['raw', 'otp-nobw'],
+    ['raw-bw', 'otp'],
+    ['nk-tcp-bw', 'raw-bw'],
     ['nk-tcp', 'otp-tuned'],
     ['nk-tcp', 'raw'],
     ['nk-tcp', 'raw-copy'],
@@ -529,9 +596,14 @@ function targets(s: Summary): Target[] {
     ['SSH 1 MB ≥ 50% of TLS', r('tput-1048576|rate|nk-ssh/nk-tls'), '>=', 0.5],
     ['TCP 1 MB ≥ 0.8× raw pipe copying each body once', r('tput-1048576|rate|nk-tcp/raw-copy'), '>=', 0.8],
     ['TCP 1 MB ≥ 0.5× OTP MB/s (stretch)', r('tput-1048576|rate|nk-tcp/otp'), '>=', 0.5],
-    ['ping-pong p50 ≤ OTP', r('ping|p50|nk-tcp/otp'), '<=', 1],
-    ['ping-pong p99 ≤ 1.2× OTP', r('ping|p99|nk-tcp/otp'), '<=', 1.2],
-    ['ping-pong p999 ≤ 1.5× OTP', r('ping|p999|nk-tcp/otp'), '<=', 1.5],
+    // OTP's schedulers busy-wait before they sleep (+sbwt, medium by default); a Node event
+    // loop sleeps at once unless startNode's busyWait asks it to poll. Like is compared with like.
+    ['ping-pong p50 ≤ OTP (both busy-wait: busyWait medium, OTP default)', r('ping|p50|nk-tcp-bw/otp'), '<=', 1],
+    ['ping-pong p99 ≤ 1.2× OTP (both busy-wait)', r('ping|p99|nk-tcp-bw/otp'), '<=', 1.2],
+    ['ping-pong p999 ≤ 1.5× OTP (both busy-wait)', r('ping|p999|nk-tcp-bw/otp'), '<=', 1.5],
+    ['ping-pong p50 ≤ OTP (neither busy-waits: default, +sbwt none)', r('ping|p50|nk-tcp/otp-nobw'), '<=', 1],
+    ['ping-pong p99 ≤ 1.2× OTP (neither busy-waits)', r('ping|p99|nk-tcp/otp-nobw'), '<=', 1.2],
+    ['ping-pong p999 ≤ 1.5× OTP (neither busy-waits)', r('ping|p999|nk-tcp/otp-nobw'), '<=', 1.5],
     ['ping during 1 MB stream p99 ≤ 0.5× OTP', r('hol|p99|nk-tcp/otp'), '<=', 0.5],
     ['ping during 1 MB stream p99 ≤ 5× idle p99', (s.figures['hol|nk-tcp']?.p99 ?? NaN) / (s.figures['ping|nk-tcp']?.p99 ?? NaN), '<=', 5],
   ]
@@ -563,21 +635,7 @@ function render(s: Summary, scenarios: string[]): string {
     return x === undefined ? '' : x.median.toFixed(2)
   }
   for (const sc of scenarios) {
-    if (sc === 'pg-10k') continue // its own table (renderPg)
-    if (sc === 'ping' || sc === 'hol') {
-      for (const m of ['p50', 'p99', 'p999']) {
-        rows.push([
-          `${sc === 'ping' ? `ping-pong ${PING_SIZE} B` : `ping during 1 MB stream`} ${m}`,
-          'µs',
-          ...cols.map(c => {
-            const x = fig(sc, c, m)
-            return x === undefined ? '' : x >= 100 ? String(Math.round(x)) : x.toFixed(1)
-          }),
-          ...ratioCols.map(([, p]) => ratio(sc, m, p)),
-        ])
-      }
-      continue
-    }
+    if (sc === 'pg-10k' || sc === 'ping' || sc === 'hol') continue // their own tables (renderPg, renderLatency)
     if (sc === 'local-100') {
       rows.push([
         SCENARIO_LABEL(sc),
@@ -599,6 +657,49 @@ function render(s: Summary, scenarios: string[]): string {
       }),
       ...ratioCols.map(([, p]) => ratio(sc, 'rate', p)),
     ])
+  }
+  return table(rows)
+}
+
+/** Round-trip latencies (ping-pong idle and during a 1 MB stream), µs; ratios below 1 are better. */
+function renderLatency(s: Summary): string | undefined {
+  const all: Variant[] = [
+    'nk-tcp',
+    'nk-tcp-bw',
+    'nk-tls',
+    'nk-ssh',
+    'otp',
+    'otp-nobw',
+    'otp-tuned',
+    'otp-tls',
+    'nk-otp',
+    'otp-nk',
+    'raw',
+    'raw-bw',
+  ]
+  const cols = all.filter(v => s.figures[`ping|${v}`] !== undefined || s.figures[`hol|${v}`] !== undefined)
+  if (cols.length === 0) return undefined
+  const ratioCols: [string, string][] = [
+    ['tcp/OTP', 'nk-tcp/otp'],
+    ['tcp bw/OTP', 'nk-tcp-bw/otp'],
+    ['tcp/OTP sbwt none', 'nk-tcp/otp-nobw'],
+    ['tcp/raw', 'nk-tcp/raw'],
+    ['tcp bw/raw bw', 'nk-tcp-bw/raw-bw'],
+    ['tls/OTP tls', 'nk-tls/otp-tls'],
+    ['OTP/OTP sbwt none', 'otp/otp-nobw'],
+  ]
+  const rows: string[][] = [['latency', 'unit', ...cols.map(c => VARIANT_LABEL[c]), ...ratioCols.map(c => c[0])]]
+  for (const sc of ['ping', 'hol']) {
+    for (const m of ['p50', 'p99', 'p999']) {
+      const figs = cols.map(c => s.figures[`${sc}|${c}`]?.[m])
+      if (figs.every(x => x === undefined)) continue
+      rows.push([
+        `${sc === 'ping' ? `ping-pong ${PING_SIZE} B` : `ping during 1 MB stream`} ${m}`,
+        'µs',
+        ...figs.map(x => (x === undefined ? '' : x >= 100 ? String(Math.round(x)) : x.toFixed(1))),
+        ...ratioCols.map(([, p]) => s.ratios[`${sc}|${m}|${p}`]?.median.toFixed(2) ?? ''),
+      ])
+    }
   }
   return table(rows)
 }
@@ -664,6 +765,8 @@ async function main(): Promise<void> {
   const header = `Distribution side by side: ${RUNS} round${RUNS > 1 ? 's' : ''}${quick ? ' (--quick)' : ''}, Node ${process.version}${s.otpRelease ? `, Erlang/OTP ${s.otpRelease}` : ''}, ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}; median of rounds, ratios per round`
   console.log(`\n${header}`)
   console.log(render(summary, scenarios))
+  const latTable = renderLatency(summary)
+  if (latTable !== undefined) console.log(`\n${latTable}`)
   const pgTable = renderPg(summary)
   if (pgTable !== undefined) console.log(`\n${pgTable}`)
   const hol = summary.figures['hol|nk-tcp']

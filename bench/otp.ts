@@ -1,8 +1,9 @@
 // The Erlang/OTP side of bench/main.ts: a real epmd on a private port (ERL_EPMD_PORT), and per
 // variant two `erl -sname` nodes running a small module compiled at run time (nkbench.erl, in
 // a temporary directory). Variants: 'default' (default VM flags), 'tuned' (+zdbbl 32768: a
-// 32 MB distribution buffer busy limit) and 'tls' (-proto_dist inet_tls with certificates
-// made by openssl). The sender node answers commands on stdin, like bench/peer.ts:
+// 32 MB distribution buffer busy limit), 'tls' (-proto_dist inet_tls with certificates
+// made by openssl) and 'nobw' (+sbwt none +sbwtdcpu none +sbwtdio none: schedulers that
+// sleep at once instead of busy-waiting first, as a Node event loop does; for ping-pong). The sender node answers commands on stdin, like bench/peer.ts:
 //
 //   tput N SIZE PROCS   → RESULT {json}   N binaries of SIZE bytes from PROCS processes
 //   ping K SIZE         → LAT {json}      K round trips of a SIZE-byte binary to an echo process
@@ -12,7 +13,7 @@ import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { type Child, has, run, startChild, waitForPort, freePort } from './util.js'
 
-export type OtpVariant = 'default' | 'tuned' | 'tls'
+export type OtpVariant = 'default' | 'tuned' | 'tls' | 'nobw'
 
 const ERLANG_MODULE = String.raw`
 -module(nkbench).
@@ -247,7 +248,13 @@ export async function startOtpSender(setup: OtpSetup, name: string, target: stri
 /** Two nodes of one variant, connected, the sender holding the sink's and echo's pids. */
 export async function startOtpPair(setup: OtpSetup, variant: OtpVariant, tag: string, cookie: string, tlsConf?: string): Promise<OtpPair> {
   const flags =
-    variant === 'tuned' ? ['+zdbbl', '32768'] : variant === 'tls' ? ['-proto_dist', 'inet_tls', '-ssl_dist_optfile', tlsConf!] : []
+    variant === 'tuned'
+      ? ['+zdbbl', '32768']
+      : variant === 'tls'
+        ? ['-proto_dist', 'inet_tls', '-ssl_dist_optfile', tlsConf!]
+        : variant === 'nobw'
+          ? ['+sbwt', 'none', '+sbwtdcpu', 'none', '+sbwtdio', 'none']
+          : []
   const erl = (name: string, ...args: string[]): Child =>
     startChild(
       `erl ${variant} ${name.split('_').pop()}`,

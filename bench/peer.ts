@@ -5,7 +5,8 @@
 //   receiver  every node runs a process registered as 'sink' (counts messages: ['start', from,
 //             count, size] then `count` messages, answers ['done', ...]) and an 'echo' process
 //             (answers [from, msg] with msg). A raw TCP server counts length-prefixed frames.
-//             READY carries { nodes: { tcp: name, ... }, rawPort }.
+//             A raw echo server writes back whatever it reads.
+//             READY carries { nodes: { tcp: name, ... }, rawPort, rawEchoPort }.
 //             `local {n,size}`          → RESULT: n local sends between two processes of one node
 //   sender    `connect {t,node}`        → CONNECTED true|false (learns the sink's and echo's pids)
 //             `tput {t,n,size,procs}`   → RESULT: n messages of `size` bytes to the sink from
@@ -15,6 +16,10 @@
 //                                         messages of `size` bytes stream to the sink
 //             `raw {n,size,port,copy}`  → RESULT: n raw frames to the receiver's raw server
 //                                         (copy: its reader copies each body once)
+//             `rawping {k,size,port}`   → LAT: k round trips of a (4 + size)-byte frame through
+//                                         the receiver's raw echo server
+//   both      `busywait {us}`           → OK: the event loop polls for `us` µs after traffic
+//                                         (startNode's busyWait; also after raw socket reads)
 //
 // The 'erl' node (transport tcp, startNode's erlang: true, registered with the port mapper of
 // the bench's Erlang nodes) talks to Erlang/OTP: the receiver's erl node serves nkbench.erl's
@@ -30,6 +35,7 @@ import type { Pid } from '../lib/terms/pid.js'
 import type { Transport } from '../lib/transport.js'
 import { Atom, atom } from '../lib/terms/atom.js'
 import { Tuple, tuple } from '../lib/terms/tuple.js'
+import { busyWaitActivity, setBusyWait } from '../lib/kernel/busy-wait.js'
 
 /** 'erl': tcp, with erlang: true, toward Erlang/OTP nodes. */
 export type TransportName = 'tcp' | 'tls' | 'ssh' | 'erl'
@@ -157,11 +163,14 @@ await Promise.all(
 )
 
 let rawServer: net.Server | undefined
+let rawEchoServer: net.Server | undefined
 if (cfg.role === 'recv') {
   for (const p of peers.values()) startReceiver(p.node)
   rawServer = await startRawReceiver()
+  rawEchoServer = await startRawEcho()
   const nodes = Object.fromEntries([...peers].map(([t, p]) => [t, p.node.name]))
-  out(`READY ${JSON.stringify({ nodes, rawPort: (rawServer.address() as net.AddressInfo).port })}`)
+  const port = (server: net.Server): number => (server.address() as net.AddressInfo).port
+  out(`READY ${JSON.stringify({ nodes, rawPort: port(rawServer), rawEchoPort: port(rawEchoServer) })}`)
 } else {
   out(`READY {}`)
 }
@@ -230,6 +239,19 @@ function runLocal(n: number, size: number): Promise<TputResult> {
  * buffer of its own size (the least a receiver that hands bodies out must do): the ceiling
  * netkernel's large messages are measured against.
  */
+/** The ping-pong ceiling's far end: every chunk read is written back as it is. */
+async function startRawEcho(): Promise<net.Server> {
+  const server = net.createServer({ noDelay: true }, socket => {
+    socket.on('data', (chunk: Buffer) => {
+      busyWaitActivity()
+      socket.write(chunk)
+    })
+    socket.on('error', () => socket.destroy())
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  return server
+}
+
 async function startRawReceiver(): Promise<net.Server> {
   const server = net.createServer({ noDelay: true }, socket => {
     const prefix = Buffer.alloc(4)
@@ -472,6 +494,41 @@ async function runRaw(n: number, size: number, port: number, copy: boolean): Pro
   return { count: r.readDoubleBE(0), recvNs: r.readDoubleBE(8), sendNs, totalNs, ok: true, sendCpuNs, recvCpuNs: r.readDoubleBE(16) }
 }
 
+/** k round trips of one (4 + size)-byte frame through the raw echo server: the ping-pong ceiling. */
+async function runRawPing(k: number, size: number, port: number): Promise<LatResult> {
+  const socket = net.connect({ host: '127.0.0.1', port, noDelay: true })
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject))
+  const frame = Buffer.alloc(4 + size, 0x78)
+  frame.writeUInt32BE(size, 0)
+  let got = 0
+  let wake: (() => void) | undefined
+  socket.on('data', (d: Buffer) => {
+    busyWaitActivity()
+    got += d.length
+    if (got >= frame.length) {
+      got -= frame.length
+      wake?.()
+    }
+  })
+  const rtt = new Float64Array(k)
+  try {
+    for (let i = 0; i < k; i++) {
+      const t0 = now()
+      const back = new Promise<void>(resolve => (wake = resolve))
+      socket.write(frame)
+      busyWaitActivity()
+      await back
+      rtt[i] = Number(now() - t0)
+    }
+  } finally {
+    socket.destroy()
+  }
+  return percentiles(rtt)
+}
+
+/** The owner of the bench's own busy-wait window (`busywait`), beside the nodes' (none). */
+const BENCH_BUSY_WAIT = {}
+
 // ---- commands ----------------------------------------------------------------------------
 
 let stopping = false
@@ -479,6 +536,7 @@ async function stop(): Promise<void> {
   if (stopping) return
   stopping = true
   rawServer?.close()
+  rawEchoServer?.close()
   const timer = setTimeout(() => process.exit(0), 5000)
   await Promise.all(
     [...peers.values()].map(async p => {
@@ -502,6 +560,7 @@ type Args = {
   psize: number
   port: number
   copy?: boolean
+  us: number
 }
 let pending = ''
 process.stdin.setEncoding('utf8')
@@ -531,6 +590,12 @@ process.stdin.on('data', (d: string) => {
     else if (cmd === 'ping') reply(() => runPing(a.t, a.k, a.size), 'LAT')
     else if (cmd === 'hol') reply(() => runHol(a.t, a.m, a.size, a.psize), 'LAT')
     else if (cmd === 'raw') reply(() => runRaw(a.n, a.size, a.port, a.copy === true), 'RESULT')
+    else if (cmd === 'rawping') reply(() => runRawPing(a.k, a.size, a.port), 'LAT')
+    else if (cmd === 'busywait')
+      reply(async () => {
+        setBusyWait(BENCH_BUSY_WAIT, a.us)
+        return true
+      }, 'OK')
     else if (cmd === 'local') reply(() => runLocal(a.n, a.size), 'RESULT')
     else if (cmd === 'stop') void stop()
   }

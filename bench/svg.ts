@@ -7,27 +7,33 @@ type Figures = Record<string, Record<string, number>>
 
 const COLORS: Record<string, string> = {
   'nk-tcp': '#1f77b4',
+  'nk-tcp-bw': '#aec7e8',
   'nk-tls': '#2ca02c',
   'nk-ssh': '#17becf',
   otp: '#d62728',
   'otp-tuned': '#ff7f0e',
   'otp-tls': '#e377c2',
+  'otp-nobw': '#ff9896',
   'nk-otp': '#9467bd',
   'otp-nk': '#8c564b',
   raw: '#7f7f7f',
+  'raw-bw': '#c7c7c7',
   'raw-copy': '#393b79',
   codec: '#bcbd22',
 }
 const LABELS: Record<string, string> = {
   'nk-tcp': 'netkernel tcp',
+  'nk-tcp-bw': 'netkernel tcp, busyWait',
   'nk-tls': 'netkernel tls',
   'nk-ssh': 'netkernel ssh',
   otp: 'OTP',
   'otp-tuned': 'OTP +zdbbl 32768',
   'otp-tls': 'OTP inet_tls',
+  'otp-nobw': 'OTP +sbwt none',
   'nk-otp': 'netkernel→OTP',
   'otp-nk': 'OTP→netkernel',
   raw: 'raw socket pipe',
+  'raw-bw': 'raw socket, busy-wait',
   'raw-copy': 'raw pipe, body copied',
   codec: 'bare codec loop',
 }
@@ -89,7 +95,20 @@ export function chart(figures: Figures, subtitle: string): string {
       .filter(b => Number.isFinite(b.value))
     if (bars.length > 0) tputGroups.push({ label: sc === 'm2o-100' ? '8→1, 100 B' : SIZE_LABEL[sc.slice(5)]!, bars })
   }
-  const latVariants = ['nk-tcp', 'nk-tls', 'nk-ssh', 'otp', 'otp-tuned', 'otp-tls', 'nk-otp', 'otp-nk']
+  const latVariants = [
+    'nk-tcp',
+    'nk-tcp-bw',
+    'nk-tls',
+    'nk-ssh',
+    'otp',
+    'otp-nobw',
+    'otp-tuned',
+    'otp-tls',
+    'nk-otp',
+    'otp-nk',
+    'raw',
+    'raw-bw',
+  ]
   const latGroups: Group[] = []
   for (const [sc, m, label] of [
     ['ping', 'p50', 'ping-pong p50'],
@@ -104,16 +123,18 @@ export function chart(figures: Figures, subtitle: string): string {
   const parts: string[] = []
   parts.push(`<text x="10" y="20" font-size="16" font-weight="bold">netkernel vs Erlang/OTP distribution (bench/main.ts)</text>`)
   parts.push(`<text x="10" y="38" font-size="11" fill="#555">${esc(subtitle)}</text>`)
-  // Legend.
-  tputVariants.forEach((v, i) => {
-    // Two rows of six.
+  // Legend: every variant with a bar.
+  const shown = new Set([...tputGroups, ...latGroups].flatMap(g => g.bars.map(b => b.variant)))
+  const legend = [...new Set([...tputVariants, ...latVariants])].filter(v => shown.has(v))
+  legend.forEach((v, i) => {
+    // Rows of six.
     const x = 10 + (i % 6) * 160
     const ly = 48 + Math.floor(i / 6) * 14
     parts.push(
       `<rect x="${x}" y="${ly}" width="10" height="10" fill="${COLORS[v]}"/><text x="${x + 14}" y="${ly + 9}" font-size="11">${esc(LABELS[v]!)}</text>`,
     )
   })
-  let y = 80
+  let y = 52 + Math.ceil(legend.length / 6) * 14
   if (tputGroups.length > 0) {
     parts.push(
       panel(

@@ -27,6 +27,7 @@ export {
 
 export type { Dest, NodeKind, NodeEvents, NodeStats, ConnectionStats } from './node.js'
 export type { StartNodeOptions, ListenOptions as NodeListenOptions, EpmdOptions } from './node-options.js'
+export type { BusyWait } from './kernel/busy-wait.js'
 export type { Proc, ModuleDef, ModuleFn, Match, ReceiveOptions, ProcessFn, MonitorTarget, DemonitorOptions } from './process/runtime.js'
 export type { RemoteName } from './process/remote.js'
 export { ProcessGroups, PgMonitor } from './pg/process-groups.js'

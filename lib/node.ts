@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events'
 import type { Listener } from './transport.js'
 import type { StartNodeOptions } from './node-options.js'
 import { resolveOptions } from './node-options.js'
+import { setBusyWait } from './kernel/busy-wait.js'
 import { Runtime, type Proc, type ModuleDef } from './process/runtime.js'
 import type { Pid } from './terms/pid.js'
 import { createCodec } from './terms/codec.js'
@@ -211,6 +212,7 @@ export class Node extends EventEmitter<NodeEvents> {
     this.statsRequests.failAll()
     this.global.stop()
     await this.kernel.stop()
+    setBusyWait(this, 0)
     this.runtime.shutdown('shutdown')
   }
 }
@@ -415,6 +417,7 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
     global,
   )
   kernel.startAccepting(creation)
+  setBusyWait(node, o.busyWait)
   logger.info({ address: listener?.address, creation }, `node ${name} started`)
   return node
 }

@@ -70,6 +70,10 @@ t.test('--module FILE and --module NAME=FILE: other nodes spawn their functions'
   const bad = startCli(t, ['node', '--sname', 'mbad', '--epmd-port', String(epmd.port), '--module', join(dir, 'missing.mjs')])
   t.equal(await bad.exited(), 2, 'a module file that cannot be loaded: exit status 2')
   t.match(bad.stderr(), /netkernel node: --module: cannot load module file .*missing\.mjs/)
+
+  const slow = startCli(t, ['node', '--sname', 'mslow', '--epmd-port', String(epmd.port), '--busy-wait', 'forever'])
+  t.equal(await slow.exited(), 2, 'a --busy-wait that is neither a preset nor µs: exit status 2')
+  t.match(slow.stderr(), /netkernel node: bad --busy-wait 'forever'/)
 })
 
 t.test('--no-global: the node runs no global name server; without it, it does', async t => {

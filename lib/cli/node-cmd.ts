@@ -15,6 +15,8 @@ const HELP = `usage: netkernel node (--sname NAME | --name NAME@HOST.DOMAIN) [op
   --hidden             a hidden node
   --no-global          no global name server (startNode's global: false; hidden toward
                        Erlang/OTP peers, whose global would otherwise wait for it)
+  --busy-wait W        poll for W after traffic instead of sleeping (startNode's busyWait):
+                       none, short, medium, long, or µs; lower latency for CPU
   --erlang             also speak Erlang/OTP's distribution protocol (startNode's
                        erlang: true): erl and iex nodes can connect, spawn and rpc:call
   --epmd-port N        port mapper port (default: ERL_EPMD_PORT, else 4369)

@@ -1,9 +1,10 @@
 // The node options shared by `netkernel node` and `netkernel shell`: the values parseArgs
-// returns for --sname/--name, --cookie, --hidden, --no-global, --epmd-port, --port-min/--port-max
-// and --listen-host, --erlang, checked and turned into startNode()'s options.
+// returns for --sname/--name, --cookie, --hidden, --no-global, --epmd-port, --port-min/--port-max,
+// --listen-host, --erlang and --busy-wait, checked and turned into startNode()'s options.
 import type { StartNodeOptions } from '../node-options.js'
 import type { ModuleDef } from '../process/runtime.js'
 import { UsageError, type BuiltTransport } from './transport-options.js'
+import { busyWaitMicros, type BusyWait } from '../kernel/busy-wait.js'
 
 /** parseArgs option definitions; spread them into a command's own (as transportArgs). */
 export const nodeArgs = {
@@ -18,6 +19,7 @@ export const nodeArgs = {
   'listen-host': { type: 'string' },
   'no-start-epmd': { type: 'boolean' },
   erlang: { type: 'boolean' },
+  'busy-wait': { type: 'string' },
   module: { type: 'string', multiple: true },
   verbose: { type: 'boolean', short: 'v' },
 } as const
@@ -35,6 +37,7 @@ export interface NodeCliValues {
   'listen-host'?: string
   'no-start-epmd'?: boolean
   erlang?: boolean
+  'busy-wait'?: string
   module?: string[]
   verbose?: boolean
 }
@@ -70,6 +73,18 @@ export function nodePortsFromCli(v: NodeCliValues, opts: { checkRange?: boolean 
   return { epmdPort, portMin, portMax }
 }
 
+/** --busy-wait: a preset name or µs; undefined when absent; throws UsageError when neither. */
+export function busyWaitOption(v: string | undefined): BusyWait | undefined {
+  if (v === undefined) return undefined
+  const value: BusyWait = /^\d+$/.test(v) ? Number(v) : (v as BusyWait)
+  try {
+    busyWaitMicros(value)
+  } catch {
+    throw new UsageError(`bad --busy-wait '${v}' (none, short, medium, long, or µs up to 100000)`)
+  }
+  return value
+}
+
 /** startNode()'s options from the command line's values, the checked ports and the built transport. */
 export function nodeOptionsFromCli(
   v: NodeCliValues,
@@ -78,6 +93,7 @@ export function nodeOptionsFromCli(
   modules: Record<string, ModuleDef>,
 ): StartNodeOptions {
   const { epmdPort, portMin, portMax } = ports
+  const busyWait = busyWaitOption(v['busy-wait'])
   return {
     ...(v.erlang ? { erlang: true } : {}),
     name: (v.name ?? v.sname) as string,
@@ -85,6 +101,7 @@ export function nodeOptionsFromCli(
     cookie: v.cookie,
     hidden: v.hidden,
     ...(v['no-global'] ? { global: false } : {}),
+    ...(busyWait === undefined ? {} : { busyWait }),
     transport: built.transport,
     ...(built.auth ? { auth: built.auth } : {}),
     epmd: { ...(epmdPort === undefined ? {} : { port: epmdPort }), ...(v['no-start-epmd'] ? { autoStart: false } : {}) },

@@ -28,6 +28,8 @@ options:
   --hidden             a hidden node
   --no-global          no global name server (startNode's global: false; hidden toward
                        Erlang/OTP peers, whose global would otherwise wait for it)
+  --busy-wait W        poll for W after traffic instead of sleeping (startNode's busyWait):
+                       none, short, medium, long, or µs; lower latency for CPU
   --erlang             also speak Erlang/OTP's distribution protocol (startNode's
                        erlang: true): erl and iex nodes can connect, and values
                        print as erl prints them: {hi,<foo@vm.1.0>}, <<"text">>

@@ -16,6 +16,7 @@ import type { Clock } from '../clock.js'
 import { DEFAULT_MAX_MESSAGE_SIZE } from './limits.js'
 import { NetkernelError } from '../errors.js'
 import type { Wire, WireProtocol } from './wire.js'
+import { busyWaitActivity } from './busy-wait.js'
 
 const EMPTY_FRAME = Buffer.alloc(4)
 
@@ -104,6 +105,7 @@ export class Connection {
       highWater,
       () => {
         this.sentSinceCheck = true
+        busyWaitActivity()
       },
       window,
       wire?.fragments,
@@ -183,6 +185,7 @@ export class Connection {
   }
 
   private receive(chunk: Buffer): void {
+    busyWaitActivity()
     this.receivedSinceCheck = true
     this.bytesIn += chunk.length
     try {
