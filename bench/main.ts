@@ -7,6 +7,7 @@
 //   npm run bench                       # node --import tsx bench/main.ts
 //   node --import tsx bench/main.ts --quick
 //   options: --quick --runs=R --no-otp --no-otp-nk --no-tls --no-ssh --cpu-prof=DIR --out=DIR
+//            --peer-flags=FLAGS (Node/V8 flags for the netkernel peers, comma-separated)
 //            --only=tput,m2o,local,ping,hol,pg (scenario families) --sizes=10,100,1024,65536,1048576
 //
 // Progress goes to stderr; the table and the target lines to stdout; the results to
@@ -40,6 +41,8 @@ if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error('--runs must be a posit
 const only = strOpt('only')?.split(',')
 const want = (family: string): boolean => only === undefined || only.includes(family)
 const cpuProfDir = strOpt('cpu-prof')
+/** Node/V8 flags for the two netkernel peer processes (e.g. --peer-flags=--initial-old-space-size=512). */
+const peerFlags = (strOpt('peer-flags') ?? '').split(/[ ,]+/).filter(Boolean)
 const outDir = strOpt('out') ?? fileURLToPath(new URL(quick ? './results/quick/' : './results/', import.meta.url))
 
 const SIZES = (strOpt('sizes')?.split(',').map(Number) ?? [10, 100, 1024, 65536, 1048576]).filter(x =>
@@ -282,7 +285,7 @@ async function setup(): Promise<Setup> {
   } else if (flag('no-otp-nk')) notes.push('OTP↔netkernel: not measured (--no-otp-nk)')
 
   const peer = (role: 'recv' | 'send', nodes: PeerNodeConfig[]): Child => {
-    const prof = cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfDir, role)}`]
+    const prof = [...peerFlags, ...(cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfDir, role)}`])]
     const cfg: PeerConfig = { role, cookie, epmdPort: epmd!.port, nodes }
     return startChild(role === 'recv' ? 'receiver' : 'sender', process.execPath, [
       ...prof,
@@ -762,7 +765,7 @@ async function main(): Promise<void> {
 
   const summary = summarize(rounds)
   const tg = targets(summary)
-  const header = `Distribution side by side: ${RUNS} round${RUNS > 1 ? 's' : ''}${quick ? ' (--quick)' : ''}, Node ${process.version}${s.otpRelease ? `, Erlang/OTP ${s.otpRelease}` : ''}, ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}; median of rounds, ratios per round`
+  const header = `Distribution side by side: ${RUNS} round${RUNS > 1 ? 's' : ''}${quick ? ' (--quick)' : ''}, Node ${process.version}${s.otpRelease ? `, Erlang/OTP ${s.otpRelease}` : ''}${peerFlags.length > 0 ? `, netkernel peers: node ${peerFlags.join(' ')}` : ''}, ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}; median of rounds, ratios per round`
   console.log(`\n${header}`)
   console.log(render(summary, scenarios))
   const latTable = renderLatency(summary)
@@ -790,6 +793,7 @@ async function main(): Promise<void> {
   const meta = {
     date: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
+    peerFlags,
     rounds: RUNS,
     node: process.version,
     otp: s.otpRelease ?? null,

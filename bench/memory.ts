@@ -1,13 +1,17 @@
 // Memory under large messages (bench/README.md, "## Memory"): a node in its own OS process
 // receives 1 GB as 1 MB messages over tcp, RUNS times in a row; after each run it reports the
-// peak RSS it saw during the run (sampled at every message) and its RSS after a GC. The sender
-// respects backpressure (send() false → node.drain), so the receiver sees the socket's pace.
+// peak RSS it saw during the run (sampled at every message), its RSS after a GC, and the full
+// collections (mark-compacts) V8 ran during the run and their pauses. The sender respects
+// backpressure (send() false → node.drain), so the receiver sees the socket's pace.
 //
 //   node --expose-gc --import tsx bench/memory.ts [--runs=10] [--mb=1024] [--size=1048576] [--cpu-prof=DIR]
-//   (--cpu-prof: a V8 CPU profile of the receiving process, written to DIR)
+//                                                 [--recv-flags=--initial-old-space-size=512]
+//   (--cpu-prof: a V8 CPU profile of the receiving process, written to DIR; --recv-flags: Node/V8
+//   flags for the receiving process, comma-separated)
 //
 // Bounded: the peaks stay flat from run to run (no growth) and far below the bytes received.
 import { randomBytes } from 'node:crypto'
+import { PerformanceObserver, constants as perf } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { startEpmd } from '../lib/epmd/daemon.js'
 import { startNode } from '../lib/node.js'
@@ -29,6 +33,9 @@ interface RunReport {
   ms: number
   peakRss: number
   rssAfterGc: number
+  /** Full collections (mark-compacts) during the run, and their pauses in all, ms. */
+  majorGcs: number
+  majorGcMs: number
   ok: boolean
 }
 
@@ -44,9 +51,21 @@ if (argv[0] === 'recv') {
     epmd: { host: '127.0.0.1', port: cfg.epmdPort, autoStart: false },
     connectAll: false,
   })
+  let majorGcs = 0
+  let majorGcMs = 0
+  new PerformanceObserver(list => {
+    for (const e of list.getEntries()) {
+      if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === perf.NODE_PERFORMANCE_GC_MAJOR) {
+        majorGcs++
+        majorGcMs += e.duration
+      }
+    }
+  }).observe({ entryTypes: ['gc'] })
   const sink = node.spawn(async (proc: Proc) => {
     for (;;) {
       const [, from, count, size] = (await proc.receive()) as [string, Pid, number, number]
+      majorGcs = 0
+      majorGcMs = 0
       const t0 = performance.now()
       let peak = process.memoryUsage.rss()
       let ok = true
@@ -57,8 +76,9 @@ if (argv[0] === 'recv') {
         if (rss > peak) peak = rss
       }
       const ms = performance.now() - t0
+      const majors = { majorGcs, majorGcMs }
       gc?.()
-      const report: RunReport = { count, ms, peakRss: peak, rssAfterGc: process.memoryUsage.rss(), ok }
+      const report: RunReport = { count, ms, peakRss: peak, rssAfterGc: process.memoryUsage.rss(), ...majors, ok }
       proc.send(from, ['done', report])
     }
   })
@@ -76,7 +96,9 @@ if (argv[0] === 'recv') {
   const tag = `nkmem${process.pid}`
   const profDir = argv.find(x => x.startsWith('--cpu-prof='))?.slice(11)
   const prof = profDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`]
+  const recvFlags = (argv.find(x => x.startsWith('--recv-flags='))?.slice(13) ?? '').split(',').filter(Boolean)
   const recv = startChild('receiver', process.execPath, [
+    ...recvFlags,
     ...prof,
     '--expose-gc',
     '--import',
@@ -98,8 +120,11 @@ if (argv[0] === 'recv') {
     const payload = Buffer.alloc(SIZE, 0x78)
     const reports: RunReport[] = []
     const rssMb = (x: number): string => (x / MB).toFixed(0)
-    console.log(`memory: ${RUNS} runs of ${COUNT} × ${SIZE} B to a node in another process (tcp, loopback), Node ${process.version}`)
-    console.log('run  MB/s  peak RSS MB  RSS after GC MB')
+    console.log(
+      `memory: ${RUNS} runs of ${COUNT} × ${SIZE} B to a node in another process (tcp, loopback), Node ${process.version}` +
+        (recvFlags.length > 0 ? `, receiver: node ${recvFlags.join(' ')}` : ''),
+    )
+    console.log('run  MB/s  peak RSS MB  RSS after GC MB  mark-compacts  their pauses ms')
     for (let run = 1; run <= RUNS; run++) {
       const r = await new Promise<RunReport>((resolve, reject) => {
         node.spawn(async (proc: Proc) => {
@@ -117,7 +142,8 @@ if (argv[0] === 'recv') {
       if (!r.ok || r.count !== COUNT) throw new Error(`run ${run}: received damaged or missing messages`)
       reports.push(r)
       console.log(
-        `${String(run).padStart(3)}  ${String(Math.round((COUNT * SIZE) / MB / (r.ms / 1000))).padStart(4)}  ${rssMb(r.peakRss).padStart(11)}  ${rssMb(r.rssAfterGc).padStart(15)}`,
+        `${String(run).padStart(3)}  ${String(Math.round((COUNT * SIZE) / MB / (r.ms / 1000))).padStart(4)}  ${rssMb(r.peakRss).padStart(11)}  ${rssMb(r.rssAfterGc).padStart(15)}` +
+          `  ${String(r.majorGcs).padStart(13)}  ${r.majorGcMs.toFixed(0).padStart(15)}`,
       )
     }
     const peaks = reports.map(r => r.peakRss)
