@@ -26,7 +26,7 @@ import { type Child, children, startChild, median, fmtRate, table } from './util
 import { hasErlang, setupOtp, otpTlsConfig, startOtpPair, startOtpSender, type OtpPair, type OtpSetup, type OtpVariant } from './otp.js'
 import { sshdMissing, startSshd } from './sshd.js'
 import type { LatResult, PeerConfig, PeerNodeConfig, TputResult, TransportName } from './peer.js'
-import { chart } from './svg.js'
+import { chart, LATENCY_VARIANTS } from './svg.js'
 import { BUSY_WAIT_PRESETS } from '../lib/kernel/busy-wait.js'
 import { startPgBench, PG_VARIANT_LABEL, type PgBench } from './pg.js'
 
@@ -666,21 +666,7 @@ function render(s: Summary, scenarios: string[]): string {
 
 /** Round-trip latencies (ping-pong idle and during a 1 MB stream), µs; ratios below 1 are better. */
 function renderLatency(s: Summary): string | undefined {
-  const all: Variant[] = [
-    'nk-tcp',
-    'nk-tcp-bw',
-    'nk-tls',
-    'nk-ssh',
-    'otp',
-    'otp-nobw',
-    'otp-tuned',
-    'otp-tls',
-    'nk-otp',
-    'otp-nk',
-    'raw',
-    'raw-bw',
-  ]
-  const cols = all.filter(v => s.figures[`ping|${v}`] !== undefined || s.figures[`hol|${v}`] !== undefined)
+  const cols = LATENCY_VARIANTS.filter(v => s.figures[`ping|${v}`] !== undefined || s.figures[`hol|${v}`] !== undefined)
   if (cols.length === 0) return undefined
   const ratioCols: [string, string][] = [
     ['tcp/OTP', 'nk-tcp/otp'],

@@ -5,6 +5,22 @@
 
 type Figures = Record<string, Record<string, number>>
 
+/** The variants of the latency scenarios (ping, hol), in the order tables and charts show them. */
+export const LATENCY_VARIANTS = [
+  'nk-tcp',
+  'nk-tcp-bw',
+  'nk-tls',
+  'nk-ssh',
+  'otp',
+  'otp-nobw',
+  'otp-tuned',
+  'otp-tls',
+  'nk-otp',
+  'otp-nk',
+  'raw',
+  'raw-bw',
+] as const
+
 const COLORS: Record<string, string> = {
   'nk-tcp': '#1f77b4',
   'nk-tcp-bw': '#aec7e8',
@@ -95,20 +111,7 @@ export function chart(figures: Figures, subtitle: string): string {
       .filter(b => Number.isFinite(b.value))
     if (bars.length > 0) tputGroups.push({ label: sc === 'm2o-100' ? '8→1, 100 B' : SIZE_LABEL[sc.slice(5)]!, bars })
   }
-  const latVariants = [
-    'nk-tcp',
-    'nk-tcp-bw',
-    'nk-tls',
-    'nk-ssh',
-    'otp',
-    'otp-nobw',
-    'otp-tuned',
-    'otp-tls',
-    'nk-otp',
-    'otp-nk',
-    'raw',
-    'raw-bw',
-  ]
+  const latVariants = LATENCY_VARIANTS
   const latGroups: Group[] = []
   for (const [sc, m, label] of [
     ['ping', 'p50', 'ping-pong p50'],

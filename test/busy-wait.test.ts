@@ -90,14 +90,19 @@ function roundTrip(a: Node, e: Pid, msg: unknown): Promise<unknown> {
   )
 }
 
+/** Two nodes, `<prefix>_a` (with `busyWait`) and `<prefix>_b` running an echo process. */
+async function pair(t: Parameters<typeof testEpmd>[0], prefix: string, busyWait?: number): Promise<{ a: Node; e: Pid }> {
+  const epmd = await testEpmd(t)
+  const a = await testNode(t, epmd, { name: `${prefix}_a`, ...(busyWait === undefined ? {} : { busyWait }) })
+  const b = await testNode(t, epmd, { name: `${prefix}_b` })
+  return { a, e: echo(b) }
+}
+
 const immediates = (): number => process.getActiveResourcesInfo().filter(r => r === 'Immediate').length
 
 t.test('after a round trip the loop polls for the window, then sleeps', async t => {
-  const epmd = await testEpmd(t)
   // A window of 100 ms, long enough to see on a loaded machine.
-  const a = await testNode(t, epmd, { name: 'bw_poll_a', busyWait: 100_000 })
-  const b = await testNode(t, epmd, { name: 'bw_poll_b' })
-  const e = echo(b)
+  const { a, e } = await pair(t, 'bw_poll', 100_000)
   t.equal(await roundTrip(a, e, 0), 0)
   await quiet(a)
   t.equal(immediates(), 0, 'quiet: nothing polls')
@@ -112,10 +117,7 @@ t.test('after a round trip the loop polls for the window, then sleeps', async t 
 })
 
 t.test('a node without busyWait lets the loop sleep between messages', async t => {
-  const epmd = await testEpmd(t)
-  const a = await testNode(t, epmd, { name: 'bw_idle_a' })
-  const b = await testNode(t, epmd, { name: 'bw_idle_b' })
-  const e = echo(b)
+  const { a, e } = await pair(t, 'bw_idle')
   t.equal(await roundTrip(a, e, 'x'), 'x')
   t.equal(immediates(), 0, 'nothing polls')
   await quiet(a)
@@ -125,10 +127,7 @@ t.test('a node without busyWait lets the loop sleep between messages', async t =
 })
 
 t.test('stopping the node that asked ends the polling at once', async t => {
-  const epmd = await testEpmd(t)
-  const a = await testNode(t, epmd, { name: 'bw_stop_a', busyWait: 100_000 })
-  const b = await testNode(t, epmd, { name: 'bw_stop_b' })
-  const e = echo(b)
+  const { a, e } = await pair(t, 'bw_stop', 100_000)
   t.equal(await roundTrip(a, e, 1), 1)
   t.ok(immediates() > 0, 'polling')
   await a.stop()
