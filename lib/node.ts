@@ -206,13 +206,13 @@ export class Node extends EventEmitter<NodeEvents> {
   async stop(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
+    setBusyWait(this, 0)
     this.registration?.close()
     this.spawns.failAll()
     this.rpcs.failAll()
     this.statsRequests.failAll()
     this.global.stop()
     await this.kernel.stop()
-    setBusyWait(this, 0)
     this.runtime.shutdown('shutdown')
   }
 }

@@ -1,12 +1,12 @@
 // Busy-waiting after distribution traffic, as the BEAM's schedulers do (+sbwt).
 //
 // An idle Node process sleeps in epoll_wait; the next message wakes it through the kernel's
-// scheduler, which on these machines costs 40–80 µs of a round trip (a CPU coming out of an
-// idle state). Erlang's schedulers spin for a while before they sleep, which is most of why
-// an OTP ping-pong is ~13 µs where a plain Node socket pair takes ~85. Here a node that asks
-// for it keeps the event loop polling — a chain of setImmediate callbacks, with which libuv
-// polls with a zero timeout — for `window` µs after the last frame it read or wrote; then the
-// loop sleeps as usual. The cost is CPU: at most `window` µs of spinning per quiet spell, so
+// scheduler, which on an idle VM costs most of a round trip: ~80 µs for a plain Node socket
+// pair here, against ~10 µs when both loops are already running (OTP, sleeping the same way
+// between messages, takes the same ~80 µs; bench/README.md). Erlang's schedulers spin for a
+// while before they sleep (+sbwt); here a node that asks for it keeps the event loop polling
+// — a chain of setImmediate callbacks, with which libuv polls with a zero timeout — for
+// `window` µs after the last frame it read or wrote; then the loop sleeps as usual. The cost is CPU: at most `window` µs of spinning per quiet spell, so
 // a node receiving a message every window µs or more often keeps one core busy.
 //
 // The event loop is the process's (the thread's), so the window is too: the longest one any
