@@ -1,8 +1,9 @@
 // Memory under large messages (bench/README.md, "## Memory"): a node in its own OS process
 // receives 1 GB as 1 MB messages over tcp, RUNS times in a row; after each run it reports the
 // peak RSS it saw during the run (sampled at every message), its RSS after a GC, and the full
-// collections (mark-compacts) V8 ran during the run and their pauses. The sender respects
-// backpressure (send() false → node.drain), so the receiver sees the socket's pace.
+// collections (mark-compacts) V8 ran during the run and their pauses (and the sender's count).
+// The sender respects backpressure (send() false → node.drain), so the receiver sees the
+// socket's pace.
 //
 //   node --expose-gc --import tsx bench/memory.ts [--runs=10] [--mb=1024] [--size=1048576] [--cpu-prof=DIR]
 //                                                 [--recv-flags=--initial-old-space-size=512]
@@ -41,6 +42,27 @@ interface RunReport {
 
 const gc = (globalThis as { gc?: () => void }).gc
 
+/** Counts this process's full collections (mark-compacts) and their pauses since the last reset. */
+function countMajorGcs(): { reset(): void; read(): { n: number; ms: number } } {
+  let n = 0
+  let ms = 0
+  new PerformanceObserver(list => {
+    for (const e of list.getEntries()) {
+      if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === perf.NODE_PERFORMANCE_GC_MAJOR) {
+        n++
+        ms += e.duration
+      }
+    }
+  }).observe({ entryTypes: ['gc'] })
+  return {
+    reset: () => {
+      n = 0
+      ms = 0
+    },
+    read: () => ({ n, ms }),
+  }
+}
+
 if (argv[0] === 'recv') {
   // ---- the receiving node (child process) ----
   const cfg = JSON.parse(argv[1]!) as RecvConfig
@@ -51,21 +73,11 @@ if (argv[0] === 'recv') {
     epmd: { host: '127.0.0.1', port: cfg.epmdPort, autoStart: false },
     connectAll: false,
   })
-  let majorGcs = 0
-  let majorGcMs = 0
-  new PerformanceObserver(list => {
-    for (const e of list.getEntries()) {
-      if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === perf.NODE_PERFORMANCE_GC_MAJOR) {
-        majorGcs++
-        majorGcMs += e.duration
-      }
-    }
-  }).observe({ entryTypes: ['gc'] })
+  const majors = countMajorGcs()
   const sink = node.spawn(async (proc: Proc) => {
     for (;;) {
       const [, from, count, size] = (await proc.receive()) as [string, Pid, number, number]
-      majorGcs = 0
-      majorGcMs = 0
+      majors.reset()
       const t0 = performance.now()
       let peak = process.memoryUsage.rss()
       let ok = true
@@ -76,9 +88,9 @@ if (argv[0] === 'recv') {
         if (rss > peak) peak = rss
       }
       const ms = performance.now() - t0
-      const majors = { majorGcs, majorGcMs }
+      const { n: majorGcs, ms: majorGcMs } = majors.read()
       gc?.()
-      const report: RunReport = { count, ms, peakRss: peak, rssAfterGc: process.memoryUsage.rss(), ...majors, ok }
+      const report: RunReport = { count, ms, peakRss: peak, rssAfterGc: process.memoryUsage.rss(), majorGcs, majorGcMs, ok }
       proc.send(from, ['done', report])
     }
   })
@@ -124,8 +136,10 @@ if (argv[0] === 'recv') {
       `memory: ${RUNS} runs of ${COUNT} × ${SIZE} B to a node in another process (tcp, loopback), Node ${process.version}` +
         (recvFlags.length > 0 ? `, receiver: node ${recvFlags.join(' ')}` : ''),
     )
-    console.log('run  MB/s  peak RSS MB  RSS after GC MB  mark-compacts  their pauses ms')
+    console.log('run  MB/s  peak RSS MB  RSS after GC MB  mark-compacts  their pauses ms  sender mark-compacts')
+    const senderMajors = countMajorGcs()
     for (let run = 1; run <= RUNS; run++) {
+      senderMajors.reset()
       const r = await new Promise<RunReport>((resolve, reject) => {
         node.spawn(async (proc: Proc) => {
           try {
@@ -143,7 +157,7 @@ if (argv[0] === 'recv') {
       reports.push(r)
       console.log(
         `${String(run).padStart(3)}  ${String(Math.round((COUNT * SIZE) / MB / (r.ms / 1000))).padStart(4)}  ${rssMb(r.peakRss).padStart(11)}  ${rssMb(r.rssAfterGc).padStart(15)}` +
-          `  ${String(r.majorGcs).padStart(13)}  ${r.majorGcMs.toFixed(0).padStart(15)}`,
+          `  ${String(r.majorGcs).padStart(13)}  ${r.majorGcMs.toFixed(0).padStart(15)}  ${String(senderMajors.read().n).padStart(20)}`,
       )
     }
     const peaks = reports.map(r => r.peakRss)

@@ -153,3 +153,67 @@ t.test('small frames on a socket: the batch buffer written at once takes the nex
   t.ok(batches.size < n / 10, `batch buffers reused (${batches.size} distinct for ${n} batches)`)
   out.close()
 })
+
+t.test('a sender that honours backpressure streams large frames through a bounded set of buffers, let go once idle', async t => {
+  const codec = createCodec()
+  const [client, peer] = await socketPair(t)
+  const n = 40
+  const size = 1 << 20
+  const highWater = 8 * size
+  // Every large fragment body the outbox writes lies in the buffer its frame was encoded into.
+  const buffers = new Set<ArrayBufferLike>()
+  const write = client.write.bind(client) as (chunk: Buffer, cb?: () => void) => boolean
+  ;(client as unknown as { write: typeof write }).write = (chunk, cb) => {
+    if (chunk.length >= 65536) buffers.add(chunk.buffer)
+    return write(chunk, cb)
+  }
+  let got = 0
+  let intact = true
+  const done = new Promise<void>(resolve => {
+    const dec = new FrameDecoder({ maxFrameSize: 4 * size })
+    const re = new Reassembly('peer@test', 4 * size)
+    const take = (whole: Buffer | undefined): void => {
+      if (whole === undefined) return
+      const m = codec.decode(whole) as Buffer
+      if (m.length !== size || m[0] !== (got % 250) + 1 || m[size - 1] !== (got % 250) + 1) intact = false
+      if (++got === n) resolve()
+    }
+    peer.on('data', (chunk: Buffer) =>
+      dec.push(
+        chunk,
+        body => take(body[0] === FRAGMENT_MARK ? re.push(body) : Buffer.from(body)),
+        (parts, total) => take(re.pushParts(parts, total)),
+      ),
+    )
+  })
+  // The receiver reads in spurts, so the queue fills up to highWater again and again.
+  peer.pause()
+  const spurts = setInterval(() => (peer.isPaused() ? peer.resume() : peer.pause()), 15)
+  t.teardown(() => clearInterval(spurts))
+  const out = new Outbox(client, codec, highWater, () => {}, Infinity)
+  let waits = 0
+  for (let i = 0; i < n; i++) {
+    if (!out.send(Buffer.alloc(size, (i % 250) + 1), 7)) {
+      waits++
+      await out.whenDrained()
+    }
+    await turn()
+  }
+  await done
+  clearInterval(spurts)
+  t.ok(waits >= 3, `the sender waited for the queue to drain ${waits} times`)
+  t.ok(intact, `${n} messages of 1 MB arrived intact`)
+  t.ok(
+    buffers.size <= highWater / size + 2,
+    `${n} large frames went through ${buffers.size} buffers (at most highWater's worth, ${highWater / size}, and two)`,
+  )
+  t.ok(
+    out.spareBytesHeld > 0 && out.spareBytesHeld <= highWater + size + 16,
+    `spares held: ${out.spareBytesHeld} bytes, within highWater and one frame`,
+  )
+  out.trimSpares()
+  t.ok(out.spareBytesHeld > 0, 'kept through an interval with large frames in it')
+  out.trimSpares()
+  t.equal(out.spareBytesHeld, 0, 'let go after an interval without one')
+  out.close()
+})

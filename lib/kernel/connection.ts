@@ -255,6 +255,7 @@ export class Connection {
       )
       return
     }
+    this.outbox.trimSpares()
     if (!this.sentSinceCheck && this.outbox.idle) {
       this.conn.stream.write(EMPTY_FRAME)
       this.tickBytes += EMPTY_FRAME.length

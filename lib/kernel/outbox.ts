@@ -26,8 +26,6 @@ export const CHUNK = PIECE
 const EMPTY = Buffer.alloc(0)
 /** The largest batch buffer kept for the next batch (see Outbox.free). */
 const MAX_FREE = 256 * 1024
-/** Large encoding buffers kept for reuse, at most (see Outbox.spares). */
-const SPARES = 2
 export const DEFAULT_HIGH_WATER = 8 * 1024 * 1024
 /** Fragment bytes that may be on the wire unacknowledged (see fragments.ts ackFrame). */
 export const WINDOW = 4 * CHUNK
@@ -55,10 +53,16 @@ export class Outbox {
   private nextId = 1
   /**
    * Large encoding buffers whose frames the socket has written out completely (their write
-   * callbacks came): the next large frames are encoded into them, so a stream of large messages does not allocate (and fault in, and
-   * collect) a fresh backing store per message.
+   * callbacks came): the next large frames are encoded into them, so a stream of large
+   * messages does not allocate (and fault in, and collect) a fresh backing store per message —
+   * fresh ones also bring V8's full collections on (see bench/README.md, "Large messages and
+   * V8's heap"). Kept up to about `highWater` bytes (giveSpare), and let go by trimSpares()
+   * once large frames stop.
    */
   private readonly spares: Buffer[] = []
+  private spareBytes = 0
+  /** A large frame was queued since the last trimSpares(). */
+  private largeSinceTrim = false
   /** Where encodeBehind() starts a frame when there is no spare. */
   private readonly scratch = Buffer.allocUnsafeSlow(4096)
   /**
@@ -77,7 +81,7 @@ export class Outbox {
   /** The socket wrote a large frame's last fragment: its buffer becomes a spare. */
   private readonly onLastWritten = (): void => {
     const b = this.writing.shift()
-    if (b !== undefined && !this.closed && this.spares.length < SPARES) this.spares.push(b)
+    if (b !== undefined && !this.closed) this.giveSpare(b)
   }
   private scheduled = false
   private waitingWritable = false
@@ -127,11 +131,11 @@ export class Outbox {
       this.streamBytes += f.length
     } else {
       const p0 = this.batch.len
-      const spare = this.spares.pop()
+      const spare = this.takeSpare()
       if (spare !== undefined) this.batch.spare = spare
       this.codec.encodeFrameInto(value, this.batch)
       if (spare !== undefined && this.batch.spare !== undefined) {
-        this.spares.push(spare) // not needed for this frame: take it back
+        this.giveSpare(spare) // not needed for this frame: take it back
         this.batch.spare = undefined
       }
       if (this.batch.len - p0 > CHUNK + 4 && this.format !== null) {
@@ -229,6 +233,7 @@ export class Outbox {
     this.batch = { buf: Buffer.alloc(0), len: 0 }
     this.streams.length = 0
     this.spares.length = 0
+    this.spareBytes = 0
     this.writing.length = 0
     this.byKey.clear()
     this.streamBytes = 0
@@ -266,28 +271,64 @@ export class Outbox {
    */
   private encodeBehind(value: unknown): Buffer {
     const side = this.side
-    const spare = this.spares.pop()
+    const spare = this.takeSpare()
     side.buf = spare ?? this.scratch
     side.len = 0
     try {
       this.codec.encodeFrameInto(value, side)
     } catch (err) {
       side.buf = EMPTY
-      if (spare !== undefined) this.spares.push(spare)
+      if (spare !== undefined) this.giveSpare(spare)
       throw err
     }
     const buf = side.buf
     const f = buf.subarray(0, side.len)
     side.buf = EMPTY
     if (side.len <= CHUNK + 4) {
-      if (spare !== undefined) this.spares.push(spare)
+      if (spare !== undefined) this.giveSpare(spare)
       return Buffer.from(f)
     }
     this.owners.set(f, buf)
     return f
   }
 
+  private takeSpare(): Buffer | undefined {
+    const b = this.spares.pop()
+    if (b !== undefined) this.spareBytes -= b.length
+    return b
+  }
+
+  /**
+   * Keep `b` for a later large frame, unless the spares already hold `highWater` bytes: so they
+   * can hold what a sender honouring backpressure has in flight (the queue up to highWater, and
+   * the frame that went over it).
+   */
+  private giveSpare(b: Buffer): void {
+    if (this.spareBytes >= this.highWater) return
+    this.spares.push(b)
+    this.spareBytes += b.length
+  }
+
+  /**
+   * Called now and then (the connection's tick): the spares go once a whole interval passed
+   * without a large frame, so a connection that carried large messages once does not keep
+   * their buffers.
+   */
+  trimSpares(): void {
+    if (!this.largeSinceTrim) {
+      this.spares.length = 0
+      this.spareBytes = 0
+    }
+    this.largeSinceTrim = false
+  }
+
+  /** Bytes held in spare encoding buffers (tests). */
+  get spareBytesHeld(): number {
+    return this.spareBytes
+  }
+
   private startStream(body: Buffer, key: OrderKey, owner: Buffer | null): void {
+    this.largeSinceTrim = true
     // A wire's own format may replace the body's first bytes by its first fragment header.
     const off = this.format === undefined ? 0 : (this.format as FragmentFormat).start(body)
     const s: Stream = { id: this.nextId++ >>> 0, body, off, key, owner, tail: [] }
