@@ -10,7 +10,8 @@
 //             `local {n,size}`          → RESULT: n local sends between two processes of one node
 //   sender    `connect {t,node}`        → CONNECTED true|false (learns the sink's and echo's pids)
 //             `tput {t,n,size,procs}`   → RESULT: n messages of `size` bytes to the sink from
-//                                         `procs` processes (n/procs each)
+//                                         `procs` processes (n/procs each; each waits for
+//                                         drain() when send() returns false)
 //             `ping {t,k,size}`         → LAT: k round trips to the echo process
 //             `hol {t,m,size,psize}`    → LAT: round trips of `psize`-byte pings while m
 //                                         messages of `size` bytes stream to the sink
@@ -386,8 +387,8 @@ function runTput(t: TransportName, n: number, size: number, procs: number): Prom
     let left = procs
     const blast = async (): Promise<void> => {
       for (let i = 1; i <= each; i++) {
-        proc.send(to, msg)
-        if (i % every === 0) await turn()
+        if (!proc.send(to, msg)) await proc.drain(to)
+        else if (i % every === 0) await turn()
       }
       if (--left === 0) sendNs = Number(now() - t0) // until the last message was queued
     }
@@ -399,8 +400,8 @@ function runTput(t: TransportName, n: number, size: number, procs: number): Prom
       for (let k = 0; k < procs; k++) {
         p.node.spawn(async other => {
           for (let i = 1; i <= each; i++) {
-            other.send(to, msg)
-            if (i % every === 0) await turn()
+            if (!other.send(to, msg)) await other.drain(to)
+            else if (i % every === 0) await turn()
           }
           if (--left === 0) sendNs = Number(now() - t0)
         })
@@ -445,8 +446,8 @@ function runHol(t: TransportName, m: number, size: number, psize: number): Promi
     proc.send(to, ['start', proc.self, m, size])
     const t0 = now()
     for (let i = 1; i <= m; i++) {
-      proc.send(to, big)
-      if (i % yieldEvery(size) === 0) await turn()
+      if (!proc.send(to, big)) await proc.drain(to)
+      else if (i % yieldEvery(size) === 0) await turn()
     }
     const [, , , ok] = (await proc.receive(undefined, { timeout: 600_000 })) as [string, number, number, boolean]
     streaming = false
