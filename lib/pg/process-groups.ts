@@ -142,12 +142,23 @@ export class ProcessGroups {
     if (scope === undefined) return 0
     const rt = this.d.runtime
     const here = rt.node
+    // Per remote node, decided once per call: its scope's pid when its members get one relayed
+    // message, else null (an OTP node, or no peer scope there).
+    const via = new Map<string, Pid | null>()
     const relayed = new Map<string, number>()
     let n = 0
     for (const pid of scope.members(key)) {
-      if (pid.node !== here && opts.relay !== false && this.d.protocolOf(pid.node) === 'netkernel' && scope.peerOn(pid.node)) {
-        relayed.set(pid.node, (relayed.get(pid.node) ?? 0) + 1)
-        continue
+      const node = pid.node
+      if (node !== here && opts.relay !== false) {
+        let peer = via.get(node)
+        if (peer === undefined) {
+          peer = this.d.protocolOf(node) === 'netkernel' ? (scope.peerOn(node) ?? null) : null
+          via.set(node, peer)
+        }
+        if (peer !== null) {
+          relayed.set(node, (relayed.get(node) ?? 0) + 1)
+          continue
+        }
       }
       rt.send(pid, msg)
       n++
@@ -155,7 +166,7 @@ export class ProcessGroups {
     if (relayed.size > 0) {
       const term = groupTerm(group)
       for (const [node, count] of relayed) {
-        rt.send(scope.peerOn(node)!, tuple(RELAY, term, msg), scope.pid)
+        rt.send(via.get(node)!, tuple(RELAY, term, msg), scope.pid)
         n += count
       }
     }
