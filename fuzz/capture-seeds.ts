@@ -49,7 +49,8 @@ function tapConn(conn: Conn, role: Tap['role']): Conn {
   const tap: Tap = { role, chunks: [] }
   taps.push(tap)
   recordInbound(conn.stream, tap.chunks)
-  return conn
+  // Without readInto, so that every byte the connection reads comes as 'data' and is recorded.
+  return { ...conn, readInto: undefined }
 }
 
 async function tapPortMapper(addr: { host: string; port: number }, opts: { signal: AbortSignal }): Promise<Duplex> {
@@ -73,7 +74,7 @@ function tapped(inner: Transport): Transport {
 const wait = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms))
 
 async function main(): Promise<void> {
-  const epmd = await startEpmd({ host: '127.0.0.1', port: 0 })
+  const epmd = await startEpmd({ host: '127.0.0.1', port: 0, relaxed: true })
   const nodes: Node[] = []
   const start = async (name: string, codec: 'netkernel' | 'msgpack-lite', cookie = 'capture-cookie'): Promise<Node> => {
     const n = await startNode({

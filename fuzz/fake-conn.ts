@@ -1,8 +1,8 @@
 // A Conn over an in-memory Duplex for the stream-driven targets: the target hands the code
 // under test a peer's bytes by emitting 'data' on it (synchronously, like a socket's read
-// callback); what the code writes back is discarded.
+// callback), or through readInto; what the code writes back is discarded.
 import { Duplex } from 'node:stream'
-import type { Conn } from '../lib/transport.js'
+import type { Conn, ReadSink } from '../lib/transport.js'
 
 class SinkStream extends Duplex {
   override _read(): void {}
@@ -18,19 +18,35 @@ export interface FakeConn extends Conn {
   end(): void
 }
 
-export function fakeConn(): FakeConn {
+/**
+ * `readInto`: the Conn offers readInto (as a tcp socket does); once the code under test attaches,
+ * feed() copies each chunk into the buffers it picks, read by read, as a socket's onread would.
+ */
+export function fakeConn(opts: { readInto?: boolean } = {}): FakeConn {
   const stream = new SinkStream()
   stream.on('error', () => {})
+  let sink: ReadSink | undefined
   return {
     stream,
     transport: 'fuzz',
     remoteAddress: '127.0.0.1',
     remotePort: 1,
     encrypted: false,
+    readInto: opts.readInto === true ? { attach: s => (sink = s) } : undefined,
     close() {},
     destroy() {},
     feed: chunk => {
-      stream.emit('data', chunk)
+      if (sink === undefined) {
+        stream.emit('data', chunk)
+        return
+      }
+      for (let off = 0; off < chunk.length;) {
+        const b = sink.buffer()
+        const n = Math.min(b.length, chunk.length - off)
+        chunk.copy(b, 0, off, off + n)
+        sink.read(n, b)
+        off += n
+      }
     },
     end: () => {
       stream.emit('end')

@@ -35,7 +35,7 @@ export type { PgGroup, PgEvent, PgScopeOptions, PgSendOptions, PgMonitorOptions 
 export type { RpcOptions } from './process/rpc.js'
 export type { GlobalNames, GlobalRegisterOptions, ResolveMethod } from './global/global.js'
 export { ProcessExit } from './process/runtime.js'
-export type { Transport, Conn, Listener, ListenOptions, DialAddress } from './transport.js'
+export type { Transport, Conn, Listener, ListenOptions, DialAddress, ReadInto, ReadSink } from './transport.js'
 export type { Authenticator, AuthContext, AuthResult, HandshakeChannel, HandshakeMessage, CookieStore } from './authenticator.js'
 export type { Discovery, NodeAddress, AnnounceOptions, Announcement } from './discovery.js'
 export type { KernelPolicy, KernelLimits } from './kernel/net-kernel.js'

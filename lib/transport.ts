@@ -21,10 +21,34 @@ export interface Conn {
    * then adds no window of its own for large-message fragments.
    */
   readonly flowControlled?: boolean
+  /**
+   * Optional: the stream can read into buffers the reader picks (a socket's `onread`), so the
+   * kernel reads without a fresh buffer per read, and a large message's bytes straight to their
+   * final place. Until attach() the stream emits 'data' as usual.
+   */
+  readonly readInto?: ReadInto
   /** Graceful: flush what was written, then end. */
   close(): void
   /** Abrupt: drop at once. */
   destroy(err?: Error): void
+}
+
+/** Reads into buffers the reader picks: see Conn.readInto. */
+export interface ReadInto {
+  /**
+   * From now on every read lands in a buffer `sink.buffer()` gave and is reported to
+   * `sink.read()`, instead of as 'data'. Bytes the stream had buffered before stay in it, for
+   * `stream.read()`; 'end', 'close' and 'error' are emitted as before.
+   */
+  attach(sink: ReadSink): void
+}
+
+/** The reader behind ReadInto.attach. */
+export interface ReadSink {
+  /** Where the next read lands (at least one byte; at most its length is read); asked after each read. */
+  buffer(): Buffer
+  /** `n` bytes landed at the start of `buf`; they may be overwritten once this returns. */
+  read(n: number, buf: Buffer): void
 }
 
 export interface ListenOptions {

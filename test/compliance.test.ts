@@ -136,7 +136,7 @@ t.test('a transport reporting another name fails; every case gets a fresh fixtur
   t.equal(await servers(), before, 'the listener the failing case opened is closed')
   await byName(cases, 'dial and accept').run()
   t.same([setups, teardowns], [2, 2], 'one setup and one teardown per case')
-  t.equal(cases.length, 13)
+  t.equal(cases.length, 14)
 })
 
 t.test('a case that never finishes fails at caseTimeout, and its cleanups still run', async t => {

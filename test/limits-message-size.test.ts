@@ -83,7 +83,7 @@ t.test('a receiver with a smaller limit drops the peer: fragmented message, or a
   let [, info] = await down
   t.match(info.error, {
     code: 'ERR_MESSAGE_TOO_LARGE',
-    message: new RegExp(`${sender.name} sent a fragmented message of at least \\d+ bytes, over maxMessageSize \\(${MiB} bytes\\)`),
+    message: new RegExp(`${sender.name} announced a fragmented message of \\d+ bytes, over maxMessageSize \\(${MiB} bytes\\)`),
   })
   t.equal(got.length, 1, 'nothing of it was delivered')
 

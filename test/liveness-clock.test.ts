@@ -6,10 +6,10 @@
 import t from 'tap'
 import { Duplex } from 'node:stream'
 import { fakeClock } from './fixtures/fake-clock.js'
-import type { Conn } from '../lib/transport.js'
 import { Connection, type DownReason } from '../lib/kernel/connection.js'
 import { FrameDecoder } from '../lib/terms/frame-decoder.js'
 import { createCodec } from '../lib/terms/codec.js'
+import { streamConn } from './fixtures/stream-conn.js'
 
 const codec = createCodec('netkernel')
 
@@ -24,15 +24,7 @@ function harness(tickTime: number) {
       cb()
     },
   })
-  const conn: Conn = {
-    stream,
-    transport: 'test',
-    remoteAddress: '127.0.0.1',
-    remotePort: 1,
-    encrypted: false,
-    close: () => stream.end(),
-    destroy: () => stream.destroy(),
-  }
+  const conn = streamConn(stream)
   const downs: DownReason[] = []
   const frames: unknown[] = []
   const c = new Connection(

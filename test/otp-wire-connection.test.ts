@@ -5,7 +5,6 @@
 import t from 'tap'
 import { Duplex } from 'node:stream'
 import { fakeClock } from './fixtures/fake-clock.js'
-import type { Conn } from '../lib/transport.js'
 import { Connection, type DownReason } from '../lib/kernel/connection.js'
 import { FrameDecoder } from '../lib/terms/frame-decoder.js'
 import { createCodec } from '../lib/terms/codec.js'
@@ -14,6 +13,7 @@ import { Pid } from '../lib/terms/pid.js'
 import { silentLogger } from '../lib/logger.js'
 import * as F from '../lib/kernel/frames.js'
 import { connectionStats } from '../lib/kernel/stats.js'
+import { streamConn } from './fixtures/stream-conn.js'
 
 const ME = 'js@host'
 const PEER = 'e1@host'
@@ -35,15 +35,7 @@ function harness(onFrame: (c: Connection, f: unknown) => void = () => {}) {
       cb()
     },
   })
-  const conn: Conn = {
-    stream,
-    transport: 'test',
-    remoteAddress: '127.0.0.1',
-    remotePort: 1,
-    encrypted: false,
-    close: () => stream.end(),
-    destroy: () => stream.destroy(),
-  }
+  const conn = streamConn(stream)
   const downs: [DownReason, Error | undefined][] = []
   const frames: unknown[] = []
   const wire = new OtpWire({ peer: PEER, flags: 0x800000n | 0x2000000n, localName: ME, creation: 3, logger: silentLogger })

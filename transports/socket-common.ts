@@ -20,6 +20,7 @@ export interface ConnFields {
   transport: string
   encrypted: boolean
   peerCertificate?: Conn['peerCertificate']
+  readInto?: Conn['readInto']
 }
 
 /**

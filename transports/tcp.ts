@@ -5,6 +5,7 @@ import type { Socket } from 'node:net'
 import type { Conn, DialAddress, Listener, ListenOptions, Transport } from '../lib/transport.js'
 import { abortError, TransportError } from '../lib/errors.js'
 import { formatAddress, ignore, listenServer, socketConn, watchDial } from './socket-common.js'
+import { SocketReads, adopt } from './socket-reads.js'
 
 export { formatAddress }
 
@@ -25,17 +26,21 @@ export function tcp(options: TcpOptions = {}): Transport {
   const keepAlive = options.keepAlive ?? false
   const closeTimeout = options.closeTimeout ?? 5000
 
-  const toConn = (socket: Socket): Conn => socketConn(socket, closeTimeout, { transport: 'tcp', encrypted: false })
+  // Every socket reads into buffers the kernel picks once it attaches (socket-reads.ts).
+  const toConn = (socket: Socket, reads?: SocketReads): Conn =>
+    socketConn(socket, closeTimeout, { transport: 'tcp', encrypted: false, readInto: reads })
 
   async function listen(opts: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
     const { host, port, signal } = opts
     const where = formatAddress(host, port)
     if (signal?.aborted) throw abortError(signal, `listen on ${where}`)
-    const server = net.createServer({ allowHalfOpen: true, noDelay, keepAlive }, socket => {
+    const server = net.createServer({ allowHalfOpen: true, noDelay, keepAlive, pauseOnConnect: true }, accepted => {
+      accepted.on('error', ignore)
+      const { socket, reads } = adopt(accepted, true)
       // Until the kernel attaches its own handlers, an 'error' (ECONNRESET) must not crash
       // the process; the socket still emits 'close'.
       socket.on('error', ignore)
-      onConn(toConn(socket))
+      onConn(toConn(socket, reads))
     })
     return listenServer(server, opts)
   }
@@ -46,12 +51,14 @@ export function tcp(options: TcpOptions = {}): Transport {
     const where = formatAddress(host, port)
     if (signal.aborted) return Promise.reject(abortError(signal, `dial ${where}`))
     return new Promise<Conn>((resolve, reject) => {
-      const socket = net.connect({ host, port, allowHalfOpen: true, noDelay, keepAlive })
+      const reads = new SocketReads()
+      const socket = net.connect({ host, port, allowHalfOpen: true, noDelay, keepAlive, onread: reads.onread })
+      reads.bind(socket)
       socket.on('error', ignore) // stays for the Conn's life: see listen()
       const done = watchDial(socket, signal, where, reject, {
         connect: () => {
           done()
-          resolve(toConn(socket))
+          resolve(toConn(socket, reads))
         },
         error: (err: Error) => {
           done()

@@ -1,7 +1,8 @@
 // A connection's receive path (lib/kernel/connection.ts) end to end: FrameDecoder, ticks,
 // fragment acknowledgements and reassembly, the codec, and dispatch into a real runtime, over
-// a fake Conn fed in chunks. The connection catches whatever goes wrong and goes down with
-// 'protocol_error': the error it goes down with must be a NetkernelError.
+// a fake Conn fed in chunks (as 'data', or read into the buffers the connection picks). The
+// connection catches whatever goes wrong and goes down with 'protocol_error': the error it
+// goes down with must be a NetkernelError.
 import { Connection } from '../../lib/kernel/connection.js'
 import { FrameDecoder } from '../../lib/terms/frame-decoder.js'
 import { createCodec, type Codec } from '../../lib/terms/codec.js'
@@ -24,7 +25,7 @@ export function connectionTarget(): FuzzTarget {
       node ??= nodeHarness(local)
       const harness = node
       let downError: Error | undefined
-      const conn = fakeConn()
+      const conn = fakeConn({ readInto: (variant & 32) !== 0 })
       const codec = codecs[(variant >>> 4) & 1]!
       const c = new Connection(
         variant & 8 ? third : peer,

@@ -117,6 +117,42 @@ export function transportCompliance<F extends TransportFixture>(opts: TransportC
     ],
 
     [
+      'readInto, where a Conn offers it: 1 MB in the buffers the reader picks, whole and in order, then the end',
+      async (f, scope) => {
+        const { pair } = await listener(f, scope)
+        const [client, server] = await pair()
+        for (const [reader, writer] of [
+          [server, client],
+          [client, server],
+        ] as const) {
+          if (reader.readInto === undefined) continue
+          const data = randomBytes(1 << 20)
+          const got: Buffer[] = []
+          const wrong: string[] = []
+          const sizes = [1, 14, 4096, 65536, 100_000]
+          let i = 0
+          let next = Buffer.alloc(sizes[0]!)
+          reader.readInto.attach({
+            buffer: () => next,
+            read(n, buf) {
+              // (checked after the end: a throw here would be the socket's)
+              if (buf !== next) wrong.push('a read landed in a buffer the reader did not give')
+              if (!(n > 0 && n <= buf.length)) wrong.push(`a read of ${n} bytes into ${buf.length}`)
+              got.push(Buffer.from(buf.subarray(0, n)))
+              next = Buffer.alloc(sizes[++i % sizes.length]!)
+            },
+          })
+          const ended = once(reader.stream, 'end')
+          reader.stream.resume()
+          writer.stream.end(data)
+          await ended
+          assert.deepEqual(wrong.slice(0, 3), [])
+          assert.equal(sha(Buffer.concat(got)), sha(data), 'intact, through the reader')
+        }
+      },
+    ],
+
+    [
       'half-close: one side ends, the other still writes back',
       async (f, scope) => {
         const { pair } = await listener(f, scope)

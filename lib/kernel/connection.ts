@@ -7,10 +7,17 @@
 // wire's window), and the wire's decode turns each whole frame body into what is dispatched
 // (it joins its own fragments). Framing (4-byte length) and ticks (an empty frame) are the
 // same in both protocols.
-import type { Conn } from '../transport.js'
+//
+// Reading: when the transport offers readInto (a TCP socket's onread) and the protocol is the
+// native one, reads land in one scratch buffer shared by all connections (each read is consumed
+// before the next one happens: the frame decoder copies whatever it keeps), and the bytes of a
+// large message's pieces are read straight into the message's body (fragments.ts: the first
+// piece announces its size), so a large message costs one allocation and no copy in JavaScript.
+// Otherwise the socket's 'data' chunks are decoded as views.
+import type { Conn, ReadSink } from '../transport.js'
 import type { Codec } from '../terms/codec.js'
 import { Outbox, WINDOW, type OrderKey } from './outbox.js'
-import { ACK_FLAG, FRAGMENT_MARK, Reassembly, ackFrame } from './fragments.js'
+import { ACK_FLAG, FRAGMENT_MARK, Reassembly, ackFrame, fragmentHeaderLength, type Piece } from './fragments.js'
 import type { FrameDecoder } from '../terms/frame-decoder.js'
 import type { Clock } from '../clock.js'
 import { DEFAULT_MAX_MESSAGE_SIZE } from './limits.js'
@@ -19,6 +26,13 @@ import type { Wire, WireProtocol } from './wire.js'
 import { busyWaitActivity } from './busy-wait.js'
 
 const EMPTY_FRAME = Buffer.alloc(4)
+/** Where reads land between large pieces, for every connection reading into buffers (see above). */
+const SCRATCH = Buffer.allocUnsafeSlow(64 * 1024)
+/**
+ * After a piece, the next read takes only a length prefix and a piece header: if another piece
+ * follows (the usual case in a large message), its bytes are then read straight to their place.
+ */
+const HEAD_READ = SCRATCH.subarray(0, 4 + 10)
 
 export type DownReason = 'connection_closed' | 'disconnect' | 'net_tick_timeout' | 'protocol_error' | 'node_stopped'
 
@@ -56,7 +70,25 @@ export class Connection {
   private silentChecks = 0
   private tickTimer: unknown
   private down = false
-  private readonly onData = (chunk: Buffer): void => this.receive(chunk)
+  private readonly onData = (chunk: Buffer): void => this.receive(chunk, false)
+  /** The piece whose remaining bytes are being read straight into its message (readInto), and where the next lands. */
+  private direct: { piece: Piece; at: number; view: Buffer } | null = null
+  /** The last frame taken was a piece of a large message. */
+  private afterPiece = false
+  private readonly sink: ReadSink = {
+    buffer: () => (this.direct !== null ? this.direct.view : this.afterPiece && this.decoder.pending === 0 ? HEAD_READ : SCRATCH),
+    read: (n, buf) => this.readInto(n, buf),
+  }
+  /** A large piece split across reads: its message's body is the destination of the rest of it. */
+  private readonly onTakeover = (head: Buffer, size: number): boolean => {
+    if (this.down || head[0] !== FRAGMENT_MARK || head.length < 2 || ((head[1] as number) & ACK_FLAG) !== 0) return false
+    const h = fragmentHeaderLength(head)
+    if (head.length < h) return false
+    const piece = this.reassembly.open(head, size)
+    const at = piece.at + head.copy(piece.body, piece.at, h)
+    this.direct = { piece, at, view: piece.body.subarray(at, piece.end) }
+    return true
+  }
   private readonly onBody = (body: Buffer): void => {
     if (!this.down && body.length > 0) this.handleFrame(body)
   }
@@ -127,6 +159,13 @@ export class Connection {
     }
     if (this.down) return
     const s = this.conn.stream
+    const into = this.wire === undefined ? this.conn.readInto : undefined
+    if (into !== undefined) {
+      // Bytes the stream buffered before: ahead of every read routed to us.
+      for (let c = s.read() as Buffer | null; c !== null && !this.down; c = s.read() as Buffer | null) this.receive(c, false)
+      if (this.down) return
+      into.attach(this.sink)
+    }
     s.on('data', this.onData)
     s.on('end', this.onClose)
     s.on('close', this.onClose)
@@ -184,15 +223,42 @@ export class Connection {
     this.conn.destroy()
   }
 
-  private receive(chunk: Buffer): void {
+  /** `volatile`: the chunk's memory is reused after this call (the scratch): nothing may keep a view of it. */
+  private receive(chunk: Buffer, volatile: boolean): void {
     busyWaitActivity()
     this.receivedSinceCheck = true
     this.bytesIn += chunk.length
     try {
-      this.decoder.push(chunk, this.onBody, this.onParts)
+      if (volatile) this.decoder.push(chunk, this.onBody, undefined, this.onTakeover)
+      else this.decoder.push(chunk, this.onBody, this.onParts)
     } catch (err) {
       // A frame that does not decode (or is oversized) closes this connection only.
       this.destroy('protocol_error', this.named(err as Error))
+    }
+  }
+
+  /** A read landed (readInto): in the piece being read straight into its message, or in the scratch. */
+  private readInto(n: number, buf: Buffer): void {
+    if (this.down) return
+    const d = this.direct
+    if (d === null) {
+      this.receive(buf.subarray(0, n), true)
+      return
+    }
+    // The read landed in d.view: the rest of the piece (a read takes at most that).
+    busyWaitActivity()
+    this.receivedSinceCheck = true
+    this.bytesIn += n
+    d.at += n
+    if (d.at < d.piece.end) {
+      d.view = d.piece.body.subarray(d.at, d.piece.end)
+      return
+    }
+    this.direct = null
+    try {
+      this.pieceDone(d.piece)
+    } catch (err) {
+      this.destroy('protocol_error', err as Error)
     }
   }
 
@@ -224,23 +290,40 @@ export class Connection {
       this.handleFragment(body, body.length)
       return
     }
+    this.afterPiece = false
     this.messagesIn++
     this.hooks.onFrame(this, this.codec.decode(body))
   }
 
   /** One fragment: a body, or the views it arrived in (onParts). */
   private handleFragment(body: Buffer | readonly Buffer[], size: number): void {
-    this.toAck += size - 6
+    const head = Buffer.isBuffer(body) ? body : (body[0] as Buffer)
+    const whole = Buffer.isBuffer(body) ? this.reassembly.push(body) : this.reassembly.pushParts(body, size)
+    this.taken(size - fragmentHeaderLength(head))
+    this.whole(whole)
+  }
+
+  /** A piece read straight into its message is complete. */
+  private pieceDone(piece: Piece): void {
+    this.taken(piece.end - piece.at)
+    this.whole(this.reassembly.done(piece))
+  }
+
+  /** Fragment bytes taken: acknowledged every half window. */
+  private taken(bytes: number): void {
+    this.afterPiece = true
+    this.toAck += bytes
     if (this.toAck >= WINDOW / 2) {
       this.outbox.write(ackFrame(this.toAck))
       this.toAck = 0
     }
-    const whole = Buffer.isBuffer(body) ? this.reassembly.push(body) : this.reassembly.pushParts(body, size)
-    // A joined frame is a fresh buffer: its large binaries can be handed out as views.
-    if (whole !== undefined) {
-      this.messagesIn++
-      this.hooks.onFrame(this, this.codec.decode(whole, true))
-    }
+  }
+
+  /** A message's body once its last piece is in: a fresh buffer, so its large binaries can be handed out as views. */
+  private whole(body: Buffer | undefined): void {
+    if (body === undefined) return
+    this.messagesIn++
+    this.hooks.onFrame(this, this.codec.decode(body, true))
   }
 
   private tick(): void {

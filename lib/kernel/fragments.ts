@@ -2,16 +2,25 @@
 // the frames behind it. A fragment is an ordinary length-prefixed frame whose body starts with
 // 0xc1 — a byte MessagePack never uses, so no term frame can start with it:
 //
-//   [length: u32 BE] [0xc1] [flags: u8, bit 0 = last] [stream id: u32 BE] [bytes of the frame body]
+//   first piece:  [length: u32 BE] [0xc1] [flags: u8] [stream id: u32 BE] [total: u32 BE] [bytes]
+//   later pieces: [length: u32 BE] [0xc1] [flags: u8] [stream id: u32 BE] [bytes]
+//   flags: bit 0 = last piece, bit 2 = first piece (the stream's total body size follows the id)
 //
-// The receiver keeps the pieces of each stream (views of the socket chunks, no copy) and
-// joins them once, when the last arrives: linear time, one copy.
+// The first piece announces the whole body's size, so the receiver allocates the body once, at
+// its final size, before its bytes arrive: each piece is copied (or read from the socket, see
+// connection.ts) straight to its place, nothing is joined at the end, and a stream over
+// maxMessageSize is refused at its first piece.
 import { CodecError, NetkernelError } from '../errors.js'
 
 export const FRAGMENT_MARK = 0xc1
 const HEADER = 6
+/** The first piece's header: the stream's total size after the id. */
+const FIRST_HEADER = 10
+const LAST_FLAG = 1
 /** flags bit 1: not a fragment but an acknowledgement of fragment bytes received. */
 export const ACK_FLAG = 2
+/** flags bit 2: the stream's first piece (its total size follows the id). */
+const FIRST_FLAG = 4
 
 /**
  * The receiver acknowledges fragment bytes as it takes them: [length][0xc1][0x02][bytes: u32 BE].
@@ -27,26 +36,36 @@ export function ackFrame(bytes: number): Buffer {
   return f
 }
 
-export function fragmentHeader(id: number, bytes: number, last: boolean): Buffer {
-  const h = Buffer.allocUnsafe(4 + HEADER)
-  h.writeUInt32BE(HEADER + bytes, 0)
+/** A piece's header (length prefix included); `total`: the stream's size, given on its first piece only. */
+export function fragmentHeader(id: number, bytes: number, last: boolean, total?: number): Buffer {
+  const header = total === undefined ? HEADER : FIRST_HEADER
+  const h = Buffer.allocUnsafe(4 + header)
+  h.writeUInt32BE(header + bytes, 0)
   h[4] = FRAGMENT_MARK
-  h[5] = last ? 1 : 0
+  h[5] = (last ? LAST_FLAG : 0) | (total === undefined ? 0 : FIRST_FLAG)
   h.writeUInt32BE(id, 6)
+  if (total !== undefined) h.writeUInt32BE(total, 10)
   return h
+}
+
+/** The header length of a fragment body that starts with `head`, or 0 while too few bytes tell. */
+export function fragmentHeaderLength(head: Buffer): number {
+  if (head.length < 2) return 0
+  return ((head[1] as number) & FIRST_FLAG) !== 0 ? FIRST_HEADER : HEADER
 }
 
 /**
  * The bounds on one connection's reassembly, all derived from maxMessageSize (M). The sender
- * (outbox.ts) keeps at most ACTIVE_STREAMS streams partly sent and cuts them into CHUNK-byte
- * pieces, so a well-behaved peer stays far inside them:
- *   - a stream's bytes: M (over it: ERR_MESSAGE_TOO_LARGE);
+ * (outbox.ts) keeps at most ACTIVE_STREAMS streams partly sent, so a well-behaved peer stays
+ * far inside them:
+ *   - a stream's announced size: M (over it: ERR_MESSAGE_TOO_LARGE, at its first piece);
  *   - open streams: MAX_OPEN_STREAMS;
- *   - pieces of one stream: ceil(M / CHUNK) + 1;
- *   - pieces of all open streams (the bookkeeping: one small object each): ACTIVE_STREAMS
- *     times that;
- *   - bytes of all open streams: ACTIVE_STREAMS * M.
- * Past any bound the connection is dropped (ERR_LIMIT): the peer is not following the protocol.
+ *   - announced bytes of all open streams: ACTIVE_STREAMS * M — the memory a peer can make
+ *     us hold (allocated when a stream opens; its pages are touched as its bytes arrive).
+ * A piece that does not fit its stream (an unknown or reopened id, bytes past the announced
+ * size, a last piece short of it) is ERR_DECODE. Past any bound the connection is dropped: the
+ * peer is not following the protocol. Pieces carry no bookkeeping of their own, so many small
+ * pieces cost time, not memory.
  */
 export const MAX_OPEN_STREAMS = 64
 /** How many large frames a sender cuts into fragments at the same time. */
@@ -54,104 +73,125 @@ export const ACTIVE_STREAMS = 4
 /** The piece size a sender uses (the outbox's CHUNK). */
 export const PIECE = 64 * 1024
 
-/** The largest frame a netkernel peer sends after the handshake: a full fragment. */
-export const MAX_PEER_FRAME = HEADER + PIECE
+/** The largest frame a netkernel peer sends after the handshake: a full first piece. */
+export const MAX_PEER_FRAME = FIRST_HEADER + PIECE
 
-interface Parts {
-  /** Views of the socket chunks (a fragment that came split across chunks gives several). */
-  pieces: Buffer[]
-  size: number
-  /** Fragments taken (the limits count fragments, not pieces). */
-  fragments: number
+interface Stream {
+  /** The whole body, allocated at the announced size. */
+  body: Buffer
+  /** Bytes of it assigned to pieces so far. */
+  filled: number
+}
+
+/** Where one piece's bytes go: `body[at, end)`; hand it back to done() once they are there. */
+export interface Piece {
+  readonly body: Buffer
+  readonly at: number
+  readonly end: number
+  readonly last: boolean
 }
 
 export class Reassembly {
-  private readonly parts = new Map<number, Parts>()
+  private readonly streams = new Map<number, Stream>()
+  /** Announced bytes of the open streams. */
   private total = 0
-  private pieces = 0
-  private readonly maxPieces: number
 
   constructor(
     /** The peer's node name (for errors). */
     private readonly peer: string,
     private readonly maxMessage: number,
-  ) {
-    this.maxPieces = Math.ceil(maxMessage / PIECE) + 1
-  }
+  ) {}
 
   /** Take one fragment body; returns the whole frame body (a fresh buffer) when this was its last piece. */
   push(body: Buffer): Buffer | undefined {
-    if (body.length < HEADER) throw new CodecError('ERR_DECODE', `${this.peer} sent a truncated fragment header`)
-    return this.take(body, null, body.length)
+    const h = this.headerOf(body)
+    const p = this.open(body, body.length)
+    body.copy(p.body, p.at, h)
+    return this.done(p)
   }
 
   /**
    * Take one fragment body that arrived as views of consecutive chunks (FrameDecoder onParts),
-   * `size` bytes in all: its pieces are kept as they are, the one copy is the final join.
+   * `size` bytes in all: each view is copied to its place.
    */
   pushParts(parts: readonly Buffer[], size: number): Buffer | undefined {
     const head = parts[0]!
     if (parts.length === 1) return this.push(head)
-    if (head.length < HEADER) return this.push(Buffer.concat(parts, size)) // a split header: rare
-    return this.take(head, parts, size)
+    if (head.length < this.headerOf(head, size)) return this.push(Buffer.concat(parts, size)) // a split header: rare
+    const p = this.open(head, size)
+    let at = p.at + head.copy(p.body, p.at, fragmentHeaderLength(head))
+    for (let i = 1; i < parts.length; i++) at += parts[i]!.copy(p.body, at)
+    return this.done(p)
   }
 
-  /** `head` starts the fragment (its header whole); `more`: the views after it (from index 1). */
-  private take(head: Buffer, more: readonly Buffer[] | null, size: number): Buffer | undefined {
-    const last = (head[1] as number) & 1
+  /**
+   * A fragment body of `size` bytes starts with `head` (its header whole): checks it against its
+   * stream and the bounds, and says where its `size - header` bytes go. The caller puts them
+   * there, then calls done().
+   */
+  open(head: Buffer, size: number): Piece {
+    const h = this.headerOf(head, size)
+    const flags = head[1] as number
     const id = head.readUInt32BE(2)
-    let p = this.parts.get(id)
-    if (p === undefined) {
-      if (last) {
-        if (size - HEADER > this.maxMessage) throw this.tooLarge(size - HEADER)
-        // A one-fragment stream: copy, so the result is owned.
-        if (more === null) return Buffer.from(head.subarray(HEADER))
-        const whole = Buffer.allocUnsafe(size - HEADER)
-        let at = head.copy(whole, 0, HEADER)
-        for (let i = 1; i < more.length; i++) at += more[i]!.copy(whole, at)
-        return whole
-      }
-      if (this.parts.size >= MAX_OPEN_STREAMS) throw this.limit(`more than ${MAX_OPEN_STREAMS} fragment streams open`)
-      p = { pieces: [], size: 0, fragments: 0 }
-      this.parts.set(id, p)
+    const end0 = size - h
+    let s = this.streams.get(id)
+    if ((flags & FIRST_FLAG) !== 0) {
+      if (s !== undefined) throw this.bad(`a first piece for fragment stream ${id}, already open`)
+      const announced = head.readUInt32BE(6)
+      if (announced > this.maxMessage) throw this.tooLarge(announced)
+      if (this.streams.size >= MAX_OPEN_STREAMS) throw this.limit(`more than ${MAX_OPEN_STREAMS} fragment streams open`)
+      if (this.total + announced > ACTIVE_STREAMS * this.maxMessage)
+        throw this.limit(`more than ${ACTIVE_STREAMS * this.maxMessage} fragment bytes in flight`)
+      s = { body: Buffer.allocUnsafe(announced), filled: 0 }
+      this.streams.set(id, s)
+      this.total += announced
+    } else if (s === undefined) {
+      throw this.bad(`a piece of fragment stream ${id}, which no first piece opened`)
     }
-    this.keep(p, head.subarray(HEADER))
-    if (more !== null) for (let i = 1; i < more.length; i++) this.keep(p, more[i]!)
-    p.fragments++
-    this.pieces++
-    if (p.size > this.maxMessage) throw this.tooLarge(p.size)
-    if (p.fragments > this.maxPieces) throw this.limit(`a fragment stream of more than ${this.maxPieces} pieces`)
-    if (this.pieces > ACTIVE_STREAMS * this.maxPieces)
-      throw this.limit(`more than ${ACTIVE_STREAMS * this.maxPieces} fragment pieces in flight`)
-    if (this.total > ACTIVE_STREAMS * this.maxMessage)
-      throw this.limit(`more than ${ACTIVE_STREAMS * this.maxMessage} fragment bytes in flight`)
-    if (!last) return undefined
-    this.parts.delete(id)
-    this.total -= p.size
-    this.pieces -= p.fragments
-    return Buffer.concat(p.pieces, p.size)
+    const at = s.filled
+    const end = at + end0
+    const last = (flags & LAST_FLAG) !== 0
+    if (end > s.body.length) throw this.bad(`more bytes on fragment stream ${id} than its first piece announced (${s.body.length})`)
+    if (last !== (end === s.body.length))
+      throw this.bad(
+        `fragment stream ${id} ${last ? `ending at ${end} of its announced ${s.body.length} bytes` : 'complete without its last piece'}`,
+      )
+    s.filled = end
+    if (last) {
+      this.streams.delete(id)
+      this.total -= s.body.length
+    }
+    return { body: s.body, at, end, last }
   }
 
-  private keep(p: Parts, piece: Buffer): void {
-    if (piece.length === 0) return
-    // A small piece is a view that would keep its whole socket chunk alive: keep a copy instead.
-    p.pieces.push(piece.length * 2 < piece.buffer.byteLength ? Buffer.from(piece) : piece)
-    p.size += piece.length
-    this.total += piece.length
+  /** The piece's bytes are in place: the whole body when it was its stream's last piece. */
+  done(p: Piece): Buffer | undefined {
+    return p.last ? p.body : undefined
   }
 
   get inFlight(): number {
-    return this.parts.size
+    return this.streams.size
+  }
+
+  /** The header length of `head`, which must be whole in a body of `size` bytes. */
+  private headerOf(head: Buffer, size = head.length): number {
+    const h = fragmentHeaderLength(head)
+    if (h === 0 || size < h) throw new CodecError('ERR_DECODE', `${this.peer} sent a truncated fragment header`)
+    return h
   }
 
   private tooLarge(size: number): NetkernelError {
     return new NetkernelError(
       'ERR_MESSAGE_TOO_LARGE',
-      `${this.peer} sent a fragmented message of at least ${size} bytes, over maxMessageSize (${this.maxMessage} bytes): connection dropped`,
+      `${this.peer} announced a fragmented message of ${size} bytes, over maxMessageSize (${this.maxMessage} bytes): connection dropped`,
     )
   }
 
   private limit(what: string): NetkernelError {
     return new NetkernelError('ERR_LIMIT', `${this.peer} sent ${what}: connection dropped`)
+  }
+
+  private bad(what: string): CodecError {
+    return new CodecError('ERR_DECODE', `${this.peer} sent ${what}: connection dropped`)
   }
 }

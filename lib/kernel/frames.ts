@@ -22,10 +22,11 @@ export const RPC_REPLY = 16 //      [RPC_REPLY, reqId, kind, value?, stack?]  ki
 /**
  * Protocol version spoken by this implementation (exchanged in the hello). 2: cookie() is
  * CPace, and the responder says 'go' after authentication; 3: remote calls (RPC_CALL,
- * RPC_REPLY; docs/protocol.md). A node of another version is refused with ERR_INCOMPATIBLE
- * instead of failing mid-handshake.
+ * RPC_REPLY; docs/protocol.md); 4: a large frame's first piece announces the frame's size
+ * (fragments.ts). A node of another version is refused with ERR_INCOMPATIBLE instead of
+ * failing mid-handshake.
  */
-export const PROTOCOL_VERSION = 3
+export const PROTOCOL_VERSION = 4
 
 /** Handshake frames are small: anything larger before authentication is refused. */
 export const MAX_HANDSHAKE_FRAME = 4096

@@ -344,7 +344,7 @@ export class Outbox {
     st.cork()
     const header =
       this.format === undefined
-        ? fragmentHeader(s.id, end - s.off, last)
+        ? fragmentHeader(s.id, end - s.off, last, s.off === 0 ? s.body.length : undefined)
         : (this.format as FragmentFormat).header(s.id, s.body, s.off, end, last)
     st.write(header)
     if (last && s.owner !== null && this.reuse) {

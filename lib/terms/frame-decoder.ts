@@ -18,6 +18,12 @@
 // every later push() throws the same error (pending reads 0), and the caller must close the
 // connection.
 // reset() discards all state and makes the decoder usable again (for a new stream).
+//
+// A caller that reads into a buffer it reuses (a socket's onread) passes no onParts (nothing is
+// then kept as a view of a chunk past push()), and may pass takeover: offered each body of at
+// least PARTS_MIN bytes that does not fit in the chunk, it may take the body's first bytes and
+// read the rest itself (straight to where they belong); it then pushes the bytes after that
+// body, and the decoder goes on at the next length prefix.
 import { CodecError, NetkernelError } from '../errors.js'
 
 export const DEFAULT_MAX_FRAME_SIZE = 64 * 1024 * 1024
@@ -30,6 +36,12 @@ export const MAX_PARTS = 8
 
 /** A body delivered in pieces: views of consecutive chunks, `size` bytes in all. */
 export type OnParts = (parts: readonly Buffer[], size: number) => void
+
+/**
+ * Offered a large body split across chunks: `head` is its first bytes (a view of the chunk,
+ * valid during the call), `size` its length. True: the caller took it and reads the rest.
+ */
+export type Takeover = (head: Buffer, size: number) => boolean
 
 export interface FrameDecoderOptions {
   /** The largest body accepted, in bytes (default 64 MiB). */
@@ -80,10 +92,10 @@ export class FrameDecoder {
    * tick), or onParts(views, size) for a large body split across chunks (see above). Throws
    * CodecError ERR_FRAME_TOO_LARGE as soon as a length prefix exceeds maxFrameSize.
    */
-  push(chunk: Buffer, onFrame: (body: Buffer) => void, onParts?: OnParts): void {
+  push(chunk: Buffer, onFrame: (body: Buffer) => void, onParts?: OnParts, takeover?: Takeover): void {
     if (this.failure !== null) throw this.failure
     try {
-      this.consume(chunk, onFrame, onParts)
+      this.consume(chunk, onFrame, onParts, takeover)
     } catch (error) {
       this.failure = error
       this.clear()
@@ -104,7 +116,7 @@ export class FrameDecoder {
     this.filled = 0
   }
 
-  private consume(chunk: Buffer, onFrame: (body: Buffer) => void, onParts: OnParts | undefined): void {
+  private consume(chunk: Buffer, onFrame: (body: Buffer) => void, onParts: OnParts | undefined, takeover: Takeover | undefined): void {
     const n = chunk.length
     let off = 0
     while (off < n) {
@@ -163,6 +175,8 @@ export class FrameDecoder {
         const body = chunk.subarray(off, off + size)
         off += size
         onFrame(body)
+      } else if (takeover !== undefined && size >= PARTS_MIN && takeover(chunk.subarray(off), size)) {
+        off = n
       } else if (onParts !== undefined && size >= PARTS_MIN) {
         this.parts = off < n ? [chunk.subarray(off)] : []
         this.size = size

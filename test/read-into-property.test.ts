@@ -1,0 +1,127 @@
+// The connection's receive path under every way reads can fall (property test): a real Outbox
+// encodes a random mix of small and large frames (large ones cut into pieces, the first one
+// announcing the size); a Connection reads the bytes back through a Conn whose readInto honours
+// the buffers the connection picks, with random read sizes — or as 'data' chunks of random
+// sizes. Every frame must come out equal and in order. Where the connection reads into its
+// shared scratch buffer, the fake "kernel" scribbles over it after each read, so a view kept
+// past a read would be caught.
+import t from 'tap'
+import fc from 'fast-check'
+import { Duplex, Writable } from 'node:stream'
+import type { ReadSink } from '../lib/transport.js'
+import { Connection, type DownReason } from '../lib/kernel/connection.js'
+import { Outbox, CHUNK } from '../lib/kernel/outbox.js'
+import { FrameDecoder } from '../lib/terms/frame-decoder.js'
+import { createCodec } from '../lib/terms/codec.js'
+import { fakeClock } from './fixtures/fake-clock.js'
+import { streamConn } from './fixtures/stream-conn.js'
+
+const codec = createCodec('netkernel')
+
+/** The bytes an Outbox writes for `values` (no acknowledgement window: all of it at once). */
+async function encode(values: unknown[]): Promise<Buffer> {
+  const out: Buffer[] = []
+  const sinkStream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      out.push(Buffer.from(chunk))
+      cb()
+    },
+  })
+  const ob = new Outbox(sinkStream as unknown as Duplex, codec, 1 << 30, () => {}, Infinity)
+  for (const v of values) ob.send(v, 1) // one destination: the outbox keeps their order
+  while (!ob.idle) await new Promise(r => setImmediate(r))
+  return Buffer.concat(out)
+}
+
+interface Receiver {
+  frames: unknown[]
+  downs: { reason: DownReason; error?: Error }[]
+  /** Deliver `bytes` in reads (or chunks) of at most caps[i] bytes. */
+  feed(bytes: Buffer, caps: number[]): void
+  stop(): void
+}
+
+function receiver(readInto: boolean): Receiver {
+  let sink: ReadSink | undefined
+  const stream = new Duplex({ read() {}, write: (_c, _e, cb) => cb() })
+  const conn = streamConn(stream, { readInto: readInto ? { attach: s => (sink = s) } : undefined })
+  const frames: unknown[] = []
+  const downs: Receiver['downs'] = []
+  const c = new Connection(
+    'peer@test',
+    1,
+    false,
+    conn,
+    new FrameDecoder(),
+    codec,
+    { onFrame: (_c, f) => frames.push(f), onDown: (_c, reason, error) => downs.push({ reason, error }) },
+    60_000,
+    fakeClock(),
+    {},
+  )
+  c.start([])
+  return {
+    frames,
+    downs,
+    feed(bytes, caps) {
+      let i = 0
+      for (let off = 0; off < bytes.length;) {
+        const cap = caps[i++ % caps.length]!
+        if (sink !== undefined) {
+          const b = sink.buffer()
+          const n = Math.min(b.length, cap, bytes.length - off)
+          bytes.copy(b, 0, off, off + n)
+          sink.read(n, b)
+          // The connection's scratch (a 64 KiB buffer of its own) is reused by the next read.
+          if (b.buffer.byteLength === 65536) b.fill(0xee)
+          off += n
+        } else {
+          const n = Math.min(cap, bytes.length - off)
+          stream.emit('data', bytes.subarray(off, off + n))
+          off += n
+        }
+      }
+    },
+    stop: () => c.destroy('disconnect'),
+  }
+}
+
+const sizeArb = fc.oneof(
+  fc.integer({ min: 0, max: 300 }),
+  fc.integer({ min: CHUNK - 40, max: CHUNK + 40 }),
+  fc.integer({ min: 2 * CHUNK - 20, max: 2 * CHUNK + 20 }),
+  fc.integer({ min: 0, max: 5 * CHUNK }),
+)
+const capArb = fc.oneof(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 70_000 }), fc.constant(65536), fc.constant(14))
+
+for (const readInto of [true, false]) {
+  t.test(`frames of every size, reads of every size (${readInto ? 'readInto' : "'data' chunks"}): all equal, in order`, async t => {
+    let runs = 0
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(sizeArb, { minLength: 1, maxLength: 12 }),
+        fc.array(capArb, { minLength: 1, maxLength: 8 }),
+        async (sizes, caps) => {
+          const values = sizes.map((size, i) => ['m', i, Buffer.alloc(size, (i * 37 + 11) & 0xff)] as const)
+          const bytes = await encode(values as unknown as unknown[])
+          // (keep the run short: at most ~20,000 reads)
+          const mean = caps.reduce((a, b) => a + b, 0) / caps.length
+          fc.pre(bytes.length / mean < 20_000)
+          const r = receiver(readInto)
+          r.feed(bytes, caps)
+          r.stop()
+          if (r.downs.some(d => d.reason !== 'disconnect')) throw new Error(`went down: ${r.downs.map(d => d.error?.message).join('; ')}`)
+          if (r.frames.length !== values.length) throw new Error(`${r.frames.length} frames of ${values.length}`)
+          r.frames.forEach((f, i) => {
+            const [tag, n, b] = f as [string, number, Buffer]
+            const [, , want] = values[i]!
+            if (tag !== 'm' || n !== i || !Buffer.isBuffer(b) || !b.equals(want)) throw new Error(`frame ${i} differs`)
+          })
+          runs++
+        },
+      ),
+      { numRuns: 200, seed: 20261203 },
+    )
+    t.ok(runs > 100, `${runs} streams read back whole`)
+  })
+}

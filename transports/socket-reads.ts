@@ -1,0 +1,86 @@
+// A TCP socket whose reads a reader can route into buffers of its choosing (Conn.readInto):
+// net.Socket's `onread` option, which makes the socket read into a buffer we give it instead of
+// allocating a fresh one per read. Until a reader attaches, each read is copied out and pushed
+// to the socket's readable side, so the handshake and anything else reading the stream see
+// ordinary 'data' (with the socket's usual backpressure).
+//
+// A dialled socket takes the option in net.connect. An accepted one cannot (net.Server has no
+// such option): the server pauses it on accept, and adopt() moves its handle into a new socket
+// made with the option — the way Node's own cluster module hands handles to sockets — and lets
+// the old socket go when the new one closes (so the server's connection count stays right).
+// Where the handle cannot be moved, the accepted socket is used as it is, without readInto.
+import net from 'node:net'
+import type { Socket } from 'node:net'
+import type { ReadInto, ReadSink } from '../lib/transport.js'
+
+/** Where reads land before a reader attaches (shared: each read is copied out before the next). */
+const STAGING = Buffer.allocUnsafeSlow(64 * 1024)
+
+/** The onread routing of one socket: pass `onread` to the socket, then bind() it. */
+export class SocketReads implements ReadInto {
+  private socket: Socket | null = null
+  private sink: ReadSink | null = null
+  readonly onread = {
+    buffer: (): Buffer => (this.sink !== null ? this.sink.buffer() : STAGING),
+    callback: (n: number, buf: Buffer): boolean => {
+      const sink = this.sink
+      if (sink !== null) {
+        if (buf !== STAGING) sink.read(n, buf)
+        else this.handOver(sink, n)
+        return true
+      }
+      // false stops reading until the readable side wants more (as a socket does on its own)
+      return this.socket?.push(Buffer.from(buf.subarray(0, n))) ?? false
+    },
+  }
+
+  /**
+   * The first read after attach() landed in the staging buffer, picked before the sink was
+   * there: its bytes go to the sink through buffers it picks, as if read into them.
+   */
+  private handOver(sink: ReadSink, n: number): void {
+    for (let off = 0; off < n;) {
+      const b = sink.buffer()
+      const k = Math.min(b.length, n - off)
+      STAGING.copy(b, 0, off, off + k)
+      off += k
+      sink.read(k, b)
+    }
+  }
+
+  bind(socket: Socket): void {
+    this.socket = socket
+  }
+
+  attach(sink: ReadSink): void {
+    this.sink = sink
+    // Reading may have stopped for backpressure while no one read the stream: start it again
+    // (read(0) asks the socket for more without taking or emitting anything).
+    this.socket?.read(0)
+  }
+}
+
+/** The Socket constructor's options this file relies on (`handle` is not in Node's types). */
+interface AdoptOptions extends net.SocketConstructorOpts {
+  handle: unknown
+  onread: SocketReads['onread']
+}
+
+/**
+ * An accepted socket (from a server with pauseOnConnect) as a socket with readInto, or the
+ * socket itself, resumed, when its handle cannot be moved.
+ */
+export function adopt(accepted: Socket, allowHalfOpen: boolean): { socket: Socket; reads?: SocketReads } {
+  const handle = (accepted as unknown as { _handle?: { useUserBuffer?: unknown } | null })._handle
+  if (handle === null || handle === undefined || typeof handle.useUserBuffer !== 'function') {
+    accepted.resume()
+    return { socket: accepted }
+  }
+  const reads = new SocketReads()
+  const opts: AdoptOptions = { handle, allowHalfOpen, readable: true, writable: true, onread: reads.onread }
+  ;(accepted as unknown as { _handle: unknown })._handle = null
+  const socket = new net.Socket(opts)
+  reads.bind(socket)
+  socket.once('close', () => accepted.destroy())
+  return { socket, reads }
+}
