@@ -10,7 +10,8 @@ import fc from 'fast-check'
 import { Duplex, Writable } from 'node:stream'
 import type { ReadSink } from '../lib/transport.js'
 import { Connection, type DownReason } from '../lib/kernel/connection.js'
-import { Outbox, CHUNK } from '../lib/kernel/outbox.js'
+import { Outbox, CHUNK, WINDOW } from '../lib/kernel/outbox.js'
+import { ACK_FLAG, FRAGMENT_MARK, fragmentHeaderLength } from '../lib/kernel/fragments.js'
 import { FrameDecoder } from '../lib/terms/frame-decoder.js'
 import { createCodec } from '../lib/terms/codec.js'
 import { fakeClock } from './fixtures/fake-clock.js'
@@ -35,6 +36,8 @@ async function encode(values: unknown[]): Promise<Buffer> {
 
 interface Receiver {
   frames: unknown[]
+  /** What the connection wrote back (its acknowledgements). */
+  written: Buffer[]
   downs: { reason: DownReason; error?: Error }[]
   /** Deliver `bytes` in reads (or chunks) of at most caps[i] bytes. */
   feed(bytes: Buffer, caps: number[]): void
@@ -43,7 +46,14 @@ interface Receiver {
 
 function receiver(readInto: boolean): Receiver {
   let sink: ReadSink | undefined
-  const stream = new Duplex({ read() {}, write: (_c, _e, cb) => cb() })
+  const written: Buffer[] = []
+  const stream = new Duplex({
+    read() {},
+    write: (c: Buffer, _e, cb) => {
+      written.push(Buffer.from(c))
+      cb()
+    },
+  })
   const conn = streamConn(stream, { readInto: readInto ? { attach: s => (sink = s) } : undefined })
   const frames: unknown[] = []
   const downs: Receiver['downs'] = []
@@ -62,6 +72,7 @@ function receiver(readInto: boolean): Receiver {
   c.start([])
   return {
     frames,
+    written,
     downs,
     feed(bytes, caps) {
       let i = 0
@@ -84,6 +95,21 @@ function receiver(readInto: boolean): Receiver {
     },
     stop: () => c.destroy('disconnect'),
   }
+}
+
+/** The piece bytes in a stream of frames (headers not counted), or with `acks` the bytes its acknowledgements credit. */
+function fragmentBytes(stream: Buffer, acks = false): number {
+  let n = 0
+  for (let off = 0; off + 4 <= stream.length;) {
+    const len = stream.readUInt32BE(off)
+    const body = stream.subarray(off + 4, off + 4 + len)
+    off += 4 + len
+    if (body[0] !== FRAGMENT_MARK) continue
+    const isAck = ((body[1] as number) & ACK_FLAG) !== 0
+    if (acks && isAck) n += body.readUInt32BE(2)
+    if (!acks && !isAck) n += len - fragmentHeaderLength(body)
+  }
+  return n
 }
 
 const sizeArb = fc.oneof(
@@ -109,7 +135,13 @@ for (const readInto of [true, false]) {
           fc.pre(bytes.length / mean < 20_000)
           const r = receiver(readInto)
           r.feed(bytes, caps)
+          await new Promise(resolve => setImmediate(resolve)) // the acknowledgements' flush
           r.stop()
+          // Every piece byte is acknowledged, in acknowledgements of at least half a window:
+          // less than half a window is left unacknowledged.
+          const pieces = fragmentBytes(bytes)
+          const acked = fragmentBytes(Buffer.concat(r.written), true)
+          if (acked > pieces || pieces - acked >= WINDOW / 2) throw new Error(`${acked} of ${pieces} piece bytes acknowledged`)
           if (r.downs.some(d => d.reason !== 'disconnect')) throw new Error(`went down: ${r.downs.map(d => d.error?.message).join('; ')}`)
           if (r.frames.length !== values.length) throw new Error(`${r.frames.length} frames of ${values.length}`)
           r.frames.forEach((f, i) => {

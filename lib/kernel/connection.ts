@@ -297,9 +297,9 @@ export class Connection {
 
   /** One fragment: a body, or the views it arrived in (onParts). */
   private handleFragment(body: Buffer | readonly Buffer[], size: number): void {
-    const head = Buffer.isBuffer(body) ? body : (body[0] as Buffer)
+    const before = this.reassembly.pieceBytes
     const whole = Buffer.isBuffer(body) ? this.reassembly.push(body) : this.reassembly.pushParts(body, size)
-    this.taken(size - fragmentHeaderLength(head))
+    this.taken(this.reassembly.pieceBytes - before)
     this.whole(whole)
   }
 

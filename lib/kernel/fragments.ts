@@ -95,6 +95,8 @@ export class Reassembly {
   private readonly streams = new Map<number, Stream>()
   /** Announced bytes of the open streams. */
   private total = 0
+  /** Bytes of all pieces opened so far, headers not counted (what acknowledgements count). */
+  pieceBytes = 0
 
   constructor(
     /** The peer's node name (for errors). */
@@ -157,6 +159,7 @@ export class Reassembly {
         `fragment stream ${id} ${last ? `ending at ${end} of its announced ${s.body.length} bytes` : 'complete without its last piece'}`,
       )
     s.filled = end
+    this.pieceBytes += end - at
     if (last) {
       this.streams.delete(id)
       this.total -= s.body.length
