@@ -4,7 +4,9 @@
 // reader gives; large messages land in their bodies straight from the socket.
 import t, { type Test } from 'tap'
 import { randomBytes } from 'node:crypto'
+import net from 'node:net'
 import { tcp } from '../transports/tcp.js'
+import { adopt } from '../transports/socket-reads.js'
 import type { Conn, ReadSink, Transport } from '../lib/transport.js'
 import { testEpmd, testNode } from './fixtures/cluster.js'
 import { sink } from './fixtures/raw-stream.js'
@@ -109,6 +111,16 @@ t.test('the listener closes once its accepted sockets are gone (their handles mo
   await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('listener close hung')), 5000))])
   t.pass('close() resolved')
   for (const c of dialled) c.destroy()
+})
+
+t.test('adopt(): a socket whose handle cannot be moved is used as it is, resumed, without readInto', async t => {
+  const s = new net.Socket() // no handle (as if Node kept it elsewhere)
+  s.pause()
+  const r = adopt(s, true)
+  t.equal(r.socket, s)
+  t.equal(r.reads, undefined)
+  t.notOk(s.isPaused(), 'resumed: it reads as any socket')
+  s.destroy()
 })
 
 /** The tcp transport, counting how many bytes each node's connections read into buffers they picked. */
