@@ -119,9 +119,10 @@ export class Reassembly {
   pushParts(parts: readonly Buffer[], size: number): Buffer | undefined {
     const head = parts[0]!
     if (parts.length === 1) return this.push(head)
-    if (head.length < this.headerOf(head, size)) return this.push(Buffer.concat(parts, size)) // a split header: rare
+    const h = fragmentHeaderLength(head)
+    if (h === 0 || head.length < h) return this.push(Buffer.concat(parts, size)) // a split header: rare
     const p = this.open(head, size)
-    let at = p.at + head.copy(p.body, p.at, fragmentHeaderLength(head))
+    let at = p.at + head.copy(p.body, p.at, h)
     for (let i = 1; i < parts.length; i++) at += parts[i]!.copy(p.body, at)
     return this.done(p)
   }
