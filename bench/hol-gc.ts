@@ -6,13 +6,10 @@
 //
 //   node --import tsx bench/hol-gc.ts [--messages=3000] [--runs=2] [--recv-flags=--initial-old-space-size=512]
 //   (--recv-flags: Node/V8 flags for the receiving process, comma-separated)
-import { randomBytes } from 'node:crypto'
 import { PerformanceObserver, constants as perf } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
-import { startEpmd } from '../lib/epmd/daemon.js'
-import { startNode } from '../lib/node.js'
 import type { Pid } from '../lib/terms/pid.js'
-import { children, startChild } from './util.js'
+import { childNode, startPair } from './node-pair.js'
 
 const argv = process.argv.slice(2)
 const opt = (name: string, dflt: number): number => Number(argv.find(x => x.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt)
@@ -38,14 +35,7 @@ const gcs = recordGcs()
 
 if (argv[0] === 'recv') {
   // ---- the receiving node (child process): an echo, a sink, and its GC record on request ----
-  const cfg = JSON.parse(argv[1]!) as { name: string; cookie: string; epmdPort: number }
-  const node = await startNode({
-    name: cfg.name,
-    cookie: cfg.cookie,
-    listen: { host: '127.0.0.1' },
-    epmd: { host: '127.0.0.1', port: cfg.epmdPort, autoStart: false },
-    connectAll: false,
-  })
+  const { node, ready } = await childNode(argv[1]!)
   node.register(
     'echo',
     node.spawn(async proc => {
@@ -66,35 +56,14 @@ if (argv[0] === 'recv') {
       }
     }),
   )
-  process.stdout.write(`READY ${JSON.stringify(node.name)}\n`)
-  process.stdin.resume()
-  process.stdin.on('end', () => void node.stop().finally(() => process.exit(0)))
+  ready()
 } else {
   // ---- the driver: the streaming and pinging node ----
   const MESSAGES = opt('messages', 3000)
   const RUNS = opt('runs', 2)
-  const cookie = randomBytes(12).toString('hex')
-  const epmd = await startEpmd({ host: '127.0.0.1', port: 0 })
-  const tag = `nkhol${process.pid}`
   const recvFlags = (argv.find(x => x.startsWith('--recv-flags='))?.slice(13) ?? '').split(',').filter(Boolean)
-  const recv = startChild('receiver', process.execPath, [
-    ...recvFlags,
-    '--import',
-    'tsx',
-    fileURLToPath(import.meta.url),
-    'recv',
-    JSON.stringify({ name: `${tag}_r`, cookie, epmdPort: epmd.port }),
-  ])
-  const node = await startNode({
-    name: `${tag}_s`,
-    cookie,
-    listen: { host: '127.0.0.1' },
-    epmd: { host: '127.0.0.1', port: epmd.port, autoStart: false },
-    connectAll: false,
-  })
+  const { node, target, close } = await startPair(fileURLToPath(import.meta.url), `nkhol${process.pid}`, recvFlags)
   try {
-    const target = JSON.parse(await recv.expect('READY', 60_000)) as string
-    if (!(await node.connect(target))) throw new Error(`cannot connect to ${target}`)
     console.log(
       `head-of-line and GC: ${MESSAGES} × 1 MB to a node in another process while pinging it (tcp, loopback), Node ${process.version}` +
         (recvFlags.length > 0 ? `, receiver: node ${recvFlags.join(' ')}` : ''),
@@ -165,8 +134,6 @@ if (argv[0] === 'recv') {
       )
     }
   } finally {
-    await node.stop().catch(() => {})
-    await Promise.all(children.map(c => c.stop().catch(() => {})))
-    await epmd.close().catch(() => {})
+    await close()
   }
 }

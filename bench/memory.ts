@@ -11,24 +11,16 @@
 //   flags for the receiving process, comma-separated)
 //
 // Bounded: the peaks stay flat from run to run (no growth) and far below the bytes received.
-import { randomBytes } from 'node:crypto'
 import { PerformanceObserver, constants as perf } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
-import { startEpmd } from '../lib/epmd/daemon.js'
-import { startNode } from '../lib/node.js'
 import type { Proc } from '../lib/process/runtime.js'
 import type { Pid } from '../lib/terms/pid.js'
-import { children, startChild } from './util.js'
+import { childNode, startPair } from './node-pair.js'
 
 const argv = process.argv.slice(2)
 const opt = (name: string, dflt: number): number => Number(argv.find(x => x.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt)
 const MB = 1024 * 1024
 
-interface RecvConfig {
-  name: string
-  cookie: string
-  epmdPort: number
-}
 interface RunReport {
   count: number
   ms: number
@@ -65,14 +57,7 @@ function countMajorGcs(): { reset(): void; read(): { n: number; ms: number } } {
 
 if (argv[0] === 'recv') {
   // ---- the receiving node (child process) ----
-  const cfg = JSON.parse(argv[1]!) as RecvConfig
-  const node = await startNode({
-    name: cfg.name,
-    cookie: cfg.cookie,
-    listen: { host: '127.0.0.1' },
-    epmd: { host: '127.0.0.1', port: cfg.epmdPort, autoStart: false },
-    connectAll: false,
-  })
+  const { node, ready } = await childNode(argv[1]!)
   const majors = countMajorGcs()
   const sink = node.spawn(async (proc: Proc) => {
     for (;;) {
@@ -95,40 +80,21 @@ if (argv[0] === 'recv') {
     }
   })
   node.register('sink', sink)
-  process.stdout.write(`READY ${JSON.stringify(node.name)}\n`)
-  process.stdin.resume()
-  process.stdin.on('end', () => void node.stop().finally(() => process.exit(0)))
+  ready()
 } else {
   // ---- the driver and sender ----
   const RUNS = opt('runs', 10)
   const SIZE = opt('size', MB)
   const COUNT = Math.round((opt('mb', 1024) * MB) / SIZE)
-  const cookie = randomBytes(12).toString('hex')
-  const epmd = await startEpmd({ host: '127.0.0.1', port: 0 })
-  const tag = `nkmem${process.pid}`
   const profDir = argv.find(x => x.startsWith('--cpu-prof='))?.slice(11)
   const prof = profDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`]
   const recvFlags = (argv.find(x => x.startsWith('--recv-flags='))?.slice(13) ?? '').split(',').filter(Boolean)
-  const recv = startChild('receiver', process.execPath, [
+  const { node, target, close } = await startPair(fileURLToPath(import.meta.url), `nkmem${process.pid}`, [
     ...recvFlags,
     ...prof,
     '--expose-gc',
-    '--import',
-    'tsx',
-    fileURLToPath(import.meta.url),
-    'recv',
-    JSON.stringify({ name: `${tag}_r`, cookie, epmdPort: epmd.port }),
   ])
-  const node = await startNode({
-    name: `${tag}_s`,
-    cookie,
-    listen: { host: '127.0.0.1' },
-    epmd: { host: '127.0.0.1', port: epmd.port, autoStart: false },
-    connectAll: false,
-  })
   try {
-    const target = JSON.parse(await recv.expect('READY', 60_000)) as string
-    if (!(await node.connect(target))) throw new Error(`cannot connect to ${target}`)
     const payload = Buffer.alloc(SIZE, 0x78)
     const reports: RunReport[] = []
     const rssMb = (x: number): string => (x / MB).toFixed(0)
@@ -168,8 +134,6 @@ if (argv[0] === 'recv') {
         `; RSS after GC: run 1 ${rssMb(reports[0]!.rssAfterGc)} MB, run ${RUNS} ${rssMb(reports[RUNS - 1]!.rssAfterGc)} MB`,
     )
   } finally {
-    await node.stop().catch(() => {})
-    await Promise.all(children.map(c => c.stop().catch(() => {})))
-    await epmd.close().catch(() => {})
+    await close()
   }
 }
