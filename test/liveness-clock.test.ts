@@ -6,10 +6,9 @@
 import t from 'tap'
 import { Duplex } from 'node:stream'
 import { fakeClock } from './fixtures/fake-clock.js'
-import { Connection, type DownReason } from '../lib/kernel/connection.js'
-import { FrameDecoder } from '../lib/terms/frame-decoder.js'
+import type { DownReason } from '../lib/kernel/connection.js'
 import { createCodec } from '../lib/terms/codec.js'
-import { streamConn } from './fixtures/stream-conn.js'
+import { streamConn, testConnection } from './fixtures/stream-conn.js'
 
 const codec = createCodec('netkernel')
 
@@ -27,20 +26,14 @@ function harness(tickTime: number) {
   const conn = streamConn(stream)
   const downs: DownReason[] = []
   const frames: unknown[] = []
-  const c = new Connection(
-    'peer@test',
-    1,
-    false,
+  const c = testConnection(
     conn,
-    new FrameDecoder(),
-    codec,
     {
       onFrame: (_c, f) => frames.push(f),
       onDown: (_c, reason) => downs.push(reason),
     },
     tickTime,
     clock,
-    {},
   )
   c.start([])
   const ticksSent = (): number => written.filter(b => b.length === 4 && b.readUInt32BE(0) === 0).length

@@ -9,13 +9,12 @@ import t from 'tap'
 import fc from 'fast-check'
 import { Duplex, Writable } from 'node:stream'
 import type { ReadSink } from '../lib/transport.js'
-import { Connection, type DownReason } from '../lib/kernel/connection.js'
+import type { DownReason } from '../lib/kernel/connection.js'
 import { Outbox, CHUNK, WINDOW } from '../lib/kernel/outbox.js'
 import { ACK_FLAG, FRAGMENT_MARK, fragmentHeaderLength } from '../lib/kernel/fragments.js'
-import { FrameDecoder } from '../lib/terms/frame-decoder.js'
 import { createCodec } from '../lib/terms/codec.js'
 import { fakeClock } from './fixtures/fake-clock.js'
-import { streamConn } from './fixtures/stream-conn.js'
+import { streamConn, testConnection } from './fixtures/stream-conn.js'
 
 const codec = createCodec('netkernel')
 
@@ -57,17 +56,11 @@ function receiver(readInto: boolean): Receiver {
   const conn = streamConn(stream, { readInto: readInto ? { attach: s => (sink = s) } : undefined })
   const frames: unknown[] = []
   const downs: Receiver['downs'] = []
-  const c = new Connection(
-    'peer@test',
-    1,
-    false,
+  const c = testConnection(
     conn,
-    new FrameDecoder(),
-    codec,
     { onFrame: (_c, f) => frames.push(f), onDown: (_c, reason, error) => downs.push({ reason, error }) },
     60_000,
     fakeClock(),
-    {},
   )
   c.start([])
   return {
