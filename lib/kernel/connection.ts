@@ -161,8 +161,8 @@ export class Connection {
     const s = this.conn.stream
     const into = this.wire === undefined ? this.conn.readInto : undefined
     if (into !== undefined) {
-      // Bytes the stream buffered before: ahead of every read routed to us.
-      for (let c = s.read() as Buffer | null; c !== null && !this.down; c = s.read() as Buffer | null) this.receive(c, false)
+      // Bytes the stream buffered before go ahead of every read routed to us, the same way.
+      for (let c = s.read() as Buffer | null; c !== null && !this.down; c = s.read() as Buffer | null) this.readCopy(c)
       if (this.down) return
       into.attach(this.sink)
     }
@@ -234,6 +234,16 @@ export class Connection {
     } catch (err) {
       // A frame that does not decode (or is oversized) closes this connection only.
       this.destroy('protocol_error', this.named(err as Error))
+    }
+  }
+
+  /** `chunk` as if read into the buffers the sink picks, one after the other. */
+  private readCopy(chunk: Buffer): void {
+    for (let off = 0; off < chunk.length && !this.down;) {
+      const b = this.sink.buffer()
+      const k = chunk.copy(b, 0, off)
+      off += k
+      this.sink.read(k, b)
     }
   }
 
