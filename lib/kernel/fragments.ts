@@ -106,9 +106,8 @@ export class Reassembly {
 
   /** Take one fragment body; returns the whole frame body (a fresh buffer) when this was its last piece. */
   push(body: Buffer): Buffer | undefined {
-    const h = this.headerOf(body)
     const p = this.open(body, body.length)
-    body.copy(p.body, p.at, h)
+    body.copy(p.body, p.at, body.length - (p.end - p.at)) // its bytes follow the header
     return this.done(p)
   }
 
