@@ -9,6 +9,11 @@
 // made with the option — the way Node's own cluster module hands handles to sockets — and lets
 // the old socket go when the new one closes (so the server's connection count stays right).
 // Where the handle cannot be moved, the accepted socket is used as it is, without readInto.
+//
+// A socket a server made and wrapped itself (a TLS server's: node:tls builds the TLSSocket
+// from the accepted socket and never passes the option on) gets the routing by routeReads():
+// net.Socket keeps the option in three private fields, which it sets here as the option would
+// have; where this Node has no such fields, the socket reads as it always did, without readInto.
 import net from 'node:net'
 import type { Socket } from 'node:net'
 import type { ReadInto, ReadSink } from '../lib/transport.js'
@@ -83,4 +88,50 @@ export function adopt(accepted: Socket, allowHalfOpen: boolean): { socket: Socke
   reads.bind(socket)
   socket.once('close', () => accepted.destroy())
   return { socket, reads }
+}
+
+/** net.Socket's private fields for the onread option, found once by their symbols' descriptions. */
+interface OnreadFields {
+  buffer: symbol
+  callback: symbol
+  gen: symbol
+}
+let onreadFields: OnreadFields | null | undefined
+
+function findOnreadFields(): OnreadFields | null {
+  const callback = (): boolean => true
+  const probe = new net.Socket({ onread: { buffer: () => STAGING, callback } } as net.SocketConstructorOpts)
+  const fields = probe as unknown as Record<symbol, unknown>
+  const named = (d: string): symbol | undefined => Object.getOwnPropertySymbols(probe).find(s => s.description === d)
+  const buffer = named('kBuffer')
+  const cb = named('kBufferCb')
+  const gen = named('kBufferGen')
+  probe.destroy()
+  // the fields must hold what the option put there, or they are not what this file takes them for
+  if (buffer === undefined || cb === undefined || gen === undefined || fields[cb] !== callback || typeof fields[gen] !== 'function') {
+    return null
+  }
+  return { buffer, callback: cb, gen }
+}
+
+/**
+ * Route the reads of `socket`, a connected socket made without the onread option (a TLS
+ * server's), through a SocketReads from its next read on, as if it had been made with it.
+ * Undefined (and the socket untouched) where this Node keeps the option differently.
+ */
+export function routeReads(socket: Socket): SocketReads | undefined {
+  onreadFields ??= findOnreadFields()
+  const handle = (socket as unknown as { _handle?: { useUserBuffer?: (buf: Buffer) => void } | null })._handle
+  if (onreadFields === null || handle === null || handle === undefined || typeof handle.useUserBuffer !== 'function') {
+    return undefined
+  }
+  const reads = new SocketReads()
+  const fields = socket as unknown as Record<symbol, unknown>
+  const first = reads.onread.buffer()
+  fields[onreadFields.gen] = reads.onread.buffer
+  fields[onreadFields.callback] = reads.onread.callback
+  fields[onreadFields.buffer] = first
+  handle.useUserBuffer(first)
+  reads.bind(socket)
+  return reads
 }

@@ -28,6 +28,7 @@ import { NetkernelError, TransportError, abortError } from '../lib/errors.js'
 import { formatAddress, ignore, listenServer, socketConn, watchDial } from './socket-common.js'
 import { awaitVerdict, verdictBytes } from './tls-verdict.js'
 import { alertRefusal, hint, judge, refusedByPeer, refusedConn, refusedPeer, type Refusal } from './tls-failures.js'
+import { SocketReads, routeReads } from './socket-reads.js'
 
 /** A PEM-encoded certificate or key, as a string or the bytes of one. */
 export type Pem = string | Buffer
@@ -106,11 +107,12 @@ export function tls(options: TlsOptions): Transport {
     })
   }
 
-  const toConn = (socket: TLSSocket): Conn =>
+  const toConn = (socket: TLSSocket, reads?: SocketReads): Conn =>
     socketConn(socket, closeTimeout, {
       transport: 'tls',
       encrypted: true,
       peerCertificate: socket.authorized ? socket.getPeerCertificate() : undefined,
+      readInto: reads,
     })
 
   /** Send our refusal, then end the connection (destroyed if the peer never ends its side). */
@@ -150,6 +152,7 @@ export function tls(options: TlsOptions): Transport {
         onConn(refusedConn(refusedPeer(what, r), remoteAddress, remotePort))
         return
       }
+      const reads = routeReads(socket)
       socket.write(verdictBytes(undefined))
       const ac = new AbortController()
       const timer = setTimeout(
@@ -162,7 +165,7 @@ export function tls(options: TlsOptions): Transport {
       awaitVerdict(socket, { what, signal: ac.signal, failCode: 'ERR_TLS_HANDSHAKE' }).then(
         () => {
           clearTimeout(timer)
-          onConn(toConn(socket))
+          onConn(toConn(socket, reads))
         },
         (err: Error) => {
           clearTimeout(timer)
@@ -200,6 +203,7 @@ export function tls(options: TlsOptions): Transport {
     return new Promise<Conn>((resolve, reject) => {
       const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host
       let identityError: Error | undefined
+      const reads = new SocketReads()
       const socket = nodeTls.connect({
         host: bare,
         port,
@@ -216,7 +220,9 @@ export function tls(options: TlsOptions): Transport {
           return e
         },
         allowHalfOpen: true,
+        onread: reads.onread,
       } as nodeTls.ConnectionOptions)
+      reads.bind(socket)
       socket.on('error', ignore) // stays for the Conn's life
       socket.setNoDelay(noDelay)
       if (keepAlive) socket.setKeepAlive(true)
@@ -233,7 +239,7 @@ export function tls(options: TlsOptions): Transport {
         }
         socket.write(verdictBytes(undefined))
         awaitVerdict(socket, { what, signal, failCode: 'ERR_CONNECT' }).then(
-          () => resolve(toConn(socket)),
+          () => resolve(toConn(socket, reads)),
           (err: Error) => {
             socket.destroy()
             reject(err)
