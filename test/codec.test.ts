@@ -196,6 +196,30 @@ t.test('Pid, Ref, Map, Error and bigint round trip with their types', async t =>
   }
 })
 
+t.test('the same pid bytes decode to the same Pid; any other pid to its own', async t => {
+  const c = createCodec()
+  const p = new Pid('bar@vm', 42, 3, 7)
+  const first = c.decode(c.encode([1, p, 'x'])) as [number, Pid, string]
+  const again = c.decode(c.encode([1, p, 'y'])) as [number, Pid, string]
+  t.ok(first[1].equals(p))
+  t.equal(again[1], first[1], 'a stream of sends to one process: one Pid object')
+  // Same length, one byte apart: each field, and the node name.
+  for (const other of [
+    new Pid('bar@vm', 43, 3, 7),
+    new Pid('bar@vm', 42, 4, 7),
+    new Pid('bar@vm', 42, 3, 8),
+    new Pid('baz@vm', 42, 3, 7),
+  ]) {
+    const got = c.decode(c.encode([1, other])) as [number, Pid]
+    t.ok(got[1].equals(other), `then ${other.toString()}/${other.creation}: that pid`)
+    t.ok(!got[1].equals(p))
+  }
+  const long = new Pid(`${'n'.repeat(80)}@vm`, 1, 0, 1)
+  t.ok((c.decode(c.encode(long)) as Pid).equals(long), 'a pid too long to keep decodes')
+  t.ok((c.decode(c.encode(long)) as Pid).equals(long), 'and again')
+  t.ok((c.decode(c.encode(p)) as Pid).equals(p))
+})
+
 t.test('plain objects: own enumerable keys, "__proto__" stays data, null-prototype objects encode', async t => {
   const bytes = hex('82 a9 5f5f70726f746f5f5f 81a170c3 a161 01') // {"__proto__": {p: true}, a: 1}
   for (const codec of codecs) {

@@ -3,6 +3,7 @@
 import { CodecError } from '../errors.js'
 import { EXT, MAX_TERM_DEPTH, decodeError, unknownExtension } from './ext-codes.js'
 import { Tuple } from './tuple.js'
+import type { Pid } from './pid.js'
 import {
   type ScalarPayload,
   atomFromName,
@@ -27,6 +28,8 @@ const EMPTY = Buffer.alloc(0)
 const SHORT_STRING = 16
 /** A cache of the last few node names seen in pids and refs, compared byte by byte. */
 const NODE_CACHE_SIZE = 4
+/** The longest Pid payload the last-pid cache keeps (a node name of up to ~45 bytes). */
+const PID_CACHE_BYTES = 64
 
 export class TermDecoder {
   private owned = false
@@ -37,6 +40,13 @@ export class TermDecoder {
   private readonly nodeBytes: (Buffer | undefined)[] = new Array(NODE_CACHE_SIZE)
   private readonly nodeNames: string[] = new Array(NODE_CACHE_SIZE)
   private nodeNext = 0
+  /**
+   * The last Pid decoded and its payload bytes: a stream of sends names one recipient in frame
+   * after frame, so the same bytes give the same (immutable) Pid without parsing them again.
+   */
+  private readonly pidBytes = Buffer.alloc(PID_CACHE_BYTES)
+  private pidLength = 0
+  private pid: Pid | undefined
 
   /** The one term in `bytes`; throws CodecError ERR_DECODE or ERR_UNKNOWN_EXTENSION. */
   /**
@@ -262,7 +272,7 @@ export class TermDecoder {
     this.end = bodyEnd
     switch (type) {
       case EXT.PID:
-        value = this.readPid()
+        value = this.readPidCached(n)
         break
       case EXT.REF:
         value = this.readRef()
@@ -372,6 +382,29 @@ export class TermDecoder {
   private field(what: 'Pid' | 'Ref'): unknown {
     if (this.pos < this.end && nests(this.buf[this.pos])) throw nestedField(what)
     return this.read()
+  }
+
+  /** A Pid payload of n bytes: the last Pid when the bytes are the same, else parsed (and kept). */
+  private readPidCached(n: number): unknown {
+    const buf = this.buf
+    const start = this.pos
+    // The same payload parses to the same Pid unless it would now be nested too deep.
+    if (n === this.pidLength && this.depth < MAX_TERM_DEPTH) {
+      const last = this.pidBytes
+      let i = 0
+      while (i < n && last[i] === buf[start + i]) i++
+      if (i === n) {
+        this.pos = start + n
+        return this.pid
+      }
+    }
+    const pid = this.readPid()
+    if (this.pos === start + n && n <= PID_CACHE_BYTES) {
+      for (let i = 0; i < n; i++) this.pidBytes[i] = buf[start + i]!
+      this.pidLength = n
+      this.pid = pid as Pid
+    }
+    return pid
   }
 
   // The payload array of a Pid or Ref is one level deep, like any other array.
