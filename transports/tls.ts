@@ -15,7 +15,10 @@
 // - A connection refused while accepting is still handed to onConn, as a Conn whose stream
 //   fails with that TransportError as soon as it is read, so the node reports it
 //   (connectError, direction 'in') and counts it against the address.
-// - Conn: encrypted true, peerCertificate = the peer's verified certificate.
+// - Conn: encrypted true, peerCertificate = the peer's verified certificate, and readInto
+//   (socket-reads.ts): decrypted bytes land in buffers the kernel picks, not a fresh 16 KiB
+//   buffer per read — on a dialled socket through tls.connect's onread, on an accepted one
+//   through routeReads() (node:tls's server never passes the option on).
 //
 // insecureSkipVerify: true turns every certificate check off (both directions); the peer's
 // certificate is then not exposed (peerCertificate stays undefined unless it verified).
