@@ -120,7 +120,7 @@ function findOnreadFields(): OnreadFields | null {
  * Undefined (and the socket untouched) where this Node keeps the option differently.
  */
 export function routeReads(socket: Socket): SocketReads | undefined {
-  onreadFields ??= findOnreadFields()
+  if (onreadFields === undefined) onreadFields = findOnreadFields() // null: looked, not there
   const handle = (socket as unknown as { _handle?: { useUserBuffer?: (buf: Buffer) => void } | null })._handle
   if (onreadFields === null || handle === null || handle === undefined || typeof handle.useUserBuffer !== 'function') {
     return undefined
