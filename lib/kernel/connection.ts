@@ -225,9 +225,7 @@ export class Connection {
 
   /** `volatile`: the chunk's memory is reused after this call (the scratch): nothing may keep a view of it. */
   private receive(chunk: Buffer, volatile: boolean): void {
-    busyWaitActivity()
-    this.receivedSinceCheck = true
-    this.bytesIn += chunk.length
+    this.received(chunk.length)
     try {
       if (volatile) this.decoder.push(chunk, this.onBody, undefined, this.onTakeover)
       else this.decoder.push(chunk, this.onBody, this.onParts)
@@ -235,6 +233,13 @@ export class Connection {
       // A frame that does not decode (or is oversized) closes this connection only.
       this.destroy('protocol_error', this.named(err as Error))
     }
+  }
+
+  /** n bytes came in: counted, and the link is alive. */
+  private received(n: number): void {
+    busyWaitActivity()
+    this.receivedSinceCheck = true
+    this.bytesIn += n
   }
 
   /** `chunk` as if read into the buffers the sink picks, one after the other. */
@@ -256,9 +261,7 @@ export class Connection {
       return
     }
     // The read landed in d.view: the rest of the piece (a read takes at most that).
-    busyWaitActivity()
-    this.receivedSinceCheck = true
-    this.bytesIn += n
+    this.received(n)
     d.at += n
     if (d.at < d.piece.end) {
       d.view = d.piece.body.subarray(d.at, d.piece.end)

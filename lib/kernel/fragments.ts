@@ -177,7 +177,7 @@ export class Reassembly {
   }
 
   /** The header length of `head`, which must be whole in a body of `size` bytes. */
-  private headerOf(head: Buffer, size = head.length): number {
+  private headerOf(head: Buffer, size: number): number {
     const h = fragmentHeaderLength(head)
     if (h === 0 || size < h) throw new CodecError('ERR_DECODE', `${this.peer} sent a truncated fragment header`)
     return h
