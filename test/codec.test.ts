@@ -1,4 +1,6 @@
 import t from 'tap'
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { Packr } from 'msgpackr'
 import { createCodec, type Codec } from '../lib/terms/codec.js'
 import { EXT, MAX_TERM_DEPTH } from '../lib/terms/ext-codes.js'
@@ -412,4 +414,29 @@ t.test('codec instances are independent (one per node)', async t => {
   t.strictSame(a.decode(a.encode(reentrant)), { v: 1 }, 'an encode re-entered from a getter does not corrupt the outer one')
   t.strictSame(inner, hex('9102'))
   t.throws(() => createCodec('json' as 'netkernel'), { code: 'ERR_BAD_ARGUMENT' }, 'unknown codec name')
+})
+
+t.test("msgpack-lite is loaded only once a 'msgpack-lite' codec is made", async t => {
+  // In a fresh process: a node on the default codec does not carry the library's heap.
+  const code = `
+    import Module from 'node:module'
+    const loaded = () => Object.keys(Module._cache).some(k => k.includes('/msgpack-lite/'))
+    const { startNode } = await import('./lib/index.js')
+    const { createCodec } = await import('./lib/terms/codec.js')
+    const n = await startNode({ name: 'lazy', epmd: false, cookie: 'c' })
+    const atStart = loaded()
+    createCodec('netkernel')
+    const afterDefault = loaded()
+    const lite = createCodec('msgpack-lite')
+    const back = lite.decode(lite.encode({ a: [1, 'x'] }))
+    console.log(JSON.stringify({ atStart, afterDefault, afterLite: loaded(), back }))
+    await n.stop()
+  `
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    encoding: 'utf8',
+    timeout: 60_000,
+  })
+  t.equal(r.status, 0, r.stderr)
+  t.same(JSON.parse(r.stdout.trim().split('\n').pop()!), { atStart: false, afterDefault: false, afterLite: true, back: { a: [1, 'x'] } })
 })
