@@ -9,6 +9,7 @@ import { ssh, SshHostKeyError, type SshTransport } from '../transports/ssh.js'
 import { lookupNode, registerNode } from '../lib/epmd/client.js'
 import { testEpmd, testNode, inProcess, nextEvent } from './fixtures/cluster.js'
 import { sshdSkip, startSshd, makeKey } from './fixtures/sshd.js'
+import { waitFor } from './fixtures/epmd-real.js'
 
 const skip = sshdSkip()
 if (skip) t.comment(`skipping the SSH node tests: ${skip}`)
@@ -95,7 +96,7 @@ t.test('nodes behind one gateway: one shared SSH connection, cookies unchanged, 
     t.same(ant.nodes(), [])
     t.equal(await echoThrough(ant, bee.name, 'again'), 'again', 'the next message reconnected')
     // sshd logs the login on its own pipe, which may be read after the message came back
-    for (const end = Date.now() + 2000; sshd.logins() - loginsBefore < 2 && Date.now() < end;) await new Promise(r => setTimeout(r, 10))
+    await waitFor(() => sshd.logins() - loginsBefore >= 2, 2000, 'the second login logged').catch(() => {})
     t.equal(sshd.logins() - loginsBefore, 2, 'over a new SSH connection')
   })
 })
