@@ -23,6 +23,7 @@ import { createCodec } from '../lib/terms/codec.js'
 import { FrameDecoder } from '../lib/terms/frame-decoder.js'
 import { Pid } from '../lib/terms/pid.js'
 import { type Child, children, startChild, median, fmtRate, table } from './util.js'
+import { compiled } from './compiled.js'
 import { hasErlang, setupOtp, otpTlsConfig, startOtpPair, startOtpSender, type OtpPair, type OtpSetup, type OtpVariant } from './otp.js'
 import { sshdMissing, startSshd } from './sshd.js'
 import type { LatResult, PeerConfig, PeerNodeConfig, TputResult, TransportName } from './peer.js'
@@ -284,16 +285,11 @@ async function setup(): Promise<Setup> {
     } else notes.push('OTP↔netkernel: not measured (this tree has no Erlang/OTP bridge: lib/kernel/otp/)')
   } else if (flag('no-otp-nk')) notes.push('OTP↔netkernel: not measured (--no-otp-nk)')
 
+  const peerArgs = await compiled(peerEntry)
   const peer = (role: 'recv' | 'send', nodes: PeerNodeConfig[]): Child => {
     const prof = [...peerFlags, ...(cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfDir, role)}`])]
     const cfg: PeerConfig = { role, cookie, epmdPort: epmd!.port, nodes }
-    return startChild(role === 'recv' ? 'receiver' : 'sender', process.execPath, [
-      ...prof,
-      '--import',
-      'tsx',
-      peerEntry,
-      JSON.stringify(cfg),
-    ])
+    return startChild(role === 'recv' ? 'receiver' : 'sender', process.execPath, [...prof, ...peerArgs, JSON.stringify(cfg)])
   }
 
   const otp = new Map<OtpVariant, OtpPair>()

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { startEpmd } from '../lib/epmd/daemon.js'
 import { startNode, type Node } from '../lib/node.js'
 import { children, startChild } from './util.js'
+import { compiled } from './compiled.js'
 
 interface RecvConfig {
   name: string
@@ -37,7 +38,7 @@ export async function childNode(config: string): Promise<{ node: Node; ready(): 
 }
 
 /**
- * In the driver: a port mapper, the child (`node <nodeFlags> --import tsx <script> recv …`),
+ * In the driver: a port mapper, the child (`node <nodeFlags> <script, compiled> recv …`),
  * and this process's node, connected to the child's (`target`). `close()` stops all three.
  */
 export async function startPair(
@@ -49,9 +50,7 @@ export async function startPair(
   const epmd = await startEpmd({ host: '127.0.0.1', port: 0 })
   const recv = startChild('receiver', process.execPath, [
     ...nodeFlags,
-    '--import',
-    'tsx',
-    script,
+    ...(await compiled(script)),
     'recv',
     JSON.stringify({ name: `${tag}_r`, cookie, epmdPort: epmd.port } satisfies RecvConfig),
   ])

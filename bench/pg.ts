@@ -11,7 +11,7 @@
 //   node --import tsx bench/pg.ts [--members=10000] [--runs=5] [--no-otp]
 //   npm run bench -- --only=pg          (the same scenario inside the side-by-side run)
 //
-// Child mode (started by this file): node --import tsx bench/pg.ts --child NAME N EPMDPORT COOKIE
+// Child mode (started by this file, compiled: bench/compiled.ts): node pg.js --child NAME N EPMDPORT COOKIE
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir, cpus, loadavg, hostname } from 'node:os'
 import { join } from 'node:path'
@@ -23,6 +23,7 @@ import { atom } from '../lib/terms/atom.js'
 import { tuple, Tuple } from '../lib/terms/tuple.js'
 import { Pid } from '../lib/terms/pid.js'
 import { type Child, children, startChild, run, median, table } from './util.js'
+import { compiled } from './compiled.js'
 import { hasErlang, setupOtp, type OtpSetup } from './otp.js'
 
 const MSG = atom('msg')
@@ -151,18 +152,9 @@ export async function startPgBench(opts: { members: number; otp?: OtpSetup | fal
   const per = [0, 1, 2].map(i => Math.floor(opts.members / 3) + (i < opts.members % 3 ? 1 : 0))
   const notes: string[] = []
   const epmd: EpmdDaemon = await startEpmd({ host: '127.0.0.1', port: 0 })
-  const entry = fileURLToPath(import.meta.url)
+  const childArgs = await compiled(fileURLToPath(import.meta.url))
   const kids: Child[] = [1, 2].map(i =>
-    startChild(`pg-${i}`, process.execPath, [
-      '--import',
-      'tsx',
-      entry,
-      '--child',
-      `${tag}_${i}`,
-      String(per[i]),
-      String(epmd.port),
-      cookie,
-    ]),
+    startChild(`pg-${i}`, process.execPath, [...childArgs, '--child', `${tag}_${i}`, String(per[i]), String(epmd.port), cookie]),
   )
   const node = await startNode({
     name: `${tag}_0`,
