@@ -1,6 +1,6 @@
 // `netkernel bench`: runs the side-by-side benchmark (bench/main.ts) from a source checkout,
 // passing the arguments through. The benchmark is development tooling: it needs the
-// repository's bench/ folder and its dev dependencies (tsx), and erl for the OTP columns.
+// repository's bench/ folder and its dev dependencies (tsx, and tsup to compile the peers), and erl for the OTP columns.
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
