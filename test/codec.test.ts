@@ -274,37 +274,39 @@ t.test('values that are not terms throw CodecError ERR_ENCODE', async t => {
   }
 })
 
+let deep = ''
+for (let i = 0; i < MAX_TERM_DEPTH + 1; i++) deep += '91'
+/** [label, hex] of bytes that are no term. */
+const MALFORMED: [string, string][] = [
+  ['empty input', ''],
+  ['invalid type byte 0xc1', 'c1'],
+  ['0xc1 inside an array', '9201c1'],
+  ['trailing garbage', 'c0c0'],
+  ['trailing garbage after a map', '81a161 01 ff'],
+  ['truncated str 8', 'd905616263'],
+  ['truncated uint 32', 'ce0001'],
+  ['truncated float 64', 'cb3fe0'],
+  ['array count beyond the input', 'ddffffffff00'],
+  ['map count beyond the input', 'dfffffffff00'],
+  ['bin length beyond the input', 'c6ffffffff'],
+  ['ext length beyond the input', 'c9ffffffff01'],
+  ['nesting deeper than the limit', deep + '00'],
+  ['array as a plain map key', '81 9100 01'],
+  ['Pid payload not an array of 4', 'c70401 93a0 0000'],
+  ['Pid payload with a negative id', 'c70601 94a161 ff 0000'],
+  ['Pid payload with a string id', 'c70701 94a161 a131 0000'],
+  ['Pid payload with garbage after it', 'c70701 94a161010203 00'],
+  ['Ref payload with a float', 'c70d02 93a161 cb3fe0000000000000 00'],
+  ['Map payload not a map', 'd40590'],
+  ['empty BigInt payload', 'c70006'],
+  ['Error payload of one field', 'c70307 91a161'],
+  ['Error payload with a non-string message', 'c70407 92a16101'],
+  ['Error payload with an array code', 'c70607 93a161a16290'],
+]
+
 t.test('malformed input throws CodecError ERR_DECODE', async t => {
-  let deep = ''
-  for (let i = 0; i < MAX_TERM_DEPTH + 1; i++) deep += '91'
-  const bad: [string, string][] = [
-    ['empty input', ''],
-    ['invalid type byte 0xc1', 'c1'],
-    ['0xc1 inside an array', '9201c1'],
-    ['trailing garbage', 'c0c0'],
-    ['trailing garbage after a map', '81a161 01 ff'],
-    ['truncated str 8', 'd905616263'],
-    ['truncated uint 32', 'ce0001'],
-    ['truncated float 64', 'cb3fe0'],
-    ['array count beyond the input', 'ddffffffff00'],
-    ['map count beyond the input', 'dfffffffff00'],
-    ['bin length beyond the input', 'c6ffffffff'],
-    ['ext length beyond the input', 'c9ffffffff01'],
-    ['nesting deeper than the limit', deep + '00'],
-    ['array as a plain map key', '81 9100 01'],
-    ['Pid payload not an array of 4', 'c70401 93a0 0000'],
-    ['Pid payload with a negative id', 'c70601 94a161 ff 0000'],
-    ['Pid payload with a string id', 'c70701 94a161 a131 0000'],
-    ['Pid payload with garbage after it', 'c70701 94a161010203 00'],
-    ['Ref payload with a float', 'c70d02 93a161 cb3fe0000000000000 00'],
-    ['Map payload not a map', 'd40590'],
-    ['empty BigInt payload', 'c70006'],
-    ['Error payload of one field', 'c70307 91a161'],
-    ['Error payload with a non-string message', 'c70407 92a16101'],
-    ['Error payload with an array code', 'c70607 93a161a16290'],
-  ]
   for (const codec of codecs) {
-    for (const [label, bytes] of bad) {
+    for (const [label, bytes] of MALFORMED) {
       t.throws(() => codec.decode(hex(bytes)), { name: 'CodecError', code: 'ERR_DECODE' }, `${codec.name}: ${label}`)
     }
     t.throws(() => codec.decode('c0' as unknown as Uint8Array), { code: 'ERR_DECODE' }, `${codec.name}: not bytes`)
@@ -320,6 +322,54 @@ t.test('malformed input throws CodecError ERR_DECODE', async t => {
       }
     }
     t.ok(all, `${codec.name}: each of the ${whole.length} truncations throws ERR_DECODE`)
+  }
+})
+
+t.test('decodeRange: what decode gives for the view, read in place, nothing outside the range', async t => {
+  // Bytes before the range are invalid on their own; bytes after it would complete a truncated term.
+  const before = hex('c1c1c1')
+  const after = hex(x(64, 'c0'))
+  const embed = (bytes: Buffer): [Buffer, number, number] => [
+    Buffer.concat([before, bytes, after]),
+    before.length,
+    before.length + bytes.length,
+  ]
+  for (const codec of codecs) {
+    for (const [label, value, , decoded = value] of rows) {
+      const [buf, start, end] = embed(fast.encode(value))
+      const got = codec.decodeRange(buf, start, end)
+      if (decoded instanceof Error) t.match(got, { name: decoded.name, message: decoded.message }, `${codec.name}: ${label}`)
+      else t.strictSame(got, decoded, `${codec.name}: ${label}`)
+    }
+    const [buf, start, end] = embed(fast.encode(['bin', Buffer.from('abcdef')]))
+    const got = codec.decodeRange(buf, start, end) as [string, Buffer]
+    buf.fill(0)
+    t.equal(got[1].toString(), 'abcdef', `${codec.name}: a binary is a copy, not a view of the buffer`)
+    for (const [label, bytes] of MALFORMED) {
+      let want: unknown
+      try {
+        codec.decode(hex(bytes))
+      } catch (e) {
+        want = e
+      }
+      t.throws(
+        () => codec.decodeRange(...embed(hex(bytes))),
+        { name: 'CodecError', code: 'ERR_DECODE', message: (want as Error).message },
+        `${codec.name}: ${label}, with decode's message`,
+      )
+    }
+    const whole = codec.encode([1, new Pid('a@b', 1, 2, 3), { m: new Map([[1n, new Error('e')]]), s: 'x'.repeat(40) }])
+    const [wbuf, wstart] = embed(whole)
+    let all = true
+    for (let i = 0; i < whole.length; i++) {
+      try {
+        codec.decodeRange(wbuf, wstart, wstart + i)
+        all = false
+      } catch (e) {
+        if (!(e instanceof CodecError) || e.code !== 'ERR_DECODE') all = false
+      }
+    }
+    t.ok(all, `${codec.name}: each of the ${whole.length} truncations throws ERR_DECODE though the rest of the term follows`)
   }
 })
 

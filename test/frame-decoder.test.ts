@@ -37,6 +37,29 @@ t.test('many frames in one chunk, in order, ticks included', async t => {
   t.equal(got[999], (999).toString(16).padStart(4, '0'))
 })
 
+t.test('onRange: a body wholly in the chunk comes as the chunk and its bounds; ticks and split bodies as before', async t => {
+  const d = new FrameDecoder()
+  const got: string[] = []
+  let wrongChunk = 0
+  const push = (chunk: Buffer): void =>
+    d.push(
+      chunk,
+      body => got.push(`frame ${body.toString('hex')}`),
+      undefined,
+      undefined,
+      (buf, start, end) => {
+        if (buf !== chunk) wrongChunk++
+        got.push(`range ${start}-${end} ${buf.toString('hex', start, end)}`)
+      },
+    )
+  // "abc" and a tick in the first chunk, "hello" split across two.
+  push(hex('00000003 616263  00000000  00000005 6865'))
+  push(hex('6c6c6f  00000001 21'))
+  t.strictSame(got, ['range 4-7 616263', 'frame ', 'frame 68656c6c6f', 'range 7-8 21'])
+  t.equal(wrongChunk, 0, 'each range is in the chunk given to push()')
+  t.equal(d.pending, 0)
+})
+
 t.test('zero-length frames are ticks: an empty body each', async t => {
   const bodies: Buffer[] = []
   new FrameDecoder().push(hex('00000000 00000000 00000000'), b => bodies.push(b))

@@ -89,6 +89,12 @@ export class Connection {
     this.direct = { piece, at, view: piece.body.subarray(at, piece.end) }
     return true
   }
+  /** A frame lying wholly in a read of the scratch (native protocol only): a message is decoded where it lies. */
+  private readonly onRange = (buf: Buffer, start: number, end: number): void => {
+    if (this.down) return
+    if (buf[start] === FRAGMENT_MARK) this.handleFrame(buf.subarray(start, end))
+    else this.message(this.codec.decodeRange(buf, start, end))
+  }
   private readonly onBody = (body: Buffer): void => {
     if (!this.down && body.length > 0) this.handleFrame(body)
   }
@@ -227,7 +233,7 @@ export class Connection {
   private receive(chunk: Buffer, volatile: boolean): void {
     this.received(chunk.length)
     try {
-      if (volatile) this.decoder.push(chunk, this.onBody, undefined, this.onTakeover)
+      if (volatile) this.decoder.push(chunk, this.onBody, undefined, this.onTakeover, this.onRange)
       else this.decoder.push(chunk, this.onBody, this.onParts)
     } catch (err) {
       // A frame that does not decode (or is oversized) closes this connection only.
@@ -303,9 +309,14 @@ export class Connection {
       this.handleFragment(body, body.length)
       return
     }
+    this.message(this.codec.decode(body))
+  }
+
+  /** A decoded message frame (not a piece of a large one). */
+  private message(frame: unknown): void {
     this.afterPiece = false
     this.messagesIn++
-    this.hooks.onFrame(this, this.codec.decode(body))
+    this.hooks.onFrame(this, frame)
   }
 
   /** One fragment: a body, or the views it arrived in (onParts). */

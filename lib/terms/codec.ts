@@ -37,6 +37,8 @@ export interface Codec {
   encode(value: unknown): Buffer
   /** One term from exactly these bytes. Throws CodecError ERR_DECODE or ERR_UNKNOWN_EXTENSION. */
   decode(bytes: Uint8Array, owned?: boolean): unknown
+  /** The same for buf[start, end), without a view of it (binaries are copied). */
+  decodeRange(buf: Buffer, start: number, end: number): unknown
   /** A 4-byte big-endian body length followed by the body, in one fresh Buffer. Throws CodecError ERR_ENCODE. */
   encodeFrame(value: unknown): Buffer
   /** Append the frame to `out` (growing out.buf as needed). Throws as encodeFrame, leaving `out` unchanged. */
@@ -61,6 +63,7 @@ export function createCodec(name: CodecName = 'netkernel', opts: CodecOptions = 
       name: 'netkernel',
       encode: value => encoder.encode(value),
       decode: (bytes, owned) => decoder.decode(bytes, owned),
+      decodeRange: (buf, start, end) => decoder.decodeRange(buf, start, end),
       encodeFrame: value => encoder.encodeFrame(value),
       encodeFrameInto: (value, out) => encoder.encodeFrameInto(value, out),
     }
@@ -71,6 +74,7 @@ export function createCodec(name: CodecName = 'netkernel', opts: CodecOptions = 
       name,
       encode: lite.encode,
       decode: lite.decode,
+      decodeRange: (buf, start, end) => lite.decode(buf.subarray(start, end)),
       encodeFrame: lite.encodeFrame,
       encodeFrameInto: (v, out) => appendBytes(out, lite.encodeFrame(v)),
     }

@@ -34,6 +34,8 @@ const PID_CACHE_BYTES = 64
 export class TermDecoder {
   private owned = false
   private buf: Buffer = EMPTY
+  /** Where the term being decoded starts in buf (errors give offsets from it). */
+  private base = 0
   private pos = 0
   private end = 0
   private depth = 0
@@ -55,15 +57,29 @@ export class TermDecoder {
    */
   decode(bytes: Uint8Array, owned = false): unknown {
     if (!(bytes instanceof Uint8Array)) throw decodeError(`expected a Buffer or Uint8Array, got ${typeof bytes}`)
+    return this.run(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, bytes.length, owned)
+  }
+
+  /**
+   * The one term in buf[start, end), as decode(buf.subarray(start, end)) would give it (offsets in
+   * errors count from start; nothing outside the range is read), without making that view: the
+   * frame path decodes each small frame where it lies in the read buffer. Binaries are copied.
+   */
+  decodeRange(buf: Buffer, start: number, end: number): unknown {
+    return this.run(buf, start, end, false)
+  }
+
+  private run(buf: Buffer, start: number, end: number, owned: boolean): unknown {
     this.owned = owned
-    this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-    this.pos = 0
-    this.end = bytes.length
+    this.buf = buf
+    this.base = start
+    this.pos = start
+    this.end = end
     this.depth = 0
     try {
       const value = this.read()
       if (this.pos !== this.end) {
-        throw decodeError(`${this.end - this.pos} bytes of garbage after the term (at offset ${this.pos})`)
+        throw decodeError(`${this.end - this.pos} bytes of garbage after the term (at offset ${this.pos - this.base})`)
       }
       return value
     } catch (error) {
@@ -75,7 +91,7 @@ export class TermDecoder {
   }
 
   private truncated(): CodecError {
-    return decodeError(`truncated term: needs more than the ${this.end} bytes given`)
+    return decodeError(`truncated term: needs more than the ${this.end - this.base} bytes given`)
   }
 
   private need(n: number): void {
@@ -180,7 +196,7 @@ export class TermDecoder {
       case 0xdf:
         return this.readPlain(this.u32())
       default:
-        throw decodeError(`invalid MessagePack type byte 0x${b.toString(16)} at offset ${this.pos - 1}`)
+        throw decodeError(`invalid MessagePack type byte 0x${b.toString(16)} at offset ${this.pos - 1 - this.base}`)
     }
   }
 

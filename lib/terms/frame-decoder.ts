@@ -20,10 +20,12 @@
 // reset() discards all state and makes the decoder usable again (for a new stream).
 //
 // A caller that reads into a buffer it reuses (a socket's onread) passes no onParts (nothing is
-// then kept as a view of a chunk past push()), and may pass takeover: offered each body of at
-// least PARTS_MIN bytes that does not fit in the chunk, it may take the body's first bytes and
-// read the rest itself (straight to where they belong); it then pushes the bytes after that
-// body, and the decoder goes on at the next length prefix.
+// then kept as a view of a chunk past push()). It may pass onRange, called instead of onFrame
+// for a body that lies wholly in the chunk, with the chunk and the body's bounds (no view is
+// made). And it may pass takeover: offered each body of at least PARTS_MIN bytes that does not
+// fit in the chunk, it may take the body's first bytes and read the rest itself (straight to
+// where they belong); it then pushes the bytes after that body, and the decoder goes on at the
+// next length prefix.
 import { CodecError, NetkernelError } from '../errors.js'
 
 export const DEFAULT_MAX_FRAME_SIZE = 64 * 1024 * 1024
@@ -42,6 +44,9 @@ export type OnParts = (parts: readonly Buffer[], size: number) => void
  * valid during the call), `size` its length. True: the caller took it and reads the rest.
  */
 export type Takeover = (head: Buffer, size: number) => boolean
+
+/** A body lying wholly in the chunk: chunk[start, end). */
+export type OnRange = (chunk: Buffer, start: number, end: number) => void
 
 export interface FrameDecoderOptions {
   /** The largest body accepted, in bytes (default 64 MiB). */
@@ -89,13 +94,14 @@ export class FrameDecoder {
 
   /**
    * Feeds one chunk; calls onFrame(body) for each complete frame, in order (an empty body is a
-   * tick), or onParts(views, size) for a large body split across chunks (see above). Throws
+   * tick), or onRange(chunk, start, end) for a non-empty one lying wholly in the chunk when
+   * given, or onParts(views, size) for a large body split across chunks (see above). Throws
    * CodecError ERR_FRAME_TOO_LARGE as soon as a length prefix exceeds maxFrameSize.
    */
-  push(chunk: Buffer, onFrame: (body: Buffer) => void, onParts?: OnParts, takeover?: Takeover): void {
+  push(chunk: Buffer, onFrame: (body: Buffer) => void, onParts?: OnParts, takeover?: Takeover, onRange?: OnRange): void {
     if (this.failure !== null) throw this.failure
     try {
-      this.consume(chunk, onFrame, onParts, takeover)
+      this.consume(chunk, onFrame, onParts, takeover, onRange)
     } catch (error) {
       this.failure = error
       this.clear()
@@ -116,7 +122,13 @@ export class FrameDecoder {
     this.filled = 0
   }
 
-  private consume(chunk: Buffer, onFrame: (body: Buffer) => void, onParts: OnParts | undefined, takeover: Takeover | undefined): void {
+  private consume(
+    chunk: Buffer,
+    onFrame: (body: Buffer) => void,
+    onParts: OnParts | undefined,
+    takeover: Takeover | undefined,
+    onRange: OnRange | undefined,
+  ): void {
     const n = chunk.length
     let off = 0
     while (off < n) {
@@ -172,9 +184,10 @@ export class FrameDecoder {
       if (size === 0) {
         onFrame(EMPTY)
       } else if (n - off >= size) {
-        const body = chunk.subarray(off, off + size)
+        const start = off
         off += size
-        onFrame(body)
+        if (onRange !== undefined) onRange(chunk, start, off)
+        else onFrame(chunk.subarray(start, off))
       } else if (takeover !== undefined && size >= PARTS_MIN && takeover(chunk.subarray(off), size)) {
         off = n
       } else if (onParts !== undefined && size >= PARTS_MIN) {
