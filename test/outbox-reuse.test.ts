@@ -1,6 +1,7 @@
-// The outbox reuses the buffer of a large frame once the socket has written it (so a stream of
-// large messages does not allocate a fresh backing store per message), and never sooner: every
-// message arrives with its own bytes even while the receiver holds the socket back.
+// The outbox reuses the buffer of a large frame, or of a batch of small ones, once the socket
+// has written it (so a stream of messages does not allocate a fresh backing store per message
+// or per write), and never sooner: every message arrives with its own bytes even while the
+// receiver holds the socket back.
 import t, { type Test } from 'tap'
 import net from 'node:net'
 import { once } from 'node:events'
@@ -80,7 +81,7 @@ t.test("a large frame's buffer is not reused before the stream has written it, n
   t.ok(got[1]!.length === size && got[1]!.every(x => x === 0xb2), 'the second too')
   t.ok(got[2]!.length === size && got[2]!.every(x => x === 0xc3), 'the third too')
   // A Duplex other than a socket may pass our buffers on by reference: nothing is reused.
-  t.equal((out as unknown as { spares: Buffer[] }).spares.length, 0, 'no spare kept for a non-socket stream')
+  t.equal(out.spareBytesHeld, 0, 'no spare kept for a non-socket stream')
   out.close()
 })
 
@@ -119,7 +120,7 @@ t.test('large frames to one destination: each arrives intact, their buffers are 
   await done
   t.equal(got.length, n)
   for (let i = 0; i < n; i++) t.ok(got[i]!.length === size && got[i]!.every(x => x === i + 1), `message ${i} intact`)
-  t.ok((out as unknown as { spares: Buffer[] }).spares.length > 0, 'a written buffer was kept for the next large frame')
+  t.ok(out.spareBytesHeld > 0, 'a written buffer was kept for the next large frame')
   out.close()
 })
 
@@ -215,5 +216,67 @@ t.test('a sender that honours backpressure streams large frames through a bounde
   t.ok(out.spareBytesHeld > 0, 'kept through an interval with large frames in it')
   out.trimSpares()
   t.equal(out.spareBytesHeld, 0, 'let go after an interval without one')
+  out.close()
+})
+
+t.test('batches of small frames while the receiver holds the socket back: buffers reused once written, never sooner', async t => {
+  const codec = createCodec()
+  const [client, peer] = await socketPair(t)
+  const turns = 100
+  const perTurn = 4000 // ~300 KB of frames per turn
+  const highWater = 2 << 20 // the sender waits for the queue to drain (so batches come in several sizes)
+  // Every batch the outbox writes, and how many of its writes were in the socket's queue at once.
+  const buffers = new Set<ArrayBufferLike>()
+  let inFlight = 0
+  let maxInFlight = 0
+  let writes = 0
+  const write = client.write.bind(client) as (chunk: Buffer, cb?: () => void) => boolean
+  ;(client as unknown as { write: typeof write }).write = (chunk, cb) => {
+    buffers.add(chunk.buffer)
+    writes++
+    maxInFlight = Math.max(maxInFlight, ++inFlight)
+    return write(chunk, () => {
+      inFlight--
+      cb?.()
+    })
+  }
+  const total = turns * perTurn
+  let got = 0
+  let intact = true
+  const done = new Promise<void>(resolve => {
+    const dec = new FrameDecoder()
+    peer.on('data', (chunk: Buffer) =>
+      dec.push(chunk, body => {
+        const m = codec.decode(body) as [number, Buffer]
+        if (m[0] !== got || m[1].length !== 64 || m[1][0] !== got % 251 || m[1][63] !== got % 251) intact = false
+        if (++got === total) resolve()
+      }),
+    )
+  })
+  // The receiver reads in spurts, so writes complete late, and several batches are in the socket's queue at once.
+  peer.pause()
+  const spurts = setInterval(() => (peer.isPaused() ? peer.resume() : peer.pause()), 10)
+  t.teardown(() => clearInterval(spurts))
+  const out = new Outbox(client, codec, highWater)
+  for (let i = 0, k = 0; i < turns; i++) {
+    for (let j = 0; j < perTurn; j++, k++) if (!out.send([k, Buffer.alloc(64, k % 251)])) await out.whenDrained()
+    await turn()
+  }
+  await done
+  clearInterval(spurts)
+  t.ok(maxInFlight >= 4, `up to ${maxInFlight} batches were in the socket's queue at once`)
+  t.ok(intact, `${total} frames arrived intact and in order`)
+  t.ok(
+    buffers.size <= 2 * (maxInFlight + 2) && buffers.size < writes / 4,
+    `${writes} batches went through ${buffers.size} buffers (at most twice those in the queue at once, and a quarter of the batches)`,
+  )
+  t.ok(
+    out.freeBatchBytes > 0 && out.freeBatchBytes <= 2 * highWater + (1 << 20),
+    `free batch buffers held: ${out.freeBatchBytes} bytes, within twice highWater and one buffer`,
+  )
+  out.trimSpares()
+  t.ok(out.freeBatchBytes > 0, 'kept through an interval with batches in it')
+  out.trimSpares()
+  t.equal(out.freeBatchBytes, 0, 'let go after an interval without one')
   out.close()
 })

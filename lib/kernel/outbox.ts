@@ -19,13 +19,14 @@ import { appendBytes, type FrameBatch } from '../terms/frame-batch.js'
 import { ACTIVE_STREAMS, PIECE, fragmentHeader } from './fragments.js'
 import type { FragmentFormat, FrameEncoder } from './wire.js'
 import { abortError } from '../errors.js'
+import { BufferPool } from './buffer-pool.js'
 
 export type OrderKey = number | string | undefined
 
 export const CHUNK = PIECE
 const EMPTY = Buffer.alloc(0)
-/** The largest batch buffer kept for the next batch (see Outbox.free). */
-const MAX_FREE = 256 * 1024
+/** The largest batch buffer kept for a later batch (see Outbox.free). */
+const MAX_FREE = 1024 * 1024
 export const DEFAULT_HIGH_WATER = 8 * 1024 * 1024
 /** Fragment bytes that may be on the wire unacknowledged (see fragments.ts ackFrame). */
 export const WINDOW = 4 * CHUNK
@@ -39,6 +40,13 @@ interface Stream {
   owner: Buffer | null
   /** Whole frames to the same destination queued behind this one. */
   tail: Buffer[]
+}
+
+/** The next batch's buffer size after one of `len` bytes: room for a quarter more, a power of two from 16 KiB (so freed ones fit later batches). */
+function batchSize(len: number): number {
+  let size = 16384
+  while (size < len + (len >>> 2)) size *= 2
+  return size
 }
 
 export class Outbox {
@@ -56,11 +64,11 @@ export class Outbox {
    * callbacks came): the next large frames are encoded into them, so a stream of large
    * messages does not allocate (and fault in, and collect) a fresh backing store per message —
    * fresh ones also bring V8's full collections on (see bench/README.md, "Large messages and
-   * V8's heap"). Kept up to about `highWater` bytes (giveSpare), and let go by trimSpares()
-   * once large frames stop.
+   * V8's heap"). Kept up to about `highWater` bytes: so they can hold what a sender honouring
+   * backpressure has in flight (the queue up to highWater, and the frame that went over it).
+   * Let go by trimSpares() once large frames stop.
    */
-  private readonly spares: Buffer[] = []
-  private spareBytes = 0
+  private readonly spares: BufferPool
   /** A large frame was queued since the last trimSpares(). */
   private largeSinceTrim = false
   /** Where encodeBehind() starts a frame when there is no spare. */
@@ -71,8 +79,23 @@ export class Outbox {
    * PassThrough does), so there every batch and large frame keeps a buffer of its own.
    */
   private readonly reuse: boolean
-  /** The last batch buffer, once the socket has written it synchronously: the next batch's. */
-  private free: Buffer | null = null
+  /**
+   * Batch buffers the socket has written out (their write callbacks came), up to twice
+   * `highWater` bytes of them (what a sender honouring backpressure has in flight, in buffers
+   * rounded up to powers of two): later batches', so a sender queueing hundreds of KB per turn
+   * does not allocate a fresh backing store per write while the receiver holds the socket back.
+   * Let go by trimSpares() once batches stop.
+   */
+  private readonly free: BufferPool
+  /** Batch buffers in the socket's queue, oldest first (socket writes complete in order). */
+  private readonly batchesWriting: Buffer[] = []
+  /** A batch was flushed since the last trimSpares(). */
+  private batchSinceTrim = false
+  /** The socket wrote the oldest batch in its queue: its buffer may take a later batch. */
+  private readonly onBatchWritten = (): void => {
+    const b = this.batchesWriting.shift()
+    if (b !== undefined && !this.closed && b.length <= MAX_FREE) this.free.give(b)
+  }
   /** Large frames queued behind a stream (encodeBehind): the reusable buffer each lives in. */
   private readonly owners = new WeakMap<Buffer, Buffer>()
   private readonly side: FrameBatch = { buf: EMPTY, len: 0, spare: undefined }
@@ -81,7 +104,7 @@ export class Outbox {
   /** The socket wrote a large frame's last fragment: its buffer becomes a spare. */
   private readonly onLastWritten = (): void => {
     const b = this.writing.shift()
-    if (b !== undefined && !this.closed) this.giveSpare(b)
+    if (b !== undefined && !this.closed) this.spares.give(b)
   }
   private scheduled = false
   private waitingWritable = false
@@ -106,6 +129,8 @@ export class Outbox {
     private readonly format?: FragmentFormat | null,
   ) {
     this.reuse = stream instanceof Socket
+    this.spares = new BufferPool(highWater)
+    this.free = new BufferPool(2 * highWater)
   }
 
   /** Bytes queued here and in the socket's own buffer. */
@@ -131,11 +156,11 @@ export class Outbox {
       this.streamBytes += f.length
     } else {
       const p0 = this.batch.len
-      const spare = this.takeSpare()
+      const spare = this.spares.take()
       if (spare !== undefined) this.batch.spare = spare
       this.codec.encodeFrameInto(value, this.batch)
       if (spare !== undefined && this.batch.spare !== undefined) {
-        this.giveSpare(spare) // not needed for this frame: take it back
+        this.spares.give(spare) // not needed for this frame: take it back
         this.batch.spare = undefined
       }
       if (this.batch.len - p0 > CHUNK + 4 && this.format !== null) {
@@ -194,14 +219,15 @@ export class Outbox {
     const b = this.batch
     if (b.len > 0) {
       const data = b.buf.subarray(0, b.len)
-      // The socket keeps `data` until written: the next batch gets another buffer — the one
-      // before, if the socket wrote that at once (the usual case), else a fresh one.
-      const want = Math.max(16384, b.len + (b.len >>> 2))
-      const free = this.free
-      this.free = null
-      this.batch = { buf: free !== null && free.length >= want ? free : Buffer.allocUnsafe(want), len: 0 }
-      this.stream.write(data)
-      if (this.reuse && this.stream.writableLength === 0 && b.buf.length <= MAX_FREE) this.free = b.buf
+      // The socket keeps `data` until written: the next batch gets another buffer — one the
+      // socket has finished with, if it is large enough, else a fresh one.
+      const want = batchSize(b.len)
+      this.batch = { buf: this.free.take(want) ?? Buffer.allocUnsafe(want), len: 0 }
+      this.batchSinceTrim = true
+      if (this.reuse) {
+        this.batchesWriting.push(b.buf)
+        this.stream.write(data, this.onBatchWritten)
+      } else this.stream.write(data)
       this.bytesOut += b.len
       this.onWrite()
     }
@@ -232,9 +258,10 @@ export class Outbox {
     this.closed = true
     this.batch = { buf: Buffer.alloc(0), len: 0 }
     this.streams.length = 0
-    this.spares.length = 0
-    this.spareBytes = 0
+    this.spares.clear()
     this.writing.length = 0
+    this.batchesWriting.length = 0
+    this.free.clear()
     this.byKey.clear()
     this.streamBytes = 0
     this.stream.off('drain', this.onWritable)
@@ -271,60 +298,47 @@ export class Outbox {
    */
   private encodeBehind(value: unknown): Buffer {
     const side = this.side
-    const spare = this.takeSpare()
+    const spare = this.spares.take()
     side.buf = spare ?? this.scratch
     side.len = 0
     try {
       this.codec.encodeFrameInto(value, side)
     } catch (err) {
       side.buf = EMPTY
-      if (spare !== undefined) this.giveSpare(spare)
+      if (spare !== undefined) this.spares.give(spare)
       throw err
     }
     const buf = side.buf
     const f = buf.subarray(0, side.len)
     side.buf = EMPTY
     if (side.len <= CHUNK + 4) {
-      if (spare !== undefined) this.giveSpare(spare)
+      if (spare !== undefined) this.spares.give(spare)
       return Buffer.from(f)
     }
     this.owners.set(f, buf)
     return f
   }
 
-  private takeSpare(): Buffer | undefined {
-    const b = this.spares.pop()
-    if (b !== undefined) this.spareBytes -= b.length
-    return b
-  }
-
-  /**
-   * Keep `b` for a later large frame, unless the spares already hold `highWater` bytes: so they
-   * can hold what a sender honouring backpressure has in flight (the queue up to highWater, and
-   * the frame that went over it).
-   */
-  private giveSpare(b: Buffer): void {
-    if (this.spareBytes >= this.highWater) return
-    this.spares.push(b)
-    this.spareBytes += b.length
-  }
-
   /**
    * Called now and then (the connection's tick): the spares go once a whole interval passed
-   * without a large frame, so a connection that carried large messages once does not keep
-   * their buffers.
+   * without a large frame, and the free batch buffers once one passed without a batch, so a
+   * connection that carried large messages or bursts once does not keep their buffers.
    */
   trimSpares(): void {
-    if (!this.largeSinceTrim) {
-      this.spares.length = 0
-      this.spareBytes = 0
-    }
+    if (!this.batchSinceTrim) this.free.clear()
+    this.batchSinceTrim = false
+    if (!this.largeSinceTrim) this.spares.clear()
     this.largeSinceTrim = false
+  }
+
+  /** Bytes held in free batch buffers (tests). */
+  get freeBatchBytes(): number {
+    return this.free.bytes
   }
 
   /** Bytes held in spare encoding buffers (tests). */
   get spareBytesHeld(): number {
-    return this.spareBytes
+    return this.spares.bytes
   }
 
   private startStream(body: Buffer, key: OrderKey, owner: Buffer | null): void {
