@@ -357,6 +357,7 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
     resolve: (node, signal) => discovery.resolve(node, signal),
     emit: (event: string, peer: string | undefined, info: Record<string, unknown>) => events.emit(event, peer, info),
     onFrame,
+    onSend: dispatch.send,
     onNodeGone: node => {
       erpc.failNode(node)
       spawns.failNode(node)

@@ -2,7 +2,7 @@ import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { Packr } from 'msgpackr'
-import { createCodec, type Codec } from '../lib/terms/codec.js'
+import { IN_SLOT, createCodec, type Codec, type TripleSlot } from '../lib/terms/codec.js'
 import { EXT, MAX_TERM_DEPTH } from '../lib/terms/ext-codes.js'
 import { CodecError, NetkernelError } from '../lib/errors.js'
 import { Pid } from '../lib/terms/pid.js'
@@ -370,6 +370,67 @@ t.test('decodeRange: what decode gives for the view, read in place, nothing outs
       }
     }
     t.ok(all, `${codec.name}: each of the ${whole.length} truncations throws ERR_DECODE though the rest of the term follows`)
+  }
+})
+
+t.test('decodeRange with a slot: [tag, a, b] without its array, or exactly what it gives without one', async t => {
+  const slot: TripleSlot = { tag: 7, a: undefined, b: undefined }
+  const pid = new Pid('a@b', 1, 2, 3)
+  const inRange = (bytes: Buffer, codec: Codec = fast): unknown =>
+    codec.decodeRange(Buffer.concat([hex('c1'), bytes, hex('c0')]), 1, 1 + bytes.length, slot)
+  for (const [label, value] of rows) {
+    const bytes = fast.encode([7, pid, value])
+    slot.a = slot.b = 'stale'
+    t.equal(inRange(bytes), IN_SLOT, `${label}: in the slot`)
+    t.strictSame([slot.a, slot.b], (fast.decode(bytes) as unknown[]).slice(1), `${label}: the elements decode would give`)
+  }
+  // Anything else comes back as without a slot, the slot untouched.
+  const others: [string, unknown][] = [
+    ['another tag', [8, pid, 'm']],
+    ['two elements', [7, pid]],
+    ['four elements', [7, pid, 'm', 'n']],
+    ['the tag as a string', ['7', pid, 'm']],
+    ['a map', { 7: 1 }],
+    ['a scalar', 7],
+  ]
+  for (const [label, value] of others) {
+    slot.a = slot.b = 'untouched'
+    t.strictSame(inRange(fast.encode(value)), fast.decode(fast.encode(value)), label)
+    t.strictSame([slot.a, slot.b], ['untouched', 'untouched'], `${label}: slot untouched`)
+  }
+  const wide = hex('93 cc07 01 02') // the tag as a uint 8: the same term, returned as the array
+  t.strictSame(inRange(wide), [7, 1, 2], 'a tag not written as one byte: the array')
+  t.strictSame(inRange(fast.encode([7, pid, 'm']), lite), [7, pid, 'm'], 'msgpack-lite: the array')
+
+  // Errors: decode's, message for message, for bad elements, truncations and nesting.
+  const same = (bytes: Buffer, label: string): void => {
+    let want: unknown = 'no error'
+    try {
+      fast.decode(bytes)
+    } catch (e) {
+      want = (e as Error).message
+    }
+    let got: unknown = 'no error'
+    try {
+      inRange(bytes)
+    } catch (e) {
+      got = (e as CodecError).code === 'ERR_DECODE' || (e as CodecError).code === 'ERR_UNKNOWN_EXTENSION' ? (e as Error).message : e
+    }
+    t.equal(got, want, label)
+  }
+  for (const [label, bytes] of MALFORMED) {
+    same(Buffer.concat([hex('9307'), hex(bytes), hex('c0')]), `as the second element: ${label}`)
+    same(Buffer.concat([hex('9307c0'), hex(bytes)]), `as the third element: ${label}`)
+  }
+  same(hex('9307'), 'no elements')
+  same(hex('9307c1'), 'room for fewer than three elements (checked before reading them)')
+  same(hex('9307c0c0c0'), 'garbage after the array')
+  const whole = fast.encode([7, pid, { m: new Map([[1n, new Error('e')]]), s: 'x'.repeat(40) }])
+  for (let i = 0; i < whole.length; i++) same(whole.subarray(0, i), `truncated to ${i} bytes`)
+  for (const depth of [MAX_TERM_DEPTH - 2, MAX_TERM_DEPTH - 1, MAX_TERM_DEPTH]) {
+    let nested = '00'
+    for (let i = 0; i < depth; i++) nested = '91' + nested
+    same(hex('9307c0' + nested), `a message nested ${depth} deep inside the frame`)
   }
 })
 

@@ -183,6 +183,23 @@ t.test('links, exits, unlinks, demonitors, sends and spawns for a third node’s
   t.ok(rogue.up, 'the connection stays up')
 })
 
+t.test('a message whose recipient is not a process of this node is refused and counted; the connection carries on', async t => {
+  const { a, b, rogue } = await setup(t)
+  const refused = refusedLog(t)
+  const onB = sink(b)
+  const onA = sink(a)
+  // A stream of sends is decoded without its frame array (connection.ts, onSend): the same checks.
+  await handled(a, rogue, [SEND, onB.pid, 'to b'], [SEND, 'not a pid', 'to nobody'], [SEND, onA.pid, 'to a'])
+  t.same(onA.got, ['to a'], 'the message for a process of this node arrived')
+  t.same(onB.got, [], 'nothing was passed on to the third node')
+  t.same(a.refusals.counts().get(rogue.name), { protocol: 2 }, 'both counted against the peer that sent them')
+  t.match(refused, [
+    { op: 'send', code: 'ERR_PROTOCOL', peer: rogue.name, detail: { reason: /recipient .* is not a process of .*a@/ } },
+    { op: 'send', code: 'ERR_PROTOCOL', peer: rogue.name, detail: { reason: /recipient is not a pid/ } },
+  ])
+  t.equal(refused.length, 2)
+})
+
 t.test('a spawn reply naming a process of another node is refused: the spawn fails', async t => {
   const { a, b, rogue } = await setup(t)
   const refused = refusedLog(t)

@@ -15,7 +15,7 @@
 // piece announces its size), so a large message costs one allocation and no copy in JavaScript.
 // Otherwise the socket's 'data' chunks are decoded as views.
 import type { Conn, ReadSink } from '../transport.js'
-import type { Codec } from '../terms/codec.js'
+import { IN_SLOT, type Codec, type TripleSlot } from '../terms/codec.js'
 import { Outbox, WINDOW, type OrderKey } from './outbox.js'
 import { ACK_FLAG, FRAGMENT_MARK, Reassembly, ackFrame, fragmentHeaderLength, type Piece } from './fragments.js'
 import type { FrameDecoder } from '../terms/frame-decoder.js'
@@ -24,6 +24,7 @@ import { DEFAULT_MAX_MESSAGE_SIZE } from './limits.js'
 import { NetkernelError } from '../errors.js'
 import type { Wire, WireProtocol } from './wire.js'
 import { busyWaitActivity } from './busy-wait.js'
+import { SEND } from './frames.js'
 
 const EMPTY_FRAME = Buffer.alloc(4)
 /** Where reads land between large pieces, for every connection reading into buffers (see above). */
@@ -39,6 +40,11 @@ export type DownReason = 'connection_closed' | 'disconnect' | 'net_tick_timeout'
 export interface ConnectionHooks {
   /** A decoded frame (never a tick). Throwing here counts as a protocol error. */
   onFrame(conn: Connection, frame: unknown): void
+  /**
+   * A message frame, [SEND, to, msg], taken apart as it was decoded (the native protocol's hot
+   * path: no array is made for it). Without this hook such frames go to onFrame.
+   */
+  onSend?(conn: Connection, to: unknown, msg: unknown): void
   /** Called once, after the last frame was dispatched. */
   onDown(conn: Connection, reason: DownReason, error?: Error): void
   /** The peer's list of the nodes it knows (mesh gossip, a NODES frame). */
@@ -75,6 +81,8 @@ export class Connection {
   private direct: { piece: Piece; at: number; view: Buffer } | null = null
   /** The last frame taken was a piece of a large message. */
   private afterPiece = false
+  /** Where the codec puts a message frame's recipient and message (hooks.onSend), or none. */
+  private readonly sendSlot: TripleSlot | undefined
   private readonly sink: ReadSink = {
     buffer: () => (this.direct !== null ? this.direct.view : this.afterPiece && this.decoder.pending === 0 ? HEAD_READ : SCRATCH),
     read: (n, buf) => this.readInto(n, buf),
@@ -93,7 +101,7 @@ export class Connection {
   private readonly onRange = (buf: Buffer, start: number, end: number): void => {
     if (this.down) return
     if (buf[start] === FRAGMENT_MARK) this.handleFrame(buf.subarray(start, end))
-    else this.message(this.codec.decodeRange(buf, start, end))
+    else this.decoded(this.codec.decodeRange(buf, start, end, this.sendSlot))
   }
   private readonly onBody = (body: Buffer): void => {
     if (!this.down && body.length > 0) this.handleFrame(body)
@@ -130,6 +138,7 @@ export class Connection {
   ) {
     this.type = hidden ? 'hidden' : 'visible'
     this.protocol = wire?.protocol ?? 'netkernel'
+    this.sendSlot = wire === undefined && hooks.onSend !== undefined ? { tag: SEND, a: undefined, b: undefined } : undefined
     this.upSince = clock.now()
     decoder.maxFrameSize = maxMessageSize
     this.reassembly = new Reassembly(peer, maxMessageSize)
@@ -309,7 +318,22 @@ export class Connection {
       this.handleFragment(body, body.length)
       return
     }
-    this.message(this.codec.decode(body))
+    this.decoded(this.codec.decodeRange(body, 0, body.length, this.sendSlot))
+  }
+
+  /** What decodeRange gave for a frame that is not a piece: a message frame in the slot, or the frame. */
+  private decoded(frame: unknown): void {
+    if (frame !== IN_SLOT) {
+      this.message(frame)
+      return
+    }
+    const slot = this.sendSlot!
+    const to = slot.a
+    const msg = slot.b
+    slot.a = slot.b = undefined
+    this.afterPiece = false
+    this.messagesIn++
+    this.hooks.onSend!(this, to, msg)
   }
 
   /** A decoded message frame (not a piece of a large one). */

@@ -52,8 +52,15 @@ export interface DispatchDeps {
   refusals: Refusals
 }
 
-/** The frame handler; what it refuses is counted in the Refusals it was given. */
-export type Dispatcher = (conn: Connection, frame: unknown) => void
+/**
+ * The frame handler; what it refuses is counted in the Refusals it was given. `send` takes a
+ * message frame [SEND, to, msg] already taken apart (ConnectionHooks.onSend), with the same
+ * checks.
+ */
+export interface Dispatcher {
+  (conn: Connection, frame: unknown): void
+  send(conn: Connection, to: unknown, msg: unknown): void
+}
 
 /** Frame kinds by code, as refusals name them. */
 const KIND = [
@@ -249,16 +256,19 @@ export function createDispatcher(d: DispatchDeps): Dispatcher {
     )
   }
 
+  const send = (conn: Connection, recipient: unknown, msg: unknown): void => {
+    const to = pidOf(recipient, localName, 'recipient')
+    if (allowSignal !== undefined && !permitted(conn.peer, 'send', { to, message: msg })) return
+    runtime.deliver(to, msg)
+  }
+
   const handle = (conn: Connection, frame: unknown): void => {
     if (!Array.isArray(frame)) throw new BadFrame('not a control frame')
     const peer = conn.peer
     switch (frame[0]) {
-      case SEND: {
-        const to = pidOf(frame[1], localName, 'recipient')
-        if (allowSignal !== undefined && !permitted(peer, 'send', { to, message: frame[2] })) return
-        runtime.deliver(to, frame[2])
+      case SEND:
+        send(conn, frame[1], frame[2])
         return
-      }
       case REG_SEND: {
         const from = frame[1] === null ? undefined : pidOf(frame[1], peer, 'sender')
         const name = str(frame[2], 'registered name')
@@ -339,14 +349,23 @@ export function createDispatcher(d: DispatchDeps): Dispatcher {
     }
   }
 
+  const refuse = (conn: Connection, kind: string, err: unknown): void => {
+    if (!(err instanceof BadFrame)) throw err
+    refusals.refuse(conn.peer, kind, 'ERR_PROTOCOL', { reason: err.message }, err.message)
+  }
   const dispatch = (conn: Connection, frame: unknown): void => {
     try {
       handle(conn, frame)
     } catch (err) {
-      if (!(err instanceof BadFrame)) throw err
-      const kind = Array.isArray(frame) && typeof frame[0] === 'number' ? (KIND[frame[0]] ?? 'unknown') : 'unknown'
-      refusals.refuse(conn.peer, kind, 'ERR_PROTOCOL', { reason: err.message }, err.message)
+      refuse(conn, Array.isArray(frame) && typeof frame[0] === 'number' ? (KIND[frame[0]] ?? 'unknown') : 'unknown', err)
     }
   }
-  return dispatch
+  const sendFrame = (conn: Connection, to: unknown, msg: unknown): void => {
+    try {
+      send(conn, to, msg)
+    } catch (err) {
+      refuse(conn, 'send', err)
+    }
+  }
+  return Object.assign(dispatch, { send: sendFrame })
 }

@@ -88,6 +88,8 @@ export interface KernelOptions {
   emit(event: 'connectError', name: string | undefined, info: Record<string, unknown>): void
   /** Decoded frames from a connection go here (dispatch.ts). */
   onFrame(conn: Connection, frame: unknown): void
+  /** Message frames of the native protocol, taken apart as decoded (ConnectionHooks.onSend); else onFrame. */
+  onSend?(conn: Connection, to: unknown, msg: unknown): void
   /** A node went down or could not be reached: fail what waits on it (spawn replies). */
   onNodeGone(node: string): void
 }
@@ -533,6 +535,7 @@ export class NetKernel {
       this.o.codec,
       {
         onFrame: this.o.onFrame,
+        onSend: this.o.onSend,
         onDown: (conn, reason, error) => this.down(conn, reason, error),
         onNodes: (conn, names) => this.meshHint(conn, names),
       },

@@ -14,12 +14,13 @@
 //
 // Each codec instance owns its buffers and caches: create one per node.
 import { NetkernelError } from '../errors.js'
-import { TermDecoder } from './decoder.js'
+import { TermDecoder, type TripleSlot } from './decoder.js'
 import { TermEncoder } from './encoder.js'
 import { createLiteCodec } from './codec-lite.js'
 import { appendBytes, type FrameBatch } from './frame-batch.js'
 
 export { appendBytes, type FrameBatch } from './frame-batch.js'
+export { IN_SLOT, type TripleSlot } from './decoder.js'
 
 /** A codec's own name (Codec.name): netkernel's own writer/reader, or the msgpack-lite library. */
 export type CodecKind = 'netkernel' | 'msgpack-lite'
@@ -37,8 +38,12 @@ export interface Codec {
   encode(value: unknown): Buffer
   /** One term from exactly these bytes. Throws CodecError ERR_DECODE or ERR_UNKNOWN_EXTENSION. */
   decode(bytes: Uint8Array, owned?: boolean): unknown
-  /** The same for buf[start, end), without a view of it (binaries are copied). */
-  decodeRange(buf: Buffer, start: number, end: number): unknown
+  /**
+   * The same for buf[start, end), without a view of it (binaries are copied). With a slot, the
+   * 'netkernel' codec puts a [slot.tag, a, b] array's a and b in it and returns IN_SLOT
+   * (decoder.ts); 'msgpack-lite' returns the array.
+   */
+  decodeRange(buf: Buffer, start: number, end: number, slot?: TripleSlot): unknown
   /** A 4-byte big-endian body length followed by the body, in one fresh Buffer. Throws CodecError ERR_ENCODE. */
   encodeFrame(value: unknown): Buffer
   /** Append the frame to `out` (growing out.buf as needed). Throws as encodeFrame, leaving `out` unchanged. */
@@ -63,7 +68,7 @@ export function createCodec(name: CodecName = 'netkernel', opts: CodecOptions = 
       name: 'netkernel',
       encode: value => encoder.encode(value),
       decode: (bytes, owned) => decoder.decode(bytes, owned),
-      decodeRange: (buf, start, end) => decoder.decodeRange(buf, start, end),
+      decodeRange: (buf, start, end, slot) => decoder.decodeRange(buf, start, end, slot),
       encodeFrame: value => encoder.encodeFrame(value),
       encodeFrameInto: (value, out) => encoder.encodeFrameInto(value, out),
     }

@@ -30,6 +30,22 @@ const SHORT_STRING = 16
 const NODE_CACHE_SIZE = 4
 /** The longest Pid payload the last-pid cache keeps (a node name of up to ~45 bytes). */
 const PID_CACHE_BYTES = 64
+/** MessagePack's first byte of an array of three elements. */
+const FIXARRAY_3 = 0x93
+
+/**
+ * Where decodeRange puts the other two elements of a three-element array whose first element is
+ * `tag` (0–127: a one-byte integer on the wire), instead of making the array: a connection
+ * decodes its message frames, [SEND, to, msg], this way (connection.ts).
+ */
+export interface TripleSlot {
+  readonly tag: number
+  a: unknown
+  b: unknown
+}
+
+/** decodeRange's answer when it filled the TripleSlot it was given. */
+export const IN_SLOT: unique symbol = Symbol('netkernel.inSlot')
 
 export class TermDecoder {
   private owned = false
@@ -64,12 +80,19 @@ export class TermDecoder {
    * The one term in buf[start, end), as decode(buf.subarray(start, end)) would give it (offsets in
    * errors count from start; nothing outside the range is read), without making that view: the
    * frame path decodes each small frame where it lies in the read buffer. Binaries are copied.
+   * With a `slot`, a [slot.tag, a, b] array is not made: a and b go to the slot, and IN_SLOT is
+   * returned (any other term is returned as without it).
    */
-  decodeRange(buf: Buffer, start: number, end: number): unknown {
+  decodeRange(buf: Buffer, start: number, end: number, slot?: TripleSlot): unknown {
+    // [tag, a, b] into the slot: the same reads, errors and depth as the array's elements (a
+    // range too short to hold three elements takes the array's path, to fail as it does).
+    if (slot !== undefined && end - start >= 4 && buf[start] === FIXARRAY_3 && buf[start + 1] === slot.tag) {
+      return this.run(buf, start, end, false, slot)
+    }
     return this.run(buf, start, end, false)
   }
 
-  private run(buf: Buffer, start: number, end: number, owned: boolean): unknown {
+  private run(buf: Buffer, start: number, end: number, owned: boolean, slot?: TripleSlot): unknown {
     this.owned = owned
     this.buf = buf
     this.base = start
@@ -77,7 +100,16 @@ export class TermDecoder {
     this.end = end
     this.depth = 0
     try {
-      const value = this.read()
+      let value: unknown
+      if (slot === undefined) {
+        value = this.read()
+      } else {
+        this.pos = start + 2
+        this.depth = 1
+        slot.a = this.read()
+        slot.b = this.read()
+        value = IN_SLOT
+      }
       if (this.pos !== this.end) {
         throw decodeError(`${this.end - this.pos} bytes of garbage after the term (at offset ${this.pos - this.base})`)
       }
