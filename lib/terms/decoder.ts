@@ -269,7 +269,8 @@ export class TermDecoder {
       return view
     }
     const out = Buffer.allocUnsafe(n)
-    this.buf.copy(out, 0, this.pos, this.pos + n)
+    // (Buffer.copy validates its arguments and then makes this view itself.)
+    out.set(new Uint8Array(this.buf.buffer, this.buf.byteOffset + this.pos, n))
     this.pos += n
     return out
   }
