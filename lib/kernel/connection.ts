@@ -323,24 +323,17 @@ export class Connection {
 
   /** What decodeRange gave for a frame that is not a piece: a message frame in the slot, or the frame. */
   private decoded(frame: unknown): void {
+    this.afterPiece = false
+    this.messagesIn++
     if (frame !== IN_SLOT) {
-      this.message(frame)
+      this.hooks.onFrame(this, frame)
       return
     }
     const slot = this.sendSlot!
     const to = slot.a
     const msg = slot.b
     slot.a = slot.b = undefined
-    this.afterPiece = false
-    this.messagesIn++
     this.hooks.onSend!(this, to, msg)
-  }
-
-  /** A decoded message frame (not a piece of a large one). */
-  private message(frame: unknown): void {
-    this.afterPiece = false
-    this.messagesIn++
-    this.hooks.onFrame(this, frame)
   }
 
   /** One fragment: a body, or the views it arrived in (onParts). */
