@@ -9,6 +9,7 @@ import { DEFAULT_LIMITS, DEFAULT_MAX_MESSAGE_SIZE } from './kernel/limits.js'
 import { NetkernelError } from './errors.js'
 import { DEFAULT_HIGH_WATER } from './kernel/outbox.js'
 import { busyWaitMicros, type BusyWait } from './kernel/busy-wait.js'
+import { DEFAULT_SCAVENGE_EVERY, scavengeEveryBytes } from './kernel/scavenge-assist.js'
 import { DEFAULT_COOKIE_FILE } from './kernel/cookie-file.js'
 import type { CodecName } from './terms/codec.js'
 import { silentLogger, childLogger, type Logger } from './logger.js'
@@ -125,6 +126,16 @@ export interface StartNodeOptions {
    * loop is the process's: the longest window any running node asks for applies to all.
    */
   busyWait?: BusyWait
+  /**
+   * Ask V8 for a young-generation collection (a scavenge) each time this many bytes of large
+   * message bodies have come in, so that bodies the program has dropped are freed young
+   * instead of filling the old generation's headroom and forcing a mark-compact of the whole
+   * heap, which holds up every message for milliseconds (README, "Large messages"). A
+   * scavenge with little young data alive takes tens to hundreds of µs. The heap is the
+   * process's: the shortest interval any running node asks for applies to all. Bytes from 0
+   * to 1 GiB; false or 0: never ask. Default 4 MiB (DEFAULT_SCAVENGE_EVERY).
+   */
+  scavengeEvery?: number | false
   /** Find a node's address yourself instead of asking its host's port mapper. */
   resolve?: (node: string, signal: AbortSignal) => Promise<DialAddress>
   /**
@@ -147,6 +158,7 @@ export interface StartNodeOptions {
 }
 
 export { DEFAULT_MAX_MESSAGE_SIZE } from './kernel/limits.js'
+export { DEFAULT_SCAVENGE_EVERY } from './kernel/scavenge-assist.js'
 
 /** Every default of startNode(), in one place. */
 export const DEFAULTS = {
@@ -165,6 +177,7 @@ export const DEFAULTS = {
   spawnTimeout: 30_000,
   highWater: DEFAULT_HIGH_WATER,
   busyWait: 'none' as BusyWait,
+  scavengeEvery: DEFAULT_SCAVENGE_EVERY,
   limits: DEFAULT_LIMITS,
   maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE,
 } as const
@@ -198,6 +211,8 @@ export interface ResolvedOptions {
   highWater: number
   /** µs of polling after traffic (0: none). */
   busyWait: number
+  /** Bytes of large bodies between two scavenges asked for (0: never). */
+  scavengeEvery: number
   limits: KernelLimits
   /** The largest encoded message sent or taken (bytes). */
   maxMessageSize: number
@@ -282,6 +297,7 @@ export function resolveOptions(opts: StartNodeOptions): ResolvedOptions {
     spawnTimeout: opts.spawnTimeout ?? DEFAULTS.spawnTimeout,
     highWater: opts.highWater ?? DEFAULTS.highWater,
     busyWait: busyWaitMicros(opts.busyWait ?? DEFAULTS.busyWait),
+    scavengeEvery: scavengeEveryBytes(opts.scavengeEvery ?? DEFAULTS.scavengeEvery),
     limits: { ...DEFAULTS.limits, ...opts.limits },
     maxMessageSize: checkedMaxMessageSize(opts.maxMessageSize),
     resolve: opts.resolve,

@@ -4,6 +4,7 @@ import type { Listener } from './transport.js'
 import type { StartNodeOptions } from './node-options.js'
 import { resolveOptions } from './node-options.js'
 import { setBusyWait } from './kernel/busy-wait.js'
+import { setScavengeEvery } from './kernel/scavenge-assist.js'
 import { Runtime, type Proc, type ModuleDef } from './process/runtime.js'
 import type { Pid } from './terms/pid.js'
 import { createCodec } from './terms/codec.js'
@@ -207,6 +208,7 @@ export class Node extends EventEmitter<NodeEvents> {
     if (this.stopped) return
     this.stopped = true
     setBusyWait(this, 0)
+    setScavengeEvery(this, 0)
     this.registration?.close()
     this.spawns.failAll()
     this.rpcs.failAll()
@@ -419,6 +421,7 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
   )
   kernel.startAccepting(creation)
   setBusyWait(node, o.busyWait)
+  setScavengeEvery(node, o.scavengeEvery)
   logger.info({ address: listener?.address, creation }, `node ${name} started`)
   return node
 }

@@ -11,6 +11,7 @@ import type { OtpWire } from '../lib/kernel/otp/otp-wire.js'
 import { Pid } from '../lib/terms/pid.js'
 import { atom } from '../lib/terms/atom.js'
 import { tuple, Tuple } from '../lib/terms/tuple.js'
+import { scavengesAsked, setScavengeEvery } from '../lib/kernel/scavenge-assist.js'
 
 const cookie = 'otp-wire-cookie'
 
@@ -58,6 +59,11 @@ t.test('the OTP wire with a real erl', { skip: erlangSkip('epmd', 'erl') }, asyn
   await t.test('over 1 MB from erl (fragmented by OTP) and back (fragmented by us)', async t => {
     const w = wireOf(node, erl.node)
     const before = w.fragmentCounts
+    // OTP's frames count as large bodies for scavengeEvery (kernel/scavenge-assist.ts).
+    const interval = {}
+    setScavengeEvery(interval, 256 * 1024)
+    t.teardown(() => setScavengeEvery(interval, 0))
+    const asked = scavengesAsked()
     const r = await erl.eval(
       `Big = << <<(I rem 251)>> || I <- lists:seq(1, 1200000) >>, {echo, ${js}} ! {self(), {big, Big}}, ` +
         `receive {echo, {big, B2}} -> B2 =:= Big after 20000 -> timeout end.`,
@@ -67,6 +73,7 @@ t.test('the OTP wire with a real erl', { skip: erlangSkip('epmd', 'erl') }, asyn
     const after = w.fragmentCounts
     t.ok(after.joined > before.joined, 'erl sent it in fragments')
     t.ok(after.out - before.out >= 2, `we sent it in fragments (${after.out - before.out})`)
+    t.ok(scavengesAsked() - asked >= 4, `1.2 MB taken in at a 256 KiB interval: ${scavengesAsked() - asked} scavenges asked`)
   })
 
   let box = 0
