@@ -63,11 +63,17 @@ t.test('once the interval is full, a scavenge frees the bodies already dropped',
     for (let i = 0; i < 8; i++) Buffer.allocUnsafeSlow(MiB)[0] = i
   }
   const asked = scavengesAsked()
-  drop()
-  await tick()
   largeBodyTaken(8 * MiB - 1)
   t.equal(scavengesAsked(), asked, 'one byte short of the interval: nothing asked')
-  const held = process.memoryUsage().arrayBuffers
+  // A collection of V8's own in between would free them first: drop them again then.
+  let held = 0
+  for (let tries = 0; tries < 5 && held < 8 * MiB; tries++) {
+    const before = process.memoryUsage().arrayBuffers
+    drop()
+    await tick()
+    held = process.memoryUsage().arrayBuffers
+    if (held - before < 8 * MiB) held = 0
+  }
   t.ok(held >= 8 * MiB, `the dropped bodies still count (${held} bytes of ArrayBuffers)`)
   largeBodyTaken(1)
   t.equal(scavengesAsked(), asked + 1, 'the interval full: one scavenge asked')

@@ -18,9 +18,9 @@
 // V8 offers the collection as `gc({ type: 'minor' })` only with --expose-gc, to each context
 // made while the flag is on. Unless the process was started with it, the flag is turned on
 // just long enough to take the function from a new context, then off again, so no context
-// made later sees a `gc` global.
-// That happens once, at the first scavenge asked for: a process that never takes in large
-// bodies never touches V8's flags. If it fails, the assist stays off (the heap works as before).
+// made later sees a `gc` global. That happens once, at the first scavenge asked for: a
+// process that never takes in large bodies never touches V8's flags. If it fails, the assist
+// stays off (the heap works as before).
 //
 // The heap is the process's, so the interval is too: the shortest any running node asked for.
 import { setFlagsFromString } from 'node:v8'
