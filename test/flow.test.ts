@@ -6,6 +6,7 @@ import t from 'tap'
 import { startPeer } from './fixtures/peers.js'
 import { testEpmd, testNode, inProcess } from './fixtures/cluster.js'
 import { CHUNK } from '../lib/kernel/outbox.js'
+import { waitFor } from './fixtures/epmd-real.js'
 
 t.test('large and small messages', async t => {
   const epmd = await testEpmd(t)
@@ -96,4 +97,35 @@ t.test('backpressure: send reports busy, drain waits, nothing is dropped', async
   t.ok(sent * 1000 < 64 * 1024 * 1024, 'the sender stopped long before memory ran away')
   t.equal(count, sent, 'every message sent arrived: none dropped')
   t.equal(inOrder, sent, 'in order')
+})
+
+t.test('drain() resolves when the queue passed the high-water mark before anything was written', async t => {
+  // A loop that sends without yielding fills the outbox's batch past highWater within one
+  // tick: drain() is then asked while nothing has reached the socket yet, and must still wake
+  // once the socket has taken the batch and emptied again (it once waited forever here).
+  const epmd = await testEpmd(t)
+  const highWater = 256 * 1024
+  const bar = await testNode(t, epmd, { name: 'bar_drain' })
+  const foo = await testNode(t, epmd, { name: 'foo_drain', highWater })
+  const size = 16 * 1024
+  const n = 2000
+  let got = 0
+  const sink = bar.spawn(async proc => {
+    for (;;) if (Buffer.isBuffer(await proc.receive())) got++
+  })
+  t.ok(await foo.connect(bar.name))
+  const drains = await inProcess(foo, async proc => {
+    const body = Buffer.alloc(size, 1)
+    let drains = 0
+    for (let i = 0; i < n; i++) {
+      if (!proc.send(sink, body)) {
+        drains++
+        await proc.drain(sink, { signal: AbortSignal.timeout(10_000) })
+      }
+    }
+    return drains
+  })
+  t.ok(drains > 10, `send() said busy and drain() resolved ${drains} times`)
+  await waitFor(() => got === n, 10_000, `${n} messages`)
+  t.pass(`all ${n} messages of ${size} bytes arrived`)
 })

@@ -244,6 +244,9 @@ export class Outbox {
         setImmediate(this.flushBound)
       }
     }
+    // A waiter that came while its bytes were still in the batch found the socket writable:
+    // now that they are in the socket, its 'drain' is what wakes it.
+    if (this.drainWaiters.length > 0) this.awaitWritable()
     this.wake()
   }
 
