@@ -24,7 +24,7 @@ import { DEFAULT_MAX_MESSAGE_SIZE } from './limits.js'
 import { NetkernelError } from '../errors.js'
 import type { Wire, WireProtocol } from './wire.js'
 import { busyWaitActivity } from './busy-wait.js'
-import { LARGE_BODY, largeBodyTaken } from './scavenge-assist.js'
+import { largeBodyTaken } from './scavenge-assist.js'
 import { SEND } from './frames.js'
 
 const EMPTY_FRAME = Buffer.alloc(4)
@@ -305,7 +305,6 @@ export class Connection {
     if (body.length === 0) return
     const wire = this.wire
     if (wire !== undefined) {
-      if (body.length >= LARGE_BODY) largeBodyTaken(body.length)
       const frame = wire.decode(body, owned)
       if (frame === undefined) return
       this.messagesIn++

@@ -27,6 +27,7 @@ import { Pid } from '../../terms/pid.js'
 import { Ref } from '../../terms/ref.js'
 import { CodecError, NetkernelError } from '../../errors.js'
 import { DEFAULT_MAX_MESSAGE_SIZE } from '../limits.js'
+import { LARGE_BODY, largeBodyTaken } from '../scavenge-assist.js'
 import { OtpMessage } from './otp-message.js'
 import { DFLAG } from './flags.js'
 import { otpFragments, OtpReassembly } from './otp-fragments.js'
@@ -258,15 +259,18 @@ export class OtpWire implements Wire {
     const kind = body.length >= 2 ? (body[0] as number) * 256 + (body[1] as number) : -1
     switch (kind) {
       case C.VERSION_MAGIC * 256 + C.DIST_HEADER: {
+        if (body.length >= LARGE_BODY) largeBodyTaken(body.length)
         const h = this.etf.readHeader(body, 2)
         return this.message(body, h.offset, h.refs, owned, false)
       }
       case C.VERSION_MAGIC * 256 + C.DIST_FRAG_HEADER:
       case C.VERSION_MAGIC * 256 + C.DIST_FRAG_CONT: {
+        largeBodyTaken(body.length) // a piece of a large message (OTP fragments only those)
         const whole = this.reassembly.push(body, owned)
         return whole === undefined ? undefined : this.message(whole.buf, whole.offset, whole.refs, true, false)
       }
       case C.PASS_THROUGH * 256 + C.VERSION_MAGIC:
+        if (body.length >= LARGE_BODY) largeBodyTaken(body.length)
         return this.message(body, 2, undefined, owned, true)
       default:
         throw new CodecError(
