@@ -78,7 +78,7 @@ export function scavengeInterval(): number {
   return every
 }
 
-/** Scavenges asked for in this process so far (for stats and tests). */
+/** Scavenges asked for in this process so far (for tests: nothing else reads it). */
 export function scavengesAsked(): number {
   return asked
 }
