@@ -5,6 +5,24 @@ import t from 'tap'
 import { testEpmd, testNode } from './fixtures/cluster.js'
 import { startPeer } from './fixtures/peers.js'
 import { waitFor } from './fixtures/epmd-real.js'
+import type { Node } from '../lib/node.js'
+
+/** Waits until the node's message counts in and out stay the same for 300 ms (ticks are not counted). */
+async function quiet(node: Node): Promise<void> {
+  const counts = (): string => JSON.stringify(node.stats().connections.map(c => [c.peer, c.messagesIn, c.messagesOut]))
+  let last = counts()
+  let still = 0
+  await waitFor(
+    () => {
+      const now = counts()
+      still = now === last ? still + 1 : 0
+      last = now
+      return still >= 12
+    },
+    10_000,
+    'no messages in or out for 300 ms',
+  )
+}
 
 t.test('pg between OS processes', async t => {
   const epmd = await testEpmd(t)
@@ -24,6 +42,9 @@ t.test('pg between OS processes', async t => {
       .sort(),
     [p1.name, p1.name, p1.name, p2.name, p2.name].sort(),
   )
+  // The peers meet each other too (global connects them, then syncs its names across all
+  // three): counting one pg frame per peer needs those frames to have gone first.
+  await quiet(here)
   const before = here.stats().connections.map(c => [c.peer, c.messagesOut] as const)
 
   t.equal(here.pg.send('g', { hello: 1 }), 5)
