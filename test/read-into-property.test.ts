@@ -18,8 +18,12 @@ import { streamConn, testConnection } from './fixtures/stream-conn.js'
 
 const codec = createCodec('netkernel')
 
-/** The bytes an Outbox writes for `values` (no acknowledgement window: all of it at once). */
-async function encode(values: unknown[]): Promise<Buffer> {
+/**
+ * The bytes an Outbox writes for `values` (no acknowledgement window: all of it at once), the
+ * i-th to destination i % dests: the outbox keeps each destination's order, and cuts the large
+ * frames of different destinations into pieces that interleave.
+ */
+async function encode(values: unknown[], dests = 1): Promise<Buffer> {
   const out: Buffer[] = []
   const sinkStream = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -28,7 +32,7 @@ async function encode(values: unknown[]): Promise<Buffer> {
     },
   })
   const ob = new Outbox(sinkStream as unknown as Duplex, codec, 1 << 30, () => {}, Infinity)
-  for (const v of values) ob.send(v, 1) // one destination: the outbox keeps their order
+  values.forEach((v, i) => ob.send(v, i % dests))
   while (!ob.idle) await new Promise(r => setImmediate(r))
   return Buffer.concat(out)
 }
@@ -38,8 +42,8 @@ interface Receiver {
   /** What the connection wrote back (its acknowledgements). */
   written: Buffer[]
   downs: { reason: DownReason; error?: Error }[]
-  /** Deliver `bytes` in reads (or chunks) of at most caps[i] bytes. */
-  feed(bytes: Buffer, caps: number[]): void
+  /** Deliver `bytes` in reads (or chunks) of at most caps[i] bytes; `reads` collects each read's [buffer size, bytes]. */
+  feed(bytes: Buffer, caps: number[], reads?: [number, number][]): void
   /** Start the connection, `buffered` waiting in the stream already (as a handshake may leave them). */
   start(buffered: Buffer): void
   stop(): void
@@ -72,7 +76,7 @@ function receiver(readInto: boolean): Receiver {
       if (buffered.length > 0) stream.push(buffered)
       c.start([])
     },
-    feed(bytes, caps) {
+    feed(bytes, caps, reads) {
       let i = 0
       for (let off = 0; off < bytes.length;) {
         const cap = caps[i++ % caps.length]!
@@ -80,6 +84,7 @@ function receiver(readInto: boolean): Receiver {
           const b = sink.buffer()
           const n = Math.min(b.length, cap, bytes.length - off)
           bytes.copy(b, 0, off, off + n)
+          reads?.push([b.length, n])
           sink.read(n, b)
           // The connection's scratch (a 64 KiB buffer of its own) is reused by the next read.
           if (b.buffer.byteLength === 65536) b.fill(0xee)
@@ -126,9 +131,10 @@ for (const readInto of [true, false]) {
         fc.array(sizeArb, { minLength: 1, maxLength: 12 }),
         fc.array(capArb, { minLength: 1, maxLength: 8 }),
         fc.double({ min: 0, max: 1, noNaN: true }),
-        async (sizes, caps, early) => {
+        fc.integer({ min: 1, max: 3 }),
+        async (sizes, caps, early, dests) => {
           const values = sizes.map((size, i) => ['m', i, Buffer.alloc(size, (i * 37 + 11) & 0xff)] as const)
-          const bytes = await encode(values as unknown as unknown[])
+          const bytes = await encode(values as unknown as unknown[], dests)
           // (keep the run short: at most ~20,000 reads)
           const mean = caps.reduce((a, b) => a + b, 0) / caps.length
           fc.pre(bytes.length / mean < 20_000)
@@ -147,10 +153,16 @@ for (const readInto of [true, false]) {
           if (acked > pieces || pieces - acked >= WINDOW / 2) throw new Error(`${acked} of ${pieces} piece bytes acknowledged`)
           if (r.downs.some(d => d.reason !== 'disconnect')) throw new Error(`went down: ${r.downs.map(d => d.error?.message).join('; ')}`)
           if (r.frames.length !== values.length) throw new Error(`${r.frames.length} frames of ${values.length}`)
+          const last = new Map<number, number>()
+          const seen = new Set<number>()
           r.frames.forEach((f, i) => {
             const [tag, n, b] = f as [string, number, Buffer]
-            const [, , want] = values[i]!
-            if (tag !== 'm' || n !== i || !Buffer.isBuffer(b) || !b.equals(want)) throw new Error(`frame ${i} differs`)
+            const want = values[n]?.[2]
+            if (tag !== 'm' || want === undefined || seen.has(n) || !Buffer.isBuffer(b) || !b.equals(want))
+              throw new Error(`frame ${i} differs`)
+            seen.add(n)
+            if ((last.get(n % dests) ?? -1) > n) throw new Error(`frame ${n} came after a later one to its destination`)
+            last.set(n % dests, n)
           })
           runs++
         },
@@ -160,3 +172,28 @@ for (const readInto of [true, false]) {
     t.ok(runs > 100, `${runs} streams read back whole`)
   })
 }
+
+t.test('readInto: the read that ends a piece takes the next piece’s header with it: one read a piece', async t => {
+  // Two large messages to two destinations (their pieces interleave), a small one between.
+  const big = (n: number, fill: number): Buffer => Buffer.alloc(n, fill)
+  const a = ['a', big(5 * CHUNK + 123, 1)]
+  const small = ['s', Buffer.from('small')]
+  const b = ['b', big(3 * CHUNK, 2)]
+  const bytes = await encode([a, small, b], 3)
+  const r = receiver(true)
+  r.start(Buffer.alloc(0))
+  const reads: [number, number][] = []
+  r.feed(bytes, [1 << 30], reads) // every byte already there: each read takes all it is offered
+  await new Promise(resolve => setImmediate(resolve))
+  r.stop()
+  t.same(r.downs, [{ reason: 'disconnect', error: undefined }], 'no protocol error')
+  t.same(r.frames.map(f => (f as [string])[0]).sort(), ['a', 'b', 's'])
+  for (const [tag, want] of [a, small, b] as [string, Buffer][]) {
+    const got = r.frames.find(f => (f as [string])[0] === tag) as [string, Buffer]
+    t.ok(got[1].equals(want), `${tag}: every byte its own (${want.length} bytes)`)
+  }
+  const pieces = Math.ceil(a[1]!.length / CHUNK) + Math.ceil(b[1]!.length / CHUNK)
+  const headerReads = reads.filter(([size]) => size === 14).length
+  t.equal(headerReads, 0, 'no read of a header alone')
+  t.ok(reads.length <= pieces + 2, `${reads.length} reads for ${pieces} pieces and a small message`)
+})

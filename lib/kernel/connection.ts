@@ -13,6 +13,10 @@
 // before the next one happens: the frame decoder copies whatever it keeps), and the bytes of a
 // large message's pieces are read straight into the message's body (fragments.ts: the first
 // piece announces its size), so a large message costs one allocation and no copy in JavaScript.
+// The read that takes the rest of a piece may also take the next frame's first bytes (the next
+// piece's header, usually): they land in the body just past the piece — bytes a later piece of
+// the same message overwrites — and are copied out to the decoder at once. One read a piece,
+// not two; never past the end of a message's last piece, so a delivered body holds only its own.
 // Otherwise the socket's 'data' chunks are decoded as views.
 import type { Conn, ReadSink } from '../transport.js'
 import { IN_SLOT, type Codec, type TripleSlot } from '../terms/codec.js'
@@ -33,6 +37,7 @@ const SCRATCH = Buffer.allocUnsafeSlow(64 * 1024)
 /**
  * After a piece, the next read takes only a length prefix and a piece header: if another piece
  * follows (the usual case in a large message), its bytes are then read straight to their place.
+ * The read of a piece that is not its message's last one takes this many bytes past it too.
  */
 const HEAD_READ = SCRATCH.subarray(0, 4 + 10)
 
@@ -78,8 +83,12 @@ export class Connection {
   private tickTimer: unknown
   private down = false
   private readonly onData = (chunk: Buffer): void => this.receive(chunk, false)
-  /** The piece whose remaining bytes are being read straight into its message (readInto), and where the next lands. */
-  private direct: { piece: Piece; at: number; view: Buffer } | null = null
+  /**
+   * The piece whose remaining bytes are being read straight into its message (readInto): where
+   * the next read lands (`view`: from `at` to `limit`, which is past the piece's end by a
+   * header's read unless it is the message's last piece).
+   */
+  private direct: { piece: Piece; at: number; view: Buffer; limit: number } | null = null
   /** The last frame taken was a piece of a large message. */
   private afterPiece = false
   /** Where the codec puts a message frame's recipient and message (hooks.onSend), or none. */
@@ -95,7 +104,8 @@ export class Connection {
     if (head.length < h) return false
     const piece = this.reassembly.open(head, size)
     const at = piece.at + head.copy(piece.body, piece.at, h)
-    this.direct = { piece, at, view: piece.body.subarray(at, piece.end) }
+    const limit = Math.min(piece.end + HEAD_READ.length, piece.body.length) // (a last piece ends the body)
+    this.direct = { piece, at, view: piece.body.subarray(at, limit), limit }
     return true
   }
   /** A frame lying wholly in a read of the scratch (native protocol only): a message is decoded where it lies. */
@@ -276,19 +286,25 @@ export class Connection {
       this.receive(buf.subarray(0, n), true)
       return
     }
-    // The read landed in d.view: the rest of the piece (a read takes at most that).
-    this.received(n)
-    d.at += n
-    if (d.at < d.piece.end) {
-      d.view = d.piece.body.subarray(d.at, d.piece.end)
+    // The read landed in d.view: the rest of the piece, and perhaps past it, the next frame's
+    // first bytes.
+    const end = d.piece.end
+    const past = d.at + n - end
+    if (past < 0) {
+      this.received(n)
+      d.at += n
+      d.view = d.piece.body.subarray(d.at, d.limit)
       return
     }
+    this.received(n - past)
     this.direct = null
+    if (past > 0) d.piece.body.copy(HEAD_READ, 0, end, end + past)
     try {
       this.pieceDone(d.piece)
     } catch (err) {
       this.destroy('protocol_error', err as Error)
     }
+    if (past > 0 && !this.down) this.receive(HEAD_READ.subarray(0, past), true)
   }
 
   /** The frame decoder's refusal of a length prefix, as the message-size error naming the peer. */
