@@ -174,7 +174,8 @@ for (const readInto of [true, false]) {
 }
 
 t.test('readInto: the read that ends a piece takes the next piece’s header with it: one read a piece', async t => {
-  // Two large messages to two destinations (their pieces interleave), a small one between.
+  // Two large messages and a small one between, each to a destination of its own (the large
+  // ones' pieces interleave).
   const big = (n: number, fill: number): Buffer => Buffer.alloc(n, fill)
   const a = ['a', big(5 * CHUNK + 123, 1)]
   const small = ['s', Buffer.from('small')]
