@@ -41,6 +41,11 @@ const SCRATCH = Buffer.allocUnsafeSlow(64 * 1024)
  */
 const HEAD_READ = SCRATCH.subarray(0, 4 + 10)
 
+/** Where a direct read into `piece` from `at` lands: the rest of the piece and a header's read past it (a last piece ends its body). */
+function directView(piece: Piece, at: number): Buffer {
+  return piece.body.subarray(at, Math.min(piece.end + HEAD_READ.length, piece.body.length))
+}
+
 export type DownReason = 'connection_closed' | 'disconnect' | 'net_tick_timeout' | 'protocol_error' | 'node_stopped'
 
 export interface ConnectionHooks {
@@ -83,12 +88,8 @@ export class Connection {
   private tickTimer: unknown
   private down = false
   private readonly onData = (chunk: Buffer): void => this.receive(chunk, false)
-  /**
-   * The piece whose remaining bytes are being read straight into its message (readInto): where
-   * the next read lands (`view`: from `at` to `limit`, which is past the piece's end by a
-   * header's read unless it is the message's last piece).
-   */
-  private direct: { piece: Piece; at: number; view: Buffer; limit: number } | null = null
+  /** The piece whose remaining bytes are being read straight into its message (readInto), and where the next lands (directView). */
+  private direct: { piece: Piece; at: number; view: Buffer } | null = null
   /** The last frame taken was a piece of a large message. */
   private afterPiece = false
   /** Where the codec puts a message frame's recipient and message (hooks.onSend), or none. */
@@ -104,8 +105,7 @@ export class Connection {
     if (head.length < h) return false
     const piece = this.reassembly.open(head, size)
     const at = piece.at + head.copy(piece.body, piece.at, h)
-    const limit = Math.min(piece.end + HEAD_READ.length, piece.body.length) // (a last piece ends the body)
-    this.direct = { piece, at, view: piece.body.subarray(at, limit), limit }
+    this.direct = { piece, at, view: directView(piece, at) }
     return true
   }
   /** A frame lying wholly in a read of the scratch (native protocol only): a message is decoded where it lies. */
@@ -293,7 +293,7 @@ export class Connection {
     if (past < 0) {
       this.received(n)
       d.at += n
-      d.view = d.piece.body.subarray(d.at, d.limit)
+      d.view = directView(d.piece, d.at)
       return
     }
     this.received(n - past)
