@@ -128,7 +128,7 @@ export interface StartNodeOptions {
   busyWait?: BusyWait
   /**
    * Ask V8 for a young-generation collection (a scavenge) each time this many bytes of large
-   * messages (64 KiB or more) have come in, so that bodies the program has dropped are freed young
+   * messages (about 64 KiB or more: the size netkernel cuts into pieces) have come in, so that bodies the program has dropped are freed young
    * instead of filling the old generation's headroom and forcing a mark-compact of the whole
    * heap, which holds up every message for milliseconds (README, "Large messages"). A
    * scavenge with little young data alive takes tens to hundreds of µs. The heap is the

@@ -70,11 +70,21 @@ export function fragmentHeaderLength(head: Buffer): number {
 export const MAX_OPEN_STREAMS = 64
 /** How many large frames a sender cuts into fragments at the same time. */
 export const ACTIVE_STREAMS = 4
-/** The piece size a sender uses (the outbox's CHUNK). */
-export const PIECE = 64 * 1024
+/**
+ * The piece size a sender uses (the outbox's CHUNK): 64 KiB less 512 bytes, so that a piece's
+ * write — length prefix, header and bytes — fits one TCP segment of Linux's loopback (MSS
+ * 65,483). A whole 64 KiB piece was 63 bytes over it: every piece went out as a full segment
+ * and a runt, and the receiver woke and read twice for it (bench/README.md, "A sustained
+ * 1 MB stream"). Over Ethernet (MSS 1,448) or a 16 KiB loopback, the last segment of a piece
+ * is still a large one.
+ */
+export const PIECE = 64 * 1024 - 512
 
-/** The largest frame a netkernel peer sends after the handshake: a full first piece. */
-export const MAX_PEER_FRAME = FIRST_HEADER + PIECE
+/**
+ * The largest frame a netkernel peer sends after the handshake: a full first piece, of the
+ * largest piece any version of netkernel sends (64 KiB), not only this one's.
+ */
+export const MAX_PEER_FRAME = FIRST_HEADER + 64 * 1024
 
 interface Stream {
   /** The whole body, allocated at the announced size. */
