@@ -128,12 +128,13 @@ export interface StartNodeOptions {
   busyWait?: BusyWait
   /**
    * Ask V8 for a young-generation collection (a scavenge) each time this many bytes of large
-   * messages (about 64 KiB or more: the size netkernel cuts into pieces) have come in, so that bodies the program has dropped are freed young
-   * instead of filling the old generation's headroom and forcing a mark-compact of the whole
-   * heap, which holds up every message for milliseconds (README, "Large messages"). A
-   * scavenge with little young data alive takes tens to hundreds of µs. The heap is the
-   * process's: the shortest interval any running node asks for applies to all. Bytes from 0
-   * to 1 GiB; false or 0: never ask. Default 4 MiB (DEFAULT_SCAVENGE_EVERY).
+   * messages (about 64 KiB or more: the size netkernel cuts into pieces) have come in, so that
+   * bodies the program has dropped are freed young instead of filling the old generation's
+   * headroom and forcing a mark-compact of the whole heap, which holds up every message for
+   * milliseconds (README, "Large messages"). A scavenge with little young data alive takes
+   * tens to hundreds of µs. The heap is the process's: the shortest interval any running node
+   * asks for applies to all. Bytes from 0 to 1 GiB; false or 0: never ask. Default 4 MiB
+   * (DEFAULT_SCAVENGE_EVERY).
    */
   scavengeEvery?: number | false
   /** Find a node's address yourself instead of asking its host's port mapper. */
