@@ -104,7 +104,7 @@ export interface StartNodeOptions {
   /**
    * Bytes queued on one connection above which send() returns false (busy); the message is
    * still queued, never dropped. `await node.drain(dest)` / `proc.drain(dest)` waits for the
-   * queue to fall below half of it. Default 8 MiB.
+   * queue to fall below half of it. Default 2 MiB.
    */
   highWater?: number
   /**
