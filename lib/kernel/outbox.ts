@@ -31,7 +31,7 @@ const MAX_FREE = 1024 * 1024
  * 2 MiB, about OTP's distribution buffer busy limit (1 MiB). A deeper queue made a sender of
  * large messages slower, not faster: each message is encoded into its buffer when sent and
  * read by the kernel only when the queue ahead of it has gone, so with 8 MiB queued the
- * bytes had left the CPU's caches by then (bench/README.md, "A sustained 1 MB stream").
+ * bytes had left the CPU's caches by then (bench/README.md, the runs "highWater 2 MiB").
  */
 export const DEFAULT_HIGH_WATER = 2 * 1024 * 1024
 /** Fragment bytes that may be on the wire unacknowledged (see fragments.ts ackFrame). */
