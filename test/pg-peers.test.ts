@@ -11,13 +11,12 @@ import type { Node } from '../lib/node.js'
 async function quiet(node: Node): Promise<void> {
   const counts = (): string => JSON.stringify(node.stats().connections.map(c => [c.peer, c.messagesIn, c.messagesOut]))
   let last = counts()
-  let still = 0
+  let since = Date.now()
   await waitFor(
     () => {
       const now = counts()
-      still = now === last ? still + 1 : 0
-      last = now
-      return still >= 12
+      if (now !== last) [last, since] = [now, Date.now()]
+      return Date.now() - since >= 300
     },
     10_000,
     'no messages in or out for 300 ms',
