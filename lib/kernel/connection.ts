@@ -373,7 +373,7 @@ export class Connection {
     this.afterPiece = true
     this.toAck += bytes
     if (this.toAck >= WINDOW / 2) {
-      this.outbox.write(ackFrame(this.toAck))
+      this.outbox.writeAck(ackFrame(this.toAck))
       this.toAck = 0
     }
   }

@@ -7,6 +7,10 @@
 // - At most ACTIVE_STREAMS large frames are cut into fragments at a time (fragments.ts).
 // - Order per destination holds: while a large frame to a destination (its order key: the
 //   pid id or registered name) is in flight, later frames to it wait behind it.
+// - The acknowledgement window (fragments.ts ackFrame): while small frames share the
+//   connection with large ones, at most WINDOW fragment bytes are unacknowledged, so a small
+//   frame waits behind little; while only large frames go, up to OPEN_WINDOW are, so the
+//   stream does not stall on every acknowledgement.
 // - Backpressure: fragments pause while the socket asks writers to wait, until it takes writes
 //   again (its 'drain' event: `awaitWritable`), and `busy` is true while more than `highWater`
 //   bytes are queued; `whenDrained()` waits for the queue to fall below half of it (drain()).
@@ -34,8 +38,25 @@ const MAX_FREE = 1024 * 1024
  * bytes had left the CPU's caches by then (bench/README.md, the runs "highWater 2 MiB").
  */
 export const DEFAULT_HIGH_WATER = 2 * 1024 * 1024
-/** Fragment bytes that may be on the wire unacknowledged (see fragments.ts ackFrame). */
+/**
+ * Fragment bytes that may be on the wire unacknowledged while small frames share the
+ * connection with large ones (see fragments.ts ackFrame): a small frame waits behind at most
+ * this many bytes of large ones. The receiver acknowledges every WINDOW / 2.
+ */
 export const WINDOW = 4 * CHUNK
+/**
+ * Fragment bytes that may be on the wire unacknowledged while only large frames go: 32
+ * pieces, about 2 MiB. With WINDOW alone a stream of large messages stalled at every
+ * acknowledgement, the two processes taking turns; it ran at 0.55–0.71× a raw socket pipe,
+ * and at a few hundred MB/s whenever waking a process got slow (bench/README.md, "The
+ * acknowledgement window"). On a long link it bounds a stream at OPEN_WINDOW per round trip.
+ */
+export const OPEN_WINDOW = 32 * CHUNK
+/**
+ * How long the window stays at WINDOW after a small frame was queued while a large one was
+ * being sent, ms.
+ */
+export const SHARED_HOLD_MS = 1000
 
 interface Stream {
   id: number
@@ -64,6 +85,8 @@ export class Outbox {
   private streamBytes = 0
   /** Fragment bytes written and not yet acknowledged by the receiver. */
   private unacked = 0
+  /** When a small frame was last queued while a large one was being sent (see WINDOW). */
+  private sharedAt = -Infinity
   private nextId = 1
   /**
    * Large encoding buffers whose frames the socket has written out completely (their write
@@ -129,10 +152,15 @@ export class Outbox {
     private readonly highWater = DEFAULT_HIGH_WATER,
     /** Called whenever bytes go to the socket (for tick bookkeeping). */
     private readonly onWrite: () => void = () => {},
-    /** Fragment bytes allowed on the wire unacknowledged (Infinity: no window). */
-    private readonly window = WINDOW,
+    /**
+     * Fragment bytes allowed on the wire unacknowledged while small frames share the
+     * connection (Infinity: no window); while they do not, the larger of it and OPEN_WINDOW.
+     */
+    private readonly sharedWindow = WINDOW,
     /** The fragment frames: undefined = native (fragments.ts), null = large frames are not cut. */
     private readonly format?: FragmentFormat | null,
+    /** A clock in ms (when small frames last shared the connection). */
+    private readonly now: () => number = Date.now,
   ) {
     this.reuse = stream instanceof Socket
     this.spares = new BufferPool(highWater)
@@ -178,7 +206,7 @@ export class Outbox {
         b.buf.copy(rest, 0, 0, p0)
         this.batch = { buf: rest, len: p0 }
         this.startStream(body, key, b.buf)
-      }
+      } else if (this.streams.length > 0) this.sharedAt = this.now()
     }
     this.schedule()
     return !this.busy
@@ -186,6 +214,15 @@ export class Outbox {
 
   /** Queue an encoded frame (length prefix included). */
   write(frame: Buffer, key?: OrderKey): boolean {
+    return this.queue(frame, key, true)
+  }
+
+  /** Queue an acknowledgement frame: it does not count as a small frame sharing the connection. */
+  writeAck(frame: Buffer): void {
+    this.queue(frame, undefined, false)
+  }
+
+  private queue(frame: Buffer, key: OrderKey, shares: boolean): boolean {
     if (this.closed) return false
     const behind = key !== undefined && this.byKey.size !== 0 ? this.byKey.get(key) : undefined
     if (behind !== undefined) {
@@ -194,10 +231,21 @@ export class Outbox {
     } else if (frame.length > CHUNK + 4 && this.format !== null) {
       this.startStream(frame.subarray(4), key, this.owners.get(frame) ?? null)
     } else {
+      if (shares && this.streams.length > 0) this.sharedAt = this.now()
       appendBytes(this.batch, frame)
     }
     this.schedule()
     return !this.busy
+  }
+
+  /**
+   * Fragment bytes allowed on the wire unacknowledged now: the shared window while small
+   * frames were queued beside large ones within SHARED_HOLD_MS, else the open one.
+   */
+  get window(): number {
+    const w = this.sharedWindow
+    if (w === Infinity || w >= OPEN_WINDOW) return w
+    return this.now() - this.sharedAt < SHARED_HOLD_MS ? w : OPEN_WINDOW
   }
 
   /** Resolves once the queue is below half the high-water mark. */
@@ -237,14 +285,15 @@ export class Outbox {
       this.bytesOut += b.len
       this.onWrite()
     }
-    if (this.streams.length > 0 && !this.waitingWritable && this.unacked < this.window) {
+    const window = this.streams.length > 0 ? this.window : 0
+    if (this.streams.length > 0 && !this.waitingWritable && this.unacked < window) {
       // At most ACTIVE_STREAMS large frames are partly sent at a time: the receiver bounds
       // its reassembly by that (fragments.ts); the others wait their turn, in order.
-      for (const s of this.streams.slice(0, ACTIVE_STREAMS)) if (this.unacked < this.window) this.writeFragment(s)
+      for (const s of this.streams.slice(0, ACTIVE_STREAMS)) if (this.unacked < window) this.writeFragment(s)
       this.onWrite()
       if (this.stream.writableNeedDrain) {
         this.awaitWritable()
-      } else if ((this.streams.length > 0 && this.unacked < this.window) || this.batch.len > 0) {
+      } else if ((this.streams.length > 0 && this.unacked < window) || this.batch.len > 0) {
         // (with the window full, the next acknowledgement schedules the flush)
         this.scheduled = true
         setImmediate(this.flushBound)
@@ -386,7 +435,7 @@ export class Outbox {
     if (s.key !== undefined && this.byKey.get(s.key) === s) this.byKey.delete(s.key)
     for (const f of s.tail) {
       this.streamBytes -= f.length
-      this.write(f, s.key)
+      this.queue(f, s.key, false)
     }
   }
 }

@@ -1,0 +1,155 @@
+// The acknowledgement window of an Outbox (outbox.ts WINDOW, OPEN_WINDOW): how many fragment
+// bytes it leaves unacknowledged, read off the bytes it writes. While only large frames go, up
+// to OPEN_WINDOW; once a small frame is queued beside a large one, WINDOW, until SHARED_HOLD_MS
+// have passed without another. Acknowledgements the outbox writes itself do not count as small
+// frames; a window of Infinity (a flow-controlled stream) stays unbounded.
+import t from 'tap'
+import { Writable, type Duplex } from 'node:stream'
+import { Outbox, CHUNK, WINDOW, OPEN_WINDOW, SHARED_HOLD_MS } from '../lib/kernel/outbox.js'
+import { ACK_FLAG, FRAGMENT_MARK, ackFrame, fragmentHeaderLength } from '../lib/kernel/fragments.js'
+import { createCodec } from '../lib/terms/codec.js'
+
+const codec = createCodec('netkernel')
+const MB = 1024 * 1024
+
+/** An outbox over a sink that takes every write at once; counts what it was given. */
+function harness(window?: number) {
+  let time = 0
+  const seen = { pieceBytes: 0, smallFrames: 0, acks: 0, order: [] as ('piece' | 'small')[] }
+  let pending = Buffer.alloc(0)
+  const sink = new Writable({
+    highWaterMark: 1 << 30,
+    write(chunk: Buffer, _enc, cb) {
+      pending = Buffer.concat([pending, chunk])
+      while (pending.length >= 4 && pending.length >= 4 + pending.readUInt32BE(0)) {
+        const body = pending.subarray(4, 4 + pending.readUInt32BE(0))
+        pending = pending.subarray(4 + body.length)
+        if (body[0] !== FRAGMENT_MARK) {
+          seen.smallFrames++
+          seen.order.push('small')
+        } else if (((body[1] as number) & ACK_FLAG) !== 0) seen.acks++
+        else {
+          seen.pieceBytes += body.length - fragmentHeaderLength(body)
+          seen.order.push('piece')
+        }
+      }
+      cb()
+    },
+  })
+  const out = new Outbox(
+    sink as unknown as Duplex,
+    codec,
+    1 << 30,
+    () => {},
+    window,
+    undefined,
+    () => time,
+  )
+  return {
+    out,
+    seen,
+    advance(ms: number) {
+      time += ms
+    },
+    /** Let the outbox write until it stops (the window is full, or all is sent). */
+    async settle(): Promise<number> {
+      let last = -1
+      while (last !== seen.pieceBytes) {
+        last = seen.pieceBytes
+        for (let i = 0; i < 5; i++) await new Promise(r => setImmediate(r))
+      }
+      return seen.pieceBytes
+    },
+  }
+}
+
+t.test('only large frames: up to OPEN_WINDOW bytes go unacknowledged, more after an acknowledgement', async t => {
+  const h = harness()
+  for (let i = 0; i < 8; i++) h.out.send(Buffer.alloc(MB, i), i)
+  const first = await h.settle()
+  t.ok(first >= OPEN_WINDOW && first < OPEN_WINDOW + CHUNK, `${first} piece bytes before any acknowledgement`)
+  t.ok(OPEN_WINDOW >= 8 * WINDOW, 'the open window is many shared ones')
+  h.out.ack(first)
+  const second = await h.settle()
+  t.ok(second - first >= OPEN_WINDOW && second - first < OPEN_WINDOW + CHUNK, `${second - first} more after acknowledging all`)
+  h.out.close()
+})
+
+t.test('a small frame beside a large one: the window narrows to WINDOW, and the small frame does not wait for it', async t => {
+  const h = harness()
+  for (let i = 0; i < 8; i++) h.out.send(Buffer.alloc(MB, i), i)
+  const open = await h.settle()
+  h.out.send({ ping: 1 }, 'other')
+  await h.settle()
+  t.equal(h.seen.smallFrames, 1, 'the small frame left with the window full')
+  t.equal(h.seen.pieceBytes, open, 'and no piece with it')
+
+  // Acknowledge all but WINDOW: still nothing (the window is now WINDOW).
+  h.out.ack(open - WINDOW)
+  t.equal(await h.settle(), open, 'nothing while WINDOW bytes are unacknowledged')
+  h.out.ack(WINDOW)
+  const shared = (await h.settle()) - open
+  t.ok(shared >= WINDOW && shared < WINDOW + CHUNK, `${shared} piece bytes once all was acknowledged`)
+
+  // Small frames keep coming: the window stays narrow.
+  h.advance(SHARED_HOLD_MS - 1)
+  h.out.send({ ping: 2 }, 'other')
+  h.advance(SHARED_HOLD_MS - 1)
+  const before = h.seen.pieceBytes
+  h.out.ack(shared)
+  const again = (await h.settle()) - before
+  t.ok(again >= WINDOW && again < WINDOW + CHUNK, `${again} piece bytes, within WINDOW, while small frames come`)
+
+  // None for SHARED_HOLD_MS: it opens again.
+  h.advance(1)
+  const held = h.seen.pieceBytes
+  h.out.ack(again)
+  const reopened = (await h.settle()) - held
+  t.ok(reopened >= OPEN_WINDOW && reopened < OPEN_WINDOW + CHUNK, `${reopened} piece bytes once the hold passed`)
+  h.out.close()
+})
+
+t.test('a small frame queued with no large one in flight does not narrow the window', async t => {
+  const h = harness()
+  h.out.send({ start: true }, 'other')
+  for (let i = 0; i < 8; i++) h.out.send(Buffer.alloc(MB, i), i)
+  const n = await h.settle()
+  t.equal(h.seen.order[0], 'small', 'the small frame left first')
+  t.ok(n >= OPEN_WINDOW, `${n} piece bytes: the window is open`)
+  h.out.close()
+})
+
+t.test('acknowledgements written beside a stream do not narrow the window', async t => {
+  const h = harness()
+  for (let i = 0; i < 8; i++) h.out.send(Buffer.alloc(MB, i), i)
+  const open = await h.settle()
+  h.out.writeAck(ackFrame(2 * CHUNK))
+  h.out.ack(open)
+  const next = (await h.settle()) - open
+  t.equal(h.seen.acks, 1, 'the acknowledgement went out')
+  t.ok(next >= OPEN_WINDOW, `${next} piece bytes: still the open window`)
+  h.out.close()
+})
+
+t.test('a frame queued behind a stream to the same destination does not narrow the window', async t => {
+  const h = harness()
+  for (let i = 0; i < 8; i++) h.out.send(Buffer.alloc(MB, i), i)
+  h.out.send({ after: 0 }, 0)
+  t.ok((await h.settle()) >= OPEN_WINDOW, 'the window is open')
+  h.out.close()
+})
+
+t.test('no window (a flow-controlled stream): everything goes without acknowledgements', async t => {
+  const h = harness(Infinity)
+  for (let i = 0; i < 8; i++) h.out.send(Buffer.alloc(MB, i), i)
+  h.out.send({ ping: 1 }, 'other')
+  t.equal(await h.settle(), 8 * MB - 8 * codecOverhead(), 'all piece bytes written')
+  h.out.close()
+})
+
+/** A 1 MB binary's frame body is 1 MB and a few bytes of encoding; pieces carry the whole body. */
+function codecOverhead(): number {
+  const b = { buf: Buffer.alloc(16), len: 0 }
+  codec.encodeFrameInto(Buffer.alloc(MB), b)
+  return MB - (b.len - 4)
+}
