@@ -4,25 +4,14 @@
 // packets, and two wake-ups and reads of the receiver per piece. The kernel's own count of the
 // connection's data segments (`ss -ti`: data_segs_out) says which it is.
 import t from 'tap'
-import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { testEpmd, testNode } from './fixtures/cluster.js'
 import { sink } from './fixtures/raw-stream.js'
-import { requirePeers, waitFor, which } from './fixtures/epmd-real.js'
+import { waitFor } from './fixtures/epmd-real.js'
+import { dataSegsOut, segmentsSkip } from './fixtures/tcp-segments.js'
 import { CHUNK } from '../lib/kernel/outbox.js'
 
-const skip =
-  requirePeers || (process.platform === 'linux' && which('ss') !== undefined)
-    ? false
-    : `needs Linux's loopback and ss (Debian package iproute2); this is ${process.platform}${which('ss') ? '' : ', without ss'}`
-
-/** The data segments the kernel sent on the connection from 127.0.0.1 to `port`. */
-function dataSegsOut(port: number): number {
-  const out = execFileSync('ss', ['-tinH', 'state', 'established', 'dst', `127.0.0.1:${port}`], { encoding: 'utf8' })
-  const m = /data_segs_out:(\d+)/.exec(out)
-  if (m === null) throw new Error(`no data_segs_out for a connection to port ${port} in: ${out}`)
-  return Number(m[1])
-}
+const skip = segmentsSkip
 
 t.test('over tcp on loopback, each piece of a large message is one TCP segment', { skip }, async t => {
   const epmd = await testEpmd(t)

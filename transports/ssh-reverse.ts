@@ -38,7 +38,7 @@ export async function reverseListen(o: ReverseListenOptions, onConn: (conn: Conn
     if (closed || !session) return reject()
     const s = session
     s.acquire()
-    const stream = new ChannelStream(accept(), () => s.release())
+    const stream = new ChannelStream(accept(), () => s.release(), undefined, s.socket)
     stream.on('error', () => {}) // until the kernel attaches its own (as tcp does)
     onConn(channelConn(stream, details.srcIP, details.srcPort, o.closeTimeout))
   }

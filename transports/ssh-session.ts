@@ -2,6 +2,7 @@
 // against a pinned host key or known_hosts, multiplexed (a direct-tcpip channel per dial, a
 // tcpip-forward per reverse listener), kept alive, and ended after it has been idle a while.
 import { readFile } from 'node:fs/promises'
+import { Socket } from 'node:net'
 import type { Client, ClientChannel, ConnectConfig, TcpConnectionDetails } from 'ssh2'
 import { abortError, TransportError } from '../lib/errors.js'
 import { SshGatewayError, SshHostKeyError } from './ssh-errors.js'
@@ -44,6 +45,11 @@ export class SshSession {
   private users = 0
   private idleTimer: NodeJS.Timeout | undefined
   private readonly client: Client
+  /**
+   * The SSH connection's socket, ours rather than one ssh2 makes, so that a channel can cork
+   * it while one write's packets are queued (ChannelStream); set once connecting starts.
+   */
+  socket: Socket | undefined
   private readonly forwards = new Map<string, TcpConnectionHandler>()
   private readonly goneHandlers = new Set<(err?: Error) => void>()
   private lastError: Error | undefined
@@ -143,7 +149,11 @@ export class SshSession {
       check = blob => checkPinned(blob, pins)
     }
     if (this.closed) return
+    const sock = new Socket()
+    this.socket = sock
+    sock.connect({ host: g.host, port: g.port })
     this.client.connect({
+      sock,
       host: g.host,
       port: g.port,
       username: g.username,

@@ -258,6 +258,7 @@ export function ssh(options: SshOptions): SshTransport {
       ch,
       () => s.release(),
       () => s.closed,
+      s.socket,
     )
     stream.on('error', () => {}) // until the kernel attaches its own (as tcp does)
     return stream
