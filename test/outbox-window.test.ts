@@ -2,10 +2,12 @@
 // bytes it leaves unacknowledged, read off the bytes it writes. While only large frames go, up
 // to OPEN_WINDOW; once a small frame is queued beside a large one, WINDOW, until SHARED_HOLD_MS
 // have passed without another. Acknowledgements the outbox writes itself do not count as small
-// frames; a window of Infinity (a flow-controlled stream) stays unbounded.
+// frames; a window of Infinity (a flow-controlled stream) stays unbounded. Over a long path
+// (round trips over LONG_RTT_MS, on a clock the test moves) the open window grows with the
+// path's bandwidth-delay product; the shared one does not.
 import t from 'tap'
 import { Writable, type Duplex } from 'node:stream'
-import { Outbox, CHUNK, WINDOW, OPEN_WINDOW, SHARED_HOLD_MS } from '../lib/kernel/outbox.js'
+import { Outbox, CHUNK, WINDOW, OPEN_WINDOW, SHARED_HOLD_MS, LONG_RTT_MS, MAX_WINDOW } from '../lib/kernel/outbox.js'
 import { ACK_FLAG, FRAGMENT_MARK, ackFrame, fragmentHeaderLength } from '../lib/kernel/fragments.js'
 import { createCodec } from '../lib/terms/codec.js'
 
@@ -91,21 +93,68 @@ t.test('a small frame beside a large one: the window narrows to WINDOW, and the 
   const shared = (await h.settle()) - open
   t.ok(shared >= WINDOW && shared < WINDOW + CHUNK, `${shared} piece bytes once all was acknowledged`)
 
-  // Small frames keep coming: the window stays narrow.
+  // Small frames keep coming: the window stays narrow; none for SHARED_HOLD_MS: it opens.
   h.advance(SHARED_HOLD_MS - 1)
   h.out.send({ ping: 2 }, 'other')
   h.advance(SHARED_HOLD_MS - 1)
-  const before = h.seen.pieceBytes
-  h.out.ack(shared)
-  const again = (await h.settle()) - before
-  t.ok(again >= WINDOW && again < WINDOW + CHUNK, `${again} piece bytes, within WINDOW, while small frames come`)
-
-  // None for SHARED_HOLD_MS: it opens again.
+  t.equal(h.out.window, WINDOW, 'WINDOW while small frames come')
   h.advance(1)
+  t.equal(h.out.window, OPEN_WINDOW, 'OPEN_WINDOW once the hold passed')
   const held = h.seen.pieceBytes
-  h.out.ack(again)
+  h.out.ack(shared)
   const reopened = (await h.settle()) - held
   t.ok(reopened >= OPEN_WINDOW && reopened < OPEN_WINDOW + CHUNK, `${reopened} piece bytes once the hold passed`)
+  h.out.close()
+})
+
+/**
+ * A path of `rttMs` round trip: each turn, what is in flight is acknowledged `rttMs` after it
+ * was written (the path carries any rate). Resolves with the piece bytes of each round trip.
+ */
+async function roundTrips(h: ReturnType<typeof harness>, rttMs: number, n: number, between?: () => void): Promise<number[]> {
+  const perTrip: number[] = []
+  let acked = 0
+  for (let i = 0; i < n; i++) {
+    const written = await h.settle()
+    perTrip.push(written - acked)
+    h.advance(rttMs)
+    between?.()
+    h.out.ack(written - acked)
+    acked = written
+  }
+  return perTrip
+}
+
+t.test('a long path: the window grows to twice its bandwidth-delay product, up to MAX_WINDOW', async t => {
+  const h = harness()
+  for (let i = 0; i < 220; i++) h.out.send(Buffer.alloc(MB, i), i)
+  const trips = await roundTrips(h, 20, 7)
+  t.ok(trips[0]! >= OPEN_WINDOW && trips[0]! < OPEN_WINDOW + CHUNK, `first round trip: ${trips[0]} bytes, the open window`)
+  t.ok(trips[2]! >= 1.9 * trips[1]!, `it doubles per round trip: ${trips.join(', ')}`)
+  t.ok(trips[6]! >= MAX_WINDOW && trips[6]! < MAX_WINDOW + CHUNK, `and stops at MAX_WINDOW: ${trips[6]}`)
+  h.out.close()
+})
+
+t.test('a long path shared with small frames: the window stays WINDOW', async t => {
+  const h = harness()
+  for (let i = 0; i < 200; i++) h.out.send(Buffer.alloc(MB, i), i)
+  const trips = await roundTrips(h, 20, 6, () => h.out.send({ ping: true }, 'other'))
+  t.ok(trips[0]! >= OPEN_WINDOW, `before the first small frame: ${trips[0]} bytes, the open window`)
+  t.ok(
+    trips.slice(1).every(b => b >= WINDOW && b < WINDOW + CHUNK),
+    `then WINDOW a round trip, however long the path: ${trips.join(', ')}`,
+  )
+  h.out.close()
+})
+
+t.test('a short path (a LAN, loopback): the windows do not grow', async t => {
+  const h = harness()
+  for (let i = 0; i < 40; i++) h.out.send(Buffer.alloc(MB, i), i)
+  const trips = await roundTrips(h, LONG_RTT_MS, 8)
+  t.ok(
+    trips.every(b => b >= OPEN_WINDOW && b < OPEN_WINDOW + CHUNK),
+    `each round trip of ${LONG_RTT_MS} ms carries OPEN_WINDOW: ${trips.join(', ')}`,
+  )
   h.out.close()
 })
 
