@@ -48,9 +48,9 @@ export const WINDOW = 4 * CHUNK
 /**
  * Fragment bytes that may be on the wire unacknowledged while only large frames go: 32
  * pieces, about 2 MiB. With WINDOW alone a stream of large messages stalled at every
- * acknowledgement, the two processes taking turns; it ran at 0.55–0.71× a raw socket pipe,
+ * acknowledgement, the two processes taking turns; it ran at 0.55–0.71× the raw copy pipe,
  * and at a few hundred MB/s whenever waking a process got slow (bench/README.md, "The
- * acknowledgement window"). On a long link it bounds a stream at OPEN_WINDOW per round trip.
+ * acknowledgement window"). Over a long path the window grows past it (LONG_RTT_MS).
  */
 export const OPEN_WINDOW = 32 * CHUNK
 /**
