@@ -10,16 +10,16 @@
 // The fragment window (lib/kernel/outbox.ts) bounds a stream at one window per round trip;
 // over a path longer than LONG_RTT_MS the window grows with the path's bandwidth-delay product.
 import net from 'node:net'
-import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { startNode } from '../lib/index.js'
 import type { Node } from '../lib/node.js'
+import { quantile, startChild } from './util.js'
 
 const argv = process.argv.slice(2)
 const arg = (name: string, dflt: string): string => argv.find(x => x.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt
 
 if (argv[0] === 'proxy') {
-  // ---- the delaying proxy (child process): proxy TARGET_PORT DELAY_MS; prints its port ----
+  // ---- the delaying proxy (child process): proxy TARGET_PORT DELAY_MS; prints PORT <port> ----
   const target = Number(argv[1])
   const delay = Number(argv[2])
   const pipe = (from: net.Socket, to: net.Socket): void => {
@@ -47,26 +47,23 @@ if (argv[0] === 'proxy') {
     c.on('close', () => up.destroy())
     up.on('close', () => c.destroy())
   })
-  server.listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as net.AddressInfo).port}\n`))
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`PORT ${(server.address() as net.AddressInfo).port}\n`))
   process.stdin.resume()
   process.stdin.on('end', () => process.exit(0))
 } else {
   await main()
 }
 
-/** A delaying proxy to 127.0.0.1:`target`; resolves with its port and a stop function. */
-async function proxy(target: number, delay: number): Promise<{ port: number; stop(): void }> {
-  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'proxy', String(target), String(delay)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  })
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the proxy did not start within 20 s')), 20_000)
-    child.stdout.once('data', (d: Buffer) => {
-      clearTimeout(timer)
-      resolve(Number(String(d).trim()))
-    })
-  })
-  return { port, stop: () => child.stdin.end() }
+/** A delaying proxy to 127.0.0.1:`target`, and its port. */
+async function proxy(target: number, delay: number): Promise<{ port: number; stop(): Promise<void> }> {
+  const child = startChild('proxy', process.execPath, [
+    ...process.execArgv,
+    fileURLToPath(import.meta.url),
+    'proxy',
+    String(target),
+    String(delay),
+  ])
+  return { port: Number(await child.expect('PORT', 20_000)), stop: () => child.stop() }
 }
 
 /** MB/s of `count` × 1 MB written raw through a proxy of `delay` ms to a plain reader. */
@@ -98,7 +95,7 @@ async function rawThrough(delay: number, count: number): Promise<number> {
   await finished
   const mbs = count / ((performance.now() - t0) / 1000)
   c.destroy()
-  px.stop()
+  await px.stop()
   server.close()
   return mbs
 }
@@ -152,12 +149,7 @@ async function stream(a: Node, b: Node, count: number, ping: boolean): Promise<S
     p.send(sink, 'stop')
     p.send(echo, 'stop')
   })
-  return { mbs, pings }
-}
-
-function pct(xs: number[], q: number): number {
-  const s = [...xs].sort((x, y) => x - y)
-  return s[Math.min(s.length - 1, Math.floor(s.length * q))] ?? NaN
+  return { mbs, pings: [...pings].sort((x, y) => x - y) }
 }
 
 async function main(): Promise<void> {
@@ -197,12 +189,12 @@ async function main(): Promise<void> {
       await new Promise(r => setTimeout(r, 1500))
       const beside = await stream(a, b, Math.max(20, Math.floor(count / 3)), true)
       console.log(
-        `| ${2 * delay} ms | ${raw.toFixed(0)} | ${alone.mbs.toFixed(0)} | ${(alone.mbs / raw).toFixed(2)} | ${beside.mbs.toFixed(0)} | ${pct(beside.pings, 0.5).toFixed(1)} / ${pct(beside.pings, 0.99).toFixed(1)} |`,
+        `| ${2 * delay} ms | ${raw.toFixed(0)} | ${alone.mbs.toFixed(0)} | ${(alone.mbs / raw).toFixed(2)} | ${beside.mbs.toFixed(0)} | ${quantile(beside.pings, 0.5).toFixed(1)} / ${quantile(beside.pings, 0.99).toFixed(1)} |`,
       )
     } finally {
       await a.stop()
       await b.stop()
-      px.stop()
+      await px.stop()
     }
   }
   process.exit(0)

@@ -87,19 +87,12 @@ export class ChannelStream extends Duplex {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    if (this.gone) {
-      cb() // the peer is gone; what we write now goes nowhere (we close on 'end')
-      return
-    }
-    const sock = this.socket
-    sock?.cork()
-    this.ch.write(chunk, cb)
-    sock?.uncork()
+    this._writev([{ chunk }], cb)
   }
 
   override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
     if (this.gone) {
-      cb()
+      cb() // the peer is gone; what we write now goes nowhere (we close on 'end')
       return
     }
     const sock = this.socket

@@ -263,8 +263,7 @@ export class Outbox {
    */
   get window(): number {
     const w = this.sharedWindow
-    if (w === Infinity) return w
-    if (w >= OPEN_WINDOW || this.now() - this.sharedAt < SHARED_HOLD_MS) return w
+    if (w >= OPEN_WINDOW || this.now() - this.sharedAt < SHARED_HOLD_MS) return w // (Infinity: no window)
     if (!(this.path.minRtt > LONG_RTT_MS)) return OPEN_WINDOW
     return Math.min(MAX_WINDOW, Math.max(OPEN_WINDOW, OPEN_GAIN * this.path.bdp))
   }
@@ -451,7 +450,7 @@ export class Outbox {
     this.bytesOut += header.length + end - s.off
     this.streamBytes -= end - s.off
     this.unacked += end - s.off
-    if (this.sharedWindow !== Infinity) this.path.sent(end - s.off)
+    if (this.sharedWindow < OPEN_WINDOW) this.path.sent(end - s.off) // (else the window never reads it)
     s.off = end
     if (!last) return
     this.streams.splice(this.streams.indexOf(s), 1)
