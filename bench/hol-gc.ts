@@ -9,7 +9,7 @@
 import { PerformanceObserver, constants as perf } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import type { Pid } from '../lib/terms/pid.js'
-import { childNode, startPair } from './node-pair.js'
+import { childNode, registerEcho, startPair } from './node-pair.js'
 
 const argv = process.argv.slice(2)
 const opt = (name: string, dflt: number): number => Number(argv.find(x => x.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt)
@@ -36,15 +36,7 @@ const gcs = recordGcs()
 if (argv[0] === 'recv') {
   // ---- the receiving node (child process): an echo, a sink, and its GC record on request ----
   const { node, ready } = await childNode(argv[1]!)
-  node.register(
-    'echo',
-    node.spawn(async proc => {
-      for (;;) {
-        const [from, m] = (await proc.receive()) as [Pid, unknown]
-        proc.send(from, m)
-      }
-    }),
-  )
+  registerEcho(node)
   node.register(
     'sink',
     node.spawn(async proc => {

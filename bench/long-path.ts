@@ -1,11 +1,12 @@
-// Large messages over a long path (bench/README.md, "Long paths"): two nodes in this process,
-// the sender reaching the receiver through a TCP proxy (a child process) that holds every
-// chunk for DELAY ms each way, so the path has a round trip of 2 × DELAY ms and, on loopback,
-// no bandwidth limit of its own. Per delay: 1 MB messages streamed alone, and streamed while
-// another process pings across the same connection every 5 ms (the pings' round trips, too);
-// beside them, the ceiling: a raw socket writing the same bytes through the same proxy.
+// Large messages over a long path (bench/README.md, "Long paths"): a node in this process
+// streams to a node in a child process, reaching it through a TCP proxy (another child) that
+// holds every chunk for DELAY ms each way, so the path has a round trip of 2 × DELAY ms and, on
+// loopback, no bandwidth limit of its own. Per delay: 1 MB messages streamed alone, and streamed
+// while another process pings across the same connection every 5 ms (the pings' round trips,
+// too); beside them, the ceiling: a raw socket writing the same bytes through the same proxy.
 //
-//   node --import tsx bench/long-path.ts [--delays=5,25] [--count=300]
+//   node --import tsx bench/long-path.ts [--delays=5,25] [--count=300] [--beside=100]
+//   (--beside: the messages of the stream beside the pings)
 //
 // The fragment window (lib/kernel/outbox.ts) bounds a stream at one window per round trip;
 // over a path longer than LONG_RTT_MS the window grows with the path's bandwidth-delay product.
@@ -13,6 +14,9 @@ import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { startNode } from '../lib/index.js'
 import type { Node } from '../lib/node.js'
+import type { Pid } from '../lib/terms/pid.js'
+import { compiled } from './compiled.js'
+import { registerEcho } from './node-pair.js'
 import { quantile, startChild } from './util.js'
 
 const argv = process.argv.slice(2)
@@ -50,6 +54,26 @@ if (argv[0] === 'proxy') {
   server.listen(0, '127.0.0.1', () => process.stdout.write(`PORT ${(server.address() as net.AddressInfo).port}\n`))
   process.stdin.resume()
   process.stdin.on('end', () => process.exit(0))
+} else if (argv[0] === 'receiver') {
+  // ---- the receiving node (child process): receiver NAME COOKIE; prints PORT <port> ----
+  const b = await startNode({ name: argv[1]!, cookie: argv[2]!, listen: { host: '127.0.0.1' }, epmd: false })
+  // ['count', From, N]: takes N messages, then answers ['counted', MB/s from the first to the last].
+  b.register(
+    'sink',
+    b.spawn(async p => {
+      for (;;) {
+        const [, from, n] = (await p.receive()) as [string, Pid, number]
+        await p.receive()
+        const t0 = performance.now()
+        for (let i = 1; i < n; i++) await p.receive()
+        p.send(from, ['counted', (n - 1) / ((performance.now() - t0) / 1000)])
+      }
+    }),
+  )
+  registerEcho(b)
+  process.stdout.write(`PORT ${b.address!.port}\n`)
+  process.stdin.resume()
+  process.stdin.on('end', () => void b.stop().finally(() => process.exit(0)))
 } else {
   await main()
 }
@@ -105,72 +129,58 @@ interface StreamResult {
   pings: number[]
 }
 
-/** MB/s of `count` × 1 MB from node a to node b (and, with `ping`, the round trips of pings beside them). */
-async function stream(a: Node, b: Node, count: number, ping: boolean): Promise<StreamResult> {
+/** MB/s of `count` × 1 MB from node a to the sink on node `b` (and, with `ping`, the round trips of pings beside them). */
+async function stream(a: Node, b: string, count: number, ping: boolean): Promise<StreamResult> {
   const big = Buffer.alloc(1 << 20, 7)
-  let got = 0
-  let t0 = 0
-  let done!: () => void
-  const finished = new Promise<void>(r => (done = r))
-  const sink = b.spawn(async p => {
-    for (;;) {
-      const m = await p.receive()
-      if (m === 'stop') return
-      if (got++ === 0) t0 = performance.now()
-      if (got === count) done()
-    }
-  })
-  const echo = b.spawn(async p => {
-    for (;;) {
-      const m = (await p.receive()) as [unknown, unknown] | 'stop'
-      if (m === 'stop') return
-      p.send(m[0] as never, m[1])
-    }
-  })
   let stop = false
   const pings: number[] = []
   if (ping)
     a.spawn(async p => {
       while (!stop) {
         const t = performance.now()
-        p.send(echo, [p.self, 1])
+        p.send(['echo', b], [p.self, 1])
         await p.receive(undefined, { timeout: 30_000 })
         pings.push(performance.now() - t)
         await new Promise(r => setTimeout(r, 5))
       }
     })
-  a.spawn(async p => {
-    for (let i = 0; i < count; i++) if (!p.send(sink, big)) await p.drain(sink)
-  })
-  await finished
-  const mbs = (count - 1) / ((performance.now() - t0) / 1000)
+  const mbs = await new Promise<number>((resolve, reject) =>
+    a.spawn(async p => {
+      try {
+        p.send(['sink', b], ['count', p.self, count])
+        for (let i = 0; i < count; i++) if (!p.send(['sink', b], big)) await p.drain(['sink', b])
+        const [, rate] = (await p.receive(undefined, { timeout: 600_000 })) as [string, number]
+        resolve(rate)
+      } catch (err) {
+        reject(err as Error)
+      }
+    }),
+  )
   stop = true
-  a.spawn(async p => {
-    p.send(sink, 'stop')
-    p.send(echo, 'stop')
-  })
   return { mbs, pings: [...pings].sort((x, y) => x - y) }
 }
 
 async function main(): Promise<void> {
   const delays = arg('delays', '5,25').split(',').map(Number)
   const count = Number(arg('count', '300'))
+  const besideCount = Number(arg('beside', String(Math.max(20, Math.floor(count / 3)))))
   const cookie = `lp${Math.random().toString(36).slice(2)}`
-  console.log(`long path: 1 MB messages through a proxy holding each chunk DELAY ms each way, ${count} a run, Node ${process.version}`)
+  console.log(
+    `long path: 1 MB messages through a proxy holding each chunk DELAY ms each way, ${count} a run (${besideCount} beside the pings), Node ${process.version}`,
+  )
   console.log(
     '| round trip | raw through the proxy, MB/s | netkernel alone, MB/s | ÷ raw | netkernel with pings, MB/s | ping p50 / p99, ms |',
   )
   console.log('|---:|---:|---:|---:|---:|---:|')
   for (const delay of delays) {
     const raw = await rawThrough(delay, count)
-    const b = await startNode({
-      name: 'lpb',
+    const receiver = startChild('receiver', process.execPath, [
+      ...(await compiled(fileURLToPath(import.meta.url))),
+      'receiver',
+      'lpb',
       cookie,
-      listen: { host: '127.0.0.1' },
-      epmd: false,
-      resolve: async () => ({ host: '127.0.0.1', port: 1 }),
-    })
-    const px = await proxy(b.address!.port, delay)
+    ])
+    const px = await proxy(Number(await receiver.expect('PORT', 20_000)), delay)
     const a = await startNode({
       name: 'lpa',
       cookie,
@@ -178,22 +188,25 @@ async function main(): Promise<void> {
       epmd: false,
       resolve: async () => ({ host: '127.0.0.1', port: px.port }),
     })
+    const b = `lpb@${a.name.split('@')[1]}`
     try {
       // Connect, and let the connection's own start-up traffic (global's sync) pass: small
       // frames beside a stream keep its window narrow for a second.
-      a.spawn(async p => void p.send(['nobody', b.name], 'hello'))
+      a.spawn(async p => void p.send(['nobody', b], 'hello'))
       const deadline = Date.now() + 20_000
-      while (!a.nodes().includes(b.name) && Date.now() < deadline) await new Promise(r => setTimeout(r, 20))
+      while (!a.nodes().includes(b) && Date.now() < deadline) await new Promise(r => setTimeout(r, 20))
       await new Promise(r => setTimeout(r, 2000))
       const alone = await stream(a, b, count, false)
-      await new Promise(r => setTimeout(r, 1500))
-      const beside = await stream(a, b, Math.max(20, Math.floor(count / 3)), true)
+      // Long enough for the path estimate's rate to lapse (1–2 s), so that the stream beside
+      // the pings starts from the shared window, not from what the stream alone measured.
+      await new Promise(r => setTimeout(r, 2500))
+      const beside = await stream(a, b, besideCount, true)
       console.log(
         `| ${2 * delay} ms | ${raw.toFixed(0)} | ${alone.mbs.toFixed(0)} | ${(alone.mbs / raw).toFixed(2)} | ${beside.mbs.toFixed(0)} | ${quantile(beside.pings, 0.5).toFixed(1)} / ${quantile(beside.pings, 0.99).toFixed(1)} |`,
       )
     } finally {
       await a.stop()
-      await b.stop()
+      await receiver.stop()
       await px.stop()
     }
   }

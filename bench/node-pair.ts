@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import { startEpmd } from '../lib/epmd/daemon.js'
 import { startNode, type Node } from '../lib/node.js'
+import type { Pid } from '../lib/terms/pid.js'
 import { children, startChild } from './util.js'
 import { compiled } from './compiled.js'
 
@@ -22,6 +23,19 @@ const nodeOptions = (name: string, cookie: string, epmdPort: number) => ({
   epmd: { host: '127.0.0.1', port: epmdPort, autoStart: false as const },
   connectAll: false,
 })
+
+/** Registers 'echo' on `node`: a process that answers [From, Msg] with Msg. */
+export function registerEcho(node: Node): void {
+  node.register(
+    'echo',
+    node.spawn(async proc => {
+      for (;;) {
+        const [from, m] = (await proc.receive()) as [Pid, unknown]
+        proc.send(from, m)
+      }
+    }),
+  )
+}
 
 /** In the child: its node, from the config the driver passed; call `ready` once it serves. */
 export async function childNode(config: string): Promise<{ node: Node; ready(): void }> {
