@@ -4,7 +4,7 @@
 // have passed without another. Acknowledgements the outbox writes itself do not count as small
 // frames; a window of Infinity (a flow-controlled stream) stays unbounded. Over a long path
 // (round trips over LONG_RTT_MS, on a clock the test moves) the open window grows with the
-// path's bandwidth-delay product; the shared one does not.
+// path's bandwidth-delay product, and the shared one holds the path and about WINDOW more.
 import t from 'tap'
 import { Writable, type Duplex } from 'node:stream'
 import { Outbox, CHUNK, WINDOW, OPEN_WINDOW, SHARED_HOLD_MS, LONG_RTT_MS, MAX_WINDOW } from '../lib/kernel/outbox.js'
@@ -135,14 +135,62 @@ t.test('a long path: the window grows to twice its bandwidth-delay product, up t
   h.out.close()
 })
 
-t.test('a long path shared with small frames: the window stays WINDOW', async t => {
+/**
+ * A path of `rttMs` (propagation) through a bottleneck of `rate` bytes/ms, in steps of 1 ms
+ * for `ms`, a small frame queued every step: what the outbox writes queues at the bottleneck,
+ * and what leaves it is acknowledged `rttMs` later. Per step: the window, the bytes that left
+ * the bottleneck, and its queue in ms.
+ */
+async function sharedBottleneck(h: ReturnType<typeof harness>, rttMs: number, rate: number, ms: number) {
+  let written = 0
+  let queue = 0
+  const acks: { at: number; bytes: number }[] = []
+  const steps: { window: number; out: number; queueMs: number }[] = []
+  for (let t = 0; t < ms; t++) {
+    h.out.send({ ping: t }, 'other')
+    const now = await h.settle()
+    queue += now - written
+    written = now
+    const out = Math.min(queue, rate)
+    queue -= out
+    acks.push({ at: t + rttMs, bytes: out })
+    h.advance(1)
+    while (acks.length > 0 && acks[0]!.at <= t + 1) h.out.ack(acks.shift()!.bytes)
+    steps.push({ window: h.out.window, out, queueMs: queue / rate })
+  }
+  return steps
+}
+
+t.test('a long path shared with small frames: the window fills the path, and keeps about WINDOW in its queue', async t => {
   const h = harness()
-  for (let i = 0; i < 200; i++) h.out.send(Buffer.alloc(MB, i), i)
-  const trips = await roundTrips(h, 20, 6, () => h.out.send({ ping: true }, 'other'))
-  t.ok(trips[0]! >= OPEN_WINDOW, `before the first small frame: ${trips[0]} bytes, the open window`)
+  for (let i = 0; i < 40; i++) h.out.send(Buffer.alloc(MB, i), i)
+  // 20 ms at 64 KiB/ms: the path holds 1.25 MiB, five WINDOWs.
+  const rate = 64 * 1024
+  const bdp = 20 * rate
+  const steps = await sharedBottleneck(h, 20, rate, 400)
+  t.equal(steps[0]!.window, WINDOW, 'WINDOW before anything was measured')
   t.ok(
-    trips.slice(1).every(b => b >= WINDOW && b < WINDOW + CHUNK),
-    `then WINDOW a round trip, however long the path: ${trips.join(', ')}`,
+    steps.slice(0, 80).some(s => s.window >= 4 * WINDOW),
+    `it doubles while the path fills: ${steps
+      .filter((_, i) => i % 20 === 0)
+      .map(s => (s.window / 1024).toFixed(0) + ' KiB')
+      .join(', ')}`,
+  )
+  const late = steps.slice(200)
+  const carried = late.reduce((n, s) => n + s.out, 0) / (late.length * rate)
+  t.ok(
+    carried >= 0.95,
+    `the path is kept full: ${(100 * carried).toFixed(0)}% of its rate (WINDOW a round trip would be ${((100 * WINDOW) / bdp).toFixed(0)}%)`,
+  )
+  const windows = late.map(s => s.window)
+  t.ok(
+    Math.min(...windows) >= bdp + WINDOW / 2 && Math.max(...windows) <= bdp + 2 * WINDOW,
+    `the window holds the path and about WINDOW more: ${(Math.min(...windows) / 1024).toFixed(0)}–${(Math.max(...windows) / 1024).toFixed(0)} KiB, the path ${bdp / 1024} KiB`,
+  )
+  const queueMs = late.reduce((n, s) => n + s.queueMs, 0) / late.length
+  t.ok(
+    queueMs <= (2 * WINDOW) / rate,
+    `a small frame waits ${queueMs.toFixed(1)} ms in the queue (WINDOW is ${(WINDOW / rate).toFixed(1)} ms of it)`,
   )
   h.out.close()
 })

@@ -61,3 +61,67 @@ t.test('an acknowledgement of more than was written counts only what was', async
   path.ack(1_000_000)
   t.equal(path.bdp, 100, 'rate 10 bytes/ms over 10 ms')
 })
+
+/**
+ * A window of `window` bytes kept full over a path of `rtt` ms (propagation) through a
+ * bottleneck of `rate` bytes/ms, in steps of 0.5 ms, for `ms`: pieces of 1,000 bytes. Then
+ * what is in flight is acknowledged; `queueMs`: the bottleneck's queue at `ms`.
+ */
+function throughBottleneck(path: PathEstimate, clock: { time: number }, window: number, rtt: number, rate: number, ms: number) {
+  let inflight = 0
+  let queue = 0
+  const acks: { at: number; bytes: number }[] = []
+  const end = clock.time + ms
+  let queueMs = 0
+  // (then no more pieces, until all in flight was acknowledged)
+  for (; clock.time < end || inflight > 0; clock.time += 0.5) {
+    if (clock.time >= end && queueMs === 0) queueMs = queue / rate
+    while (clock.time < end && inflight + 1000 <= window) {
+      path.sent(1000)
+      inflight += 1000
+      queue += 1000
+    }
+    const out = Math.min(queue, rate * 0.5)
+    queue -= out
+    if (out > 0) acks.push({ at: clock.time + rtt, bytes: out })
+    while (acks.length > 0 && acks[0]!.at <= clock.time) {
+      const a = acks.shift()!
+      path.ack(a.bytes)
+      inflight -= a.bytes
+    }
+  }
+  return { queueMs }
+}
+
+t.test('a window below what the path holds: no standing queue, still filling, recentBdp ≈ the window', async t => {
+  const { clock, path } = estimate()
+  // 20 ms at 1,000 bytes/ms holds 20,000 bytes; 10,000 in flight.
+  throughBottleneck(path, clock, 10_000, 20, 1000, 200)
+  t.ok(path.standingQueue < 1, `standing queue ${path.standingQueue.toFixed(2)} ms`)
+  t.notOk(path.filled, 'not filled')
+  t.ok(Math.abs(path.recentBdp - 10_000) <= 1000, `recentBdp ${path.recentBdp.toFixed(0)} ≈ 10,000`)
+})
+
+t.test('a window over what the path holds: a standing queue, filled, and recentBdp is what the path holds', async t => {
+  const { clock, path } = estimate()
+  // 20 ms at 1,000 bytes/ms holds 20,000 bytes; 40,000 in flight: 20,000 wait at the bottleneck (20 ms).
+  const { queueMs } = throughBottleneck(path, clock, 40_000, 20, 1000, 400)
+  t.ok(
+    Math.abs(path.standingQueue - queueMs) <= 2,
+    `standing queue ${path.standingQueue.toFixed(1)} ms ≈ the bottleneck's ${queueMs.toFixed(1)}`,
+  )
+  t.ok(path.filled, 'filled')
+  t.ok(Math.abs(path.recentBdp - 20_000) <= 2000, `recentBdp ${path.recentBdp.toFixed(0)} ≈ 20,000, not the 40,000 in flight`)
+  t.ok(path.bdp >= 19_000, 'the rate over 1–2 s agrees')
+})
+
+t.test('the recent estimate lapses after two round trips without samples: the path is filling again', async t => {
+  const { clock, path } = estimate()
+  throughBottleneck(path, clock, 40_000, 20, 1000, 400)
+  t.ok(path.filled, 'filled')
+  clock.time += 2 * path.minRtt
+  t.equal(path.recentBdp, 0, 'nothing recent')
+  t.equal(path.standingQueue, 0, 'no queue measured')
+  throughBottleneck(path, clock, 10_000, 20, 1000, 60)
+  t.notOk(path.filled, 'filling again once samples resume without a queue')
+})

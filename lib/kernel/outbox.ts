@@ -62,10 +62,10 @@ export const SHARED_HOLD_MS = 1000
  * Over a path whose round trip is longer than this (ms), the open window also holds twice the
  * path's bandwidth-delay product (path-estimate.ts), as BBR's does: OPEN_WINDOW fills a path of
  * up to 1 ms at ~2 GB/s, but a 50 ms one at 40 MB/s. While each round trip delivers a whole
- * window, the estimate (and the window) doubles per round trip until the path is full. Below
- * it (loopback, a LAN) the window stays OPEN_WINDOW. The shared window stays WINDOW on any
- * path: grown with the path, it made pings beside a stream over a 10 ms path wait 1.3–3× as
- * long (bench/README.md, "Long paths").
+ * window, the estimate (and the window) doubles per round trip until the path is full. The
+ * shared window holds what the path holds now and WINDOW more (sharedLongWindow): WINDOW alone
+ * carried 20 MB/s over 10 ms and 5 over 50. Below it (loopback, a LAN) the windows stay
+ * OPEN_WINDOW and WINDOW.
  */
 export const LONG_RTT_MS = 1
 /** The multiple of the bandwidth-delay product the open window holds over a long path. */
@@ -259,13 +259,29 @@ export class Outbox {
   /**
    * Fragment bytes allowed on the wire unacknowledged now: the shared window while small
    * frames were queued beside large ones within SHARED_HOLD_MS, else the open one — over a
-   * long path, at least twice its bandwidth-delay product (LONG_RTT_MS).
+   * long path, at least twice its bandwidth-delay product, and the shared one what the path
+   * holds and WINDOW more (LONG_RTT_MS).
    */
   get window(): number {
     const w = this.sharedWindow
-    if (w >= OPEN_WINDOW || this.now() - this.sharedAt < SHARED_HOLD_MS) return w // (Infinity: no window)
-    if (!(this.path.minRtt > LONG_RTT_MS)) return OPEN_WINDOW
+    if (w >= OPEN_WINDOW) return w // (Infinity: no window)
+    const long = this.path.minRtt > LONG_RTT_MS
+    if (this.now() - this.sharedAt < SHARED_HOLD_MS) return long ? this.sharedLongWindow(w) : w
+    if (!long) return OPEN_WINDOW
     return Math.min(MAX_WINDOW, Math.max(OPEN_WINDOW, OPEN_GAIN * this.path.bdp))
+  }
+
+  /**
+   * The shared window over a long path: twice what the path holds now while it is still
+   * filling (path-estimate.ts `filled`: so the window doubles per round trip, as the open one
+   * does), then what it holds plus `w`, so a small frame waits behind about `w` bytes of ours
+   * in the path's queues, not behind a bandwidth-delay product. An earlier try sized it from
+   * the largest rate of the last second (× 1.25): the rates' noise made a standing queue, and
+   * pings beside a stream over 10 ms waited 1.3–3× as long (bench/README.md, "Long paths").
+   */
+  private sharedLongWindow(w: number): number {
+    const p = this.path
+    return Math.min(MAX_WINDOW, Math.max(w, p.filled ? p.recentBdp + w : 2 * p.recentBdp))
   }
 
   /** Resolves once the queue is below half the high-water mark. */
