@@ -107,7 +107,7 @@ export class PathEstimate {
     const period = this.smallestRtt
     if (this.recent.get(now, period) === undefined) this.queueSeen = false // a new start: filling again
     this.recent.add({ rtt, flight }, now, period)
-    if (!this.queueSeen && this.standingQueue > Math.max(QUEUE_DELAY, period / 4)) this.queueSeen = true
+    if (!this.queueSeen && this.recent.get(now, period)!.rtt - period > Math.max(QUEUE_DELAY, period / 4)) this.queueSeen = true
   }
 
   /** The smallest round trip, ms (Infinity: none measured). */
