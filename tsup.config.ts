@@ -22,4 +22,10 @@ export default defineConfig({
   splitting: true,
   shims: true,
   external: ['ssh2'],
+  // In the CommonJS build `import.meta.url` is a shim evaluated in a shared chunk, not in the
+  // module that reads it; a module that must name its own file reads this instead
+  // (lib/epmd/daemon-main.ts: the detached port mapper runs that file).
+  esbuildOptions(options, context) {
+    options.define = { ...options.define, NETKERNEL_CJS_FILENAME: context.format === 'cjs' ? '__filename' : 'undefined' }
+  },
 })

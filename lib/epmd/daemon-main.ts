@@ -12,8 +12,14 @@ import { relaxedFromEnv, startEpmd } from './daemon.js'
 
 export const DAEMON_MAIN_FLAG = '--netkernel-epmd-daemon'
 
+/**
+ * Set by the CommonJS build (tsup.config.ts) to `__filename`: there `import.meta.url` is tsup's
+ * shim, computed once in a shared chunk, so it named that chunk and the daemon ran nothing.
+ */
+declare const NETKERNEL_CJS_FILENAME: string | undefined
+
 /** The file to run as the detached daemon (this module, wherever it was built to). */
-export const daemonMainFile: string = fileURLToPath(import.meta.url)
+export const daemonMainFile: string = typeof NETKERNEL_CJS_FILENAME === 'string' ? NETKERNEL_CJS_FILENAME : fileURLToPath(import.meta.url)
 
 export type DaemonMainMessage =
   { type: 'listening'; port: number; pid: number } | { type: 'in-use'; port: number } | { type: 'error'; message: string }
