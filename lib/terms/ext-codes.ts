@@ -21,7 +21,7 @@
 // unchanged; a node that predates them refuses them with ERR_UNKNOWN_EXTENSION.
 //
 // Ext headers are the smallest the MessagePack spec allows (fixext 1/2/4/8/16, else ext 8/16/32).
-import { CodecError } from '../errors.js'
+import { CodecError, NetkernelError } from '../errors.js'
 
 /** Extension type codes. */
 export const EXT = {
@@ -47,6 +47,21 @@ export type ExtCode = (typeof EXT)[keyof typeof EXT]
  * is as deep as an array inside an array.
  */
 export const MAX_TERM_DEPTH = 1000
+
+/**
+ * The most terms one message may decode into (every value counts: each element, key and
+ * value, number, string, binary, pid, tuple, list): a node's maxMessageTerms by default. A
+ * message's size alone does not bound what decoding it allocates: a 64 MiB list of empty
+ * tuples or arrays is 67 million JavaScript objects, 2.5 GB or more of heap, and took a node
+ * down with V8's heap limit. At 4 million terms a message holds at most ~256 MB of objects,
+ * and a list of a million small tuples (three or four terms a row) still passes.
+ */
+export const MAX_MESSAGE_TERMS = 4_000_000
+
+/** The CodecError for a message that decodes into more than `max` terms (ERR_MESSAGE_TOO_LARGE). */
+export function tooManyTerms(max: number): NetkernelError {
+  return new NetkernelError('ERR_MESSAGE_TOO_LARGE', `the message decodes into more than ${max} terms (maxMessageTerms)`)
+}
 
 /**
  * The largest BigInt payload, in bytes (8,388,608 bits): a larger one fails to encode, and to
