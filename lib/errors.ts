@@ -44,7 +44,8 @@ export const ERROR_CODES = {
   ERR_SPAWN_NOT_ALLOWED: 'remote spawn: policy.allowSpawn refused it',
   ERR_SPAWN_FAILED: 'remote spawn: the node could not be reached or the request failed',
   ERR_NODE_STOPPED: 'the node has been stopped',
-  ERR_MESSAGE_TOO_LARGE: 'a message exceeds maxMessageSize (refused before encoding, or a frame announcing more is dropped)',
+  ERR_MESSAGE_TOO_LARGE:
+    'a message exceeds maxMessageSize (refused before encoding, or a frame announcing more is dropped), or a received one decodes into more than maxMessageTerms terms',
   ERR_LIMIT: 'a peer exceeded a bound on its connection (fragments, pending dials, handshakes, registrations)',
   ERR_PROTOCOL: 'an authenticated peer sent a frame it may not send (a signal for another node’s process, a forged reply)',
   ERR_SIGNAL_NOT_ALLOWED: 'policy.allowSignal refused an operation a peer asked of this node',

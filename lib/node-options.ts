@@ -6,6 +6,7 @@ import type { Authenticator } from './authenticator.js'
 import type { Discovery } from './discovery.js'
 import type { KernelLimits, KernelPolicy } from './kernel/net-kernel.js'
 import { DEFAULT_LIMITS, DEFAULT_MAX_MESSAGE_SIZE } from './kernel/limits.js'
+import { MAX_MESSAGE_TERMS } from './terms/ext-codes.js'
 import { NetkernelError } from './errors.js'
 import { DEFAULT_HIGH_WATER } from './kernel/outbox.js'
 import { busyWaitMicros, type BusyWait } from './kernel/busy-wait.js'
@@ -117,6 +118,16 @@ export interface StartNodeOptions {
    */
   maxMessageSize?: number
   /**
+   * The most terms one received message may decode into (every value counts: each element,
+   * key and value, number, string, binary, pid, tuple), on both wires. A message's size alone
+   * does not bound the heap its decoding takes: 64 MiB of empty arrays or tuples is 67 million
+   * objects, several GB. A peer sending more is disconnected with NetkernelError
+   * ERR_MESSAGE_TOO_LARGE, refused as soon as a container announces more than are left, before
+   * it is made. Default 4,000,000 (MAX_MESSAGE_TERMS): at most ~256 MB of objects per
+   * message; a list of a million small tuples passes. An integer from 1 to 2^32 − 1.
+   */
+  maxMessageTerms?: number
+  /**
    * Keep the event loop polling for this long after each frame read or written, instead of
    * sleeping in the OS at once — what the BEAM's schedulers do by default (+sbwt). An idle
    * Node process takes tens of µs to wake for the next message; polling halves a ping-pong's
@@ -159,6 +170,7 @@ export interface StartNodeOptions {
 }
 
 export { DEFAULT_MAX_MESSAGE_SIZE } from './kernel/limits.js'
+export { MAX_MESSAGE_TERMS } from './terms/ext-codes.js'
 export { DEFAULT_SCAVENGE_EVERY } from './kernel/scavenge-assist.js'
 
 /** Every default of startNode(), in one place. */
@@ -181,6 +193,7 @@ export const DEFAULTS = {
   scavengeEvery: DEFAULT_SCAVENGE_EVERY,
   limits: DEFAULT_LIMITS,
   maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE,
+  maxMessageTerms: MAX_MESSAGE_TERMS,
 } as const
 
 /** startNode() options with every default applied. */
@@ -217,6 +230,8 @@ export interface ResolvedOptions {
   limits: KernelLimits
   /** The largest encoded message sent or taken (bytes). */
   maxMessageSize: number
+  /** The most terms a received message may decode into. */
+  maxMessageTerms: number
   /** undefined: peers are found through the port mapper. */
   resolve: ((node: string, signal: AbortSignal) => Promise<DialAddress>) | undefined
   /** undefined: the port mapper and `resolve` (see nodeDiscovery). */
@@ -237,6 +252,14 @@ function checkedMaxMessageSize(v: number | undefined): number {
   const n = v ?? DEFAULTS.maxMessageSize
   if (!Number.isSafeInteger(n) || n < 1 || n > 0xffffffff) {
     throw new NetkernelError('ERR_BAD_ARGUMENT', `maxMessageSize must be an integer from 1 to ${0xffffffff}, got ${String(v)}`)
+  }
+  return n
+}
+
+function checkedMaxMessageTerms(v: number | undefined): number {
+  const n = v ?? DEFAULTS.maxMessageTerms
+  if (!Number.isSafeInteger(n) || n < 1 || n > 0xffffffff) {
+    throw new NetkernelError('ERR_BAD_ARGUMENT', `maxMessageTerms must be an integer from 1 to ${0xffffffff}, got ${String(v)}`)
   }
   return n
 }
@@ -301,6 +324,7 @@ export function resolveOptions(opts: StartNodeOptions): ResolvedOptions {
     scavengeEvery: scavengeEveryBytes(opts.scavengeEvery ?? DEFAULTS.scavengeEvery),
     limits: { ...DEFAULTS.limits, ...opts.limits },
     maxMessageSize: checkedMaxMessageSize(opts.maxMessageSize),
+    maxMessageTerms: checkedMaxMessageTerms(opts.maxMessageTerms),
     resolve: opts.resolve,
     discovery: checkedDiscovery(opts),
     clock,

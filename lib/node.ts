@@ -248,7 +248,7 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
   // uses it (a bad file fails the start), else maybe never (a tlsCert() node leaves it alone).
   const cookies = new Cookies(o.cookie ?? (o.distributed ? () => readOrCreateCookieSync(o.cookieFile) : randomBytes(16).toString('hex')))
   if (o.auth.needsCookie === true) void cookies.own
-  const codec = createCodec(o.codec, { maxFrameBody: o.maxMessageSize })
+  const codec = createCodec(o.codec, { maxFrameBody: o.maxMessageSize, maxTerms: o.maxMessageTerms })
   // Built in the order each part needs the others: the kernel reports to `events` (the Node
   // relays them), keeps its connections in `connections` (the stats read them), and hands
   // frames to the dispatcher; mesh gossip reaches it back through the connection.

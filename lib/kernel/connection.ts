@@ -25,7 +25,7 @@ import { ACK_FLAG, FRAGMENT_MARK, Reassembly, ackFrame, fragmentHeaderLength, ty
 import type { FrameDecoder } from '../terms/frame-decoder.js'
 import type { Clock } from '../clock.js'
 import { DEFAULT_MAX_MESSAGE_SIZE } from './limits.js'
-import { NetkernelError } from '../errors.js'
+import { CodecError, NetkernelError } from '../errors.js'
 import type { Wire, WireProtocol } from './wire.js'
 import { busyWaitActivity } from './busy-wait.js'
 import { largeBodyTaken } from './scavenge-assist.js'
@@ -181,7 +181,7 @@ export class Connection {
         if (!this.down) this.handleFrame(f)
       }
     } catch (err) {
-      this.destroy('protocol_error', err as Error)
+      this.destroy('protocol_error', this.named(err as Error))
     }
     if (this.down) return
     const s = this.conn.stream
@@ -302,19 +302,35 @@ export class Connection {
     try {
       this.pieceDone(d.piece)
     } catch (err) {
-      this.destroy('protocol_error', err as Error)
+      this.destroy('protocol_error', this.named(err as Error))
     }
     if (past > 0 && !this.down) this.receive(HEAD_READ.subarray(0, past), true)
   }
 
-  /** The frame decoder's refusal of a length prefix, as the message-size error naming the peer. */
+  /**
+   * An error that drops the connection, naming the peer: the frame decoder's refusal of a
+   * length prefix becomes the message-size error; the codec's (a frame that does not decode,
+   * or decodes into more than maxMessageTerms terms), which knows no peer, says who sent it.
+   */
   private named(err: Error): Error {
-    if ((err as NetkernelError).code !== 'ERR_FRAME_TOO_LARGE') return err
-    return new NetkernelError(
-      'ERR_MESSAGE_TOO_LARGE',
-      `${this.peer} announced a frame over maxMessageSize (${this.maxMessageSize} bytes): connection dropped; ${err.message}`,
-      { cause: err },
-    )
+    const code = (err as NetkernelError).code
+    if (code === 'ERR_FRAME_TOO_LARGE') {
+      return new NetkernelError(
+        'ERR_MESSAGE_TOO_LARGE',
+        `${this.peer} announced a frame over maxMessageSize (${this.maxMessageSize} bytes): connection dropped; ${err.message}`,
+        { cause: err },
+      )
+    }
+    if (err.message.includes(this.peer)) return err
+    if (code === 'ERR_DECODE' || code === 'ERR_UNKNOWN_EXTENSION') {
+      return new CodecError(code, `${this.peer} sent a malformed message: ${err.message}: connection dropped`, { cause: err })
+    }
+    if (code === 'ERR_MESSAGE_TOO_LARGE') {
+      return new NetkernelError('ERR_MESSAGE_TOO_LARGE', `${this.peer} sent a message too large: ${err.message}: connection dropped`, {
+        cause: err,
+      })
+    }
+    return err
   }
 
   private handleFrame(body: Buffer, owned = false): void {

@@ -6,7 +6,16 @@
 import { createRequire } from 'node:module'
 import { NetkernelError } from '../errors.js'
 import { checkDepth } from './depth-scan.js'
-import { EXT, MAX_TERM_DEPTH, decodeError, encodeError, extHeaderSize, unknownExtension, writeExtHeader } from './ext-codes.js'
+import {
+  EXT,
+  MAX_MESSAGE_TERMS,
+  MAX_TERM_DEPTH,
+  decodeError,
+  encodeError,
+  extHeaderSize,
+  unknownExtension,
+  writeExtHeader,
+} from './ext-codes.js'
 import { Tuple } from './tuple.js'
 import type { Atom } from './atom.js'
 import type { ImproperList } from './improper-list.js'
@@ -113,7 +122,7 @@ export interface LiteTermCodec {
  * `maxFrameBody`: encodeFrame refuses a larger body with CodecError ERR_MESSAGE_TOO_LARGE. This
  * codec learns the size only once the whole term is encoded.
  */
-export function createLiteCodec(maxFrameBody = Infinity): LiteTermCodec {
+export function createLiteCodec(maxFrameBody = Infinity, maxTerms = MAX_MESSAGE_TERMS): LiteTermCodec {
   const msgpack = msgpackLite()
   const { Encoder, Decoder } = msgpack
   const codec = msgpack.createCodec({ usemap: true, int64: true }) as LiteCodec
@@ -371,7 +380,7 @@ export function createLiteCodec(maxFrameBody = Infinity): LiteTermCodec {
       run('decode', () => {
         if (!(bytes instanceof Uint8Array)) throw decodeError(`expected a Buffer or Uint8Array, got ${typeof bytes}`)
         const buf = asBuffer(bytes)
-        checkDepth(buf) // msgpack-lite would run out of stack first (depth-scan.ts)
+        checkDepth(buf, maxTerms) // msgpack-lite would run out of stack first, or allocate it all (depth-scan.ts)
         const decoder = new Decoder({ codec })
         decoder.write(buf)
         const value = codec.decode(decoder)

@@ -58,12 +58,19 @@ export interface CodecOptions {
    * Default: no bound but the 4 GiB a length prefix can say.
    */
   maxFrameBody?: number
+  /**
+   * The most terms one decoded message may hold (a node's maxMessageTerms; every value counts);
+   * more throw ERR_MESSAGE_TOO_LARGE before the containers that would exceed it are made.
+   * Default MAX_MESSAGE_TERMS (ext-codes.ts).
+   */
+  maxTerms?: number
 }
 
 export function createCodec(name: CodecName = 'netkernel', opts: CodecOptions = {}): Codec {
   if (name === 'netkernel' || name === 'msgpackr') {
     const encoder = new TermEncoder(opts.maxFrameBody)
     const decoder = new TermDecoder()
+    if (opts.maxTerms !== undefined) decoder.maxTerms = opts.maxTerms
     return {
       name: 'netkernel',
       encode: value => encoder.encode(value),
@@ -74,7 +81,7 @@ export function createCodec(name: CodecName = 'netkernel', opts: CodecOptions = 
     }
   }
   if (name === 'msgpack-lite') {
-    const lite = createLiteCodec(opts.maxFrameBody)
+    const lite = createLiteCodec(opts.maxFrameBody, opts.maxTerms)
     return {
       name,
       encode: lite.encode,

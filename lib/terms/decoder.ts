@@ -1,7 +1,7 @@
 // netkernel's own MessagePack reader (the 'msgpackr' codec's decoder). Strict: one term, no
 // trailing bytes, only the extension types of ext-codes.ts; every failure is a CodecError.
-import { CodecError } from '../errors.js'
-import { EXT, MAX_TERM_DEPTH, decodeError, unknownExtension } from './ext-codes.js'
+import { type CodecError, NetkernelError } from '../errors.js'
+import { EXT, MAX_MESSAGE_TERMS, MAX_TERM_DEPTH, decodeError, tooManyTerms, unknownExtension } from './ext-codes.js'
 import { Tuple } from './tuple.js'
 import type { Pid } from './pid.js'
 import {
@@ -48,6 +48,13 @@ export interface TripleSlot {
 export const IN_SLOT: unique symbol = Symbol('netkernel.inSlot')
 
 export class TermDecoder {
+  /**
+   * The most terms one decode may make (every value read counts, the fields of a Pid's or a
+   * Ref's payload too); more throw ERR_MESSAGE_TOO_LARGE (ext-codes.ts MAX_MESSAGE_TERMS).
+   */
+  maxTerms = MAX_MESSAGE_TERMS
+  /** Terms the decode under way may still make. */
+  private terms = 0
   private owned = false
   private buf: Buffer = EMPTY
   /** Where the term being decoded starts in buf (errors give offsets from it). */
@@ -99,6 +106,7 @@ export class TermDecoder {
     this.pos = start
     this.end = end
     this.depth = 0
+    this.terms = this.maxTerms
     try {
       let value: unknown
       if (slot === undefined) {
@@ -115,7 +123,7 @@ export class TermDecoder {
       }
       return value
     } catch (error) {
-      if (error instanceof CodecError) throw error
+      if (error instanceof NetkernelError) throw error // (CodecError, and the terms bound's error)
       throw decodeError(`malformed term: ${(error as Error)?.message ?? String(error)}`, error)
     } finally {
       this.buf = EMPTY
@@ -151,6 +159,7 @@ export class TermDecoder {
 
   private read(): unknown {
     if (this.pos >= this.end) throw this.truncated()
+    if (--this.terms < 0) throw tooManyTerms(this.maxTerms)
     const b = this.buf[this.pos++]!
     if (b < 0x80) return b
     if (b < 0x90) return this.readPlain(b & 0x0f)
@@ -275,6 +284,11 @@ export class TermDecoder {
     return out
   }
 
+  /** A container announces n more terms: refused before it is made when the budget cannot hold them. */
+  private room(n: number): void {
+    if (n > this.terms) throw tooManyTerms(this.maxTerms)
+  }
+
   private enter(): void {
     if (++this.depth > MAX_TERM_DEPTH) throw decodeError(`term nested deeper than ${MAX_TERM_DEPTH} levels`)
   }
@@ -282,6 +296,7 @@ export class TermDecoder {
   private readArray(n: number): unknown[] {
     // Every element takes at least one byte: refuse a count the input cannot hold before allocating.
     if (n > this.end - this.pos) throw this.truncated()
+    this.room(n)
     this.enter()
     const out = new Array<unknown>(n)
     for (let i = 0; i < n; i++) out[i] = this.read()
@@ -291,6 +306,7 @@ export class TermDecoder {
 
   private readPlain(n: number): Record<string, unknown> {
     if (n * 2 > this.end - this.pos) throw this.truncated()
+    this.room(n * 2)
     this.enter()
     const out: Record<string, unknown> = {}
     for (let i = 0; i < n; i++) {
@@ -413,6 +429,7 @@ export class TermDecoder {
       n = this.u32()
     } else throw decodeError('malformed Tuple payload: expected a MessagePack array')
     if (n > this.end - this.pos) throw this.truncated()
+    this.room(n)
     this.enter()
     const out = new Tuple()
     for (let i = 0; i < n; i++) out.push(this.read())
@@ -525,6 +542,7 @@ export class TermDecoder {
       throw decodeError('malformed Map payload: expected a MessagePack map')
     }
     if (n * 2 > this.end - this.pos) throw this.truncated()
+    this.room(n * 2)
     this.enter()
     const out = new Map<unknown, unknown>()
     for (let i = 0; i < n; i++) {

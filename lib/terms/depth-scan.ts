@@ -7,17 +7,25 @@
 // array is the level; a Pid, Ref, Error, BitBinary, Port or OpaqueTerm payload is one level (an array whose fields may not nest, checked when it is
 // decoded); a BigInt's or unknown extension's bytes are skipped. Malformed or truncated
 // input ends the scan quietly: the decoder reports it.
-import { EXT, MAX_TERM_DEPTH, decodeError } from './ext-codes.js'
+// The same pass counts the terms (every value: each element, key and value; an extension is one)
+// and refuses more than maxTerms as soon as a container announces them, before msgpack-lite
+// allocates anything.
+import { EXT, MAX_MESSAGE_TERMS, MAX_TERM_DEPTH, decodeError, tooManyTerms } from './ext-codes.js'
 
-/** Throws CodecError ERR_DECODE when the term in buf nests deeper than MAX_TERM_DEPTH. */
-export function checkDepth(buf: Uint8Array): void {
+/**
+ * Throws CodecError ERR_DECODE when the term in buf nests deeper than MAX_TERM_DEPTH, and
+ * ERR_MESSAGE_TOO_LARGE when it holds more than `maxTerms` terms.
+ */
+export function checkDepth(buf: Uint8Array, maxTerms = MAX_MESSAGE_TERMS): void {
   const end = buf.length
+  let terms = maxTerms
   // remaining[d]: values still to come in the open container at depth d + 1.
   const remaining: number[] = []
   let depth = 0
   let pos = 0
   while (pos < end) {
     const b = buf[pos++]!
+    if (--terms < 0) throw tooManyTerms(maxTerms)
     let children = -1
     let skip = 0
     if (b < 0x80 || b >= 0xe0) {
@@ -91,7 +99,10 @@ export function checkDepth(buf: Uint8Array): void {
           if (b < 0xd4) pos += b === 0xc7 ? 1 : b === 0xc8 ? 2 : 4
           const type = buf[pos++]
           // A Map's payload is read through: its map stands for the extension.
-          if (type === EXT.MAP || type === EXT.TUPLE || type === EXT.IMPROPER_LIST) continue
+          if (type === EXT.MAP || type === EXT.TUPLE || type === EXT.IMPROPER_LIST) {
+            terms++ // (the payload's own container is the term)
+            continue
+          }
           // A Pid, Ref or Error payload is one array of scalars (ext-payloads.ts nestedField).
           if (
             type === EXT.PID ||
@@ -117,6 +128,8 @@ export function checkDepth(buf: Uint8Array): void {
     }
     pos += skip
     if (children >= 0) {
+      // (a count beyond the input is the decoder's to report: truncated)
+      if (children > terms && children <= end - pos) throw tooManyTerms(maxTerms)
       if (depth + 1 > MAX_TERM_DEPTH) throw decodeError(`term nested deeper than ${MAX_TERM_DEPTH} levels`)
       if (children > 0) {
         remaining[depth++] = children
