@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process'
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import ts from 'typescript'
 import { consumerProject, entryPoints, packedTarball, toolEnv, tsc } from './fixtures/packed.js'
 
 const exec = promisify(execFile)
@@ -125,6 +126,64 @@ t.test('tsc --strict --module nodenext of ESM and CJS files importing every entr
   const { ok, output } = await tsc(dir, ['entries.ts', 'entries.cts'])
   t.equal(output, '', 'no diagnostics')
   t.ok(ok, 'tsc exits 0')
+})
+
+t.test('every value the declarations export exists at runtime, through import and require', async t => {
+  // A class exported as a type only (`export type { C }`) came out of the declaration bundle as
+  // a plain export of a declared class: `x instanceof C` compiled, then the import failed.
+  const code = entries.filter(e => !e.endsWith('/package.json'))
+  writeFileSync(join(dir, 'values.ts'), code.map((e, i) => `import * as v${i} from ${JSON.stringify(e)}`).join('\n'))
+  const program = ts.createProgram([join(dir, 'values.ts')], {
+    strict: true,
+    noEmit: true,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+  })
+  const checker = program.getTypeChecker()
+  const values: Record<string, string[]> = {}
+  for (const stmt of program.getSourceFile(join(dir, 'values.ts'))!.statements) {
+    if (!ts.isImportDeclaration(stmt)) continue
+    const entry = (stmt.moduleSpecifier as ts.StringLiteral).text
+    const mod = checker.getSymbolAtLocation(stmt.moduleSpecifier)
+    t.ok(mod, `${entry} has declarations`)
+    if (mod === undefined) continue
+    values[entry] = checker
+      .getExportsOfModule(mod)
+      .filter(s => {
+        const target = (s.flags & ts.SymbolFlags.Alias) !== 0 ? checker.getAliasedSymbol(s) : s
+        const typeOnly = s.declarations?.some(d => ts.isExportSpecifier(d) && (d.isTypeOnly || d.parent.parent.isTypeOnly))
+        return (target.flags & ts.SymbolFlags.Value) !== 0 && !typeOnly
+      })
+      .map(s => s.name)
+  }
+  const keys = (load: (e: string) => string): string =>
+    [
+      'const out = {}',
+      ...code.map(e => `out[${JSON.stringify(e)}] = Object.keys(${load(JSON.stringify(e))})`),
+      'console.log(JSON.stringify(out))',
+    ].join('\n')
+  writeFileSync(
+    join(dir, 'keys.mjs'),
+    keys(e => `await import(${e})`),
+  )
+  writeFileSync(
+    join(dir, 'keys.cjs'),
+    keys(e => `require(${e})`),
+  )
+  for (const file of ['keys.mjs', 'keys.cjs']) {
+    const runtime = JSON.parse((await exec(process.execPath, [file], { cwd: dir, env: toolEnv(), timeout: 30_000 })).stdout) as Record<
+      string,
+      string[]
+    >
+    for (const e of code) {
+      t.ok((values[e]?.length ?? 0) > 0, `${e}: its declarations export values`)
+      t.same(
+        (values[e] ?? []).filter(n => !runtime[e]!.includes(n)),
+        [],
+        `${file} ${e}: every value its declarations export is there`,
+      )
+    }
+  }
 })
 
 t.test('the shipped example authenticator type-checks in a consumer project as it is', async t => {
