@@ -113,7 +113,12 @@ export async function epmdMain(argv: string[], io: EpmdMainIo = {}): Promise<num
       return stopped ? 0 : 1
     }
   } catch (err) {
-    stderr.write(`netkernel epmd: ${(err as Error).message}\n`)
+    // A port mapper that is not relaxed closes the connection on STOP_REQ, as Erlang's does.
+    const hint =
+      values.stop !== undefined && /closed the connection/.test((err as Error).message)
+        ? " (a port mapper serves --stop only when it runs relaxed: netkernel epmd --relaxed, or ERL_EPMD_RELAXED_COMMAND_CHECK=1 in its environment, as Erlang's epmd)"
+        : ''
+    stderr.write(`netkernel epmd: ${(err as Error).message}${hint}\n`)
     return 1
   }
 

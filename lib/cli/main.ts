@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-// `netkernel <command>`: shell, epmd, node, top, certs, demo, bench.
+// `netkernel <command>`: shell, epmd, node, top, certs, demo, bench; --version.
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { epmdMain } from './epmd.js'
 import { nodeMain } from './node-cmd.js'
 import { demoMain } from './demo.js'
@@ -17,7 +20,19 @@ commands:
   demo    the seed's examples across separate OS processes
   bench   the side-by-side benchmark against Erlang/OTP (from a source checkout)
 
-Run 'netkernel <command> --help' for a command's options.`
+Run 'netkernel <command> --help' for a command's options; 'netkernel --version' for the version.`
+
+/** The version in netkernel's package.json, found upward from this file (sources or dist/). */
+function version(): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  for (let i = 0; i < 5; i++, dir = dirname(dir)) {
+    const file = join(dir, 'package.json')
+    if (!existsSync(file)) continue
+    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string }
+    if (pkg.name === 'netkernel' && pkg.version !== undefined) return pkg.version
+  }
+  return 'unknown'
+}
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
   shell: shellMain,
@@ -35,6 +50,10 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     process.stdout.write(USAGE + '\n')
     return cmd === undefined ? 1 : 0
+  }
+  if (cmd === '--version' || cmd === '-v' || cmd === 'version') {
+    process.stdout.write(`netkernel ${version()}\n`)
+    return 0
   }
   const run = commands[cmd]
   if (run === undefined) {
