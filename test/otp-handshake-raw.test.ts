@@ -218,6 +218,41 @@ t.test('a dialler lacking mandatory flags is answered not_allowed and reported',
   )
 })
 
+t.test("a dialler claiming the node's own name is answered nok (as OTP does) and refused; the node goes on", async t => {
+  const node = await otpNode(t, 'rawself')
+  const ups: string[] = []
+  node.on('nodeup', (n: string) => void ups.push(n))
+  const other = await RawPeer.connect(node.address!.port)
+  t.teardown(() => other.close())
+  other.send(nameN(OTP25, 4, full('bystander')))
+  t.equal(text(await other.recv()), 'sok')
+  await finishAsDialler(t, other, node)
+  await waitFor(() => ups.includes(full('bystander')), 3000, 'the bystander up')
+
+  const err = nextEvent<[string | undefined, { code: string; error: Error }]>(node, 'connectError')
+  const p = await RawPeer.connect(node.address!.port)
+  t.teardown(() => p.close())
+  p.send(nameN(OTP25, 5, node.name))
+  // OTP 25 answers nok here and closes (its net_kernel gets no connection id for node()).
+  t.equal(text(await p.recv()), 'snok', 'status nok, as an erl node answers a claim of its own name')
+  t.equal(await p.recv(), undefined, 'then closed, with no challenge')
+  const [name, info] = await err
+  t.equal(name, node.name, 'reported under the claimed name')
+  t.equal(info.code, 'ERR_HANDSHAKE')
+  t.equal(info.error.name, 'HandshakeError')
+  t.match(info.error.message, /connection from 127\.0\.0\.1:\d+ claims to be rawself@\S+, this node's own name/)
+  t.same(node.nodes('connected'), [full('bystander')], 'not its own peer; the other connection untouched')
+  t.notOk(ups.includes(node.name), 'no nodeup for itself')
+  t.notOk(other.closed, "the other peer's socket is still open")
+
+  // And a proper one still works.
+  const q = await RawPeer.connect(node.address!.port)
+  t.teardown(() => q.close())
+  q.send(nameN(OTP25, 6, full('after')))
+  t.equal(text(await q.recv()), 'sok')
+  await finishAsDialler(t, q, node)
+})
+
 t.test('a wrong digest: no ack, ERR_AUTH_FAILED naming node and address', async t => {
   const node = await otpNode(t, 'rawauth')
   const err = nextEvent<[string | undefined, { code: string; error: Error }]>(node, 'connectError')

@@ -30,6 +30,7 @@ const REFUSALS: Record<string, { code: ErrorCode; text: string }> = {
   wrong_node: { code: 'ERR_WRONG_NODE', text: 'the node listening there is not the node that was dialled' },
   bad_name: { code: 'ERR_BAD_NODE_NAME', text: 'the hello names an illegal node' },
   version: { code: 'ERR_INCOMPATIBLE', text: 'incompatible protocol version' },
+  own_name: { code: 'ERR_HANDSHAKE', text: 'the hello claims the name of the node it reached (two nodes share a name, or a forgery)' },
 }
 
 function refusal(s: string): { code: ErrorCode; text: string } {

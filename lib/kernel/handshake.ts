@@ -53,7 +53,10 @@ export interface HandshakeDeps {
   setup?(ev: HandshakeEvent): Verdict
   /** Responder, once the hello's name is known to be legal: slow down a failing claimer. */
   throttle?(name: string, signal: AbortSignal): Promise<void>
-  /** Erlang/OTP responder: the name message's name is legal (it names the peer in reports from now on). */
+  /**
+   * Responder: the claimed name passed the first checks (native: legal, the version and name
+   * form, addressed to us; Erlang/OTP: legal) and names the peer in reports from now on.
+   */
   named?(name: string): void
   /** Erlang/OTP responder: take OTP handshakes (the node option `erlang`); else they are answered not_allowed. */
   erlang?: boolean
@@ -91,6 +94,14 @@ export interface Established {
 
 function authContext(d: HandshakeDeps, conn: Conn, peerName: string, role: AuthContext['role'], signal: AbortSignal): AuthContext {
   return { localName: d.localName, peerName, role, conn, cookies: d.cookies, signal }
+}
+
+/** A hello (or OTP name message) from `address` claimed `local`, the name of the node it reached. */
+export function ownNameError(local: string, address: string): HandshakeError {
+  return new HandshakeError(
+    'ERR_HANDSHAKE',
+    `${local}: the connection from ${address} claims to be ${local}, this node's own name: refused (two nodes share a name, or a forgery)`,
+  )
 }
 
 /** The dialling side. Rejects with a NetkernelError naming both nodes. */
@@ -158,6 +169,14 @@ export async function respondHandshake(d: HandshakeDeps, conn: Conn, signal: Abo
     if (hello.v !== PROTOCOL_VERSION) refuse('version', peer)
     if ((hello.long === true) !== d.longNames) refuse('name_form', peer)
     if (hello.to !== d.localName) refuse('wrong_node', peer)
+    d.named?.(peer)
+    if (peer === d.localName) {
+      // A peer claiming this node's own name would make the node its own peer: nodeup for
+      // itself, and signals "from its own processes" past the dispatcher's check that a peer
+      // speaks only for its node. OTP refuses it too (status nok: no connection id for node()).
+      ch.send({ t: 'status', s: 'own_name' })
+      throw ownNameError(d.localName, address)
+    }
     await d.throttle?.(peer, signal)
     const hidden = hello.hidden === true
     const allowed = await d.allowNode(peer, { address: conn.remoteAddress, hidden })

@@ -29,7 +29,7 @@
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto'
 import type { Conn } from '../../transport.js'
 import type { Established, HandshakeDeps } from '../handshake.js'
-import { verdict } from '../handshake.js'
+import { ownNameError, verdict } from '../handshake.js'
 import { refusalError } from '../handshake-channel.js'
 import { OtpChannel } from './otp-channel.js'
 import { DFLAG, DFLAGS_OFFERED, missingFlags, negotiate, otpFlagList } from './flags.js'
@@ -268,6 +268,10 @@ export async function respondOtpHandshake(d: HandshakeDeps, conn: Conn, signal: 
         ),
       )
     }
+    // This node's own name: after the flags, OTP answers nok (its net_kernel gets no
+    // connection id for node()) and logs "Cannot get connection id for node" [measured, OTP
+    // 25]; so does this node, with a typed error naming the address.
+    if (peer === d.localName) refuse('nok', ownNameError(d.localName, address))
     await d.throttle?.(peer, signal)
     const hidden = (hello.flags & DFLAG.PUBLISHED) === 0n
     const allowed = await d.allowNode(peer, { address: conn.remoteAddress, hidden })
