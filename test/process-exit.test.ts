@@ -3,6 +3,7 @@
 import t from 'tap'
 import { Runtime, ProcessExit, type Proc } from '../lib/process/runtime.js'
 import { Pid } from '../lib/terms/pid.js'
+import { atom } from '../lib/terms/atom.js'
 
 const tick = async (n = 1): Promise<void> => {
   for (let i = 0; i < n; i++) await new Promise(resolve => setImmediate(resolve))
@@ -221,6 +222,78 @@ t.test('exit/2 rules: normal ignored unless trapping or to self; dead pid is a n
   tr.proc().exit(tr.pid, 'note')
   await tick()
   t.same(tr.msgs.at(-1), ['EXIT', tr.pid, 'note'])
+})
+
+t.test("the atoms normal and kill (Atom objects) are the reasons 'normal' and 'kill'", async t => {
+  await t.test("proc.exit(atom('normal')) does not kill a linked process; a trapping one sees 'normal'", async t => {
+    const rt = newRuntime()
+    const a = idle(rt)
+    const tr = trapper(rt)
+    await tick()
+    const p = rt.spawn(proc => {
+      proc.link(a)
+      proc.link(tr.pid)
+      proc.exit(atom('normal'))
+    })
+    const why = reasonOf(rt, p)
+    await tick(2)
+    t.ok(rt.isAlive(a), 'the non-trapping partner survives')
+    t.same(tr.msgs, [['EXIT', p, 'normal']], "the trapping one gets EXIT with 'normal'")
+    t.equal(await why, 'noproc')
+  })
+
+  await t.test("exit/2 with atom('normal') does not kill a non-trapping process", async t => {
+    const rt = newRuntime()
+    const a = idle(rt)
+    const tr = trapper(rt)
+    await tick()
+    rt.exit(a, atom('normal'))
+    t.ok(rt.isAlive(a), 'from outside a process')
+    tr.proc().exit(a, atom('normal'))
+    t.ok(rt.isAlive(a), 'from a process')
+    rt.exit(tr.pid, atom('normal'))
+    await tick()
+    t.same(tr.msgs, [['EXIT', new Pid('a@h', 0, 0, 1), 'normal']], 'a trapping process gets it as a message')
+  })
+
+  await t.test("exit/2 with atom('kill') cannot be trapped and reports 'killed'", async t => {
+    const rt = newRuntime()
+    const tr = trapper(rt)
+    const watcher = trapper(rt)
+    await tick()
+    watcher.proc().link(tr.pid)
+    const why = reasonOf(rt, tr.pid)
+    await tick()
+    rt.exit(tr.pid, atom('kill'))
+    t.notOk(rt.isAlive(tr.pid), 'the trapping process is dead')
+    t.equal(await why, 'killed')
+    t.same(tr.msgs, [], 'it never saw an EXIT message')
+    t.same(watcher.msgs, [['EXIT', tr.pid, 'killed']])
+    const other = trapper(rt)
+    await tick()
+    watcher.proc().exit(other.pid, atom('kill'))
+    t.notOk(rt.isAlive(other.pid), 'from a process as well')
+  })
+
+  await t.test("exiting with atom('kill') sends a trappable 'kill' through links, as the string does", async t => {
+    const rt = newRuntime()
+    const tr = trapper(rt)
+    await tick()
+    const p = rt.spawn(proc => proc.exit(atom('kill')), { link: tr.pid })
+    await tick(2)
+    t.same(tr.msgs, [['EXIT', p, 'kill']])
+    t.ok(rt.isAlive(tr.pid))
+  })
+
+  await t.test('other atoms stay atoms', async t => {
+    const rt = newRuntime()
+    const tr = trapper(rt)
+    await tick()
+    rt.exit(tr.pid, atom('shutdown'))
+    await tick()
+    t.equal(tr.msgs.length, 1)
+    t.equal((tr.msgs[0] as unknown[])[2], atom('shutdown'))
+  })
 })
 
 t.test("link to a dead pid: 'noproc' exit signal (EXIT message when trapping)", async t => {

@@ -26,6 +26,15 @@ export class ProcessExit {
   }
 }
 
+/**
+ * An exit reason as the runtime reads it: the atoms `normal` and `kill` (an `Atom`, say taken
+ * out of Erlang data) are the strings 'normal' and 'kill', whose meaning OTP fixes — exit(normal)
+ * never kills a linked process, exit(Pid, kill) cannot be trapped. Any other reason is kept.
+ */
+export function exitReason(reason: unknown): unknown {
+  return isAtom(reason) && (reason.name === 'normal' || reason.name === 'kill') ? reason.name : reason
+}
+
 /** A short printable form of an exit reason, for log lines and messages. */
 export function describeReason(reason: unknown): string {
   if (typeof reason === 'string') return reason

@@ -6,7 +6,7 @@ import { NetkernelError, SpawnError } from '../errors.js'
 import { childLogger, silentLogger, type Logger } from '../logger.js'
 import { Pid } from '../terms/pid.js'
 import { Ref } from '../terms/ref.js'
-import { ProcessExit, describeReason } from './exit.js'
+import { ProcessExit, describeReason, exitReason } from './exit.js'
 import { Links } from './links.js'
 import { Modules } from './modules.js'
 import { Monitors } from './monitors.js'
@@ -289,7 +289,8 @@ export class ProcessSystem {
   // ---- exit signals and termination -------------------------------------------------
 
   /** exit/2 from `from` (a local pid, or the node) to any pid. */
-  exitSignal(to: Pid, reason: unknown, from: Pid): void {
+  exitSignal(to: Pid, why: unknown, from: Pid): void {
+    const reason = exitReason(why)
     if (to.node !== this.node) {
       this.remote?.exit(from, to, reason, false)
       return
@@ -299,8 +300,9 @@ export class ProcessSystem {
   }
 
   /** Erlang's receive-side rules for an exit signal that reached live process `p`. */
-  applySignal(p: Process, from: Pid, reason: unknown, viaLink: boolean): void {
+  applySignal(p: Process, from: Pid, why: unknown, viaLink: boolean): void {
     if (p.dead) return
+    const reason = exitReason(why)
     if (!viaLink && reason === 'kill') {
       this.terminate(p, 'killed')
     } else if (p.trap) {
@@ -330,8 +332,9 @@ export class ProcessSystem {
   }
 
   /** End `p` with `reason`: free its name, fire its links and monitors. */
-  terminate(p: Process, reason: unknown): void {
+  terminate(p: Process, why: unknown): void {
     if (p.dead) return
+    const reason = exitReason(why)
     p.die(reason)
     this.table.delete(p.self.id)
     p.onExit?.(reason)
