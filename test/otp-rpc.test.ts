@@ -82,6 +82,27 @@ t.test('erl calls the JS node', { skip }, async t => {
   t.equal(await erl.eval(`rpc:call(JS, r, nofun, []).`), "{badrpc,{'EXIT',{undef,[{r,nofun,[],[]}]}}}", 'unknown function: undef')
   t.equal(await erl.eval(`rpc:call(JS, nomod, f, [1]).`), "{badrpc,{'EXIT',{undef,[{nomod,f,[1],[]}]}}}", 'unknown module: undef')
 
+  // Arity: fewer arguments than the function's parameters (after proc) is undef, as for M:F/A
+  // that does not exist; more are allowed (defaults, rest parameters).
+  t.equal(await erl.eval(`rpc:call(JS, r, echo, []).`), "{badrpc,{'EXIT',{undef,[{r,echo,[],[]}]}}}", 'echo/0: undef')
+  t.equal(await erl.eval(`rpc:call(JS, r, add, [1]).`), "{badrpc,{'EXIT',{undef,[{r,add,[1],[]}]}}}", 'add/1: undef')
+  t.equal(
+    await erl.eval(`try erpc:call(JS, r, add, [1]) catch C12:R12 -> {C12, R12} end.`),
+    '{error,{exception,undef,[{r,add,[1],[]}]}}',
+    'erpc:call of add/1: error undef',
+  )
+  t.equal(await erl.eval(`erpc:call(JS, r, echo, [x]).`), 'x', 'echo/1 runs')
+  t.equal(await erl.eval(`rpc:call(JS, r, add, [1, 2, 3]).`), '3', 'more arguments than parameters: allowed')
+  t.equal(await erl.eval(`rpc:call(JS, r, opt, [1]).`), '11', 'a default parameter need not be given')
+  t.equal(await erl.eval(`erpc:call(JS, r, rest, []).`), '0', 'a rest parameter takes none')
+  t.equal(
+    await erl.eval(
+      `{P13, M13} = spawn_monitor(JS, r, add, [1]), receive {'DOWN', M13, process, P13, R13} -> R13 after 5000 -> timeout end.`,
+    ),
+    '{undef,[{r,add,[1],[]}]}',
+    'spawn/4 of add/1: a pid that exits with undef',
+  )
+
   // Casts: the function runs, the caller gets its messages.
   t.equal(await erl.eval(`rpc:cast(JS, r, tell, [self(), 1]).`), 'true')
   t.equal(await erl.eval(`receive [0] -> got after 5000 -> timeout end.`), 'got', 'rpc:cast ran')

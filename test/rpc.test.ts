@@ -49,6 +49,35 @@ t.test('results: values, an async function, terms both ways; the function ran in
   t.equal(await a.rpc(b.name, 'r', 'later', [0, null]), null, 'and null stays null')
 })
 
+t.test('arity: fewer arguments than the function needs are refused as unknown code; more are allowed', async t => {
+  const { a, b } = await pair(t)
+  for (const [node, where] of [
+    [b.name, 'on a peer'],
+    [a.name, 'on the own node'],
+  ] as const) {
+    const e0 = await rejection(a.rpc(node, 'r', 'echo', []))
+    t.type(e0, SpawnError, `echo/0 ${where}`)
+    t.match(e0, { code: 'ERR_SPAWN_UNKNOWN_FUNCTION', message: /no function echo\/0 \(echo needs at least 1 argument\)/ })
+    t.match(await rejection(a.rpc(node, 'r', 'add', [1])), { code: 'ERR_SPAWN_UNKNOWN_FUNCTION', message: /add\/1/ }, `add/1 ${where}`)
+    t.match(
+      await rejection(inProcess(a, proc => proc.rpc(node, 'r', 'add', [1]))),
+      { code: 'ERR_SPAWN_UNKNOWN_FUNCTION' },
+      `proc.rpc of add/1 ${where}`,
+    )
+    t.match(await rejection(a.spawn(node, 'r', 'add', [1])), { code: 'ERR_SPAWN_UNKNOWN_FUNCTION' }, `spawn of add/1 ${where}`)
+    t.match(
+      await rejection(inProcess(a, proc => proc.spawnLink(node, 'r', 'echo', []))),
+      { code: 'ERR_SPAWN_UNKNOWN_FUNCTION' },
+      `spawnLink of echo/0 ${where}`,
+    )
+    t.equal(await a.rpc(node, 'r', 'echo', ['x']), 'x', `echo/1 runs ${where}`)
+    t.equal(await a.rpc(node, 'r', 'add', [1, 2, 3]), 3, `more arguments than parameters ${where}`)
+    t.equal(await a.rpc(node, 'r', 'opt', [1]), 11, `a default parameter need not be given ${where}`)
+    t.equal(await a.rpc(node, 'r', 'opt', [1, 2]), 3)
+    t.equal(await a.rpc(node, 'r', 'rest', []), 0, `a rest parameter takes none ${where}`)
+  }
+})
+
 t.test('exceptions: error, throw, exit, killed — RpcError with kind and reason', async t => {
   const { a, b } = await pair(t)
 

@@ -112,7 +112,7 @@ export class ProcessSystem {
   }
 
   spawnModule(mod: string, fun: string, args: unknown[], linkTo?: Pid, onExit?: (reason: unknown) => void): Process {
-    const f = this.modules.resolve(mod, fun, this.node)
+    const f = this.modules.resolve(mod, fun, this.node, args)
     if (!Array.isArray(args)) {
       throw new NetkernelError('ERR_BAD_ARGUMENT', `spawn ${mod}:${fun} on ${this.node}: args must be an array`)
     }
@@ -153,7 +153,7 @@ export class ProcessSystem {
    * throws ends its process with the thrown value as reason, quietly: the caller has it.
    */
   callModule(mod: string, fun: string, args: unknown[]): RpcCall {
-    const f = this.modules.resolve(mod, fun, this.node)
+    const f = this.modules.resolve(mod, fun, this.node, args)
     if (!Array.isArray(args)) {
       throw new NetkernelError('ERR_BAD_ARGUMENT', `rpc ${mod}:${fun} on ${this.node}: args must be an array`)
     }
