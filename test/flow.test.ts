@@ -40,14 +40,15 @@ t.test('large and small messages', async t => {
       await proc.spawn(bar.name, 'flow', 'tap', ['small_sink', proc.self])
       await new Promise(r => setTimeout(r, 50))
       for (let i = 0; i < big; i++) proc.send(collector, [i, Buffer.alloc(1 << 20, i)])
-      // Queued after 8 MB in the same turn: without fragments it would leave after all of it.
-      proc.send(['small_sink', bar.name], 'small')
+      // Queued after 8 MB in the same turn, by another process (one process's signals leave in
+      // the order it sent them): without fragments it would leave after all of it.
+      foo.spawn(async other => void other.send(['small_sink', bar.name], 'small'))
       const first = await proc.receive(m => Array.isArray(m) && (m[0] === 'tapped' || m[0] === 'collected'), { timeout: 30_000 })
       const second = await proc.receive(m => Array.isArray(m) && (m[0] === 'tapped' || m[0] === 'collected'), { timeout: 30_000 })
       proc.send(['small_sink', bar.name], 'stop')
       return [first, second] as [unknown[], unknown[]]
     })
-    t.equal(result[0][0], 'tapped', 'the small message overtook the 8 MB stream to another process')
+    t.equal(result[0][0], 'tapped', 'the small message of another process overtook the 8 MB stream')
     t.equal(result[1][0], 'collected', 'and the stream still arrived')
     t.equal((result[1][1] as unknown[]).length, big)
   })

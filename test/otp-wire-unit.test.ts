@@ -211,7 +211,7 @@ t.test('UNLINK_ID is acknowledged on the connection before the unlink is dispatc
   const [ack, key] = sent[0]!
   t.ok(ack instanceof OtpMessage)
   t.same(encode(w, ack).subarray(4), headerFrame(T(I(36), I(77), PID(ME, 12), PID(PEER, 85))), '{36, Id, To, From}')
-  t.equal(key, 85, 'ordered with the other signals to that pid')
+  t.equal(key, 12, 'ordered with the other signals of the unlinked process (its order key)')
 })
 
 t.test('ALIAS_SEND is dropped, counted and logged once', async t => {

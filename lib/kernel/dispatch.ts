@@ -215,16 +215,21 @@ export function createDispatcher(d: DispatchDeps): Dispatcher {
   const rpc = async (conn: Connection, id: number, req: SignalDetails['rpc']): Promise<void> => {
     const peer = conn.peer
     const { module: m, function: fn } = req
-    const key = req.from?.id // ordered with what the function sends to its caller
+    // Order keys are senders' (outbound.ts): a refusal has none; the reply is the call
+    // process's, ordered behind what the function sent before it ended.
+    const key = undefined
     const what = `${m}:${fn}/${req.args.length}`
     let outcome: Promise<RpcOutcome>
+    let replyKey: number
     try {
       if (d.policy.allowSpawn !== undefined && !(await d.policy.allowSpawn(peer, m, fn))) {
         refusals.refuse(peer, 'rpc', 'ERR_SPAWN_NOT_ALLOWED', req, 'refused by policy.allowSpawn')
         badrpc(conn, id, key, 'ERR_SPAWN_NOT_ALLOWED', `${localName} does not allow ${peer} to call ${m}:${fn}`)
         return
       }
-      outcome = runtime.callModule(m, fn, req.args).outcome
+      const call = runtime.callModule(m, fn, req.args)
+      outcome = call.outcome
+      replyKey = call.pid.id
     } catch (err) {
       const e = err as NetkernelError
       const code = e instanceof SpawnError ? e.code : typeof e?.code === 'string' ? e.code : 'ERR_SPAWN_FAILED'
@@ -232,7 +237,7 @@ export function createDispatcher(d: DispatchDeps): Dispatcher {
       badrpc(conn, id, key, code, e?.message ?? String(err))
       return
     }
-    rpcReply(conn, id, key, what, await outcome)
+    rpcReply(conn, id, replyKey, what, await outcome)
   }
 
   const rpcCall = (conn: Connection, f: unknown[]): void => {
@@ -253,7 +258,7 @@ export function createDispatcher(d: DispatchDeps): Dispatcher {
       throw err
     }
     if (allowSignal !== undefined && !permitted(peer, 'rpc', req)) {
-      badrpc(conn, id, req.from?.id, 'ERR_SIGNAL_NOT_ALLOWED', `${localName} does not allow ${peer} to call ${req.module}:${req.function}`)
+      badrpc(conn, id, undefined, 'ERR_SIGNAL_NOT_ALLOWED', `${localName} does not allow ${peer} to call ${req.module}:${req.function}`)
       return
     }
     rpc(conn, id, req).catch((err: unknown) =>

@@ -37,37 +37,41 @@ export class KernelRemote implements Remote {
     private readonly erlangRpc?: ErlangRpc,
   ) {}
 
-  // Every signal carries an order key — the destination pid's id, or the registered name —
-  // so that it never overtakes a large message to the same destination still in flight.
+  // Every signal carries an order key, its sender's (orderKey): a signal never overtakes a
+  // large message its sender sent before, still in flight, whatever either was addressed to —
+  // a pid or a registered name may be the same process (keys by destination let a message to a
+  // pid overtake a large one sent to its name, and an EXIT the message before it). As on OTP's
+  // connections, a process's signals leave in the order it sent them; other processes' small
+  // messages still pass its large ones.
 
-  send(_from: Pid | undefined, to: Pid, msg: unknown): boolean {
-    return this.k.send(to.node, [SEND, to, msg], to.id)
+  send(from: Pid | undefined, to: Pid, msg: unknown): boolean {
+    return this.k.send(to.node, [SEND, to, msg], orderKey(from))
   }
 
   regSend(from: Pid | undefined, name: string, node: string, msg: unknown): boolean {
-    return this.k.send(node, [REG_SEND, from ?? null, name, msg], name)
+    return this.k.send(node, [REG_SEND, from ?? null, name, msg], orderKey(from))
   }
 
   link(from: Pid, to: Pid): void {
-    this.k.send(to.node, [LINK, from, to], to.id)
+    this.k.send(to.node, [LINK, from, to], from.id)
   }
 
   unlink(from: Pid, to: Pid): void {
-    this.k.send(to.node, [UNLINK, from, to], to.id)
+    this.k.send(to.node, [UNLINK, from, to], from.id)
   }
 
   exit(from: Pid, to: Pid, reason: unknown, viaLink: boolean): void {
-    this.k.send(to.node, [viaLink ? EXIT : EXIT2, from, to, reason], to.id)
+    this.k.send(to.node, [viaLink ? EXIT : EXIT2, from, to, reason], from.id)
   }
 
   monitor(from: Pid, target: Pid | RemoteName, ref: Ref): void {
-    if (target instanceof Pid) this.k.send(target.node, [MONITOR, from, target, ref], target.id)
-    else this.k.send(target[1], [MONITOR, from, target[0], ref], target[0])
+    if (target instanceof Pid) this.k.send(target.node, [MONITOR, from, target, ref], from.id)
+    else this.k.send(target[1], [MONITOR, from, target[0], ref], from.id)
   }
 
   demonitor(from: Pid, target: Pid | RemoteName, ref: Ref): void {
-    if (target instanceof Pid) this.k.send(target.node, [DEMONITOR, from, target, ref], target.id)
-    else this.k.send(target[1], [DEMONITOR, from, target[0], ref], target[0])
+    if (target instanceof Pid) this.k.send(target.node, [DEMONITOR, from, target, ref], from.id)
+    else this.k.send(target[1], [DEMONITOR, from, target[0], ref], from.id)
   }
 
   drain(node: string, signal?: AbortSignal): Promise<void> {
@@ -78,10 +82,10 @@ export class KernelRemote implements Remote {
     return this.k.busy(node)
   }
 
-  down(watcher: Pid, ref: Ref, _target: Pid | string, reason: unknown): void {
+  down(watcher: Pid, ref: Ref, _target: Pid | string, reason: unknown, from?: Pid): void {
     // A DOWN only makes sense on a live connection: if it is gone, the watcher's side has
-    // already seen 'noconnection'.
-    if (this.k.isConnected(watcher.node)) this.k.send(watcher.node, [DOWN, watcher, ref, reason], watcher.id)
+    // already seen 'noconnection'. It comes after what the process that died sent.
+    if (this.k.isConnected(watcher.node)) this.k.send(watcher.node, [DOWN, watcher, ref, reason], orderKey(from))
   }
 
   spawn(from: Pid | undefined, node: string, mod: string, fun: string, args: unknown[], opts: SpawnOptions): Promise<Pid> {
@@ -130,4 +134,15 @@ export class KernelRemote implements Remote {
   isConnected(node: string): boolean {
     return this.k.isConnected(node)
   }
+}
+
+/** The order key of signals no process sent (pid ids are never negative). */
+const NO_SENDER = -1
+
+/**
+ * The order key of the signals of `from`: its pid's id (unique among this node's processes),
+ * or NO_SENDER for what is sent from outside any process (node.send), ordered among itself.
+ */
+function orderKey(from: Pid | undefined): number {
+  return from === undefined ? NO_SENDER : from.id
 }

@@ -5,8 +5,8 @@
 //   see fragments.ts), one fragment per active large frame per turn, after the small
 //   frames of that turn: a 1 MB message delays other traffic by about one 64 KB write.
 // - At most ACTIVE_STREAMS large frames are cut into fragments at a time (fragments.ts).
-// - Order per destination holds: while a large frame to a destination (its order key: the
-//   pid id or registered name) is in flight, later frames to it wait behind it.
+// - Order per sender holds: while a large frame with an order key (its sender's, outbound.ts)
+//   is in flight, later frames with that key wait behind it, whatever they are addressed to.
 // - The acknowledgement window (fragments.ts ackFrame): while small frames share the
 //   connection with large ones, at most WINDOW fragment bytes are unacknowledged, so a small
 //   frame waits behind little; while only large frames go, up to OPEN_WINDOW are, so the
@@ -80,7 +80,7 @@ interface Stream {
   key: OrderKey
   /** The buffer `body` lives in when the outbox encoded it (reusable once written), else null. */
   owner: Buffer | null
-  /** Whole frames to the same destination queued behind this one. */
+  /** Whole frames with the same order key (from the same sender) queued behind this one. */
   tail: Buffer[]
 }
 
@@ -137,11 +137,19 @@ export class Outbox {
   private readonly batchesWriting: Buffer[] = []
   /** A batch was flushed since the last trimSpares(). */
   private batchSinceTrim = false
-  /** The socket wrote the oldest batch in its queue: its buffer may take a later batch. */
+  /**
+   * The socket wrote the oldest batch in its queue: its buffer may take a later batch, and a
+   * drain waiter may go. (The socket's 'drain' comes only after its own buffer reached its
+   * 16 KiB high-water mark: with a smaller `highWater` a waiter whose last batch was smaller
+   * than that waited for ever.)
+   */
   private readonly onBatchWritten = (): void => {
     const b = this.batchesWriting.shift()
     if (b !== undefined && !this.closed && b.length <= MAX_FREE) this.free.give(b)
+    this.wake()
   }
+  /** A batch on a stream that is not a socket was written: a drain waiter may go (onBatchWritten). */
+  private readonly onWritten = (): void => this.wake()
   /** Large frames queued behind a stream (encodeBehind): the reusable buffer each lives in. */
   private readonly owners = new WeakMap<Buffer, Buffer>()
   private readonly side: FrameBatch = { buf: EMPTY, len: 0, spare: undefined }
@@ -151,6 +159,7 @@ export class Outbox {
   private readonly onLastWritten = (): void => {
     const b = this.writing.shift()
     if (b !== undefined && !this.closed) this.spares.give(b)
+    this.wake()
   }
   private scheduled = false
   private waitingWritable = false
@@ -317,7 +326,7 @@ export class Outbox {
       if (this.reuse) {
         this.batchesWriting.push(b.buf)
         this.stream.write(data, this.onBatchWritten)
-      } else this.stream.write(data)
+      } else this.stream.write(data, this.onWritten)
       this.bytesOut += b.len
       this.onWrite()
     }

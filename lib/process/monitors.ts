@@ -117,7 +117,7 @@ export class Monitors {
           w.monitors?.delete(m)
           down(w, m.ref, m.item, reason)
         } else {
-          system.toRemote('down', r => r.down(m.watcher, m.ref, m.item as Pid | string, reason))
+          system.toRemote('down', r => r.down(m.watcher, m.ref, m.item as Pid | string, reason, p.self))
         }
       }
     }

@@ -45,8 +45,11 @@ export interface Remote {
   /** Local `from` monitors a remote pid or [name, node]. */
   monitor(from: Pid, target: Pid | RemoteName, ref: Ref): void
   demonitor(from: Pid, target: Pid | RemoteName, ref: Ref): void
-  /** A local process monitored by remote `watcher` died: deliver DOWN there. */
-  down(watcher: Pid, ref: Ref, target: Pid | string, reason: unknown): void
+  /**
+   * A local process monitored by remote `watcher` died (`from`; undefined when there was no
+   * such process: noproc): deliver DOWN there, after what `from` sent.
+   */
+  down(watcher: Pid, ref: Ref, target: Pid | string, reason: unknown, from?: Pid): void
   /** Spawn mod:fun(args) on `node`; resolves with the new pid or rejects with a SpawnError. */
   spawn(from: Pid | undefined, node: string, mod: string, fun: string, args: unknown[], opts: SpawnOptions): Promise<Pid>
   /**

@@ -107,18 +107,19 @@ export function createOtpDispatcher(d: OtpDispatchDeps): OtpDispatcher {
   const services = new OtpServices({ localName: d.localName, logger: d.logger, callService })
 
   const spawnReply = (conn: OtpConn, reqId: Ref, to: Pid, flags: number, result: Pid | Atom): void => {
-    conn.send(new OtpMessage(tuple(DOP_SPAWN_REPLY, reqId, to, flags, result)), to.id)
+    // (ahead of what the new process sends: its order key, outbound.ts)
+    conn.send(new OtpMessage(tuple(DOP_SPAWN_REPLY, reqId, to, flags, result)), result instanceof Pid ? result.id : undefined)
   }
 
   /** The DOWN of a monitor the requester made with its spawn request (the ref is the ReqId). */
   const down = (conn: OtpConn, pid: Pid, to: Pid, reqId: Ref, reason: unknown): void => {
     try {
-      conn.send(new OtpMessage(tuple(DOP_PAYLOAD_MONITOR_P_EXIT, pid, to, reqId), reason), to.id)
+      conn.send(new OtpMessage(tuple(DOP_PAYLOAD_MONITOR_P_EXIT, pid, to, reqId), reason), pid.id)
     } catch (err) {
       // A reason with no Erlang form: the requester still learns that the process ended, and why not more.
       const e = err as NetkernelError
       d.logger.warn({ node: conn.peer, err }, `DOWN for ${pid.toString()} to ${conn.peer} cannot carry its reason`)
-      conn.send(new OtpMessage(tuple(DOP_PAYLOAD_MONITOR_P_EXIT, pid, to, reqId), errorTerm(e)), to.id)
+      conn.send(new OtpMessage(tuple(DOP_PAYLOAD_MONITOR_P_EXIT, pid, to, reqId), errorTerm(e)), pid.id)
     }
   }
 
@@ -151,7 +152,7 @@ export function createOtpDispatcher(d: OtpDispatchDeps): OtpDispatcher {
       reason = tuple(ref, A.error, errorTerm(err as Error), [])
     }
     try {
-      conn.send(new OtpMessage(tuple(DOP_PAYLOAD_MONITOR_P_EXIT, call.pid, from, reqId), reason), from.id)
+      conn.send(new OtpMessage(tuple(DOP_PAYLOAD_MONITOR_P_EXIT, call.pid, from, reqId), reason), call.pid.id)
     } catch (err) {
       // The result has no Erlang form (a function, too large): erpc raises it as an error.
       d.logger.warn({ node: conn.peer, err }, `the result of ${m.name}:${f.name} cannot be sent to ${conn.peer}`)

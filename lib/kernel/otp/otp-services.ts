@@ -95,11 +95,11 @@ export class OtpServices {
 
   private reply(conn: OtpConn, to: Pid, msg: unknown): void {
     try {
-      conn.send([SEND, to, msg], to.id)
+      conn.send([SEND, to, msg]) // (a service's answer: no process's order key, outbound.ts)
     } catch (err) {
       // The answer cannot be written (a JS value with no Erlang form): say so instead.
       this.d.logger.warn({ node: conn.peer, err }, `answer to ${to.toString()} on ${conn.peer} cannot be sent`)
-      if (msg instanceof Tuple && msg.length === 2) conn.send([SEND, to, tuple(msg[0], tuple(A.badrpc, errorTerm(err as Error)))], to.id)
+      if (msg instanceof Tuple && msg.length === 2) conn.send([SEND, to, tuple(msg[0], tuple(A.badrpc, errorTerm(err as Error)))])
     }
   }
 

@@ -332,8 +332,8 @@ export class OtpWire implements Wire {
       case C.DOP_UNLINK_ID: {
         const from = t[2]
         if (!(from instanceof Pid)) throw this.malformed('an UNLINK_ID from no pid')
-        // Acknowledged before anything else this node sends to `from` (OTP requires it).
-        this.conn?.send(new OtpMessage(tuple(C.DOP_UNLINK_ID_ACK, t[1], t[3], from)), from.id)
+        // Acknowledged in order with what the unlinked process sends (OTP requires it): its key.
+        this.conn?.send(new OtpMessage(tuple(C.DOP_UNLINK_ID_ACK, t[1], t[3], from)), t[3] instanceof Pid ? t[3].id : undefined)
         return [F.UNLINK, from, t[3]]
       }
       case C.DOP_UNLINK_ID_ACK:
