@@ -271,9 +271,10 @@ export class EtfEncoder {
       this.u32(len)
     }
     buf[this.pos++] = negative ? 1 : 0
-    // hex is big-endian: the digits go little-endian.
+    // hex is big-endian: its bytes (decoded in one call) go little-endian.
+    const be = Buffer.from(hex, 'hex')
     let p = this.pos
-    for (let i = hex.length - 2; i >= 0; i -= 2) buf[p++] = parseInt(hex.substring(i, i + 2), 16)
+    for (let i = len - 1; i >= 0; i--) buf[p++] = be[i]!
     this.pos = p
   }
 
