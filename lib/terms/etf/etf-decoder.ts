@@ -1,8 +1,18 @@
 // netkernel's reader of Erlang's External Term Format. Strict and bounded, since every byte
 // comes from a peer: lengths are checked against the bytes left before anything is allocated,
-// nesting is limited (maxDepth), big integers are limited (maxBigIntBytes), atoms have at most
-// 255 characters, and a compressed term inflates to at most its declared size and maxSize.
-// Every failure is a CodecError ERR_DECODE naming the offset. The mapping (README, Erlang terms):
+// the terms one call decodes into are counted (maxTerms: a container's announced elements are
+// counted, and refused, before its array is allocated), big integers are limited
+// (maxBigIntBytes), atoms have at most 255 characters, and a compressed term inflates to at
+// most its declared size and maxSize. Every failure is a CodecError ERR_DECODE naming the
+// offset, but too many terms, which is ERR_MESSAGE_TOO_LARGE (tooManyTerms).
+//
+// Nesting is not limited by default (BEAM has no limit, and an iolist built by a fold nests as
+// deep as it is long): containers are read recursively down to ITER_DEPTH levels, and a
+// subtree below that by readDeep(), a loop over an explicit stack of open containers, which
+// makes the same values and raises the same errors. What bounds a deep term is then the
+// message's size and maxTerms (every level is at least one term). maxDepth sets a limit.
+//
+// The mapping (README, Erlang terms):
 //
 //   ATOM_EXT, SMALL_ATOM_EXT (latin1), ATOM_UTF8_EXT, SMALL_ATOM_UTF8_EXT, ATOM_CACHE_REF
 //                             Atom (interned), except true / false -> boolean
@@ -23,14 +33,14 @@
 //   COMPRESSED                          inflated, then decoded
 //   LOCAL_EXT, FUN_EXT                  refused
 import { inflateSync } from 'node:zlib'
-import { CodecError } from '../../errors.js'
-import { Atom, atom } from '../atom.js'
+import { CodecError, NetkernelError } from '../../errors.js'
+import { type Atom, atom } from '../atom.js'
 import { Tuple } from '../tuple.js'
 import { ImproperList } from '../improper-list.js'
 import { BitBinary, OpaqueTerm, Port } from '../otp-terms.js'
 import { Pid } from '../pid.js'
 import { Ref } from '../ref.js'
-import { MAX_BIGINT_BYTES, MAX_TERM_DEPTH } from '../ext-codes.js'
+import { MAX_BIGINT_BYTES, MAX_MESSAGE_TERMS, tooManyTerms } from '../ext-codes.js'
 import * as T_EXPORTS from './tags.js'
 /** The tags as a plain object: V8 reads a module namespace's properties slowly in a hot switch. */
 const T = { ...T_EXPORTS }
@@ -43,10 +53,21 @@ const VIEW_MIN = 1024
 const DEFAULT_MAX_SIZE = 64 * 1024 * 1024
 /** How many recent node names (of pids, refs, ports) are kept with their bytes. */
 const NODE_CACHE_SIZE = 4
+/** Containers deeper than this are read by the iterative reader (readDeep), not by recursion. */
+export const ITER_DEPTH = 256
 
 export interface EtfDecoderOptions {
-  /** Nesting deeper than this is refused (default 1000, as the MessagePack codecs). */
+  /** Nesting deeper than this is refused (default: no limit; maxTerms and the input's size bound it). */
   maxDepth?: number
+  /**
+   * The most terms one decode may produce (every element, key, value, tail, number, atom,
+   * binary, pid, tuple, list...; a STRING_EXT counts each byte): more is refused with
+   * ERR_MESSAGE_TOO_LARGE, a container as soon as its header announces too many elements.
+   * Default MAX_MESSAGE_TERMS (4,000,000).
+   */
+  maxTerms?: number
+  /** @internal Containers deeper than this are read iteratively (default ITER_DEPTH; tests set 0 or Infinity). */
+  iterDepth?: number
   /** Big integers of more bytes are refused before conversion (default 1 MiB). */
   maxBigIntBytes?: number
   /** A compressed term inflating to more bytes is refused (default 64 MiB). */
@@ -66,7 +87,11 @@ export class EtfDecoder {
   private refs: readonly Atom[] | undefined = undefined
   /** Counts ATOM_CACHE_REFs read: a fun that used one cannot be kept as its raw bytes. */
   private cacheRefsRead = 0
+  /** Terms counted so far in this decode (see reserve()). */
+  private terms = 0
   private readonly maxDepth: number
+  private readonly maxTerms: number
+  private readonly iterDepth: number
   private readonly maxBigIntBytes: number
   private readonly maxSize: number
   private encoder: EtfEncoder | undefined
@@ -75,7 +100,9 @@ export class EtfDecoder {
   private nodeNext = 0
 
   constructor(opts: EtfDecoderOptions = {}) {
-    this.maxDepth = opts.maxDepth ?? MAX_TERM_DEPTH
+    this.maxDepth = opts.maxDepth ?? Infinity
+    this.maxTerms = opts.maxTerms ?? MAX_MESSAGE_TERMS
+    this.iterDepth = opts.iterDepth ?? ITER_DEPTH
     this.maxBigIntBytes = opts.maxBigIntBytes ?? MAX_BIGINT_BYTES
     this.maxSize = opts.maxSize ?? DEFAULT_MAX_SIZE
   }
@@ -91,7 +118,7 @@ export class EtfDecoder {
     if (buf.length === 0 || buf[0] !== T.VERSION) {
       throw etfDecodeError(`not an External Term Format term: expected version byte 131 at offset 0, got ${buf[0] ?? 'nothing'}`)
     }
-    const { value, end } = this.run(buf, 1, undefined, owned, true)
+    const { value, end } = this.run(buf, 1, undefined, owned, true, 0)
     if (end !== buf.length) throw etfDecodeError(`${buf.length - end} bytes of garbage after the term (at offset ${end})`)
     return value
   }
@@ -100,13 +127,21 @@ export class EtfDecoder {
    * One term WITHOUT the version byte at buf[offset] (as inside a distribution frame), and
    * where it ends. ATOM_CACHE_REF n is atomRefs[n] (the frame's distribution header refs).
    * `owned` as for decode(). Bytes after the term are left for the caller (a frame's payload).
+   * `termsBefore`: terms already decoded from the same message (its control term), counted
+   * against maxTerms with this one's; `terms` in the result is the total.
    */
-  decodeAt(buf: Uint8Array, offset: number, atomRefs?: readonly Atom[], owned = false): { value: unknown; end: number } {
+  decodeAt(
+    buf: Uint8Array,
+    offset: number,
+    atomRefs?: readonly Atom[],
+    owned = false,
+    termsBefore = 0,
+  ): { value: unknown; end: number; terms: number } {
     if (!(buf instanceof Uint8Array)) throw etfDecodeError(`expected a Buffer or Uint8Array, got ${typeof buf}`)
     const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
     if (!Number.isInteger(offset) || offset < 0 || offset > b.length)
       throw etfDecodeError(`offset ${offset} is outside the ${b.length} bytes given`)
-    return this.run(b, offset, atomRefs, owned, false)
+    return this.run(b, offset, atomRefs, owned, false, termsBefore)
   }
 
   private run(
@@ -115,19 +150,22 @@ export class EtfDecoder {
     refs: readonly Atom[] | undefined,
     owned: boolean,
     compressed: boolean,
-  ): { value: unknown; end: number } {
+    termsBefore: number,
+  ): { value: unknown; end: number; terms: number } {
     this.buf = buf
     this.pos = offset
     this.end = buf.length
     this.depth = 0
     this.owned = owned
     this.refs = refs
+    this.terms = termsBefore
     try {
-      if (compressed && buf[offset] === T.COMPRESSED) return { value: this.readCompressed(), end: buf.length }
+      this.reserve(1)
+      if (compressed && buf[offset] === T.COMPRESSED) return { value: this.readCompressed(), end: buf.length, terms: this.terms }
       const value = this.read()
-      return { value, end: this.pos }
+      return { value, end: this.pos, terms: this.terms }
     } catch (error) {
-      if (error instanceof CodecError) throw error
+      if (error instanceof NetkernelError) throw error
       throw etfDecodeError(`malformed term at offset ${this.pos}: ${(error as Error)?.message ?? String(error)}`, error)
     } finally {
       this.buf = EMPTY
@@ -172,6 +210,15 @@ export class EtfDecoder {
     if (++this.depth > this.maxDepth) throw this.fail(`term nested deeper than ${this.maxDepth} levels`)
   }
 
+  /**
+   * Counts `n` more terms against maxTerms: a container counts its elements when its header
+   * is read, before anything is allocated for them (each element counts once, there, so a
+   * scalar costs nothing more); the top-level term counts one.
+   */
+  private reserve(n: number): void {
+    if ((this.terms += n) > this.maxTerms) throw tooManyTerms(this.maxTerms)
+  }
+
   private read(): unknown {
     if (this.pos >= this.end) throw this.truncated('a term')
     const tag = this.buf[this.pos++]!
@@ -193,16 +240,20 @@ export class EtfDecoder {
       case T.BINARY_EXT:
         return this.binary(this.u32('BINARY_EXT'))
       case T.SMALL_TUPLE_EXT:
+        if (this.depth >= this.iterDepth) return this.deep()
         return this.tuple(this.u8('SMALL_TUPLE_EXT'))
       case T.LARGE_TUPLE_EXT:
+        if (this.depth >= this.iterDepth) return this.deep()
         return this.tuple(this.u32('LARGE_TUPLE_EXT'))
       case T.NIL_EXT:
         return []
       case T.LIST_EXT:
+        if (this.depth >= this.iterDepth) return this.deep()
         return this.list()
       case T.STRING_EXT:
         return this.string()
       case T.MAP_EXT:
+        if (this.depth >= this.iterDepth) return this.deep()
         return this.map()
       case T.NEW_FLOAT_EXT: {
         this.need(8, 'NEW_FLOAT_EXT')
@@ -233,6 +284,7 @@ export class EtfDecoder {
       case T.BIT_BINARY_EXT:
         return this.bitBinary()
       case T.NEW_FUN_EXT:
+        if (this.depth >= this.iterDepth) return this.deep()
         return this.fun()
       case T.EXPORT_EXT:
         return this.exportFun()
@@ -375,6 +427,7 @@ export class EtfDecoder {
   private tuple(n: number): Tuple {
     if (n > this.end - this.pos) throw this.truncated(`a tuple of ${n} elements`)
     this.enter()
+    this.reserve(n)
     const t = new Tuple()
     for (let i = 0; i < n; i++) t.push(this.read())
     this.depth--
@@ -386,25 +439,42 @@ export class EtfDecoder {
     // n elements and a tail, each at least one byte.
     if (n >= this.end - this.pos) throw this.truncated(`a list of ${n} elements`)
     this.enter()
+    this.reserve(n)
     const items = new Array<unknown>(n)
-    for (let i = 0; i < n; i++) items[i] = this.read()
+    let total = n
+    let levels = 1
     let tail: unknown
-    if (this.buf[this.pos] === T.NIL_EXT) {
-      this.pos++
-      tail = undefined
-    } else tail = this.read()
-    this.depth--
-    if (tail === undefined) return items
-    // A tail that is itself a list (never written by term_to_binary, valid all the same).
-    if (Array.isArray(tail) && !(tail instanceof Tuple)) return items.concat(tail)
-    if (tail instanceof ImproperList) return new ImproperList(items.concat(tail.items), tail.tail)
-    if (n === 0) return tail
-    return new ImproperList(items, tail)
+    for (let i = 0; ;) {
+      for (; i < total; i++) items[i] = this.read()
+      if (this.buf[this.pos] === T.NIL_EXT) {
+        this.pos++
+        tail = undefined
+        break
+      }
+      this.reserve(1)
+      if (this.pos < this.end && this.buf[this.pos] === T.LIST_EXT) {
+        // A tail that is a list: its elements continue these (listValue's concatenation, done
+        // as it reads: a chain of a million such tails costs no more than one long list).
+        this.pos++
+        const m = this.u32('LIST_EXT')
+        if (m >= this.end - this.pos) throw this.truncated(`a list of ${m} elements`)
+        this.enter()
+        levels++
+        this.reserve(m)
+        total += m
+        continue
+      }
+      tail = this.read()
+      break
+    }
+    this.depth -= levels
+    return listValue(items, tail)
   }
 
   private string(): number[] {
     const n = this.u16('STRING_EXT')
     this.need(n, 'STRING_EXT')
+    this.reserve(n)
     const out = new Array<number>(n)
     const b = this.buf
     const p = this.pos
@@ -417,6 +487,7 @@ export class EtfDecoder {
     const n = this.u32('MAP_EXT')
     if (n * 2 > this.end - this.pos) throw this.truncated(`a map of ${n} pairs`)
     this.enter()
+    this.reserve(n * 2)
     const m = new Map<unknown, unknown>()
     for (let i = 0; i < n; i++) {
       const k = this.read()
@@ -522,11 +593,22 @@ export class EtfDecoder {
     const head = this.pos
     const parts: unknown[] = []
     for (let i = 0; i < 4 + numFree; i++) {
-      if (this.pos >= end) throw this.truncated(`NEW_FUN_EXT's ${i < 4 ? 'fields' : 'free variables'}`)
+      this.funPart(i, end)
       parts.push(this.read())
     }
-    if (this.pos !== end) throw this.fail(`NEW_FUN_EXT has ${end - this.pos} bytes beyond its parts`)
     this.depth--
+    return this.funDone(start, head, end, outer, refsBefore, parts)
+  }
+
+  /** Before a fun's part i: it must start within the fun, and counts as a term. */
+  private funPart(i: number, end: number): void {
+    if (this.pos >= end) throw this.truncated(`NEW_FUN_EXT's ${i < 4 ? 'fields' : 'free variables'}`)
+    this.reserve(1)
+  }
+
+  /** A fun whose parts have been read (this.depth already left): its OpaqueTerm. */
+  private funDone(start: number, head: number, end: number, outer: number, refsBefore: number, parts: unknown[]): OpaqueTerm {
+    if (this.pos !== end) throw this.fail(`NEW_FUN_EXT has ${end - this.pos} bytes beyond its parts`)
     this.end = outer
     if (this.cacheRefsRead === refsBefore) return new OpaqueTerm(T.NEW_FUN_EXT, this.copy(start, end))
     // Rebuild with every atom written out: the fixed head, then each part re-encoded.
@@ -539,14 +621,11 @@ export class EtfDecoder {
   private exportFun(): OpaqueTerm {
     const start = this.pos
     const refsBefore = this.cacheRefsRead
-    const m = this.read()
-    const f = this.read()
-    const arityAt = this.pos
-    const a = this.read()
-    if (!isAtomLike(m) || !isAtomLike(f) || this.buf[arityAt] !== T.SMALL_INTEGER_EXT) {
-      this.pos = start
-      throw this.fail('EXPORT_EXT must be Module:atom, Function:atom, Arity:SMALL_INTEGER_EXT')
-    }
+    // Module and Function must be atoms and Arity a SMALL_INTEGER_EXT: the tags are checked
+    // before each is read, so nothing else is read here (no recursion).
+    const m = this.exportPart(start, false)
+    const f = this.exportPart(start, false)
+    const a = this.exportPart(start, true)
     if (this.cacheRefsRead === refsBefore) return new OpaqueTerm(T.EXPORT_EXT, this.copy(start, this.pos))
     const enc = (this.encoder ??= new EtfEncoder())
     return new OpaqueTerm(
@@ -557,6 +636,179 @@ export class EtfDecoder {
         Buffer.from([T.SMALL_INTEGER_EXT, a as number]),
       ]),
     )
+  }
+
+  private exportPart(start: number, arity: boolean): unknown {
+    const tag = this.pos < this.end ? this.buf[this.pos] : undefined
+    if (arity ? tag !== T.SMALL_INTEGER_EXT : !isAtomTag(tag)) {
+      this.pos = start
+      throw this.fail('EXPORT_EXT must be Module:atom, Function:atom, Arity:SMALL_INTEGER_EXT')
+    }
+    return this.read()
+  }
+
+  // The iterative reader: a container below iterDepth levels and everything in it, read by
+  // one loop with the open containers on an explicit stack. Each step reads one term at
+  // this.pos: a container's header opens a frame (the same checks, in the same order, as the
+  // recursive reader's), anything else is read whole by read(), which then never recurses.
+  // A finished term goes to the innermost frame; a frame with all its parts closes into its
+  // value, which goes to the next one out.
+
+  private deep(): unknown {
+    this.pos-- // back to the container's tag
+    const stack: DeepFrame[] = []
+    let value: unknown
+    for (;;) {
+      if (this.pos >= this.end) throw this.truncated('a term')
+      const tag = this.buf[this.pos]!
+      let opened: DeepFrame | undefined
+      switch (tag) {
+        case T.SMALL_TUPLE_EXT:
+          this.pos++
+          opened = this.openTuple(this.u8('SMALL_TUPLE_EXT'))
+          break
+        case T.LARGE_TUPLE_EXT:
+          this.pos++
+          opened = this.openTuple(this.u32('LARGE_TUPLE_EXT'))
+          break
+        case T.LIST_EXT:
+          this.pos++
+          opened = this.openList()
+          break
+        case T.MAP_EXT:
+          this.pos++
+          opened = this.openMap()
+          break
+        case T.NEW_FUN_EXT:
+          this.pos++
+          opened = this.openFun()
+          break
+        default:
+          value = this.read()
+      }
+      let have = opened === undefined
+      if (opened !== undefined) stack.push(opened)
+      for (;;) {
+        const top = stack[stack.length - 1]
+        if (top === undefined) return value
+        if (have) {
+          this.accept(top, value)
+          have = false
+        }
+        if (this.wantsMore(top)) break
+        stack.pop()
+        value = this.close(top)
+        have = true
+      }
+    }
+  }
+
+  private openTuple(n: number): DeepFrame {
+    if (n > this.end - this.pos) throw this.truncated(`a tuple of ${n} elements`)
+    this.enter()
+    this.reserve(n)
+    return new DeepFrame(TUPLE, n, new Tuple())
+  }
+
+  private openList(): DeepFrame {
+    const n = this.u32('LIST_EXT')
+    if (n >= this.end - this.pos) throw this.truncated(`a list of ${n} elements`)
+    this.enter()
+    this.reserve(n)
+    return new DeepFrame(LIST, n, new Array<unknown>(n))
+  }
+
+  private openMap(): DeepFrame {
+    const n = this.u32('MAP_EXT')
+    if (n * 2 > this.end - this.pos) throw this.truncated(`a map of ${n} pairs`)
+    this.enter()
+    this.reserve(n * 2)
+    return new DeepFrame(MAP, n * 2, new Map<unknown, unknown>())
+  }
+
+  private openFun(): DeepFrame {
+    const start = this.pos
+    const size = this.u32('NEW_FUN_EXT')
+    if (size < 29 || size > this.end - start) throw this.fail(`NEW_FUN_EXT of ${size} bytes does not fit the ${this.end - start} left`)
+    const end = start + size
+    const outer = this.end
+    this.end = end
+    this.enter()
+    const refsBefore = this.cacheRefsRead
+    this.pos = start + 4 + 1 + 16 + 4
+    const numFree = this.u32('NEW_FUN_EXT')
+    const f = new DeepFrame(FUN, 4 + numFree, [])
+    f.start = start
+    f.head = this.pos
+    f.end = end
+    f.outer = outer
+    f.refsBefore = refsBefore
+    return f
+  }
+
+  private accept(f: DeepFrame, value: unknown): void {
+    switch (f.kind) {
+      case TUPLE:
+        ;(f.out as Tuple).push(value)
+        break
+      case LIST:
+        if (f.phase === LIST_TAIL) {
+          f.tail = value
+          f.phase = LIST_DONE
+        } else (f.out as unknown[])[f.i] = value
+        break
+      case MAP:
+        if ((f.i & 1) === 0) f.key = value
+        else (f.out as Map<unknown, unknown>).set(f.key, value)
+        break
+      default:
+        ;(f.out as unknown[]).push(value)
+    }
+    f.i++
+  }
+
+  /** True when `f` has another part to read at this.pos (checked as the recursive reader does). */
+  private wantsMore(f: DeepFrame): boolean {
+    if (f.kind !== LIST) {
+      if (f.i >= f.n) return false
+      if (f.kind === FUN) this.funPart(f.i, f.end)
+      return true
+    }
+    if (f.phase !== LIST_ITEMS) return f.phase === LIST_TAIL
+    if (f.i < f.n) return true
+    if (this.buf[this.pos] === T.NIL_EXT) {
+      this.pos++
+      f.phase = LIST_DONE
+      return false
+    }
+    this.reserve(1)
+    if (this.pos < this.end && this.buf[this.pos] === T.LIST_EXT) {
+      // A tail that is a list: its elements continue this frame's (listValue's concatenation,
+      // done as it reads: a chain of a million such tails costs no more than one long list).
+      this.pos++
+      const n = this.u32('LIST_EXT')
+      if (n >= this.end - this.pos) throw this.truncated(`a list of ${n} elements`)
+      this.enter()
+      f.extra++
+      this.reserve(n)
+      f.n += n
+      return this.wantsMore(f)
+    }
+    f.phase = LIST_TAIL
+    return true
+  }
+
+  private close(f: DeepFrame): unknown {
+    this.depth -= 1 + f.extra
+    switch (f.kind) {
+      case TUPLE:
+      case MAP:
+        return f.out
+      case LIST:
+        return listValue(f.out as unknown[], f.tail)
+      default:
+        return this.funDone(f.start, f.head, f.end, f.outer, f.refsBefore, f.out as unknown[])
+    }
   }
 
   private copy(start: number, end: number): Buffer {
@@ -590,8 +842,56 @@ export class EtfDecoder {
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
 
-function isAtomLike(v: unknown): boolean {
-  return typeof v === 'boolean' || v instanceof Atom
+function isAtomTag(tag: number | undefined): boolean {
+  return (
+    tag === T.SMALL_ATOM_UTF8_EXT || tag === T.ATOM_UTF8_EXT || tag === T.SMALL_ATOM_EXT || tag === T.ATOM_EXT || tag === T.ATOM_CACHE_REF
+  )
+}
+
+/**
+ * A LIST_EXT's value from its elements and its tail (undefined: NIL). A tail that is itself a
+ * list (never written by term_to_binary, valid all the same) continues the elements.
+ */
+function listValue(items: unknown[], tail: unknown): unknown {
+  if (tail === undefined) return items
+  if (Array.isArray(tail) && !(tail instanceof Tuple)) return items.concat(tail)
+  if (tail instanceof ImproperList) return new ImproperList(items.concat(tail.items), tail.tail)
+  if (items.length === 0) return tail
+  return new ImproperList(items, tail)
+}
+
+const TUPLE = 0
+const LIST = 1
+const MAP = 2
+const FUN = 3
+const LIST_ITEMS = 0
+const LIST_TAIL = 1
+const LIST_DONE = 2
+
+/** An open container of the iterative reader. */
+class DeepFrame {
+  /** Parts read so far. */
+  i = 0
+  /** LIST: reading elements, reading the tail, or done (the tail was NIL or has been read). */
+  phase = LIST_ITEMS
+  tail: unknown = undefined
+  /** LIST: lists chained through the tail into this frame (one depth level each). */
+  extra = 0
+  /** MAP: the key whose value is read next. */
+  key: unknown = undefined
+  // FUN: where its bytes start, its parts start and it ends; the end it hides; cache refs read before it.
+  start = 0
+  head = 0
+  end = 0
+  outer = 0
+  refsBefore = 0
+
+  constructor(
+    readonly kind: number,
+    /** The parts to read (a map's keys and values both count; a list's elements, without its tail). */
+    public n: number,
+    readonly out: unknown,
+  ) {}
 }
 
 function asAtom(v: unknown): Atom {

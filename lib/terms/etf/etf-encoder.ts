@@ -27,6 +27,12 @@
 //   Error                     {error, Name :: binary, Message :: binary}
 //
 // Anything else throws CodecError ERR_ENCODE naming the value's kind.
+//
+// Nesting is not limited (Erlang's is not: an iolist built by a fold nests as deep as it is
+// long). Containers are written recursively down to ITER_DEPTH levels, and a subtree below
+// that by writeDeep(), a loop over an explicit stack of open containers, which writes the same
+// bytes. A cyclic term (an array, Map or object inside itself) is refused with ERR_ENCODE when
+// the loop meets a container already open; maxSize bounds the rest.
 import { NetkernelError } from '../../errors.js'
 import { ATOM_BRAND, type Atom } from '../atom.js'
 import { TUPLE_BRAND } from '../tuple.js'
@@ -34,7 +40,7 @@ import { IMPROPER_LIST_BRAND, type ImproperList } from '../improper-list.js'
 import { BitBinary, OpaqueTerm, Port } from '../otp-terms.js'
 import { PID_BRAND, type Pid } from '../pid.js'
 import { REF_BRAND, type Ref } from '../ref.js'
-import { MAX_BIGINT_BYTES, MAX_TERM_DEPTH, describe, encodeError } from '../ext-codes.js'
+import { MAX_BIGINT_BYTES, describe, encodeError } from '../ext-codes.js'
 import type { FrameBatch } from '../frame-batch.js'
 import * as T_EXPORTS from './tags.js'
 /** As a plain object: V8 reads a module namespace's properties slowly in hot code (switch cases). */
@@ -47,10 +53,14 @@ const KEEP_MAX = 1 << 20
 const SLACK = 16
 const SHORT_STRING = 64
 const ERROR_ATOM_BYTES = Buffer.from([T.SMALL_ATOM_UTF8_EXT, 5, ...Buffer.from('error')])
+/** Containers deeper than this are written by the iterative writer (writeDeep), not by recursion. */
+export const ITER_DEPTH = 256
 
 export interface EtfEncoderOptions {
   /** The most bytes one term may take (a node's maxMessageSize): larger ones throw ERR_MESSAGE_TOO_LARGE. */
   maxSize?: number
+  /** @internal Containers deeper than this are written iteratively (default ITER_DEPTH; tests set 0). */
+  iterDepth?: number
 }
 
 type Branded = Record<symbol, unknown>
@@ -64,16 +74,18 @@ export class EtfEncoder {
   /** A buffer to grow into instead of allocating (a batch's spare, see frame-batch.ts). */
   private reuse: Buffer | null = null
   private readonly maxSize: number
+  private readonly iterDepth: number
   /** UTF-8 bytes of recent atom names (an atom is immutable and interned). */
   private readonly atomBytes = new Map<string, Buffer>()
 
   constructor(opts: EtfEncoderOptions = {}) {
     this.maxSize = opts.maxSize ?? Infinity
+    this.iterDepth = opts.iterDepth ?? ITER_DEPTH
   }
 
   /** The term's bytes with the leading version byte 131, in a fresh Buffer. */
   encode(value: unknown): Buffer {
-    if (this.busy) return new EtfEncoder({ maxSize: this.maxSize }).encode(value)
+    if (this.busy) return new EtfEncoder({ maxSize: this.maxSize, iterDepth: this.iterDepth }).encode(value)
     this.busy = true
     this.pos = 0
     this.start = 0
@@ -103,7 +115,7 @@ export class EtfEncoder {
    */
   encodeInto(value: unknown, out: FrameBatch): void {
     if (this.busy) {
-      const bytes = new EtfEncoder({ maxSize: this.maxSize }).encode(value)
+      const bytes = new EtfEncoder({ maxSize: this.maxSize, iterDepth: this.iterDepth }).encode(value)
       appendTo(out, bytes, 1)
       return
     }
@@ -200,8 +212,11 @@ export class EtfEncoder {
     throw notAnEtfTerm(value)
   }
 
-  private enter(): void {
-    if (++this.depth > MAX_TERM_DEPTH) throw encodeError(`term nested deeper than ${MAX_TERM_DEPTH} levels (or cyclic)`)
+  /** Enters a container; false when it is below iterDepth and must be written by writeDeep(). */
+  private enter(): boolean {
+    if (this.depth >= this.iterDepth) return false
+    this.depth++
+    return true
   }
 
   // Scalars.
@@ -363,7 +378,7 @@ export class EtfEncoder {
   // Containers.
 
   private writeTuple(value: unknown[]): void {
-    this.enter()
+    if (!this.enter()) return this.writeDeep(value)
     const n = value.length
     const buf = this.buf
     if (n < 256) {
@@ -394,7 +409,7 @@ export class EtfEncoder {
       this.pos = p
       return
     }
-    this.enter()
+    if (!this.enter()) return this.writeDeep(value)
     this.buf[this.pos++] = T.LIST_EXT
     this.u32(n)
     for (let i = 0; i < n; i++) this.write(value[i])
@@ -406,7 +421,7 @@ export class EtfEncoder {
   private writeImproper(value: ImproperList): void {
     const items = value.items
     if (!Array.isArray(items) || items.length === 0) throw encodeError('malformed ImproperList: it needs at least one item')
-    this.enter()
+    if (!this.enter()) return this.writeDeep(value)
     const n = items.length
     this.buf[this.pos++] = T.LIST_EXT
     this.u32(n)
@@ -416,7 +431,7 @@ export class EtfEncoder {
   }
 
   private writeMap(map: Map<unknown, unknown>): void {
-    this.enter()
+    if (!this.enter()) return this.writeDeep(map)
     this.buf[this.pos++] = T.MAP_EXT
     this.u32(map.size)
     for (const [k, v] of map) {
@@ -427,7 +442,7 @@ export class EtfEncoder {
   }
 
   private writePlain(value: Record<string, unknown>): void {
-    this.enter()
+    if (!this.enter()) return this.writeDeep(value)
     const keys = Object.keys(value)
     const n = keys.length
     this.buf[this.pos++] = T.MAP_EXT
@@ -438,6 +453,147 @@ export class EtfEncoder {
       this.write(value[key])
     }
     this.depth--
+  }
+
+  // The iterative writer: a container below iterDepth levels and everything in it, written by
+  // one loop with the open containers on an explicit stack. Each step writes one value: a
+  // container's header opens a frame (the same checks and bytes as the recursive writers'),
+  // anything else is written whole by write(), which then never recurses. Then the innermost
+  // frame gives its next part, or closes (a list's NIL) and the one out gives its own.
+
+  private writeDeep(root: object): void {
+    const stack: DeepFrame[] = []
+    const open = new Set<object>()
+    let value: unknown = root
+    for (;;) {
+      const f = this.openDeep(value)
+      if (f !== undefined) {
+        if (open.has(f.container)) {
+          throw encodeError('cannot encode a cyclic term (an array, Map, object, Tuple or ImproperList inside itself)')
+        }
+        open.add(f.container)
+        stack.push(f)
+      }
+      for (;;) {
+        const top = stack[stack.length - 1]
+        if (top === undefined) return
+        const next = this.nextPart(top)
+        if (next !== DONE) {
+          value = next
+          break
+        }
+        stack.pop()
+        open.delete(top.container)
+      }
+    }
+  }
+
+  /** Writes `value` whole, or its container header and returns the frame of its parts. */
+  private openDeep(value: unknown): DeepFrame | undefined {
+    if (typeof value !== 'object' || value === null) {
+      this.write(value)
+      return undefined
+    }
+    this.ensure(SLACK)
+    // writeObject's dispatch, in its order.
+    const proto: unknown = Object.getPrototypeOf(value)
+    let kind: number
+    if (proto === Array.prototype) kind = D_LIST
+    else if (proto === Object.prototype || proto === null) kind = D_PLAIN
+    else {
+      const v = value as Branded
+      if (Array.isArray(value)) kind = v[TUPLE_BRAND] === true ? D_TUPLE : D_LIST
+      else if (v[ATOM_BRAND] === true || v[PID_BRAND] === true || v[REF_BRAND] === true || value instanceof Uint8Array) kind = -1
+      else if (value instanceof Map) kind = D_MAP
+      else if (v[IMPROPER_LIST_BRAND] === true) kind = D_IMPROPER
+      else kind = -1
+    }
+    const buf = this.buf
+    switch (kind) {
+      case D_TUPLE: {
+        const n = (value as unknown[]).length
+        if (n < 256) {
+          buf[this.pos++] = T.SMALL_TUPLE_EXT
+          buf[this.pos++] = n
+        } else {
+          buf[this.pos++] = T.LARGE_TUPLE_EXT
+          this.u32(n)
+        }
+        return new DeepFrame(kind, value, value as unknown[], n)
+      }
+      case D_LIST: {
+        const list = value as unknown[]
+        const n = list.length
+        if (n === 0 || (n <= 0xffff && isByteList(list))) {
+          this.writeList(list) // NIL_EXT or STRING_EXT: no parts
+          return undefined
+        }
+        buf[this.pos++] = T.LIST_EXT
+        this.u32(n)
+        return new DeepFrame(kind, value, list, n)
+      }
+      case D_IMPROPER: {
+        const items = (value as ImproperList).items
+        if (!Array.isArray(items) || items.length === 0) throw encodeError('malformed ImproperList: it needs at least one item')
+        buf[this.pos++] = T.LIST_EXT
+        this.u32(items.length)
+        const f = new DeepFrame(kind, value, items, items.length)
+        f.extra = (value as ImproperList).tail
+        return f
+      }
+      case D_MAP: {
+        const map = value as Map<unknown, unknown>
+        buf[this.pos++] = T.MAP_EXT
+        this.u32(map.size)
+        const f = new DeepFrame(kind, value, [], map.size)
+        f.entries = map.entries()
+        return f
+      }
+      case D_PLAIN: {
+        const keys = Object.keys(value)
+        buf[this.pos++] = T.MAP_EXT
+        this.u32(keys.length)
+        return new DeepFrame(kind, value, keys, keys.length)
+      }
+      default:
+        this.writeObject(value) // a scalar object: never recurses
+        return undefined
+    }
+  }
+
+  /** The next part of `f` to write (a plain object's key is written here), or DONE. */
+  private nextPart(f: DeepFrame): unknown {
+    switch (f.kind) {
+      case D_MAP: {
+        if (f.pending) {
+          f.pending = false
+          return f.extra
+        }
+        const e = f.entries!.next()
+        if (e.done === true) return DONE
+        const [k, v] = e.value
+        f.extra = v
+        f.pending = true
+        return k
+      }
+      case D_PLAIN: {
+        if (f.i >= f.n) return DONE
+        const key = f.parts[f.i++] as string
+        this.writeString(key)
+        return (f.container as Record<string, unknown>)[key]
+      }
+      case D_IMPROPER:
+        if (f.i < f.n) return f.parts[f.i++]
+        if (f.i++ === f.n) return f.extra
+        return DONE
+      case D_LIST:
+        if (f.i < f.n) return f.parts[f.i++]
+        this.ensure(1)
+        this.buf[this.pos++] = T.NIL_EXT
+        return DONE
+      default:
+        return f.i < f.n ? f.parts[f.i++] : DONE
+    }
   }
 
   private writeError(error: Error): void {
@@ -529,6 +685,32 @@ export class EtfEncoder {
     this.buf.set(term.bytes, this.pos)
     this.pos += n
   }
+}
+
+const D_TUPLE = 0
+const D_LIST = 1
+const D_IMPROPER = 2
+const D_MAP = 3
+const D_PLAIN = 4
+/** nextPart(): the frame has no more parts. */
+const DONE: unique symbol = Symbol('done')
+
+/** An open container of the iterative writer. */
+class DeepFrame {
+  i = 0
+  /** IMPROPER: the tail; MAP: the value after the key just given. */
+  extra: unknown = undefined
+  /** MAP: the key was given, its value comes next. */
+  pending = false
+  entries: Iterator<[unknown, unknown]> | undefined = undefined
+
+  constructor(
+    readonly kind: number,
+    readonly container: object,
+    /** TUPLE, LIST: the elements; IMPROPER: the items; PLAIN: the keys. */
+    readonly parts: unknown[],
+    readonly n: number,
+  ) {}
 }
 
 function isU32(n: unknown): n is number {
