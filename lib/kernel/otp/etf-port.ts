@@ -10,19 +10,32 @@ import { AtomCache, EtfDecoder, EtfEncoder, readDistHeader } from '../../terms/e
 export interface EtfPort {
   /** Append `value`'s ETF bytes (no 131 version byte). Throws CodecError ERR_ENCODE. */
   encodeInto(value: unknown, out: FrameBatch): void
-  /** One term at `offset`; `owned`: binaries may be views of `buf`. Throws CodecError ERR_DECODE. */
-  decodeAt(buf: Buffer, offset: number, refs: unknown, owned: boolean): { value: unknown; end: number }
+  /**
+   * One term at `offset`; `owned`: binaries may be views of `buf`. `termsBefore`: terms the
+   * message decoded into already (its control term), counted with this one's against
+   * maxTerms; `terms` in the result is the total. Throws CodecError ERR_DECODE, or
+   * ERR_MESSAGE_TOO_LARGE past maxTerms.
+   */
+  decodeAt(buf: Buffer, offset: number, refs: unknown, owned: boolean, termsBefore?: number): { value: unknown; end: number; terms: number }
   /** The atom-cache part of a distribution header at `offset` (NumberOfAtomCacheRefs first). */
   readHeader(buf: Buffer, offset: number): { refs: unknown; offset: number }
 }
 
-export function createEtfPort(): EtfPort {
-  const encoder = new EtfEncoder()
-  const decoder = new EtfDecoder()
+export interface EtfPortOptions {
+  /** The most terms one message decodes into (default MAX_MESSAGE_TERMS). */
+  maxTerms?: number
+  /** The most bytes one term is written into (default: no bound). */
+  maxSize?: number
+}
+
+export function createEtfPort(o: EtfPortOptions = {}): EtfPort {
+  const encoder = new EtfEncoder({ maxSize: o.maxSize })
+  const decoder = new EtfDecoder({ maxTerms: o.maxTerms })
   const cache = new AtomCache()
   return {
     encodeInto: (value, out) => encoder.encodeInto(value, out),
-    decodeAt: (buf, offset, refs, owned) => decoder.decodeAt(buf, offset, refs as readonly Atom[] | undefined, owned),
+    decodeAt: (buf, offset, refs, owned, termsBefore) =>
+      decoder.decodeAt(buf, offset, refs as readonly Atom[] | undefined, owned, termsBefore),
     readHeader: (buf, offset) => {
       const h = readDistHeader(buf, offset, cache)
       return { refs: h.refs, offset: h.end }

@@ -27,6 +27,7 @@ import { Pid } from '../../terms/pid.js'
 import { Ref } from '../../terms/ref.js'
 import { CodecError, NetkernelError } from '../../errors.js'
 import { DEFAULT_MAX_MESSAGE_SIZE } from '../limits.js'
+import { MAX_MESSAGE_TERMS } from '../../terms/ext-codes.js'
 import { LARGE_BODY, largeBodyTaken } from '../scavenge-assist.js'
 import { OtpMessage } from './otp-message.js'
 import { DFLAG } from './flags.js'
@@ -49,6 +50,11 @@ export interface OtpWireOptions {
   creation: number
   /** The largest message taken from the peer, and written to it. */
   maxMessageSize?: number
+  /**
+   * The most terms a message from the peer may decode into (control and payload together;
+   * default MAX_MESSAGE_TERMS): past it the connection is dropped with ERR_MESSAGE_TOO_LARGE.
+   */
+  maxMessageTerms?: number
   logger: Logger
   /**
    * The group leader of the processes we spawn on the peer (their io goes there): a process
@@ -123,11 +129,11 @@ export class OtpWire implements Wire {
     this.unlinkId = (f & DFLAG.UNLINK_ID) !== 0n
     this.fragments = (f & DFLAG.FRAGMENTS) !== 0n ? otpFragments() : null
     this.maxMessage = o.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE
-    const etf = createEtfPort()
+    const etf = createEtfPort({ maxTerms: o.maxMessageTerms ?? MAX_MESSAGE_TERMS, maxSize: this.maxMessage })
     // The codec's decode errors name the peer.
     this.etf = {
       encodeInto: etf.encodeInto,
-      decodeAt: (buf, offset, refs, owned) => this.named(() => etf.decodeAt(buf, offset, refs, owned)),
+      decodeAt: (buf, offset, refs, owned, termsBefore) => this.named(() => etf.decodeAt(buf, offset, refs, owned, termsBefore)),
       readHeader: (buf, offset) => {
         const h = this.named(() => etf.readHeader(buf, offset))
         if (Array.isArray(h.refs)) this.atomCacheRefsIn += h.refs.length
@@ -309,7 +315,7 @@ export class OtpWire implements Wire {
         end++
       }
       if (end >= buf.length) throw this.malformed(`control message ${op} without its payload`)
-      const p = this.etf.decodeAt(buf, end, refs, owned)
+      const p = this.etf.decodeAt(buf, end, refs, owned, c.terms)
       payload = p.value
       end = p.end
     }
@@ -414,6 +420,14 @@ export class OtpWire implements Wire {
     } catch (err) {
       if (err instanceof CodecError)
         throw new CodecError('ERR_DECODE', `${this.o.peer} sent a malformed message: ${err.message}`, { cause: err })
+      if (err instanceof NetkernelError && err.code === 'ERR_MESSAGE_TOO_LARGE')
+        throw new NetkernelError(
+          'ERR_MESSAGE_TOO_LARGE',
+          `${this.o.peer} sent a message over a bound: ${err.message}: connection dropped`,
+          {
+            cause: err,
+          },
+        )
       throw err
     }
   }
