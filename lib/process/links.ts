@@ -6,12 +6,19 @@ import type { Pid } from '../terms/pid.js'
 import type { ProcessSystem } from './process-system.js'
 import type { Process } from './process.js'
 
-function add(p: Process, pid: Pid): void {
-  ;(p.links ??= new Map()).set(pid.key, pid)
-}
-
 export class Links {
+  /**
+   * Links with the processes of each other node, by node name: what limits.linksPerPeer
+   * bounds. Kept as every link to a remote pid is added and removed.
+   */
+  private readonly remoteCount = new Map<string, number>()
+
   constructor(private readonly system: ProcessSystem) {}
+
+  /** Links between this node's processes and those of `node`. */
+  with(node: string): number {
+    return this.remoteCount.get(node) ?? 0
+  }
 
   /** link/1 from local `p`. A dead pid gives 'noproc', an unreachable node 'noconnection'. */
   link(p: Process, pid: Pid): void {
@@ -22,7 +29,7 @@ export class Links {
         system.applySignal(p, pid, 'noconnection', true)
         return
       }
-      add(p, pid)
+      this.add(p, pid)
       system.remoteTouched.add(p)
       system.remote.link(p.self, pid)
       return
@@ -32,15 +39,15 @@ export class Links {
       system.applySignal(p, pid, 'noproc', true)
       return
     }
-    add(p, pid)
-    add(q, p.self)
+    this.add(p, pid)
+    this.add(q, p.self)
   }
 
   /** The link of a new process to its parent (spawn_link). A remote parent has linked its side. */
   linkNew(p: Process, parent: Pid): void {
     const system = this.system
     if (parent.node !== system.node) {
-      add(p, parent)
+      this.add(p, parent)
       system.remoteTouched.add(p)
       return
     }
@@ -49,13 +56,13 @@ export class Links {
       system.applySignal(p, parent, 'noproc', true)
       return
     }
-    add(p, parent)
-    add(q, p.self)
+    this.add(p, parent)
+    this.add(q, p.self)
   }
 
   unlink(p: Process, pid: Pid): void {
     const system = this.system
-    if (p.links?.delete(pid.key) !== true) return
+    if (!this.remove(p, pid)) return
     if (pid.node !== system.node) {
       system.remote?.unlink(p.self, pid)
       return
@@ -73,6 +80,7 @@ export class Links {
     const key = self.key
     for (const pid of links.values()) {
       if (pid.node !== system.node) {
+        this.uncount(pid.node, 1)
         system.toRemote('exit', r => r.exit(self, pid, reason, true))
         continue
       }
@@ -121,31 +129,36 @@ export class Links {
     } else if (system.remote === undefined || !system.remote.isConnected(pid.node)) {
       system.applySignal(p, pid, 'noconnection', true)
     } else {
-      add(p, pid)
+      this.add(p, pid)
       system.remoteTouched.add(p)
     }
   }
 
-  linkFrom(from: Pid, to: Pid): void {
+  /** Remote `from` links to local `to`; false (nothing done) when the link would be one more than `max` with from's node. */
+  linkFrom(from: Pid, to: Pid, max: number): boolean {
     const system = this.system
     const q = system.lookup(to)
     if (q === undefined) {
       system.toRemote('exit', r => r.exit(to, from, 'noproc', true))
-      return
+      return true
     }
-    add(q, from)
+    if (q.links?.has(from.key) === true) return true
+    if (this.with(from.node) >= max) return false
+    this.add(q, from)
     system.remoteTouched.add(q)
+    return true
   }
 
   unlinkFrom(from: Pid, to: Pid): void {
-    this.system.lookup(to)?.links?.delete(from.key)
+    const q = this.system.lookup(to)
+    if (q !== undefined) this.remove(q, from)
   }
 
   exitFrom(from: Pid, to: Pid, reason: unknown, viaLink: boolean): void {
     const system = this.system
     const q = system.lookup(to)
     if (q === undefined) return
-    if (viaLink && q.links?.delete(from.key) !== true) {
+    if (viaLink && !this.remove(q, from)) {
       // No such link: unlinked meanwhile (ignore), or a spawn_link reply still on its way.
       if (q.spawnLinks !== undefined) (q.spawnLinks.early ??= []).push([from, reason])
       return
@@ -164,6 +177,26 @@ export class Links {
       ;(lost ??= []).push(pid)
     }
     if (lost === undefined) return
+    this.uncount(node, lost.length)
     for (const pid of lost) this.system.applySignal(p, pid, 'noconnection', true)
+  }
+
+  private add(p: Process, pid: Pid): void {
+    const links = (p.links ??= new Map())
+    if (pid.node !== this.system.node && !links.has(pid.key)) this.remoteCount.set(pid.node, this.with(pid.node) + 1)
+    links.set(pid.key, pid)
+  }
+
+  /** Remove `p`'s link to `pid`; false if there was none. */
+  private remove(p: Process, pid: Pid): boolean {
+    if (p.links?.delete(pid.key) !== true) return false
+    if (pid.node !== this.system.node) this.uncount(pid.node, 1)
+    return true
+  }
+
+  private uncount(node: string, n: number): void {
+    const left = this.with(node) - n
+    if (left > 0) this.remoteCount.set(node, left)
+    else this.remoteCount.delete(node)
   }
 }

@@ -42,8 +42,18 @@ function targetNode(item: Pid | RemoteName | string): string | undefined {
 
 export class Monitors {
   private readonly byKey = new Map<string, Monitor>()
+  /**
+   * Monitors the processes of each other node hold on ours, by node name: what
+   * limits.monitorsPerPeer bounds. Kept as every such monitor is added and removed.
+   */
+  private readonly remoteCount = new Map<string, number>()
 
   constructor(private readonly system: ProcessSystem) {}
+
+  /** Monitors the processes of `node` hold on this node's processes. */
+  heldBy(node: string): number {
+    return this.remoteCount.get(node) ?? 0
+  }
 
   monitor(p: Process, target: MonitorTarget): Ref {
     const system = this.system
@@ -112,6 +122,7 @@ export class Monitors {
       p.monitoredBy = undefined
       for (const m of on) {
         this.byKey.delete(m.key)
+        if (m.watcherProc === undefined) this.uncount(m.watcher.node)
         const w = m.watcherProc
         if (w !== undefined) {
           w.monitors?.delete(m)
@@ -182,13 +193,21 @@ export class Monitors {
   private add(m: Monitor): void {
     this.byKey.set(m.key, m)
     if (m.watcherProc !== undefined) (m.watcherProc.monitors ??= new Set()).add(m)
+    else this.remoteCount.set(m.watcher.node, this.heldBy(m.watcher.node) + 1)
     if (m.targetProc !== undefined) (m.targetProc.monitoredBy ??= new Set()).add(m)
   }
 
   private remove(m: Monitor): void {
     this.byKey.delete(m.key)
-    m.watcherProc?.monitors?.delete(m)
+    if (m.watcherProc !== undefined) m.watcherProc.monitors?.delete(m)
+    else this.uncount(m.watcher.node)
     m.targetProc?.monitoredBy?.delete(m)
+  }
+
+  private uncount(node: string): void {
+    const left = this.heldBy(node) - 1
+    if (left > 0) this.remoteCount.set(node, left)
+    else this.remoteCount.delete(node)
   }
 }
 

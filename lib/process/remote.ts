@@ -76,8 +76,12 @@ export interface RemoteInbound {
   deliver(to: Pid, msg: unknown): void
   /** A message for the locally registered `name`; dropped if unregistered. */
   deliverNamed(name: string, msg: unknown): void
-  /** Remote `from` linked to local `to`. If `to` is not alive, exit(to → from, 'noproc'). */
-  linkFrom(from: Pid, to: Pid): void
+  /**
+   * Remote `from` linked to local `to`. If `to` is not alive, exit(to → from, 'noproc'). False,
+   * and nothing done, when the link is new and from's node has `max` links here already
+   * (limits.linksPerPeer; default no bound).
+   */
+  linkFrom(from: Pid, to: Pid, max?: number): boolean
   unlinkFrom(from: Pid, to: Pid): void
   /** An exit signal from remote `from` to local `to` (link propagation or exit/2). */
   exitFrom(from: Pid, to: Pid, reason: unknown, viaLink: boolean): void
@@ -92,6 +96,10 @@ export interface RemoteInbound {
    * unless the monitor exists with this ref and watcher and its target lives on `from`.
    */
   downFrom(from: string, watcher: Pid, ref: Ref, reason: unknown): boolean
+  /** Links between local processes and those of `node` (what limits.linksPerPeer bounds). */
+  linksWith(node: string): number
+  /** Monitors the processes of `node` hold on local processes (what limits.monitorsPerPeer bounds). */
+  monitorsHeldBy(node: string): number
   /**
    * The connection to `node` is gone (or could not be set up): every link across it
    * delivers 'noconnection', every monitor of a process there gives DOWN 'noconnection',

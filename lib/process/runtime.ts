@@ -166,8 +166,8 @@ export class Runtime implements RemoteInbound {
     this.system.registry.get(name)?.deliver(msg)
   }
 
-  linkFrom(from: Pid, to: Pid): void {
-    this.system.links.linkFrom(from, to)
+  linkFrom(from: Pid, to: Pid, max = Infinity): boolean {
+    return this.system.links.linkFrom(from, to, max)
   }
 
   unlinkFrom(from: Pid, to: Pid): void {
@@ -188,6 +188,14 @@ export class Runtime implements RemoteInbound {
 
   downFrom(from: string, watcher: Pid, ref: Ref, reason: unknown): boolean {
     return this.system.monitors.downFrom(from, watcher, ref, reason)
+  }
+
+  linksWith(node: string): number {
+    return this.system.links.with(node)
+  }
+
+  monitorsHeldBy(node: string): number {
+    return this.system.monitors.heldBy(node)
   }
 
   nodeDown(node: string): void {
