@@ -336,6 +336,7 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
         localName: name,
         creation: kernel.creation,
         maxMessageSize: o.maxMessageSize,
+        maxMessageTerms: o.maxMessageTerms,
         logger,
         groupLeader: groupLeaderPid,
       }),

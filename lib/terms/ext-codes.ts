@@ -66,7 +66,7 @@ export function tooManyTerms(max: number): NetkernelError {
 /**
  * The largest BigInt payload, in bytes (8,388,608 bits): a larger one fails to encode, and to
  * decode before any of it is converted. Erlang bounds its big integers as well (system_limit);
- * converting bytes to a bigint takes the only thread, about 15 ms per MiB.
+ * converting bytes to a bigint takes the only thread, about 5–10 ms per MiB.
  */
 export const MAX_BIGINT_BYTES = 1024 * 1024
 
