@@ -273,7 +273,7 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
         refusals,
       }),
   })
-  const dispatch = createDispatcher({ localName: name, runtime, spawns, rpcs, stats, policy: o.policy, logger, refusals })
+  const dispatch = createDispatcher({ localName: name, runtime, spawns, rpcs, stats, policy: o.policy, logger, refusals, limits: o.limits })
   // Toward Erlang/OTP peers: the erpc client, and what they ask that native frames do not carry.
   let leader: Pid | undefined
   const groupLeaderPid = (): Pid | undefined => {
@@ -337,6 +337,7 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
         creation: kernel.creation,
         maxMessageSize: o.maxMessageSize,
         maxMessageTerms: o.maxMessageTerms,
+        monitorsPerPeer: o.limits.monitorsPerPeer,
         logger,
         groupLeader: groupLeaderPid,
       }),

@@ -21,6 +21,7 @@ import type { Refusals } from './refusals.js'
 import { PID_BRAND, Pid } from '../terms/pid.js'
 import { Ref } from '../terms/ref.js'
 import { type NetkernelError, SpawnError } from '../errors.js'
+import { DEFAULT_LIMITS, peerOverLimit, type KernelLimits } from './limits.js'
 import {
   DEMONITOR,
   DOWN,
@@ -50,6 +51,8 @@ export interface DispatchDeps {
   logger: Logger
   /** Where refusals are counted (the node's stats read them too). */
   refusals: Refusals
+  /** The bounds on one peer's links and monitors here. Default: DEFAULT_LIMITS'. */
+  limits?: Pick<KernelLimits, 'linksPerPeer' | 'monitorsPerPeer'>
 }
 
 /**
@@ -140,6 +143,7 @@ export function createDispatcher(d: DispatchDeps): Dispatcher {
   const { refusals } = d
   const allowSignal = createPermit(d.policy, refusals)
   const permitted: Permit = allowSignal ?? (() => true)
+  const { linksPerPeer, monitorsPerPeer } = { ...DEFAULT_LIMITS, ...d.limits }
 
   const spawnReply = (conn: Connection, reqId: number, code: string, message: string): void => {
     conn.send([SPAWN_REPLY, reqId, false, { code, message }])
@@ -291,7 +295,7 @@ export function createDispatcher(d: DispatchDeps): Dispatcher {
         const to = pidOf(frame[2], localName, 'link target')
         // Refused: as for a process that does not exist, so the linker does not believe it is linked.
         if (allowSignal !== undefined && !permitted(peer, 'link', { from, to })) conn.send([EXIT, to, from, 'noproc'], from.id)
-        else runtime.linkFrom(from, to)
+        else if (!runtime.linkFrom(from, to, linksPerPeer)) throw peerOverLimit(d.logger, peer, 'links', linksPerPeer)
         return
       }
       case UNLINK:
@@ -313,6 +317,7 @@ export function createDispatcher(d: DispatchDeps): Dispatcher {
         const ref = refOf(frame[3], peer, 'monitor ref')
         // Refused: as for a process that does not exist, so the watcher is not left waiting.
         if (allowSignal !== undefined && !permitted(peer, 'monitor', { from, target })) conn.send([DOWN, from, ref, 'noproc'], from.id)
+        else if (runtime.monitorsHeldBy(peer) >= monitorsPerPeer) throw peerOverLimit(d.logger, peer, 'monitors', monitorsPerPeer)
         else if (!runtime.monitorFrom(from, target, ref)) throw new BadFrame(`monitor ref ${ref.toString()} is in use`)
         return
       }

@@ -1,7 +1,9 @@
-// The kernel's bounds on what peers can make a node hold: handshakes, dials and gossip at once
-// (KernelLimits), and the largest message a connection takes (maxMessageSize). A concept of
-// its own, apart from the kernel's options: the node's options, each connection and the fuzz
-// targets read these defaults without depending on the net kernel.
+// The kernel's bounds on what peers can make a node hold: handshakes, dials and gossip at once,
+// one peer's links and monitors (KernelLimits), and the largest message a connection takes
+// (maxMessageSize). A concept of its own, apart from the kernel's options: the node's options,
+// each connection and the fuzz targets read these defaults without depending on the net kernel.
+import { NetkernelError } from '../errors.js'
+import type { Logger } from '../logger.js'
 
 /** Bounds on what peers, and gossip, can make a node hold at once. */
 export interface KernelLimits {
@@ -23,6 +25,20 @@ export interface KernelLimits {
    * the names beyond are not dialled (a later gossip, or a use of the name, connects them).
    */
   gossipDialsPerPeer: number
+  /**
+   * Monitors the processes of one peer node may hold on this node's processes (by pid or by
+   * name) through its connection, on either wire. Default 2^20 (1,048,576). A monitor
+   * released (demonitor, its DOWN sent, the target's exit) frees its place. The MONITOR
+   * that would go over it drops the connection (ERR_LIMIT, logged with the peer's name).
+   */
+  monitorsPerPeer: number
+  /**
+   * Links between this node's processes and the processes of one peer node, on either wire
+   * (whichever side made them). Default 2^20. A link released (unlink, an exit signal through
+   * it, either process's exit) frees its place. The LINK from the peer that would go over it
+   * drops the connection (ERR_LIMIT, logged with the peer's name).
+   */
+  linksPerPeer: number
 }
 
 export const DEFAULT_LIMITS: KernelLimits = {
@@ -30,7 +46,24 @@ export const DEFAULT_LIMITS: KernelLimits = {
   handshakesPerAddress: 64,
   pendingDials: 1024,
   gossipDialsPerPeer: 32,
+  monitorsPerPeer: 1 << 20,
+  linksPerPeer: 1 << 20,
 }
 
 /** Default maxMessageSize: 64 MiB. */
 export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024
+
+/**
+ * A peer went over one of its bounds (limits.linksPerPeer, limits.monitorsPerPeer, on either
+ * wire): the error that drops its connection, logged with the peer's name. Not a refusal of
+ * one signal: the peer is hostile or broken, and what it holds here goes with the connection.
+ */
+export function peerOverLimit(logger: Logger, peer: string, what: 'links' | 'monitors', limit: number): NetkernelError {
+  const field = what === 'links' ? 'linksPerPeer' : 'monitorsPerPeer'
+  const err = new NetkernelError(
+    'ERR_LIMIT',
+    `${peer} asked for more than ${limit} ${what} on this node (limits.${field}): connection dropped`,
+  )
+  logger.warn({ node: peer, code: err.code, limit }, err.message)
+  return err
+}

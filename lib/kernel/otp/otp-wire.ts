@@ -26,7 +26,7 @@ import { Tuple, tuple } from '../../terms/tuple.js'
 import { Pid } from '../../terms/pid.js'
 import { Ref } from '../../terms/ref.js'
 import { CodecError, NetkernelError } from '../../errors.js'
-import { DEFAULT_MAX_MESSAGE_SIZE } from '../limits.js'
+import { DEFAULT_LIMITS, DEFAULT_MAX_MESSAGE_SIZE, peerOverLimit } from '../limits.js'
 import { MAX_MESSAGE_TERMS } from '../../terms/ext-codes.js'
 import { LARGE_BODY, largeBodyTaken } from '../scavenge-assist.js'
 import { OtpMessage } from './otp-message.js'
@@ -55,6 +55,11 @@ export interface OtpWireOptions {
    * default MAX_MESSAGE_TERMS): past it the connection is dropped with ERR_MESSAGE_TOO_LARGE.
    */
   maxMessageTerms?: number
+  /**
+   * Monitors the peer may hold on this node's processes through this connection (names of
+   * the built-in services included). Default: DEFAULT_LIMITS.monitorsPerPeer.
+   */
+  monitorsPerPeer?: number
   logger: Logger
   /**
    * The group leader of the processes we spawn on the peer (their io goes there): a process
@@ -65,8 +70,6 @@ export interface OtpWireOptions {
 
 /** Spawn requests this wire keeps the native id of, at most (the oldest are forgotten). */
 const MAX_SPAWNS = 65536
-/** Monitors the peer may hold on this node's processes through one connection. */
-export const MAX_PEER_MONITORS = 1 << 20
 
 const HEADER_MODE = Buffer.from([0, 0, 0, 0, C.VERSION_MAGIC, C.DIST_HEADER, 0])
 const PASS_THROUGH = Buffer.from([0, 0, 0, 0, C.PASS_THROUGH, C.VERSION_MAGIC])
@@ -109,6 +112,7 @@ export class OtpWire implements Wire {
   private readonly exitPayload: boolean
   private readonly unlinkId: boolean
   private readonly maxMessage: number
+  private readonly maxPeerMonitors: number
   private readonly etf: EtfPort
   private readonly reassembly: OtpReassembly
   /** The pid a send from no process is made by. */
@@ -129,6 +133,7 @@ export class OtpWire implements Wire {
     this.unlinkId = (f & DFLAG.UNLINK_ID) !== 0n
     this.fragments = (f & DFLAG.FRAGMENTS) !== 0n ? otpFragments() : null
     this.maxMessage = o.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE
+    this.maxPeerMonitors = o.monitorsPerPeer ?? DEFAULT_LIMITS.monitorsPerPeer
     const etf = createEtfPort({ maxTerms: o.maxMessageTerms ?? MAX_MESSAGE_TERMS, maxSize: this.maxMessage })
     // The codec's decode errors name the peer.
     this.etf = {
@@ -358,11 +363,8 @@ export class OtpWire implements Wire {
         const target = t[2]
         if (!(ref instanceof Ref)) throw this.malformed('a MONITOR_P without a reference')
         if (!(target instanceof Pid) && !(target instanceof Atom)) throw this.malformed('a MONITOR_P of neither a pid nor a name')
-        if (this.peerMonitors.size >= MAX_PEER_MONITORS && !this.peerMonitors.has(ref.key)) {
-          throw new NetkernelError(
-            'ERR_LIMIT',
-            `${this.o.peer} holds more than ${MAX_PEER_MONITORS} monitors on this node: connection dropped`,
-          )
+        if (this.peerMonitors.size >= this.maxPeerMonitors && !this.peerMonitors.has(ref.key)) {
+          throw peerOverLimit(this.o.logger, this.o.peer, 'monitors', this.maxPeerMonitors)
         }
         this.peerMonitors.set(ref.key, target)
         return [F.MONITOR, t[1], target instanceof Atom ? target.name : target, ref]
