@@ -157,9 +157,9 @@ export interface StartNodeOptions {
    */
   discovery?: Discovery
   /**
-   * Bounds on what peers and gossip can make this node hold at once (inbound handshakes, in
-   * all and per address; dials under way; dials one peer's gossip may start). Each field
-   * given replaces its default.
+   * Bounds on what peers and gossip can make this node hold (inbound handshakes, in all and
+   * per address; dials under way; dials one peer's gossip may have under way and start per
+   * second; one peer's monitors and links). Each field given replaces its default.
    */
   limits?: Partial<KernelLimits>
   /**

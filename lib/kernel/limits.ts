@@ -26,6 +26,12 @@ export interface KernelLimits {
    */
   gossipDialsPerPeer: number
   /**
+   * New dials one peer's gossip may start per second (a budget of one second's worth,
+   * refilled continuously). Default 32. Besides, a name whose gossip-started dial failed is
+   * not dialled for gossip again for 30 s (connect() or a send to it still dials at once).
+   */
+  gossipDialsPerSecond: number
+  /**
    * Monitors the processes of one peer node may hold on this node's processes (by pid or by
    * name) through its connection, on either wire. Default 2^20 (1,048,576). A monitor
    * released (demonitor, its DOWN sent, the target's exit) frees its place. The MONITOR
@@ -46,6 +52,7 @@ export const DEFAULT_LIMITS: KernelLimits = {
   handshakesPerAddress: 64,
   pendingDials: 1024,
   gossipDialsPerPeer: 32,
+  gossipDialsPerSecond: 32,
   monitorsPerPeer: 1 << 20,
   linksPerPeer: 1 << 20,
 }

@@ -24,6 +24,7 @@ import type { Wire } from './wire.js'
 import { SetupMachine, verdictOf, type SetupAction, type SetupEvent, type Verdict } from './setup-machine.js'
 import { FailureLimiter } from './failure-limiter.js'
 import { HandshakeSlots } from './handshake-slots.js'
+import { GossipDials, GOSSIP_RETRY_MS } from './gossip-dials.js'
 import { fullNameProblem } from '../node-name.js'
 import { HandshakeError, NetkernelError, TransportError } from '../errors.js'
 import { NODES } from './frames.js'
@@ -135,6 +136,8 @@ export class NetKernel {
   private dialLimitReported = false
   /** Dials under way that each peer's gossip started (bounded by limits.gossipDialsPerPeer). */
   private readonly hinted = new Map<string, number>()
+  /** How often gossip may start dials: failed names, each peer's budget (gossip-dials.ts). */
+  private readonly gossipDials: GossipDials
   private listener: Listener | undefined
   private accepting = false
   creation = 0
@@ -149,6 +152,7 @@ export class NetKernel {
     this.machine = new SetupMachine(o.name, this.limits.pendingDials)
     this.slots = new HandshakeSlots(this.limits.handshakes, this.limits.handshakesPerAddress)
     this.highWater = o.highWater ?? DEFAULT_HIGH_WATER
+    this.gossipDials = new GossipDials(o.clock, this.limits.gossipDialsPerSecond)
   }
 
   get name(): string {
@@ -547,6 +551,7 @@ export class NetKernel {
       wire,
     )
     this.up.set(peer, c)
+    this.gossipDials.connected(peer)
     this.o.logger.info({ node: peer, type: c.type }, `nodeup ${peer}`)
     this.o.emit('nodeup', peer, { ...info })
     if (p !== undefined) {
@@ -568,13 +573,18 @@ export class NetKernel {
 
   /**
    * A NODES frame arrived from `from`: connect to the visible nodes we lack. Illegal names
-   * are dropped; one peer's gossip has at most limits.gossipDialsPerPeer dials under way.
+   * are dropped; one peer's gossip has at most limits.gossipDialsPerPeer dials under way,
+   * starts at most limits.gossipDialsPerSecond, and does not dial a name whose gossip-started
+   * dial failed lately (gossip-dials.ts).
    */
   private meshHint(from: Connection, names: unknown): void {
     if (!this.o.connectAll || this.o.hidden || from.type !== 'visible' || !Array.isArray(names)) return
-    let room = this.limits.gossipDialsPerPeer - (this.hinted.get(from.peer) ?? 0)
+    const budget = this.gossipDials.room(from)
+    let room = Math.min(this.limits.gossipDialsPerPeer - (this.hinted.get(from.peer) ?? 0), budget)
+    let started = 0
     let illegal = 0
     let skipped = 0
+    let failed = 0
     for (const n of names) {
       if (fullNameProblem(n, this.o.longNames) !== undefined) {
         illegal++
@@ -582,6 +592,10 @@ export class NetKernel {
       }
       const name = n as string
       if (name === this.o.name || this.up.has(name) || this.pending.has(name)) continue
+      if (this.gossipDials.recentlyFailed(name)) {
+        failed++
+        continue
+      }
       if (room <= 0 || this.machine.table.dials >= this.limits.pendingDials) {
         skipped++
         continue
@@ -591,12 +605,17 @@ export class NetKernel {
       if (p === undefined) continue
       p.hint = from.peer
       room--
+      started++
       this.hinted.set(from.peer, (this.hinted.get(from.peer) ?? 0) + 1)
     }
-    if (illegal > 0 || skipped > 0) {
-      this.o.logger.warn(
-        { node: from.peer, illegal, skipped },
-        `gossip from ${from.peer}: ${illegal} illegal node names dropped, ${skipped} names not dialled (bound)`,
+    this.gossipDials.spend(from, started)
+    if (illegal > 0 || skipped > 0 || failed > 0) {
+      // Warned once per connection: a peer repeating its gossip must not flood the log either.
+      const warn = illegal > 0 || this.gossipDials.firstHoldBack(from)
+      this.o.logger[warn ? 'warn' : 'debug'](
+        { node: from.peer, illegal, skipped, failed },
+        `gossip from ${from.peer}: ${illegal} illegal node names dropped, ${skipped} names not dialled (bound), ` +
+          `${failed} not dialled again (dialled for gossip and failed within ${GOSSIP_RETRY_MS / 1000} s)`,
       )
     }
   }
@@ -615,6 +634,7 @@ export class NetKernel {
   }
 
   private fail(p: Pending, err: NetkernelError, report: boolean): void {
+    if (p.hint !== undefined && err.code !== 'ERR_ALREADY_CONNECTED' && !this.up.has(p.node)) this.gossipDials.dialFailed(p.node)
     p.dial?.abort(err)
     const dropped = p.queue.length
     p.queue = []
