@@ -52,8 +52,11 @@ t.test('links and monitors of an erl peer, bounded per connection', { skip: erla
     const { erl, ev } = await startPeer('m')
     // monitor + demonitor, and monitors released by DOWN (a JS process that exits).
     for (let round = 0; round < 4; round++) {
-      await ev(`Ms$ = [erlang:monitor(process, {svc, ${js}}) || _ <- lists:seq(1, ${limit})], [erlang:demonitor(M$) || M$ <- Ms$], ok.`)
-      await waitUntil(() => rt.monitorsHeldBy(erl.node) === 0, 'demonitors handled')
+      // Each step waits for the count it leads to, so that no wait passes on a count on its way elsewhere.
+      await ev(`Ms${round} = [erlang:monitor(process, {svc, ${js}}) || _ <- lists:seq(1, ${limit})], ok.`)
+      await waitUntil(() => rt.monitorsHeldBy(erl.node) === limit, `round ${round}: the monitors of svc taken`)
+      await ev(`[erlang:demonitor(M$) || M$ <- Ms${round}], ok.`)
+      await waitUntil(() => rt.monitorsHeldBy(erl.node) === 0, `round ${round}: the demonitors handled`)
       const victim = node.spawn(async proc => void (await proc.receive(m => m === 'die')))
       node.register('victim', victim)
       await ev(`[erlang:monitor(process, {victim, ${js}}) || _ <- lists:seq(1, ${limit})], ok.`)
