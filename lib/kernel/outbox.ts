@@ -22,7 +22,7 @@ import { Socket } from 'node:net'
 import { appendBytes, type FrameBatch } from '../terms/frame-batch.js'
 import { ACTIVE_STREAMS, PIECE, fragmentHeader } from './fragments.js'
 import type { FragmentFormat, FrameEncoder } from './wire.js'
-import { abortError } from '../errors.js'
+import { NetkernelError, abortError } from '../errors.js'
 import { BufferPool } from './buffer-pool.js'
 import { PathEstimate } from './path-estimate.js'
 
@@ -162,6 +162,8 @@ export class Outbox {
     this.wake()
   }
   private scheduled = false
+  /** A frame is being encoded (send): a send from inside it is refused. */
+  private encoding = false
   private waitingWritable = false
   private closed = false
   private drainWaiters: (() => void)[] = []
@@ -210,6 +212,27 @@ export class Outbox {
   /** Encode `value` as one frame and queue it. Returns false when the queue is over the high-water mark. */
   send(value: unknown, key?: OrderKey): boolean {
     if (this.closed) return false
+    if (this.encoding) {
+      // A getter of the message being encoded sends on this connection. Encoded into the batch
+      // the other is being written into, it landed in the middle of it (the peer dropped as
+      // sending garbage) or in a batch buffer the other then left (the other lost, silently).
+      // Refused instead: the error reaches the outer send() too, and nothing is queued.
+      throw new NetkernelError(
+        'ERR_BAD_ARGUMENT',
+        'send() called while another message on the same connection was being encoded (by a getter of that message): send it before or after',
+      )
+    }
+    this.encoding = true
+    try {
+      this.encodeAndQueue(value, key)
+    } finally {
+      this.encoding = false
+    }
+    this.schedule()
+    return !this.busy
+  }
+
+  private encodeAndQueue(value: unknown, key: OrderKey): void {
     const behind = key !== undefined && this.byKey.size !== 0 ? this.byKey.get(key) : undefined
     if (behind !== undefined) {
       const f = this.encodeBehind(value)
@@ -235,8 +258,6 @@ export class Outbox {
         this.startStream(body, key, b.buf)
       } else if (this.streams.length > 0) this.sharedAt = this.now()
     }
-    this.schedule()
-    return !this.busy
   }
 
   /** Queue an encoded frame (length prefix included). */
