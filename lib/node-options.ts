@@ -256,6 +256,22 @@ function checkedMaxMessageSize(v: number | undefined): number {
   return n
 }
 
+/** The limits over their defaults: each a known field, a whole number ≥ 0 or Infinity. */
+function checkedLimits(v: Partial<KernelLimits> | undefined): KernelLimits {
+  const out: KernelLimits = { ...DEFAULTS.limits }
+  for (const [k, n] of Object.entries(v ?? {})) {
+    if (!Object.hasOwn(DEFAULTS.limits, k)) {
+      throw new NetkernelError('ERR_BAD_ARGUMENT', `limits.${k} is not a limit: expected one of ${Object.keys(DEFAULTS.limits).join(', ')}`)
+    }
+    if (n === undefined) continue // (the default)
+    if (!(n === Infinity || (Number.isSafeInteger(n) && (n as number) >= 0))) {
+      throw new NetkernelError('ERR_BAD_ARGUMENT', `limits.${k} must be a whole number from 0 (or Infinity), got ${String(n)}`)
+    }
+    out[k as keyof KernelLimits] = n as number
+  }
+  return out
+}
+
 function checkedMaxMessageTerms(v: number | undefined): number {
   const n = v ?? DEFAULTS.maxMessageTerms
   if (!Number.isSafeInteger(n) || n < 1 || n > 0xffffffff) {
@@ -322,7 +338,7 @@ export function resolveOptions(opts: StartNodeOptions): ResolvedOptions {
     highWater: opts.highWater ?? DEFAULTS.highWater,
     busyWait: busyWaitMicros(opts.busyWait ?? DEFAULTS.busyWait),
     scavengeEvery: scavengeEveryBytes(opts.scavengeEvery ?? DEFAULTS.scavengeEvery),
-    limits: { ...DEFAULTS.limits, ...opts.limits },
+    limits: checkedLimits(opts.limits),
     maxMessageSize: checkedMaxMessageSize(opts.maxMessageSize),
     maxMessageTerms: checkedMaxMessageTerms(opts.maxMessageTerms),
     resolve: opts.resolve,

@@ -66,6 +66,28 @@ t.test('resolveOptions applies every default, and what is given wins', async t =
   const given = resolveOptions({ name: 'opts', tickTime: 1000, limits: { pendingDials: 3 }, listen: { portMin: 9 }, epmd: false })
   t.equal(given.tickTime, 1000)
   t.same(given.limits, { ...DEFAULT_LIMITS, pendingDials: 3 }, 'limits: the fields given replace their defaults')
+  t.same(
+    resolveOptions({ name: 'opts', limits: { pendingDials: undefined, linksPerPeer: Infinity } }).limits,
+    {
+      ...DEFAULT_LIMITS,
+      linksPerPeer: Infinity,
+    },
+    'undefined keeps the default; Infinity is no bound',
+  )
+  for (const bad of [-1, 1.5, NaN, '3' as unknown as number]) {
+    t.throws(() => resolveOptions({ name: 'opts', limits: { monitorsPerPeer: bad } }), {
+      code: 'ERR_BAD_ARGUMENT',
+      message: /limits\.monitorsPerPeer must be a whole number/,
+    })
+  }
+  t.throws(
+    () => resolveOptions({ name: 'opts', limits: { monitorPerPeer: 5 } as never }),
+    {
+      code: 'ERR_BAD_ARGUMENT',
+      message: /limits\.monitorPerPeer is not a limit: expected one of handshakes, /,
+    },
+    'a misspelt limit is refused, not ignored',
+  )
   t.same(given.listen, { host: '0.0.0.0', portMin: 9, portMax: 9 })
   t.equal(resolveOptions({ name: 'opts', epmd: false }).listen, false, 'epmd: false and no listen: a local node')
 })
