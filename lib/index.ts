@@ -34,12 +34,9 @@ export { ProcessGroups, PgMonitor } from './pg/process-groups.js'
 export type { PgGroup, PgEvent, PgScopeOptions, PgSendOptions, PgMonitorOptions } from './pg/process-groups.js'
 export type { RpcOptions } from './process/rpc.js'
 export type { GlobalRegisterOptions, ResolveMethod } from './global/global.js'
-import type { GlobalNames as GlobalNamesClass } from './global/global.js'
-/**
- * The type of `node.global`. A type alias, not the class: nodes make it, and exported as a class
- * the declarations offered `instanceof GlobalNames`, which the build has no value for.
- */
-export type GlobalNames = GlobalNamesClass
+// The class of `node.global`, exported as a value like ProcessGroups: exported as a type
+// only, the declaration bundle still offered `instanceof GlobalNames`, which then failed.
+export { GlobalNames } from './global/global.js'
 export { ProcessExit } from './process/runtime.js'
 export type { Transport, Conn, Listener, ListenOptions, DialAddress, ReadInto, ReadSink } from './transport.js'
 export type { Authenticator, AuthContext, AuthResult, HandshakeChannel, HandshakeMessage, CookieStore } from './authenticator.js'
