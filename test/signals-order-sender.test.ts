@@ -9,6 +9,7 @@ import type { Node } from '../lib/node.js'
 import type { Pid } from '../lib/terms/pid.js'
 import { testEpmd, testNode } from './fixtures/cluster.js'
 import { waitFor } from './fixtures/epmd-real.js'
+import { module } from '../lib/index.js'
 
 /** A process registered as `name` on `node` that records every message (trapping exits). */
 function recorder(node: Node, name: string): { pid: Pid; got: unknown[] } {
@@ -111,4 +112,38 @@ t.test('drain() resolves with a highWater smaller than the socket’s own 16 KiB
     r.got.every((m, i) => (m as Buffer)[0] === (i & 0xff)),
     'all of them, in order',
   )
+})
+
+t.test('an rpc call and a spawn come after the large message their process sent before', async t => {
+  const epmd = await testEpmd(t)
+  const got: unknown[] = []
+  // `seen` runs on b: how many messages the recorder had when the call or spawn arrived.
+  const probe = module({
+    seen: () => got.length,
+    report: (proc, to: Pid) => void proc.send(to, got.length),
+  })
+  const a = await testNode(t, epmd, { name: 'a', connectAll: false })
+  const b = await testNode(t, epmd, { name: 'b', connectAll: false, modules: { probe } })
+  b.register(
+    'r0',
+    b.spawn(async proc => {
+      for (;;) got.push(await proc.receive())
+    }),
+  )
+  t.ok(await a.connect(b.name))
+  const [atCall, atSpawn] = await new Promise<[unknown, unknown]>((resolve, reject) => {
+    a.spawn(async proc => {
+      try {
+        proc.send(['r0', b.name], Buffer.alloc(2_000_000, 1))
+        const atCall = await proc.rpc(b.name, 'probe', 'seen', [])
+        proc.send(['r0', b.name], Buffer.alloc(2_000_000, 2))
+        await proc.spawn(b.name, 'probe', 'report', [proc.self])
+        resolve([atCall, await proc.receive(undefined, { timeout: 10_000 })])
+      } catch (err) {
+        reject(err as Error)
+      }
+    })
+  })
+  t.equal(atCall, 1, 'the rpc ran after the 2 MB message was delivered')
+  t.equal(atSpawn, 2, 'the spawned process ran after the second one was')
 })

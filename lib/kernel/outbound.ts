@@ -97,7 +97,7 @@ export class KernelRemote implements Remote {
       return Promise.reject(err) // e.g. an argument that is not a term: ERR_ENCODE
     }
     const promise = this.spawns.open(node, id, `${mod}:${fun}/${args.length}`)
-    this.k.write(node, frame)
+    this.k.write(node, frame, orderKey(from)) // (after what `from` sent before: OTP's spawn_request is its signal)
     return promise
   }
 
@@ -110,7 +110,7 @@ export class KernelRemote implements Remote {
       try {
         // Toward an Erlang/OTP node the call is erpc's (otp/erpc-client.ts); else an RPC_CALL frame.
         if (this.erlangRpc?.(node, id, from, mod, fun, args, outcome) !== true) {
-          this.k.send(node, [RPC_CALL, id, from ?? null, mod, fun, args])
+          this.k.send(node, [RPC_CALL, id, from ?? null, mod, fun, args], orderKey(from))
         }
       } catch (err) {
         this.rpcs.fail(node, id, err as Error) // e.g. an argument that is not a term: ERR_ENCODE
