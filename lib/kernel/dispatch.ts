@@ -212,23 +212,23 @@ export function createDispatcher(d: DispatchDeps): Dispatcher {
     }
   }
 
-  const badrpc = (conn: Connection, id: number, key: number | undefined, code: string, message: string): void => {
-    conn.send([RPC_REPLY, id, 'badrpc', { code, message }], key)
+  /** A call that did not start: no process's order key (outbound.ts). */
+  const badrpc = (conn: Connection, id: number, code: string, message: string): void => {
+    conn.send([RPC_REPLY, id, 'badrpc', { code, message }])
   }
 
   const rpc = async (conn: Connection, id: number, req: SignalDetails['rpc']): Promise<void> => {
     const peer = conn.peer
     const { module: m, function: fn } = req
-    // Order keys are senders' (outbound.ts): a refusal has none; the reply is the call
-    // process's, ordered behind what the function sent before it ended.
-    const key = undefined
+    // The reply carries the call process's order key (outbound.ts): it comes after what the
+    // function sent before it ended.
     const what = `${m}:${fn}/${req.args.length}`
     let outcome: Promise<RpcOutcome>
     let replyKey: number
     try {
       if (d.policy.allowSpawn !== undefined && !(await d.policy.allowSpawn(peer, m, fn))) {
         refusals.refuse(peer, 'rpc', 'ERR_SPAWN_NOT_ALLOWED', req, 'refused by policy.allowSpawn')
-        badrpc(conn, id, key, 'ERR_SPAWN_NOT_ALLOWED', `${localName} does not allow ${peer} to call ${m}:${fn}`)
+        badrpc(conn, id, 'ERR_SPAWN_NOT_ALLOWED', `${localName} does not allow ${peer} to call ${m}:${fn}`)
         return
       }
       const call = runtime.callModule(m, fn, req.args)
@@ -238,7 +238,7 @@ export function createDispatcher(d: DispatchDeps): Dispatcher {
       const e = err as NetkernelError
       const code = e instanceof SpawnError ? e.code : typeof e?.code === 'string' ? e.code : 'ERR_SPAWN_FAILED'
       d.logger.warn({ node: peer, code, err: e }, `rpc ${what} from ${peer} refused`)
-      badrpc(conn, id, key, code, e?.message ?? String(err))
+      badrpc(conn, id, code, e?.message ?? String(err))
       return
     }
     rpcReply(conn, id, replyKey, what, await outcome)
@@ -258,11 +258,11 @@ export function createDispatcher(d: DispatchDeps): Dispatcher {
         args: f[5],
       }
     } catch (err) {
-      if (err instanceof BadFrame) badrpc(conn, id, undefined, 'ERR_PROTOCOL', `${localName}: malformed rpc call (${err.message})`)
+      if (err instanceof BadFrame) badrpc(conn, id, 'ERR_PROTOCOL', `${localName}: malformed rpc call (${err.message})`)
       throw err
     }
     if (allowSignal !== undefined && !permitted(peer, 'rpc', req)) {
-      badrpc(conn, id, undefined, 'ERR_SIGNAL_NOT_ALLOWED', `${localName} does not allow ${peer} to call ${req.module}:${req.function}`)
+      badrpc(conn, id, 'ERR_SIGNAL_NOT_ALLOWED', `${localName} does not allow ${peer} to call ${req.module}:${req.function}`)
       return
     }
     rpc(conn, id, req).catch((err: unknown) =>

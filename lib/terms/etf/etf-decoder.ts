@@ -579,25 +579,15 @@ export class EtfDecoder {
   // from the atom cache, which the bytes alone would lose: such a fun is re-encoded whole).
 
   private fun(): OpaqueTerm {
-    const start = this.pos
-    const size = this.u32('NEW_FUN_EXT')
-    // Size:4 Arity:1 Uniq:16 Index:4 NumFree:4, then Module, OldIndex, OldUniq, Pid, free vars.
-    if (size < 29 || size > this.end - start) throw this.fail(`NEW_FUN_EXT of ${size} bytes does not fit the ${this.end - start} left`)
-    const end = start + size
-    const outer = this.end
-    this.end = end
-    this.enter()
-    const refsBefore = this.cacheRefsRead
-    this.pos = start + 4 + 1 + 16 + 4
-    const numFree = this.u32('NEW_FUN_EXT')
-    const head = this.pos
-    const parts: unknown[] = []
-    for (let i = 0; i < 4 + numFree; i++) {
-      this.funPart(i, end)
+    // Its header as the iterative reader opens it; its parts read here, recursively.
+    const f = this.openFun()
+    const parts = f.out as unknown[]
+    for (let i = 0; i < f.n; i++) {
+      this.funPart(i, f.end)
       parts.push(this.read())
     }
     this.depth--
-    return this.funDone(start, head, end, outer, refsBefore, parts)
+    return this.funDone(f.start, f.head, f.end, f.outer, f.refsBefore, parts)
   }
 
   /** Before a fun's part i: it must start within the fun, and counts as a term. */
@@ -729,6 +719,7 @@ export class EtfDecoder {
   private openFun(): DeepFrame {
     const start = this.pos
     const size = this.u32('NEW_FUN_EXT')
+    // Size:4 Arity:1 Uniq:16 Index:4 NumFree:4, then Module, OldIndex, OldUniq, Pid, free vars.
     if (size < 29 || size > this.end - start) throw this.fail(`NEW_FUN_EXT of ${size} bytes does not fit the ${this.end - start} left`)
     const end = start + size
     const outer = this.end

@@ -380,16 +380,20 @@ export class EtfEncoder {
   private writeTuple(value: unknown[]): void {
     if (!this.enter()) return this.writeDeep(value)
     const n = value.length
-    const buf = this.buf
-    if (n < 256) {
-      buf[this.pos++] = T.SMALL_TUPLE_EXT
-      buf[this.pos++] = n
-    } else {
-      buf[this.pos++] = T.LARGE_TUPLE_EXT
-      this.u32(n)
-    }
+    this.writeTupleHeader(n)
     for (let i = 0; i < n; i++) this.write(value[i])
     this.depth--
+  }
+
+  /** SMALL_TUPLE_EXT or LARGE_TUPLE_EXT and the arity (both writers). */
+  private writeTupleHeader(n: number): void {
+    if (n < 256) {
+      this.buf[this.pos++] = T.SMALL_TUPLE_EXT
+      this.buf[this.pos++] = n
+    } else {
+      this.buf[this.pos++] = T.LARGE_TUPLE_EXT
+      this.u32(n)
+    }
   }
 
   private writeList(value: unknown[]): void {
@@ -512,13 +516,7 @@ export class EtfEncoder {
     switch (kind) {
       case D_TUPLE: {
         const n = (value as unknown[]).length
-        if (n < 256) {
-          buf[this.pos++] = T.SMALL_TUPLE_EXT
-          buf[this.pos++] = n
-        } else {
-          buf[this.pos++] = T.LARGE_TUPLE_EXT
-          this.u32(n)
-        }
+        this.writeTupleHeader(n)
         return new DeepFrame(kind, value, value as unknown[], n)
       }
       case D_LIST: {
