@@ -11,6 +11,7 @@ import { Links } from './links.js'
 import { Modules } from './modules.js'
 import { Monitors } from './monitors.js'
 import { NodeMonitors } from './node-monitors.js'
+import { PeerProcesses } from './peer-processes.js'
 import { Process } from './process.js'
 import { NameRegistry } from './name-registry.js'
 import type { Remote } from './remote.js'
@@ -39,6 +40,8 @@ export class ProcessSystem {
   readonly monitors = new Monitors(this)
   readonly nodeMonitors = new NodeMonitors(this)
   readonly modules = new Modules()
+  /** Processes running at other nodes' request, per node (what limits.processesPerPeer bounds). */
+  readonly peerProcesses = new PeerProcesses()
   /** The sender of exit signals that come from outside any process (runtime.exit). */
   nodePid: Pid
   stopped = false
@@ -96,12 +99,17 @@ export class ProcessSystem {
 
   // ---- spawn ------------------------------------------------------------------------
 
-  /** Create a process; it starts running in a microtask. `link`: spawn_link to that pid. */
-  spawn(fn: ProcessFn, link?: Pid): Process {
+  /**
+   * Create a process; it starts running in a microtask. `link`: spawn_link to that pid.
+   * `forPeer`: it runs at that node's request, and is counted for it while it lives.
+   */
+  spawn(fn: ProcessFn, link?: Pid, forPeer?: string): Process {
     if (this.stopped) throw new NetkernelError('ERR_NODE_STOPPED', `spawn: node ${this.node} is stopped`)
     if (typeof fn !== 'function') throw new NetkernelError('ERR_BAD_ARGUMENT', 'spawn: expected a function')
     const p = new Process(this, this.newPid(), fn)
     this.table.set(p.self.id, p)
+    // Before the link, which may end it at once (a parent gone): its exit releases the count.
+    if (forPeer !== undefined) this.peerProcesses.add(p, forPeer)
     if (link !== undefined) this.links.linkNew(p, link)
     this.startQ.push(p)
     if (!this.startScheduled) {
@@ -111,19 +119,19 @@ export class ProcessSystem {
     return p
   }
 
-  spawnModule(mod: string, fun: string, args: unknown[], linkTo?: Pid, onExit?: (reason: unknown) => void): Process {
+  spawnModule(mod: string, fun: string, args: unknown[], linkTo?: Pid, onExit?: (reason: unknown) => void, forPeer?: string): Process {
     const f = this.modules.resolve(mod, fun, this.node, args)
     if (!Array.isArray(args)) {
       throw new NetkernelError('ERR_BAD_ARGUMENT', `spawn ${mod}:${fun} on ${this.node}: args must be an array`)
     }
-    const p = this.spawn(proc => f(proc, ...args), linkTo)
+    const p = this.spawn(proc => f(proc, ...args), linkTo, forPeer)
     p.onExit = onExit
     return p
   }
 
   /** A process that exits with `reason` as soon as it runs (a BEAM spawns unknown code, which then crashes). */
-  spawnFailing(reason: unknown, linkTo?: Pid, onExit?: (reason: unknown) => void): Process {
-    const p = this.spawn(proc => proc.exit(reason), linkTo)
+  spawnFailing(reason: unknown, linkTo?: Pid, onExit?: (reason: unknown) => void, forPeer?: string): Process {
+    const p = this.spawn(proc => proc.exit(reason), linkTo, forPeer)
     p.onExit = onExit
     return p
   }
@@ -151,8 +159,9 @@ export class ProcessSystem {
    * Run mod:fun(proc, ...args) in a new process for a remote call; `outcome` tells how it
    * ended (rpc.ts). Throws SpawnError for an unknown module or function. A function that
    * throws ends its process with the thrown value as reason, quietly: the caller has it.
+   * `forPeer`: the node that asked, for which the process is counted while it lives.
    */
-  callModule(mod: string, fun: string, args: unknown[]): RpcCall {
+  callModule(mod: string, fun: string, args: unknown[], forPeer?: string): RpcCall {
     const f = this.modules.resolve(mod, fun, this.node, args)
     if (!Array.isArray(args)) {
       throw new NetkernelError('ERR_BAD_ARGUMENT', `rpc ${mod}:${fun} on ${this.node}: args must be an array`)
@@ -165,19 +174,23 @@ export class ProcessSystem {
       settled = true
       settle(o)
     }
-    const p = this.spawn(async proc => {
-      let value: unknown
-      try {
-        value = await f(proc, ...args)
-      } catch (err) {
-        if (p.dead) return // proc.exit() or an exit signal: onExit told the outcome
-        if (err instanceof Error) finish({ kind: 'error', reason: err, stack: err.stack })
-        else finish({ kind: 'throw', reason: err instanceof ProcessExit ? err.reason : err })
-        this.terminate(p, err)
-        return
-      }
-      finish({ kind: 'return', value })
-    })
+    const p = this.spawn(
+      async proc => {
+        let value: unknown
+        try {
+          value = await f(proc, ...args)
+        } catch (err) {
+          if (p.dead) return // proc.exit() or an exit signal: onExit told the outcome
+          if (err instanceof Error) finish({ kind: 'error', reason: err, stack: err.stack })
+          else finish({ kind: 'throw', reason: err instanceof ProcessExit ? err.reason : err })
+          this.terminate(p, err)
+          return
+        }
+        finish({ kind: 'return', value })
+      },
+      undefined,
+      forPeer,
+    )
     p.onExit = reason => finish({ kind: 'exit', reason })
     return { pid: p.self, outcome }
   }
@@ -337,6 +350,7 @@ export class ProcessSystem {
     const reason = exitReason(why)
     p.die(reason)
     this.table.delete(p.self.id)
+    this.peerProcesses.release(p)
     p.onExit?.(reason)
     if (p.regName !== undefined) this.registry.drop(p.regName)
     this.remoteTouched.delete(p)

@@ -46,6 +46,8 @@ export class Process implements Proc {
   /** monitor_node counts by node. */
   nodeMons: Map<string, number> | undefined = undefined
   spawnLinks: PendingSpawnLinks | undefined = undefined
+  /** The node at whose request it runs (a spawn request, an rpc call): counted for it (peer-processes.ts). */
+  forPeer: string | undefined = undefined
   /** Told the exit reason when the process ends (a remote call's outcome, rpc.ts). */
   onExit: ((reason: unknown) => void) | undefined = undefined
   /** The function to run; cleared when it starts. */

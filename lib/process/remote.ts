@@ -23,6 +23,8 @@ export interface SpawnModuleOptions {
   linkTo?: Pid
   /** Told its exit reason when it ends (a monitor the requesting node's protocol keeps itself). */
   onExit?: (reason: unknown) => void
+  /** The node that asked for it: counted for that node while it lives (processesFor). */
+  forPeer?: string
 }
 
 /** Outbound: implemented by the net kernel. Every call is fire-and-forget except spawn. */
@@ -101,6 +103,11 @@ export interface RemoteInbound {
   /** Monitors the processes of `node` hold on local processes (what limits.monitorsPerPeer bounds). */
   monitorsHeldBy(node: string): number
   /**
+   * Local processes running at `node`'s request, alive (what limits.processesPerPeer bounds):
+   * those spawned or called with `forPeer` = node.
+   */
+  processesFor(node: string): number
+  /**
    * The connection to `node` is gone (or could not be set up): every link across it
    * delivers 'noconnection', every monitor of a process there gives DOWN 'noconnection',
    * monitors held by processes there are dropped, node monitors deliver ['nodedown', node].
@@ -118,6 +125,7 @@ export interface RemoteInbound {
   /**
    * Run mod:fun(proc, ...args) here in a new process for a remote call; `outcome` resolves
    * with how it ended (rpc.ts: return, error, throw, exit). Throws SpawnError for unknown code.
+   * `forPeer`: the node that called, for which the process is counted while it lives.
    */
-  callModule(mod: string, fun: string, args: unknown[]): RpcCall
+  callModule(mod: string, fun: string, args: unknown[], forPeer?: string): RpcCall
 }

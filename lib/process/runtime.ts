@@ -72,12 +72,12 @@ export class Runtime implements RemoteInbound {
 
   /** Start mod:fun(proc, ...args) here. Throws SpawnError for an unknown module or function. */
   spawnModule(mod: string, fun: string, args: unknown[], opts: SpawnModuleOptions = {}): Pid {
-    return this.system.spawnModule(mod, fun, args, opts.linkTo, opts.onExit).self
+    return this.system.spawnModule(mod, fun, args, opts.linkTo, opts.onExit, opts.forPeer).self
   }
 
   /** A process that exits with `reason` at once (RemoteInbound: unknown code spawned for an OTP node). */
   spawnFailing(reason: unknown, opts: SpawnModuleOptions = {}): Pid {
-    return this.system.spawnFailing(reason, opts.linkTo, opts.onExit).self
+    return this.system.spawnFailing(reason, opts.linkTo, opts.onExit, opts.forPeer).self
   }
 
   /** spawn(Node, Mod, Fun, Args) from outside any process: here, or through the net kernel. */
@@ -91,8 +91,8 @@ export class Runtime implements RemoteInbound {
   }
 
   /** Run mod:fun(proc, ...args) here in a new process; its outcome tells how it ended (RemoteInbound). */
-  callModule(mod: string, fun: string, args: unknown[]): RpcCall {
-    return this.system.callModule(mod, fun, args)
+  callModule(mod: string, fun: string, args: unknown[], forPeer?: string): RpcCall {
+    return this.system.callModule(mod, fun, args, forPeer)
   }
 
   /** Add (or replace) spawnable code. */
@@ -196,6 +196,10 @@ export class Runtime implements RemoteInbound {
 
   monitorsHeldBy(node: string): number {
     return this.system.monitors.heldBy(node)
+  }
+
+  processesFor(node: string): number {
+    return this.system.peerProcesses.of(node)
   }
 
   nodeDown(node: string): void {
