@@ -46,7 +46,8 @@ export const ERROR_CODES = {
   ERR_NODE_STOPPED: 'the node has been stopped',
   ERR_MESSAGE_TOO_LARGE:
     'a message exceeds maxMessageSize (refused before encoding, or a frame announcing more is dropped), or a received one decodes into more than maxMessageTerms terms',
-  ERR_LIMIT: 'a peer exceeded a bound on its connection (fragments, links, monitors, pending dials, handshakes, registrations)',
+  ERR_LIMIT:
+    'a peer exceeded a bound on its connection (fragments, links, monitors, pending dials, handshakes, registrations), or an rpc call was refused because its caller’s node has limits.processesPerPeer processes running there',
   ERR_PROTOCOL: 'an authenticated peer sent a frame it may not send (a signal for another node’s process, a forged reply)',
   ERR_SIGNAL_NOT_ALLOWED: 'policy.allowSignal refused an operation a peer asked of this node',
   ERR_RPC: 'rpc: the called function raised an exception (throw, exit, error) or the call could not run (badrpc)',

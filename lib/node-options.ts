@@ -159,7 +159,8 @@ export interface StartNodeOptions {
   /**
    * Bounds on what peers and gossip can make this node hold (inbound handshakes, in all and
    * per address; dials under way; dials one peer's gossip may have under way and start per
-   * second; one peer's monitors and links). Each field given replaces its default.
+   * second; one peer's monitors and links, and the processes running at its request). Each
+   * field given replaces its default.
    */
   limits?: Partial<KernelLimits>
   /**

@@ -16,6 +16,7 @@ import type { RpcOptions } from './process/rpc.js'
 import { createDispatcher, createPermit } from './kernel/dispatch.js'
 import { ErpcClient } from './kernel/otp/erpc-client.js'
 import { createOtpDispatcher } from './kernel/otp/otp-dispatch.js'
+import { ProcessLimit } from './kernel/process-limit.js'
 import { groupLeader } from './kernel/otp/group-leader.js'
 import type { ErlangRpc } from './kernel/outbound.js'
 import { Refusals } from './kernel/refusals.js'
@@ -101,8 +102,10 @@ export class Node extends EventEmitter<NodeEvents> {
    * other thrown value, 'exit' when its process exited or was killed, 'badrpc' when the call
    * could not run or its result could not come back), SpawnError ERR_SPAWN_UNKNOWN_MODULE /
    * ERR_SPAWN_UNKNOWN_FUNCTION / ERR_SPAWN_NOT_ALLOWED, ERR_SIGNAL_NOT_ALLOWED (the peer's
-   * allowSignal refused op 'rpc'), ERR_RPC_TIMEOUT after `timeout` ms (default Infinity, as
-   * erpc), ERR_CONNECTION_CLOSED when the node cannot be reached or the connection is lost.
+   * allowSignal refused op 'rpc'), ERR_LIMIT (this node has as many processes running on
+   * `node` as its limits.processesPerPeer), ERR_RPC_TIMEOUT after `timeout` ms (default
+   * Infinity, as erpc), ERR_CONNECTION_CLOSED when the node cannot be reached or the
+   * connection is lost.
    */
   rpc<T = any>(node: string, mod: string, fun: string, args: unknown[] = [], opts?: RpcOptions): Promise<T> {
     if (this.stopped) {
@@ -273,7 +276,20 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
         refusals,
       }),
   })
-  const dispatch = createDispatcher({ localName: name, runtime, spawns, rpcs, stats, policy: o.policy, logger, refusals, limits: o.limits })
+  // One door for limits.processesPerPeer, whichever wire a peer speaks.
+  const processLimit = new ProcessLimit({ localName: () => runtime.node, runtime, limit: o.limits.processesPerPeer, logger })
+  const dispatch = createDispatcher({
+    localName: name,
+    runtime,
+    spawns,
+    rpcs,
+    stats,
+    policy: o.policy,
+    logger,
+    refusals,
+    limits: o.limits,
+    processLimit,
+  })
   // Toward Erlang/OTP peers: the erpc client, and what they ask that native frames do not carry.
   let leader: Pid | undefined
   const groupLeaderPid = (): Pid | undefined => {
@@ -293,6 +309,7 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
     refusals,
     logger,
     erpc,
+    processLimit,
   })
   const onFrame = (conn: Connection, frame: unknown): void => {
     if (conn.protocol === 'erlang' && otpDispatch(conn, frame)) return
@@ -367,6 +384,7 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
       spawns.failNode(node)
       rpcs.failNode(node)
       stats.failNode(node)
+      processLimit.nodeGone(node)
     },
   })
   const remote = new KernelRemote(kernel, codec, spawns, rpcs, erlangRpc)

@@ -74,12 +74,19 @@ t.test('resolveOptions applies every default, and what is given wins', async t =
     },
     'undefined keeps the default; Infinity is no bound',
   )
-  for (const bad of [-1, 1.5, NaN, '3' as unknown as number]) {
-    t.throws(() => resolveOptions({ name: 'opts', limits: { monitorsPerPeer: bad } }), {
-      code: 'ERR_BAD_ARGUMENT',
-      message: /limits\.monitorsPerPeer must be a whole number/,
-    })
+  for (const field of ['monitorsPerPeer', 'processesPerPeer'] as const) {
+    for (const bad of [-1, 1.5, NaN, '3' as unknown as number]) {
+      t.throws(() => resolveOptions({ name: 'opts', limits: { [field]: bad } }), {
+        code: 'ERR_BAD_ARGUMENT',
+        message: new RegExp(`limits\\.${field} must be a whole number`),
+      })
+    }
   }
+  t.same(
+    resolveOptions({ name: 'opts', limits: { processesPerPeer: 0 } }).limits,
+    { ...DEFAULT_LIMITS, processesPerPeer: 0 },
+    'processesPerPeer 0: no process for any peer',
+  )
   t.throws(
     () => resolveOptions({ name: 'opts', limits: { monitorPerPeer: 5 } as never }),
     {

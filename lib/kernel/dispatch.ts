@@ -22,6 +22,7 @@ import { PID_BRAND, Pid } from '../terms/pid.js'
 import { Ref } from '../terms/ref.js'
 import { type NetkernelError, SpawnError } from '../errors.js'
 import { DEFAULT_LIMITS, peerOverLimit, type KernelLimits } from './limits.js'
+import { ProcessLimit } from './process-limit.js'
 import {
   DEMONITOR,
   DOWN,
@@ -51,8 +52,13 @@ export interface DispatchDeps {
   logger: Logger
   /** Where refusals are counted (the node's stats read them too). */
   refusals: Refusals
-  /** The bounds on one peer's links and monitors here. Default: DEFAULT_LIMITS'. */
-  limits?: Pick<KernelLimits, 'linksPerPeer' | 'monitorsPerPeer'>
+  /** The bounds on one peer's links, monitors and processes here. Default: DEFAULT_LIMITS'. */
+  limits?: Partial<Pick<KernelLimits, 'linksPerPeer' | 'monitorsPerPeer' | 'processesPerPeer'>>
+  /**
+   * limits.processesPerPeer's door, when the node shares one between its wires. Default: one
+   * of this dispatcher's own, with `limits.processesPerPeer`.
+   */
+  processLimit?: ProcessLimit
 }
 
 /**
@@ -143,7 +149,9 @@ export function createDispatcher(d: DispatchDeps): Dispatcher {
   const { refusals } = d
   const allowSignal = createPermit(d.policy, refusals)
   const permitted: Permit = allowSignal ?? (() => true)
-  const { linksPerPeer, monitorsPerPeer } = { ...DEFAULT_LIMITS, ...d.limits }
+  const { linksPerPeer, monitorsPerPeer, processesPerPeer } = { ...DEFAULT_LIMITS, ...d.limits }
+  const processLimit =
+    d.processLimit ?? new ProcessLimit({ localName: () => localName, runtime, limit: processesPerPeer, logger: d.logger })
 
   const spawnReply = (conn: Connection, reqId: number, code: string, message: string): void => {
     conn.send([SPAWN_REPLY, reqId, false, { code, message }])
@@ -159,7 +167,13 @@ export function createDispatcher(d: DispatchDeps): Dispatcher {
         spawnReply(conn, reqId, 'ERR_SPAWN_NOT_ALLOWED', why)
         return
       }
-      const pid = runtime.spawnModule(m, fn, req.args, { linkTo: req.link ? req.from : undefined })
+      // (Checked after the await, with nothing between it and the spawn.)
+      const over = processLimit.refusal(peer, 'spawn')
+      if (over !== undefined) {
+        spawnReply(conn, reqId, 'ERR_LIMIT', over) // (the requester raises it as ERR_SPAWN_FAILED)
+        return
+      }
+      const pid = runtime.spawnModule(m, fn, req.args, { linkTo: req.link ? req.from : undefined, forPeer: peer })
       conn.send([SPAWN_REPLY, reqId, true, pid])
     } catch (err) {
       const e = err as NetkernelError
@@ -231,7 +245,12 @@ export function createDispatcher(d: DispatchDeps): Dispatcher {
         badrpc(conn, id, 'ERR_SPAWN_NOT_ALLOWED', `${localName} does not allow ${peer} to call ${m}:${fn}`)
         return
       }
-      const call = runtime.callModule(m, fn, req.args)
+      const over = processLimit.refusal(peer, 'call')
+      if (over !== undefined) {
+        badrpc(conn, id, 'ERR_LIMIT', over)
+        return
+      }
+      const call = runtime.callModule(m, fn, req.args, peer)
       outcome = call.outcome
       replyKey = call.pid.id
     } catch (err) {

@@ -1,5 +1,5 @@
 // The kernel's bounds on what peers can make a node hold: handshakes, dials and gossip at once,
-// one peer's links and monitors (KernelLimits), and the largest message a connection takes
+// one peer's links, monitors and processes (KernelLimits), and the largest message a connection takes
 // (maxMessageSize). A concept of its own, apart from the kernel's options: the node's options,
 // each connection and the fuzz targets read these defaults without depending on the net kernel.
 import { NetkernelError } from '../errors.js'
@@ -45,6 +45,15 @@ export interface KernelLimits {
    * drops the connection (ERR_LIMIT, logged with the peer's name).
    */
   linksPerPeer: number
+  /**
+   * Processes running on this node at one peer node's request: its spawn requests and its
+   * rpc and erpc calls (each runs in a process), on either wire. Default 2^18 (262,144),
+   * OTP's default process limit. Counted while alive: a process's exit, however it comes
+   * (return, throw, exit, an exit signal, kill), frees its place. Not a connection drop: the
+   * one request past it is refused (a spawn with ERR_SPAWN_FAILED, an rpc call with
+   * ERR_LIMIT, toward Erlang/OTP system_limit), logged once per burst with the peer's name.
+   */
+  processesPerPeer: number
 }
 
 export const DEFAULT_LIMITS: KernelLimits = {
@@ -55,6 +64,7 @@ export const DEFAULT_LIMITS: KernelLimits = {
   gossipDialsPerSecond: 32,
   monitorsPerPeer: 1 << 20,
   linksPerPeer: 1 << 20,
+  processesPerPeer: 1 << 18,
 }
 
 /** Default maxMessageSize: 64 MiB. */

@@ -81,7 +81,7 @@ export function outcomeResult(outcome: RpcOutcome, what: string): unknown {
 }
 
 /** The codes a refused or failed call may carry from the node that refused it: raised as their own class. */
-const PASSED_CODES = new Set(['ERR_SIGNAL_NOT_ALLOWED', 'ERR_NODE_STOPPED', 'ERR_BAD_ARGUMENT'])
+const PASSED_CODES = new Set(['ERR_SIGNAL_NOT_ALLOWED', 'ERR_NODE_STOPPED', 'ERR_BAD_ARGUMENT', 'ERR_LIMIT'])
 
 /**
  * A call the node did not run, or whose result could not come back: `{ code, message }` as

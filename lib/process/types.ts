@@ -101,7 +101,8 @@ export interface Proc {
    * rpc:call / erpc:call: run `modules[mod][fun](proc, ...args)` in a new process on `node` (this
    * node: here) and resolve with its return value, awaited if a promise. Rejects with RpcError
    * (ERR_RPC, `kind` 'error' | 'throw' | 'exit' | 'badrpc') when it raised, SpawnError for an
-   * unknown module or function or a refused call, ERR_RPC_TIMEOUT, ERR_CONNECTION_CLOSED.
+   * unknown module or function or a refused call, ERR_LIMIT when this node has the peer's
+   * limits.processesPerPeer processes running there, ERR_RPC_TIMEOUT, ERR_CONNECTION_CLOSED.
    */
   rpc<T = any>(node: string, mod: string, fun: string, args?: unknown[], opts?: RpcOptions): Promise<T>
 

@@ -28,6 +28,7 @@ export const A = {
   link: atom('link'),
   yes: atom('yes'),
   notsup: atom('notsup'),
+  system_limit: atom('system_limit'),
   badarg: atom('badarg'),
   noconnection: atom('noconnection'),
 } as const

@@ -16,8 +16,10 @@
 //        gets a pid, which then exits with {undef, [{M, F, A, []}]}, as on a BEAM
 //
 // A call is policy op 'rpc' and a spawn op 'spawn' (allowSignal), then policy.allowSpawn; a
-// refusal answers SPAWN_REPLY with the atom notsup (no process). A malformed request is
-// counted as a protocol refusal and answered badarg when it names a requester.
+// refusal answers SPAWN_REPLY with the atom notsup (no process). Then limits.processesPerPeer
+// (process-limit.ts): past it SPAWN_REPLY answers system_limit, as a BEAM whose process table
+// is full (rpc:call shows {badrpc, {'EXIT', system_limit}}). A malformed request is counted
+// as a protocol refusal and answered badarg when it names a requester.
 //
 // Registered sends to net_kernel and rex, and monitors of those names, go to the services
 // unless a local process is registered under the name.
@@ -32,6 +34,8 @@ import { SpawnError, type NetkernelError } from '../../errors.js'
 import type { KernelPolicy } from '../net-kernel.js'
 import type { Refusals } from '../refusals.js'
 import type { Permit } from '../dispatch.js'
+import { DEFAULT_LIMITS } from '../limits.js'
+import { ProcessLimit } from '../process-limit.js'
 import { DEMONITOR, MONITOR, REG_SEND } from '../frames.js'
 import { OtpMessage } from './otp-message.js'
 import { OtpServices, SERVICE_NAMES } from './otp-services.js'
@@ -52,7 +56,12 @@ export interface OtpConn {
 }
 
 /** How a call the services or the erpc server run came out. */
-export type ServiceCall = { kind: 'refused' } | { kind: 'undef' } | { kind: 'ok'; pid: Pid; outcome: Promise<RpcOutcome> }
+export type ServiceCall =
+  | { kind: 'refused' }
+  /** Past limits.processesPerPeer: no process (system_limit). */
+  | { kind: 'limit' }
+  | { kind: 'undef' }
+  | { kind: 'ok'; pid: Pid; outcome: Promise<RpcOutcome> }
 
 export interface OtpServiceDeps {
   localName(): string
@@ -70,6 +79,8 @@ export interface OtpDispatchDeps {
   refusals: Refusals
   logger: Logger
   erpc: ErpcClient
+  /** limits.processesPerPeer's door, shared with the native dispatcher. Default: DEFAULT_LIMITS' bound. */
+  processLimit?: ProcessLimit
 }
 
 /** Handles a frame from an OTP connection; false: not this dispatcher's, the native one takes it. */
@@ -78,6 +89,8 @@ export type OtpDispatcher = (conn: OtpConn, frame: unknown) => boolean
 export function createOtpDispatcher(d: OtpDispatchDeps): OtpDispatcher {
   const { runtime, refusals } = d
   const permitted = d.permit ?? (() => true)
+  const processLimit =
+    d.processLimit ?? new ProcessLimit({ localName: d.localName, runtime, limit: DEFAULT_LIMITS.processesPerPeer, logger: d.logger })
 
   const allowSpawn = async (peer: string, op: 'rpc' | 'spawn', m: string, f: string, detail: object): Promise<boolean> => {
     if (d.policy.allowSpawn === undefined) return true
@@ -95,8 +108,10 @@ export function createOtpDispatcher(d: OtpDispatchDeps): OtpDispatcher {
     const detail = { from, module: m.name, function: f.name, args: a }
     if (!permitted(peer, 'rpc', detail)) return { kind: 'refused' }
     if (!(await allowSpawn(peer, 'rpc', m.name, f.name, detail))) return { kind: 'refused' }
+    // (Before the code is looked up: a BEAM cannot start erpc's process to find undef.)
+    if (processLimit.refusal(peer, 'call') !== undefined) return { kind: 'limit' }
     try {
-      const call = runtime.callModule(m.name, f.name, a)
+      const call = runtime.callModule(m.name, f.name, a, peer)
       return { kind: 'ok', pid: call.pid, outcome: call.outcome }
     } catch (err) {
       if (err instanceof SpawnError) return { kind: 'undef' }
@@ -130,14 +145,14 @@ export function createOtpDispatcher(d: OtpDispatchDeps): OtpDispatcher {
       return
     }
     const call = await callService(conn, from, m, f, a)
-    if (call.kind === 'refused') {
-      spawnReply(conn, reqId, from, 0, A.notsup)
+    if (call.kind === 'refused' || call.kind === 'limit') {
+      spawnReply(conn, reqId, from, 0, call.kind === 'limit' ? A.system_limit : A.notsup)
       return
     }
     const flags = monitor ? FLAG_MONITOR : 0
     if (call.kind === 'undef') {
       const reason = tuple(ref, A.error, A.undef, undefStack(m, f, a))
-      const pid = runtime.spawnFailing(reason, {})
+      const pid = runtime.spawnFailing(reason, { forPeer: conn.peer })
       spawnReply(conn, reqId, from, flags, pid)
       if (monitor) down(conn, pid, from, reqId, reason)
       return
@@ -168,8 +183,10 @@ export function createOtpDispatcher(d: OtpDispatchDeps): OtpDispatcher {
     }
     const call = await callService(conn, from, m, f, a)
     if (call.kind === 'refused') spawnReply(conn, reqId, from, 0, A.notsup)
-    else if (call.kind === 'undef') spawnReply(conn, reqId, from, 0, runtime.spawnFailing(tuple(A.undef, undefStack(m, f, a)), {}))
-    else spawnReply(conn, reqId, from, flags & ~FLAG_LINK & ~FLAG_MONITOR, call.pid)
+    else if (call.kind === 'limit') spawnReply(conn, reqId, from, 0, A.system_limit)
+    else if (call.kind === 'undef') {
+      spawnReply(conn, reqId, from, 0, runtime.spawnFailing(tuple(A.undef, undefStack(m, f, a)), { forPeer: conn.peer }))
+    } else spawnReply(conn, reqId, from, flags & ~FLAG_LINK & ~FLAG_MONITOR, call.pid)
   }
 
   const spawn = async (conn: OtpConn, reqId: Ref, from: Pid, m: Atom, f: Atom, args: unknown[], link: boolean, monitor: boolean) => {
@@ -179,9 +196,14 @@ export function createOtpDispatcher(d: OtpDispatchDeps): OtpDispatcher {
       spawnReply(conn, reqId, from, 0, A.notsup)
       return
     }
+    if (processLimit.refusal(peer, 'spawn') !== undefined) {
+      spawnReply(conn, reqId, from, 0, A.system_limit)
+      return
+    }
     const opts = {
       linkTo: link ? from : undefined,
       onExit: monitor ? (reason: unknown) => down(conn, pid, from, reqId, reasonOut(reason)) : undefined,
+      forPeer: peer,
     }
     let pid: Pid
     try {

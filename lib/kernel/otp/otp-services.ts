@@ -7,7 +7,8 @@
 //               {'$gen_cast', {cast, M, F, A, GL}}         → run, no answer
 //               {From, {call, M, F, A, GL}}                → From ! {rex, Result}
 //
-// Result is rpc:call's: the value, a thrown value, {badrpc, {'EXIT', …}} (erpc.ts). The tag of
+// Result is rpc:call's: the value, a thrown value, {badrpc, {'EXIT', …}} (erpc.ts), and
+// {badrpc, {'EXIT', system_limit}} past limits.processesPerPeer. The tag of
 // a gen_call is copied verbatim: since OTP 24 it is an improper list [alias | Ref].
 import { Atom, atom } from '../../terms/atom.js'
 import { Tuple, tuple } from '../../terms/tuple.js'
@@ -126,6 +127,8 @@ export class OtpServices {
       .callService(conn, from, m, f, a)
       .then(async r => {
         if (r.kind === 'refused') send(tuple(A.badrpc, A.notsup))
+        // What rpc:call gives when erpc's spawn request is answered system_limit.
+        else if (r.kind === 'limit') send(tuple(A.badrpc, tuple(A.EXIT, A.system_limit)))
         else if (r.kind === 'undef') send(rexUndef(m, f, a))
         else send(rexResult(await r.outcome, m, f, a))
       })
