@@ -42,25 +42,35 @@ t.test('pg between OS processes', async t => {
     [p1.name, p1.name, p1.name, p2.name, p2.name].sort(),
   )
   // The peers meet each other too (global connects them, then syncs its names across all
-  // three): counting one pg frame per peer needs those frames to have gone first.
+  // three): counting one pg frame per peer needs those frames to have gone first. On a loaded
+  // machine global may still send one later (a lock retried after a random back-off), so the
+  // count is taken over up to five sends and the fewest frames a send cost each peer is what
+  // is checked: other traffic only adds to it, and a frame per member would never give 1.
   await quiet(here)
-  const before = here.stats().connections.map(c => [c.peer, c.messagesOut] as const)
-
-  t.equal(here.pg.send('g', { hello: 1 }), 5)
   const got = (peer: typeof p1): unknown[] => peer.lines.filter(l => l.startsWith('PGGOT ')).map(l => JSON.parse(l.slice(6)))
-  await waitFor(() => got(p1).length === 3 && got(p2).length === 2, 10_000, 'each member printed what it got')
+  const fewest = new Map<string, number>()
+  for (let k = 1; k <= 5; k++) {
+    const before = here.stats().connections.map(c => [c.peer, c.messagesOut] as const)
+    t.equal(here.pg.send('g', { hello: k }), 5)
+    await waitFor(() => got(p1).length === 3 * k && got(p2).length === 2 * k, 10_000, 'each member printed what it got')
+    const after = new Map(here.stats().connections.map(c => [c.peer, c.messagesOut]))
+    for (const [peer, n] of before) fewest.set(peer, Math.min(fewest.get(peer) ?? Infinity, after.get(peer)! - n))
+    if ([...fewest.values()].every(d => d === 1)) break
+    await quiet(here)
+  }
+  const first = (peer: typeof p1): Array<{ member: number; msg: unknown }> =>
+    (got(peer) as Array<{ member: number; msg: unknown }>).filter(g => JSON.stringify(g.msg) === '{"hello":1}')
   const members = (peer: typeof p1): number[] =>
-    got(peer)
-      .map(g => (g as { member: number }).member)
+    first(peer)
+      .map(g => g.member)
       .sort()
   t.same(members(p1), [0, 1, 2], 'each of p1’s members once')
   t.same(members(p2), [0, 1], 'each of p2’s members once')
   t.ok(
-    [...got(p1), ...got(p2)].every(g => JSON.stringify((g as { msg: unknown }).msg) === '{"hello":1}'),
-    'the message sent',
+    [...got(p1), ...got(p2)].every(g => /^\{"hello":[1-5]\}$/.test(JSON.stringify((g as { msg: unknown }).msg))),
+    'the messages sent',
   )
-  const after = new Map(here.stats().connections.map(c => [c.peer, c.messagesOut]))
-  for (const [peer, n] of before) t.equal(after.get(peer)! - n, 1, `one frame to ${peer}`)
+  for (const [peer, n] of fewest) t.equal(n, 1, `one frame to ${peer}`)
 
   p1.kill('SIGKILL')
   await waitFor(() => here.pg.members('g').length === 2, 10_000, 'p1’s members gone')
