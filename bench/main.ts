@@ -10,6 +10,7 @@
 //            --peer-flags=FLAGS (Node/V8 flags for the netkernel peers, comma-separated)
 //            --only=tput,m2o,local,ping,hol,pg (scenario families) --sizes=10,100,1024,65536,1048576
 //            --counts=SIZE:N,… (messages per throughput run, e.g. 1048576:1500 for a sustained stream)
+//   checked by benchArgsProblem (lib/cli/bench.ts, netkernel bench's own check): a wrong one exits 2
 //
 // Progress goes to stderr; the table and the target lines to stdout; the results to
 // bench/results/latest.json and latest.svg (or --out). A --quick run writes to
@@ -31,15 +32,22 @@ import type { LatResult, PeerConfig, PeerNodeConfig, TputResult, TransportName }
 import { chart, LATENCY_VARIANTS } from './svg.js'
 import { BUSY_WAIT_PRESETS } from '../lib/kernel/busy-wait.js'
 import { startPgBench, PG_VARIANT_LABEL, type PgBench } from './pg.js'
+import { BENCH_HELP, benchArgsProblem } from '../lib/cli/bench.js'
+import { usageError } from '../lib/cli/usage.js'
 
 // ---- options -----------------------------------------------------------------------------
 
 const argv = process.argv.slice(2)
+if (argv.includes('--help') || argv.includes('-h')) {
+  process.stdout.write(BENCH_HELP)
+  process.exit(0)
+}
+const problem = benchArgsProblem(argv)
+if (problem !== undefined) process.exit(usageError('bench', problem))
 const flag = (name: string): boolean => argv.includes(`--${name}`)
 const strOpt = (name: string): string | undefined => argv.find(x => x.startsWith(`--${name}=`))?.slice(name.length + 3)
 const quick = flag('quick')
 const RUNS = Number(strOpt('runs') ?? (quick ? 1 : 3))
-if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error('--runs must be a positive integer')
 const only = strOpt('only')?.split(',')
 const want = (family: string): boolean => only === undefined || only.includes(family)
 const cpuProfDir = strOpt('cpu-prof')
@@ -56,9 +64,7 @@ const COUNT: Record<number, number> = quick
   ? { 10: 50_000, 100: 50_000, 1024: 20_000, 65536: 1_500, 1048576: 100 }
   : { 10: 300_000, 100: 300_000, 1024: 100_000, 65536: 3_000, 1048576: 200 }
 for (const pair of strOpt('counts')?.split(',') ?? []) {
-  const [size, n] = pair.split(':').map(Number)
-  if (!(size! in COUNT) || !Number.isInteger(n) || n! < 2)
-    throw new Error(`--counts: want SIZE:N with SIZE one of ${Object.keys(COUNT).join(', ')} and N ≥ 2, got ${pair}`)
+  const [size, n] = pair.split(':').map(Number) // checked by benchArgsProblem
   COUNT[size!] = n!
 }
 const M2O = quick ? 40_000 : 240_000 // many-to-one: messages of 100 B in all, from 8 processes

@@ -234,5 +234,5 @@ t.test('netkernel certs ca / node: PEM files, keys at mode 0600, usable by node:
   t.equal(mode(join(caDir, 'ca.key')), 0o600)
 
   t.match(await cli(['node', 'x', '--ca', join(dir, 'nowhere'), '--out', out]), { code: 1, stderr: /ENOENT/ })
-  t.match(await cli(['node', 'a@b@c', '--ca', caDir, '--out', out]), { code: 1, stderr: /ERR_BAD_NODE_NAME/ })
+  t.match(await cli(['node', 'a@b@c', '--ca', caDir, '--out', out]), { code: 2, stderr: /illegal node name "a@b@c"/ })
 })

@@ -23,10 +23,14 @@ t.test('--version, -v and version print the package version', async t => {
   for (const arg of ['--version', '-v', 'version']) t.same(await run([arg]), { code: 0, stdout: `netkernel ${version}\n`, stderr: '' }, arg)
 })
 
-t.test('--help lists the commands and --version; none given is usage and exit 1; an unknown command says so', async t => {
+t.test('--help lists the commands and --version; none given or an unknown one is a usage error (exit 2)', async t => {
   const help = await run(['--help'])
   t.equal(help.code, 0)
   t.match(help.stdout, /commands:\n {2}shell[\s\S]* {2}bench[\s\S]*'netkernel --version'/)
-  t.match(await run([]), { code: 1, stdout: /^usage: netkernel <command>/ })
-  t.match(await run(['frobnicate']), { code: 1, stderr: /^netkernel: unknown command 'frobnicate'/ })
+  t.match(await run([]), {
+    code: 2,
+    stdout: '',
+    stderr: /^netkernel: give a command: shell, .*\n\(netkernel --help lists the commands\)\n$/,
+  })
+  t.match(await run(['frobnicate']), { code: 2, stderr: /^netkernel: unknown command 'frobnicate'/ })
 })

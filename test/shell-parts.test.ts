@@ -277,7 +277,7 @@ t.test('netkernel shell --help and bad arguments', async t => {
     return { code, out }
   }
   t.match(await run(['--help']), { code: 0, out: /usage: netkernel shell[\s\S]*--module FILE[\s\S]*--history FILE/ })
-  t.match(await run([]), { code: 2, out: /give one of --sname and --name/ })
+  t.match(await run([]), { code: 2, out: /give --sname NAME or --name NAME@HOST\.DOMAIN/ })
   t.match(await run(['--sname', 'a', '--name', 'a@b.c']), { code: 2, out: /give one of --sname and --name/ })
   t.match(await run(['--sname', 'a', '--transport', 'carrier-pigeon']), {
     code: 2,

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path'
 import type { Writable } from 'node:stream'
 import { createCa } from '../certs/ca.js'
 import { fullNodeName, issueNodeCert } from '../certs/node-cert.js'
+import { UsageError, parseArgsMessage, usageError } from './usage.js'
 
 export const CERTS_HELP = `Usage: netkernel certs <ca|node> [options]
 
@@ -39,7 +40,6 @@ export interface CertsMainIo {
   stderr?: Writable
 }
 
-class UsageError extends Error {}
 class CliError extends Error {}
 
 /** Write `files` (path → [data, mode]); unless forced, none may exist yet. */
@@ -60,6 +60,15 @@ function days(text: string | undefined): number | undefined {
   const n = Number(text)
   if (!/^\d+$/.test(text) || n <= 0) throw new UsageError(`bad --days ${JSON.stringify(text)}: a positive whole number of days`)
   return n
+}
+
+/** NAME in full ('foo' → foo@<short hostname>); an illegal one is a usage error. */
+function nodeName(text: string): string {
+  try {
+    return fullNodeName(text)
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
 }
 
 /** `netkernel certs ...`; resolves with the exit code. */
@@ -84,8 +93,7 @@ export async function certsMain(argv: string[], io: CertsMainIo = {}): Promise<n
       allowPositionals: true,
     }))
   } catch (err) {
-    stderr.write(`netkernel certs: ${(err as Error).message}\n\n${CERTS_HELP}`)
-    return 2
+    return usageError('certs', parseArgsMessage(err), stderr)
   }
   if (values.help) {
     stdout.write(CERTS_HELP)
@@ -96,9 +104,12 @@ export async function certsMain(argv: string[], io: CertsMainIo = {}): Promise<n
     if (values.out === undefined) throw new UsageError('--out DIR is required')
     const out = resolve(values.out)
     const force = values.force === true
+    const lifetime = days(values.days)
     if (what === 'ca') {
       if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`)
-      const ca = createCa({ commonName: values.cn, days: days(values.days) })
+      const stray = (['ca', 'host'] as const).filter(k => values[k] !== undefined)
+      if (stray.length > 0) throw new UsageError(`--${stray[0]} is an option of 'netkernel certs node', not of 'certs ca'`)
+      const ca = createCa({ commonName: values.cn, days: lifetime })
       mkdirSync(out, { recursive: true })
       writeAll(
         [
@@ -113,10 +124,13 @@ export async function certsMain(argv: string[], io: CertsMainIo = {}): Promise<n
     if (what === 'node') {
       if (rest.length !== 1) throw new UsageError('give exactly one node name: netkernel certs node NAME --ca DIR --out DIR')
       if (values.ca === undefined) throw new UsageError('--ca DIR is required (the directory with ca.pem and ca.key)')
-      const name = fullNodeName(rest[0] as string)
+      if (values.cn !== undefined)
+        throw new UsageError("--cn is an option of 'netkernel certs ca' (a node certificate's CN is its node name)")
+      const name = nodeName(rest[0] as string)
+      if (values.host?.includes('')) throw new UsageError('--host: give a host name or IP address')
       const caDir = resolve(values.ca)
       const ca = { cert: readFileSync(join(caDir, 'ca.pem'), 'utf8'), key: readFileSync(join(caDir, 'ca.key'), 'utf8') }
-      const issued = issueNodeCert(ca, name, { hosts: values.host ?? [], days: days(values.days) })
+      const issued = issueNodeCert(ca, name, { hosts: values.host ?? [], days: lifetime })
       mkdirSync(out, { recursive: true })
       writeAll(
         [
@@ -130,10 +144,7 @@ export async function certsMain(argv: string[], io: CertsMainIo = {}): Promise<n
     }
     throw new UsageError(what === undefined ? 'say what to make: ca or node' : `unknown subcommand ${JSON.stringify(what)}: ca or node`)
   } catch (err) {
-    if (err instanceof UsageError) {
-      stderr.write(`netkernel certs: ${err.message}\n\n${CERTS_HELP}`)
-      return 2
-    }
+    if (err instanceof UsageError) return usageError('certs', err.message, stderr)
     const e = err as Error & { code?: string }
     stderr.write(`netkernel certs: ${e.code?.startsWith('ERR_') ? `${e.code}: ` : ''}${e.message}\n`)
     return 1

@@ -5,7 +5,7 @@
 import { startNode, type Node } from '../node.js'
 import type { ModuleDef } from '../process/runtime.js'
 import { UsageError, transportFromOptions, type BuiltTransport, type TransportValues } from './transport-options.js'
-import { nodeOptionsFromCli, nodePortsFromCli, type NodeCliValues } from './node-options-from-cli.js'
+import { cookieOption, nodeNameOption, nodeOptionsFromCli, nodePortsFromCli, type NodeCliValues } from './node-options-from-cli.js'
 import { ModuleLoadError, loadModules } from './shell-modules.js'
 import { checkOwnCertificate } from './own-certificate.js'
 import { seedModules } from './seed-modules.js'
@@ -20,11 +20,10 @@ export interface CliNode {
 }
 
 /** Throws UsageError for a wrong option, a NetkernelError when the node cannot start. */
-export async function startCliNode(
-  v: NodeCliValues & TransportValues,
-  opts: { checkRange?: boolean; say: (line: string) => void },
-): Promise<CliNode> {
-  const ports = nodePortsFromCli(v, opts)
+export async function startCliNode(v: NodeCliValues & TransportValues, opts: { say: (line: string) => void }): Promise<CliNode> {
+  nodeNameOption(v.sname, v.name)
+  cookieOption(v.cookie)
+  const ports = nodePortsFromCli(v)
   let modules: Record<string, ModuleDef>
   try {
     modules = { ...seedModules, ...(await loadModules(v.module ?? [])) }

@@ -17,6 +17,7 @@ import { shortHostname } from '../node-name.js'
 import { seedModules } from './seed-modules.js'
 import { tlsSetup, sshSetup, q, type RoundSetup, type Say } from './demo-rounds.js'
 import type { Pid } from '../terms/pid.js'
+import { parseArgsMessage, usageError } from './usage.js'
 
 const ROUNDS = ['tcp', 'tls', 'ssh'] as const
 type RoundName = (typeof ROUNDS)[number]
@@ -188,8 +189,7 @@ export async function demoMain(argv: string[]): Promise<number> {
       options: { help: { type: 'boolean' }, transports: { type: 'string' }, sshd: { type: 'string' } },
     }))
   } catch (err) {
-    process.stderr.write(`netkernel demo: ${(err as Error).message}\n\n${HELP}\n`)
-    return 2
+    return usageError('demo', parseArgsMessage(err))
   }
   if (values.help) {
     process.stdout.write(HELP + '\n')
@@ -200,12 +200,11 @@ export async function demoMain(argv: string[]): Promise<number> {
     .map(s => s.trim().toLowerCase())
     .filter(Boolean)
   const unknown = asked.filter(r => !(ROUNDS as readonly string[]).includes(r))
-  if (unknown.length > 0 || asked.length === 0) {
-    process.stderr.write(
-      `netkernel demo: --transports takes a comma-separated list of ${ROUNDS.join(', ')}${unknown.length ? ` (not ${unknown.join(', ')})` : ''}\n`,
+  if (unknown.length > 0 || asked.length === 0)
+    return usageError(
+      'demo',
+      `--transports takes a comma-separated list of ${ROUNDS.join(', ')}${unknown.length ? ` (not ${unknown.join(', ')})` : ''}`,
     )
-    return 2
-  }
   const rounds = [...new Set(asked)] as RoundName[]
   const say: Say = line => {
     process.stdout.write(line + '\n')

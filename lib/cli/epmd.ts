@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js'
 import { killEpmd, listNames, stopName } from '../epmd/client.js'
 import { relaxedFromEnv, startEpmd } from '../epmd/daemon.js'
 import { EPMD_DEFAULT_PORT } from '../epmd/protocol.js'
+import { parseArgsMessage, usageError } from './usage.js'
 
 export const EPMD_HELP = `Usage: netkernel epmd [options]
 
@@ -52,6 +53,7 @@ export async function epmdMain(argv: string[], io: EpmdMainIo = {}): Promise<num
   const stdout = io.stdout ?? process.stdout
   const stderr = io.stderr ?? process.stderr
   const env = io.env ?? process.env
+  const fail = (msg: string): number => usageError('epmd', msg, stderr)
   let values
   try {
     ;({ values } = parseArgs({
@@ -71,29 +73,22 @@ export async function epmdMain(argv: string[], io: EpmdMainIo = {}): Promise<num
       allowPositionals: false,
     }))
   } catch (err) {
-    stderr.write(`netkernel epmd: ${(err as Error).message}\n\n${EPMD_HELP}`)
-    return 2
+    return fail(parseArgsMessage(err))
   }
-  if (values.relaxed && values.strict) {
-    stderr.write('netkernel epmd: give at most one of --relaxed, --strict\n')
-    return 2
-  }
+  if (values.relaxed && values.strict) return fail('give at most one of --relaxed, --strict')
   if (values.help) {
     stdout.write(EPMD_HELP)
     return 0
   }
   const portText = values.port ?? env.ERL_EPMD_PORT ?? String(EPMD_DEFAULT_PORT)
   const port = Number(portText)
-  if (!/^\d+$/.test(portText) || port > 0xffff) {
-    stderr.write(`netkernel epmd: bad port ${JSON.stringify(portText)}\n`)
-    return 2
-  }
+  if (!/^\d+$/.test(portText) || port > 0xffff)
+    return fail(`bad port ${JSON.stringify(portText)}${values.port === undefined ? ' (from ERL_EPMD_PORT)' : ''}`)
   const target = { host: '127.0.0.1', port }
   const queries = [values.names, values.kill, values.stop !== undefined].filter(Boolean).length
-  if (queries > 1) {
-    stderr.write('netkernel epmd: give at most one of --names, --kill, --stop\n')
-    return 2
-  }
+  if (queries > 1) return fail('give at most one of --names, --kill, --stop')
+  const hosts = (values.address ?? '0.0.0.0').split(/[\s,]+/).filter(Boolean)
+  if (hosts.length === 0) return fail('--address: give an address (e.g. 127.0.0.1)')
 
   try {
     if (values.names) {
@@ -122,7 +117,6 @@ export async function epmdMain(argv: string[], io: EpmdMainIo = {}): Promise<num
     return 1
   }
 
-  const hosts = (values.address ?? '0.0.0.0').split(/[\s,]+/).filter(Boolean)
   const ac = new AbortController()
   const onSignal = (): void => ac.abort()
   const onAbort = (): void => ac.abort()

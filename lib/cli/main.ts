@@ -8,6 +8,7 @@ import { nodeMain } from './node-cmd.js'
 import { demoMain } from './demo.js'
 import { shellMain } from './shell.js'
 import { topMain } from './top.js'
+import { UsageError, usageError } from './usage.js'
 
 const USAGE = `usage: netkernel <command> [options]
 
@@ -47,22 +48,29 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv
-  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+  if (cmd === undefined) return usageError('', `give a command: ${Object.keys(commands).join(', ')}`)
+  if (cmd === '--help' || cmd === '-h' || cmd === 'help') {
     process.stdout.write(USAGE + '\n')
-    return cmd === undefined ? 1 : 0
+    return 0
   }
   if (cmd === '--version' || cmd === '-v' || cmd === 'version') {
     process.stdout.write(`netkernel ${version()}\n`)
     return 0
   }
-  const run = commands[cmd]
-  if (run === undefined) {
-    process.stderr.write(`netkernel: unknown command '${cmd}'\n\n${USAGE}\n`)
+  const run = Object.hasOwn(commands, cmd) ? commands[cmd] : undefined
+  if (run === undefined) return usageError('', `unknown command '${cmd}' (${Object.keys(commands).join(', ')})`)
+  try {
+    return await run(rest)
+  } catch (err) {
+    // The commands report their own usage errors; one that slipped through is still one.
+    if (err instanceof UsageError) return usageError(cmd, err.message)
+    const e = err as Error & { code?: string }
+    process.stderr.write(`netkernel ${cmd}: ${e.code ? `${e.code}: ` : ''}${e.message}\n`)
     return 1
   }
-  return run(rest)
 }
 
+// A usage error exits 2 (usage.ts); any other failure, 1.
 main(process.argv.slice(2)).then(
   code => {
     process.exitCode = code

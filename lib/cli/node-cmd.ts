@@ -2,7 +2,8 @@
 // SIGINT/SIGTERM or until its standard input closes (when started with --stdin-lifeline by a
 // parent). Refused connections are said on stderr; --verbose adds the library's log.
 import { parseArgs } from 'node:util'
-import { TRANSPORT_HELP, UsageError, transportArgs } from './transport-options.js'
+import { TRANSPORT_HELP, transportArgs } from './transport-options.js'
+import { UsageError, parseArgsMessage, usageError } from './usage.js'
 import { nodeArgs } from './node-options-from-cli.js'
 import { startCliNode } from './cli-node.js'
 import { onStopSignals } from './stop-signals.js'
@@ -43,10 +44,7 @@ examples:
       --tls-cert certs/bar@host.pem --tls-key certs/bar@host.key --tls-cert-auth
   netkernel node --sname bar --listen-host 127.0.0.1     # reached through this host's sshd`
 
-function fail(msg: string): number {
-  process.stderr.write(`netkernel node: ${msg}\n(netkernel node --help lists the options)\n`)
-  return 2
-}
+const fail = (msg: string): number => usageError('node', msg)
 
 export async function nodeMain(argv: string[]): Promise<number> {
   let v
@@ -61,12 +59,13 @@ export async function nodeMain(argv: string[]): Promise<number> {
       },
     }))
   } catch (err) {
-    return fail((err as Error).message)
+    return fail(parseArgsMessage(err))
   }
-  if (v.help || (v.sname === undefined && v.name === undefined)) {
+  if (v.help) {
     process.stdout.write(HELP + '\n')
-    return v.help ? 0 : 1
+    return 0
   }
+  if (v.sname === undefined && v.name === undefined) return fail('give --sname NAME or --name NAME@HOST.DOMAIN')
   if (v.sname !== undefined && v.name !== undefined) return fail('give one of --sname and --name, not both')
   const say = (line: string): void => {
     process.stderr.write(line + '\n')
@@ -75,7 +74,7 @@ export async function nodeMain(argv: string[]): Promise<number> {
   try {
     let cli
     try {
-      cli = await startCliNode(v, { checkRange: true, say })
+      cli = await startCliNode(v, { say })
     } catch (err) {
       if (err instanceof UsageError) return fail(err.message)
       throw err

@@ -5,6 +5,7 @@ import type { StartNodeOptions } from '../node-options.js'
 import type { ModuleDef } from '../process/runtime.js'
 import { UsageError, type BuiltTransport } from './transport-options.js'
 import { busyWaitMicros, type BusyWait } from '../kernel/busy-wait.js'
+import { parseNodeName } from '../node-name.js'
 
 /** parseArgs option definitions; spread them into a command's own (as transportArgs). */
 export const nodeArgs = {
@@ -57,17 +58,30 @@ export function portOption(v: string | undefined, what: string): number | undefi
   return n
 }
 
-/**
- * Check the port and listen options (no file is read). Throws UsageError. checkRange: also
- * refuse a --port-max below --port-min (`netkernel node` does; `netkernel shell` leaves it
- * to startNode()).
- */
-export function nodePortsFromCli(v: NodeCliValues, opts: { checkRange?: boolean } = {}): NodeCliPorts {
+/** --sname NAME or --name NAME@HOST: an illegal name throws UsageError. */
+export function nodeNameOption(sname: string | undefined, name: string | undefined): void {
+  const long = name !== undefined
+  const given = long ? name : sname
+  if (given === undefined) return
+  try {
+    parseNodeName(given, long)
+  } catch (err) {
+    throw new UsageError(`--${long ? 'name' : 'sname'}: ${(err as Error).message}`)
+  }
+}
+
+/** --cookie: absent (the cookie file's), or a non-empty string; throws UsageError. */
+export function cookieOption(v: string | undefined): void {
+  if (v === '') throw new UsageError('--cookie: give a cookie (leave the option out for ~/.erlang.cookie)')
+}
+
+/** Check the port and listen options (no file is read). Throws UsageError. */
+export function nodePortsFromCli(v: NodeCliValues): NodeCliPorts {
   const epmdPort = portOption(v['epmd-port'], '--epmd-port')
   const portMin = portOption(v['port-min'], '--port-min')
   const portMax = portOption(v['port-max'], '--port-max') ?? portMin
   if (portMin === undefined && portMax !== undefined) throw new UsageError('--port-max needs --port-min')
-  if (opts.checkRange && portMin !== undefined && portMax !== undefined && portMax < portMin)
+  if (portMin !== undefined && portMax !== undefined && portMax < portMin)
     throw new UsageError(`--port-max ${portMax} is below --port-min ${portMin}`)
   if (v['listen-host'] === '') throw new UsageError('--listen-host: give an address (e.g. 127.0.0.1)')
   return { epmdPort, portMin, portMax }

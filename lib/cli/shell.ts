@@ -8,7 +8,8 @@ import { shellContext } from './shell-context.js'
 import { startShellRepl, type ShellRepl } from './shell-repl.js'
 import { shellFormat } from './shell-format.js'
 import { nodeArgs } from './node-options-from-cli.js'
-import { TRANSPORT_HELP, UsageError, transportArgs } from './transport-options.js'
+import { TRANSPORT_HELP, transportArgs } from './transport-options.js'
+import { UsageError, parseArgsMessage, usageError } from './usage.js'
 import { startCliNode } from './cli-node.js'
 import { onStopSignals } from './stop-signals.js'
 
@@ -62,10 +63,7 @@ an Erlang node as a binary: send(['server', 'e@vm'], tuple(atom('hi'), self())) 
 Refused connections (a wrong cookie, a certificate naming another node, another
 transport) are printed on stderr, once per peer and reason.`
 
-function fail(msg: string): number {
-  process.stderr.write(`netkernel shell: ${msg}\n`)
-  return 2
-}
+const fail = (msg: string): number => usageError('shell', msg)
 
 export async function shellMain(argv: string[]): Promise<number> {
   let v
@@ -80,13 +78,14 @@ export async function shellMain(argv: string[]): Promise<number> {
       },
     }))
   } catch (err) {
-    return fail(`${(err as Error).message}\n\n${HELP}`)
+    return fail(parseArgsMessage(err))
   }
   if (v.help) {
     process.stdout.write(HELP + '\n')
     return 0
   }
-  if ((v.sname === undefined) === (v.name === undefined)) return fail(`give one of --sname and --name\n\n${HELP}`)
+  if ((v.sname === undefined) === (v.name === undefined))
+    return fail(v.sname === undefined ? 'give --sname NAME or --name NAME@HOST.DOMAIN' : 'give one of --sname and --name, not both')
 
   // Before the REPL is up, notices go straight to stderr; then above the prompt.
   let notice = (line: string): void => {
@@ -100,7 +99,7 @@ export async function shellMain(argv: string[]): Promise<number> {
     try {
       cli = await startCliNode(v, { say })
     } catch (err) {
-      if (err instanceof UsageError) return fail(`${err.message}\n(netkernel shell --help lists the options)`)
+      if (err instanceof UsageError) return fail(err.message)
       throw err
     }
     const { node, built, modules } = cli

@@ -5,11 +5,12 @@
 import { parseArgs } from 'node:util'
 import { startNode, type Node } from '../node.js'
 import type { NodeStats } from '../kernel/stats.js'
-import { longHostname } from '../node-name.js'
+import { fullNameProblem, longHostname } from '../node-name.js'
 import { readOrCreateCookie } from '../kernel/cookie-file.js'
 import { renderTop } from './top-view.js'
-import { TRANSPORT_HELP, UsageError, transportArgs, transportFromOptions, type BuiltTransport } from './transport-options.js'
-import { portOption } from './node-options-from-cli.js'
+import { TRANSPORT_HELP, transportArgs, transportFromOptions, type BuiltTransport } from './transport-options.js'
+import { UsageError, parseArgsMessage, usageError } from './usage.js'
+import { cookieOption, nodeNameOption, portOption } from './node-options-from-cli.js'
 
 const HELP = `usage: netkernel top NODE [options]
 
@@ -35,10 +36,7 @@ examples:
   netkernel top bar@vm
   netkernel top bar@vm --once --cookie secret`
 
-function fail(msg: string): number {
-  process.stderr.write(`netkernel top: ${msg}\n(netkernel top --help lists the options)\n`)
-  return 2
-}
+const fail = (msg: string): number => usageError('top', msg)
 
 const ALT_SCREEN = '\x1b[?1049h\x1b[?25l'
 const MAIN_SCREEN = '\x1b[?25h\x1b[?1049l'
@@ -74,7 +72,7 @@ export async function topMain(argv: string[]): Promise<number> {
       },
     }))
   } catch (err) {
-    return fail((err as Error).message)
+    return fail(parseArgsMessage(err))
   }
   if (v.help) {
     process.stdout.write(HELP + '\n')
@@ -84,6 +82,9 @@ export async function topMain(argv: string[]): Promise<number> {
   if (target === undefined || positionals.length > 1)
     return fail(target === undefined ? 'give the node to observe: netkernel top NODE' : `one node at a time (got ${positionals.join(' ')})`)
   if (!target.includes('@')) return fail(`'${target}' is not a node name (NAME@HOST)`)
+  const bad = fullNameProblem(target, undefined)
+  if (bad !== undefined) return fail(`'${target}' is not a node name: ${bad}`)
+  if (v.sname !== undefined && v.name !== undefined) return fail('give one of --sname and --name, not both')
   const interval = v.interval === undefined ? 1000 : Number(v.interval)
   if (!Number.isInteger(interval) || interval < 50) return fail(`--interval: give milliseconds, at least 50 (got '${v.interval}')`)
   let built: BuiltTransport
@@ -91,6 +92,8 @@ export async function topMain(argv: string[]): Promise<number> {
   let epmdPort: number | undefined
   try {
     epmdPort = portOption(v['epmd-port'], '--epmd-port')
+    cookieOption(v.cookie)
+    nodeNameOption(v.sname, v.name)
     me = ownName(target, v.sname, v.name)
     built = transportFromOptions(v)
   } catch (err) {

@@ -17,6 +17,7 @@ import { tls } from '../../transports/tls.js'
 import { ssh, type SshGateway } from '../../transports/ssh.js'
 import { expandHome, isFingerprint } from '../../transports/ssh-host-key.js'
 import { tlsCert } from '../../auth/tls-cert.js'
+import { UsageError } from './usage.js'
 
 /** parseArgs option definitions; spread them into a command's own. */
 export const transportArgs = {
@@ -55,10 +56,8 @@ export const TRANSPORT_HELP = `transport (default tcp):
                        on their host's loopback (default: the node's host as the gateway
                        resolves it)`
 
-/** A wrong, missing or contradictory option: reported with exit code 2. */
-export class UsageError extends Error {
-  override name = 'UsageError'
-}
+/** The commands' usage error (usage.ts), for the callers of these functions. */
+export { UsageError }
 
 /** The values parseArgs returns for transportArgs. */
 export interface TransportValues {
