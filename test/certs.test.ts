@@ -15,6 +15,7 @@ import { parseSubjectAltName, describeNames } from '../lib/certs/names.js'
 import { certsMain } from '../lib/cli/certs.js'
 import { tls } from '../transports/tls.js'
 import { full, host } from './fixtures/cluster.js'
+import { runCli } from './fixtures/cli-process.js'
 
 const ca = createCa()
 const DAY = 86_400_000
@@ -176,6 +177,7 @@ async function cli(argv: string[]) {
 }
 
 const mode = (p: string): number => statSync(p).mode & 0o777
+const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 t.test('netkernel certs: help and usage errors', async t => {
   const help = await cli(['--help'])
@@ -233,6 +235,67 @@ t.test('netkernel certs ca / node: PEM files, keys at mode 0600, usable by node:
   t.not(readFileSync(join(caDir, 'ca.pem'), 'utf8'), caPem, 'replaced with --force')
   t.equal(mode(join(caDir, 'ca.key')), 0o600)
 
-  t.match(await cli(['node', 'x', '--ca', join(dir, 'nowhere'), '--out', out]), { code: 1, stderr: /ENOENT/ })
   t.match(await cli(['node', 'a@b@c', '--ca', caDir, '--out', out]), { code: 2, stderr: /illegal node name "a@b@c"/ })
+})
+
+t.test('netkernel certs node: a --ca without a usable CA is a usage error naming the file and what it expected', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'nk-certs-ca-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const out = join(dir, 'out')
+  const pointer = '\\(netkernel certs --help lists the options\\)\\n$'
+  const node = (caDir: string) => cli(['node', 'foo', '--ca', caDir, '--out', out])
+
+  const nowhere = join(dir, 'nowhere')
+  t.match(await node(nowhere), {
+    code: 2,
+    stdout: '',
+    stderr: new RegExp(
+      `^netkernel certs: --ca ${esc(nowhere)}: cannot read ${esc(join(nowhere, 'ca.pem'))} \\(no such file\\); ` +
+        `expected the CA's certificate there, as 'netkernel certs ca --out ${esc(nowhere)}' writes it\\n${pointer}`,
+    ),
+  })
+
+  const half = join(dir, 'half')
+  t.equal((await cli(['ca', '--out', half])).code, 0)
+  rmSync(join(half, 'ca.key'))
+  t.match(await node(half), {
+    code: 2,
+    stderr: new RegExp(
+      `^netkernel certs: --ca ${esc(half)}: cannot read ${esc(join(half, 'ca.key'))} \\(no such file\\); expected the CA's private key`,
+    ),
+  })
+  t.match(await node(join(half, 'ca.pem')), {
+    code: 2,
+    stderr: /^netkernel certs: --ca \S+ca\.pem is a file: give the directory that holds ca\.pem and ca\.key\n/,
+  })
+
+  const junk = join(dir, 'junk')
+  t.equal((await cli(['ca', '--out', junk])).code, 0)
+  writeFileSync(join(junk, 'ca.pem'), 'not a certificate\n')
+  t.match(await node(junk), {
+    code: 2,
+    stderr: new RegExp(`^netkernel certs: --ca ${esc(junk)}: ${esc(join(junk, 'ca.pem'))} is not the CA's certificate in PEM`),
+  })
+
+  const leaf = join(dir, 'leaf')
+  t.equal((await cli(['ca', '--out', leaf])).code, 0)
+  writeFileSync(join(leaf, 'ca.pem'), issueNodeCert(ca, 'bar@h').cert)
+  t.match(await node(leaf), { code: 2, stderr: /ca\.pem is not a CA certificate \(CN=bar@h\)/ })
+
+  const mixed = join(dir, 'mixed')
+  t.equal((await cli(['ca', '--out', mixed])).code, 0)
+  writeFileSync(join(mixed, 'ca.key'), ca.key)
+  t.match(await node(mixed), {
+    code: 2,
+    stderr: new RegExp(`${esc(join(mixed, 'ca.key'))} is not the private key of ${esc(join(mixed, 'ca.pem'))}`),
+  })
+
+  // As a person runs it: two lines, no stack.
+  const run = await runCli(['certs', 'node', 'foo', '--ca', '/nonexistent-ca', '--out', out])
+  t.equal(run.code, 2)
+  t.match(
+    run.err,
+    new RegExp(`^netkernel certs: --ca /nonexistent-ca: cannot read /nonexistent-ca/ca\\.pem \\(no such file\\)[^\\n]*\\n${pointer}`),
+  )
+  t.notMatch(run.err, /^\s+at /m, 'no stack trace')
 })

@@ -2,10 +2,11 @@
 // transport and the tls-cert authenticator. Private keys are written with mode 0600, and an
 // existing file is never overwritten unless --force is given.
 import { parseArgs } from 'node:util'
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { join, resolve } from 'node:path'
 import type { Writable } from 'node:stream'
-import { createCa } from '../certs/ca.js'
+import { createCa, type CertAndKey } from '../certs/ca.js'
 import { fullNodeName, issueNodeCert } from '../certs/node-cert.js'
 import { UsageError, parseArgsMessage, usageError } from './usage.js'
 
@@ -71,6 +72,42 @@ function nodeName(text: string): string {
   }
 }
 
+/**
+ * The CA in `dir` (--ca DIR): ca.pem and ca.key, as `netkernel certs ca --out DIR` writes
+ * them. A file that is missing, unreadable, not PEM, not a CA or not its key is a usage
+ * error naming the file.
+ */
+function readCa(dir: string): CertAndKey {
+  if (statSync(dir, { throwIfNoEntry: false })?.isFile())
+    throw new UsageError(`--ca ${dir} is a file: give the directory that holds ca.pem and ca.key`)
+  const made = `as 'netkernel certs ca --out ${dir}' writes it`
+  const certPath = join(resolve(dir), 'ca.pem')
+  const keyPath = join(resolve(dir), 'ca.key')
+  const read = (path: string, what: string): string => {
+    try {
+      return readFileSync(path, 'utf8')
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException
+      const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : (e.code ?? e.message)
+      throw new UsageError(`--ca ${dir}: cannot read ${path} (${why}); expected ${what} there, ${made}`)
+    }
+  }
+  const parse = <T>(path: string, what: string, make: () => T): T => {
+    try {
+      return make()
+    } catch {
+      throw new UsageError(`--ca ${dir}: ${path} is not ${what} in PEM; expected it ${made}`)
+    }
+  }
+  const cert = read(certPath, "the CA's certificate")
+  const key = read(keyPath, "the CA's private key")
+  const x509 = parse(certPath, "the CA's certificate", () => new X509Certificate(cert))
+  const privateKey = parse(keyPath, "the CA's private key", () => createPrivateKey(key))
+  if (!x509.ca) throw new UsageError(`--ca ${dir}: ${certPath} is not a CA certificate (${x509.subject.replace(/\n/g, ', ')})`)
+  if (!x509.checkPrivateKey(privateKey)) throw new UsageError(`--ca ${dir}: ${keyPath} is not the private key of ${certPath}`)
+  return { cert, key }
+}
+
 /** `netkernel certs ...`; resolves with the exit code. */
 export async function certsMain(argv: string[], io: CertsMainIo = {}): Promise<number> {
   const stdout = io.stdout ?? process.stdout
@@ -128,8 +165,7 @@ export async function certsMain(argv: string[], io: CertsMainIo = {}): Promise<n
         throw new UsageError("--cn is an option of 'netkernel certs ca' (a node certificate's CN is its node name)")
       const name = nodeName(rest[0] as string)
       if (values.host?.includes('')) throw new UsageError('--host: give a host name or IP address')
-      const caDir = resolve(values.ca)
-      const ca = { cert: readFileSync(join(caDir, 'ca.pem'), 'utf8'), key: readFileSync(join(caDir, 'ca.key'), 'utf8') }
+      const ca = readCa(values.ca)
       const issued = issueNodeCert(ca, name, { hosts: values.host ?? [], days: lifetime })
       mkdirSync(out, { recursive: true })
       writeAll(
