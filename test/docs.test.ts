@@ -1,7 +1,8 @@
 // The documentation a clone carries stays whole: the API reference (TypeDoc, `npm run docs`)
 // covers every public entry point and builds without a warning — a broken {@link}, a public
-// signature naming a type the package does not export — and every document a source comment
-// cites is a file of the repository.
+// signature naming a type the package does not export — every document a source comment
+// cites is a file of the repository, and the README's Command line section names every
+// option the commands' --help texts show.
 import t from 'tap'
 import { execFile } from 'node:child_process'
 import { existsSync, readFileSync, readdirSync } from 'node:fs'
@@ -82,4 +83,73 @@ t.test('every document cited in the code is in the repository', async t => {
     }
   }
   t.ok(count > 0, `${count} citations checked`)
+})
+
+// The README's "Command line" section against the commands' own --help: every option a help
+// text prints is in the section, and every option a help text defines (an option line, or
+// `[--flag` in its usage) is in that command's synopsis there — the transport options through
+// "[TRANSPORT OPTIONS]" and their table, --help through "Each command has `--help`".
+const COMMANDS = ['shell', 'node', 'top', 'epmd', 'certs', 'demo', 'bench']
+
+/** The README's section `## title`, up to the next `## ` heading. */
+function readmeSection(title: string): string {
+  const text = readFileSync(join(ROOT, 'README.md'), 'utf8')
+  const start = text.indexOf(`\n## ${title}\n`)
+  if (start < 0) throw new Error(`README.md has no section '## ${title}'`)
+  const end = text.indexOf('\n## ', start + 1)
+  return text.slice(start, end < 0 ? undefined : end)
+}
+
+/** The synopsis lines of `cmd` in the section's first code block: its `netkernel cmd` lines and their indented continuations. */
+function synopsis(section: string, cmd: string): string {
+  const block = /```\n([\s\S]*?)```/.exec(section)?.[1] ?? ''
+  const out: string[] = []
+  let mine = false
+  for (const line of block.split('\n')) {
+    if (line.startsWith('netkernel ')) mine = line.split(/\s+/)[1] === cmd
+    if (mine) out.push(line)
+  }
+  return out.join('\n')
+}
+
+const hasFlag = (text: string, flag: string): boolean => new RegExp(`(?<![\\w-])${flag}(?![\\w-])`).test(text)
+
+async function help(cmd: string | undefined): Promise<string> {
+  const main = join(ROOT, 'lib', 'cli', 'main.ts')
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', main, ...(cmd === undefined ? [] : [cmd]), '--help'], { cwd: ROOT })
+  return stdout
+}
+
+t.test("README's Command line section lists every option the commands' --help shows", async t => {
+  const section = readmeSection('Command line')
+  const transportTable = section.slice(section.indexOf('### Transport options'))
+  t.ok(transportTable.length > 0, 'the section has its Transport options table')
+  const { transportArgs } = await import('../lib/cli/transport-options.js')
+  const transportFlags = new Set(Object.keys(transportArgs).map(k => `--${k}`))
+  const texts = await Promise.all([undefined, ...COMMANDS].map(help))
+  let checked = 0
+  texts.forEach((text, i) => {
+    const cmd = i === 0 ? undefined : COMMANDS[i - 1]!
+    const name = cmd === undefined ? 'netkernel --help' : `netkernel ${cmd} --help`
+    t.match(text, /^usage: /i, `${name} prints its usage`)
+    const printed = new Set(text.match(/(?<![\w-])--[a-z][a-z0-9-]*/g) ?? [])
+    for (const flag of printed) {
+      checked++
+      t.ok(hasFlag(section, flag), `${name} prints ${flag}: the README's Command line section names it`)
+    }
+    if (cmd === undefined) return
+    const defined = new Set([...text.matchAll(/^ {2,4}(--[a-z][a-z0-9-]*)|\[(--[a-z][a-z0-9-]*)/gm)].map(m => (m[1] ?? m[2])!))
+    const mine = synopsis(section, cmd)
+    t.ok(mine !== '', `the README's synopsis has netkernel ${cmd}`)
+    for (const flag of defined) {
+      if (flag === '--help') t.match(section, 'Each command has `--help`', `${name}: --help`)
+      else if (transportFlags.has(flag)) {
+        t.ok(
+          mine.includes('[TRANSPORT OPTIONS]') && hasFlag(transportTable, flag),
+          `netkernel ${cmd} ${flag}: a transport option, in the table`,
+        )
+      } else t.ok(hasFlag(mine, flag), `netkernel ${cmd} ${flag}: in its synopsis`)
+    }
+  })
+  t.ok(checked > 50, `${checked} options checked`)
 })
