@@ -13,6 +13,9 @@ import { tls } from '../transports/tls.js'
 import { tcp } from '../transports/tcp.js'
 import { cookie } from '../auth/cookie.js'
 import { tlsCert } from '../auth/tls-cert.js'
+import { createCodec } from '../lib/terms/codec.js'
+import { Cookies } from '../lib/kernel/cookie-store.js'
+import { initiateHandshake } from '../lib/kernel/handshake.js'
 import { issueNodeCert } from '../lib/certs/index.js'
 import type { Conn, Transport } from '../lib/transport.js'
 import { NetkernelError } from '../lib/errors.js'
@@ -281,12 +284,69 @@ t.test('a TLS node and a TCP node with the same cookie cannot talk; both say why
     t.equal(name, secure.name)
     t.match(o.code, /^(ERR_CONNECTION_CLOSED|ERR_HANDSHAKE)$/, `the TCP node sees the TLS node hang up (${o.error.message})`)
     t.match(o.error.message, secure.name)
+    t.match(o.error.message, `:${secure.address?.port}`, "the message names the TLS node's address")
+    t.match(
+      o.error.message,
+      o.code === 'ERR_CONNECTION_CLOSED'
+        ? /closed the connection during the handshake \(\S+ answered nothing: does it use the tls transport\? This node uses tcp\)/
+        : /speaks TLS; this node's transport does not/,
+      'and asks whether the peer uses the tls transport, as the TLS node does in reverse',
+    )
     t.equal(typedCode(i), 'ERR_TLS_HANDSHAKE')
     t.match(i.error.message, /the client does not speak TLS: does it use the tls transport\?/)
   })
 
   t.same(secure.nodes('connected'), [])
   t.same(plain.nodes('connected'), [])
+})
+
+t.test("a TCP dialler: a TLS alert for an answer, or a hang-up before any, names TLS; other failures don't", async t => {
+  const answer = async (reply: Buffer | undefined): Promise<NetkernelError> => {
+    const srv = net.createServer(s => {
+      s.on('error', () => {})
+      s.once('data', () => (reply === undefined ? s.end() : s.end(reply)))
+    })
+    srv.listen(0, '127.0.0.1')
+    await once(srv, 'listening')
+    t.teardown(() => srv.close())
+    const port = (srv.address() as net.AddressInfo).port
+    const conn = await tcp().dial({ host: '127.0.0.1', port }, { signal: AbortSignal.timeout(5000) })
+    t.teardown(() => conn.destroy())
+    const deps = {
+      localName: full('dialler'),
+      hidden: true,
+      longNames: false,
+      creation: 1,
+      codec: createCodec(),
+      auth: cookie(),
+      cookies: new Cookies('c'),
+      stepTimeout: 5000,
+      allowNode: () => true,
+    }
+    return initiateHandshake(deps, conn, full('peer'), AbortSignal.timeout(5000)).then(
+      () => {
+        throw new Error('the handshake succeeded')
+      },
+      (e: unknown) => e as NetkernelError,
+    )
+  }
+  // A TLS record: an alert (level fatal, protocol_version), as a TLS 1.2 server answers a plain hello.
+  const alert = await answer(Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46]))
+  t.equal(alert.code, 'ERR_HANDSHAKE')
+  t.match(alert.message, new RegExp(`^${full('peer')} \\(127\\.0\\.0\\.1:\\d+\\) speaks TLS; this node's transport does not`))
+  const silent = await answer(undefined)
+  t.equal(silent.code, 'ERR_CONNECTION_CLOSED')
+  t.match(
+    silent.message,
+    new RegExp(
+      `^${full('peer')} closed the connection during the handshake \\(127\\.0\\.0\\.1:\\d+ answered nothing: does it use the tls transport\\? This node uses tcp\\)$`,
+    ),
+  )
+  // A peer that answered something first, then hung up: not a TLS node's doing.
+  const frame = createCodec().encodeFrame({ t: 'status', s: 'up' })
+  const late = await answer(frame.subarray(0, frame.length - 1))
+  t.equal(late.code, 'ERR_CONNECTION_CLOSED')
+  t.notMatch(late.message, /tls/, `no TLS hint (${late.message})`)
 })
 
 // Certificates made by the openssl command line

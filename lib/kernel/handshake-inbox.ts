@@ -37,15 +37,17 @@ export class HandshakeInbox<T> {
   private failure: Error | undefined
   private detached = false
   private readonly onEnd = (): void =>
-    this.fail(new NetkernelError('ERR_CONNECTION_CLOSED', `${this.peer()} closed the connection during the handshake`))
+    this.fail(new NetkernelError('ERR_CONNECTION_CLOSED', `${this.peer()} closed the connection during the handshake${this.closeHint()}`))
   // A transport's own typed error (a refused certificate, say) is passed on as it is.
   private readonly onError = (err: Error): void =>
     this.fail(
       err instanceof NetkernelError
         ? err
-        : new NetkernelError('ERR_CONNECTION_CLOSED', `connection to ${this.peer()} failed during the handshake: ${err.message}`, {
-            cause: err,
-          }),
+        : new NetkernelError(
+            'ERR_CONNECTION_CLOSED',
+            `connection to ${this.peer()} failed during the handshake: ${err.message}${this.closeHint()}`,
+            { cause: err },
+          ),
     )
 
   constructor(
@@ -56,6 +58,8 @@ export class HandshakeInbox<T> {
     private readonly stepTimeout: number,
     private readonly signal: AbortSignal,
     private readonly clock: Clock,
+    /** Appended to the message when the peer closes or resets the connection: a likely cause (' (...)'), or ''. */
+    private readonly closeHint: () => string = () => '',
   ) {
     stream.on('data', onData)
     stream.on('end', this.onEnd)

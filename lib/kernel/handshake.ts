@@ -106,7 +106,7 @@ export function ownNameError(local: string, address: string): HandshakeError {
 
 /** The dialling side. Rejects with a NetkernelError naming both nodes. */
 export async function initiateHandshake(d: HandshakeDeps, conn: Conn, peer: string, signal: AbortSignal): Promise<Established> {
-  const ch = new FramedChannel(conn, d.codec, peer, d.stepTimeout, signal, d.clock)
+  const ch = new FramedChannel(conn, d.codec, peer, d.stepTimeout, signal, d.clock, 'initiator')
   try {
     ch.send({ t: 'hello', v: PROTOCOL_VERSION, name: d.localName, to: peer, hidden: d.hidden, long: d.longNames, creation: d.creation })
     let st = await ch.receive()
