@@ -24,7 +24,7 @@ export const NODEDOWN_CHANNEL = 'netkernel:nodedown'
  * connection, when known.
  */
 export const CONNECTION_ERROR_CHANNEL = 'netkernel:connection-error'
-/** A peer asked for an operation that policy or protocol refused: { node, peer, op, detail, code, reason }. */
+/** A peer asked for an operation that policy, protocol or a limit refused: { node, peer, op, detail, code, reason }. */
 export const REFUSED_CHANNEL = 'netkernel:refused'
 
 const channels = new Map<string, diagnosticsChannel.Channel>()

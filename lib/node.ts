@@ -277,7 +277,7 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
       }),
   })
   // One door for limits.processesPerPeer, whichever wire a peer speaks.
-  const processLimit = new ProcessLimit({ localName: () => runtime.node, runtime, limit: o.limits.processesPerPeer, logger })
+  const processLimit = new ProcessLimit({ localName: () => runtime.node, runtime, limit: o.limits.processesPerPeer, refusals })
   const dispatch = createDispatcher({
     localName: name,
     runtime,
@@ -384,7 +384,6 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
       spawns.failNode(node)
       rpcs.failNode(node)
       stats.failNode(node)
-      processLimit.nodeGone(node)
     },
   })
   const remote = new KernelRemote(kernel, codec, spawns, rpcs, erlangRpc)

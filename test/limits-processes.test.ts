@@ -7,6 +7,7 @@
 // round can start exactly the bound again. Real nodes on loopback. The Erlang/OTP wire's side
 // is limits-otp-processes.test.ts.
 import t, { type Test } from 'tap'
+import diagnostics_channel from 'node:diagnostics_channel'
 import type { Node } from '../lib/node.js'
 import type { ModuleDef, Proc, Runtime } from '../lib/process/runtime.js'
 import type { Pid } from '../lib/terms/pid.js'
@@ -64,6 +65,10 @@ t.test('default: 2^18 processes per peer', async t => {
 t.test('the spawn or call past limits.processesPerPeer is refused, typed; other peers are not', async t => {
   const limit = 5
   const { a, b, c, rt, limitWarns } = await setup(t, limit)
+  const published: Array<Record<string, unknown>> = []
+  const onRefused = (m: unknown): void => void published.push(m as Record<string, unknown>)
+  diagnostics_channel.subscribe('netkernel:refused', onRefused)
+  t.teardown(() => void diagnostics_channel.unsubscribe('netkernel:refused', onRefused))
   const col = collector(b)
   const pids = await Promise.all(range(limit).map(() => b.spawn(a.name, 'w', 'wait', [col.pid])))
   t.equal(rt.processesFor(b.name), limit, 'the peer has exactly the bound running')
@@ -84,7 +89,17 @@ t.test('the spawn or call past limits.processesPerPeer is refused, typed; other 
   )
   t.equal(rt.processesFor(b.name), limit, 'refused requests start nothing')
   t.ok(b.nodes().includes(a.name), 'the connection stays')
-  t.equal(limitWarns(b.name), 1, 'one warning naming the peer for the burst')
+  // Refusals like policy's: counted per peer and op, logged (the 1st, 2nd, 4th... of each op), published.
+  t.same(a.stats().refused[b.name], { spawn: 1, rpc: 1 }, 'counted against b, by op (stats, netkernel top)')
+  t.equal(limitWarns(b.name), 2, 'each logged, naming the peer')
+  t.match(
+    published.filter(m => m.peer === b.name),
+    [
+      { node: a.name, op: 'spawn', code: 'ERR_LIMIT', detail: { module: 'w', function: 'wait' } },
+      { node: a.name, op: 'rpc', code: 'ERR_LIMIT', detail: { module: 'r', function: 'add' } },
+    ],
+    "published on 'netkernel:refused' with code ERR_LIMIT",
+  )
 
   // Another peer: its own bound.
   t.equal(await c.rpc(a.name, 'r', 'add', [1, 2]), 3, 'another peer may call')
@@ -92,16 +107,18 @@ t.test('the spawn or call past limits.processesPerPeer is refused, typed; other 
   const cPids = await Promise.all(range(limit).map(() => c.spawn(a.name, 'w', 'wait', [cCol.pid])))
   t.equal(rt.processesFor(c.name), limit, 'and spawn up to its own bound')
   await t.rejects(c.spawn(a.name, 'w', 'wait', [cCol.pid]), { code: 'ERR_SPAWN_FAILED' })
+  t.same(a.stats().refused[c.name], { spawn: 1 })
   t.equal(limitWarns(c.name), 1)
-  t.equal(limitWarns(b.name), 1, "b's refusals are still one burst")
+  t.same(a.stats().refused[b.name], { spawn: 1, rpc: 1 }, "b's counts are its own")
 
-  // Room again: the burst ends with the next admitted request; a later one is a new burst.
+  // Room again: a call fits; once the bound is reached again, refused again.
   a.send(pids[0]!, 'return')
   await waitUntil(() => rt.processesFor(b.name) === limit - 1, 'the place freed')
   t.equal(await b.rpc(a.name, 'r', 'add', [2, 3]), 5, 'a call fits once a place is free')
   pids[0] = await b.spawn(a.name, 'w', 'wait', [col.pid])
   await t.rejects(b.rpc(a.name, 'r', 'add', [1, 2]), { code: 'ERR_LIMIT' })
-  t.equal(limitWarns(b.name), 2, 'a new burst, a new warning')
+  t.same(a.stats().refused[b.name], { spawn: 1, rpc: 2 })
+  t.equal(limitWarns(b.name), 3, 'the 2nd refusal of a kind is logged too (then the 4th, the 8th...)')
 
   for (const pid of [...pids, ...cPids]) a.exit(pid, 'kill')
   await waitUntil(() => rt.processesFor(b.name) === 0 && rt.processesFor(c.name) === 0, 'all gone')

@@ -150,8 +150,7 @@ export function createDispatcher(d: DispatchDeps): Dispatcher {
   const allowSignal = createPermit(d.policy, refusals)
   const permitted: Permit = allowSignal ?? (() => true)
   const { linksPerPeer, monitorsPerPeer, processesPerPeer } = { ...DEFAULT_LIMITS, ...d.limits }
-  const processLimit =
-    d.processLimit ?? new ProcessLimit({ localName: () => localName, runtime, limit: processesPerPeer, logger: d.logger })
+  const processLimit = d.processLimit ?? new ProcessLimit({ localName: () => localName, runtime, limit: processesPerPeer, refusals })
 
   const spawnReply = (conn: Connection, reqId: number, code: string, message: string): void => {
     conn.send([SPAWN_REPLY, reqId, false, { code, message }])
@@ -168,7 +167,7 @@ export function createDispatcher(d: DispatchDeps): Dispatcher {
         return
       }
       // (Checked after the await, with nothing between it and the spawn.)
-      const over = processLimit.refusal(peer, 'spawn')
+      const over = processLimit.refusal(peer, 'spawn', req)
       if (over !== undefined) {
         spawnReply(conn, reqId, 'ERR_LIMIT', over) // (the requester raises it as ERR_SPAWN_FAILED)
         return
@@ -245,7 +244,7 @@ export function createDispatcher(d: DispatchDeps): Dispatcher {
         badrpc(conn, id, 'ERR_SPAWN_NOT_ALLOWED', `${localName} does not allow ${peer} to call ${m}:${fn}`)
         return
       }
-      const over = processLimit.refusal(peer, 'call')
+      const over = processLimit.refusal(peer, 'rpc', req)
       if (over !== undefined) {
         badrpc(conn, id, 'ERR_LIMIT', over)
         return

@@ -51,7 +51,7 @@ export interface KernelLimits {
    * OTP's default process limit. Counted while alive: a process's exit, however it comes
    * (return, throw, exit, an exit signal, kill), frees its place. Not a connection drop: the
    * one request past it is refused (a spawn with ERR_SPAWN_FAILED, an rpc call with
-   * ERR_LIMIT, toward Erlang/OTP system_limit), logged once per burst with the peer's name.
+   * ERR_LIMIT, toward Erlang/OTP system_limit), counted and published as a refusal (refusals.ts).
    */
   processesPerPeer: number
 }

@@ -1,5 +1,5 @@
 // What this node refused its peers, counted per peer: operations policy refused
-// (allowSignal, allowSpawn) under their op, and frames a peer may not send (a signal for a
+// (allowSignal, allowSpawn) and spawns or calls past limits.processesPerPeer under their op, and frames a peer may not send (a signal for a
 // process of another node, a forged reply, a malformed frame) under 'protocol'. Each refusal
 // is published on 'netkernel:refused'; the log gets the 1st, 2nd, 4th, 8th... of each kind
 // from each peer, so that a peer hammering the firewall cannot flood it.
@@ -9,7 +9,7 @@ import { REFUSED_CHANNEL, publish } from '../diagnostics.js'
 
 /** A refused frame kind for protocol refusals ('down', 'link', ...), or the op policy refused. */
 export type RefusedOp = SignalOp | 'protocol'
-export type RefusalCode = 'ERR_SIGNAL_NOT_ALLOWED' | 'ERR_SPAWN_NOT_ALLOWED' | 'ERR_PROTOCOL'
+export type RefusalCode = 'ERR_SIGNAL_NOT_ALLOWED' | 'ERR_SPAWN_NOT_ALLOWED' | 'ERR_PROTOCOL' | 'ERR_LIMIT'
 export type RefusalCounts = Partial<Record<RefusedOp, number>>
 
 export class Refusals {

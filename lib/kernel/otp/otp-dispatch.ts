@@ -90,7 +90,7 @@ export function createOtpDispatcher(d: OtpDispatchDeps): OtpDispatcher {
   const { runtime, refusals } = d
   const permitted = d.permit ?? (() => true)
   const processLimit =
-    d.processLimit ?? new ProcessLimit({ localName: d.localName, runtime, limit: DEFAULT_LIMITS.processesPerPeer, logger: d.logger })
+    d.processLimit ?? new ProcessLimit({ localName: d.localName, runtime, limit: DEFAULT_LIMITS.processesPerPeer, refusals })
 
   const allowSpawn = async (peer: string, op: 'rpc' | 'spawn', m: string, f: string, detail: object): Promise<boolean> => {
     if (d.policy.allowSpawn === undefined) return true
@@ -109,7 +109,7 @@ export function createOtpDispatcher(d: OtpDispatchDeps): OtpDispatcher {
     if (!permitted(peer, 'rpc', detail)) return { kind: 'refused' }
     if (!(await allowSpawn(peer, 'rpc', m.name, f.name, detail))) return { kind: 'refused' }
     // (Before the code is looked up: a BEAM cannot start erpc's process to find undef.)
-    if (processLimit.refusal(peer, 'call') !== undefined) return { kind: 'limit' }
+    if (processLimit.refusal(peer, 'rpc', detail) !== undefined) return { kind: 'limit' }
     try {
       const call = runtime.callModule(m.name, f.name, a, peer)
       return { kind: 'ok', pid: call.pid, outcome: call.outcome }
@@ -196,7 +196,7 @@ export function createOtpDispatcher(d: OtpDispatchDeps): OtpDispatcher {
       spawnReply(conn, reqId, from, 0, A.notsup)
       return
     }
-    if (processLimit.refusal(peer, 'spawn') !== undefined) {
+    if (processLimit.refusal(peer, 'spawn', detail) !== undefined) {
       spawnReply(conn, reqId, from, 0, A.system_limit)
       return
     }
