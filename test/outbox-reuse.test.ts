@@ -207,8 +207,11 @@ t.test('a sender that honours backpressure streams large frames through a bounde
   t.ok(waits >= 3, `the sender waited for the queue to drain ${waits} times`)
   t.ok(intact, `${n} messages of 1 MB arrived intact`)
   t.ok(
-    buffers.size <= highWater / size + 2,
-    `${n} large frames went through ${buffers.size} buffers (at most highWater's worth, ${highWater / size}, and two)`,
+    // highWater's worth, and a few more: frames being encoded while written ones wait for their
+    // write callbacks (9 on a quiet machine, 11 with two test suites at once on two cores;
+    // without reuse, one per frame: 40).
+    buffers.size <= highWater / size + 4,
+    `${n} large frames went through ${buffers.size} buffers (at most highWater's worth, ${highWater / size}, and four)`,
   )
   t.ok(
     out.spareBytesHeld > 0 && out.spareBytesHeld <= highWater + size + 16,
