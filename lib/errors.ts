@@ -52,6 +52,9 @@ export const ERROR_CODES = {
   ERR_SIGNAL_NOT_ALLOWED: 'policy.allowSignal refused an operation a peer asked of this node',
   ERR_RPC: 'rpc: the called function raised an exception (throw, exit, error) or the call could not run (badrpc)',
   ERR_RPC_TIMEOUT: 'rpc: no result within the timeout (the remote function may still be running)',
+  ERR_CALL:
+    'call (gen_server:call): the server exited before it replied, no process had the name (noproc), or its node went down (noconnection)',
+  ERR_CALL_TIMEOUT: 'call (gen_server:call): no reply within the timeout (a reply that comes later is dropped)',
   ERR_GLOBAL_NOT_REGISTERED: 'global.send: no process is registered under the global name',
   ERR_GLOBAL_TIMEOUT: 'global: the cluster lock (register, unregister) or a sync did not complete within the timeout',
 } as const
@@ -110,6 +113,8 @@ export const ERROR_CLASS = {
   ERR_SIGNAL_NOT_ALLOWED: 'NetkernelError',
   ERR_RPC: 'RpcError',
   ERR_RPC_TIMEOUT: 'NetkernelError',
+  ERR_CALL: 'CallError',
+  ERR_CALL_TIMEOUT: 'NetkernelError',
   ERR_GLOBAL_NOT_REGISTERED: 'NetkernelError',
   ERR_GLOBAL_TIMEOUT: 'NetkernelError',
 } as const satisfies Record<ErrorCode, string>
@@ -245,6 +250,23 @@ export class RpcError extends NetkernelError {
   }
 }
 
+/**
+ * node.call() / proc.call() (gen_server:call): the call ended without a reply (code ERR_CALL).
+ * `reason` is why, as gen_server:call exits: 'noproc' (no such process or name), 'noconnection'
+ * (its node could not be reached or went down; Erlang's `{nodedown, Node}`), or the reason the
+ * server exited with while the call waited.
+ */
+export class CallError extends NetkernelError {
+  declare readonly code: CodeOf<'CallError'>
+  constructor(
+    readonly reason: unknown,
+    message: string,
+    options?: NetkernelErrorOptions,
+  ) {
+    super('ERR_CALL', message, options, SUBCLASS)
+  }
+}
+
 /** Every class ERROR_CLASS names, by name. */
 export const ERROR_CLASSES = {
   NetkernelError,
@@ -259,6 +281,7 @@ export const ERROR_CLASSES = {
   CookieFileError,
   SpawnError,
   RpcError,
+  CallError,
 } as const satisfies Record<ErrorClassName, Function>
 
 for (const [name, cls] of Object.entries(ERROR_CLASSES)) brandClass(cls, name)
@@ -269,6 +292,7 @@ export function errorFor(code: ErrorCode, message: string, options?: NetkernelEr
   if (cls === 'NodeNameError') return new NodeNameError(undefined, '', message)
   if (cls === 'ReceiveTimeoutError') return new ReceiveTimeoutError(0, '', message)
   if (cls === 'RpcError') return new RpcError('badrpc', undefined, message, options)
+  if (cls === 'CallError') return new CallError(undefined, message, options)
   const E = ERROR_CLASSES[cls] as new (code: ErrorCode, message: string, options?: NetkernelErrorOptions) => NetkernelError
   return new E(code, message, options)
 }

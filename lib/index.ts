@@ -23,6 +23,7 @@ export {
   CookieFileError,
   SpawnError,
   RpcError,
+  CallError,
 } from './errors.js'
 
 export type { Dest, NodeKind, NodeEvents, NodeStats, ConnectionStats } from './node.js'
@@ -33,6 +34,8 @@ export type { RemoteName } from './process/remote.js'
 export { ProcessGroups, PgMonitor } from './pg/process-groups.js'
 export type { PgGroup, PgEvent, PgScopeOptions, PgSendOptions, PgMonitorOptions } from './pg/process-groups.js'
 export type { RpcOptions } from './process/rpc.js'
+export { asCall, asCast } from './process/gen-call.js'
+export type { CallOptions, CallFrom, GenCall } from './process/gen-call.js'
 export type { GlobalRegisterOptions, ResolveMethod } from './global/global.js'
 // The class of `node.global`, exported as a value like ProcessGroups: exported as a type
 // only, the declaration bundle still offered `instanceof GlobalNames`, which then failed.

@@ -13,6 +13,7 @@ import { KernelRemote } from './kernel/outbound.js'
 import { SpawnRequests } from './kernel/spawn-requests.js'
 import { RpcRequests } from './kernel/rpc-requests.js'
 import type { RpcOptions } from './process/rpc.js'
+import { castMessage, type CallOptions } from './process/gen-call.js'
 import { createDispatcher, createPermit } from './kernel/dispatch.js'
 import { ErpcClient } from './kernel/otp/erpc-client.js'
 import { createOtpDispatcher } from './kernel/otp/otp-dispatch.js'
@@ -112,6 +113,30 @@ export class Node extends EventEmitter<NodeEvents> {
       return Promise.reject(new NetkernelError('ERR_NODE_STOPPED', `${this.name} is stopped: cannot call ${mod}:${fun} on ${node}`))
     }
     return this.runtime.rpc(node, mod, fun, args, opts) as Promise<T>
+  }
+
+  /**
+   * gen_server:call(Dest, Request, Timeout) from outside any process (in a process of its own):
+   * resolves with the reply of an Erlang/OTP gen_server, an Elixir GenServer or a process here
+   * that answers calls (`proc.reply`). Rejects as `proc.call` does: CallError (ERR_CALL) when
+   * the server is gone, ERR_CALL_TIMEOUT after `timeout` ms (default 5000).
+   */
+  call<T = any>(dest: Dest, request: unknown, opts?: CallOptions): Promise<T> {
+    if (this.stopped) return Promise.reject(new NetkernelError('ERR_NODE_STOPPED', `${this.name} is stopped: cannot make a call`))
+    return new Promise<T>((resolve, reject) => {
+      this.runtime.spawn(async proc => {
+        try {
+          resolve(await proc.call<T>(dest, request, opts))
+        } catch (err) {
+          reject(err)
+        }
+      })
+    })
+  }
+
+  /** gen_server:cast(Dest, Request): send `{'$gen_cast', request}`. */
+  cast(dest: Dest, request: unknown): void {
+    this.runtime.send(dest, castMessage(request))
   }
 
   /** net_adm:ping/1: 'pong' when a connection to `node` is (or can be) set up, else 'pang'. */

@@ -10,6 +10,7 @@ import { ProcessExit, noop } from './exit.js'
 import type { Monitor } from './monitors.js'
 import type { DemonitorOptions, Dest, Match, MonitorTarget, Proc, ProcessFn, ReceiveOptions } from './types.js'
 import type { RpcOptions } from './rpc.js'
+import { MAX_ABANDONED, call, castMessage, reply, takeLateReply, type CallFrom, type CallOptions } from './gen-call.js'
 
 /** Remote spawn_link requests in flight, and link exits that overtook their replies. */
 export interface PendingSpawnLinks {
@@ -53,6 +54,8 @@ export class Process implements Proc {
   /** The function to run; cleared when it starts. */
   fn: ProcessFn | undefined
   timer: unknown = undefined
+  /** Calls it gave up on (timeout, abort), by ref key: their late replies are dropped (gen-call.ts). */
+  abandoned: Set<string> | undefined = undefined
 
   private match: Match | undefined = undefined
   private resolve: ((msg: unknown) => void) | undefined = undefined
@@ -78,6 +81,10 @@ export class Process implements Proc {
   /** The hot path: hand `msg` to a matching waiting receive, else queue it. */
   deliver(msg: unknown): void {
     if (this.dead) return
+    if (this.abandoned !== undefined && takeLateReply(this.abandoned, msg)) {
+      if (this.abandoned.size === 0) this.abandoned = undefined
+      return
+    }
     const resolve = this.resolve
     if (resolve !== undefined) {
       const match = this.match
@@ -221,6 +228,26 @@ export class Process implements Proc {
   rpc(node: string, mod: string, fun: string, args: unknown[] = [], opts?: RpcOptions): Promise<any> {
     this.alive()
     return this.system.rpc(this, node, mod, fun, args, opts)
+  }
+
+  call<T = any>(dest: Dest, request: unknown, opts?: CallOptions): Promise<T> {
+    this.alive()
+    return call(this, dest, request, opts) as Promise<T>
+  }
+
+  cast(dest: Dest, request: unknown): void {
+    this.send(dest, castMessage(request))
+  }
+
+  reply(from: CallFrom, value: unknown): void {
+    if (!this.dead) reply(this, from, value)
+  }
+
+  /** Drop the reply to the call `key` when it comes (the caller stopped waiting for it). */
+  abandonCall(key: string): void {
+    const a = (this.abandoned ??= new Set())
+    if (a.size >= MAX_ABANDONED) a.delete(a.values().next().value as string)
+    a.add(key)
   }
 
   link(pid: Pid): void {

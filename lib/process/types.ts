@@ -5,6 +5,7 @@ import type { Ref } from '../terms/ref.js'
 import type { Logger } from '../logger.js'
 import type { Remote, RemoteName } from './remote.js'
 import type { RpcOptions } from './rpc.js'
+import type { CallFrom, CallOptions } from './gen-call.js'
 
 /** Where a message can go: a pid, a locally registered name, or [name, node]. */
 export type Dest = Pid | string | RemoteName
@@ -105,6 +106,20 @@ export interface Proc {
    * limits.processesPerPeer processes running there, ERR_RPC_TIMEOUT, ERR_CONNECTION_CLOSED.
    */
   rpc<T = any>(node: string, mod: string, fun: string, args?: unknown[], opts?: RpcOptions): Promise<T>
+
+  /**
+   * gen_server:call(Dest, Request, Timeout): send `{'$gen_call', {self, Tag}, request}` to an
+   * Erlang/OTP gen_server, an Elixir GenServer or a process here that answers with `reply()`,
+   * and resolve with its reply. The server is monitored while the call waits: CallError
+   * (ERR_CALL, `reason` 'noproc', 'noconnection' or the server's exit reason) when it is gone,
+   * ERR_CALL_TIMEOUT after `timeout` ms (default 5000; a later reply is dropped), the signal's
+   * reason on abort. Like any receive, one call (or receive) at a time per process.
+   */
+  call<T = any>(dest: Dest, request: unknown, opts?: CallOptions): Promise<T>
+  /** gen_server:cast(Dest, Request): send `{'$gen_cast', request}`. */
+  cast(dest: Dest, request: unknown): void
+  /** gen_server:reply(From, Reply): answer a call received as `asCall(msg)`, `{ from, request }`. */
+  reply(from: CallFrom, value: unknown): void
 
   link(pid: Pid): void
   unlink(pid: Pid): void
