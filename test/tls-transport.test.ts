@@ -16,6 +16,7 @@ import { tlsCert } from '../auth/tls-cert.js'
 import { createCodec } from '../lib/terms/codec.js'
 import { Cookies } from '../lib/kernel/cookie-store.js'
 import { initiateHandshake } from '../lib/kernel/handshake.js'
+import { initiateOtpHandshake } from '../lib/kernel/otp/otp-handshake.js'
 import { issueNodeCert } from '../lib/certs/index.js'
 import type { Conn, Transport } from '../lib/transport.js'
 import { NetkernelError } from '../lib/errors.js'
@@ -276,12 +277,8 @@ t.test('a TLS node and a TCP node with the same cookie cannot talk; both say why
     t.match(i.code, /^(ERR_HANDSHAKE|ERR_FRAME_TOO_LARGE)$/, `the TCP node refuses the TLS bytes (${i.code}: ${i.error.message})`)
   })
 
-  await t.test('the TCP node dials the TLS node', async t => {
-    const outErr = nextEvent<[string | undefined, ErrInfo]>(plain, 'connectError', (_n, i) => i.direction === 'out')
-    const inErr = nextEvent<[string | undefined, ErrInfo]>(secure, 'connectError', (_n, i) => i.direction === 'in')
-    t.equal(await plain.connect(secure.name), false)
-    const [[name, o], [, i]] = await Promise.all([outErr, inErr])
-    t.equal(name, secure.name)
+  /** A TCP dialler's error: it names the TLS node and its address, and asks whether it uses tls. */
+  const saysTls = (t: Test, o: ErrInfo): void => {
     t.match(o.code, /^(ERR_CONNECTION_CLOSED|ERR_HANDSHAKE)$/, `the TCP node sees the TLS node hang up (${o.error.message})`)
     t.match(o.error.message, secure.name)
     t.match(o.error.message, `:${secure.address?.port}`, "the message names the TLS node's address")
@@ -292,62 +289,111 @@ t.test('a TLS node and a TCP node with the same cookie cannot talk; both say why
         : /speaks TLS; this node's transport does not/,
       'and asks whether the peer uses the tls transport, as the TLS node does in reverse',
     )
+  }
+
+  await t.test('the TCP node dials the TLS node', async t => {
+    const outErr = nextEvent<[string | undefined, ErrInfo]>(plain, 'connectError', (_n, i) => i.direction === 'out')
+    const inErr = nextEvent<[string | undefined, ErrInfo]>(secure, 'connectError', (_n, i) => i.direction === 'in')
+    t.equal(await plain.connect(secure.name), false)
+    const [[name, o], [, i]] = await Promise.all([outErr, inErr])
+    t.equal(name, secure.name)
+    saysTls(t, o)
     t.equal(typedCode(i), 'ERR_TLS_HANDSHAKE')
     t.match(i.error.message, /the client does not speak TLS: does it use the tls transport\?/)
+  })
+
+  await t.test('the TCP node dials the TLS node with the Erlang/OTP handshake', async t => {
+    // As toward an Erlang node: its discovery says the TLS node's port speaks Erlang/OTP.
+    const port = secure.address!.port
+    const otp = await testNode(t, epmd, {
+      name: 'plnotp',
+      cookie: 'same',
+      transport: tcp(),
+      erlang: true,
+      resolve: async () => ({ host: '127.0.0.1', port, protocol: 'erlang' }),
+    })
+    const outErr = nextEvent<[string | undefined, ErrInfo]>(otp, 'connectError', (_n, i) => i.direction === 'out')
+    t.equal(await otp.connect(secure.name), false)
+    const [name, o] = await outErr
+    t.equal(name, secure.name)
+    saysTls(t, o)
+    t.same(otp.nodes('connected'), [])
   })
 
   t.same(secure.nodes('connected'), [])
   t.same(plain.nodes('connected'), [])
 })
 
-t.test("a TCP dialler: a TLS alert for an answer, or a hang-up before any, names TLS; other failures don't", async t => {
-  const answer = async (reply: Buffer | undefined): Promise<NetkernelError> => {
-    const srv = net.createServer(s => {
-      s.on('error', () => {})
-      s.once('data', () => (reply === undefined ? s.end() : s.end(reply)))
-    })
-    srv.listen(0, '127.0.0.1')
-    await once(srv, 'listening')
-    t.teardown(() => srv.close())
-    const port = (srv.address() as net.AddressInfo).port
-    const conn = await tcp().dial({ host: '127.0.0.1', port }, { signal: AbortSignal.timeout(5000) })
-    t.teardown(() => conn.destroy())
-    const deps = {
-      localName: full('dialler'),
-      hidden: true,
-      longNames: false,
-      creation: 1,
-      codec: createCodec(),
-      auth: cookie(),
-      cookies: new Cookies('c'),
-      stepTimeout: 5000,
-      allowNode: () => true,
-    }
-    return initiateHandshake(deps, conn, full('peer'), AbortSignal.timeout(5000)).then(
-      () => {
-        throw new Error('the handshake succeeded')
-      },
-      (e: unknown) => e as NetkernelError,
-    )
-  }
-  // A TLS record: an alert (level fatal, protocol_version), as a TLS 1.2 server answers a plain hello.
-  const alert = await answer(Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46]))
-  t.equal(alert.code, 'ERR_HANDSHAKE')
-  t.match(alert.message, new RegExp(`^${full('peer')} \\(127\\.0\\.0\\.1:\\d+\\) speaks TLS; this node's transport does not`))
-  const silent = await answer(undefined)
-  t.equal(silent.code, 'ERR_CONNECTION_CLOSED')
-  t.match(
-    silent.message,
-    new RegExp(
-      `^${full('peer')} closed the connection during the handshake \\(127\\.0\\.0\\.1:\\d+ answered nothing: does it use the tls transport\\? This node uses tcp\\)$`,
-    ),
+// Each handshake a node dials with: netkernel's own, and Erlang/OTP's (toward a peer its
+// discovery says is an Erlang node). `named`: how its messages name the dialled peer; `partial`:
+// the start of a first answer that is no TLS record.
+const diallers = [
+  {
+    handshake: 'netkernel',
+    initiate: initiateHandshake,
+    named: full('peer'),
+    partial: createCodec().encodeFrame({ t: 'status', s: 'up' }).subarray(0, -1),
+  },
+  {
+    handshake: 'Erlang/OTP',
+    initiate: initiateOtpHandshake,
+    named: `${full('peer')} \\(127\\.0\\.0\\.1:\\d+\\)`,
+    partial: Buffer.from([0x00, 0x05, 0x73, 0x6f]),
+  },
+]
+
+for (const { handshake, initiate, named, partial } of diallers) {
+  t.test(
+    `a TCP dialler (${handshake} handshake): a TLS alert for an answer, or a hang-up before any, names TLS; other failures don't`,
+    async t => {
+      const answer = async (reply: Buffer | undefined): Promise<NetkernelError> => {
+        const srv = net.createServer(s => {
+          s.on('error', () => {})
+          s.once('data', () => (reply === undefined ? s.end() : s.end(reply)))
+        })
+        srv.listen(0, '127.0.0.1')
+        await once(srv, 'listening')
+        t.teardown(() => srv.close())
+        const port = (srv.address() as net.AddressInfo).port
+        const conn = await tcp().dial({ host: '127.0.0.1', port }, { signal: AbortSignal.timeout(5000) })
+        t.teardown(() => conn.destroy())
+        const deps = {
+          localName: full('dialler'),
+          hidden: true,
+          longNames: false,
+          creation: 1,
+          codec: createCodec(),
+          auth: cookie(),
+          cookies: new Cookies('c'),
+          stepTimeout: 5000,
+          allowNode: () => true,
+        }
+        return initiate(deps, conn, full('peer'), AbortSignal.timeout(5000)).then(
+          () => {
+            throw new Error('the handshake succeeded')
+          },
+          (e: unknown) => e as NetkernelError,
+        )
+      }
+      // A TLS record: an alert (level fatal, protocol_version), as a TLS 1.2 server answers a plain hello.
+      const alert = await answer(Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46]))
+      t.equal(alert.code, 'ERR_HANDSHAKE')
+      t.match(alert.message, new RegExp(`^${full('peer')} \\(127\\.0\\.0\\.1:\\d+\\) speaks TLS; this node's transport does not`))
+      const silent = await answer(undefined)
+      t.equal(silent.code, 'ERR_CONNECTION_CLOSED')
+      t.match(
+        silent.message,
+        new RegExp(
+          `^${named} closed the connection during the handshake \\(127\\.0\\.0\\.1:\\d+ answered nothing: does it use the tls transport\\? This node uses tcp\\)$`,
+        ),
+      )
+      // A peer that answered something first, then hung up: not a TLS node's doing.
+      const late = await answer(partial)
+      t.equal(late.code, 'ERR_CONNECTION_CLOSED')
+      t.notMatch(late.message, /tls/, `no TLS hint (${late.message})`)
+    },
   )
-  // A peer that answered something first, then hung up: not a TLS node's doing.
-  const frame = createCodec().encodeFrame({ t: 'status', s: 'up' })
-  const late = await answer(frame.subarray(0, frame.length - 1))
-  t.equal(late.code, 'ERR_CONNECTION_CLOSED')
-  t.notMatch(late.message, /tls/, `no TLS hint (${late.message})`)
-})
+}
 
 // Certificates made by the openssl command line
 

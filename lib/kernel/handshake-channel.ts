@@ -53,7 +53,6 @@ export class FramedChannel {
   private raw: Buffer[] | undefined
   /** The next message is the handshake's last: what follows it belongs to the connection. */
   private lastNext = false
-  private firstChunk = true
 
   constructor(
     readonly conn: Conn,
@@ -68,31 +67,20 @@ export class FramedChannel {
     private readonly role: 'initiator' | 'responder' = 'responder',
   ) {
     this.inbox = new HandshakeInbox(
-      conn.stream,
+      conn,
       () => this.peer,
       chunk => this.push(chunk),
       stepTimeout,
       signal,
       clock,
-      () => this.silentPeerHint(),
+      role === 'initiator',
+      () => this.who(),
     )
   }
 
   /** The peer as messages name it: a dialled node's name gains its address. */
   private who(): string {
     return this.role === 'initiator' ? `${this.peer} (${this.conn.remoteAddress}:${this.conn.remotePort})` : this.peer
-  }
-
-  /**
-   * A dialled peer that hung up before a byte of answer, over a transport other than tls:
-   * a tls node does so when a plain hello reaches it (its TLS handshake fails at once), so
-   * say that it may be one. The same question the tls transport's dialler asks in reverse
-   * (transports/tls-failures.ts).
-   */
-  private silentPeerHint(): string {
-    if (this.role !== 'initiator' || !this.firstChunk || this.conn.transport === 'tls') return ''
-    const address = `${this.conn.remoteAddress}:${this.conn.remotePort}`
-    return ` (${address} answered nothing: does it use the tls transport? This node uses ${this.conn.transport})`
   }
 
   /** Dropped once the channel is gone (closed, failed, detached): the next receive says why. */
@@ -165,21 +153,6 @@ export class FramedChannel {
   }
 
   private push(chunk: Buffer): void {
-    if (this.firstChunk) {
-      this.firstChunk = false
-      // 0x16 0x03: a TLS handshake record (a ClientHello); 0x15 0x03: a TLS alert (a TLS
-      // server's answer to our plain hello). Say so instead of "frame too large".
-      if (chunk.length >= 2 && (chunk[0] === 0x16 || chunk[0] === 0x15) && chunk[1] === 0x03) {
-        this.fail(
-          new HandshakeError(
-            'ERR_HANDSHAKE',
-            `${this.who()} speaks TLS; this node's transport does not (use the same transport on both nodes)`,
-          ),
-        )
-        this.conn.destroy()
-        return
-      }
-    }
     try {
       this.decoder.push(chunk, body => {
         if (this.raw) {

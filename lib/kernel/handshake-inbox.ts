@@ -5,10 +5,15 @@
 // and when the bytes behind the last one become the connection's — stays with each channel,
 // which calls deliver() for every message and fail() when the peer breaks the protocol.
 //
+// A peer that speaks TLS to a plain transport is told apart before the framing sees its
+// bytes: a first answer that is a TLS record (a handshake, 16 03, or an alert, 15 03) is
+// ERR_HANDSHAKE "speaks TLS", and a dialled peer that hangs up before a byte of answer (a
+// TLS 1.3 listener reached by a plain hello does) gets a question on its address.
+//
 // receive() rejects only with a NetkernelError: ERR_HANDSHAKE_TIMEOUT, ERR_ABORTED (or a
 // signal's own NetkernelError), ERR_CONNECTION_CLOSED (or the transport's own NetkernelError),
-// or what the channel failed with.
-import type { Duplex } from 'node:stream'
+// ERR_HANDSHAKE (the peer speaks TLS), or what the channel failed with.
+import type { Conn } from '../transport.js'
 import type { Clock } from '../clock.js'
 import { HandshakeError, NetkernelError } from '../errors.js'
 
@@ -36,6 +41,26 @@ export class HandshakeInbox<T> {
   private waiter: Waiter<T> | undefined
   private failure: Error | undefined
   private detached = false
+  /** No byte has come from the peer yet. */
+  private silent = true
+  private readonly onChunk = (chunk: Buffer): void => {
+    if (this.silent) {
+      this.silent = false
+      // 0x16 0x03: a TLS handshake record (a ClientHello); 0x15 0x03: a TLS alert (a TLS
+      // server's answer to our plain hello). Say so instead of "frame too large".
+      if (chunk.length >= 2 && (chunk[0] === 0x16 || chunk[0] === 0x15) && chunk[1] === 0x03) {
+        this.fail(
+          new HandshakeError(
+            'ERR_HANDSHAKE',
+            `${this.who()} speaks TLS; this node's transport does not (use the same transport on both nodes)`,
+          ),
+        )
+        this.conn.destroy()
+        return
+      }
+    }
+    this.onData(chunk)
+  }
   private readonly onEnd = (): void =>
     this.fail(new NetkernelError('ERR_CONNECTION_CLOSED', `${this.peer()} closed the connection during the handshake${this.closeHint()}`))
   // A transport's own typed error (a refused certificate, say) is passed on as it is.
@@ -51,22 +76,38 @@ export class HandshakeInbox<T> {
     )
 
   constructor(
-    private readonly stream: Duplex,
+    private readonly conn: Conn,
     /** The peer's name or address, as messages name it (a channel may learn it late). */
     private readonly peer: () => string,
     private readonly onData: (chunk: Buffer) => void,
     private readonly stepTimeout: number,
     private readonly signal: AbortSignal,
     private readonly clock: Clock,
-    /** Appended to the message when the peer closes or resets the connection: a likely cause (' (...)'), or ''. */
-    private readonly closeHint: () => string = () => '',
+    /** This node dialled the peer: a hang-up before its first byte may be a tls node's. */
+    private readonly dialled = false,
+    /** The peer as the "speaks TLS" error names it (a dialled node's name with its address). */
+    private readonly who: () => string = peer,
   ) {
-    stream.on('data', onData)
+    const stream = conn.stream
+    stream.on('data', this.onChunk)
     stream.on('end', this.onEnd)
     stream.on('close', this.onEnd)
     stream.on('error', this.onError)
     // A sniffed inbound stream was left paused with its first bytes put back (protocol-sniff.ts).
     stream.resume()
+  }
+
+  /**
+   * Appended to the message when the peer closes or resets the connection. A dialled peer
+   * that hung up before a byte of answer, over a transport other than tls: a tls node does
+   * so when a plain hello reaches it (its TLS handshake fails at once), so say that it may be
+   * one. The same question the tls transport's dialler asks in reverse
+   * (transports/tls-failures.ts).
+   */
+  private closeHint(): string {
+    const c = this.conn
+    if (!this.dialled || !this.silent || c.transport === 'tls') return ''
+    return ` (${c.remoteAddress}:${c.remotePort} answered nothing: does it use the tls transport? This node uses ${c.transport})`
   }
 
   /** False once the channel has failed or been detached: what it sends is dropped. */
@@ -131,8 +172,8 @@ export class HandshakeInbox<T> {
   /** Stop listening to the stream: the handshake is over (or given up). */
   detach(): void {
     this.detached = true
-    const s = this.stream
-    s.off('data', this.onData)
+    const s = this.conn.stream
+    s.off('data', this.onChunk)
     s.off('end', this.onEnd)
     s.off('close', this.onEnd)
     s.off('error', this.onError)

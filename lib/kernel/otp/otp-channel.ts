@@ -7,8 +7,10 @@
 //
 // receive() rejects only with a NetkernelError: ERR_HANDSHAKE_TIMEOUT, ERR_ABORTED (or the
 // setup signal's own NetkernelError), ERR_CONNECTION_CLOSED (or the transport's own
-// NetkernelError), ERR_HANDSHAKE (an empty or oversized frame, too many frames ahead). send()
-// never throws once the channel is gone: the write is dropped and the next receive says why.
+// NetkernelError; a dialled peer that hung up before a byte is asked whether it uses the tls
+// transport), ERR_HANDSHAKE (an empty or oversized frame, too many frames ahead, a TLS record
+// for an answer: handshake-inbox.ts). send() never throws once the channel is gone: the write
+// is dropped and the next receive says why.
 import type { Conn } from '../../transport.js'
 import type { Clock } from '../../clock.js'
 import { systemClock } from '../../clock.js'
@@ -38,14 +40,17 @@ export class OtpChannel {
     stepTimeout: number,
     signal: AbortSignal,
     clock: Clock = systemClock,
+    /** 'initiator': this node dialled; a peer that hangs up before a byte may be a tls node. */
+    role: 'initiator' | 'responder' = 'responder',
   ) {
     this.inbox = new HandshakeInbox(
-      conn.stream,
+      conn,
       () => this.peer,
       chunk => this.push(chunk),
       stepTimeout,
       signal,
       clock,
+      role === 'initiator',
     )
   }
 

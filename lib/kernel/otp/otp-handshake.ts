@@ -130,7 +130,7 @@ function otpAuth(peer: string): Established['auth'] {
 export async function initiateOtpHandshake(d: HandshakeDeps, conn: Conn, peer: string, signal: AbortSignal): Promise<Established> {
   const address = `${conn.remoteAddress}:${conn.remotePort}`
   const who = `${peer} (${address})`
-  const ch = new OtpChannel(conn, who, d.stepTimeout, signal, d.clock)
+  const ch = new OtpChannel(conn, who, d.stepTimeout, signal, d.clock, 'initiator')
   const ours = d.otpFlags ?? offered(d)
   try {
     ch.send(otpNameMessage(ours, d.creation, d.localName))
