@@ -31,6 +31,12 @@ t.test('help and bad arguments', async t => {
   t.equal(help.code, 0)
   t.match(help.stdout, /Usage: netkernel epmd/)
   t.match(help.stdout, /--names/)
+  t.match(help.stdout, /^ {2}--relaxed /m)
+  t.match(
+    help.stdout,
+    /^ {2}--strict +that check even when ERL_EPMD_RELAXED_COMMAND_CHECK is set/m,
+    '--strict, which overrides the variable',
+  )
   t.match(await run(['--bogus']), { code: 2, stderr: /bogus/ })
   t.match(await run(['--port', 'abc']), { code: 2, stderr: /bad port/ })
   t.match(await run(['--port', '70000']), { code: 2, stderr: /bad port/ })

@@ -23,6 +23,8 @@ Options:
                   -relaxed_command_check; also when ERL_EPMD_RELAXED_COMMAND_CHECK
                   is set). Without it, as epmd: KILL answers NO while nodes are
                   registered and STOP is refused
+  --strict        that check even when ERL_EPMD_RELAXED_COMMAND_CHECK is set
+                  (not with --relaxed)
   --debug, -d     log every request to stderr
   --names         list the names registered with the port mapper on this host
   --kill          stop the port mapper on this host
@@ -62,7 +64,7 @@ export async function epmdMain(argv: string[], io: EpmdMainIo = {}): Promise<num
         port: { type: 'string' },
         address: { type: 'string' },
         relaxed: { type: 'boolean' },
-        strict: { type: 'boolean' }, // the default; accepted for older scripts
+        strict: { type: 'boolean' }, // the default, and over ERL_EPMD_RELAXED_COMMAND_CHECK
         debug: { type: 'boolean', short: 'd' },
         names: { type: 'boolean' },
         kill: { type: 'boolean' },
