@@ -11,26 +11,12 @@ import { startErl, startErlangNode } from './fixtures/erl.js'
 import { warnLog } from './fixtures/raw-peer.js'
 import { waitUntil } from './fixtures/mesh-helpers.js'
 import { testModules } from './fixtures/peer-modules.js'
-import type { Runtime, ModuleDef, Proc } from '../lib/process/runtime.js'
+import { waitingModule } from './fixtures/waiting-module.js'
+import type { Runtime } from '../lib/process/runtime.js'
 import type { Node } from '../lib/node.js'
-import type { Pid } from '../lib/terms/pid.js'
-import { Atom } from '../lib/terms/atom.js'
 
 const cookie = 'limits-otp-processes'
 const runtimeOf = (n: Node): Runtime => (n as unknown as { runtime: Runtime }).runtime
-
-/** What erl starts on the JS node: a process that tells `to` its pid, then ends as told (an atom). */
-const w: ModuleDef = {
-  wait: async (proc: Proc, to: Pid) => {
-    proc.send(to, proc.self)
-    for (;;) {
-      const m = await proc.receive()
-      const how = m instanceof Atom ? m.name : m
-      if (how === 'return') return 'returned'
-      if (how === 'error') throw new Error('told to fail')
-    }
-  },
-}
 
 t.test('processes of an erl peer, bounded: system_limit past limits.processesPerPeer', { skip: erlangSkip('epmd', 'erl') }, async t => {
   const epmd = await startRealEpmd()
@@ -41,7 +27,8 @@ t.test('processes of an erl peer, bounded: system_limit past limits.processesPer
     name: `jsp${process.pid}`,
     cookie,
     logger,
-    modules: { ...testModules, w },
+    // What erl starts here: a process that tells `to` its pid, then ends as told (an atom).
+    modules: { ...testModules, w: waitingModule },
     limits: { processesPerPeer: limit },
   })
   const rt = runtimeOf(node)

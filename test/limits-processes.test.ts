@@ -9,32 +9,16 @@
 import t, { type Test } from 'tap'
 import diagnostics_channel from 'node:diagnostics_channel'
 import type { Node } from '../lib/node.js'
-import type { ModuleDef, Proc, Runtime } from '../lib/process/runtime.js'
+import type { Runtime } from '../lib/process/runtime.js'
 import type { Pid } from '../lib/terms/pid.js'
 import { DEFAULT_LIMITS } from '../lib/kernel/limits.js'
 import { RpcError } from '../lib/errors.js'
 import { testEpmd, testNode, nextEvent } from './fixtures/cluster.js'
 import { warnLog } from './fixtures/raw-peer.js'
 import { waitUntil } from './fixtures/mesh-helpers.js'
+import { waitingModule } from './fixtures/waiting-module.js'
 
 const runtimeOf = (n: Node): Runtime => (n as unknown as { runtime: Runtime }).runtime
-
-/** What the peers start on `a`: a process that tells `to` its pid, then ends as told. */
-const w: ModuleDef = {
-  wait: async (proc: Proc, to: Pid) => {
-    proc.send(to, proc.self)
-    for (;;) {
-      const how = await proc.receive()
-      if (how === 'return') return 'returned'
-      if (how === 'error') throw new Error('told to fail')
-      if (how === 'throw') {
-        const v: unknown = 'told to throw'
-        throw v
-      }
-      if (how === 'exit') proc.exit('told to exit')
-    }
-  },
-}
 
 /** A process on `node` that collects the pids the waiting processes report. */
 function collector(node: Node): { pid: Pid; got: Pid[] } {
@@ -51,7 +35,8 @@ async function setup(t: Test, limit: number) {
   const epmd = await testEpmd(t)
   const { warns, logger } = warnLog()
   const a = await testNode(t, epmd, { name: 'a', logger, limits: { processesPerPeer: limit } })
-  a.defineModule('w', w)
+  // What the peers start on `a`: a process that tells `to` its pid, then ends as told.
+  a.defineModule('w', waitingModule)
   const b = await testNode(t, epmd, { name: 'b' })
   const c = await testNode(t, epmd, { name: 'c' })
   const limitWarns = (peer: string): number => warns.filter(x => x.msg.includes(peer) && x.msg.includes('limits.processesPerPeer')).length
