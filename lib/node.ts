@@ -356,6 +356,7 @@ export async function startNode(opts: StartNodeOptions): Promise<Node> {
     disconnect: n => void kernel.disconnect(n),
     isVisible: n => connections.get(n)?.type === 'visible',
     visibleNodes: () => kernel.nodes('visible'),
+    connectAll: o.connectAll,
   })
   const globalOn = o.global && !o.hidden
   events.on('nodeup', (peer: string, info: { type: string }) => {

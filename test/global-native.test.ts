@@ -148,3 +148,22 @@ function isConflict(entry: unknown, name: string, size: number): boolean {
   const m = (entry as unknown[])[1]
   return m instanceof Tuple && m.length === size && m[0] instanceof Atom && m[0].name === 'global_name_conflict' && m[1] === atom(name)
 }
+
+t.test("connectAll: false meets no peer, as OTP's -connect_all false", async t => {
+  // a reaches b and c; b and c are never dialled by anyone. With global's meeting, a would tell
+  // each about the other and they would connect (the transitive mesh) — or, where they cannot
+  // reach each other (nodes behind an SSH gateway), report the lost connection to a, which
+  // then cut them off (prevent_overlapping_partitions).
+  const epmd = await testEpmd(t)
+  const [a, b, c] = await Promise.all(['gna', 'gnb', 'gnc'].map(n => testNode(t, epmd, { name: `${n}${process.pid}`, connectAll: false })))
+  t.equal(await a!.ping(b!.name), 'pong')
+  t.equal(await a!.ping(c!.name), 'pong')
+  await new Promise(r => setTimeout(r, 1500)) // a meeting takes ~0.2 s
+  t.same(a!.nodes().sort(), [b!.name, c!.name].sort(), 'a keeps both connections')
+  t.same(b!.nodes(), [a!.name], 'b was not connected to c')
+  t.same(c!.nodes(), [a!.name], 'c was not connected to b')
+  const pa = a!.spawn(idle)
+  t.equal(await a!.global.register('local-only', pa, { timeout: 5000 }), true, 'register works on the node itself')
+  t.same(a!.global.whereis('local-only'), pa)
+  t.equal(b!.global.whereis('local-only'), undefined, 'and the name stays there, as in OTP')
+})

@@ -49,6 +49,12 @@ export class ServerEvent {
 
 export interface GlobalServerDeps {
   logger: Logger
+  /**
+   * The node's connectAll. False, as OTP's `-connect_all false`: the server meets no peer (a
+   * nodeup starts nothing, a peer's init_connect waits for ever), so it makes no transitive
+   * connections, names stay on this node, and lost_connection is neither sent nor obeyed.
+   */
+  connectAll: boolean
   /** Dial a node (the transitive mesh): true when connected. */
   connect(node: string): Promise<boolean>
   disconnect(node: string): void
@@ -361,7 +367,7 @@ export function globalServer(
       if (what === 'remove_connection') removing.add(node)
       else if (what === 'ignore_node') removing.delete(node)
       else if (removing.has(node)) removing.delete(node)
-      else informConnectionLoss(node)
+      else if (deps.connectAll) informConnectionLoss(node)
       pending.delete(node)
       known.delete(node)
       synced.delete(node)
@@ -526,7 +532,7 @@ export function globalServer(
         restartConnect(node, m[2])
         return
       }
-      if (op === G.lostConnection && m.length === 5) return lostConnection(m)
+      if (op === G.lostConnection && m.length === 5) return deps.connectAll ? lostConnection(m) : undefined
       if (op === G.removeConnection && m.length === 2) {
         const node = nameOf(m[1])
         if (node === undefined || !potentiallyKnown(node)) return
@@ -541,7 +547,7 @@ export function globalServer(
     const handleEvent = (e: ServerEvent): void => {
       switch (e.kind) {
         case 'nodeup':
-          handleNodeup(e.node)
+          if (deps.connectAll) handleNodeup(e.node)
           return
         case 'nodedown':
         case 'extra_nodedown':

@@ -45,6 +45,8 @@ export interface GlobalDeps {
   isVisible(node: string): boolean
   visibleNodes(): string[]
   limits?: Partial<TableLimits>
+  /** The node's connectAll (default true): false meets no peer, as OTP's -connect_all false (global-server.ts). */
+  connectAll?: boolean
 }
 
 const METHODS = new Set<ResolveMethod>(['random_exit', 'random_notify', 'notify_all'])
@@ -68,6 +70,7 @@ export class GlobalNames {
       globalServer(
         {
           logger,
+          connectAll: this.d.connectAll ?? true,
           connect: n => this.d.connect(n),
           disconnect: n => this.d.disconnect(n),
           isVisible: n => this.d.isVisible(n),
