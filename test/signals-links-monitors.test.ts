@@ -5,7 +5,7 @@
 // does not exist gives 'noproc'.
 import t, { type Test } from 'tap'
 import type { Node } from '../lib/node.js'
-import type { Proc } from '../lib/process/runtime.js'
+import type { Proc, Runtime } from '../lib/process/runtime.js'
 import type { Pid } from '../lib/terms/pid.js'
 import type { Ref } from '../lib/terms/ref.js'
 import { testEpmd, testNode, full, inProcess, nextEvent } from './fixtures/cluster.js'
@@ -231,11 +231,21 @@ t.test("losing the connection: 'noconnection' to every link and monitor across i
     return { r1, r2, downs }
   })
   const targets = (await Promise.all(ready)) as Pid[]
-  await new Promise(r => setTimeout(r, 100)) // links and monitors have reached y
+  // The first link set up x's connection to y: disconnect only once it is up and the links
+  // have reached y (t0-y0, t1-y1, t2-plain, plainX-plain), and y's trappers have linked
+  // back. A fixed 100 ms pause lost that race under load: a disconnect while the connection
+  // is still being set up returns false and does nothing, so nothing went down and the
+  // first receive waiting for a 'noconnection' timed out.
+  const yRuntime = (y as unknown as { runtime: Runtime }).runtime
+  const sawLink = (m: unknown): boolean => Array.isArray(m) && m[0] === 'saw' && isA('link')(m[2])
+  await waitUntil(
+    () => yRuntime.linksWith(x.name) === 4 && onY.filter(sawLink).length === 2,
+    'the links from x have reached y, and y linked back',
+  )
   const yPlainDeath = deathOf(y, yPlain)
 
   const down = nextEvent(y, 'nodedown', n => n === x.name)
-  x.disconnect(y.name)
+  t.equal(x.disconnect(y.name), true, 'x was connected to y')
   await down
   await waitUntil(() => onX.length === 3, 'the three trapping processes on x got their EXIT')
   for (let i = 0; i < 3; i++) {
