@@ -1,14 +1,15 @@
 // The side-by-side distribution benchmark (bench/README.md, "## Distribution side by side"):
 // netkernel over tcp, tls and ssh between two OS processes, beside a raw socket pipe, a bare
 // codec loop, Erlang/OTP distribution (default, +zdbbl 32768, inet_tls) and OTP↔netkernel
-// (an erl node and a netkernel node with erlang: true, each way), in one run; and pg group
+// (an erl node and a netkernel node with erlang: true, each way), in one run; gen_server
+// calls beside ping-pong (netkernel's proc.call and OTP's gen_server:call); and pg group
 // send to 10,000 members on three nodes beside OTP's pg (bench/pg.ts).
 //
 //   npm run bench                       # node --import tsx bench/main.ts
 //   node --import tsx bench/main.ts --quick
 //   options: --quick --runs=R --no-otp --no-otp-nk --no-tls --no-ssh --cpu-prof=DIR --out=DIR
 //            --peer-flags=FLAGS (Node/V8 flags for the netkernel peers, comma-separated)
-//            --only=tput,m2o,local,ping,hol,pg (scenario families) --sizes=10,100,1024,65536,1048576
+//            --only=tput,m2o,local,ping,call,hol,pg (scenario families) --sizes=10,100,1024,65536,1048576
 //            --counts=SIZE:N,… (messages per throughput run, e.g. 1048576:1500 for a sustained stream)
 //   checked by benchArgsProblem (lib/cli/bench.ts, netkernel bench's own check): a wrong one exits 2
 //
@@ -323,7 +324,7 @@ async function setup(): Promise<Setup> {
       'default',
       'tuned',
       ...(tlsConf === undefined ? [] : ['tls' as const]),
-      ...(want('ping') ? ['nobw' as const] : []),
+      ...(want('ping') || want('call') ? ['nobw' as const] : []),
     ]
     await Promise.all(
       variants.map(async v => {
@@ -399,7 +400,7 @@ function measures(s: Setup): Measure[] {
   const out: Measure[] = []
   const nk = (Object.keys(s.recvNodes) as TransportName[]).filter(t => t !== 'erl').map(t => [t, `nk-${t}` as Variant] as const)
   const otpNk = s.otpToNk
-  // OTP +sbwt none is measured in ping-pong only (it differs from the default only in how the schedulers sleep).
+  // OTP +sbwt none is measured in ping-pong and calls only (it differs from the default only in how the schedulers sleep).
   const otpAll = [...s.otp].map(([v, pair]) => [pair, v === 'default' ? 'otp' : (`otp-${v}` as Variant)] as const)
   const otp = otpAll.filter(([, v]) => v !== 'otp-nobw')
   const pid = new Pid(s.recvNodes.tcp ?? 'bench@localhost', 4711, 0, 1700000000)
@@ -461,19 +462,23 @@ function measures(s: Setup): Measure[] {
       run: async () => tput(await s.receiver.ask(`local ${JSON.stringify({ n: LOCAL, size: 100 })}`), LOCAL),
     })
   }
+  /**
+   * A round-trip family, PINGS round trips of PING_SIZE bytes each ('ping': to the echo
+   * process; 'call': gen_server calls to the server): netkernel's transports, tcp again with
+   * busyWait, OTP's variants (+sbwt none included), and OTP↔netkernel each way.
+   */
+  const roundTrips = (sc: 'ping' | 'call'): void => {
+    const nkTrips = (t: TransportName) => (): Promise<LatResult> =>
+      s.sender.ask(`${sc} ${JSON.stringify({ t, k: PINGS, size: PING_SIZE })}`, 'LAT')
+    for (const [t, v] of nk) out.push({ scenario: sc, variant: v, run: async () => lat(await nkTrips(t)()) })
+    if (nk.some(([t]) => t === 'tcp')) out.push({ scenario: sc, variant: 'nk-tcp-bw', run: () => busyWaiting(s, nkTrips('tcp')) })
+    for (const [pair, v] of otpAll)
+      out.push({ scenario: sc, variant: v, run: async () => lat(await pair.sender.ask(`${sc} ${PINGS} ${PING_SIZE}`, 'LAT')) })
+    if (s.nkToOtp) out.push({ scenario: sc, variant: 'nk-otp', run: async () => lat(await nkTrips('erl')()) })
+    if (otpNk) out.push({ scenario: sc, variant: 'otp-nk', run: async () => lat(await otpNk.ask(`${sc} ${PINGS} ${PING_SIZE}`, 'LAT')) })
+  }
   if (want('ping')) {
-    for (const [t, v] of nk)
-      out.push({
-        scenario: 'ping',
-        variant: v,
-        run: async () => lat(await s.sender.ask(`ping ${JSON.stringify({ t, k: PINGS, size: PING_SIZE })}`, 'LAT')),
-      })
-    if (nk.some(([t]) => t === 'tcp'))
-      out.push({
-        scenario: 'ping',
-        variant: 'nk-tcp-bw',
-        run: () => busyWaiting(s, () => s.sender.ask(`ping ${JSON.stringify({ t: 'tcp', k: PINGS, size: PING_SIZE })}`, 'LAT')),
-      })
+    roundTrips('ping')
     out.push({
       scenario: 'ping',
       variant: 'raw',
@@ -484,16 +489,8 @@ function measures(s: Setup): Measure[] {
       variant: 'raw-bw',
       run: () => busyWaiting(s, () => s.sender.ask(`rawping ${JSON.stringify({ k: PINGS, size: PING_SIZE, port: s.rawEchoPort })}`, 'LAT')),
     })
-    for (const [pair, v] of otpAll)
-      out.push({ scenario: 'ping', variant: v, run: async () => lat(await pair.sender.ask(`ping ${PINGS} ${PING_SIZE}`, 'LAT')) })
-    if (s.nkToOtp)
-      out.push({
-        scenario: 'ping',
-        variant: 'nk-otp',
-        run: async () => lat(await s.sender.ask(`ping ${JSON.stringify({ t: 'erl', k: PINGS, size: PING_SIZE })}`, 'LAT')),
-      })
-    if (otpNk) out.push({ scenario: 'ping', variant: 'otp-nk', run: async () => lat(await otpNk.ask(`ping ${PINGS} ${PING_SIZE}`, 'LAT')) })
   }
+  if (want('call')) roundTrips('call')
   if (want('hol')) {
     for (const [t, v] of nk.filter(([t]) => t === 'tcp')) {
       const hol = (): Promise<LatResult> => s.sender.ask(`hol ${JSON.stringify({ t, m: HOL_M, size: HOL_SIZE, psize: PING_SIZE })}`, 'LAT')
@@ -650,7 +647,7 @@ function render(s: Summary, scenarios: string[]): string {
     return x === undefined ? '' : x.median.toFixed(2)
   }
   for (const sc of scenarios) {
-    if (sc === 'pg-10k' || sc === 'ping' || sc === 'hol') continue // their own tables (renderPg, renderLatency)
+    if (sc === 'pg-10k' || sc === 'ping' || sc === 'call' || sc === 'hol') continue // their own tables (renderPg, renderLatency)
     if (sc === 'local-100') {
       rows.push([
         SCENARIO_LABEL(sc),
@@ -676,9 +673,9 @@ function render(s: Summary, scenarios: string[]): string {
   return table(rows)
 }
 
-/** Round-trip latencies (ping-pong idle and during a 1 MB stream), µs; ratios below 1 are better. */
+/** Round-trip latencies (ping-pong idle, gen_server calls, ping-pong during a 1 MB stream), µs; ratios below 1 are better. */
 function renderLatency(s: Summary): string | undefined {
-  const cols = LATENCY_VARIANTS.filter(v => s.figures[`ping|${v}`] !== undefined || s.figures[`hol|${v}`] !== undefined)
+  const cols = LATENCY_VARIANTS.filter(v => ['ping', 'call', 'hol'].some(sc => s.figures[`${sc}|${v}`] !== undefined))
   if (cols.length === 0) return undefined
   const ratioCols: [string, string][] = [
     ['tcp/OTP', 'nk-tcp/otp'],
@@ -690,12 +687,17 @@ function renderLatency(s: Summary): string | undefined {
     ['OTP/OTP sbwt none', 'otp/otp-nobw'],
   ]
   const rows: string[][] = [['latency', 'unit', ...cols.map(c => VARIANT_LABEL[c]), ...ratioCols.map(c => c[0])]]
-  for (const sc of ['ping', 'hol']) {
+  const label: Record<string, string> = {
+    ping: `ping-pong ${PING_SIZE} B`,
+    call: `gen_server call ${PING_SIZE} B`,
+    hol: 'ping during 1 MB stream',
+  }
+  for (const sc of ['ping', 'call', 'hol']) {
     for (const m of ['p50', 'p99', 'p999']) {
       const figs = cols.map(c => s.figures[`${sc}|${c}`]?.[m])
       if (figs.every(x => x === undefined)) continue
       rows.push([
-        `${sc === 'ping' ? `ping-pong ${PING_SIZE} B` : `ping during 1 MB stream`} ${m}`,
+        `${label[sc]} ${m}`,
         'µs',
         ...figs.map(x => (x === undefined ? '' : x >= 100 ? String(Math.round(x)) : x.toFixed(1))),
         ...ratioCols.map(([, p]) => s.ratios[`${sc}|${m}|${p}`]?.median.toFixed(2) ?? ''),

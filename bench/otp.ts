@@ -3,10 +3,13 @@
 // a temporary directory). Variants: 'default' (default VM flags), 'tuned' (+zdbbl 32768: a
 // 32 MB distribution buffer busy limit), 'tls' (-proto_dist inet_tls with certificates
 // made by openssl) and 'nobw' (+sbwt none +sbwtdcpu none +sbwtdio none: schedulers that
-// sleep at once instead of busy-waiting first, as a Node event loop does; for ping-pong). The sender node answers commands on stdin, like bench/peer.ts:
+// sleep at once instead of busy-waiting first, as a Node event loop does; for ping-pong and
+// calls). The sender node answers commands on stdin, like bench/peer.ts:
 //
 //   tput N SIZE PROCS   → RESULT {json}   N binaries of SIZE bytes from PROCS processes
 //   ping K SIZE         → LAT {json}      K round trips of a SIZE-byte binary to an echo process
+//   call K SIZE         → LAT {json}      K gen_server:call({server, Node}, Bin) of a SIZE-byte
+//                                         binary (the receiver's server, a gen_server, answers it)
 //   hol M SIZE PSIZE    → LAT {json}      pings while M binaries of SIZE bytes stream
 import { writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
@@ -17,11 +20,14 @@ export type OtpVariant = 'default' | 'tuned' | 'tls' | 'nobw'
 
 const ERLANG_MODULE = String.raw`
 -module(nkbench).
+-behaviour(gen_server).
 -export([recv/0, send/1]).
+-export([init/1, handle_call/3, handle_cast/2]).
 
 recv() ->
     Echo = spawn(fun echo/0),
     register(echo, Echo),
+    {ok, _} = gen_server:start({local, server}, ?MODULE, [], []),
     register(sink, spawn(fun() -> sink(Echo) end)),
     %% Stop when stdin closes, so that this node never outlives the bench.
     spawn(fun() -> eof = skip_lines(), halt() end),
@@ -36,6 +42,11 @@ skip_lines() ->
 echo() ->
     receive {From, B} -> From ! B end,
     echo().
+
+%% The server the call scenario calls: answers each request with itself.
+init([]) -> {ok, nostate}.
+handle_call(Req, _From, S) -> {reply, Req, S}.
+handle_cast(_, S) -> {noreply, S}.
 
 sink(Echo) ->
     receive
@@ -93,6 +104,9 @@ loop(Node, Sink, Echo) ->
                 ["ping" | Args] ->
                     [K, Size] = ints(Args),
                     lat(ping(Echo, binary:copy(<<"x">>, Size), K, []), #{});
+                ["call" | Args] ->
+                    [K, Size] = ints(Args),
+                    lat(call({server, Node}, binary:copy(<<"x">>, Size), K, []), #{});
                 ["hol" | Args] ->
                     [M, Size, PSize] = ints(Args),
                     Big = binary:copy(<<"x">>, Size),
@@ -119,6 +133,12 @@ ping(Echo, B, K, Acc) ->
     Echo ! {self(), B},
     receive B1 when is_binary(B1) -> ok end,
     ping(Echo, B, K - 1, [erlang:monotonic_time(nanosecond) - T0 | Acc]).
+
+call(_, _, 0, Acc) -> Acc;
+call(Server, B, K, Acc) ->
+    T0 = erlang:monotonic_time(nanosecond),
+    <<_/binary>> = gen_server:call(Server, B, 60000),
+    call(Server, B, K - 1, [erlang:monotonic_time(nanosecond) - T0 | Acc]).
 
 ping_until(Echo, B, Streamer, Acc) ->
     case is_process_alive(Streamer) of
@@ -229,7 +249,7 @@ export async function otpTlsConfig(dir: string, env: NodeJS.ProcessEnv): Promise
 export interface OtpPair {
   variant: OtpVariant
   sender: Child
-  /** The receiving node's name (its sink and echo serve any sender, one run at a time). */
+  /** The receiving node's name (its sink, echo and server serve any sender, one run at a time). */
   recvNode: string
 }
 

@@ -4,7 +4,9 @@
 //
 //   receiver  every node runs a process registered as 'sink' (counts messages: ['start', from,
 //             count, size] then `count` messages, answers ['done', ...]) and an 'echo' process
-//             (answers [from, msg] with msg). A raw TCP server counts length-prefixed frames.
+//             (answers [from, msg] with msg), and a 'server' process answering gen_server calls
+//             with their request (asCall, proc.reply). A raw TCP server counts length-prefixed
+//             frames.
 //             A raw echo server writes back whatever it reads.
 //             READY carries { nodes: { tcp: name, ... }, rawPort, rawEchoPort }.
 //             `local {n,size}`          → RESULT: n local sends between two processes of one node
@@ -13,6 +15,8 @@
 //                                         `procs` processes (n/procs each; each waits for
 //                                         drain() when send() returns false)
 //             `ping {t,k,size}`         → LAT: k round trips to the echo process
+//             `call {t,k,size}`         → LAT: k proc.call(['server', node], buf) round trips
+//                                         (a gen_server call: monitor, request, reply, demonitor)
 //             `hol {t,m,size,psize}`    → LAT: round trips of `psize`-byte pings while m
 //                                         messages of `size` bytes stream to the sink
 //             `raw {n,size,port,copy}`  → RESULT: n raw frames to the receiver's raw server
@@ -25,8 +29,9 @@
 // The 'erl' node (transport tcp, startNode's erlang: true, registered with the port mapper of
 // the bench's Erlang nodes) talks to Erlang/OTP: the receiver's erl node serves nkbench.erl's
 // sender (bench/otp.ts) — {hello, From}, {start, From, N, Size} and {From, Bin} to the echo,
-// answered {sink, Sink, Echo} and {done, N, Ns, CpuMs} — and the sender's erl node drives
-// nkbench.erl's receiver the same way (`connect {t:'erl', node, otp: true}`).
+// answered {sink, Sink, Echo} and {done, N, Ns, CpuMs}; gen_server:call({server, Node}, Bin)
+// to the server — and the sender's erl node drives nkbench.erl's receiver the same way
+// (`connect {t:'erl', node, otp: true}`; its server is a gen_server).
 // The process stops when stdin closes (so it never outlives the bench) or on SIGTERM.
 import net from 'node:net'
 import { readFileSync } from 'node:fs'
@@ -37,6 +42,7 @@ import type { Transport } from '../lib/transport.js'
 import { Atom, atom } from '../lib/terms/atom.js'
 import { Tuple, tuple } from '../lib/terms/tuple.js'
 import { busyWaitActivity, setBusyWait } from '../lib/kernel/busy-wait.js'
+import { asCall } from '../lib/process/gen-call.js'
 
 /** 'erl': tcp, with erlang: true, toward Erlang/OTP nodes. */
 export type TransportName = 'tcp' | 'tls' | 'ssh' | 'erl'
@@ -139,6 +145,8 @@ interface Peer {
   transport: Transport | undefined
   sink?: Pid
   echo?: Pid
+  /** The node connected to (its 'server' answers calls). */
+  target?: string
   /** The sink and echo are nkbench.erl's: messages are Erlang tuples with atom tags. */
   otp?: boolean
 }
@@ -186,6 +194,14 @@ function startReceiver(n: Node): void {
     }
   })
   n.register('echo', echo)
+  // A gen_server's handle_call(Req, _From, S) -> {reply, Req, S}, for calls from netkernel and erl.
+  const server = n.spawn(async (proc: Proc) => {
+    for (;;) {
+      const c = asCall(await proc.receive())
+      if (c !== undefined) proc.reply(c.from, c.request)
+    }
+  })
+  n.register('server', server)
   const sink = n.spawn(async (proc: Proc) => {
     for (;;) {
       const m = (await proc.receive()) as [string, Pid, number, number]
@@ -354,6 +370,7 @@ async function connect(t: TransportName, target: string, otp: boolean): Promise<
   const p = peer(t)
   if (!(await p.node.connect(target))) return false
   p.otp = otp
+  p.target = target
   // Learn the sink's pid, so that the measured sends are `Pid ! Msg` (SEND frames).
   return inProc(p.node, async proc => {
     proc.send(['sink', target], otp ? tuple(atom('hello'), proc.self) : ['hello', proc.self])
@@ -413,8 +430,8 @@ function runTput(t: TransportName, n: number, size: number, procs: number): Prom
   })
 }
 
-async function pingLoop(proc: Proc, echo: Pid, msg: Buffer, k: number, until?: () => boolean, otp = false): Promise<Float64Array> {
-  const ask = otp ? tuple(proc.self, msg) : [proc.self, msg]
+/** Round-trip times (ns) of `trip`: k of them, or as many as it takes until `until()` is true. */
+async function timeTrips(trip: () => Promise<unknown>, k: number, until?: () => boolean): Promise<Float64Array> {
   let rtt = new Float64Array(k)
   let i = 0
   for (; until === undefined ? i < k : !until(); i++) {
@@ -424,16 +441,34 @@ async function pingLoop(proc: Proc, echo: Pid, msg: Buffer, k: number, until?: (
       rtt = bigger
     }
     const t0 = now()
-    proc.send(echo, ask)
-    await proc.receive(undefined, { timeout: 60_000 })
+    await trip()
     rtt[i] = Number(now() - t0)
   }
   return rtt.subarray(0, i)
 }
 
+const TRIP_TIMEOUT = { timeout: 60_000 }
+
+function pingLoop(proc: Proc, echo: Pid, msg: Buffer, k: number, until?: () => boolean, otp = false): Promise<Float64Array> {
+  const ask = otp ? tuple(proc.self, msg) : [proc.self, msg]
+  const trip = (): Promise<unknown> => {
+    proc.send(echo, ask)
+    return proc.receive(undefined, TRIP_TIMEOUT)
+  }
+  return timeTrips(trip, k, until)
+}
+
 function runPing(t: TransportName, k: number, size: number): Promise<LatResult> {
   const p = peer(t)
   return inProc(p.node, async proc => percentiles(await pingLoop(proc, p.echo!, payload(size), k, undefined, p.otp)))
+}
+
+/** k gen_server calls (a `size`-byte request, answered with itself) to the 'server' on the node connected to. */
+function runCall(t: TransportName, k: number, size: number): Promise<LatResult> {
+  const p = peer(t)
+  const server: [string, string] = ['server', p.target!]
+  const msg = payload(size)
+  return inProc(p.node, async proc => percentiles(await timeTrips(() => proc.call(server, msg, TRIP_TIMEOUT), k)))
 }
 
 /** Pings (psize bytes) on the connection while m messages of `size` bytes stream to the sink. */
@@ -589,6 +624,7 @@ process.stdin.on('data', (d: string) => {
     if (cmd === 'connect') reply(() => connect(a.t, a.node, a.otp === true), 'CONNECTED')
     else if (cmd === 'tput') reply(() => runTput(a.t, a.n, a.size, a.procs ?? 1), 'RESULT')
     else if (cmd === 'ping') reply(() => runPing(a.t, a.k, a.size), 'LAT')
+    else if (cmd === 'call') reply(() => runCall(a.t, a.k, a.size), 'LAT')
     else if (cmd === 'hol') reply(() => runHol(a.t, a.m, a.size, a.psize), 'LAT')
     else if (cmd === 'raw') reply(() => runRaw(a.n, a.size, a.port, a.copy === true), 'RESULT')
     else if (cmd === 'rawping') reply(() => runRawPing(a.k, a.size, a.port), 'LAT')

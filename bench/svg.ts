@@ -1,11 +1,12 @@
 // The SVG bar chart of bench/main.ts's results, written by hand (no dependencies):
 //   top:    throughput per scenario relative to Erlang/OTP (default flags) in the same run,
 //           log scale (1 = OTP);
-//   bottom: round-trip latency p50 / p99 in µs, log scale.
+//   bottom: round-trip latency p50 / p99 in µs (ping-pong, gen_server calls, ping during a
+//           stream), log scale.
 
 type Figures = Record<string, Record<string, number>>
 
-/** The variants of the latency scenarios (ping, hol), in the order tables and charts show them. */
+/** The variants of the latency scenarios (ping, call, hol), in the order tables and charts show them. */
 export const LATENCY_VARIANTS = [
   'nk-tcp',
   'nk-tcp-bw',
@@ -117,6 +118,8 @@ export function chart(figures: Figures, subtitle: string): string {
     ['ping', 'p50', 'ping-pong p50'],
     ['ping', 'p99', 'ping-pong p99'],
     ['ping', 'p999', 'ping-pong p99.9'],
+    ['call', 'p50', 'gen_server call p50'],
+    ['call', 'p99', 'gen_server call p99'],
     ['hol', 'p50', 'during 1 MB stream p50'],
     ['hol', 'p99', 'during 1 MB stream p99'],
   ] as const) {

@@ -9,19 +9,20 @@ import { fileURLToPath } from 'node:url'
 import { dirname, join } from 'node:path'
 import { usageError } from './usage.js'
 
-export const BENCH_HELP = `usage: netkernel bench [--quick] [--runs=R] [--only=tput,m2o,local,ping,hol,pg] [--sizes=10,100,...]
+export const BENCH_HELP = `usage: netkernel bench [--quick] [--runs=R] [--only=tput,m2o,local,ping,call,hol,pg] [--sizes=10,100,...]
                        [--counts=SIZE:N,...] [--no-otp] [--no-otp-nk] [--no-tls] [--no-ssh]
                        [--cpu-prof=DIR] [--peer-flags=FLAGS] [--out=DIR]
 
-Throughput (10 B .. 1 MB), ping-pong latency, many-to-one and head-of-line blocking between
-nodes in separate OS processes over tcp, tls and ssh, beside a raw socket pipe, the bare
-codec loop and Erlang/OTP (default, +zdbbl 32768, inet_tls) when erl is installed. Results
-go to bench/results/ (JSON and SVG; a --quick run's to bench/results/quick/, ignored by
-git). Options take their value after '=' (--runs=3). See bench/README.md.
+Throughput (10 B .. 1 MB), ping-pong and gen_server call latency, many-to-one and head-of-line
+blocking between nodes in separate OS processes over tcp, tls and ssh, beside a raw socket
+pipe, the bare codec loop and Erlang/OTP (default, +zdbbl 32768, inet_tls) when erl is
+installed. Results go to bench/results/ (JSON and SVG; a --quick run's to
+bench/results/quick/, ignored by git). Options take their value after '=' (--runs=3). See
+bench/README.md.
 `
 
 const FLAGS = ['quick', 'no-otp', 'no-otp-nk', 'no-tls', 'no-ssh']
-export const BENCH_FAMILIES = ['tput', 'm2o', 'local', 'ping', 'hol', 'pg']
+export const BENCH_FAMILIES = ['tput', 'm2o', 'local', 'ping', 'call', 'hol', 'pg']
 export const BENCH_SIZES = [10, 100, 1024, 65536, 1048576]
 
 /** Checks of the options that take a value: undefined when `value` is fine, else what is wrong. */
