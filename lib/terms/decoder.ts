@@ -2,7 +2,7 @@
 // trailing bytes, only the extension types of ext-codes.ts; every failure is a CodecError.
 import { type CodecError, NetkernelError } from '../errors.js'
 import { EXT, MAX_MESSAGE_TERMS, MAX_TERM_DEPTH, decodeError, tooManyTerms, unknownExtension } from './ext-codes.js'
-import { Tuple } from './tuple.js'
+import { asTuple, type Tuple } from './tuple.js'
 import type { Pid } from './pid.js'
 import {
   type ScalarPayload,
@@ -431,10 +431,10 @@ export class TermDecoder {
     if (n > this.end - this.pos) throw this.truncated()
     this.room(n)
     this.enter()
-    const out = new Tuple()
+    const out: unknown[] = []
     for (let i = 0; i < n; i++) out.push(this.read())
     this.depth--
-    return out
+    return asTuple(out)
   }
 
   private expectArray(n: number, what: string): void {

@@ -35,7 +35,7 @@
 import { inflateSync } from 'node:zlib'
 import { CodecError, NetkernelError } from '../../errors.js'
 import { type Atom, atom } from '../atom.js'
-import { Tuple } from '../tuple.js'
+import { Tuple, asTuple } from '../tuple.js'
 import { ImproperList } from '../improper-list.js'
 import { BitBinary, OpaqueTerm, Port } from '../otp-terms.js'
 import { Pid } from '../pid.js'
@@ -428,10 +428,10 @@ export class EtfDecoder {
     if (n > this.end - this.pos) throw this.truncated(`a tuple of ${n} elements`)
     this.enter()
     this.reserve(n)
-    const t = new Tuple()
+    const t: unknown[] = []
     for (let i = 0; i < n; i++) t.push(this.read())
     this.depth--
-    return t
+    return asTuple(t)
   }
 
   private list(): unknown {
@@ -697,7 +697,7 @@ export class EtfDecoder {
     if (n > this.end - this.pos) throw this.truncated(`a tuple of ${n} elements`)
     this.enter()
     this.reserve(n)
-    return new DeepFrame(TUPLE, n, new Tuple())
+    return new DeepFrame(TUPLE, n, [])
   }
 
   private openList(): DeepFrame {
@@ -740,7 +740,7 @@ export class EtfDecoder {
   private accept(f: DeepFrame, value: unknown): void {
     switch (f.kind) {
       case TUPLE:
-        ;(f.out as Tuple).push(value)
+        ;(f.out as unknown[]).push(value)
         break
       case LIST:
         if (f.phase === LIST_TAIL) {
@@ -793,6 +793,7 @@ export class EtfDecoder {
     this.depth -= 1 + f.extra
     switch (f.kind) {
       case TUPLE:
+        return asTuple(f.out as unknown[])
       case MAP:
         return f.out
       case LIST:
