@@ -1,8 +1,9 @@
 // What this node refused its peers, counted per peer: operations policy refused
-// (allowSignal, allowSpawn) and spawns or calls past limits.processesPerPeer under their op, and frames a peer may not send (a signal for a
-// process of another node, a forged reply, a malformed frame) under 'protocol'. Each refusal
-// is published on 'netkernel:refused'; the log gets the 1st, 2nd, 4th, 8th... of each kind
-// from each peer, so that a peer hammering the firewall cannot flood it.
+// (allowSignal, allowSpawn) and spawns or calls past limits.processesPerPeer, under their op,
+// and frames a peer may not send (a signal for a process of another node, a forged reply, a
+// malformed frame) under 'protocol'. Each refusal is published on 'netkernel:refused'; the log
+// gets the 1st, 2nd, 4th, 8th... of each kind from each peer, so that a peer hammering the
+// firewall cannot flood it.
 import type { Logger } from '../logger.js'
 import type { SignalOp } from './signal-policy.js'
 import { REFUSED_CHANNEL, publish } from '../diagnostics.js'

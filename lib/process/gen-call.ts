@@ -54,12 +54,15 @@ function isNamed(v: unknown, a: Atom): boolean {
   return v === a || v === a.name
 }
 
+/** `{Pid, Tag}`: who made a call. */
+function isFrom(v: unknown): v is CallFrom {
+  return Array.isArray(v) && v.length === 2 && v[0] instanceof Pid
+}
+
 /** `{'$gen_call', {From, Tag}, Request}` as `{ from, request }`, else undefined. */
 export function asCall(msg: unknown): GenCall | undefined {
-  if (!Array.isArray(msg) || msg.length !== 3 || !isNamed(msg[0], GEN_CALL)) return undefined
-  const from: unknown = msg[1]
-  if (!Array.isArray(from) || from.length !== 2 || !(from[0] instanceof Pid)) return undefined
-  return { from: from as CallFrom, request: msg[2] }
+  if (!Array.isArray(msg) || msg.length !== 3 || !isNamed(msg[0], GEN_CALL) || !isFrom(msg[1])) return undefined
+  return { from: msg[1], request: msg[2] }
 }
 
 /** `{'$gen_cast', Request}` as `{ request }`, else undefined. */
@@ -70,10 +73,10 @@ export function asCast(msg: unknown): { request: unknown } | undefined {
 
 /** gen_server:reply(From, Reply): send {Tag, Reply} to From's pid. */
 export function reply(p: Process, from: CallFrom, value: unknown): void {
-  if (!Array.isArray(from) || from.length !== 2 || !(from[0] instanceof Pid)) {
+  if (!isFrom(from)) {
     throw new NetkernelError('ERR_BAD_ARGUMENT', 'reply: from must be the `from` of a call ({Pid, Tag})')
   }
-  p.send(from[0], tuple(from[1], value))
+  p.send(from[0] as Pid, tuple(from[1], value))
 }
 
 /** What gen_server:cast(Dest, Request) sends: `{'$gen_cast', Request}`. */
