@@ -2,11 +2,15 @@
 //   1. spawn N processes that each wait in receive: wall time, and heap per idle process
 //      (global.gc() before and after, so run with --expose-gc; without it the heap figure is
 //      skipped);
-//   2. local send/receive round-trips per second between two processes (ping-pong).
+//   2. local send/receive round-trips per second between two processes (ping-pong);
+//   3. selective receive behind 10,000 skipped messages;
+//   4. gen_server calls from a process with 0, 10,000 and 100,000 messages queued ahead of
+//      the reply (a call looks only at what came after it: the three should match).
 //
 //   node --expose-gc --import tsx bench/processes.ts [N] [roundTrips]
 import { Runtime } from '../lib/process/runtime.js'
 import type { Pid } from '../lib/terms/pid.js'
+import { asCall } from '../lib/process/gen-call.js'
 
 const N = Number(process.argv[2] ?? 100_000)
 const ROUND_TRIPS = Number(process.argv[3] ?? 1_000_000)
@@ -93,8 +97,32 @@ async function selective(): Promise<void> {
   rt.shutdown()
 }
 
+async function callsBehind(backlog: number, report = true): Promise<void> {
+  const rt = new Runtime({ node: 'bench@localhost', creation: 1 })
+  const R = 1_000
+  const server = rt.spawn(async proc => {
+    for (;;) {
+      const c = asCall(await proc.receive())
+      if (c !== undefined) proc.reply(c.from, c.request)
+    }
+  })
+  let done!: (ms: number) => void
+  const finished = new Promise<number>(resolve => (done = resolve))
+  rt.spawn(async proc => {
+    for (let i = 0; i < backlog; i++) proc.send(proc.self, i)
+    const t0 = process.hrtime.bigint()
+    for (let i = 0; i < R; i++) await proc.call(server, i)
+    done(Number(process.hrtime.bigint() - t0) / 1e6)
+  })
+  const ms = await finished
+  if (report) console.log(`gen_server calls with ${backlog} messages queued ahead: ${R} calls in ${ms.toFixed(1)} ms`)
+  rt.shutdown()
+}
+
 console.log(`node ${process.version}, ${process.arch}`)
 await idleProcesses(10_000, false) // warm-up: JIT the spawn and receive paths
 await idleProcesses(N, true)
 await pingPong()
 await selective()
+for (let i = 0; i < 5; i++) await callsBehind(0, false) // warm-up: JIT the call path
+for (const backlog of [0, 10_000, 100_000]) await callsBehind(backlog)

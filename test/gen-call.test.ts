@@ -152,6 +152,41 @@ t.test('an aborted call drops its late reply too', async t => {
   })
 })
 
+t.test('a call looks at nothing that was in the mailbox before it', async t => {
+  const [x, y] = await pair(t)
+  await y.spawn(y.name, 'server', 'run', ['far', null])
+  await inProcess(x, async proc => {
+    // A backlog of messages that count every look at them (local sends hand over the object).
+    let looks = 0
+    const N = 10_000
+    for (let i = 0; i < N; i++) {
+      proc.send(
+        proc.self,
+        new Proxy([i], {
+          get: (target, key, receiver) => {
+            looks++
+            return Reflect.get(target, key, receiver) as unknown
+          },
+        }),
+      )
+    }
+    t.equal(await proc.call(['far', y.name], ['add', 1]), 1, 'a call across the connection')
+    t.equal(await proc.call(['far', y.name], ['add', 2]), 3, 'and another')
+    const noproc = await proc.call(['nobody', y.name], ['get']).catch((e: CallError) => e.reason)
+    t.equal(noproc, 'noproc', 'a DOWN still ends a call')
+    t.equal(looks, 0, 'neither the wait for the reply nor the flush of the DOWN looked at the backlog')
+    const order: unknown[] = []
+    for (let i = 0; i < N; i++) order.push(((await proc.receive(undefined, { timeout: 1000 })) as number[])[0])
+    t.same(
+      order,
+      Array.from({ length: N }, (_, i) => i),
+      'the backlog is all there, in order',
+    )
+    const stray = await proc.receive(undefined, { timeout: 100 }).catch((e: NetkernelError) => e.code)
+    t.equal(stray, 'ERR_RECEIVE_TIMEOUT', 'and nothing else: no reply or DOWN left behind')
+  })
+})
+
 t.test('the calls a process gave up on are bounded', async t => {
   const [x] = await pair(t)
   await x.spawn(x.name, 'server', 'run', ['sink', x.spawn(async proc => void (await proc.receive(() => false)))])

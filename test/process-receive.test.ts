@@ -1,6 +1,7 @@
 // Mailbox and receive: order, selective receive with the skipped messages kept in order,
 // timeouts, abort signals, one receive at a time, direct hand-off to a waiting receive.
 import t from 'tap'
+import fc from 'fast-check'
 import { Runtime, type Proc } from '../lib/process/runtime.js'
 import { Mailbox, NONE } from '../lib/process/mailbox.js'
 import { ReceiveTimeoutError } from '../lib/errors.js'
@@ -328,6 +329,120 @@ t.test('Mailbox: head index, holes and compaction keep order', async t => {
     0,
   )
   t.equal(mb2.take(undefined), 'a')
+})
+
+/** Everything left in `mb`, in order (taken out). */
+function drain(mb: Mailbox): unknown[] {
+  const out: unknown[] = []
+  for (let m = mb.take(undefined); m !== NONE; m = mb.take(undefined)) out.push(m)
+  return out
+}
+
+t.test('Mailbox: a mark scans only what came after it, and falls back to the head when storage moved', async t => {
+  const mb = new Mailbox()
+  for (let i = 0; i < 10; i++) mb.push(i)
+  const mark = mb.mark()
+  const seen: unknown[] = []
+  const spy = (m: unknown): boolean => (seen.push(m), m === 'x')
+  t.equal(mb.take(spy, mark), NONE, 'nothing after the mark yet')
+  t.same(seen, [], 'and nothing before it looked at')
+  mb.push('y')
+  mb.push('x')
+  t.equal(mb.take(spy, mark), 'x')
+  t.same(seen, ['y', 'x'], 'only what came after the mark')
+  t.equal(mb.take(undefined, mark), 'y', 'a mark with no match takes the first after it')
+  mb.push('down')
+  seen.length = 0
+  t.equal(
+    mb.removeWhere(m => (seen.push(m), m === 'down'), mark),
+    1,
+  )
+  t.same(seen, ['down'], 'removeWhere from a mark')
+  t.same(drain(mb), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'the messages ahead of the mark stay, in order')
+
+  // A mark taken before a compaction: the scan starts at the head again (slower, not wrong).
+  for (let i = 0; i < 3000; i++) mb.push(i)
+  const old = mb.mark()
+  mb.push('late')
+  for (let i = 0; i < 2000; i++) mb.take(undefined) // the consumed prefix is compacted away
+  t.equal(
+    mb.take(m => m === 'late' || m === 2500, old),
+    2500,
+    'after the compaction the mark scans from the head',
+  )
+  t.equal(
+    mb.take(m => m === 'late', old),
+    'late',
+  )
+  // A removeWhere whose removals compact the storage midway still removes every match.
+  mb.clear()
+  for (let i = 0; i < 5000; i++) mb.push(i)
+  t.equal(
+    mb.removeWhere(m => (m as number) % 5 !== 0),
+    4000,
+  )
+  t.same(
+    drain(mb),
+    Array.from({ length: 1000 }, (_, k) => 5 * k),
+  )
+})
+
+t.test('Mailbox: marks agree with a model under random operations', async () => {
+  // Messages are numbered as pushed; a take or removeWhere from a mark only ever matches
+  // numbers pushed after it, as a call's ref can only be named by what came after it.
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.oneof(
+          fc.record({ op: fc.constant('push' as const), n: fc.integer({ min: 1, max: 1500 }) }),
+          fc.record({ op: fc.constant('mark' as const) }),
+          fc.record({ op: fc.constant('take' as const), mod: fc.integer({ min: 1, max: 7 }), useMark: fc.boolean() }),
+          fc.record({ op: fc.constant('remove' as const), mod: fc.integer({ min: 2, max: 9 }), useMark: fc.boolean() }),
+          fc.record({ op: fc.constant('clear' as const) }),
+        ),
+        { maxLength: 40 },
+      ),
+      ops => {
+        const mb = new Mailbox()
+        let model: number[] = []
+        let next = 0
+        let mark = mb.mark()
+        let markN = 0
+        for (const o of ops) {
+          if (o.op === 'push') {
+            for (let i = 0; i < o.n; i++) {
+              mb.push(next)
+              model.push(next++)
+            }
+          } else if (o.op === 'mark') {
+            mark = mb.mark()
+            markN = next
+          } else if (o.op === 'take') {
+            const from = o.useMark ? markN : 0
+            const ok = (m: unknown): boolean => (m as number) >= from && (m as number) % o.mod === 0
+            const i = model.findIndex(ok)
+            const want = i < 0 ? NONE : model.splice(i, 1)[0]
+            const got = mb.take(ok, o.useMark ? mark : undefined)
+            if (got !== want) throw new Error(`take: got ${String(got)}, want ${String(want)}`)
+          } else if (o.op === 'remove') {
+            const from = o.useMark ? markN : 0
+            const ok = (m: unknown): boolean => (m as number) >= from && (m as number) % o.mod !== 0
+            const keep = model.filter(m => !ok(m))
+            const n = mb.removeWhere(ok, o.useMark ? mark : undefined)
+            if (n !== model.length - keep.length) throw new Error(`removeWhere: ${n}, want ${model.length - keep.length}`)
+            model = keep
+          } else {
+            mb.clear()
+            model = []
+          }
+          if (mb.size !== model.length) throw new Error(`size ${mb.size}, want ${model.length}`)
+        }
+        const rest = drain(mb)
+        if (rest.length !== model.length || rest.some((m, i) => m !== model[i])) throw new Error('contents differ from the model')
+      },
+    ),
+    { numRuns: 300 },
+  )
 })
 
 t.test('a large mailbox drains in linear time', async t => {

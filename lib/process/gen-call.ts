@@ -122,6 +122,9 @@ export async function call(p: Process, dest: Dest, request: unknown, opts?: Call
   const timeout = callTimeout(opts)
   if (isSelf(p, dest))
     throw new NetkernelError('ERR_BAD_ARGUMENT', `call: process ${p.self.toString()} called itself (${describeDest(dest)})`)
+  // The reply and a DOWN can only come after the monitor's ref exists: the wait for them looks
+  // at nothing older (a backlog in the mailbox costs a call nothing).
+  const mark = p.mailbox.mark()
   const ref = p.monitor(dest) // (throws ERR_BAD_ARGUMENT for what is no destination)
   try {
     p.send(dest, tuple(GEN_CALL, tuple(p.self, ref), request))
@@ -134,7 +137,7 @@ export async function call(p: Process, dest: Dest, request: unknown, opts?: Call
   }
   let msg: unknown[]
   try {
-    msg = await p.receive(isReplyOrDown(ref), { timeout, signal: opts?.signal })
+    msg = await p.receive(isReplyOrDown(ref), { timeout, signal: opts?.signal }, mark)
   } catch (err) {
     if (p.dead) throw err
     p.demonitor(ref, { flush: true })

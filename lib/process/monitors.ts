@@ -5,7 +5,9 @@
 //
 // Every monitor touching this runtime is indexed by ref key, so demonitor, remote DOWN and
 // remote demonitor are O(1). demonitor(ref) does not remove a DOWN already in the mailbox
-// unless asked to (flush), as in Erlang.
+// unless asked to (flush), as in Erlang; a flush looks only at what came after the monitor was
+// made (a mailbox mark: a DOWN naming its ref cannot be older), so it costs the same whatever
+// the backlog.
 import { NetkernelError } from '../errors.js'
 import { Pid } from '../terms/pid.js'
 import type { Ref } from '../terms/ref.js'
@@ -13,6 +15,7 @@ import type { ProcessSystem } from './process-system.js'
 import type { Process } from './process.js'
 import type { RemoteName } from './remote.js'
 import type { MonitorTarget } from './types.js'
+import type { MailboxMark } from './mailbox.js'
 
 export class Monitor {
   constructor(
@@ -28,6 +31,8 @@ export class Monitor {
      * Remote watcher: the target as it asked for it (pid or name), passed to Remote.down.
      */
     readonly item: Pid | RemoteName | string,
+    /** Local watcher: its mailbox where the monitor was made (what a flush scans from). */
+    readonly mark?: MailboxMark,
   ) {}
 }
 
@@ -73,6 +78,7 @@ export class Monitors {
     } else {
       throw new NetkernelError('ERR_BAD_ARGUMENT', 'monitor: expected a Pid, a name or [name, node]')
     }
+    const mark = p.mailbox.mark()
     const ref = system.makeRef()
     const item: Pid | RemoteName = pid ?? [name, node]
     if (node !== system.node) {
@@ -80,7 +86,7 @@ export class Monitors {
         down(p, ref, item, 'noconnection')
         return ref
       }
-      this.add(new Monitor(ref, ref.key, p.self, p, undefined, item))
+      this.add(new Monitor(ref, ref.key, p.self, p, undefined, item, mark))
       system.remoteTouched.add(p)
       system.remote.monitor(p.self, item, ref)
       return ref
@@ -90,18 +96,19 @@ export class Monitors {
       down(p, ref, item, 'noproc')
       return ref
     }
-    this.add(new Monitor(ref, ref.key, p.self, p, q, item))
+    this.add(new Monitor(ref, ref.key, p.self, p, q, item, mark))
     return ref
   }
 
-  demonitor(p: Process, ref: Ref, flush: boolean): boolean {
+  /** Remove the monitor `ref` of `p`'s; with flush, its DOWN too (from `mark` on, or the monitor's own mark). */
+  demonitor(p: Process, ref: Ref, flush: boolean, mark?: MailboxMark): boolean {
     const m = this.byKey.get(ref.key)
     const found = m !== undefined && m.watcherProc === p
     if (found) {
       this.remove(m)
       if (m.targetProc === undefined) this.system.remote?.demonitor(p.self, m.item as Pid | RemoteName, ref)
     }
-    if (flush) p.mailbox.removeWhere(isDownFor(ref))
+    if (flush) p.mailbox.removeWhere(isDownFor(ref), mark ?? (found ? m.mark : undefined))
     return found
   }
 

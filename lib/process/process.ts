@@ -5,7 +5,7 @@ import { NetkernelError, ReceiveTimeoutError } from '../errors.js'
 import type { Pid } from '../terms/pid.js'
 import type { Ref } from '../terms/ref.js'
 import type { ProcessSystem } from './process-system.js'
-import { Mailbox, NONE } from './mailbox.js'
+import { Mailbox, NONE, type MailboxMark } from './mailbox.js'
 import { ProcessExit, noop } from './exit.js'
 import type { Monitor } from './monitors.js'
 import type { DemonitorOptions, Dest, Match, MonitorTarget, Proc, ProcessFn, ReceiveOptions } from './types.js'
@@ -110,7 +110,8 @@ export class Process implements Proc {
     this.mailbox.push(msg)
   }
 
-  receive(match?: Match, opts?: ReceiveOptions): Promise<any> {
+  /** (`mark`, for this runtime's own receives: look only at what came after it, as a call does for its reply.) */
+  receive(match?: Match, opts?: ReceiveOptions, mark?: MailboxMark): Promise<any> {
     if (this.dead) return this.deadReceive()
     if (this.resolve !== undefined) {
       throw new NetkernelError('ERR_RECEIVE_BUSY', `process ${this.self.toString()} called receive while another receive is waiting`)
@@ -118,7 +119,7 @@ export class Process implements Proc {
     if (match !== undefined && typeof match !== 'function') {
       throw new NetkernelError('ERR_BAD_ARGUMENT', 'receive: match must be a function')
     }
-    const m = this.mailbox.take(match)
+    const m = this.mailbox.take(match, mark)
     if (m !== NONE) return Promise.resolve(m)
     let timeout: number | undefined
     let signal: AbortSignal | undefined
