@@ -9,6 +9,7 @@
 //   node --import tsx bench/main.ts --quick
 //   options: --quick --runs=R --no-otp --no-otp-nk --no-tls --no-ssh --cpu-prof=DIR --out=DIR
 //            --peer-flags=FLAGS (Node/V8 flags for the netkernel peers, comma-separated)
+//            --pin=same|apart (run both sides' processes on CPU 0, or the receiving side on 0 and the sending side on 1)
 //            --only=tput,m2o,local,ping,call,hol,pg (scenario families) --sizes=10,100,1024,65536,1048576
 //            --counts=SIZE:N,… (messages per throughput run, e.g. 1048576:1500 for a sustained stream)
 //   checked by benchArgsProblem (lib/cli/bench.ts, netkernel bench's own check): a wrong one exits 2
@@ -25,7 +26,7 @@ import { startEpmd, type EpmdDaemon } from '../lib/epmd/daemon.js'
 import { createCodec } from '../lib/terms/codec.js'
 import { FrameDecoder } from '../lib/terms/frame-decoder.js'
 import { Pid } from '../lib/terms/pid.js'
-import { type Child, children, startChild, median, fmtRate, table } from './util.js'
+import { type Child, children, startChild, median, fmtRate, table, pinSides } from './util.js'
 import { compiled } from './compiled.js'
 import { hasErlang, setupOtp, otpTlsConfig, startOtpPair, startOtpSender, type OtpPair, type OtpSetup, type OtpVariant } from './otp.js'
 import { sshdMissing, startSshd } from './sshd.js'
@@ -54,6 +55,10 @@ const want = (family: string): boolean => only === undefined || only.includes(fa
 const cpuProfDir = strOpt('cpu-prof')
 /** Node/V8 flags for the two netkernel peer processes (e.g. --peer-flags=--initial-old-space-size=512). */
 const peerFlags = (strOpt('peer-flags') ?? '').split(/[ ,]+/).filter(Boolean)
+/** --pin: each side's processes (the netkernel peers, the OTP nodes) on a CPU of their own, or both on one. */
+const pin = strOpt('pin') as 'same' | 'apart' | undefined
+if (pin === 'apart' && cpus().length < 2) process.exit(usageError('bench', '--pin=apart: this machine has one CPU'))
+pinSides(pin)
 const outDir = strOpt('out') ?? fileURLToPath(new URL(quick ? './results/quick/' : './results/', import.meta.url))
 
 const SIZES = (strOpt('sizes')?.split(',').map(Number) ?? [10, 100, 1024, 65536, 1048576]).filter(x =>
@@ -303,7 +308,14 @@ async function setup(): Promise<Setup> {
   const peer = (role: 'recv' | 'send', nodes: PeerNodeConfig[]): Child => {
     const prof = [...peerFlags, ...(cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfDir, role)}`])]
     const cfg: PeerConfig = { role, cookie, epmdPort: epmd!.port, nodes }
-    return startChild(role === 'recv' ? 'receiver' : 'sender', process.execPath, [...prof, ...peerArgs, JSON.stringify(cfg)])
+    return startChild(
+      role === 'recv' ? 'receiver' : 'sender',
+      process.execPath,
+      [...prof, ...peerArgs, JSON.stringify(cfg)],
+      undefined,
+      'inherit',
+      role,
+    )
   }
 
   const otp = new Map<OtpVariant, OtpPair>()
@@ -800,7 +812,7 @@ async function main(): Promise<void> {
 
   const summary = summarize(rounds)
   const tg = targets(summary)
-  const header = `Distribution side by side: ${RUNS} round${RUNS > 1 ? 's' : ''}${quick ? ' (--quick)' : ''}, Node ${process.version}${s.otpRelease ? `, Erlang/OTP ${s.otpRelease}` : ''}${peerFlags.length > 0 ? `, netkernel peers: node ${peerFlags.join(' ')}` : ''}, ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}; median of rounds, ratios per round`
+  const header = `Distribution side by side: ${RUNS} round${RUNS > 1 ? 's' : ''}${quick ? ' (--quick)' : ''}, Node ${process.version}${s.otpRelease ? `, Erlang/OTP ${s.otpRelease}` : ''}${peerFlags.length > 0 ? `, netkernel peers: node ${peerFlags.join(' ')}` : ''}${pin !== undefined ? `, pinned: ${pin === 'same' ? 'both sides on CPU 0' : 'receiver on CPU 0, sender on CPU 1'}` : ''}, ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}; median of rounds, ratios per round`
   console.log(`\n${header}`)
   console.log(render(summary, scenarios))
   const latTable = renderLatency(summary)
@@ -832,6 +844,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
     peerFlags,
+    pin: pin ?? null,
     rounds: RUNS,
     node: process.version,
     otp: s.otpRelease ?? null,

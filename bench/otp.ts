@@ -260,6 +260,8 @@ export async function startOtpSender(setup: OtpSetup, name: string, target: stri
     'erl',
     ['-sname', name, '-setcookie', cookie, '-noshell', '-start_epmd', 'false', '-pa', setup.dir, '-run', 'nkbench', 'send', target],
     setup.env,
+    'inherit',
+    'send',
   )
   await sender.expect('READY', 45_000)
   return sender
@@ -281,6 +283,8 @@ export async function startOtpPair(setup: OtpSetup, variant: OtpVariant, tag: st
       'erl',
       [...flags, '-sname', name, '-setcookie', cookie, '-noshell', '-start_epmd', 'false', '-pa', setup.dir, '-run', 'nkbench', ...args],
       setup.env,
+      'inherit',
+      args[0] === 'recv' ? 'recv' : 'send',
     )
   const recvName = `${tag}_otp${variant}_recv`
   const recv = erl(recvName, 'recv')

@@ -92,13 +92,27 @@ export class Child {
 
 export const children: Child[] = []
 
+/**
+ * --pin: the CPU each side's processes run on (taskset), or none. `same` puts both sides on
+ * CPU 0, so a message wakes its receiver where the sender ran; `apart` puts the receiving side
+ * on CPU 0 and the sending side on CPU 1, so every message crosses between the two.
+ */
+let pinned: { recv: number; send: number } | undefined
+
+export function pinSides(how: 'same' | 'apart' | undefined): void {
+  pinned = how === undefined ? undefined : { recv: 0, send: how === 'same' ? 0 : 1 }
+}
+
 export function startChild(
   label: string,
   cmd: string,
   args: string[],
   env?: NodeJS.ProcessEnv,
   stderr: 'inherit' | 'ignore' = 'inherit',
+  side?: 'recv' | 'send',
 ): Child {
+  // (taskset execs the command: the child's pid is the command's)
+  if (pinned !== undefined && side !== undefined) [cmd, args] = ['taskset', ['-c', String(pinned[side]), cmd, ...args]]
   const c = new Child(label, spawn(cmd, args, { stdio: ['pipe', 'pipe', stderr], env: env ?? process.env }))
   children.push(c)
   return c

@@ -11,7 +11,7 @@ import { usageError } from './usage.js'
 
 export const BENCH_HELP = `usage: netkernel bench [--quick] [--runs=R] [--only=tput,m2o,local,ping,call,hol,pg] [--sizes=10,100,...]
                        [--counts=SIZE:N,...] [--no-otp] [--no-otp-nk] [--no-tls] [--no-ssh]
-                       [--cpu-prof=DIR] [--peer-flags=FLAGS] [--out=DIR]
+                       [--cpu-prof=DIR] [--peer-flags=FLAGS] [--pin=same|apart] [--out=DIR]
 
 Throughput (10 B .. 1 MB), ping-pong and gen_server call latency, many-to-one and head-of-line
 blocking between nodes in separate OS processes over tcp, tls and ssh, beside a raw socket
@@ -48,6 +48,8 @@ const VALUED: Record<string, (value: string) => string | undefined> = {
   'cpu-prof': v => (v === '' ? '--cpu-prof=DIR: give a directory' : undefined),
   out: v => (v === '' ? '--out=DIR: give a directory' : undefined),
   'peer-flags': () => undefined,
+  pin: v =>
+    v === 'same' || v === 'apart' ? undefined : `--pin=${v}: give same (both sides on CPU 0) or apart (receiver on CPU 0, sender on CPU 1)`,
 }
 
 /** What is wrong with the benchmark's arguments, or undefined when nothing is. */
