@@ -13,7 +13,7 @@ import { KernelRemote } from './kernel/outbound.js'
 import { SpawnRequests } from './kernel/spawn-requests.js'
 import { RpcRequests } from './kernel/rpc-requests.js'
 import type { RpcOptions } from './process/rpc.js'
-import { castMessage, type CallOptions } from './process/gen-call.js'
+import { castMessage, describeDest, type CallOptions } from './process/gen-call.js'
 import { createDispatcher, createPermit } from './kernel/dispatch.js'
 import { ErpcClient } from './kernel/otp/erpc-client.js'
 import { createOtpDispatcher } from './kernel/otp/otp-dispatch.js'
@@ -51,6 +51,8 @@ export class Node extends EventEmitter<NodeEvents> {
   /** Global names across the cluster (OTP's `global`): register, whereis, send (docs/global.md). */
   readonly global: GlobalNames
   private stopped = false
+  /** node.call()s waiting for their reply: failed with ERR_NODE_STOPPED when stop() begins. */
+  private readonly calls = new Set<() => void>()
 
   /** @internal use startNode() */
   constructor(
@@ -119,18 +121,30 @@ export class Node extends EventEmitter<NodeEvents> {
    * gen_server:call(Dest, Request, Timeout) from outside any process (in a process of its own):
    * resolves with the reply of an Erlang/OTP gen_server, an Elixir GenServer or a process here
    * that answers calls (`proc.reply`). Rejects as `proc.call` does: CallError (ERR_CALL) when
-   * the server is gone, ERR_CALL_TIMEOUT after `timeout` ms (default 5000).
+   * the server is gone, ERR_CALL_TIMEOUT after `timeout` ms (default 5000); and with
+   * ERR_NODE_STOPPED when this node is stopped, or stop() begins while the call waits.
    */
   call<T = any>(dest: Dest, request: unknown, opts?: CallOptions): Promise<T> {
-    if (this.stopped) return Promise.reject(new NetkernelError('ERR_NODE_STOPPED', `${this.name} is stopped: cannot make a call`))
+    if (this.stopped) {
+      return Promise.reject(new NetkernelError('ERR_NODE_STOPPED', `${this.name} is stopped: cannot call ${describeDest(dest)}`))
+    }
     return new Promise<T>((resolve, reject) => {
+      // stop() fails the call at once: its process would otherwise end it with what the stop
+      // does to the server (a CallError 'shutdown' or 'noconnection') once the kernel is down.
+      const fail = (): void => {
+        this.calls.delete(fail)
+        reject(new NetkernelError('ERR_NODE_STOPPED', `${this.name} is stopped: the call to ${describeDest(dest)} cannot complete`))
+      }
       this.runtime.spawn(async proc => {
         try {
           resolve(await proc.call<T>(dest, request, opts))
         } catch (err) {
           reject(err)
+        } finally {
+          this.calls.delete(fail)
         }
       })
+      this.calls.add(fail)
     })
   }
 
@@ -235,6 +249,7 @@ export class Node extends EventEmitter<NodeEvents> {
   async stop(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
+    for (const fail of [...this.calls]) fail()
     setBusyWait(this, 0)
     setScavengeEvery(this, 0)
     this.registration?.close()

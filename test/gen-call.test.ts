@@ -2,7 +2,8 @@
 // over real connections: the reply comes back to the caller; a server that does not exist
 // ('noproc'), exits while the call waits (its reason) or whose node goes ('noconnection') ends
 // the call with CallError; no reply in time is ERR_CALL_TIMEOUT and the late reply is dropped,
-// as is one to an aborted call; the call's monitor goes with it; bad arguments are refused.
+// as is one to an aborted call; the call's monitor goes with it; bad arguments are refused; a
+// node.call on a node that is stopping or stopped is ERR_NODE_STOPPED.
 import t, { type Test } from 'tap'
 import type { Node } from '../lib/node.js'
 import type { Proc } from '../lib/process/runtime.js'
@@ -222,4 +223,36 @@ t.test('bad arguments', async t => {
   t.equal(asCast(['$gen_cast']), undefined)
   await x.stop()
   t.equal(((await rejection(x.call('me', 1))) as NetkernelError).code, 'ERR_NODE_STOPPED')
+})
+
+t.test('a node that is stopping or stopped: node.call rejects with ERR_NODE_STOPPED', async t => {
+  const [x, y] = await pair(t)
+  const hx = holder(x)
+  const hy = holder(y)
+  await x.spawn(x.name, 'server', 'run', ['mute', hx.pid])
+  await y.spawn(y.name, 'server', 'run', ['mute', hy.pid])
+  // Two calls waiting on servers that hold them unanswered: one here, one across the connection.
+  const local = rejection(x.call('mute', ['hold'], { timeout: 30_000 }))
+  const far = rejection(x.call(['mute', y.name], ['hold'], { timeout: 30_000 }))
+  await Promise.all([hx.from, hy.from])
+  const start = Date.now()
+  const stopping = x.stop()
+  const during = rejection(x.call(['mute', y.name], ['get']))
+  for (const [what, p] of [
+    ['waiting on a local server', local],
+    ['waiting on a server across the connection', far],
+    ['made while stop() runs', during],
+  ] as const) {
+    const e = (await p) as NetkernelError
+    t.equal(e.code, 'ERR_NODE_STOPPED', `a call ${what}`)
+    t.notOk(e instanceof CallError, `a call ${what}: no CallError`)
+    t.match(e.message, x.name, `a call ${what}: the message names the node`)
+  }
+  t.ok(Date.now() - start < 2000, `promptly, well before the call's timeout (${Date.now() - start} ms)`)
+  await stopping
+  const after = (await rejection(x.call(['mute', y.name], ['get']))) as NetkernelError
+  t.equal(after.code, 'ERR_NODE_STOPPED', 'a call made after stop()')
+  t.match(after.message, new RegExp(`${x.name} is stopped: cannot call \\{"mute", ${y.name}\\}`))
+  const bad = (await rejection(x.call(null as never, 1))) as NetkernelError
+  t.equal(bad.code, 'ERR_NODE_STOPPED', 'even with no destination')
 })

@@ -96,9 +96,10 @@ function callTimeout(opts: CallOptions | undefined): number {
 }
 
 /** How a message names `dest`. */
-function describeDest(dest: Dest): string {
+export function describeDest(dest: Dest): string {
   if (dest instanceof Pid) return dest.toString()
   if (typeof dest === 'string') return JSON.stringify(dest)
+  if (!Array.isArray(dest)) return describeReason(dest) // (no destination: the call refuses it)
   return `{${JSON.stringify(dest[0])}, ${dest[1]}}`
 }
 
