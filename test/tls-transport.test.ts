@@ -252,6 +252,9 @@ t.test('bytes that arrive together with a verdict are kept for the kernel', asyn
 type ErrInfo = { direction: 'in' | 'out'; code: string; error: Error }
 
 /** The first code in the error's cause chain that is not the kernel's ERR_CONNECTION_CLOSED wrapper. */
+/** How many times `sub` occurs in `s`. */
+const occurrences = (s: string, sub: string): number => s.split(sub).length - 1
+
 function typedCode(info: ErrInfo): string {
   let e: unknown = info.error
   while (e instanceof NetkernelError) {
@@ -277,15 +280,15 @@ t.test('a TLS node and a TCP node with the same cookie cannot talk; both say why
     t.match(i.code, /^(ERR_HANDSHAKE|ERR_FRAME_TOO_LARGE)$/, `the TCP node refuses the TLS bytes (${i.code}: ${i.error.message})`)
   })
 
-  /** A TCP dialler's error: it names the TLS node and its address, and asks whether it uses tls. */
+  /** A TCP dialler's error: it names the TLS node and its address once, and asks whether it uses tls. */
   const saysTls = (t: Test, o: ErrInfo): void => {
     t.match(o.code, /^(ERR_CONNECTION_CLOSED|ERR_HANDSHAKE)$/, `the TCP node sees the TLS node hang up (${o.error.message})`)
-    t.match(o.error.message, secure.name)
-    t.match(o.error.message, `:${secure.address?.port}`, "the message names the TLS node's address")
+    t.equal(occurrences(o.error.message, secure.name), 1, `the message names the TLS node once (${o.error.message})`)
+    t.equal(occurrences(o.error.message, `:${secure.address?.port}`), 1, "the message names the TLS node's address once")
     t.match(
       o.error.message,
       o.code === 'ERR_CONNECTION_CLOSED'
-        ? /closed the connection during the handshake \(\S+ answered nothing: does it use the tls transport\? This node uses tcp\)/
+        ? /closed the connection during the handshake \(it answered nothing: does it use the tls transport\? This node uses tcp\)/
         : /speaks TLS; this node's transport does not/,
       'and asks whether the peer uses the tls transport, as the TLS node does in reverse',
     )
@@ -325,31 +328,29 @@ t.test('a TLS node and a TCP node with the same cookie cannot talk; both say why
 })
 
 // Each handshake a node dials with: netkernel's own, and Erlang/OTP's (toward a peer its
-// discovery says is an Erlang node). `named`: how its messages name the dialled peer; `partial`:
-// the start of a first answer that is no TLS record.
+// discovery says is an Erlang node). `partial`: the start of a first answer that is no TLS record.
 const diallers = [
   {
     handshake: 'netkernel',
     initiate: initiateHandshake,
-    named: full('peer'),
     partial: createCodec().encodeFrame({ t: 'status', s: 'up' }).subarray(0, -1),
   },
   {
     handshake: 'Erlang/OTP',
     initiate: initiateOtpHandshake,
-    named: `${full('peer')} \\(127\\.0\\.0\\.1:\\d+\\)`,
     partial: Buffer.from([0x00, 0x05, 0x73, 0x6f]),
   },
 ]
 
-for (const { handshake, initiate, named, partial } of diallers) {
+for (const { handshake, initiate, partial } of diallers) {
   t.test(
     `a TCP dialler (${handshake} handshake): a TLS alert for an answer, or a hang-up before any, names TLS; other failures don't`,
     async t => {
-      const answer = async (reply: Buffer | undefined): Promise<NetkernelError> => {
+      /** What the dialler's handshake fails with when the peer answers `reply`, hangs up, or resets. */
+      const answer = async (reply: Buffer | undefined | 'reset'): Promise<NetkernelError> => {
         const srv = net.createServer(s => {
           s.on('error', () => {})
-          s.once('data', () => (reply === undefined ? s.end() : s.end(reply)))
+          s.once('data', () => (reply === 'reset' ? s.resetAndDestroy() : reply === undefined ? s.end() : s.end(reply)))
         })
         srv.listen(0, '127.0.0.1')
         await once(srv, 'listening')
@@ -384,9 +385,26 @@ for (const { handshake, initiate, named, partial } of diallers) {
       t.match(
         silent.message,
         new RegExp(
-          `^${named} closed the connection during the handshake \\(127\\.0\\.0\\.1:\\d+ answered nothing: does it use the tls transport\\? This node uses tcp\\)$`,
+          `^${full('peer')} \\(127\\.0\\.0\\.1:\\d+\\) closed the connection during the handshake \\(it answered nothing: does it use the tls transport\\? This node uses tcp\\)$`,
         ),
       )
+      const reset = await answer('reset')
+      t.equal(reset.code, 'ERR_CONNECTION_CLOSED')
+      t.match(
+        reset.message,
+        new RegExp(
+          `^connection to ${full('peer')} \\(127\\.0\\.0\\.1:\\d+\\) failed during the handshake: .+ \\(it answered nothing: does it use the tls transport\\? This node uses tcp\\)$`,
+        ),
+        `a reset before any answer asks too (${reset.message})`,
+      )
+      for (const [what, e] of [
+        ['a TLS alert', alert],
+        ['a hang-up', silent],
+        ['a reset', reset],
+      ] as const) {
+        t.equal(occurrences(e.message, full('peer')), 1, `${what}: the peer named once (${e.message})`)
+        t.equal(e.message.match(/127\.0\.0\.1:\d+/g)?.length, 1, `${what}: its address named once`)
+      }
       // A peer that answered something first, then hung up: not a TLS node's doing.
       const late = await answer(partial)
       t.equal(late.code, 'ERR_CONNECTION_CLOSED')

@@ -8,7 +8,8 @@
 // A peer that speaks TLS to a plain transport is told apart before the framing sees its
 // bytes: a first answer that is a TLS record (a handshake, 16 03, or an alert, 15 03) is
 // ERR_HANDSHAKE "speaks TLS", and a dialled peer that hangs up before a byte of answer (a
-// TLS 1.3 listener reached by a plain hello does) gets a question on its address.
+// TLS 1.3 listener reached by a plain hello does) gets the question whether it uses tls.
+// Either message names the peer and its address once.
 //
 // receive() rejects only with a NetkernelError: ERR_HANDSHAKE_TIMEOUT, ERR_ABORTED (or a
 // signal's own NetkernelError), ERR_CONNECTION_CLOSED (or the transport's own NetkernelError),
@@ -61,19 +62,22 @@ export class HandshakeInbox<T> {
     }
     this.onData(chunk)
   }
-  private readonly onEnd = (): void =>
-    this.fail(new NetkernelError('ERR_CONNECTION_CLOSED', `${this.peer()} closed the connection during the handshake${this.closeHint()}`))
+  private readonly onEnd = (): void => {
+    const hint = this.closeHint()
+    const peer = hint === '' ? this.peer() : this.who()
+    this.fail(new NetkernelError('ERR_CONNECTION_CLOSED', `${peer} closed the connection during the handshake${hint}`))
+  }
   // A transport's own typed error (a refused certificate, say) is passed on as it is.
-  private readonly onError = (err: Error): void =>
+  private readonly onError = (err: Error): void => {
+    if (err instanceof NetkernelError) return this.fail(err)
+    const hint = this.closeHint()
+    const peer = hint === '' ? this.peer() : this.who()
     this.fail(
-      err instanceof NetkernelError
-        ? err
-        : new NetkernelError(
-            'ERR_CONNECTION_CLOSED',
-            `connection to ${this.peer()} failed during the handshake: ${err.message}${this.closeHint()}`,
-            { cause: err },
-          ),
+      new NetkernelError('ERR_CONNECTION_CLOSED', `connection to ${peer} failed during the handshake: ${err.message}${hint}`, {
+        cause: err,
+      }),
     )
+  }
 
   constructor(
     private readonly conn: Conn,
@@ -85,7 +89,11 @@ export class HandshakeInbox<T> {
     private readonly clock: Clock,
     /** This node dialled the peer: a hang-up before its first byte may be a tls node's. */
     private readonly dialled = false,
-    /** The peer as the "speaks TLS" error names it (a dialled node's name with its address). */
+    /**
+     * The peer as the errors that ask about TLS name it: a dialled node's name with its
+     * address (the Erlang/OTP channel's `peer` has it already), so that the address the
+     * question is about appears once.
+     */
     private readonly who: () => string = peer,
   ) {
     const stream = conn.stream
@@ -102,12 +110,12 @@ export class HandshakeInbox<T> {
    * that hung up before a byte of answer, over a transport other than tls: a tls node does
    * so when a plain hello reaches it (its TLS handshake fails at once), so say that it may be
    * one. The same question the tls transport's dialler asks in reverse
-   * (transports/tls-failures.ts).
+   * (transports/tls-failures.ts). The message then names the peer by who(), with its address.
    */
   private closeHint(): string {
     const c = this.conn
     if (!this.dialled || !this.silent || c.transport === 'tls') return ''
-    return ` (${c.remoteAddress}:${c.remotePort} answered nothing: does it use the tls transport? This node uses ${c.transport})`
+    return ` (it answered nothing: does it use the tls transport? This node uses ${c.transport})`
   }
 
   /** False once the channel has failed or been detached: what it sends is dropped. */
