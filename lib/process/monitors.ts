@@ -100,15 +100,15 @@ export class Monitors {
     return ref
   }
 
-  /** Remove the monitor `ref` of `p`'s; with flush, its DOWN too (from `mark` on, or the monitor's own mark). */
-  demonitor(p: Process, ref: Ref, flush: boolean, mark?: MailboxMark): boolean {
+  /** Remove the monitor `ref` of `p`'s; with flush, its DOWN too (looked for from the monitor's mark). */
+  demonitor(p: Process, ref: Ref, flush: boolean): boolean {
     const m = this.byKey.get(ref.key)
     const found = m !== undefined && m.watcherProc === p
     if (found) {
       this.remove(m)
       if (m.targetProc === undefined) this.system.remote?.demonitor(p.self, m.item as Pid | RemoteName, ref)
     }
-    if (flush) p.mailbox.removeWhere(isDownFor(ref), mark ?? (found ? m.mark : undefined))
+    if (flush) p.mailbox.removeWhere(isDownFor(ref), found ? m.mark : undefined)
     return found
   }
 
