@@ -19,6 +19,7 @@ import { initiateHandshake } from '../lib/kernel/handshake.js'
 import { initiateOtpHandshake } from '../lib/kernel/otp/otp-handshake.js'
 import { issueNodeCert } from '../lib/certs/index.js'
 import type { Conn, Transport } from '../lib/transport.js'
+import type { Node } from '../lib/node.js'
 import { NetkernelError } from '../lib/errors.js'
 import { transportCompliance } from '../lib/compliance/index.js'
 import { tapCompliance } from './fixtures/compliance-tap.js'
@@ -264,16 +265,22 @@ function typedCode(info: ErrInfo): string {
   return info.code
 }
 
+/** `from` dials `to` and fails: the dialler's connectError (with the name) and the listener's. */
+async function failedDial(t: Test, from: Node, to: Node): Promise<[string | undefined, ErrInfo, ErrInfo]> {
+  const outErr = nextEvent<[string | undefined, ErrInfo]>(from, 'connectError', (_n, i) => i.direction === 'out')
+  const inErr = nextEvent<[string | undefined, ErrInfo]>(to, 'connectError', (_n, i) => i.direction === 'in')
+  t.equal(await from.connect(to.name), false)
+  const [[name, o], [, i]] = await Promise.all([outErr, inErr])
+  return [name, o, i]
+}
+
 t.test('a TLS node and a TCP node with the same cookie cannot talk; both say why', async t => {
   const epmd = await testEpmd(t)
   const secure = await testNode(t, epmd, { name: 'sec', cookie: 'same', transport: pki.transport(full('sec')), auth: cookie() })
   const plain = await testNode(t, epmd, { name: 'pln', cookie: 'same', transport: tcp() })
 
   await t.test('the TLS node dials the TCP node', async t => {
-    const outErr = nextEvent<[string | undefined, ErrInfo]>(secure, 'connectError', (_n, i) => i.direction === 'out')
-    const inErr = nextEvent<[string | undefined, ErrInfo]>(plain, 'connectError', (_n, i) => i.direction === 'in')
-    t.equal(await secure.connect(plain.name), false)
-    const [[name, o], [, i]] = await Promise.all([outErr, inErr])
+    const [name, o, i] = await failedDial(t, secure, plain)
     t.equal(name, plain.name)
     t.equal(o.code, 'ERR_CONNECT')
     t.match(o.error.message, /TLS handshake failed: .*does it use the tls transport\?/)
@@ -295,10 +302,7 @@ t.test('a TLS node and a TCP node with the same cookie cannot talk; both say why
   }
 
   await t.test('the TCP node dials the TLS node', async t => {
-    const outErr = nextEvent<[string | undefined, ErrInfo]>(plain, 'connectError', (_n, i) => i.direction === 'out')
-    const inErr = nextEvent<[string | undefined, ErrInfo]>(secure, 'connectError', (_n, i) => i.direction === 'in')
-    t.equal(await plain.connect(secure.name), false)
-    const [[name, o], [, i]] = await Promise.all([outErr, inErr])
+    const [name, o, i] = await failedDial(t, plain, secure)
     t.equal(name, secure.name)
     saysTls(t, o)
     t.equal(typedCode(i), 'ERR_TLS_HANDSHAKE')
