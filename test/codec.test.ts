@@ -2,6 +2,7 @@ import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { Packr } from 'msgpackr'
+import fc from 'fast-check'
 import { IN_SLOT, createCodec, type Codec, type TripleSlot } from '../lib/terms/codec.js'
 import { EXT, MAX_TERM_DEPTH } from '../lib/terms/ext-codes.js'
 import { CodecError, NetkernelError } from '../lib/errors.js'
@@ -220,6 +221,67 @@ t.test('the same pid bytes decode to the same Pid; any other pid to its own', as
   t.ok((c.decode(c.encode(long)) as Pid).equals(long), 'a pid too long to keep decodes')
   t.ok((c.decode(c.encode(long)) as Pid).equals(long), 'and again')
   t.ok((c.decode(c.encode(p)) as Pid).equals(p))
+})
+
+t.test('a request names two pids: both are kept, each parsed and encoded once', async t => {
+  const c = createCodec()
+  const to = new Pid('bar@vm', 42, 3, 7)
+  const from = new Pid('foo@vm', 9, 0, 7)
+  const request = (n: number): Buffer => c.encode([2, to, [from, n]])
+  const fresh = (v: unknown): string => createCodec().encode(v).toString('hex')
+  const a = c.decode(request(1)) as [number, Pid, [Pid, number]]
+  const b = c.decode(request(2)) as [number, Pid, [Pid, number]]
+  t.ok(a[1].equals(to) && a[2][0].equals(from))
+  t.equal(b[1], a[1], 'the recipient: one Pid object')
+  t.equal(b[2][0], a[2][0], 'the sender too (it does not push the recipient out)')
+  t.equal(request(3).toString('hex'), fresh([2, to, [from, 3]]), 'kept bytes are the bytes encoded')
+  // A third pid takes the place of the one used less recently: the recipient's (the sender was
+  // read after it); the next request's recipient then takes the sender's place, and so on.
+  const third = new Pid('baz@vm', 1, 0, 7)
+  t.ok((c.decode(c.encode(third)) as Pid).equals(third))
+  const after = c.decode(request(4)) as [number, Pid, [Pid, number]]
+  t.not(after[1], a[1], 'the recipient was let go: parsed again')
+  t.ok(after[1].equals(to) && after[2][0].equals(from))
+  const next = c.decode(request(5)) as [number, Pid, [Pid, number]]
+  t.equal(next[1], after[1], 'then both are kept again')
+  t.equal(next[2][0], after[2][0])
+  // Used more recently than the other, an entry stays: A, B, A, C keeps A.
+  const d = createCodec()
+  const [pa, pb, pc] = [to, from, third].map(p => d.encode(p))
+  const first = d.decode(pa!)
+  d.decode(pb!)
+  t.equal(d.decode(pa!), first)
+  d.decode(pc!)
+  t.equal(d.decode(pa!), first, "C took B's place")
+})
+
+t.test('pid caches: any sequence of pids encodes and decodes as without them', async t => {
+  const pool = [
+    new Pid('bar@vm', 42, 3, 7),
+    new Pid('bar@vm', 43, 3, 7),
+    new Pid('bar@vm', 42, 3, 8),
+    new Pid('baz@vm', 42, 3, 7),
+    new Pid(`${'n'.repeat(80)}@vm`, 1, 0, 1),
+    new Pid('a@b', 0, 0, 0),
+  ]
+  // Equal pids as other objects too: the encoder keeps by identity, the decoder by bytes.
+  const copies = pool.map(p => new Pid(p.node, p.id, p.serial, p.creation))
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.nat(pool.length - 1), fc.nat(pool.length - 1), fc.boolean()), { maxLength: 40 }), steps => {
+      const w = createCodec()
+      const r = createCodec()
+      for (const [i, j, copy] of steps) {
+        const value = [2, (copy ? copies : pool)[i]!, [pool[j]!, i]]
+        const bytes = w.encode(value)
+        if (!bytes.equals(createCodec().encode(value))) return false
+        const got = r.decode(bytes) as [number, Pid, [Pid, number]]
+        if (!got[1].equals(pool[i]!) || !got[2][0].equals(pool[j]!)) return false
+      }
+      return true
+    }),
+    { numRuns: 300 },
+  )
+  t.pass('300 sequences')
 })
 
 t.test('plain objects: own enumerable keys, "__proto__" stays data, null-prototype objects encode', async t => {

@@ -220,6 +220,27 @@ t.test('decodeAt: a term without 131 at an offset, ATOM_CACHE_REF through the re
   t.equal(enc.encode(exp).toString('hex'), '8371' + '77016d' + '770166' + '6102', 'an export rebuilt')
 })
 
+t.test('the encoder keeps two pids: any sequence of pids encodes as without it', async t => {
+  const pool = [
+    new Pid('bar@vm', 42, 3, 7),
+    new Pid('bar@vm', 43, 3, 7),
+    new Pid('baz@vm', 42, 3, 8),
+    new Pid(`${'n'.repeat(80)}@vm`, 1, 0, 1),
+  ]
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.nat(pool.length - 1), fc.nat(pool.length - 1)), { maxLength: 40 }), steps => {
+      const w = new EtfEncoder()
+      for (const [i, j] of steps) {
+        const value = tuple(2, pool[i]!, tuple(pool[j]!, i))
+        if (!w.encode(value).equals(new EtfEncoder().encode(value))) return false
+      }
+      return true
+    }),
+    { numRuns: 300 },
+  )
+  t.pass('300 sequences')
+})
+
 t.test('distribution header and the atom cache', async t => {
   const cache = new AtomCache()
   // Two new entries: ref 0 segment 0 slot 5 'ok', ref 1 segment 1 slot 7 'hello'; short atoms.

@@ -1,6 +1,7 @@
 // netkernel's own MessagePack reader (the 'msgpackr' codec's decoder). Strict: one term, no
 // trailing bytes, only the extension types of ext-codes.ts; every failure is a CodecError.
 import { type CodecError, NetkernelError } from '../errors.js'
+import { DecodedPids } from './pid-cache.js'
 import { EXT, MAX_MESSAGE_TERMS, MAX_TERM_DEPTH, decodeError, tooManyTerms, unknownExtension } from './ext-codes.js'
 import { asTuple, type Tuple } from './tuple.js'
 import type { Pid } from './pid.js'
@@ -28,8 +29,6 @@ const EMPTY = Buffer.alloc(0)
 const SHORT_STRING = 16
 /** A cache of the last few node names seen in pids and refs, compared byte by byte. */
 const NODE_CACHE_SIZE = 4
-/** The longest Pid payload the last-pid cache keeps (a node name of up to ~45 bytes). */
-const PID_CACHE_BYTES = 64
 /** MessagePack's first byte of an array of three elements. */
 const FIXARRAY_3 = 0x93
 
@@ -65,13 +64,8 @@ export class TermDecoder {
   private readonly nodeBytes: (Buffer | undefined)[] = new Array(NODE_CACHE_SIZE)
   private readonly nodeNames: string[] = new Array(NODE_CACHE_SIZE)
   private nodeNext = 0
-  /**
-   * The last Pid decoded and its payload bytes: a stream of sends names one recipient in frame
-   * after frame, so the same bytes give the same (immutable) Pid without parsing them again.
-   */
-  private readonly pidBytes = Buffer.alloc(PID_CACHE_BYTES)
-  private pidLength = 0
-  private pid: Pid | undefined
+  /** The last two Pids parsed and their payload bytes (pid-cache.ts). */
+  private readonly pidCache = new DecodedPids()
 
   /** The one term in `bytes`; throws CodecError ERR_DECODE or ERR_UNKNOWN_EXTENSION. */
   /**
@@ -450,26 +444,19 @@ export class TermDecoder {
     return this.read()
   }
 
-  /** A Pid payload of n bytes: the last Pid when the bytes are the same, else parsed (and kept). */
+  /** A Pid payload of n bytes: a Pid kept when the bytes are the same, else parsed (and kept). */
   private readPidCached(n: number): unknown {
-    const buf = this.buf
     const start = this.pos
     // The same payload parses to the same Pid unless it would now be nested too deep.
-    if (n === this.pidLength && this.depth < MAX_TERM_DEPTH) {
-      const last = this.pidBytes
-      let i = 0
-      while (i < n && last[i] === buf[start + i]) i++
-      if (i === n) {
+    if (this.depth < MAX_TERM_DEPTH) {
+      const kept = this.pidCache.find(this.buf, start, n)
+      if (kept !== undefined) {
         this.pos = start + n
-        return this.pid
+        return kept
       }
     }
     const pid = this.readPid()
-    if (this.pos === start + n && n <= PID_CACHE_BYTES) {
-      for (let i = 0; i < n; i++) this.pidBytes[i] = buf[start + i]!
-      this.pidLength = n
-      this.pid = pid as Pid
-    }
+    if (this.pos === start + n) this.pidCache.keep(pid as Pid, this.buf, start, this.pos)
     return pid
   }
 

@@ -42,6 +42,7 @@ import type { ImproperList } from './improper-list.js'
 import type { BitBinary, OpaqueTerm, Port } from './otp-terms.js'
 import type { Pid } from './pid.js'
 import type { Ref } from './ref.js'
+import { EncodedPids } from './pid-cache.js'
 
 const INITIAL_SIZE = 8192
 /** A scratch buffer grown past this for one large term is dropped after the call. */
@@ -317,23 +318,20 @@ export class TermEncoder {
     this.depth--
   }
 
-  private lastPid: Pid | undefined
-  private lastPidBytes: Buffer | undefined
+  /** The last two Pids written and their bytes (pid-cache.ts). */
+  private readonly pidCache = new EncodedPids()
 
   private writePid(pid: Pid): void {
-    // A one-entry cache: a run of sends to one pid encodes it once (pids are immutable).
-    if (pid === this.lastPid) {
-      const b = this.lastPidBytes!
-      this.ensure(b.length)
-      b.copy(this.buf, this.pos)
-      this.pos += b.length
+    const e = this.pidCache.entry(pid)
+    if (e !== -1) {
+      this.ensure(this.pidCache.size(e))
+      this.pos += this.pidCache.copyTo(e, this.buf, this.pos)
       return
     }
     checkPid(pid)
     const start = this.pos
     this.writePidUncached(pid)
-    this.lastPid = pid
-    this.lastPidBytes = Buffer.from(this.buf.subarray(start, this.pos))
+    this.pidCache.keep(pid, this.buf, start, this.pos)
   }
 
   private writePidUncached(pid: Pid): void {

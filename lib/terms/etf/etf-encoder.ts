@@ -40,6 +40,7 @@ import { IMPROPER_LIST_BRAND, type ImproperList } from '../improper-list.js'
 import { BitBinary, OpaqueTerm, Port } from '../otp-terms.js'
 import { PID_BRAND, type Pid } from '../pid.js'
 import { REF_BRAND, type Ref } from '../ref.js'
+import { EncodedPids } from '../pid-cache.js'
 import { MAX_BIGINT_BYTES, describe, encodeError } from '../ext-codes.js'
 import type { FrameBatch } from '../frame-batch.js'
 import * as T_EXPORTS from './tags.js'
@@ -613,22 +614,19 @@ export class EtfEncoder {
     this.writeAtomName(node)
   }
 
-  private lastPid: Pid | undefined
-  private lastPidBytes: Buffer | undefined
+  /** The last two Pids written and their bytes (pid-cache.ts). */
+  private readonly pidCache = new EncodedPids()
 
   private writePid(pid: Pid): void {
-    // A one-entry cache: a run of sends to one pid encodes it once (pids are immutable).
-    if (pid === this.lastPid) {
-      const b = this.lastPidBytes!
-      this.ensure(b.length)
-      b.copy(this.buf, this.pos)
-      this.pos += b.length
+    const e = this.pidCache.entry(pid)
+    if (e !== -1) {
+      this.ensure(this.pidCache.size(e))
+      this.pos += this.pidCache.copyTo(e, this.buf, this.pos)
       return
     }
     const start = this.pos
     this.writePidUncached(pid)
-    this.lastPid = pid
-    this.lastPidBytes = Buffer.from(this.buf.subarray(start, this.pos))
+    this.pidCache.keep(pid, this.buf, start, this.pos)
   }
 
   private writePidUncached(pid: Pid): void {
