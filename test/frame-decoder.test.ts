@@ -60,6 +60,39 @@ t.test('onRange: a body wholly in the chunk comes as the chunk and its bounds; t
   t.equal(d.pending, 0)
 })
 
+t.test('length: a read into a larger buffer is its first length bytes, whatever lies past them', async t => {
+  const d = new FrameDecoder()
+  const got: string[] = []
+  const heads: string[] = []
+  const buf = Buffer.alloc(64 * 1024)
+  // Each read lands at the buffer's start, with bytes from an earlier read (0xee) past it.
+  const read = (bytes: Buffer): void => {
+    buf.fill(0xee)
+    bytes.copy(buf)
+    d.push(
+      buf,
+      body => got.push(`frame ${body.toString('hex')}`),
+      undefined,
+      (head, size) => {
+        heads.push(`${head.toString('hex')}/${size}`)
+        return false
+      },
+      (b, start, end) => got.push(`range ${b.toString('hex', start, end)}`),
+      bytes.length,
+    )
+  }
+  read(hex('00000003 616263  00000000  00000005 6865'))
+  read(hex('6c6c6f  0000'))
+  read(hex('0001 21'))
+  t.strictSame(got, ['range 616263', 'frame ', 'frame 68656c6c6f', 'range 21'])
+  t.equal(d.pending, 0)
+  // A large body split across reads: takeover is offered only the bytes read.
+  const size = PARTS_MIN + 10
+  read(Buffer.concat([hex(size.toString(16).padStart(8, '0')), Buffer.from('xyz')]))
+  t.strictSame(heads, [`78797a/${size}`], 'the head holds the three bytes read, not the buffer past them')
+  t.equal(d.pending, 4 + 3)
+})
+
 t.test('zero-length frames are ticks: an empty body each', async t => {
   const bodies: Buffer[] = []
   new FrameDecoder().push(hex('00000000 00000000 00000000'), b => bodies.push(b))

@@ -249,11 +249,14 @@ export class Connection {
     this.conn.destroy()
   }
 
-  /** `volatile`: the chunk's memory is reused after this call (the scratch): nothing may keep a view of it. */
-  private receive(chunk: Buffer, volatile: boolean): void {
-    this.received(chunk.length)
+  /**
+   * `volatile`: the chunk's memory is reused after this call (the scratch): nothing may keep a
+   * view of it. `length`: the bytes read, when fewer than the chunk holds.
+   */
+  private receive(chunk: Buffer, volatile: boolean, length = chunk.length): void {
+    this.received(length)
     try {
-      if (volatile) this.decoder.push(chunk, this.onBody, undefined, this.onTakeover, this.onRange)
+      if (volatile) this.decoder.push(chunk, this.onBody, undefined, this.onTakeover, this.onRange, length)
       else this.decoder.push(chunk, this.onBody, this.onParts)
     } catch (err) {
       // A frame that does not decode (or is oversized) closes this connection only.
@@ -283,7 +286,7 @@ export class Connection {
     if (this.down) return
     const d = this.direct
     if (d === null) {
-      this.receive(buf.subarray(0, n), true)
+      this.receive(buf, true, n)
       return
     }
     // The read landed in d.view: the rest of the piece, and perhaps past it, the next frame's
@@ -304,7 +307,7 @@ export class Connection {
     } catch (err) {
       this.destroy('protocol_error', this.named(err as Error))
     }
-    if (past > 0 && !this.down) this.receive(HEAD_READ.subarray(0, past), true)
+    if (past > 0 && !this.down) this.receive(HEAD_READ, true, past)
   }
 
   /**

@@ -342,13 +342,15 @@ export class Outbox {
       // The socket keeps `data` until written: the next batch gets another buffer — one the
       // socket has finished with, if it is large enough, else a fresh one.
       const want = batchSize(b.len)
-      this.batch = { buf: this.free.take(want) ?? Buffer.allocUnsafe(want), len: 0 }
+      const written = b.buf
+      b.buf = this.free.take(want) ?? Buffer.allocUnsafe(want)
+      b.len = 0
       this.batchSinceTrim = true
       if (this.reuse) {
-        this.batchesWriting.push(b.buf)
+        this.batchesWriting.push(written)
         this.stream.write(data, this.onBatchWritten)
       } else this.stream.write(data, this.onWritten)
-      this.bytesOut += b.len
+      this.bytesOut += data.length
       this.onWrite()
     }
     const window = this.streams.length > 0 ? this.window : 0

@@ -96,12 +96,20 @@ export class FrameDecoder {
    * Feeds one chunk; calls onFrame(body) for each complete frame, in order (an empty body is a
    * tick), or onRange(chunk, start, end) for a non-empty one lying wholly in the chunk when
    * given, or onParts(views, size) for a large body split across chunks (see above). Throws
-   * CodecError ERR_FRAME_TOO_LARGE as soon as a length prefix exceeds maxFrameSize.
+   * CodecError ERR_FRAME_TOO_LARGE as soon as a length prefix exceeds maxFrameSize. `length`:
+   * the chunk is its first `length` bytes (a read into a larger buffer, without a view of it).
    */
-  push(chunk: Buffer, onFrame: (body: Buffer) => void, onParts?: OnParts, takeover?: Takeover, onRange?: OnRange): void {
+  push(
+    chunk: Buffer,
+    onFrame: (body: Buffer) => void,
+    onParts?: OnParts,
+    takeover?: Takeover,
+    onRange?: OnRange,
+    length = chunk.length,
+  ): void {
     if (this.failure !== null) throw this.failure
     try {
-      this.consume(chunk, onFrame, onParts, takeover, onRange)
+      this.consume(chunk, length, onFrame, onParts, takeover, onRange)
     } catch (error) {
       this.failure = error
       this.clear()
@@ -124,12 +132,12 @@ export class FrameDecoder {
 
   private consume(
     chunk: Buffer,
+    n: number,
     onFrame: (body: Buffer) => void,
     onParts: OnParts | undefined,
     takeover: Takeover | undefined,
     onRange: OnRange | undefined,
   ): void {
-    const n = chunk.length
     let off = 0
     while (off < n) {
       if (this.parts !== null) {
@@ -188,10 +196,10 @@ export class FrameDecoder {
         off += size
         if (onRange !== undefined) onRange(chunk, start, off)
         else onFrame(chunk.subarray(start, off))
-      } else if (takeover !== undefined && size >= PARTS_MIN && takeover(chunk.subarray(off), size)) {
+      } else if (takeover !== undefined && size >= PARTS_MIN && takeover(chunk.subarray(off, n), size)) {
         off = n
       } else if (onParts !== undefined && size >= PARTS_MIN) {
-        this.parts = off < n ? [chunk.subarray(off)] : []
+        this.parts = off < n ? [chunk.subarray(off, n)] : []
         this.size = size
         this.filled = n - off
         off = n
