@@ -27,6 +27,8 @@ import { plainKey } from './term-kinds.js'
 const EMPTY = Buffer.alloc(0)
 /** Strings up to this many bytes are decoded by a loop when ASCII, longer ones natively. */
 const SHORT_STRING = 16
+/** Binaries up to this many bytes are copied out by a loop, longer ones natively. */
+const SHORT_BINARY = 32
 /** A cache of the last few node names seen in pids and refs, compared byte by byte. */
 const NODE_CACHE_SIZE = 4
 /** MessagePack's first byte of an array of three elements. */
@@ -272,9 +274,13 @@ export class TermDecoder {
       return view
     }
     const out = Buffer.allocUnsafe(n)
-    // (Buffer.copy validates its arguments and then makes this view itself.)
-    out.set(new Uint8Array(this.buf.buffer, this.buf.byteOffset + this.pos, n))
-    this.pos += n
+    const buf = this.buf
+    const at = this.pos
+    // A short one by a loop: copying natively needs a view of the source (Buffer.copy
+    // validates its arguments and then makes this view itself), as costly as the buffer.
+    if (n <= SHORT_BINARY) for (let i = 0; i < n; i++) out[i] = buf[at + i]!
+    else out.set(new Uint8Array(buf.buffer, buf.byteOffset + at, n))
+    this.pos = at + n
     return out
   }
 
