@@ -407,6 +407,16 @@ t.test('decodeRange: what decode gives for the view, read in place, nothing outs
     const got = codec.decodeRange(buf, start, end) as [string, Buffer]
     buf.fill(0)
     t.equal(got[1].toString(), 'abcdef', `${codec.name}: a binary is a copy, not a view of the buffer`)
+    // Every length around the decoder's switch from a loop to a native copy (32 bytes).
+    let copies = true
+    for (let n = 0; n <= 70; n++) {
+      const bin = Buffer.from(Array.from({ length: n }, (_, i) => (i * 7 + n) & 0xff))
+      const [b2, s2, e2] = embed(fast.encode(['bin', bin]))
+      const got2 = codec.decodeRange(b2, s2, e2) as [string, Buffer]
+      b2.fill(0)
+      if (!got2[1].equals(bin)) copies = false
+    }
+    t.ok(copies, `${codec.name}: binaries of 0 to 70 bytes: each a copy of its own bytes`)
     for (const [label, bytes] of MALFORMED) {
       let want: unknown
       try {
