@@ -18,6 +18,7 @@
 // detail) and rejects with AuthError ERR_AUTH_FAILED; the other side rejects with the same code
 // on receiving it. A share that is not a valid ristretto255 encoding, or is the identity, is a
 // protocol violation: ERR_HANDSHAKE.
+import { Buffer } from 'node:buffer'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { AuthContext, AuthResult, Authenticator, HandshakeChannel, HandshakeMessage } from '../lib/authenticator.js'
 import { AuthError, HandshakeError, NetkernelError } from '../lib/errors.js'

@@ -6,6 +6,7 @@
 // Group operations are @noble/curves' ristretto255 (RFC 9496): decoding rejects every
 // non-canonical or invalid encoding, and the group has prime order, so the only bad point
 // left to refuse is the identity.
+import { Buffer } from 'node:buffer'
 import { createHmac, randomBytes } from 'node:crypto'
 import { ristretto255 } from '@noble/curves/ed25519'
 import { sha512 } from '@noble/hashes/sha2'

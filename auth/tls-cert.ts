@@ -22,6 +22,7 @@
 //
 // tlsCert({ cookie: true }) then runs the cookie authenticator over the same channel: both the
 // certificate and the cookie must match.
+import { Buffer } from 'node:buffer'
 import type { PeerCertificate } from 'node:tls'
 import type { AuthContext, AuthResult, Authenticator, HandshakeChannel } from '../lib/authenticator.js'
 import { AuthError, HandshakeError, NetkernelError, TransportError, errorFor, type ErrorCode } from '../lib/errors.js'

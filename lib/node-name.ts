@@ -1,5 +1,6 @@
 // Node names: 'alive@host'. Short names (erl -sname) take the short hostname; long names
 // (erl -name) need a fully qualified (dotted) host. Short- and long-name nodes never connect.
+import { Buffer } from 'node:buffer'
 import { hostname } from 'node:os'
 import { NodeNameError } from './errors.js'
 

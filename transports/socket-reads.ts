@@ -14,6 +14,7 @@
 // from the accepted socket and never passes the option on) gets the routing by routeReads():
 // net.Socket keeps the option in three private fields, which it sets here as the option would
 // have; where this Node has no such fields, the socket reads as it always did, without readInto.
+import { Buffer } from 'node:buffer'
 import net from 'node:net'
 import type { Socket } from 'node:net'
 import type { ReadInto, ReadSink } from '../lib/transport.js'

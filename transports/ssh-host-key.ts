@@ -1,6 +1,7 @@
 // Host key verification for the SSH transport: a pinned fingerprint (as `ssh-keygen -lf`
 // prints it) or an OpenSSH known_hosts file. Pure functions over the key blob the sshd
 // presents; an unknown or changed key is refused, never added.
+import { Buffer } from 'node:buffer'
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
 import { homedir } from 'node:os'
 

@@ -8,6 +8,7 @@
 //
 // and the refusing side then ends the connection. A Conn is handed over only when both sides
 // accepted, so the kernel's first frame always travels over a mutually verified connection.
+import { Buffer } from 'node:buffer'
 import type { TLSSocket } from 'node:tls'
 import { TransportError, abortError, type CodeOf } from '../lib/errors.js'
 import { CERT_CODES, refusedByPeer, type CertCode, type Refusal } from './tls-failures.js'

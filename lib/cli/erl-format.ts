@@ -8,6 +8,7 @@
 // null/undefined the atom undefined. Pids, refs and ports keep netkernel's notation
 // (<node.id.serial>, #Ref<node.ids>), which names the node where erl shows a node index.
 // Values that are not terms (errors, functions, promises) are left to a fallback.
+import { Buffer } from 'node:buffer'
 import { Atom, quoteAtom } from '../terms/atom.js'
 import { Tuple } from '../terms/tuple.js'
 import { ImproperList } from '../terms/improper-list.js'

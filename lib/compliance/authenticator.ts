@@ -3,6 +3,7 @@
 // the contexts of the dialling side (a, runs initiate) and the accepting side (b, runs
 // respond). handshakeSession() makes one over the kernel's real channel; a fixture may bring
 // its own channels, if each side keeps a transcript of what it sent and received.
+import { Buffer } from 'node:buffer'
 import assert from 'node:assert/strict'
 import type { AuthContext, AuthResult, Authenticator, HandshakeChannel, HandshakeMessage } from '../authenticator.js'
 import { NetkernelError } from '../errors.js'

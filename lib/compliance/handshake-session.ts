@@ -1,6 +1,7 @@
 // Authenticator sessions over the kernel's real handshake channel, for the Authenticator
 // compliance suite: a connection on loopback (tcp, or each side's own transport),
 // length-prefixed MessagePack frames, per-step deadlines — what a node runs.
+import { Buffer } from 'node:buffer'
 import { tcp } from '../../transports/tcp.js'
 import { createCodec } from '../terms/codec.js'
 import { FramedChannel } from '../kernel/handshake-channel.js'

@@ -1,6 +1,7 @@
 // Waits on a Conn's byte stream for the Transport compliance suite. None takes a timeout of
 // its own: every case runs under its case deadline (case.ts), and its cleanups destroy the
 // streams it opened.
+import { Buffer } from 'node:buffer'
 import { once } from 'node:events'
 import type { Duplex } from 'node:stream'
 

@@ -2,6 +2,7 @@
 // look a node up, list names, kill a daemon or drop a name. Works against Erlang's epmd and
 // ours alike. Every call is bounded by `timeout` (default 5000 ms) and its `signal`.
 
+import { Buffer } from 'node:buffer'
 import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import { EpmdError, NetkernelError, abortError } from '../errors.js'

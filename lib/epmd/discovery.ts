@@ -4,6 +4,7 @@
 // KeptRegistration), starting one first when asked to. The streams to the port mappers come
 // from the transport's portMapperStream when it has one (SSH reaches them through its
 // tunnels), else plain TCP.
+import { Buffer } from 'node:buffer'
 import type { Discovery, NodeAddress, Announcement, AnnounceOptions } from '../discovery.js'
 import type { Transport } from '../transport.js'
 import type { Logger } from '../logger.js'

@@ -2,6 +2,7 @@
 // the request and reply tags, node types and versions, size limits, the node record both
 // directions carry, and the rule for a registrable node name. Import it through protocol.ts.
 
+import { Buffer } from 'node:buffer'
 import { EpmdError } from '../errors.js'
 
 export const EPMD_DEFAULT_PORT = 4369

@@ -2,6 +2,7 @@
 // request body, and the incremental parser the daemon feeds a connection's bytes to. Import it
 // through protocol.ts.
 
+import { Buffer } from 'node:buffer'
 import { type EpmdError, NetkernelError } from '../errors.js'
 import {
   ALIVE2_REQ,

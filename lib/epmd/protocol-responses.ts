@@ -2,6 +2,7 @@
 // replies (text until the daemon closes), KILL and STOP replies. Decoders return undefined
 // while more bytes are needed. Import it through protocol.ts.
 
+import { Buffer } from 'node:buffer'
 import { ALIVE2_RESP, ALIVE2_X_RESP, PORT2_RESP, protocolError, type NodeInfo } from './protocol-defs.js'
 
 export interface Alive2Response {

@@ -2,6 +2,7 @@
 // atoms, a stable key for any term (names, lock ids and tags are arbitrary terms), Erlang's
 // order of pids (lock ids sort two locker pids), and the resolve methods, which OTP sends as
 // export funs (`fun global:random_exit_name/3`).
+import { Buffer } from 'node:buffer'
 import { Atom, atom, quoteAtom } from '../terms/atom.js'
 import { Pid } from '../terms/pid.js'
 import { Ref } from '../terms/ref.js'

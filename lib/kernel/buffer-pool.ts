@@ -1,6 +1,7 @@
 // Buffers kept for reuse, up to a number of bytes. The outbox keeps two (outbox.ts): the
 // encoding buffers of large frames and the buffers of batches, each given back only once the
 // socket has written it; the pool itself knows nothing of when a buffer is free.
+
 export class BufferPool {
   private readonly buffers: Buffer[] = []
   private size = 0

@@ -18,6 +18,7 @@
 // the same message overwrites — and are copied out to the decoder at once. One read a piece,
 // not two; never past the end of a message's last piece, so a delivered body holds only its own.
 // Otherwise the socket's 'data' chunks are decoded as views.
+import { Buffer } from 'node:buffer'
 import type { Conn, ReadSink } from '../transport.js'
 import { IN_SLOT, type Codec, type TripleSlot } from '../terms/codec.js'
 import { Outbox, WINDOW, type OrderKey } from './outbox.js'

@@ -10,6 +10,7 @@
 // its final size, before its bytes arrive: each piece is copied (or read from the socket, see
 // connection.ts) straight to its place, nothing is joined at the end, and a stream over
 // maxMessageSize is refused at its first piece.
+import { Buffer } from 'node:buffer'
 import { CodecError, NetkernelError } from '../errors.js'
 
 export const FRAGMENT_MARK = 0xc1

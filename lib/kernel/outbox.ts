@@ -17,6 +17,7 @@
 // - The fragment frames are native (fragments.ts) unless the connection's wire (wire.ts) gives
 //   its own FragmentFormat (OTP's DIST_FRAG_HEADER / DIST_FRAG_CONT), or null: then a large
 //   frame is written whole, as any other.
+import { Buffer } from 'node:buffer'
 import type { Duplex } from 'node:stream'
 import { Socket } from 'node:net'
 import { appendBytes, type FrameBatch } from '../terms/frame-batch.js'

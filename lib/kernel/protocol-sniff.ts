@@ -9,6 +9,7 @@
 // once its listeners are on. The wait is the handshake's first step: bounded by the step
 // deadline on the node's clock (as every step of both handshakes), the setup signal (the
 // kernel's setup deadline) and the connection's own end.
+import { Buffer } from 'node:buffer'
 import type { Conn } from '../transport.js'
 import type { Clock } from '../clock.js'
 import { systemClock } from '../clock.js'

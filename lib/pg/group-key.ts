@@ -2,6 +2,7 @@
 // names the atom of that name (OTP code joins atoms: pg:join(chat, self())). A group that came
 // from an OTP peer as some other term (a binary, a tuple…) is kept as that term. Every group
 // has a key: a string equal for equal terms, so that groups can be looked up in a Map.
+import { Buffer } from 'node:buffer'
 import { Atom, atom, MAX_ATOM_CHARS } from '../terms/atom.js'
 import { Tuple } from '../terms/tuple.js'
 import { Pid } from '../terms/pid.js'

@@ -3,6 +3,7 @@
 // the extension types and the term rules of term-kinds.ts, and fixes two non-canonical headers
 // (msgpack-lite writes bin 16 / ext 16 for a 255-byte bin / ext body). Slow, and accepted: it
 // is the independent second implementation the wire format is checked against.
+import { Buffer } from 'node:buffer'
 import { createRequire } from 'node:module'
 import { NetkernelError } from '../errors.js'
 import { checkDepth } from './depth-scan.js'

@@ -1,5 +1,6 @@
 // netkernel's own MessagePack reader (the 'msgpackr' codec's decoder). Strict: one term, no
 // trailing bytes, only the extension types of ext-codes.ts; every failure is a CodecError.
+import { Buffer } from 'node:buffer'
 import { type CodecError, NetkernelError } from '../errors.js'
 import { DecodedPids } from './pid-cache.js'
 import { EXT, MAX_MESSAGE_TERMS, MAX_TERM_DEPTH, decodeError, tooManyTerms, unknownExtension } from './ext-codes.js'

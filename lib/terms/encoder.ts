@@ -6,6 +6,7 @@
 // refs, Maps, errors, bigints), then the MessagePack primitives they are written with (length
 // headers, numbers, strings, binaries, extension framing), all methods of the one encoder
 // object: the encoder is the hot path, no per-value indirection.
+import { Buffer } from 'node:buffer'
 import { NetkernelError } from '../errors.js'
 import { appendBytes, type FrameBatch } from './frame-batch.js'
 import { EXT, MAX_TERM_DEPTH, encodeError, extHeaderSize, writeExtHeader } from './ext-codes.js'

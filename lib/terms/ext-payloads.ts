@@ -1,5 +1,6 @@
 // Conversions between the JavaScript values behind extension types and their payload fields,
 // shared by both codecs (layouts in ext-codes.ts).
+import { Buffer } from 'node:buffer'
 import { Pid } from './pid.js'
 import { Ref } from './ref.js'
 import { MAX_ATOM_CHARS, atom, type Atom } from './atom.js'

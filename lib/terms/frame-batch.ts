@@ -1,5 +1,7 @@
 // A growing byte batch that frames are appended to: the connection's outgoing buffer.
 
+import { Buffer } from 'node:buffer'
+
 /**
  * A growing byte batch: frames at [0, len) of buf. `spare`: a large buffer lent by the owner
  * (no longer referenced elsewhere); the encoder grows into it instead of allocating, when a

@@ -26,6 +26,7 @@
 // fit in the chunk, it may take the body's first bytes and read the rest itself (straight to
 // where they belong); it then pushes the bytes after that body, and the decoder goes on at the
 // next length prefix.
+import { Buffer } from 'node:buffer'
 import { CodecError, NetkernelError } from '../errors.js'
 
 export const DEFAULT_MAX_FRAME_SIZE = 64 * 1024 * 1024

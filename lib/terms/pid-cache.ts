@@ -3,6 +3,7 @@
 // with the bytes kept, each is encoded, or parsed, once. Two entries, so the recipient and the
 // sender do not push each other out (one entry missed twice a request); a new Pid takes the
 // place of the entry used less recently. Pids are immutable: a Pid and its bytes stay each other's.
+import { Buffer } from 'node:buffer'
 import type { Pid } from './pid.js'
 
 /** The longest Pid kept, in bytes (a node name of up to ~45 bytes). */

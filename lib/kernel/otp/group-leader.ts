@@ -10,6 +10,7 @@
 // F, A} (io:format sends io_lib:format with its format and arguments: shown as they came,
 // with ~n and ~~ written out when there are no arguments), {put_chars, Chars} (old form),
 // {requests, [Request]}, {setopts, Opts} → ok, getopts → [], anything else → {error, request}.
+import { Buffer } from 'node:buffer'
 import { atom } from '../../terms/atom.js'
 import { Tuple, tuple } from '../../terms/tuple.js'
 import { Pid } from '../../terms/pid.js'

@@ -11,6 +11,7 @@
 // transport), ERR_HANDSHAKE (an empty or oversized frame, too many frames ahead, a TLS record
 // for an answer: handshake-inbox.ts). send() never throws once the channel is gone: the write
 // is dropped and the next receive says why.
+import { Buffer } from 'node:buffer'
 import type { Conn } from '../../transport.js'
 import type { Clock } from '../../clock.js'
 import { systemClock } from '../../clock.js'

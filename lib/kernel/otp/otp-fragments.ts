@@ -13,6 +13,7 @@
 //
 // Inbound: OtpReassembly keeps each open sequence's parts (views, one copy at the end), under
 // bounds derived from maxMessageSize like fragments.ts's Reassembly.
+import { Buffer } from 'node:buffer'
 import type { FragmentFormat } from '../wire.js'
 import { PIECE } from '../fragments.js'
 import { CodecError, NetkernelError } from '../../errors.js'

@@ -26,6 +26,7 @@
 // visible toward OTP (not hidden, its global name server running: docs/global.md); the
 // connection is visible when both ends are published. A peer lacking one of OTP 25's mandatory flags is refused (responder: status
 // not_allowed) or given up on (dialler), naming the flags as OTP's log does.
+import { Buffer } from 'node:buffer'
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto'
 import type { Conn } from '../../transport.js'
 import type { Established, HandshakeDeps } from '../handshake.js'

@@ -17,6 +17,7 @@
 //
 // Names, module and function names and atom exit/DOWN reasons are atoms toward OTP and
 // strings in native frames; message data is never converted.
+import { Buffer } from 'node:buffer'
 import type { Wire, WireConnection, FrameEncoder, FragmentFormat } from '../wire.js'
 import type { FrameBatch } from '../../terms/frame-batch.js'
 import type { Logger } from '../../logger.js'

@@ -10,6 +10,7 @@
 // (flags and entries absent when NumberOfAtomCacheRefs is 0). A new entry stores its atom in the
 // connection's cache slot SegmentIndex*256 + InternalSegmentIndex; an old one reads that slot.
 // ATOM_CACHE_REF n in the terms that follow is the n-th ref of this header.
+import { Buffer } from 'node:buffer'
 import { type Atom, atom } from '../atom.js'
 import { etfDecodeError } from './etf-decoder.js'
 import type { CodecError } from '../../errors.js'

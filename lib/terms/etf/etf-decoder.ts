@@ -32,6 +32,7 @@
 //   NEW_FUN_EXT, EXPORT_EXT             OpaqueTerm (re-encodes byte for byte)
 //   COMPRESSED                          inflated, then decoded
 //   LOCAL_EXT, FUN_EXT                  refused
+import { Buffer } from 'node:buffer'
 import { inflateSync } from 'node:zlib'
 import { CodecError, NetkernelError } from '../../errors.js'
 import { type Atom, atom } from '../atom.js'

@@ -33,6 +33,7 @@
 // that by writeDeep(), a loop over an explicit stack of open containers, which writes the same
 // bytes. A cyclic term (an array, Map or object inside itself) is refused with ERR_ENCODE when
 // the loop meets a container already open; maxSize bounds the rest.
+import { Buffer } from 'node:buffer'
 import { NetkernelError } from '../../errors.js'
 import { ATOM_BRAND, type Atom } from '../atom.js'
 import { TUPLE_BRAND } from '../tuple.js'
