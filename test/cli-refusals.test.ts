@@ -10,6 +10,7 @@ import { full, testEpmd } from './fixtures/cluster.js'
 import { startCli, type CliProcess } from './fixtures/cli-process.js'
 import { testPki } from './fixtures/tls-certs.js'
 import { writeCertFiles } from './fixtures/cert-files.js'
+import { refusalLine } from '../lib/cli/refusal-report.js'
 
 const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 const count = (text: string, re: RegExp): number => text.match(new RegExp(re.source, 'g'))?.length ?? 0
@@ -28,6 +29,23 @@ function shellCmd(t: Teardown, args: string[], env?: NodeJS.ProcessEnv): CliProc
   return startCli(t, ['shell', '--listen-host', '127.0.0.1', '--history', '', ...args], { env })
 }
 
+t.test('refusalLine names the peer once: in the prefix only when the message does not', async t => {
+  const err = (message: string): Error => new Error(message)
+  const line = (peer: string | undefined, direction: 'in' | 'out', message: string, address?: string): string =>
+    refusalLine(peer, { direction, code: 'ERR_X', error: err(message), address })
+  t.equal(line('bar@vm', 'out', 'bar@vm said no'), 'netkernel: connection failed: ERR_X: bar@vm said no')
+  t.equal(line('bar@vm', 'out', 'cannot connect to vm:1'), 'netkernel: connection to bar@vm failed: ERR_X: cannot connect to vm:1')
+  t.equal(line(undefined, 'out', 'no'), 'netkernel: connection to a node failed: ERR_X: no')
+  t.equal(
+    line('foo@vm', 'in', 'foo@vm sent a bad digest', '127.0.0.1'),
+    'netkernel: connection from 127.0.0.1 refused: ERR_X: foo@vm sent a bad digest',
+  )
+  t.equal(line('foo@vm', 'in', 'bad digest', '127.0.0.1'), 'netkernel: connection from foo@vm (127.0.0.1) refused: ERR_X: bad digest')
+  t.equal(line('foo@vm', 'in', 'bad digest'), 'netkernel: connection from foo@vm refused: ERR_X: bad digest')
+  t.equal(line(undefined, 'in', 'not a handshake', '127.0.0.1'), 'netkernel: connection from 127.0.0.1 refused: ERR_X: not a handshake')
+  t.equal(line('foo@vm', 'in', 'foo@vm sent a bad digest'), 'netkernel: connection from a node refused: ERR_X: foo@vm sent a bad digest')
+})
+
 t.test('different cookies: both sides print ERR_AUTH_FAILED and the reason, once', async t => {
   const epmd = await testEpmd(t)
   const ep = ['--epmd-port', String(epmd.port)]
@@ -41,17 +59,19 @@ t.test('different cookies: both sides print ERR_AUTH_FAILED and the reason, once
   sh.child.stdin.end()
   t.equal(await sh.exited(), 0, 'the shell exits 0 at the end of its input')
 
-  const mine = new RegExp(`^netkernel: connection to ${esc(target)} failed: ERR_AUTH_FAILED: .*wrong cookie.*$`, 'm')
+  const mine = new RegExp(`^netkernel: connection failed: ERR_AUTH_FAILED: .*${esc(target)}.*wrong cookie.*$`, 'm')
   t.match(sh.stderr(), mine, 'the shell says the connection to rbar failed, with the code and the reason')
   t.equal(count(sh.stderr(), /ERR_AUTH_FAILED/), 1, 'three refused pings: said once')
+  t.equal(count(sh.stderr(), new RegExp(esc(target))), 1, 'rbar named once')
 
   const theirs = new RegExp(
-    `^netkernel: connection from ${esc(full('rfoo'))} \\(127\\.0\\.0\\.1\\) refused: ERR_AUTH_FAILED: .*wrong cookie.*$`,
+    `^netkernel: connection from 127\\.0\\.0\\.1 refused: ERR_AUTH_FAILED: .*${esc(full('rfoo'))}.*wrong cookie.*$`,
     'm',
   )
   await bar.waitFor('stderr', theirs)
   t.pass('the node says it refused rfoo, with the code and the reason')
   t.equal(count(bar.stderr(), /ERR_AUTH_FAILED/), 1, 'said once')
+  t.equal(count(bar.stderr(), new RegExp(esc(full('rfoo')))), 1, 'rfoo named once')
   t.notMatch(bar.stderr(), /netkernel (debug|info|warn) /, 'no log lines without --verbose')
 })
 
@@ -86,11 +106,12 @@ t.test('a tls node and a tcp node: each side says one speaks TLS and the other d
   t.match(
     tcpShell.stderr(),
     new RegExp(
-      `^netkernel: connection to ${esc(full('tlsbar'))} failed: ERR_CONNECTION_CLOSED: .*answered nothing: does it use the tls transport\\?`,
+      `^netkernel: connection failed: ERR_CONNECTION_CLOSED: ${esc(full('tlsbar'))} \\(127\\.0\\.0\\.1:\\d+\\) closed .*answered nothing: does it use the tls transport\\?`,
       'm',
     ),
     'the tcp shell: the peer closed the connection, does it use the tls transport?',
   )
+  t.equal(count(tcpShell.stderr(), new RegExp(esc(full('tlsbar')))), 1, 'tlsbar named once')
   await tlsNode.waitFor('stderr', /^netkernel: connection from 127\.0\.0\.1 refused: ERR_TLS_HANDSHAKE: .*the client does not speak TLS/m)
   t.pass('the tls node: the client does not speak TLS')
 })

@@ -9,13 +9,14 @@ const REMEMBERED = 1000
 
 type ConnectErrorInfo = { direction: 'in' | 'out'; code: string; error: Error; address?: unknown }
 
-/** The line for one refusal. */
+/** The line for one refusal: the peer named once (the error's message names it, as a rule). */
 export function refusalLine(peer: string | undefined, info: ConnectErrorInfo): string {
   const from = info.address === undefined ? '' : String(info.address)
-  const who =
-    info.direction === 'out'
-      ? `connection to ${peer ?? 'a node'} failed`
-      : `connection from ${peer ?? (from || 'a node')}${peer !== undefined && from !== '' ? ` (${from})` : ''} refused`
+  const named = peer !== undefined && info.error.message.includes(peer)
+  let who: string
+  if (info.direction === 'out') who = named ? 'connection failed' : `connection to ${peer ?? 'a node'} failed`
+  else if (named || peer === undefined) who = `connection from ${from || 'a node'} refused`
+  else who = `connection from ${peer}${from !== '' ? ` (${from})` : ''} refused`
   return `netkernel: ${who}: ${info.code}: ${info.error.message}`
 }
 
