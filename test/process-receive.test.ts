@@ -142,6 +142,79 @@ t.test('a message arriving before the timeout cancels the timer', async t => {
   t.match(await got2.result, { code: 'ERR_RECEIVE_TIMEOUT' })
 })
 
+t.test("Node's timers: a receive's timer is kept for the next one, and holds nothing when unused", async t => {
+  const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+  const timeouts = (): number => process.getActiveResourcesInfo().filter(r => r === 'Timeout').length
+  const rt = newRuntime()
+  const base = timeouts()
+  let waiting = -1
+  const steps: string[] = []
+  const got = run(rt, async proc => {
+    // (1) Answered at once: the timer is kept, unreferenced — it holds the event loop no more.
+    steps.push(String(await proc.receive(undefined, { timeout: 60 })))
+    // (2) A wait without a timeout outlives the kept timer's 60 ms: nothing rejects it.
+    steps.push(String(await proc.receive()))
+    // (3) The kept timer re-armed: it times out 100 ms after this receive began, not earlier.
+    const t0 = Date.now()
+    const before = timeouts()
+    const p = proc.receive(undefined, { timeout: 100 })
+    waiting = timeouts() - before
+    await p.catch((e: Error) => steps.push(`${e.name} after ${Date.now() - t0 >= 95 ? '>= 95' : '< 95'} ms`))
+    // (4) The same timeout again, after it fired: a fresh timer, a message before it.
+    const q = proc.receive(undefined, { timeout: 100 })
+    steps.push(String(await q))
+    // (5) Re-armed shortly after being kept: still the full timeout from now.
+    const t1 = Date.now()
+    await sleep(60)
+    await proc
+      .receive(undefined, { timeout: 100 })
+      .catch((e: Error) => steps.push(`${e.name} after ${Date.now() - t1 >= 155 ? '>= 155' : '< 155'} ms`))
+    return steps
+  })
+  rt.send(got.pid, 'first')
+  await sleep(20)
+  t.equal(timeouts(), base, 'after (1): no referenced timer left behind')
+  await sleep(120)
+  rt.send(got.pid, 'second, 140 ms later')
+  await sleep(150)
+  t.equal(waiting, 1, 'a waiting receive with a timeout holds the event loop')
+  rt.send(got.pid, 'fourth')
+  t.strictSame(await got.result, [
+    'first',
+    'second, 140 ms later',
+    'ReceiveTimeoutError after >= 95 ms',
+    'fourth',
+    'ReceiveTimeoutError after >= 155 ms',
+  ])
+  t.equal(timeouts(), base, 'none held after the process ended')
+})
+
+t.test("Node's timers: 1,000 receives with the same timeout, each answered at once, make one timer", async t => {
+  const real = globalThis.setTimeout
+  let made = 0
+  globalThis.setTimeout = ((fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    if (fn.name === 'onReceiveTimeout') made++
+    return real(fn, ms, ...args)
+  }) as typeof setTimeout
+  t.teardown(() => {
+    globalThis.setTimeout = real
+  })
+  const rt = newRuntime()
+  const got = run(rt, async proc => {
+    let n = 0
+    for (let i = 0; i < 1000; i++) n += (await proc.receive(undefined, { timeout: 5000 })) as number
+    const other = (await proc.receive(undefined, { timeout: 4000 })) as number // another duration: a timer of its own
+    return n + other
+  })
+  // One at a time, each to a waiting receive (one found in the mailbox needs no timer).
+  for (let i = 0; i < 1001; i++) {
+    await tick()
+    rt.send(got.pid, 1)
+  }
+  t.equal(await got.result, 1001)
+  t.equal(made, 2)
+})
+
 t.test('an AbortSignal rejects the receive with signal.reason', async t => {
   const rt = newRuntime()
   const ac = new AbortController()

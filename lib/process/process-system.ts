@@ -31,6 +31,11 @@ export class ProcessSystem {
   remote: Remote | undefined
   readonly logger: Logger
   readonly timers: Timers
+  /**
+   * The timers are Node's own (none were injected): a receive's timer is then kept between
+   * receives and re-armed with refresh() (process.ts), not made and cleared each time.
+   */
+  readonly nodeTimers: boolean
   /** Live local processes by pid id. A process leaves it when it exits. */
   readonly table = new Map<number, Process>()
   /** Processes with a link or monitor across nodes: what nodeDown() has to look at. */
@@ -60,6 +65,7 @@ export class ProcessSystem {
     this.creation = opts.creation
     this.remote = opts.remote
     this.timers = opts.timers ?? defaultTimers
+    this.nodeTimers = opts.timers === undefined
     this.logger = childLogger(opts.logger ?? silentLogger, { component: 'process' })
     this.nodePid = new Pid(this.node, 0, 0, this.creation)
   }

@@ -28,6 +28,8 @@ const MAX_TIMEOUT = 0x7fffffff
 
 function onReceiveTimeout(p: Process, ms: number): void {
   p.timer = undefined
+  if (!p.timerArmed) return // kept after its receive ended (see Process.armTimer), unused since
+  p.timerArmed = false
   p.failWait(new ReceiveTimeoutError(ms, `process ${p.self.toString()}`))
 }
 
@@ -54,6 +56,10 @@ export class Process implements Proc {
   /** The function to run; cleared when it starts. */
   fn: ProcessFn | undefined
   timer: unknown = undefined
+  /** The duration `timer` was made for, ms. */
+  timerMs = 0
+  /** `timer` is the waiting receive's (else it is kept, unreferenced, for the next one). */
+  timerArmed = false
   /** Calls it gave up on (timeout, abort), by ref key: their late replies are dropped (gen-call.ts). */
   abandoned: Set<string> | undefined = undefined
 
@@ -138,9 +144,7 @@ export class Process implements Proc {
     })
     this.pending = promise
     this.match = match
-    if (timeout !== undefined && timeout !== Infinity) {
-      this.timer = this.system.timers.setTimeout(onReceiveTimeout, timeout, this, timeout)
-    }
+    if (timeout !== undefined && timeout !== Infinity) this.armTimer(timeout)
     if (signal !== undefined) {
       const s = signal
       const listener = (): void => this.failWait(s.reason)
@@ -158,11 +162,39 @@ export class Process implements Proc {
     reject(err)
   }
 
-  private endWait(): void {
-    if (this.timer !== undefined) {
-      this.system.timers.clearTimeout(this.timer)
-      this.timer = undefined
+  /**
+   * Start the receive's timeout. With Node's timers, the timer of the last receive with the
+   * same timeout is kept and re-armed (refresh(), ref()): a receive with a timeout then
+   * allocates nothing, where a new timer made — and its emptied timer list dropped, and made
+   * again — on every receive cost ~400 bytes and two lists' worth of work a message.
+   */
+  private armTimer(ms: number): void {
+    const t = this.timer
+    if (t !== undefined && this.timerMs === ms && this.system.nodeTimers) {
+      ;(t as NodeJS.Timeout).refresh().ref()
+    } else {
+      if (t !== undefined) this.system.timers.clearTimeout(t)
+      this.timer = this.system.timers.setTimeout(onReceiveTimeout, ms, this, ms)
+      this.timerMs = ms
     }
+    this.timerArmed = true
+  }
+
+  /** The receive's timer is not needed now: kept unreferenced for the next receive (Node's timers), else cleared. */
+  private disarmTimer(): void {
+    const t = this.timer
+    if (t === undefined) return
+    this.timerArmed = false
+    if (this.system.nodeTimers && !this.dead) {
+      ;(t as NodeJS.Timeout).unref() // (it fires once more, later, and finds itself unused)
+      return
+    }
+    this.system.timers.clearTimeout(t)
+    this.timer = undefined
+  }
+
+  private endWait(): void {
+    this.disarmTimer()
     if (this.abort !== undefined) {
       this.abort.signal.removeEventListener('abort', this.abort.listener)
       this.abort = undefined
@@ -189,6 +221,7 @@ export class Process implements Proc {
       this.pending.catch(noop)
       this.failWait(this.exitMarker())
     }
+    this.disarmTimer() // (a kept one: cleared, it would hold the process until it fires)
   }
 
   exitMarker(): ProcessExit {
