@@ -217,7 +217,7 @@ t.test('the same pid bytes decode to the same Pid; any other pid to its own', as
     t.ok(got[1].equals(other), `then ${other.toString()}/${other.creation}: that pid`)
     t.ok(!got[1].equals(p))
   }
-  const long = new Pid(`${'n'.repeat(80)}@vm`, 1, 0, 1)
+  const long = new Pid(`${'n'.repeat(200)}@vm`, 1, 0, 1)
   t.ok((c.decode(c.encode(long)) as Pid).equals(long), 'a pid too long to keep decodes')
   t.ok((c.decode(c.encode(long)) as Pid).equals(long), 'and again')
   t.ok((c.decode(c.encode(p)) as Pid).equals(p))
@@ -261,7 +261,8 @@ t.test('pid caches: any sequence of pids encodes and decodes as without them', a
     new Pid('bar@vm', 43, 3, 7),
     new Pid('bar@vm', 42, 3, 8),
     new Pid('baz@vm', 42, 3, 7),
-    new Pid(`${'n'.repeat(80)}@vm`, 1, 0, 1),
+    new Pid(`${'n'.repeat(200)}@vm`, 1, 0, 1),
+    new Pid(`${'m'.repeat(60)}@ip-10-0-0-1.eu-west-1.compute.internal`, 1, 0, 1),
     new Pid('a@b', 0, 0, 0),
   ]
   // Equal pids as other objects too: the encoder keeps by identity, the decoder by bytes.

@@ -225,7 +225,7 @@ t.test('the encoder keeps two pids: any sequence of pids encodes as without it',
     new Pid('bar@vm', 42, 3, 7),
     new Pid('bar@vm', 43, 3, 7),
     new Pid('baz@vm', 42, 3, 8),
-    new Pid(`${'n'.repeat(80)}@vm`, 1, 0, 1),
+    new Pid(`${'n'.repeat(200)}@vm`, 1, 0, 1),
   ]
   fc.assert(
     fc.property(fc.array(fc.tuple(fc.nat(pool.length - 1), fc.nat(pool.length - 1)), { maxLength: 40 }), steps => {

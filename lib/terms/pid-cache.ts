@@ -6,8 +6,8 @@
 import { Buffer } from 'node:buffer'
 import type { Pid } from './pid.js'
 
-/** The longest Pid kept, in bytes (a node name of up to ~45 bytes). */
-export const PID_CACHE_BYTES = 64
+/** The longest Pid kept, in bytes: a node name of up to ~110 bytes (a long FQDN's; atoms may be 255 characters). */
+export const PID_CACHE_BYTES = 128
 
 class PidCache {
   protected readonly pids: [Pid | undefined, Pid | undefined] = [undefined, undefined]
