@@ -5,27 +5,12 @@
 // test command does not run the whole lint), and proves the rule fires.
 import t from 'tap'
 import { readFileSync, readdirSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { join, relative } from 'node:path'
-import { ESLint, Linter } from 'eslint'
-import tseslint from 'typescript-eslint'
-
-const root = fileURLToPath(new URL('..', import.meta.url))
-const eslint = new ESLint({ cwd: root })
-const linter = new Linter({ configType: 'flat', cwd: root })
+import { root, ruleMessages } from './fixtures/eslint-rule.js'
 
 /** The messages the config's no-restricted-globals gives for `code` placed at `file`. */
 async function globals(file: string, code: string): Promise<string[]> {
-  const config = (await eslint.calculateConfigForFile(join(root, file))) as { rules?: Record<string, Linter.RuleEntry> }
-  const entry = config.rules?.['no-restricted-globals']
-  if (entry === undefined) throw new Error(`no-restricted-globals does not apply to ${file}`)
-  const messages = linter.verify(
-    code,
-    [{ files: ['**/*.ts'], languageOptions: { parser: tseslint.parser as Linter.Parser }, rules: { 'no-restricted-globals': entry } }],
-    join(root, file),
-  )
-  for (const m of messages) if (m.fatal) throw new Error(`${file}: ${m.message}`)
-  return messages.map(m => `${file}:${m.line} ${m.message}`)
+  return (await ruleMessages(file, 'no-restricted-globals', code)).map(m => `${file}:${m.line} ${m.message}`)
 }
 
 function tsFiles(dir: string): string[] {

@@ -3,33 +3,11 @@
 // (a renamed directory, a broken pattern). The options are read from the real config for a
 // file at each place; the snippets are then checked without type information, which is fast.
 import t from 'tap'
-import { fileURLToPath } from 'node:url'
-import { join } from 'node:path'
-import { ESLint, Linter } from 'eslint'
-import tseslint from 'typescript-eslint'
-
-const root = fileURLToPath(new URL('..', import.meta.url))
-const eslint = new ESLint({ cwd: root })
-const linter = new Linter({ configType: 'flat', cwd: root })
+import { ruleMessages } from './fixtures/eslint-rule.js'
 
 /** The messages no-restricted-imports reports for `code` placed at `file` (relative to the root). */
 async function restricted(file: string, code: string): Promise<string[]> {
-  const config = (await eslint.calculateConfigForFile(join(root, file))) as { rules?: Record<string, Linter.RuleEntry> }
-  const entry = config.rules?.['no-restricted-imports']
-  if (entry === undefined) throw new Error(`no layering rule applies to ${file}`)
-  const messages = linter.verify(
-    code,
-    [
-      {
-        files: ['**/*.ts'],
-        languageOptions: { parser: tseslint.parser as Linter.Parser },
-        rules: { 'no-restricted-imports': entry },
-      },
-    ],
-    join(root, file),
-  )
-  for (const m of messages) if (m.fatal) throw new Error(`${file}: ${m.message}`)
-  return messages.map(m => m.message)
+  return (await ruleMessages(file, 'no-restricted-imports', code)).map(m => m.message)
 }
 
 interface Case {
