@@ -219,11 +219,11 @@ export class Connection {
     return this.outbox.write(frame, key)
   }
 
-  /** Encode and queue a value as one frame; false when over the high-water mark. */
-  send(value: unknown, key?: OrderKey): boolean {
+  /** Encode and queue a value as one frame; false when over the high-water mark. `urgent`: a message (Outbox.send). */
+  send(value: unknown, key?: OrderKey, urgent = false): boolean {
     if (this.down) return false
     this.messagesOut++
-    return this.outbox.send(value, key)
+    return this.outbox.send(value, key, urgent)
   }
 
   flush(): void {

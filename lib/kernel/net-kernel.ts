@@ -187,11 +187,14 @@ export class NetKernel {
     return p.bytes <= this.highWater
   }
 
-  /** Encode and queue a term for `node` (straight into the connection's batch when up). */
-  send(node: string, value: unknown, key?: OrderKey): boolean {
+  /**
+   * Encode and queue a term for `node` (straight into the connection's batch when up).
+   * `urgent`: a message to a process, written at once when it can be (Outbox.send).
+   */
+  send(node: string, value: unknown, key?: OrderKey, urgent = false): boolean {
     try {
       const c = this.up.get(node)
-      if (c !== undefined) return c.send(value, key)
+      if (c !== undefined) return c.send(value, key, urgent)
       return this.write(node, this.o.codec.encodeFrame(value), key)
     } catch (err) {
       // Over maxMessageSize: nothing was queued; say where the message was going.

@@ -44,12 +44,15 @@ export class KernelRemote implements Remote {
   // connections, a process's signals leave in the order it sent them; other processes' small
   // messages still pass its large ones.
 
+  // A message is urgent (net-kernel.ts send): its sender may be about to wait for the reply.
+  // The other signals wait for the end of the turn or for a message after them.
+
   send(from: Pid | undefined, to: Pid, msg: unknown): boolean {
-    return this.k.send(to.node, [SEND, to, msg], orderKey(from))
+    return this.k.send(to.node, [SEND, to, msg], orderKey(from), true)
   }
 
   regSend(from: Pid | undefined, name: string, node: string, msg: unknown): boolean {
-    return this.k.send(node, [REG_SEND, from ?? null, name, msg], orderKey(from))
+    return this.k.send(node, [REG_SEND, from ?? null, name, msg], orderKey(from), true)
   }
 
   link(from: Pid, to: Pid): void {
