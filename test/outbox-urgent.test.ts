@@ -1,8 +1,9 @@
 // A message leaves when it is sent: the outbox writes a batch at once when a message (an
 // urgent frame) is queued, with the frames queued before it, unless it already did since its
-// last flush; everything else waits for the end of the turn and leaves in one write. Checked
-// on the outbox with a stream that records its writes, and through two nodes: a remote send
-// has reached the socket before the sending process's next statement, a link has not.
+// last flush or the stream still holds unwritten bytes; everything else waits for the end of
+// the turn and leaves in one write. Checked on the outbox with a stream that records its
+// writes, and through two nodes: a remote send has reached the socket before the sending
+// process's next statement, a link has not.
 import t from 'tap'
 import { Duplex } from 'node:stream'
 import { Buffer } from 'node:buffer'
