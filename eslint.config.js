@@ -168,13 +168,19 @@ export default defineConfig(
   },
   ...layering,
   {
-    // Node 20's global Buffer is a getter on globalThis, called at every use: ~15 ns a decoded
-    // binary (bench/README.md, "What an idle round trip allocates"). The shipped code imports it.
+    // Node 20's globals Buffer, process and performance are getters on globalThis, called at
+    // every use: ~15 ns a decoded binary for Buffer (bench/README.md, "What an idle round trip
+    // allocates"), a call per flush for process.nextTick. The shipped code imports them.
     files: ['lib/**/*.ts', 'transports/**/*.ts', 'auth/**/*.ts'],
     rules: {
       'no-restricted-globals': [
         'error',
         { name: 'Buffer', message: "import { Buffer } from 'node:buffer': the global is a getter, called at every use (Node 20)." },
+        { name: 'process', message: "import process from 'node:process': the global is a getter, called at every use (Node 20)." },
+        {
+          name: 'performance',
+          message: "import { performance } from 'node:perf_hooks': the global is a getter, called at every use (Node 20).",
+        },
       ],
     },
   },

@@ -1,6 +1,7 @@
 // startNode() options (README.md, "Starting a node") and their defaults: DEFAULTS holds every default value, and
 // resolveOptions() turns what the caller gave into fully resolved options, the only values
 // startNode() reads. The README's options table shows the same defaults (a test checks).
+import process from 'node:process'
 import type { DialAddress, Transport } from './transport.js'
 import type { Authenticator } from './authenticator.js'
 import type { Discovery } from './discovery.js'

@@ -3,6 +3,7 @@
 // still write), destroy(err) drops the channel at once and reports err, and 'close' when
 // the channel is gone — also when its whole SSH connection drops.
 // (ssh2's own Channel overrides destroy() without an error and emits no 'close' of its own.)
+import process from 'node:process'
 import { Duplex } from 'node:stream'
 import type { ClientChannel } from 'ssh2'
 

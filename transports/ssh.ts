@@ -9,6 +9,7 @@
 // (opened on first use, shared by every node behind it): the port mapper and the node's port
 // are each a direct-tcpip channel to `target`. Other hosts use `direct` (default tcp()).
 // With `reverse`, listen() asks a reachable sshd to listen for this node instead.
+import process from 'node:process'
 import { userInfo } from 'node:os'
 import type { Duplex } from 'node:stream'
 import type { Conn, DialAddress, Listener, ListenOptions, Transport } from '../lib/transport.js'

@@ -23,6 +23,7 @@
 // insecureSkipVerify: true turns every certificate check off (both directions); the peer's
 // certificate is then not exposed (peerCertificate stays undefined unless it verified).
 // Anyone who can reach the port can then connect: for experiments only.
+import process from 'node:process'
 import net from 'node:net'
 import * as nodeTls from 'node:tls'
 import type { TLSSocket } from 'node:tls'

@@ -3,6 +3,7 @@
 // repository's bench/ folder and its dev dependencies (tsx, and tsup to compile the peers), and erl for the OTP columns.
 // Its options are checked here (benchArgsProblem, which bench/main.ts uses too), so that a
 // mistyped one is a usage error before anything starts.
+import process from 'node:process'
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'

@@ -1,6 +1,7 @@
 // `netkernel certs`: make a cluster CA and node certificates (PEM files) for the tls
 // transport and the tls-cert authenticator. Private keys are written with mode 0600, and an
 // existing file is never overwritten unless --force is given.
+import process from 'node:process'
 import { parseArgs } from 'node:util'
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { createPrivateKey, X509Certificate } from 'node:crypto'

@@ -1,6 +1,7 @@
 // The command line's logger: the library's pino-style calls turned into one readable line
 // each, `netkernel warn foo@vm: connection setup to bar@vm failed (code=ERR_AUTH_FAILED, ...)`,
 // written to stderr. Its level comes from --verbose (debug) or NETKERNEL_LOG; silent otherwise.
+import process from 'node:process'
 import type { Logger } from '../logger.js'
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const

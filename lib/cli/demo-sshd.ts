@@ -7,6 +7,7 @@
 //
 // startDemoSshd() resolves with the running sshd, or with { skipped: reason } when it cannot
 // run here (not installed, no ssh-keygen, no user account, sshd refused to start).
+import process from 'node:process'
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'

@@ -3,6 +3,7 @@
 // an Erlang shell transcript. It runs them over plain TCP (cookie), again over TLS with client
 // certificates naming the nodes, and over SSH through a private sshd when one can run here.
 // Everything it starts, it stops: children, port mappers, sshd, temp dirs.
+import process from 'node:process'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'

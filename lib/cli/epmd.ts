@@ -1,6 +1,7 @@
 // `netkernel epmd`: run the port mapper in the foreground, or query a running one, with the
 // flags of Erlang's epmd (-names, -kill, -stop NAME, -port N, -address A).
 
+import process from 'node:process'
 import { parseArgs } from 'node:util'
 import type { Writable } from 'node:stream'
 import { NetkernelError } from '../errors.js'

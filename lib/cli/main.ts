@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // `netkernel <command>`: shell, epmd, node, top, certs, demo, bench; --version.
+import process from 'node:process'
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'

@@ -1,6 +1,7 @@
 // `netkernel node`: a headless node hosting the seed's modules (and --module's), until
 // SIGINT/SIGTERM or until its standard input closes (when started with --stdin-lifeline by a
 // parent). Refused connections are said on stderr; --verbose adds the library's log.
+import process from 'node:process'
 import { parseArgs } from 'node:util'
 import { TRANSPORT_HELP, transportArgs } from './transport-options.js'
 import { UsageError, parseArgsMessage, usageError } from './usage.js'

@@ -5,6 +5,7 @@
 //   export default { s: { ... }, frequency: { ... } }                          → 's', 'frequency'
 //   export default { send_node: ..., s: ... }   (functions)       → one module named after the file
 //   --module counter=./c.mjs                                       → its one module, named counter
+import process from 'node:process'
 import { basename, extname, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { ModuleDef } from '../process/runtime.js'

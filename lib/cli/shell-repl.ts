@@ -3,6 +3,7 @@
 // printed (so `spawn('bar@vm', 's', 'send_node', [S])` prints the pid), errors printed as
 // erl does (`** exception error: ...`), lines evaluated one after another, Ctrl+C to stop a
 // wait, `.help` listing the shell functions, and a history file.
+import process from 'node:process'
 import repl, { type REPLServer } from 'node:repl'
 import type { EventEmitter } from 'node:events'
 import type { Key } from 'node:readline'

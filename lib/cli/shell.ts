@@ -1,5 +1,6 @@
 // `netkernel shell`: erl's shell in JavaScript — a node plus a REPL in which the seed's
 // transcripts work as written: S = self(), spawn('bar@vm', 's', 'send_node', [S]), flush().
+import process from 'node:process'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'

@@ -1,6 +1,7 @@
 // How a command-line node stops on a signal: the first SIGTERM/SIGINT/SIGHUP asks for a
 // graceful stop (peers see nodedown, the port mapper entry goes); a second one, or a graceful
 // stop that takes longer than graceMs, exits at once with 128 + the signal's number.
+import process from 'node:process'
 import { constants } from 'node:os'
 
 export interface StopSignals {

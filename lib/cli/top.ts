@@ -2,6 +2,7 @@
 // byte rates, queues, processes, registered names and refusals — as Erlang's observer. It
 // starts a hidden node of its own (it shows in nobody's nodes()), connects to NODE and asks
 // it for its stats every interval (node.stats(NODE): a control frame the kernel answers).
+import process from 'node:process'
 import { parseArgs } from 'node:util'
 import { startNode, type Node } from '../node.js'
 import type { NodeStats } from '../kernel/stats.js'

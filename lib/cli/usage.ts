@@ -7,6 +7,7 @@
 //
 // A runtime failure (a node that cannot be reached, a port in use, files that exist
 // already) exits with status 1.
+import process from 'node:process'
 import type { Writable } from 'node:stream'
 
 /** The exit status of a usage error. */

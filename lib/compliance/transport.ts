@@ -1,5 +1,6 @@
 // The Transport compliance suite: what every transport (tcp, tls, ssh, a user's own) must do,
 // over real sockets on the fixture's host, on free ports (port 0). See index.ts for running it.
+import process from 'node:process'
 import { Buffer } from 'node:buffer'
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'

@@ -5,6 +5,7 @@
 // netkernel is bundled, this module's code sits in a chunk; daemonMainFile names that chunk
 // and the guard at the bottom runs there.
 
+import process from 'node:process'
 import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'

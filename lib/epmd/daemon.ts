@@ -4,6 +4,7 @@
 // connection only; the daemon keeps serving the others. This file owns the listeners and
 // the connections; how each request is answered is in daemon-requests.ts.
 
+import process from 'node:process'
 import net from 'node:net'
 import { NetkernelError, TransportError, abortError } from '../errors.js'
 import { childLogger, silentLogger, type Logger } from '../logger.js'

@@ -5,6 +5,7 @@
 // racing end with one daemon: the loser's listen fails with EADDRINUSE, it exits, and its
 // caller re-checks.
 
+import process from 'node:process'
 import { spawn } from 'node:child_process'
 import { EpmdError, abortError } from '../errors.js'
 import { childLogger, silentLogger, type Logger } from '../logger.js'

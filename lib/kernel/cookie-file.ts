@@ -1,5 +1,6 @@
 // The cookie file, as Erlang/OTP keeps it: ~/.erlang.cookie, owner-only, created on first use
 // with a random cookie. Two nodes starting at once must end up with the same cookie.
+import process from 'node:process'
 import { randomBytes, randomInt } from 'node:crypto'
 import { closeSync, fchmodSync, fstatSync, linkSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'

@@ -22,6 +22,8 @@
 // - The fragment frames are native (fragments.ts) unless the connection's wire (wire.ts) gives
 //   its own FragmentFormat (OTP's DIST_FRAG_HEADER / DIST_FRAG_CONT), or null: then a large
 //   frame is written whole, as any other.
+import process from 'node:process'
+import { performance } from 'node:perf_hooks'
 import { Buffer } from 'node:buffer'
 import type { Duplex } from 'node:stream'
 import { Socket } from 'node:net'

@@ -23,6 +23,7 @@
 // stays off (the heap works as before).
 //
 // The heap is the process's, so the interval is too: the shortest any running node asked for.
+import process from 'node:process'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { NetkernelError } from '../errors.js'
