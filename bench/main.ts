@@ -27,6 +27,7 @@ import { createCodec } from '../lib/terms/codec.js'
 import { FrameDecoder } from '../lib/terms/frame-decoder.js'
 import { Pid } from '../lib/terms/pid.js'
 import { type Child, children, startChild, median, fmtRate, table, pinSides } from './util.js'
+import { cpuNsOf } from './process-cpu.js'
 import { compiled } from './compiled.js'
 import { hasErlang, setupOtp, otpTlsConfig, startOtpPair, startOtpSender, type OtpPair, type OtpSetup, type OtpVariant } from './otp.js'
 import { sshdMissing, startSshd } from './sshd.js'
@@ -127,6 +128,13 @@ interface Measure {
   scenario: string
   variant: Variant
   run(): Promise<Sample>
+  /**
+   * The sending and the receiving (or echoing) OS process: their CPU time over the run, per
+   * message or round trip (`per`, else the sample's `n`), becomes the sample's cpuSend, cpuRecv
+   * and cpu (their sum), ns.
+   */
+  sides?: [Child, Child]
+  per?: number
 }
 
 const tput = (r: TputResult, expected: number): Sample => {
@@ -135,8 +143,6 @@ const tput = (r: TputResult, expected: number): Sample => {
   return {
     rate: (r.count - 1) / (r.recvNs / 1e9),
     e2e: r.count / (r.totalNs / 1e9),
-    cpuSend: r.sendCpuNs / r.count,
-    cpuRecv: r.recvCpuNs / r.count,
   }
 }
 const lat = (r: LatResult): Sample => ({
@@ -147,6 +153,21 @@ const lat = (r: LatResult): Sample => ({
   n: r.n,
   ...(r.streamBps === undefined ? {} : { streamBps: r.streamBps }),
 })
+
+/** m.run(), with the CPU time its two OS processes spent meanwhile (Measure.sides). */
+async function runMeasure(m: Measure): Promise<Sample> {
+  const before = m.sides?.map(c => cpuNsOf(c.proc.pid))
+  const sample = await m.run()
+  const after = m.sides?.map(c => cpuNsOf(c.proc.pid))
+  const per = m.per ?? sample.n
+  if (before === undefined || after === undefined || per === undefined) return sample
+  const [s0, r0] = before
+  const [s1, r1] = after
+  if (s0 === undefined || r0 === undefined || s1 === undefined || r1 === undefined) return sample
+  const cpuSend = (s1 - s0) / per
+  const cpuRecv = (r1 - r0) / per
+  return { ...sample, cpuSend, cpuRecv, cpu: cpuSend + cpuRecv }
+}
 
 /** The bench's busy-wait window (startNode's busyWait 'medium': OTP's default +sbwt is medium). */
 const BUSY_WAIT_US = BUSY_WAIT_PRESETS.medium
@@ -416,6 +437,10 @@ function measures(s: Setup): Measure[] {
   const otpAll = [...s.otp].map(([v, pair]) => [pair, v === 'default' ? 'otp' : (`otp-${v}` as Variant)] as const)
   const otp = otpAll.filter(([, v]) => v !== 'otp-nobw')
   const pid = new Pid(s.recvNodes.tcp ?? 'bench@localhost', 4711, 0, 1700000000)
+  const nkSides: [Child, Child] = [s.sender, s.receiver]
+  // netkernel→OTP: the sender's erl node talks to the default pair's receiving VM.
+  const otpReceiver = s.otp.get('default')?.receiver
+  const nkOtpSides: [Child, Child] | undefined = otpReceiver === undefined ? undefined : [s.sender, otpReceiver]
   if (want('tput')) {
     for (const size of SIZES) {
       const n = COUNT[size]!
@@ -424,12 +449,16 @@ function measures(s: Setup): Measure[] {
         scenario: sc,
         variant: 'raw',
         run: async () => tput(await s.sender.ask(`raw ${JSON.stringify({ n, size, port: s.rawPort })}`), n),
+        sides: nkSides,
+        per: n,
       })
       // The ceiling for messages handed out whole: the raw pipe whose reader copies each body once.
       out.push({
         scenario: sc,
         variant: 'raw-copy',
         run: async () => tput(await s.sender.ask(`raw ${JSON.stringify({ n, size, port: s.rawPort, copy: true })}`), n),
+        sides: nkSides,
+        per: n,
       })
       out.push({ scenario: sc, variant: 'codec', run: async () => codecLoop(n, size, pid) })
       for (const [t, v] of nk)
@@ -437,16 +466,33 @@ function measures(s: Setup): Measure[] {
           scenario: sc,
           variant: v,
           run: async () => tput(await s.sender.ask(`tput ${JSON.stringify({ t, n, size, procs: 1 })}`), n),
+          sides: nkSides,
+          per: n,
         })
       for (const [pair, v] of otp)
-        out.push({ scenario: sc, variant: v, run: async () => tput(await pair.sender.ask(`tput ${n} ${size} 1`), n) })
+        out.push({
+          scenario: sc,
+          variant: v,
+          run: async () => tput(await pair.sender.ask(`tput ${n} ${size} 1`), n),
+          sides: [pair.sender, pair.receiver],
+          per: n,
+        })
       if (s.nkToOtp)
         out.push({
           scenario: sc,
           variant: 'nk-otp',
           run: async () => tput(await s.sender.ask(`tput ${JSON.stringify({ t: 'erl', n, size, procs: 1 })}`), n),
+          sides: nkOtpSides,
+          per: n,
         })
-      if (otpNk) out.push({ scenario: sc, variant: 'otp-nk', run: async () => tput(await otpNk.ask(`tput ${n} ${size} 1`), n) })
+      if (otpNk)
+        out.push({
+          scenario: sc,
+          variant: 'otp-nk',
+          run: async () => tput(await otpNk.ask(`tput ${n} ${size} 1`), n),
+          sides: [otpNk, s.receiver],
+          per: n,
+        })
     }
   }
   if (want('m2o')) {
@@ -456,16 +502,33 @@ function measures(s: Setup): Measure[] {
         scenario: sc,
         variant: v,
         run: async () => tput(await s.sender.ask(`tput ${JSON.stringify({ t, n: M2O, size: 100, procs: M2O_PROCS })}`), M2O),
+        sides: nkSides,
+        per: M2O,
       })
     for (const [pair, v] of otp)
-      out.push({ scenario: sc, variant: v, run: async () => tput(await pair.sender.ask(`tput ${M2O} 100 ${M2O_PROCS}`), M2O) })
+      out.push({
+        scenario: sc,
+        variant: v,
+        run: async () => tput(await pair.sender.ask(`tput ${M2O} 100 ${M2O_PROCS}`), M2O),
+        sides: [pair.sender, pair.receiver],
+        per: M2O,
+      })
     if (s.nkToOtp)
       out.push({
         scenario: sc,
         variant: 'nk-otp',
         run: async () => tput(await s.sender.ask(`tput ${JSON.stringify({ t: 'erl', n: M2O, size: 100, procs: M2O_PROCS })}`), M2O),
+        sides: nkOtpSides,
+        per: M2O,
       })
-    if (otpNk) out.push({ scenario: sc, variant: 'otp-nk', run: async () => tput(await otpNk.ask(`tput ${M2O} 100 ${M2O_PROCS}`), M2O) })
+    if (otpNk)
+      out.push({
+        scenario: sc,
+        variant: 'otp-nk',
+        run: async () => tput(await otpNk.ask(`tput ${M2O} 100 ${M2O_PROCS}`), M2O),
+        sides: [otpNk, s.receiver],
+        per: M2O,
+      })
   }
   if (want('local')) {
     out.push({
@@ -482,12 +545,24 @@ function measures(s: Setup): Measure[] {
   const roundTrips = (sc: 'ping' | 'call'): void => {
     const nkTrips = (t: TransportName) => (): Promise<LatResult> =>
       s.sender.ask(`${sc} ${JSON.stringify({ t, k: PINGS, size: PING_SIZE })}`, 'LAT')
-    for (const [t, v] of nk) out.push({ scenario: sc, variant: v, run: async () => lat(await nkTrips(t)()) })
-    if (nk.some(([t]) => t === 'tcp')) out.push({ scenario: sc, variant: 'nk-tcp-bw', run: () => busyWaiting(s, nkTrips('tcp')) })
+    for (const [t, v] of nk) out.push({ scenario: sc, variant: v, run: async () => lat(await nkTrips(t)()), sides: nkSides })
+    if (nk.some(([t]) => t === 'tcp'))
+      out.push({ scenario: sc, variant: 'nk-tcp-bw', run: () => busyWaiting(s, nkTrips('tcp')), sides: nkSides })
     for (const [pair, v] of otpAll)
-      out.push({ scenario: sc, variant: v, run: async () => lat(await pair.sender.ask(`${sc} ${PINGS} ${PING_SIZE}`, 'LAT')) })
-    if (s.nkToOtp) out.push({ scenario: sc, variant: 'nk-otp', run: async () => lat(await nkTrips('erl')()) })
-    if (otpNk) out.push({ scenario: sc, variant: 'otp-nk', run: async () => lat(await otpNk.ask(`${sc} ${PINGS} ${PING_SIZE}`, 'LAT')) })
+      out.push({
+        scenario: sc,
+        variant: v,
+        run: async () => lat(await pair.sender.ask(`${sc} ${PINGS} ${PING_SIZE}`, 'LAT')),
+        sides: [pair.sender, pair.receiver],
+      })
+    if (s.nkToOtp) out.push({ scenario: sc, variant: 'nk-otp', run: async () => lat(await nkTrips('erl')()), sides: nkOtpSides })
+    if (otpNk)
+      out.push({
+        scenario: sc,
+        variant: 'otp-nk',
+        run: async () => lat(await otpNk.ask(`${sc} ${PINGS} ${PING_SIZE}`, 'LAT')),
+        sides: [otpNk, s.receiver],
+      })
   }
   if (want('ping')) {
     roundTrips('ping')
@@ -495,11 +570,13 @@ function measures(s: Setup): Measure[] {
       scenario: 'ping',
       variant: 'raw',
       run: async () => lat(await s.sender.ask(`rawping ${JSON.stringify({ k: PINGS, size: PING_SIZE, port: s.rawEchoPort })}`, 'LAT')),
+      sides: nkSides,
     })
     out.push({
       scenario: 'ping',
       variant: 'raw-bw',
       run: () => busyWaiting(s, () => s.sender.ask(`rawping ${JSON.stringify({ k: PINGS, size: PING_SIZE, port: s.rawEchoPort })}`, 'LAT')),
+      sides: nkSides,
     })
   }
   if (want('call')) roundTrips('call')
@@ -555,6 +632,10 @@ interface Summary {
 }
 
 const LAT_METRICS = ['p50', 'p99', 'p999']
+/** The latency table's figures: the percentiles, and the CPU time of both OS processes per round trip. */
+const LAT_ROWS = [...LAT_METRICS, 'cpu']
+
+const mapDefined = <T, U>(x: T | undefined, f: (x: T) => U): U | undefined => (x === undefined ? undefined : f(x))
 
 /** A round's `call/ping|${variant}` samples: each latency figure of its call ÷ that of its ping. */
 function callOverPing(round: Map<string, Sample>): Map<string, Sample> {
@@ -615,7 +696,7 @@ function summarize(rounds: Rounds): Summary {
   }
   const scenarios = new Set([...keys, ...derived].map(k => k.split('|')[0]!))
   for (const sc of scenarios) {
-    for (const metric of ['rate', ...LAT_METRICS]) {
+    for (const metric of ['rate', ...LAT_ROWS]) {
       for (const [a, b] of pairs) {
         const x = spread(
           withDerived.map(r => (r.get(`${sc}|${a}`)?.[metric] ?? NaN) / (r.get(`${sc}|${b}`)?.[metric] ?? NaN)).filter(Number.isFinite),
@@ -712,13 +793,25 @@ function render(s: Summary, scenarios: string[]): string {
       }),
       ...ratioCols.map(([, p]) => ratio(sc, 'rate', p)),
     ])
+    // The CPU time of both OS processes per message (Measure.sides), where measured.
+    const cpu = cols.map(c => fig(sc, c, 'cpu'))
+    if (cpu.some(x => x !== undefined)) {
+      rows.push([
+        `${SCENARIO_LABEL(sc)} CPU`,
+        'µs/msg',
+        ...cpu.map(x => (x === undefined ? '' : x >= 100_000 ? String(Math.round(x / 1000)) : (x / 1000).toFixed(2))),
+        ...ratioCols.map(([, p]) => ratio(sc, 'cpu', p)),
+      ])
+    }
   }
   return table(rows)
 }
 
 /**
- * Round-trip latencies (ping-pong idle, gen_server calls, ping-pong during a 1 MB stream), µs;
- * then each variant's call ÷ its own ping (×), whose ratio columns compare those; ratios below 1 are better.
+ * Round-trip latencies (ping-pong idle, gen_server calls, ping-pong during a 1 MB stream), µs,
+ * and the CPU time (user + system) the sending and the echoing OS process spent per round trip
+ * of a ping or call, together; then each variant's call ÷ its own ping (×), whose ratio columns
+ * compare those; ratios below 1 are better.
  */
 function renderLatency(s: Summary): string | undefined {
   const cols = LATENCY_VARIANTS.filter(v => ['ping', 'call', 'hol'].some(sc => s.figures[`${sc}|${v}`] !== undefined))
@@ -740,12 +833,19 @@ function renderLatency(s: Summary): string | undefined {
     hol: 'ping during 1 MB stream',
   }
   for (const sc of ['ping', 'call', 'call/ping', 'hol']) {
-    for (const m of LAT_METRICS) {
-      const figs = cols.map(c => (sc === 'call/ping' ? s.ratios[`${sc}|${m}|${c}`]?.median : s.figures[`${sc}|${c}`]?.[m]))
+    for (const m of LAT_ROWS) {
+      // (cpu is in ns per round trip; shown in µs)
+      const figs = cols.map(c =>
+        sc === 'call/ping'
+          ? s.ratios[`${sc}|${m}|${c}`]?.median
+          : m === 'cpu'
+            ? mapDefined(s.figures[`${sc}|${c}`]?.cpu, ns => ns / 1000)
+            : s.figures[`${sc}|${c}`]?.[m],
+      )
       if (figs.every(x => x === undefined)) continue
       rows.push([
-        `${label[sc]} ${m}`,
-        sc === 'call/ping' ? '×' : 'µs',
+        m === 'cpu' ? `${label[sc]} CPU` : `${label[sc]} ${m}`,
+        sc === 'call/ping' ? '×' : m === 'cpu' ? 'µs/trip' : 'µs',
         ...figs.map(x => (x === undefined ? '' : sc === 'call/ping' ? x.toFixed(2) : x >= 100 ? String(Math.round(x)) : x.toFixed(1))),
         ...ratioCols.map(([, p]) => s.ratios[`${sc}|${m}|${p}`]?.median.toFixed(2) ?? ''),
       ])
@@ -792,7 +892,7 @@ async function main(): Promise<void> {
       for (const m of order) {
         let sample: Sample
         try {
-          sample = await m.run()
+          sample = await runMeasure(m)
         } catch (err) {
           progress(`  ${sc} ${m.variant}: FAILED ${(err as Error).message}`)
           continue
@@ -801,7 +901,7 @@ async function main(): Promise<void> {
         const what =
           sample.rate !== undefined
             ? `${fmtRate(sample.rate)} msgs/s${sc.startsWith('tput-') && Number(sc.slice(5)) >= 1024 ? ` (${Math.round((sample.rate * Number(sc.slice(5))) / 1e6)} MB/s)` : ''}`
-            : `p50 ${sample.p50!.toFixed(1)} µs, p99 ${sample.p99!.toFixed(1)} µs, p999 ${sample.p999!.toFixed(1)} µs (${sample.n} round trips${sample.streamBps === undefined ? '' : `; stream ${Math.round(sample.streamBps / 1e6)} MB/s`})`
+            : `p50 ${sample.p50!.toFixed(1)} µs, p99 ${sample.p99!.toFixed(1)} µs, p999 ${sample.p999!.toFixed(1)} µs (${sample.n} round trips${sample.streamBps === undefined ? '' : `; stream ${Math.round(sample.streamBps / 1e6)} MB/s`}${sample.cpu === undefined ? '' : `; CPU ${(sample.cpu / 1000).toFixed(1)} µs a trip`})`
         progress(
           `  ${round === 0 ? 'warm-up' : `round ${round}`}  ${SCENARIO_LABEL(sc).padEnd(28)} ${VARIANT_LABEL[m.variant].padEnd(14)} ${what}`,
         )

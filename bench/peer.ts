@@ -29,7 +29,7 @@
 // The 'erl' node (transport tcp, startNode's erlang: true, registered with the port mapper of
 // the bench's Erlang nodes) talks to Erlang/OTP: the receiver's erl node serves nkbench.erl's
 // sender (bench/otp.ts) — {hello, From}, {start, From, N, Size} and {From, Bin} to the echo,
-// answered {sink, Sink, Echo} and {done, N, Ns, CpuMs}; gen_server:call({server, Node}, Bin)
+// answered {sink, Sink, Echo} and {done, N, Ns}; gen_server:call({server, Node}, Bin)
 // to the server — and the sender's erl node drives nkbench.erl's receiver the same way
 // (`connect {t:'erl', node, otp: true}`; its server is a gen_server).
 // The process stops when stdin closes (so it never outlives the bench) or on SIGTERM.
@@ -74,9 +74,6 @@ export interface TputResult {
   /** Sender: first send to the receiver's answer. */
   totalNs: number
   ok: boolean
-  /** CPU time (user + system, whole OS process) of each side over its part of the run. */
-  sendCpuNs: number
-  recvCpuNs: number
 }
 
 export interface LatResult {
@@ -93,10 +90,6 @@ export interface LatResult {
 const cfg = JSON.parse(process.argv[2] ?? '{}') as PeerConfig
 const out = (line: string): void => void process.stdout.write(line + '\n')
 const now = (): bigint => process.hrtime.bigint()
-const cpuNs = (c0: NodeJS.CpuUsage): number => {
-  const c = process.cpuUsage(c0)
-  return (c.user + c.system) * 1000
-}
 const turn = (): Promise<void> => new Promise(resolve => setImmediate(resolve))
 /** Messages between two yields to the event loop: ~640 KB of frames per turn. */
 const yieldEvery = (size: number): number => Math.max(1, Math.floor(655_360 / (size + 40)))
@@ -212,12 +205,11 @@ function startReceiver(n: Node): void {
         const [, from, count, size] = m
         let last: unknown = await proc.receive()
         const t0 = now()
-        const c0 = process.cpuUsage()
         for (let i = 1; i < count; i++) last = await proc.receive()
         const ns = Number(now() - t0)
         const ok = Buffer.isBuffer(last) && last.length === size
-        if (!erl) proc.send(from, ['done', count, ns, ok, cpuNs(c0)])
-        else if (ok) proc.send(from, tuple(atom('done'), count, ns, Math.round(cpuNs(c0) / 1e6)))
+        if (!erl) proc.send(from, ['done', count, ns, ok])
+        else if (ok) proc.send(from, tuple(atom('done'), count, ns))
       }
     }
   })
@@ -231,14 +223,12 @@ function runLocal(n: number, size: number): Promise<TputResult> {
   const every = yieldEvery(size)
   return new Promise(resolve => {
     const t0 = now()
-    const c0 = process.cpuUsage()
     let sendNs = 0
     const counter = node.spawn(async (proc: Proc) => {
       let last: unknown
       for (let i = 0; i < n; i++) last = await proc.receive()
       const ns = Number(now() - t0)
-      const cpu = cpuNs(c0)
-      resolve({ count: n, recvNs: ns, sendNs, totalNs: ns, ok: last === msg, sendCpuNs: cpu, recvCpuNs: 0 })
+      resolve({ count: n, recvNs: ns, sendNs, totalNs: ns, ok: last === msg })
     })
     node.spawn(async (proc: Proc) => {
       for (let i = 1; i <= n; i++) {
@@ -282,7 +272,6 @@ async function startRawReceiver(): Promise<net.Server> {
     let filled = 0
     let count = 0
     let t0 = 0n
-    let c0 = process.cpuUsage()
     const frame = (size: number): void => {
       if (expected < 0) {
         control = true
@@ -290,10 +279,7 @@ async function startRawReceiver(): Promise<net.Server> {
         skip = size
         return
       }
-      if (count === 0) {
-        t0 = now()
-        c0 = process.cpuUsage()
-      }
+      if (count === 0) t0 = now()
       skip = size
       if (copy) {
         body = Buffer.allocUnsafe(size)
@@ -301,10 +287,9 @@ async function startRawReceiver(): Promise<net.Server> {
       }
       if (++count === expected) {
         const ns = Number(now() - t0)
-        const reply = Buffer.alloc(24)
+        const reply = Buffer.alloc(16)
         reply.writeDoubleBE(count, 0)
         reply.writeDoubleBE(ns, 8)
-        reply.writeDoubleBE(cpuNs(c0), 16)
         socket.write(reply)
         expected = -1
         count = 0
@@ -381,11 +366,10 @@ async function connect(t: TransportName, target: string, otp: boolean): Promise<
   })
 }
 
-/** The sink's answer to a run: netkernel's ['done', n, ns, ok, cpuNs] or nkbench.erl's {done, N, Ns, CpuMs}. */
-function doneOf(p: Peer, m: unknown): { received: number; recvNs: number; ok: boolean; recvCpuNs: number } {
-  const d = m as [unknown, number, number, boolean | number, number]
-  if (p.otp) return { received: d[1], recvNs: d[2], ok: true, recvCpuNs: (d[3] as number) * 1e6 }
-  return { received: d[1], recvNs: d[2], ok: d[3] as boolean, recvCpuNs: d[4] }
+/** The sink's answer to a run: netkernel's ['done', n, ns, ok] or nkbench.erl's {done, N, Ns}. */
+function doneOf(p: Peer, m: unknown): { received: number; recvNs: number; ok: boolean } {
+  const d = m as [unknown, number, number, boolean | undefined]
+  return { received: d[1], recvNs: d[2], ok: p.otp === true || d[3] === true }
 }
 
 /** Sends n messages to the sink from `procs` processes; the sink's answer ends the run. */
@@ -399,7 +383,6 @@ function runTput(t: TransportName, n: number, size: number, procs: number): Prom
   return inProc(p.node, async proc => {
     proc.send(to, p.otp ? tuple(atom('start'), proc.self, n, size) : ['start', proc.self, n, size])
     const t0 = now()
-    const c0 = process.cpuUsage()
     let sendNs = 0
     let left = procs
     const blast = async (): Promise<void> => {
@@ -424,9 +407,9 @@ function runTput(t: TransportName, n: number, size: number, procs: number): Prom
         })
       }
     }
-    const { received, recvNs, ok, recvCpuNs } = doneOf(p, await proc.receive(undefined, { timeout: 600_000 }))
+    const { received, recvNs, ok } = doneOf(p, await proc.receive(undefined, { timeout: 600_000 }))
     const totalNs = Number(now() - t0) // until the receiver's answer arrived
-    return { count: received, recvNs, sendNs, totalNs, ok, sendCpuNs: cpuNs(c0), recvCpuNs }
+    return { count: received, recvNs, sendNs, totalNs, ok }
   })
 }
 
@@ -500,7 +483,7 @@ async function runRaw(n: number, size: number, port: number, copy: boolean): Pro
     let got = Buffer.alloc(0)
     socket.on('data', (d: Buffer) => {
       got = Buffer.concat([got, d])
-      if (got.length >= 24) resolve(got)
+      if (got.length >= 16) resolve(got)
     })
   })
   // One buffer of frames (~100 KB, at least one frame), written again and again (respecting backpressure).
@@ -513,7 +496,6 @@ async function runRaw(n: number, size: number, port: number, copy: boolean): Pro
   control.writeUInt32BE(n, 4)
   control.writeUInt32BE(copy ? 1 : 0, 8)
   const t0 = now()
-  const c0 = process.cpuUsage()
   socket.write(control)
   let left = n
   while (left > 0) {
@@ -525,9 +507,8 @@ async function runRaw(n: number, size: number, port: number, copy: boolean): Pro
   const sendNs = Number(now() - t0)
   const r = await reply
   const totalNs = Number(now() - t0)
-  const sendCpuNs = cpuNs(c0)
   socket.destroy()
-  return { count: r.readDoubleBE(0), recvNs: r.readDoubleBE(8), sendNs, totalNs, ok: true, sendCpuNs, recvCpuNs: r.readDoubleBE(16) }
+  return { count: r.readDoubleBE(0), recvNs: r.readDoubleBE(8), sendNs, totalNs, ok: true }
 }
 
 /** k round trips of one (4 + size)-byte frame through the raw echo server: the ping-pong ceiling. */
