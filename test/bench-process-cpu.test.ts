@@ -7,7 +7,8 @@ import { createInterface } from 'node:readline'
 import t from 'tap'
 import { cpuNsOf } from '../bench/process-cpu.js'
 
-// A child whose worker thread spins for ~300 ms when told to, then stays alive (blocked), and
+// A child whose worker thread spins when told to, until the process has spent 250 ms of CPU
+// (or 5 s have passed, on a machine too busy to give it that), then stays alive (blocked), and
 // prints the CPU time (user + system, ns) the whole process spent meanwhile by its own count.
 const CHILD = String.raw`
 const { Worker } = require('node:worker_threads')
@@ -17,7 +18,8 @@ lines.once('line', () => {
   const c0 = process.cpuUsage()
   const w = new Worker(
     "const { parentPort } = require('node:worker_threads');" +
-      'const t = Date.now(); while (Date.now() - t < 300);' +
+      'const c0 = process.cpuUsage(); const t = Date.now();' +
+      'for (;;) { const c = process.cpuUsage(c0); if (c.user + c.system >= 250000 || Date.now() - t > 5000) break }' +
       "parentPort.postMessage('spun'); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0)",
     { eval: true },
   )
