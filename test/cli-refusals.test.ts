@@ -1,8 +1,10 @@
 // A refused connection is said on both sides, once: a `netkernel node` and a `netkernel
 // shell` (its input piped, as a script) with different cookies each print ERR_AUTH_FAILED
 // and the reason on stderr; a tls node and a tcp one print why they cannot talk (one speaks
-// TLS, the other does not); --verbose and NETKERNEL_LOG add the library's log lines.
+// TLS, the other does not); --verbose and NETKERNEL_LOG add the library's log lines. A node
+// stopped while it dials says nothing of the dial its stop cut short.
 import t from 'tap'
+import net from 'node:net'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,7 +12,9 @@ import { full, testEpmd } from './fixtures/cluster.js'
 import { startCli, type CliProcess } from './fixtures/cli-process.js'
 import { testPki } from './fixtures/tls-certs.js'
 import { writeCertFiles } from './fixtures/cert-files.js'
-import { refusalLine } from '../lib/cli/refusal-report.js'
+import { refusalLine, reportRefusals } from '../lib/cli/refusal-report.js'
+import { startNode } from '../lib/node.js'
+import { waitFor } from './fixtures/epmd-real.js'
 
 const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 const count = (text: string, re: RegExp): number => text.match(new RegExp(re.source, 'g'))?.length ?? 0
@@ -44,6 +48,38 @@ t.test('refusalLine names the peer once: in the prefix only when the message doe
   t.equal(line('foo@vm', 'in', 'bad digest'), 'netkernel: connection from foo@vm refused: ERR_X: bad digest')
   t.equal(line(undefined, 'in', 'not a handshake', '127.0.0.1'), 'netkernel: connection from 127.0.0.1 refused: ERR_X: not a handshake')
   t.equal(line('foo@vm', 'in', 'foo@vm sent a bad digest'), 'netkernel: connection from a node refused: ERR_X: foo@vm sent a bad digest')
+})
+
+t.test('a node stopped while it dials says nothing: its own stop is no refusal', async t => {
+  // A peer that takes the connection and never answers: the dial is in its setup when the node stops.
+  const sockets: net.Socket[] = []
+  const silent = net.createServer(s => {
+    sockets.push(s.on('error', () => {}))
+  })
+  await new Promise<void>(resolve => silent.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => {
+    for (const s of sockets) s.destroy()
+    silent.close()
+  })
+  const port = (silent.address() as net.AddressInfo).port
+  const node = await startNode({
+    name: 'rstop',
+    cookie: 'c',
+    epmd: false,
+    listen: { host: '127.0.0.1' },
+    resolve: async () => ({ host: '127.0.0.1', port }),
+  })
+  t.teardown(() => node.stop())
+  const said: string[] = []
+  reportRefusals(node, line => said.push(line))
+  const codes: string[] = []
+  node.on('connectError', (_peer, info) => codes.push(info.code))
+  const dialling = node.connect(full('rsilent'))
+  await waitFor(() => sockets.length === 1, 5000, 'the dial to reach the silent peer')
+  await node.stop()
+  t.equal(await dialling, false, 'the dial ends with the node')
+  t.same(codes, ['ERR_NODE_STOPPED'], 'the node reports the setup its stop cut short')
+  t.same(said, [], 'and nothing is said of it')
 })
 
 t.test('different cookies: both sides print ERR_AUTH_FAILED and the reason, once', async t => {

@@ -1,7 +1,9 @@
 // A refused or failed connection, said once: the shell and `netkernel node` print each
 // connectError the node emits (a wrong cookie, a certificate naming another node, a tcp
 // node dialling a tls one) with its code and reason. A repeat of the same refusal (same
-// direction, peer and code) stays quiet until it changes or the peer comes up.
+// direction, peer and code) stays quiet until it changes or the peer comes up. A setup the
+// node's own stop cut short (ERR_NODE_STOPPED) is no refusal, and is not said: a node
+// stopped by Ctrl+C while it dialled printed one line after the user had asked it to end.
 import type { Node } from '../node.js'
 
 /** Bound on the refusals remembered (many peers, or one at many addresses). */
@@ -26,6 +28,7 @@ export function reportRefusals(node: Node, write: (line: string) => void): () =>
   const last = new Map<string, string>()
   const key = (peer: string | undefined, info: ConnectErrorInfo): string => `${info.direction} ${peer ?? `@${String(info.address ?? '')}`}`
   const onError = (peer: string | undefined, info: ConnectErrorInfo): void => {
+    if (info.code === 'ERR_NODE_STOPPED') return
     const k = key(peer, info)
     if (last.get(k) === info.code) return
     if (last.size >= REMEMBERED) last.clear()
