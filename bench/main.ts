@@ -635,8 +635,6 @@ const LAT_METRICS = ['p50', 'p99', 'p999']
 /** The latency table's figures: the percentiles, and the CPU time of both OS processes per round trip. */
 const LAT_ROWS = [...LAT_METRICS, 'cpu']
 
-const mapDefined = <T, U>(x: T | undefined, f: (x: T) => U): U | undefined => (x === undefined ? undefined : f(x))
-
 /** A round's `call/ping|${variant}` samples: each latency figure of its call ÷ that of its ping. */
 function callOverPing(round: Map<string, Sample>): Map<string, Sample> {
   const out = new Map<string, Sample>()
@@ -834,14 +832,11 @@ function renderLatency(s: Summary): string | undefined {
   }
   for (const sc of ['ping', 'call', 'call/ping', 'hol']) {
     for (const m of LAT_ROWS) {
-      // (cpu is in ns per round trip; shown in µs)
-      const figs = cols.map(c =>
-        sc === 'call/ping'
-          ? s.ratios[`${sc}|${m}|${c}`]?.median
-          : m === 'cpu'
-            ? mapDefined(s.figures[`${sc}|${c}`]?.cpu, ns => ns / 1000)
-            : s.figures[`${sc}|${c}`]?.[m],
-      )
+      const figs = cols.map(c => {
+        if (sc === 'call/ping') return s.ratios[`${sc}|${m}|${c}`]?.median
+        const x = s.figures[`${sc}|${c}`]?.[m]
+        return m === 'cpu' && x !== undefined ? x / 1000 : x // (cpu: ns per round trip, shown in µs)
+      })
       if (figs.every(x => x === undefined)) continue
       rows.push([
         m === 'cpu' ? `${label[sc]} CPU` : `${label[sc]} ${m}`,
