@@ -27,6 +27,14 @@ export interface Conn {
    * final place. Until attach() the stream emits 'data' as usual.
    */
   readonly readInto?: ReadInto
+  /**
+   * True when the stream is done with a written buffer once that write's callback has run (it
+   * has copied or sent the bytes by then): the kernel then writes each batch of frames from a
+   * buffer it reuses, instead of a fresh one per write. Sockets (net.Socket, tls.TLSSocket) are
+   * known to be, whatever this says; another Duplex may keep a written buffer by reference (a
+   * PassThrough does), so leave it unset unless the stream copies.
+   */
+  readonly copiesWrites?: boolean
   /** Graceful: flush what was written, then end. */
   close(): void
   /** Abrupt: drop at once. */

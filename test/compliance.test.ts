@@ -11,7 +11,8 @@ import {
   type ComplianceCase,
 } from '../lib/compliance/index.js'
 import { AuthError } from '../lib/errors.js'
-import type { Transport } from '../lib/transport.js'
+import { Duplex } from 'node:stream'
+import type { Conn, Transport } from '../lib/transport.js'
 import type { Authenticator } from '../lib/authenticator.js'
 import { tcp } from '../transports/tcp.js'
 import { cookie } from '../auth/cookie.js'
@@ -136,7 +137,44 @@ t.test('a transport reporting another name fails; every case gets a fresh fixtur
   t.equal(await servers(), before, 'the listener the failing case opened is closed')
   await byName(cases, 'dial and accept').run()
   t.same([setups, teardowns], [2, 2], 'one setup and one teardown per case')
-  t.equal(cases.length, 14)
+  t.equal(cases.length, 15)
+})
+
+t.test('a Conn that says copiesWrites but sends a written buffer later, by reference, fails the copiesWrites case', async t => {
+  const inner = tcp()
+  // Its write callback comes at once; the bytes go to the socket a turn later, from the
+  // caller's buffer, by then overwritten (as a queue of references, a PassThrough, would).
+  const byReference = (c: Conn): Conn => {
+    const sock = c.stream
+    const stream = new Duplex({
+      read() {},
+      write(chunk: Buffer, _enc, cb) {
+        cb()
+        setImmediate(() => sock.write(chunk))
+      },
+    })
+    sock.on('data', (d: Buffer) => stream.push(d))
+    sock.on('end', () => stream.push(null))
+    return { ...c, stream, copiesWrites: true, close: () => c.close(), destroy: (err?: Error) => (stream.destroy(), c.destroy(err)) }
+  }
+  const lying: Transport = {
+    name: 'lying',
+    listen: (o, on) => inner.listen(o, c => on(byReference(c))),
+    dial: async (a, o) => byReference(await inner.dial(a, o)),
+  }
+  const before = await servers()
+  const c = byName(transportCompliance({ name: 'lying', setup: () => ({ transport: lying, host: '127.0.0.1' }) }), 'copiesWrites')
+  const e = await failure(c.run())
+  t.ok(e instanceof AssertionError, 'an AssertionError', { found: e })
+  t.match((e as Error).message, /the peer read what each write held when it was made/)
+  t.equal(await servers(), before, 'the listener is closed')
+  // The same streams without the claim: nothing to check, the case passes.
+  const honest: Transport = {
+    name: 'honest',
+    listen: (o, on) => inner.listen(o, c => on({ ...byReference(c), copiesWrites: false })),
+    dial: async (a, o) => ({ ...byReference(await inner.dial(a, o)), copiesWrites: false }),
+  }
+  await byName(transportCompliance({ name: 'honest', setup: () => ({ transport: honest, host: '127.0.0.1' }) }), 'copiesWrites').run()
 })
 
 t.test('a case that never finishes fails at caseTimeout, and its cleanups still run', async t => {

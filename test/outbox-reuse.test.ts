@@ -42,10 +42,11 @@ function decodeAll(bytes: Buffer, max: number): unknown[] {
   return out
 }
 
-t.test("a large frame's buffer is not reused before the stream has written it, nor on a non-socket stream", async t => {
-  // A stream that takes chunks but completes no write until released: the outbox has handed
-  // a whole 1 MB frame over, and the bytes still sit in the stream's queue.
-  // What the stream wrote is what a chunk holds when its write completes (then it may change).
+/**
+ * A stream that takes chunks but completes no write until released: what it wrote is what a
+ * chunk holds when its write completes (a copy is kept then; the chunk may change after).
+ */
+function heldStream(): { stream: Duplex; chunks: Buffer[]; release: () => Promise<void> } {
   const chunks: Buffer[] = []
   const held: (() => void)[] = []
   let hold = true
@@ -61,17 +62,26 @@ t.test("a large frame's buffer is not reused before the stream has written it, n
       else complete()
     },
   })
+  const release = async (): Promise<void> => {
+    hold = false
+    while (held.length > 0) {
+      held.shift()!()
+      await turn()
+    }
+  }
+  return { stream, chunks, release }
+}
+
+t.test("a large frame's buffer is not reused before the stream has written it, nor on a non-socket stream", async t => {
+  // The outbox hands a whole 1 MB frame over while the bytes still sit in the stream's queue.
+  const { stream, chunks, release } = heldStream()
   const size = 1 << 20
   const out = new Outbox(stream, createCodec(), 64 * size, () => {}, Infinity)
   out.send(Buffer.alloc(size, 0xa1), 7)
   while (!out.idle) await turn()
   out.send(Buffer.alloc(size, 0xb2), 7) // must not be encoded over the first
   while (!out.idle) await turn()
-  hold = false
-  while (held.length > 0) {
-    held.shift()!()
-    await turn()
-  }
+  await release()
   while (!out.idle || stream.writableLength > 0) await turn()
   out.send(Buffer.alloc(size, 0xc3), 7) // now it may reuse a written buffer
   while (!out.idle || stream.writableLength > 0) await turn()
@@ -82,6 +92,48 @@ t.test("a large frame's buffer is not reused before the stream has written it, n
   t.ok(got[2]!.length === size && got[2]!.every(x => x === 0xc3), 'the third too')
   // A Duplex other than a socket may pass our buffers on by reference: nothing is reused.
   t.equal(out.spareBytesHeld, 0, 'no spare kept for a non-socket stream')
+  out.close()
+})
+
+t.test('a stream whose transport says it copies (copiesWrites): buffers reused once its writes complete, never sooner', async t => {
+  // As above, but the stream copies each chunk before its write's callback (an SSH channel
+  // packs it into SSH packets), and the outbox is told so.
+  const { stream, chunks, release } = heldStream()
+  const size = 1 << 20
+  const out = new Outbox(stream, createCodec(), 64 * size, () => {}, Infinity, undefined, undefined, true)
+  const batches = new Set<ArrayBufferLike>()
+  const small = async (from: number): Promise<void> => {
+    for (let i = from; i < from + 5; i++) {
+      out.send(['small', i, 'y'.repeat(3000)])
+      batches.add((out as unknown as { batch: { buf: Buffer } }).batch.buf.buffer)
+      await turn()
+    }
+  }
+  await small(0)
+  out.send(Buffer.alloc(size, 0xa1), 7)
+  while (!out.idle) await turn()
+  out.send(Buffer.alloc(size, 0xb2), 7) // must not be encoded over the first: its write has not completed
+  while (!out.idle) await turn()
+  t.equal(out.spareBytesHeld, 0, 'no spare while every write is still held')
+  await release()
+  while (!out.idle || stream.writableLength > 0) await turn()
+  t.ok(out.spareBytesHeld > 0, 'a written buffer was kept for the next large frame')
+  out.send(Buffer.alloc(size, 0xc3), 7) // now it reuses a written buffer
+  while (!out.idle || stream.writableLength > 0) await turn()
+  await small(5)
+  while (!out.idle || stream.writableLength > 0) await turn()
+  const got = decodeAll(Buffer.concat(chunks), 4 * size) as unknown[]
+  t.equal(got.length, 13)
+  t.same(
+    got.filter(m => !Buffer.isBuffer(m)),
+    Array.from({ length: 10 }, (_, i) => ['small', i, 'y'.repeat(3000)]),
+    'the small messages kept their bytes',
+  )
+  const large = got.filter(m => Buffer.isBuffer(m))
+  for (const [i, fill] of [0xa1, 0xb2, 0xc3].entries()) {
+    t.ok(large[i]!.length === size && large[i]!.every(x => x === fill), `large message ${i} kept its bytes`)
+  }
+  t.ok(batches.size < 10, `batch buffers reused once written (${batches.size} distinct for 10 batches)`)
   out.close()
 })
 

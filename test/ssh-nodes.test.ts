@@ -82,6 +82,44 @@ t.test('nodes behind one gateway: one shared SSH connection, cookies unchanged, 
     t.equal(sshd.logins() - loginsBefore, 1, 'one SSH login carried both port-mapper lookups and both connections')
   })
 
+  await t.test('bursts through the channel: every message intact and in order while the write buffers are reused', async t => {
+    // The SSH Conn says its stream copies what it is given (ssh2 packs it into SSH packets
+    // before the write's callback), so the outbox writes each batch from a reused buffer: a
+    // buffer taken back too early would show here as a message with another's bytes.
+    const conn = connOf(ant, bee.name) as { copiesWrites?: boolean } | undefined
+    t.equal(conn?.copiesWrites, true, 'the channel Conn says it copies writes')
+    const n = 6000
+    const body = (i: number): Buffer => Buffer.alloc(150 + (i % 97), i & 0xff)
+    let ready!: () => void
+    const registered = new Promise<void>(r => (ready = r))
+    const checked = inProcess(bee, async proc => {
+      bee.register('burst_sink', proc.self)
+      ready()
+      const bad: number[] = []
+      for (let i = 0; i < n; i++) {
+        const m = (await proc.receive(undefined, { timeout: 30_000 })) as [number, Buffer]
+        const want = body(i)
+        if (m[0] !== i || !Buffer.isBuffer(m[1]) || !m[1].equals(want)) bad.push(i)
+      }
+      return bad
+    })
+    await registered
+    const batchBuffers = await inProcess(ant, async proc => {
+      const outbox = (ant as unknown as { kernel: { up: Map<string, { outbox: { batch: { buf: Buffer } } }> } }).kernel.up.get(
+        bee.name,
+      )!.outbox
+      const seen = new Set<ArrayBufferLike>()
+      for (let i = 0; i < n; i++) {
+        proc.send(['burst_sink', bee.name], [i, body(i)])
+        seen.add(outbox.batch.buf.buffer)
+        if (i % 400 === 399) await new Promise(r => setImmediate(r)) // one batch of ~100 KB a turn
+      }
+      return seen.size
+    })
+    t.same(await checked, [], `all ${n} messages arrived intact and in order`)
+    t.ok(batchBuffers < n / 400 / 2, `batch buffers reused (${batchBuffers} distinct for ${n / 400} batches)`)
+  })
+
   await t.test('the cookie authenticator runs unchanged over SSH: a wrong cookie is refused', async t => {
     const dog = await testNode(t, epmd, { name: 'dog@gw', cookie: 'another-cookie', connectAll: false })
     const err = nextEvent<[string, { code: string }]>(ant, 'connectError', n => n === dog.name)

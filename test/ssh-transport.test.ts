@@ -67,8 +67,23 @@ t.test('a dialled Conn: ssh, encrypted, named after the node address', { skip },
   t.teardown(() => c.destroy())
   t.equal(c.transport, 'ssh')
   t.equal(c.encrypted, true)
+  t.equal(c.copiesWrites, true, 'a write is copied into SSH packets by its callback')
   t.equal(c.remoteAddress, '127.0.0.1')
   t.equal(c.remotePort, l.address.port)
+  c.stream.write('echo')
+  const [got] = (await new Promise(r => c.stream.once('data', (...a) => r(a)))) as [Buffer]
+  t.equal(got.toString(), 'echo')
+})
+
+t.test("a host without a gateway: the direct transport's Conn, labelled ssh, keeps what the socket offers", async t => {
+  const tr = track(ssh({ gateways: {} }))
+  const l = await tr.listen({ host: '127.0.0.1', port: 0 }, c => c.stream.pipe(c.stream))
+  t.teardown(() => l.close())
+  const c = await tr.dial(l.address, { signal: AbortSignal.timeout(10_000) })
+  t.teardown(() => c.destroy())
+  t.equal(c.transport, 'ssh')
+  t.equal(c.encrypted, false, 'plain tcp: not encrypted')
+  t.type(c.readInto?.attach, 'function', 'reads into buffers the kernel picks, as over tcp')
   c.stream.write('echo')
   const [got] = (await new Promise(r => c.stream.once('data', (...a) => r(a)))) as [Buffer]
   t.equal(got.toString(), 'echo')

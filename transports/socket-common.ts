@@ -32,6 +32,8 @@ export function socketConn(socket: Socket, closeTimeout: number, fields: ConnFie
   socket.once('close', () => clearTimeout(closeTimer))
   return {
     stream: socket,
+    // A socket is done with a buffer once its write's callback ran: the kernel (or TLS) copied it.
+    copiesWrites: true,
     ...fields,
     remoteAddress: socket.remoteAddress ?? '',
     remotePort: socket.remotePort ?? 0,

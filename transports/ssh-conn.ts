@@ -14,6 +14,8 @@ export function channelConn(stream: ChannelStream, remoteAddress: string, remote
     remotePort,
     encrypted: true,
     flowControlled: true,
+    // ChannelStream's write callback comes once ssh2 has copied the bytes into SSH packets.
+    copiesWrites: true,
     close() {
       if (stream.destroyed || closeTimer !== undefined) return
       stream.end()
@@ -34,6 +36,9 @@ export function relabel(c: Conn): Conn {
     remotePort: c.remotePort,
     encrypted: c.encrypted,
     peerCertificate: c.peerCertificate,
+    flowControlled: c.flowControlled,
+    readInto: c.readInto,
+    copiesWrites: c.copiesWrites,
     close: () => c.close(),
     destroy: (err?: Error) => c.destroy(err),
   }

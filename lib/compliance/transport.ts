@@ -155,6 +155,35 @@ export function transportCompliance<F extends TransportFixture>(opts: TransportC
     ],
 
     [
+      'copiesWrites, where a Conn says it: a buffer overwritten once its write completed changes nothing the peer reads',
+      async (f, scope) => {
+        const { pair } = await listener(f, scope)
+        const [client, server] = await pair()
+        for (const [writer, reader] of [
+          [client, server],
+          [server, client],
+        ] as const) {
+          if (writer.copiesWrites !== true) continue
+          // One buffer written again and again, as the kernel does with its batch buffers:
+          // each time with new bytes, and scribbled over as soon as the write's callback came.
+          const rounds = 64
+          const size = 48 * 1024
+          const buf = Buffer.alloc(size)
+          const sent = createHash('sha256')
+          const got = readN(reader.stream, rounds * size)
+          for (let r = 0; r < rounds; r++) {
+            buf.fill(r + 1)
+            buf.writeUInt32BE(r, (r * 97) % (size - 4))
+            sent.update(buf)
+            await new Promise<void>((resolve, reject) => writer.stream.write(buf, err => (err ? reject(err) : resolve())))
+            buf.fill(0xee)
+          }
+          assert.equal(sha(await got), sent.digest('hex'), 'the peer read what each write held when it was made')
+        }
+      },
+    ],
+
+    [
       'half-close: one side ends, the other still writes back',
       async (f, scope) => {
         const { pair } = await listener(f, scope)

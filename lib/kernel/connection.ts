@@ -168,6 +168,8 @@ export class Connection {
       },
       window,
       wire?.fragments,
+      undefined,
+      conn.copiesWrites === true,
     )
     wire?.attach?.(this)
   }

@@ -128,8 +128,9 @@ export class Outbox {
   /** Where encodeBehind() starts a frame when there is no spare. */
   private readonly scratch = Buffer.allocUnsafeSlow(4096)
   /**
-   * Buffers are reused only on a socket (tcp, tls): once a write there completes, the kernel
-   * (or TLS) has copied the bytes. Another Duplex may hand our buffer on by reference (a
+   * Buffers are reused only on a socket (tcp, tls), or a stream whose transport says it copies
+   * (Conn.copiesWrites: an SSH channel): once a write there completes, the kernel (or TLS, or
+   * the SSH packet) has copied the bytes. Another Duplex may hand our buffer on by reference (a
    * PassThrough does), so there every batch and large frame keeps a buffer of its own.
    */
   private readonly reuse: boolean
@@ -199,9 +200,11 @@ export class Outbox {
     private readonly format?: FragmentFormat | null,
     /** A clock in ms (when small frames last shared the connection; round trips). */
     private readonly now: () => number = () => performance.now(),
+    /** The stream is done with a buffer once its write's callback ran (Conn.copiesWrites). */
+    copiesWrites = false,
   ) {
     this.path = new PathEstimate(now)
-    this.reuse = stream instanceof Socket
+    this.reuse = copiesWrites || stream instanceof Socket
     this.spares = new BufferPool(highWater)
     this.free = new BufferPool(2 * highWater)
   }
