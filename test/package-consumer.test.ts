@@ -1,5 +1,6 @@
 // What `npm i netkernel` gives a user: `npm pack` from a clean clone (no dist/ yet) builds
-// before packing and ships the build, the examples, README, LICENSE and package.json;
+// before packing and ships the build, the examples, README, the design documents (docs/*.md),
+// CHANGELOG, LICENSE and package.json, and the README's links lead to files it ships;
 // installed offline in a scratch project, every entry point of "exports" loads through ESM
 // import and CJS require, and type-checks under `tsc --strict` with nothing installed besides
 // netkernel, as does the shipped example authenticator; the compliance suites run under
@@ -7,10 +8,11 @@
 import t from 'tap'
 import { execFile } from 'node:child_process'
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join, normalize } from 'node:path'
 import { promisify } from 'node:util'
 import ts from 'typescript'
 import { consumerProject, entryPoints, packedTarball, toolEnv, tsc } from './fixtures/packed.js'
+import { isExternal, markdownLinks } from './fixtures/markdown-links.js'
 
 const exec = promisify(execFile)
 
@@ -27,41 +29,70 @@ const dir = await consumerProject(t, tarball)
 const manifest = JSON.parse(readFileSync(join(dir, 'node_modules', 'netkernel', 'package.json'), 'utf8'))
 const entries = entryPoints(manifest)
 
-t.test('the tarball holds dist/, examples/, README.md, LICENSE and package.json, and no tests or benchmarks', async t => {
-  for (const f of [
-    'package.json',
-    'README.md',
-    'LICENSE',
-    'dist/lib/index.js',
-    'dist/lib/index.cjs',
-    'dist/lib/index.d.ts',
-    'examples/signature-auth.ts',
-  ]) {
-    t.ok(list.includes(f), `ships ${f}`)
-  }
-  t.same(
-    list.filter(f => !/^(dist\/|examples\/[^/]+\.ts$|README\.md$|LICENSE$|package\.json$)/.test(f)),
-    [],
-    'nothing else',
-  )
-  t.same(
-    list.filter(f => /^(test|bench)\//.test(f) || /(^|\/)(test|bench)\//.test(f)),
-    [],
-    'no test/ or bench/ files',
-  )
-  t.match(
-    readFileSync(join(dir, 'node_modules', 'netkernel', 'LICENSE'), 'utf8'),
-    /MIT License[\s\S]*Copyright \(c\) 2026 the netkernel authors/,
-  )
-  // Every file package.json points at is in the tarball.
-  const targets: string[] = []
-  const walk = (v: unknown): void => {
-    if (typeof v === 'string') targets.push(v.replace(/^\.\//, ''))
-    else if (v !== null && typeof v === 'object') Object.values(v).forEach(walk)
-  }
-  walk([manifest.main, manifest.module, manifest.types, manifest.bin, manifest.exports])
-  for (const f of new Set(targets)) t.ok(list.includes(f), `${f} (named in package.json) is shipped`)
-})
+t.test(
+  'the tarball holds dist/, examples/, README.md, docs/*.md, CHANGELOG.md, LICENSE and package.json, and no tests or benchmarks',
+  async t => {
+    for (const f of [
+      'package.json',
+      'README.md',
+      'CHANGELOG.md',
+      'docs/architecture.md',
+      'docs/protocol.md',
+      'LICENSE',
+      'dist/lib/index.js',
+      'dist/lib/index.cjs',
+      'dist/lib/index.d.ts',
+      'examples/signature-auth.ts',
+    ]) {
+      t.ok(list.includes(f), `ships ${f}`)
+    }
+    t.same(
+      list.filter(f => !/^(dist\/|examples\/[^/]+\.ts$|docs\/[^/]+\.md$|README\.md$|CHANGELOG\.md$|LICENSE$|package\.json$)/.test(f)),
+      [],
+      'nothing else',
+    )
+    t.same(
+      list.filter(f => /^(test|bench)\//.test(f) || /(^|\/)(test|bench)\//.test(f)),
+      [],
+      'no test/ or bench/ files',
+    )
+    t.match(
+      readFileSync(join(dir, 'node_modules', 'netkernel', 'LICENSE'), 'utf8'),
+      /MIT License[\s\S]*Copyright \(c\) 2026 the netkernel authors/,
+    )
+    // Every file package.json points at is in the tarball.
+    const targets: string[] = []
+    const walk = (v: unknown): void => {
+      if (typeof v === 'string') targets.push(v.replace(/^\.\//, ''))
+      else if (v !== null && typeof v === 'object') Object.values(v).forEach(walk)
+    }
+    walk([manifest.main, manifest.module, manifest.types, manifest.bin, manifest.exports])
+    for (const f of new Set(targets)) t.ok(list.includes(f), `${f} (named in package.json) is shipped`)
+  },
+)
+
+t.test(
+  'the links of the shipped README and docs lead to shipped files, but for the repository-only bench/ and CONTRIBUTING.md',
+  async t => {
+    // Someone reading the installed package's README (or an editor's preview of it) follows
+    // its links inside the package. The benchmark and the contributors' guide stay in the
+    // repository: the README names them as such.
+    const repoOnly = /^(bench\/|CONTRIBUTING\.md$)/
+    const root = join(dir, 'node_modules', 'netkernel')
+    let count = 0
+    for (const doc of list.filter(f => f.endsWith('.md'))) {
+      for (const { target, line } of markdownLinks(readFileSync(join(root, doc), 'utf8'))) {
+        if (isExternal(target)) continue
+        const path = target.split('#')[0]!
+        const file = path === '' ? doc : normalize(join(dirname(doc), decodeURIComponent(path)))
+        if (repoOnly.test(file)) continue
+        count++
+        t.ok(list.includes(file) || list.some(f => f.startsWith(`${file}/`)), `${doc}:${line} → ${target} is in the package`)
+      }
+    }
+    t.ok(count >= 30, `${count} links checked`)
+  },
+)
 
 t.test('ESM import and CJS require of every entry point', async t => {
   t.ok(entries.length >= 9, `entry points: ${entries.join(', ')}`)
