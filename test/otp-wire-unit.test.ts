@@ -7,7 +7,7 @@ import t from 'tap'
 import { PassThrough } from 'node:stream'
 import { OtpWire } from '../lib/kernel/otp/otp-wire.js'
 import { OtpMessage } from '../lib/kernel/otp/otp-message.js'
-import { OTP_FRAGMENTS, OtpReassembly } from '../lib/kernel/otp/otp-fragments.js'
+import { FIRST_ROOM_PIECES, OTP_FRAGMENTS, OtpReassembly } from '../lib/kernel/otp/otp-fragments.js'
 import { Outbox, CHUNK } from '../lib/kernel/outbox.js'
 import { FrameDecoder } from '../lib/terms/frame-decoder.js'
 import { Pid } from '../lib/terms/pid.js'
@@ -353,4 +353,79 @@ t.test('a message over maxMessageSize is refused before it is queued', async t =
   const out = { buf: Buffer.alloc(16), len: 0 }
   t.throws(() => w.codec.encodeFrameInto([F.SEND, erlPid, 'z'.repeat(200)], out), { code: 'ERR_MESSAGE_TOO_LARGE' })
   t.equal(out.len, 0)
+})
+
+t.test('fragments in, joined in one buffer: split bodies copied straight in, room bounded and counted', async t => {
+  // A stub header reader: one byte of atom-cache refs count (0), then the control message.
+  const reader = (_buf: Buffer, offset: number): { refs: unknown; offset: number } => ({ refs: 'refs', offset: offset + 1 })
+  const head = (seq: number, frag: number): Buffer =>
+    Buffer.from([131, 69, ...new Array(4).fill(0), ...u32(seq), ...new Array(4).fill(0), ...u32(frag), 0])
+  const cont = (seq: number, frag: number): Buffer =>
+    Buffer.from([131, 70, ...new Array(4).fill(0), ...u32(seq), ...new Array(4).fill(0), ...u32(frag)])
+  const bytes = (n: number, k: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => (i * k) % 251))
+  /** A frame body as the socket may split it: views of chunks, the first holding its header. */
+  const split = (body: Buffer, at: number[]): Buffer[] => {
+    const out: Buffer[] = []
+    let from = 0
+    for (const to of [...at, body.length]) (out.push(Buffer.from(body.subarray(from, to))), (from = to))
+    return out
+  }
+
+  await t.test('parts of several fragments, bodies and split bodies mixed, two sequences interleaved', async t => {
+    const r = new OtpReassembly(PEER, 1 << 24, reader)
+    const a = [bytes(5000, 3), bytes(5000, 5), bytes(1234, 7)]
+    const b = [bytes(3000, 11), bytes(10, 13)]
+    t.equal(r.push(Buffer.concat([head(1, 3), a[0]!]), false), undefined)
+    t.equal(r.push(Buffer.concat([head(2, 2), b[0]!]), false), undefined)
+    t.equal(r.pushParts(split(Buffer.concat([cont(1, 2), a[1]!]), [18, 700, 701, 4000]), 18 + 5000), undefined)
+    const jb = r.pushParts(split(Buffer.concat([cont(2, 1), b[1]!]), [20]), 18 + 10)
+    t.same(jb && [jb.refs, jb.offset], ['refs', 0])
+    t.ok(jb!.buf.equals(Buffer.concat(b)), 'the second sequence, whole')
+    const ja = r.push(Buffer.concat([cont(1, 1), a[2]!]), false)
+    t.ok(ja!.buf.equals(Buffer.concat(a)), 'the first, whole')
+    t.equal(r.inFlight, 0)
+    t.equal(r.joined, 2)
+  })
+
+  await t.test('a later fragment larger than the first: the buffer grows', async t => {
+    const r = new OtpReassembly(PEER, 1 << 24, reader)
+    const p = [bytes(10, 3), bytes(100_000, 5)]
+    r.push(Buffer.concat([head(3, 2), p[0]!]), true)
+    const j = r.pushParts(split(Buffer.concat([cont(3, 1), p[1]!]), [18, 65_536]), 18 + 100_000)
+    t.ok(j!.buf.equals(Buffer.concat(p)))
+    t.equal(j!.buf.length, 100_010)
+    t.ok(j!.buf.buffer.byteLength >= 100_010)
+  })
+
+  await t.test('a split body whose first view lacks the fragment header, and one that is no continuation', async t => {
+    const r = new OtpReassembly(PEER, 1 << 24, reader)
+    r.push(Buffer.concat([head(4, 2), bytes(10, 1)]), true)
+    t.throws(() => r.pushParts(split(Buffer.concat([cont(4, 1), bytes(10, 1)]), [10]), 28), { code: 'ERR_DECODE', message: /e1@host/ })
+    t.throws(() => r.pushParts(split(Buffer.concat([head(5, 2), bytes(10, 1)]), [20]), 29), { code: 'ERR_DECODE' })
+  })
+
+  await t.test('the room a first fragment sets aside counts against the bytes in flight', async t => {
+    // maxMessageSize 100 KB: in flight at most 400 KB. A 1 KiB first fragment announcing 90
+    // fragments sets aside 90 KiB for the message, so the fifth such sequence is refused.
+    const r = new OtpReassembly(PEER, 100_000, reader)
+    for (let i = 0; i < 4; i++) r.push(Buffer.concat([head(10 + i, 90), bytes(1024, 1)]), true)
+    t.throws(() => r.push(Buffer.concat([head(20, 90), bytes(1024, 1)]), true), {
+      code: 'ERR_LIMIT',
+      message: /bytes of fragmented messages in flight/,
+    })
+    // Room never exceeds FIRST_ROOM_PIECES times the first fragment.
+    const small = new OtpReassembly(PEER, 1 << 30, reader)
+    small.push(Buffer.concat([head(30, 100_000), bytes(16, 1)]), true)
+    const held = (small as unknown as { total: number }).total
+    t.equal(held, 16 * FIRST_ROOM_PIECES, `16 bytes announcing 100,000 fragments set aside ${held} bytes`)
+  })
+
+  await t.test('over maxMessageSize through split bodies: ERR_MESSAGE_TOO_LARGE', async t => {
+    const r = new OtpReassembly(PEER, 1000, reader)
+    r.push(Buffer.concat([head(40, 2), bytes(600, 1)]), true)
+    t.throws(() => r.pushParts(split(Buffer.concat([cont(40, 1), bytes(600, 1)]), [18, 300]), 618), {
+      code: 'ERR_MESSAGE_TOO_LARGE',
+      message: /e1@host/,
+    })
+  })
 })

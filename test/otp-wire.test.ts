@@ -76,6 +76,41 @@ t.test('the OTP wire with a real erl', { skip: erlangSkip('epmd', 'erl') }, asyn
     t.ok(scavengesAsked() - asked >= 4, `1.2 MB taken in at a 256 KiB interval: ${scavengesAsked() - asked} scavenges asked`)
   })
 
+  await t.test('large messages from two erl processes at once: their fragments interleave, each joins whole', async t => {
+    // Each erl process sends three binaries of its own pattern; OTP interleaves the fragments
+    // of the two senders' messages on the connection, and the fragments arrive split across
+    // socket reads: they are copied straight into their sequence's buffer (OtpReassembly.pushParts).
+    const sizes = [300_000, 1_100_000, 2_500_000]
+    const pattern = (n: number, k: number): Buffer => {
+      const b = Buffer.allocUnsafe(n)
+      for (let i = 0; i < n; i++) b[i] = ((i + 1) * k) % 251
+      return b
+    }
+    const before = wireOf(node, erl.node).fragmentCounts.joined
+    const got = inProcess(node, async proc => {
+      node.register('bigbox', proc.self)
+      const out: Tuple[] = []
+      for (let i = 0; i < 2 * sizes.length; i++) out.push((await proc.receive(undefined, { timeout: 30_000 })) as Tuple)
+      return out
+    })
+    // Byte i (from 1) is i·k rem 251: a 251-byte period, copied (quick to build in erl).
+    const send = (k: number): string =>
+      `spawn(fun() -> P = << <<((I * ${k}) rem 251)>> || I <- lists:seq(1, 251) >>, ` +
+      `[{bigbox, ${js}} ! {${k}, N, binary:part(binary:copy(P, N div 251 + 1), 0, N)} || N <- ${JSON.stringify(sizes)}] end)`
+    await erl.eval(`${send(3)}, ${send(7)}, ok.`, 30_000)
+    const msgs = await got
+    for (const k of [3, 7]) {
+      const mine = msgs.filter(m => m[0] === k)
+      t.same(
+        mine.map(m => m[1]),
+        sizes,
+        `sender ${k}: three messages, in the order sent`,
+      )
+      for (const m of mine) t.ok((m[2] as Buffer).equals(pattern(m[1] as number, k)), `sender ${k}, ${String(m[1])} bytes: intact`)
+    }
+    t.ok(wireOf(node, erl.node).fragmentCounts.joined - before >= 6, 'each came in fragments')
+  })
+
   let box = 0
   /** The value of erl expression `expr`, as a JS term: erl sends it to a JS process. */
   const fromErl = async (expr: string): Promise<unknown> => {

@@ -6,6 +6,7 @@ import { termsAgree } from './terms-agree.js'
 import { etfTarget } from './etf.js'
 import { handshake } from './handshake.js'
 import { fragments } from './fragments.js'
+import { otpFragments } from './otp-fragments.js'
 import { connectionTarget } from './connection.js'
 import { dispatchTarget } from './dispatch.js'
 import { epmdRequests, epmdResponses } from './epmd.js'
@@ -19,6 +20,7 @@ export function allTargets(): FuzzTarget[] {
     etfTarget,
     handshake,
     fragments,
+    otpFragments,
     connectionTarget(),
     dispatchTarget(),
     epmdRequests,

@@ -122,8 +122,11 @@ export class Connection {
   private readonly onParts = (parts: readonly Buffer[], size: number): void => {
     if (this.down) return
     const head = parts[0]!
-    if (this.wire !== undefined) this.handleFrame(Buffer.concat(parts, size), true)
-    else if (head.length >= 2 && head[0] === FRAGMENT_MARK && ((head[1] as number) & ACK_FLAG) === 0) this.handleFragment(parts, size)
+    const wire = this.wire
+    if (wire !== undefined) {
+      if (wire.decodeParts !== undefined) this.wireFrame(wire.decodeParts(parts, size))
+      else this.handleFrame(Buffer.concat(parts, size), true)
+    } else if (head.length >= 2 && head[0] === FRAGMENT_MARK && ((head[1] as number) & ACK_FLAG) === 0) this.handleFragment(parts, size)
     else this.handleFrame(Buffer.concat(parts, size))
   }
   // The peer ended or the socket failed: we let go of our side too (no half-open leftovers).
@@ -343,10 +346,7 @@ export class Connection {
     if (body.length === 0) return
     const wire = this.wire
     if (wire !== undefined) {
-      const frame = wire.decode(body, owned)
-      if (frame === undefined) return
-      this.messagesIn++
-      this.hooks.onFrame(this, frame)
+      this.wireFrame(wire.decode(body, owned))
       return
     }
     if (body[0] === FRAGMENT_MARK) {
@@ -358,6 +358,13 @@ export class Connection {
       return
     }
     this.decoded(this.codec.decodeRange(body, 0, body.length, this.sendSlot))
+  }
+
+  /** What the wire decoded a frame into: dispatched, unless there is nothing yet (undefined). */
+  private wireFrame(frame: unknown): void {
+    if (frame === undefined) return
+    this.messagesIn++
+    this.hooks.onFrame(this, frame)
   }
 
   /** What decodeRange gave for a frame that is not a piece: a message frame in the slot, or the frame. */

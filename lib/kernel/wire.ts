@@ -45,6 +45,12 @@ export interface Wire {
    */
   decode(body: Buffer, owned: boolean): unknown
   /**
+   * Optional: decode() for a frame body that arrived split across socket chunks, given as the
+   * views of them it lies in (valid only during the call: the wire copies what it keeps).
+   * Without it the connection joins them into one buffer for decode().
+   */
+  decodeParts?(parts: readonly Buffer[], size: number): unknown
+  /**
    * Called once by the Connection the wire serves, before any frame is read: where the wire
    * queues frames it answers by itself (OTP's UNLINK_ID_ACK).
    */

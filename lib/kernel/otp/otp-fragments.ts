@@ -11,8 +11,10 @@
 // frames carry no atom-cache refs: NumberOfAtomCacheRefs is 0). Sequence ids are the
 // outbox's stream ids, so frames to other destinations interleave, as in OTP.
 //
-// Inbound: OtpReassembly keeps each open sequence's parts (views, one copy at the end), under
-// bounds derived from maxMessageSize like fragments.ts's Reassembly.
+// Inbound: OtpReassembly copies each open sequence's parts into one buffer as they come — from
+// a frame body, or straight from the socket chunks a body arrived split across (pushParts) —
+// sized from the first fragment (OTP cuts a message into equal fragments but the last), under
+// bounds derived from maxMessageSize like fragments.ts's Reassembly. One copy per byte.
 import { Buffer } from 'node:buffer'
 import type { FragmentFormat } from '../wire.js'
 import { PIECE } from '../fragments.js'
@@ -58,8 +60,9 @@ function otpFragmentHeader(id: number, body: Buffer, from: number, to: number, _
  *   - a sequence's bytes: M (over it: ERR_MESSAGE_TOO_LARGE), and its announced fragment
  *     count at most ceil(M / MIN_PIECE) + 1;
  *   - open sequences: MAX_OPEN_SEQUENCES (OTP opens one per process sending a large message);
- *   - bytes of all open sequences: MAX_OPEN_BYTES_FACTOR × M, fragments of all of them: the
- *     same factor times one sequence's bound.
+ *   - bytes of all open sequences: MAX_OPEN_BYTES_FACTOR × M, counting the room each one's
+ *     buffer was given (at most FIRST_ROOM_PIECES times its first fragment, the fragment count
+ *     times it, and M), fragments of all of them: the same factor times one sequence's bound.
  * Past any bound the connection is dropped (ERR_LIMIT).
  */
 export const MAX_OPEN_SEQUENCES = 256
@@ -67,11 +70,21 @@ export const MAX_OPEN_SEQUENCES = 256
 export const MIN_PIECE = 1024
 export const MAX_OPEN_BYTES_FACTOR = 4
 
+/**
+ * A sequence's buffer first gets room for at most this many fragments of its first one's size
+ * (the whole of a message up to 16 MB in OTP's 64 KB fragments), then doubles as it fills: a
+ * peer's first fragment makes us set aside at most this many times its own bytes.
+ */
+export const FIRST_ROOM_PIECES = 256
+
 interface Sequence {
   /** The atom-cache refs of the first fragment's header. */
   refs: unknown
-  pieces: Buffer[]
+  /** The parts so far, joined: `size` bytes of it. */
+  buf: Buffer
   size: number
+  /** Fragments taken. */
+  count: number
   /** The FragmentId the next fragment must carry. */
   next: bigint
 }
@@ -121,43 +134,101 @@ export class OtpReassembly {
       // The header's atom-cache entries take effect now, in frame order (the sender's cache
       // changed when it encoded this message, before the frames after it).
       const h = this.readHeader(body, 18)
+      const first = body.length - h.offset
       if (frag === 1n) {
-        if (body.length - h.offset > this.maxMessage) throw this.tooLarge(body.length - h.offset)
+        if (first > this.maxMessage) throw this.tooLarge(first)
         return { buf: owned ? body : Buffer.from(body), offset: h.offset, refs: h.refs }
       }
       if (frag > BigInt(this.maxFragments)) throw this.limit(`a message announced in ${frag} fragments`)
       if (this.open.size >= MAX_OPEN_SEQUENCES) throw this.limit(`more than ${MAX_OPEN_SEQUENCES} fragmented messages open`)
-      const s: Sequence = { refs: h.refs, pieces: [], size: 0, next: frag - 1n }
+      const n = Number(frag)
+      const room = Math.min(Math.max(first, 1) * Math.min(n, FIRST_ROOM_PIECES), this.maxMessage)
+      const s: Sequence = { refs: h.refs, buf: this.reserve(room, 0), size: 0, count: 0, next: frag - 1n }
       this.open.set(seq, s)
-      this.keep(s, body.subarray(h.offset), owned)
+      this.counted(s)
+      this.append(s, body, h.offset, body.length)
       return undefined
     }
+    const s = this.counted(this.continued(seq, frag))
+    this.append(s, body, 18, body.length)
+    return this.advance(s, seq, frag)
+  }
+
+  /**
+   * A DIST_FRAG_CONT frame whose body arrived split across socket chunks: `parts` are views of
+   * them (the first holds at least the 18 bytes of the fragment header), valid only during the
+   * call; its bytes are copied straight into the sequence's buffer.
+   */
+  pushParts(parts: readonly Buffer[], size: number): Joined | undefined {
+    const head = parts[0]!
+    if (head.length < 18 || head[1] !== DIST_FRAG_CONT)
+      throw new CodecError('ERR_DECODE', `${this.peer} sent a fragment split before its header's end`)
+    const seq = head.readBigUInt64BE(2)
+    const frag = head.readBigUInt64BE(10)
+    if (frag === 0n) throw new CodecError('ERR_DECODE', `${this.peer} sent a fragment numbered 0`)
+    const s = this.counted(this.continued(seq, frag))
+    this.ensure(s, size - 18)
+    this.append(s, head, 18, head.length)
+    for (let i = 1; i < parts.length; i++) this.append(s, parts[i]!, 0, parts[i]!.length)
+    return this.advance(s, seq, frag)
+  }
+
+  /** The open sequence `seq`, whose next fragment `frag` must be. */
+  private continued(seq: bigint, frag: bigint): Sequence {
     const s = this.open.get(seq)
     if (s === undefined) throw new CodecError('ERR_DECODE', `${this.peer} sent a fragment of sequence ${seq}, which it never started`)
     if (frag !== s.next) throw new CodecError('ERR_DECODE', `${this.peer} sent fragment ${frag} of sequence ${seq}, expected ${s.next}`)
-    this.keep(s, body.subarray(18), owned)
+    return s
+  }
+
+  /** After a continuation: undefined until the last fragment, then the whole message. */
+  private advance(s: Sequence, seq: bigint, frag: bigint): Joined | undefined {
     if (frag !== 1n) {
       s.next = frag - 1n
       return undefined
     }
     this.open.delete(seq)
     this.joined++
-    this.total -= s.size
-    this.fragments -= s.pieces.length
-    return { buf: Buffer.concat(s.pieces, s.size), offset: 0, refs: s.refs }
+    this.total -= s.buf.length
+    this.fragments -= s.count
+    // A buffer given much more room than the message took is not handed on whole.
+    const buf = s.size * 2 >= s.buf.length ? s.buf.subarray(0, s.size) : Buffer.from(s.buf.subarray(0, s.size))
+    return { buf, offset: 0, refs: s.refs }
   }
 
-  private keep(s: Sequence, piece: Buffer, owned: boolean): void {
-    // A view of a socket chunk keeps all of it alive: a small one is copied.
-    s.pieces.push(owned || piece.length * 2 >= piece.buffer.byteLength ? piece : Buffer.from(piece))
-    s.size += piece.length
-    this.total += piece.length
+  /** Copy `from[start, end)` to the end of the sequence's bytes: a fragment, or a part of one. */
+  private append(s: Sequence, from: Buffer, start: number, end: number): void {
+    const n = end - start
+    this.ensure(s, n)
+    from.copy(s.buf, s.size, start, end)
+    s.size += n
+  }
+
+  /** One more fragment of `s`, counted against the bounds. */
+  private counted(s: Sequence): Sequence {
+    s.count++
     this.fragments++
-    if (s.size > this.maxMessage) throw this.tooLarge(s.size)
-    if (this.total > MAX_OPEN_BYTES_FACTOR * this.maxMessage)
-      throw this.limit(`more than ${MAX_OPEN_BYTES_FACTOR * this.maxMessage} bytes of fragmented messages in flight`)
     if (this.fragments > MAX_OPEN_BYTES_FACTOR * this.maxFragments)
       throw this.limit(`more than ${MAX_OPEN_BYTES_FACTOR * this.maxFragments} fragments in flight`)
+    return s
+  }
+
+  /** Room for `n` more bytes in the sequence's buffer (doubling, up to maxMessage). */
+  private ensure(s: Sequence, n: number): void {
+    const need = s.size + n
+    if (need > this.maxMessage) throw this.tooLarge(need)
+    if (need <= s.buf.length) return
+    const bigger = this.reserve(Math.min(Math.max(need, 2 * s.buf.length), this.maxMessage), s.buf.length)
+    s.buf.copy(bigger, 0, 0, s.size)
+    s.buf = bigger
+  }
+
+  /** A buffer of `room` bytes, counted against the bytes in flight in place of one of `replaces`. */
+  private reserve(room: number, replaces: number): Buffer {
+    this.total += room - replaces
+    if (this.total > MAX_OPEN_BYTES_FACTOR * this.maxMessage)
+      throw this.limit(`more than ${MAX_OPEN_BYTES_FACTOR * this.maxMessage} bytes of fragmented messages in flight`)
+    return Buffer.allocUnsafe(room)
   }
 
   private tooLarge(size: number): NetkernelError {

@@ -292,6 +292,16 @@ export class OtpWire implements Wire {
     }
   }
 
+  /** A frame body split across socket chunks: a fragment's continuation goes straight into its sequence's buffer. */
+  decodeParts(parts: readonly Buffer[], size: number): unknown {
+    const head = parts[0]!
+    if (head.length < 18 || head[0] !== C.VERSION_MAGIC || head[1] !== C.DIST_FRAG_CONT)
+      return this.decode(Buffer.concat(parts, size), true)
+    largeBodyTaken(size)
+    const whole = this.reassembly.pushParts(parts, size)
+    return whole === undefined ? undefined : this.message(whole.buf, whole.offset, whole.refs, true, false)
+  }
+
   private message(buf: Buffer, offset: number, refs: unknown, owned: boolean, passThrough: boolean): unknown {
     const c = this.etf.decodeAt(buf, offset, refs, owned)
     if (!(c.value instanceof Tuple) || typeof c.value[0] !== 'number') throw this.malformed('a control message that is not a tuple')
