@@ -387,6 +387,38 @@ t.test('fragments in, joined in one buffer: split bodies copied straight in, roo
     t.equal(r.joined, 2)
   })
 
+  await t.test('a continuation taken over: its header and first bytes copied in, the rest read straight into place', async t => {
+    const r = new OtpReassembly(PEER, 1 << 24, reader)
+    const p = [bytes(4000, 3), bytes(4000, 5), bytes(2500, 7)]
+    r.push(Buffer.concat([head(6, 3), p[0]!]), true)
+    const body = Buffer.concat([cont(6, 2), p[1]!])
+    const d = r.takeover(body.subarray(0, 18 + 100), body.length)!
+    t.equal(d.last, false)
+    let at = 18 + 100
+    for (const n of [1, 999, 2900]) {
+      const v = d.view()
+      t.equal(v.length, body.length - at, 'the view is the rest of the fragment, no more')
+      body.copy(v, 0, at, at + n)
+      at += n
+      t.equal(d.landed(n), at === body.length)
+    }
+    t.equal(d.finish(), undefined, 'not the last fragment')
+    const last = Buffer.concat([cont(6, 1), p[2]!])
+    const e = r.takeover(last.subarray(0, 18), last.length)!
+    t.equal(e.last, true)
+    last.copy(e.view(), 0, 18)
+    t.equal(e.landed(last.length - 18), true)
+    const j = e.finish()!
+    t.ok(j.buf.equals(Buffer.concat(p)), 'joined whole')
+    t.equal(r.inFlight, 0)
+    t.equal(r.takeover(Buffer.concat([cont(6, 1)]).subarray(0, 17), 100), undefined, 'fewer than 18 bytes: not taken')
+    t.equal(r.takeover(head(7, 2), 100), undefined, 'a first fragment: not taken')
+    t.throws(() => r.takeover(cont(8, 1), 100), { code: 'ERR_DECODE', message: /never started/ })
+    const small = new OtpReassembly(PEER, 1000, reader)
+    small.push(Buffer.concat([head(9, 2), bytes(600, 1)]), true)
+    t.throws(() => small.takeover(cont(9, 1), 18 + 600), { code: 'ERR_MESSAGE_TOO_LARGE' }, 'over maxMessageSize before any byte is read')
+  })
+
   await t.test('a later fragment larger than the first: the buffer grows', async t => {
     const r = new OtpReassembly(PEER, 1 << 24, reader)
     const p = [bytes(10, 3), bytes(100_000, 5)]

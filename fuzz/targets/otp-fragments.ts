@@ -1,12 +1,14 @@
 // Erlang/OTP fragment reassembly (lib/kernel/otp/otp-fragments.ts): a stream of frames whose
-// DIST_FRAG_HEADER / DIST_FRAG_CONT bodies go to two OtpReassemblies at once — one given each
-// body whole (push), the other given each continuation as the socket may have split it, views
-// of its pieces (pushParts; the first piece holds the 18-byte fragment header). Variant bit 0:
-// a small bound (maxMessageSize 4 KiB) instead of 1 MiB; the other bits pick where bodies split.
+// DIST_FRAG_HEADER / DIST_FRAG_CONT bodies go to three OtpReassemblies at once — one given each
+// body whole (push), one each continuation as the socket may have split it, views of its
+// pieces (pushParts; the first piece holds the 18-byte fragment header), and one each
+// continuation taken over after its first bytes, the rest written into its view() in reads of
+// varying size (takeover). Variant bit 0: a small bound (maxMessageSize 4 KiB) instead of
+// 1 MiB; the other bits pick where bodies split.
 //
-// Oracle: refusals are NetkernelErrors, and both ways agree — on every body, the same whole
-// message or nothing, or the same error code; a joined message is never longer than the bytes
-// pushed.
+// Oracle: refusals are NetkernelErrors, and the three ways agree — on every body, the same
+// whole message or nothing, or the same error code; a joined message is never longer than the
+// bytes pushed; a view never reaches past the fragment.
 import { OtpReassembly, type Joined } from '../../lib/kernel/otp/otp-fragments.js'
 import { CodecError, type NetkernelError } from '../../lib/errors.js'
 import { bodiesOf } from '../seeds.js'
@@ -63,6 +65,7 @@ export const otpFragments: FuzzTarget = {
     const max = variant & 1 ? 4096 : 1 << 20
     const whole = new OtpReassembly('fuzz@peer', max, header0)
     const split = new OtpReassembly('fuzz@peer', max, header0)
+    const direct = new OtpReassembly('fuzz@peer', max, header0)
     let cut = variant >>> 1
     let pushed = 0
     for (const body of bodiesOf(input)) {
@@ -70,7 +73,26 @@ export const otpFragments: FuzzTarget = {
       pushed += body.length
       const [a, joined] = outcome(() => whole.push(Buffer.from(body), true))
       let b: string
+      let c: string
       if (body[1] === 70 && body.length >= 18) {
+        const first = Math.min(body.length, 18 + (cut & 0x3ff))
+        c = outcome(() => {
+          const d = direct.takeover(Buffer.from(body.subarray(0, first)), body.length)
+          if (d === undefined) throw new InvariantViolation('a continuation with its header was not taken')
+          let at = first
+          let step = (cut >>> 10) & 0xff
+          while (at < body.length) {
+            const v = d.view()
+            if (v.length !== body.length - at) throw new InvariantViolation(`a view of ${v.length} bytes with ${body.length - at} to come`)
+            const n = Math.min(v.length, 1 + (step & 0xfff))
+            step = step * 7 + 13
+            body.copy(v, 0, at, at + n)
+            at += n
+            if (d.landed(n) !== (at === body.length)) throw new InvariantViolation('landed() disagrees with the bytes read')
+          }
+          if (d.last !== (body.readBigUInt64BE(10) === 1n)) throw new InvariantViolation('last disagrees with the fragment id')
+          return d.finish()
+        })[0]
         // Views of copies of the pieces, as a socket's chunks: the first at least the header.
         const parts: Buffer[] = []
         let at = 0
@@ -81,8 +103,12 @@ export const otpFragments: FuzzTarget = {
           at += len
         }
         b = outcome(() => split.pushParts(parts, body.length))[0]
-      } else b = outcome(() => split.push(Buffer.from(body), true))[0]
+      } else {
+        b = outcome(() => split.push(Buffer.from(body), true))[0]
+        c = outcome(() => direct.push(Buffer.from(body), true))[0]
+      }
       if (a !== b) throw new InvariantViolation(`push gave ${a.slice(0, 80)}, pushParts ${b.slice(0, 80)}`)
+      if (a !== c) throw new InvariantViolation(`push gave ${a.slice(0, 80)}, takeover ${c.slice(0, 80)}`)
       if (joined > pushed) throw new InvariantViolation(`joined ${joined} bytes out of ${pushed} pushed`)
       if (a.startsWith('error ')) return // the connection is dropped here
     }

@@ -17,6 +17,10 @@
 // piece's header, usually): they land in the body just past the piece — bytes a later piece of
 // the same message overwrites — and are copied out to the decoder at once. One read a piece,
 // not two; never past the end of a message's last piece, so a delivered body holds only its own.
+// Another protocol's wire may read that way too (Wire.takeover: OTP's fragments are read
+// straight into their message's buffer, one read to the end of each); a frame lying wholly in
+// a read is decoded where it lies, and one split across reads but not taken over is assembled
+// by the frame decoder first.
 // Otherwise the socket's 'data' chunks are decoded as views.
 import { Buffer } from 'node:buffer'
 import type { Conn, ReadSink } from '../transport.js'
@@ -27,7 +31,7 @@ import type { FrameDecoder } from '../terms/frame-decoder.js'
 import type { Clock } from '../clock.js'
 import { DEFAULT_MAX_MESSAGE_SIZE } from './limits.js'
 import { CodecError, NetkernelError } from '../errors.js'
-import type { Wire, WireProtocol } from './wire.js'
+import type { Wire, WireProtocol, WireRead } from './wire.js'
 import { busyWaitActivity } from './busy-wait.js'
 import { largeBodyTaken } from './scavenge-assist.js'
 import { SEND } from './frames.js'
@@ -91,17 +95,38 @@ export class Connection {
   private readonly onData = (chunk: Buffer): void => this.receive(chunk, false)
   /** The piece whose remaining bytes are being read straight into its message (readInto), and where the next lands (directView). */
   private direct: { piece: Piece; at: number; view: Buffer } | null = null
+  /** Or the frame body of another protocol whose wire reads the rest into place (Wire.takeover). */
+  private wireRead: WireRead | null = null
+  /** After such a body, when its message goes on: the next read's buffer (Wire.takeoverHead bytes of the scratch). */
+  private wireHead: Buffer | null = null
   /** The last frame taken was a piece of a large message. */
   private afterPiece = false
   /** Where the codec puts a message frame's recipient and message (hooks.onSend), or none. */
   private readonly sendSlot: TripleSlot | undefined
   private readonly sink: ReadSink = {
-    buffer: () => (this.direct !== null ? this.direct.view : this.afterPiece && this.decoder.pending === 0 ? HEAD_READ : SCRATCH),
+    buffer: () =>
+      this.direct !== null
+        ? this.direct.view
+        : this.wireRead !== null
+          ? this.wireRead.view()
+          : this.wireHead !== null && this.decoder.pending === 0
+            ? this.wireHead
+            : this.afterPiece && this.decoder.pending === 0
+              ? HEAD_READ
+              : SCRATCH,
     read: (n, buf) => this.readInto(n, buf),
   }
   /** A large piece split across reads: its message's body is the destination of the rest of it. */
   private readonly onTakeover = (head: Buffer, size: number): boolean => {
-    if (this.down || head[0] !== FRAGMENT_MARK || head.length < 2 || ((head[1] as number) & ACK_FLAG) !== 0) return false
+    if (this.down) return false
+    const wire = this.wire
+    if (wire !== undefined) {
+      const r = wire.takeover?.(head, size)
+      if (r === undefined) return false
+      this.wireRead = r
+      return true
+    }
+    if (head[0] !== FRAGMENT_MARK || head.length < 2 || ((head[1] as number) & ACK_FLAG) !== 0) return false
     const h = fragmentHeaderLength(head)
     if (head.length < h) return false
     const piece = this.reassembly.open(head, size)
@@ -112,7 +137,8 @@ export class Connection {
   /** A frame lying wholly in a read of the scratch (native protocol only): a message is decoded where it lies. */
   private readonly onRange = (buf: Buffer, start: number, end: number): void => {
     if (this.down) return
-    if (buf[start] === FRAGMENT_MARK) this.handleFrame(buf.subarray(start, end))
+    if (this.wire !== undefined) this.wireFrame(this.wire.decode(buf.subarray(start, end), false))
+    else if (buf[start] === FRAGMENT_MARK) this.handleFrame(buf.subarray(start, end))
     else this.decoded(this.codec.decodeRange(buf, start, end, this.sendSlot))
   }
   private readonly onBody = (body: Buffer): void => {
@@ -191,7 +217,7 @@ export class Connection {
     }
     if (this.down) return
     const s = this.conn.stream
-    const into = this.wire === undefined ? this.conn.readInto : undefined
+    const into = this.wire === undefined || this.wire.takeover !== undefined ? this.conn.readInto : undefined
     if (into !== undefined) {
       // Bytes the stream buffered before go ahead of every read routed to us, the same way.
       for (let c = s.read() as Buffer | null; c !== null && !this.down; c = s.read() as Buffer | null) this.readCopy(c)
@@ -290,8 +316,23 @@ export class Connection {
   /** A read landed (readInto): in the piece being read straight into its message, or in the scratch. */
   private readInto(n: number, buf: Buffer): void {
     if (this.down) return
+    const w = this.wireRead
+    if (w !== null) {
+      this.received(n)
+      if (!w.landed(n)) return
+      this.wireRead = null
+      const head = this.wire?.takeoverHead
+      if (!w.last && head !== undefined) this.wireHead = SCRATCH.subarray(0, head)
+      try {
+        this.wireFrame(w.finish())
+      } catch (err) {
+        this.destroy('protocol_error', this.named(err as Error))
+      }
+      return
+    }
     const d = this.direct
     if (d === null) {
+      this.wireHead = null
       this.receive(buf, true, n)
       return
     }

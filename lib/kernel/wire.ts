@@ -51,10 +51,36 @@ export interface Wire {
    */
   decodeParts?(parts: readonly Buffer[], size: number): unknown
   /**
+   * Optional: offered a large frame body split across reads into buffers the connection picks
+   * (Conn.readInto), given its first bytes (`head`, valid during the call) and `size`: the wire
+   * may take it and have the rest read straight to where it belongs (WireRead); undefined, and
+   * the connection assembles the body for decode(). A wire that offers it also takes bodies
+   * whose memory is reused after decode(body, false) returns: it keeps no view of them.
+   */
+  takeover?(head: Buffer, size: number): WireRead | undefined
+  /**
+   * With takeover: after a body taken over that is not its message's last, the next read takes
+   * only this many bytes — the next frame's length prefix and piece header — so that the next
+   * piece's body can be taken over from its first byte.
+   */
+  readonly takeoverHead?: number
+  /**
    * Called once by the Connection the wire serves, before any frame is read: where the wire
    * queues frames it answers by itself (OTP's UNLINK_ID_ACK).
    */
   attach?(conn: WireConnection): void
+}
+
+/** The rest of a frame body read straight into place (Wire.takeover). */
+export interface WireRead {
+  /** Where the next read lands (never past the body's end). */
+  view(): Buffer
+  /** `n` bytes landed in view(): true once the body is complete. */
+  landed(n: number): boolean
+  /** The body complete: what to dispatch, or undefined (nothing yet). */
+  finish(): unknown
+  /** The body is its message's last piece (no more of it follows). */
+  readonly last: boolean
 }
 
 /** What a wire sees of its connection. */

@@ -89,6 +89,19 @@ interface Sequence {
   next: bigint
 }
 
+/**
+ * The rest of a fragment read straight into its message (OtpReassembly.takeover): each read
+ * lands in `view()`, `landed(n)` says how much did (true once the fragment is complete), then
+ * `finish()` gives the whole message if that fragment was its last.
+ */
+export interface DirectRead {
+  view(): Buffer
+  landed(n: number): boolean
+  finish(): Joined | undefined
+  /** The fragment is its message's last. */
+  readonly last: boolean
+}
+
 /** A whole message: decode control + payload from `buf` at `offset` with `refs`. */
 export interface Joined {
   buf: Buffer
@@ -163,14 +176,40 @@ export class OtpReassembly {
     const head = parts[0]!
     if (head.length < 18 || head[1] !== DIST_FRAG_CONT)
       throw new CodecError('ERR_DECODE', `${this.peer} sent a fragment split before its header's end`)
+    const { s, seq, frag } = this.continuation(head, size)
+    for (let i = 1; i < parts.length; i++) this.append(s, parts[i]!, 0, parts[i]!.length)
+    return this.advance(s, seq, frag)
+  }
+
+  /**
+   * A DIST_FRAG_CONT frame of `size` bytes whose first bytes are `head` (at least its 18-byte
+   * fragment header, else undefined): they are copied in, and the rest of the fragment is to
+   * be read straight into the sequence's buffer, at `view()` (see DirectRead).
+   */
+  takeover(head: Buffer, size: number): DirectRead | undefined {
+    if (head.length < 18 || head[1] !== DIST_FRAG_CONT) return undefined
+    const { s, seq, frag } = this.continuation(head, size)
+    const end = s.size + (size - head.length)
+    return {
+      view: () => s.buf.subarray(s.size, end),
+      landed: n => (s.size += n) === end,
+      finish: () => this.advance(s, seq, frag),
+      last: frag === 1n,
+    }
+  }
+
+  /**
+   * A DIST_FRAG_CONT of `size` bytes arriving in pieces, `head` the first (its 18-byte header
+   * whole): room made for all of it, and head's bytes after the header copied in.
+   */
+  private continuation(head: Buffer, size: number): { s: Sequence; seq: bigint; frag: bigint } {
     const seq = head.readBigUInt64BE(2)
     const frag = head.readBigUInt64BE(10)
     if (frag === 0n) throw new CodecError('ERR_DECODE', `${this.peer} sent a fragment numbered 0`)
     const s = this.counted(this.continued(seq, frag))
     this.ensure(s, size - 18)
     this.append(s, head, 18, head.length)
-    for (let i = 1; i < parts.length; i++) this.append(s, parts[i]!, 0, parts[i]!.length)
-    return this.advance(s, seq, frag)
+    return { s, seq, frag }
   }
 
   /** The open sequence `seq`, whose next fragment `frag` must be. */

@@ -18,7 +18,7 @@
 // Names, module and function names and atom exit/DOWN reasons are atoms toward OTP and
 // strings in native frames; message data is never converted.
 import { Buffer } from 'node:buffer'
-import type { Wire, WireConnection, FrameEncoder, FragmentFormat } from '../wire.js'
+import type { Wire, WireConnection, WireRead, FrameEncoder, FragmentFormat } from '../wire.js'
 import type { FrameBatch } from '../../terms/frame-batch.js'
 import type { Logger } from '../../logger.js'
 import { appendBytes } from '../../terms/frame-batch.js'
@@ -301,6 +301,26 @@ export class OtpWire implements Wire {
     const whole = this.reassembly.pushParts(parts, size)
     return whole === undefined ? undefined : this.message(whole.buf, whole.offset, whole.refs, true, false)
   }
+
+  /** A fragment's continuation split across reads: the rest is read straight into its message's buffer. */
+  takeover(head: Buffer, size: number): WireRead | undefined {
+    if (head.length < 18 || head[0] !== C.VERSION_MAGIC || head[1] !== C.DIST_FRAG_CONT) return undefined
+    const d = this.reassembly.takeover(head, size)
+    if (d === undefined) return undefined
+    largeBodyTaken(size)
+    return {
+      view: d.view,
+      landed: d.landed,
+      finish: () => {
+        const whole = d.finish()
+        return whole === undefined ? undefined : this.message(whole.buf, whole.offset, whole.refs, true, false)
+      },
+      last: d.last,
+    }
+  }
+
+  /** After a fragment read into place, the next read takes a length prefix and a DIST_FRAG_CONT header. */
+  readonly takeoverHead = 4 + 18
 
   private message(buf: Buffer, offset: number, refs: unknown, owned: boolean, passThrough: boolean): unknown {
     const c = this.etf.decodeAt(buf, offset, refs, owned)
