@@ -134,7 +134,7 @@ export class Connection {
     this.direct = { piece, at, view: directView(piece, at) }
     return true
   }
-  /** A frame lying wholly in a read of the scratch (native protocol only): a message is decoded where it lies. */
+  /** A frame lying wholly in a read of the scratch: decoded where it lies (a native message), or by the wire, which keeps no view of it. */
   private readonly onRange = (buf: Buffer, start: number, end: number): void => {
     if (this.down) return
     if (this.wire !== undefined) this.wireFrame(this.wire.decode(buf.subarray(start, end), false))
