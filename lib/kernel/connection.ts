@@ -104,16 +104,7 @@ export class Connection {
   /** Where the codec puts a message frame's recipient and message (hooks.onSend), or none. */
   private readonly sendSlot: TripleSlot | undefined
   private readonly sink: ReadSink = {
-    buffer: () =>
-      this.direct !== null
-        ? this.direct.view
-        : this.wireRead !== null
-          ? this.wireRead.view()
-          : this.wireHead !== null && this.decoder.pending === 0
-            ? this.wireHead
-            : this.afterPiece && this.decoder.pending === 0
-              ? HEAD_READ
-              : SCRATCH,
+    buffer: () => this.readBuffer(),
     read: (n, buf) => this.readInto(n, buf),
   }
   /** A large piece split across reads: its message's body is the destination of the rest of it. */
@@ -311,6 +302,17 @@ export class Connection {
       off += k
       this.sink.read(k, b)
     }
+  }
+
+  /** Where the next read lands (readInto): the rest of a body read into place, a header's worth of the scratch, or the scratch. */
+  private readBuffer(): Buffer {
+    if (this.direct !== null) return this.direct.view
+    if (this.wireRead !== null) return this.wireRead.view()
+    if (this.decoder.pending === 0) {
+      if (this.wireHead !== null) return this.wireHead
+      if (this.afterPiece) return HEAD_READ
+    }
+    return SCRATCH
   }
 
   /** A read landed (readInto): in the piece being read straight into its message, or in the scratch. */

@@ -102,6 +102,11 @@ export interface DirectRead {
   readonly last: boolean
 }
 
+/** `head` starts a DIST_FRAG_CONT frame body and holds its whole 18-byte header. */
+export function isContinuation(head: Buffer): boolean {
+  return head.length >= 18 && head[0] === VERSION_MAGIC && head[1] === DIST_FRAG_CONT
+}
+
 /** A whole message: decode control + payload from `buf` at `offset` with `refs`. */
 export interface Joined {
   buf: Buffer
@@ -162,9 +167,7 @@ export class OtpReassembly {
       this.append(s, body, h.offset, body.length)
       return undefined
     }
-    const s = this.counted(this.continued(seq, frag))
-    this.append(s, body, 18, body.length)
-    return this.advance(s, seq, frag)
+    return this.advance(this.continuation(body, body.length).s, seq, frag)
   }
 
   /**
@@ -174,8 +177,7 @@ export class OtpReassembly {
    */
   pushParts(parts: readonly Buffer[], size: number): Joined | undefined {
     const head = parts[0]!
-    if (head.length < 18 || head[1] !== DIST_FRAG_CONT)
-      throw new CodecError('ERR_DECODE', `${this.peer} sent a fragment split before its header's end`)
+    if (!isContinuation(head)) throw new CodecError('ERR_DECODE', `${this.peer} sent a fragment split before its header's end`)
     const { s, seq, frag } = this.continuation(head, size)
     for (let i = 1; i < parts.length; i++) this.append(s, parts[i]!, 0, parts[i]!.length)
     return this.advance(s, seq, frag)
@@ -187,7 +189,7 @@ export class OtpReassembly {
    * be read straight into the sequence's buffer, at `view()` (see DirectRead).
    */
   takeover(head: Buffer, size: number): DirectRead | undefined {
-    if (head.length < 18 || head[1] !== DIST_FRAG_CONT) return undefined
+    if (!isContinuation(head)) return undefined
     const { s, seq, frag } = this.continuation(head, size)
     const end = s.size + (size - head.length)
     return {

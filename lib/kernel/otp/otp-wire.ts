@@ -32,7 +32,7 @@ import { MAX_MESSAGE_TERMS } from '../../terms/ext-codes.js'
 import { LARGE_BODY, largeBodyTaken } from '../scavenge-assist.js'
 import { OtpMessage } from './otp-message.js'
 import { DFLAG } from './flags.js'
-import { otpFragments, OtpReassembly } from './otp-fragments.js'
+import { isContinuation, otpFragments, OtpReassembly } from './otp-fragments.js'
 import { createEtfPort, type EtfPort } from './etf-port.js'
 import * as F_EXPORTS from '../frames.js'
 import * as C_EXPORTS from './control.js'
@@ -294,9 +294,7 @@ export class OtpWire implements Wire {
 
   /** A frame body split across socket chunks: a fragment's continuation goes straight into its sequence's buffer. */
   decodeParts(parts: readonly Buffer[], size: number): unknown {
-    const head = parts[0]!
-    if (head.length < 18 || head[0] !== C.VERSION_MAGIC || head[1] !== C.DIST_FRAG_CONT)
-      return this.decode(Buffer.concat(parts, size), true)
+    if (!isContinuation(parts[0]!)) return this.decode(Buffer.concat(parts, size), true)
     largeBodyTaken(size)
     const whole = this.reassembly.pushParts(parts, size)
     return whole === undefined ? undefined : this.message(whole.buf, whole.offset, whole.refs, true, false)
@@ -304,7 +302,6 @@ export class OtpWire implements Wire {
 
   /** A fragment's continuation split across reads: the rest is read straight into its message's buffer. */
   takeover(head: Buffer, size: number): WireRead | undefined {
-    if (head.length < 18 || head[0] !== C.VERSION_MAGIC || head[1] !== C.DIST_FRAG_CONT) return undefined
     const d = this.reassembly.takeover(head, size)
     if (d === undefined) return undefined
     largeBodyTaken(size)
