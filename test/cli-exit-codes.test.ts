@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCli } from './fixtures/cli-process.js'
-import { freePort } from './fixtures/ports.js'
+import { refusedPort } from './fixtures/ports.js'
 import { full } from './fixtures/cluster.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'nk-exit-codes-'))
@@ -77,7 +77,7 @@ t.test('a usage error: one line naming the command, a pointer to its --help, exi
 })
 
 t.test('a runtime failure: exit status 1, saying why, without the pointer to --help', async t => {
-  const port = String(await freePort()) // nothing listens there
+  const port = String(await refusedPort()) // nothing listens there, nor will
   const certs = join(dir, 'ca')
   t.equal((await runCli(['certs', 'ca', '--out', certs])).code, 0, 'a CA made')
   const cases: Array<[string, string[], RegExp]> = [

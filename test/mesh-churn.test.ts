@@ -7,7 +7,7 @@ import type { Node } from '../lib/node.js'
 import { NETKERNEL_EXTRA } from '../lib/epmd/discovery.js'
 import { registerNode } from '../lib/epmd/client.js'
 import { testEpmd, testNode, full, inProcess } from './fixtures/cluster.js'
-import { freePort } from './fixtures/ports.js'
+import { refusedPort } from './fixtures/ports.js'
 import { waitUntil, kernelTables, activeResources, recordEvents, countingClock, kernelOf, partitionable } from './fixtures/mesh-helpers.js'
 
 const listenerCounts = (n: Node): number[] => ['nodeup', 'nodedown', 'connectError'].map(e => n.listenerCount(e))
@@ -96,7 +96,7 @@ t.test('256 failed connects leak nothing, each fails within the setup deadline',
       }),
   )
   const holePort = (hole.address() as net.AddressInfo).port
-  const closedPort = await freePort()
+  const closedPort = await refusedPort()
   const regs: { close(): void }[] = []
   for (let i = 0; i < 64; i++)
     regs.push(await registerNode({ host: '127.0.0.1', port: epmd.port, name: `hole${i}`, nodePort: holePort, extra: NETKERNEL_EXTRA }))

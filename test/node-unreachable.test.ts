@@ -9,7 +9,7 @@ import { registerNode } from '../lib/epmd/client.js'
 import { NETKERNEL_EXTRA } from '../lib/epmd/discovery.js'
 import type { EpmdDaemon } from '../lib/epmd/daemon.js'
 import { testEpmd, testNode, full, nextEvent, inProcess } from './fixtures/cluster.js'
-import { freePort } from './fixtures/ports.js'
+import { refusedPort } from './fixtures/ports.js'
 
 interface LogCall {
   level: 'trace' | 'debug' | 'info' | 'warn' | 'error'
@@ -104,7 +104,7 @@ t.test('send to a pid on a node that has stopped: dropped, nodedown, a warning',
 
 t.test('a node whose registered port refuses the dial', async t => {
   const { epmd, node, log } = await setup(t)
-  const closedPort = await freePort()
+  const closedPort = await refusedPort()
   const reg = await registerNode({ host: '127.0.0.1', port: epmd.port, name: 'ghost', nodePort: closedPort, extra: NETKERNEL_EXTRA })
   t.teardown(() => reg.close())
   const ghost = full('ghost')

@@ -10,7 +10,7 @@ import { NetkernelError, TransportError } from '../lib/errors.js'
 import { transportCompliance } from '../lib/compliance/index.js'
 import { tapCompliance } from './fixtures/compliance-tap.js'
 import { sshdSkip, startSshd, makeKey, type Sshd } from './fixtures/sshd.js'
-import { freePort } from './fixtures/ports.js'
+import { refusedPort } from './fixtures/ports.js'
 import { createHmac } from 'node:crypto'
 
 const skip = sshdSkip()
@@ -225,7 +225,7 @@ t.test('options are checked up front', async t => {
 t.test('gateway failures are SshGatewayErrors naming the gateway', { skip }, async t => {
   const d = await sshd()
   await t.test('nothing listens at the gateway address', async t => {
-    const port = await freePort()
+    const port = await refusedPort()
     const tr = track(ssh({ gateways: { gw: { ...d.gateway(), port } } }))
     const e = (await tr.dial({ host: 'gw', port: 1 }, { signal: AbortSignal.timeout(10_000) }).catch((e: unknown) => e)) as SshGatewayError
     t.ok(e instanceof SshGatewayError, { found: e })
