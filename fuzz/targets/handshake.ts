@@ -9,16 +9,18 @@ import { createCodec } from '../../lib/terms/codec.js'
 import { Cookies } from '../../lib/kernel/cookie-store.js'
 import { cookie } from '../../auth/cookie.js'
 import { chunks } from '../mutate.js'
-import { fakeConn } from '../fake-conn.js'
+import { fakeConn, type FakeConn } from '../fake-conn.js'
 import { bodiesOf, corpusNames, handshakeStreams } from '../seeds.js'
 import { handshakeMessageArb, sample } from '../terms-arb.js'
 import { checkCause, type FuzzTarget } from '../target.js'
 
 const codec = createCodec()
 const auth = cookie()
-const cookies = new Cookies('capture-cookie')
-/** The setup machine's answers the fuzzer picks among (by the variant's bits). */
-function verdictFor(ev: HandshakeEvent, variant: number): Verdict {
+/** The cookie of every fuzzed setup (the captured handshakes' own). */
+export const FUZZ_COOKIE = 'capture-cookie'
+const cookies = new Cookies(FUZZ_COOKIE)
+/** The setup machine's answers the fuzzer picks among (by the variant's bits; otp-handshake.ts too). */
+export function verdictFor(ev: HandshakeEvent, variant: number): Verdict {
   if (ev.e === 'alive_asked') return { a: 'answer_alive', node: ev.node, replace: (variant & 8) !== 0 }
   if (ev.e === 'authenticated' && ev.replace && (variant & 16) !== 0) return { a: 'refuse', node: ev.node, status: 'alive' }
   if (ev.e !== 'hello') return { a: 'accept', node: ev.node }
@@ -51,6 +53,43 @@ function seeds(): Buffer[] {
   return [...handshakeStreams(), ...made]
 }
 
+/** A setup's deps as the fuzzer runs it: the variant's bits pick long names, the node policy's answer and the setup machine's (verdictFor). */
+export function fuzzDeps(variant: number, localName: string): HandshakeDeps {
+  return {
+    localName,
+    hidden: false,
+    longNames: (variant & 64) !== 0,
+    creation: 1,
+    codec,
+    auth,
+    cookies,
+    stepTimeout: 1000,
+    allowNode: () => (variant & 32) === 0,
+    setup: ev => verdictFor(ev, variant),
+  }
+}
+
+/**
+ * One side of a setup, `start`ed on a fake Conn fed the peer's `stream` in the variant's chunks,
+ * then its end. It must succeed or fail with a NetkernelError that hides no JavaScript error.
+ */
+export async function driveSetup(
+  stream: Buffer,
+  variant: number,
+  start: (conn: FakeConn, signal: AbortSignal) => Promise<unknown>,
+): Promise<void> {
+  const conn = fakeConn()
+  const setup = start(conn, new AbortController().signal)
+  for (const c of chunks(stream, variant)) conn.feed(c)
+  conn.end()
+  try {
+    await setup
+  } catch (err) {
+    checkCause(err)
+    throw err
+  }
+}
+
 export const handshake: FuzzTarget = {
   name: 'handshake',
   seeds,
@@ -58,30 +97,9 @@ export const handshake: FuzzTarget = {
     if (input.length === 0) return
     const responder = (input[0]! & 1) === 0
     const stream = input.subarray(1)
-    const conn = fakeConn()
-    const deps: HandshakeDeps = {
-      localName: (responder ? field(stream, 'to') : undefined) ?? 'local@host',
-      hidden: false,
-      longNames: (variant & 64) !== 0,
-      creation: 1,
-      codec,
-      auth,
-      cookies,
-      stepTimeout: 1000,
-      allowNode: () => (variant & 32) === 0,
-      setup: ev => verdictFor(ev, variant),
-    }
-    const ac = new AbortController()
-    const setup = responder
-      ? respondHandshake(deps, conn, ac.signal)
-      : initiateHandshake(deps, conn, field(stream, 'name') ?? 'peer@host', ac.signal)
-    for (const c of chunks(stream, variant)) conn.feed(c)
-    conn.end()
-    try {
-      await setup
-    } catch (err) {
-      checkCause(err)
-      throw err
-    }
+    const deps = fuzzDeps(variant, (responder ? field(stream, 'to') : undefined) ?? 'local@host')
+    await driveSetup(stream, variant, (conn, signal) =>
+      responder ? respondHandshake(deps, conn, signal) : initiateHandshake(deps, conn, field(stream, 'name') ?? 'peer@host', signal),
+    )
   },
 }

@@ -5,6 +5,7 @@ import { termNetkernel, termLite } from './terms.js'
 import { termsAgree } from './terms-agree.js'
 import { etfTarget } from './etf.js'
 import { handshake } from './handshake.js'
+import { otpHandshake } from './otp-handshake.js'
 import { fragments } from './fragments.js'
 import { otpFragments } from './otp-fragments.js'
 import { connectionTarget } from './connection.js'
@@ -19,6 +20,7 @@ export function allTargets(): FuzzTarget[] {
     termsAgree,
     etfTarget,
     handshake,
+    otpHandshake,
     fragments,
     otpFragments,
     connectionTarget(),
