@@ -9,6 +9,7 @@ import { otpHandshake } from './otp-handshake.js'
 import { fragments } from './fragments.js'
 import { otpFragments } from './otp-fragments.js'
 import { connectionTarget } from './connection.js'
+import { otpConnectionTarget } from './otp-connection.js'
 import { dispatchTarget } from './dispatch.js'
 import { epmdRequests, epmdResponses } from './epmd.js'
 
@@ -24,6 +25,7 @@ export function allTargets(): FuzzTarget[] {
     fragments,
     otpFragments,
     connectionTarget(),
+    otpConnectionTarget(),
     dispatchTarget(),
     epmdRequests,
     epmdResponses,
