@@ -39,9 +39,13 @@ export class Ref {
     return `#Ref<${this.node}.${this.ids.join('.')}>`
   }
 
-  /** A string unique to this ref, for use as a Map key. */
+  /**
+   * A string unique to this ref, for use as a Map key: the numbers first, then the node (a
+   * node's name may end in dotted digits — an IP long name — so with the node first the key of
+   * a 3-word ref of `a@10.0.0` could be that of a 1-word ref of `a@10.0.0.1`).
+   */
   get key(): string {
-    return this.ids.length === 1 ? `${this.node}.${this.id}.${this.creation}` : `${this.node}.${this.ids.join('.')}.${this.creation}`
+    return this.ids.length === 1 ? `${this.id}.${this.creation}@${this.node}` : `${this.ids.join('.')}.${this.creation}@${this.node}`
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {
