@@ -12,6 +12,8 @@ import { connectionTarget } from './connection.js'
 import { otpConnectionTarget } from './otp-connection.js'
 import { dispatchTarget } from './dispatch.js'
 import { epmdRequests, epmdResponses } from './epmd.js'
+import { globalMessagesTarget } from './global-messages.js'
+import { pgMessagesTarget } from './pg-messages.js'
 
 export function allTargets(): FuzzTarget[] {
   return [
@@ -27,6 +29,8 @@ export function allTargets(): FuzzTarget[] {
     connectionTarget(),
     otpConnectionTarget(),
     dispatchTarget(),
+    globalMessagesTarget(),
+    pgMessagesTarget(),
     epmdRequests,
     epmdResponses,
   ]

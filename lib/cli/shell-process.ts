@@ -4,7 +4,7 @@
 import type { Node } from '../node.js'
 import type { Proc } from '../process/runtime.js'
 import type { Pid } from '../terms/pid.js'
-import { Ref } from '../terms/ref.js'
+import { isDown } from '../process/monitors.js'
 
 export interface ShellProcessOptions {
   /** Called when the shell process died and a new one replaced it. */
@@ -57,9 +57,7 @@ export class ShellProcess {
       for (;;) {
         const old = this.proc.self
         const ref = w.monitor(old)
-        const [, , , , reason] = (await w.receive(
-          m => Array.isArray(m) && m[0] === 'DOWN' && m[1] instanceof Ref && m[1].equals(ref),
-        )) as unknown[]
+        const [, , , , reason] = (await w.receive(m => isDown(m) && m[1].equals(ref))) as unknown[]
         if (this.stopping) return
         await this.spawnShell()
         this.opts.onRestart?.(old, reason, this.proc.self)

@@ -22,7 +22,7 @@
 import { randomInt } from 'node:crypto'
 import { Atom, atom } from '../terms/atom.js'
 import { Pid } from '../terms/pid.js'
-import { Ref } from '../terms/ref.js'
+import { isDown } from '../process/monitors.js'
 import { Tuple, tuple } from '../terms/tuple.js'
 import type { Proc } from '../process/types.js'
 import type { Logger } from '../logger.js'
@@ -212,7 +212,11 @@ export function globalServer(
       st.waitLock = undefined
       if (w === 'lock_is_set') {
         const tag = resolvers.get(node)
-        void resolve(node, tag, names)
+        // (Not awaited: an rpc may take a while. A failure must not become an unhandled rejection.)
+        resolve(node, tag, names).catch((err: unknown) => {
+          ignore('crash', names)
+          log.warn({ err, node }, `global: resolving ${node}'s names failed; they were not taken`)
+        })
       } else {
         st.waitLock = { exchange: names }
       }
@@ -230,6 +234,12 @@ export function globalServer(
           continue
         }
         if (mine.pid.equals(pid) || !(self < node)) continue
+        // A process of a node neither this one, connected nor known (insName would not take it)
+        // is not weighed against ours: resolving a conflict may exit our process. Ours stays.
+        if (!takenNode(pid.node)) {
+          ignore('name of an unknown node', name)
+          continue
+        }
         let winner: unknown
         try {
           winner =
@@ -275,11 +285,18 @@ export function globalServer(
       const id = lock?.[1]
       return id instanceof Tuple && sameTerm(id[1], e.requester)
     }
+    /** May a name be held by a process of `node`: this one, connected, or known? */
+    const takenNode = (node: string): boolean => node === self || deps.isVisible(node) || known.has(node)
     const insName = (name: unknown, pid: Pid, method: unknown, from: Pid | string, info: unknown[]): void => {
       // A process of a node that is neither this one, connected, nor known is not taken (a
       // peer could otherwise make us hold names, monitors and dials for any node it invents).
-      if (pid.node !== self && !deps.isVisible(pid.node) && !known.has(pid.node)) {
+      if (!takenNode(pid.node)) {
         ignore('name of an unknown node', name)
+        return
+      }
+      // Global's own processes hold no names: a conflict over one would exit them.
+      if (pid.equals(proc.self) || pid.equals(locker)) {
+        ignore("name of global's own process", name)
         return
       }
       if (!tables.insertName(name, pid, method)) {
@@ -580,7 +597,7 @@ export function globalServer(
           const st = nodes.get(m.node)
           if (st !== undefined && sameTerm(st.myTag, m.myTag)) lockIsSet(m.node, m.lockId)
           else cancelLocker(m.node, m.myTag)
-        } else if (Array.isArray(m) && !(m instanceof Tuple) && m[0] === 'DOWN' && m[1] instanceof Ref) tables.down(m[1])
+        } else if (isDown(m)) tables.down(m[1])
         else if (m instanceof Tuple && m[0] === G.genCall && m.length === 3) {
           const from = m[1]
           if (!(from instanceof Tuple) || from.length !== 2 || !(from[0] instanceof Pid)) ignore('call', m)

@@ -8,7 +8,7 @@ import { Pid } from '../terms/pid.js'
 import { Ref } from '../terms/ref.js'
 import { Tuple } from '../terms/tuple.js'
 import { ImproperList } from '../terms/improper-list.js'
-import { OpaqueTerm } from '../terms/otp-terms.js'
+import { BitBinary, OpaqueTerm, Port } from '../terms/otp-terms.js'
 
 /** global's protocol version: OTP 25 speaks 8. */
 export const GLOBAL_VSN = 8
@@ -126,9 +126,22 @@ export function termKey(v: unknown, depth = 0): string {
     const parts = [...v].map(([k, x]) => `${termKey(k, depth + 1)}=>${termKey(x, depth + 1)}`).sort()
     return `#{${parts.join(',')}}`
   }
+  if (v instanceof Port) return `P${v.node}.${v.id}.${v.creation}`
+  if (v instanceof BitBinary) return `B${v.bits}:${v.bytes.toString('hex')}`
   if (v === null || v === undefined) return `u${String(v)}`
   if (typeof v === 'boolean') return `a${String(v)}`
-  return `o${JSON.stringify(v)}`
+  // Anything else (no decoder makes it): equal only to itself. (JSON.stringify threw on a
+  // bigint inside, and a peer's Port once reached it: the rejection ended the process.)
+  return `o${identity(v)}`
+}
+
+const identities = new WeakMap<object, number>()
+let nextIdentity = 1
+function identity(v: unknown): string {
+  if (typeof v !== 'object' && typeof v !== 'function') return `${typeof v}:${String(v)}`
+  let id = identities.get(v as object)
+  if (id === undefined) identities.set(v as object, (id = nextIdentity++))
+  return String(id)
 }
 
 /** Tags are integers (OTP's unique_integer may exceed 2^53 and then decodes as a bigint). */

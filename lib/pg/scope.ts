@@ -22,7 +22,8 @@ import { Atom, atom } from '../terms/atom.js'
 import { Pid } from '../terms/pid.js'
 import { Ref } from '../terms/ref.js'
 import { Tuple, tuple } from '../terms/tuple.js'
-import { groupKey, groupLabel, type PgGroup } from './group-key.js'
+import { groupKey, groupLabel, groupTerm, type PgGroup } from './group-key.js'
+import { isDown } from '../process/monitors.js'
 import type { PgLimits } from './limits.js'
 import type { PgEvent, PgMonitor } from './pg-monitor.js'
 
@@ -164,7 +165,7 @@ export class Scope {
 
   /** One message; false when it is not one of the scope's. */
   private handle(m: unknown): boolean {
-    if (Array.isArray(m) && !(m instanceof Tuple)) return m.length === 5 && m[0] === 'DOWN' && this.down(m[1], m[3])
+    if (isDown(m)) return this.down(m[1], m[3])
     if (!(m instanceof Tuple) || m.length < 2) return false
     const tag = m[0]
     if (tag === DISCOVER && m.length === 2) return this.onDiscover(m[1])
@@ -269,7 +270,7 @@ export class Scope {
       members += pids.length
       if (members > lim.maxMembersPerPeer) return this.overLimit(peer, 'members')
       const had = next.get(key)
-      if (had === undefined) next.set(key, { term: e[0], pids })
+      if (had === undefined) next.set(key, { term: groupTerm(e[0]), pids })
       else had.pids = pids.concat(had.pids)
     }
     let p = this.peers.get(peer.key)
@@ -306,12 +307,12 @@ export class Scope {
     let mine = p.groups.get(key)
     if (mine === undefined) {
       if (p.groups.size >= lim.maxGroupsPerPeer) return this.overLimit(peer, 'groups')
-      mine = { term: group, pids: [] }
+      mine = { term: groupTerm(group), pids: [] }
       p.groups.set(key, mine)
     }
     mine.pids = pids.concat(mine.pids)
     p.members += pids.length
-    this.addRemote(key, group, pids)
+    this.addRemote(key, mine.term, pids)
     return true
   }
 
@@ -348,14 +349,15 @@ export class Scope {
     if (!(ref instanceof Ref) || !(pid instanceof Pid)) return false
     const key = this.refs.get(ref.key)
     if (key === undefined || key !== pid.key) return true // a monitor already dropped
-    this.refs.delete(ref.key)
     const m = this.local.get(key)
     if (m !== undefined && m.ref?.equals(ref) === true) {
+      this.refs.delete(ref.key)
       this.localExit(m)
       return true
     }
     const p = this.peers.get(key)
     if (p !== undefined && p.ref?.equals(ref) === true) {
+      this.refs.delete(ref.key)
       this.peers.delete(key)
       for (const [gk, e] of p.groups) this.removeMembers(gk, e.pids, false)
     }

@@ -17,6 +17,7 @@ import { CallError, NetkernelError, ReceiveTimeoutError } from '../errors.js'
 import { atom, type Atom } from '../terms/atom.js'
 import { Pid } from '../terms/pid.js'
 import { Ref } from '../terms/ref.js'
+import { isDown } from './monitors.js'
 import { tuple, type Tuple } from '../terms/tuple.js'
 import { describeReason } from './exit.js'
 import type { Process } from './process.js'
@@ -113,7 +114,7 @@ function isSelf(p: Process, dest: Dest): boolean {
 const isReplyOrDown =
   (ref: Ref) =>
   (msg: unknown): boolean =>
-    Array.isArray(msg) && (msg.length === 2 ? ref.equals(msg[0]) : msg.length === 5 && msg[0] === 'DOWN' && ref.equals(msg[1]))
+    Array.isArray(msg) && (msg.length === 2 ? ref.equals(msg[0]) : isDown(msg) && ref.equals(msg[1]))
 
 /**
  * gen_server:call(Dest, Request, Timeout) from `p`: the reply, or CallError (the server is

@@ -37,7 +37,21 @@ export class Monitor {
 }
 
 function isDownFor(ref: Ref): (msg: unknown) => boolean {
-  return msg => Array.isArray(msg) && msg.length === 5 && msg[0] === 'DOWN' && ref.equals(msg[1])
+  return msg => isDown(msg) && ref.equals(msg[1])
+}
+
+/**
+ * The DOWN messages runtimes made. A peer can send a look-alike array (a netkernel peer's
+ * codec carries plain arrays) with a guessed ref — local refs are sequential — so code acting
+ * on a DOWN (pg scopes, the global name server, calls) asks isDown, not the message's shape.
+ * Held weakly, on globalThis so both builds of the package (ESM, CommonJS) share it.
+ */
+const DOWNS_KEY = Symbol.for('netkernel.downs')
+const downs: WeakSet<object> = ((globalThis as { [DOWNS_KEY]?: WeakSet<object> })[DOWNS_KEY] ??= new WeakSet())
+
+/** Is `msg` a DOWN message a monitor delivered (['DOWN', ref, 'process', item, reason]), not a look-alike? */
+export function isDown(msg: unknown): msg is [string, Ref, string, unknown, unknown] {
+  return Array.isArray(msg) && downs.has(msg)
 }
 
 function targetNode(item: Pid | RemoteName | string): string | undefined {
@@ -175,9 +189,11 @@ export class Monitors {
     const m = this.byKey.get(ref.key)
     if (m === undefined) return ref.node === this.system.node
     const w = m.watcherProc
-    if (w === undefined || m.targetProc !== undefined || targetNode(m.item) !== from || !m.watcher.equals(watcher)) return false
+    if (w === undefined || m.targetProc !== undefined || targetNode(m.item) !== from || !m.watcher.equals(watcher) || !m.ref.equals(ref)) {
+      return false
+    }
     this.remove(m)
-    down(w, ref, m.item, reason)
+    down(w, m.ref, m.item, reason)
     return true
   }
 
@@ -219,5 +235,7 @@ export class Monitors {
 }
 
 function down(w: Process, ref: Ref, item: Pid | RemoteName | string, reason: unknown): void {
-  w.deliver(['DOWN', ref, 'process', item, reason])
+  const msg = ['DOWN', ref, 'process', item, reason]
+  downs.add(msg)
+  w.deliver(msg)
 }
