@@ -9,7 +9,7 @@ import { Ref } from '../lib/terms/ref.js'
 import { atom } from '../lib/terms/atom.js'
 import { tuple } from '../lib/terms/tuple.js'
 import { ImproperList } from '../lib/terms/improper-list.js'
-import { OpaqueTerm } from '../lib/terms/otp-terms.js'
+import { BitBinary, OpaqueTerm, Port } from '../lib/terms/otp-terms.js'
 import { GlobalTables } from '../lib/global/global-tables.js'
 import { comparePids, exposeName, isTrue, methodOf, methodTerm, sameTerm, termKey } from '../lib/global/global-terms.js'
 import { resolveConflict } from '../lib/global/global-resolve.js'
@@ -154,8 +154,18 @@ t.test('the terms of the protocol', async t => {
     { o: 1 },
     new Pid('n@h', 1, 0, 1),
     new Ref('n@h', 1, 1),
+    // (a 3-word ref of a node named like an IP, and a 1-word ref of the next one up)
+    new Ref('a@10.0.0', 1, 7, [1, 3]),
+    new Ref('a@10.0.0.1', 3, 7),
+    new Port('n@h', 1n, 1),
+    new BitBinary(Buffer.from([0xe0]), 3),
+    { big: 2n ** 70n },
   ].map(x => termKey(x))
-  t.equal(new Set(keys).size, keys.length, 'distinct terms, distinct keys')
+  t.equal(new Set(keys).size, keys.length, 'distinct terms, distinct keys (and none throws: a Port once did)')
+  t.ok(sameTerm({ o: 1, n: 2n }, { o: 1, n: 2n }), 'equal plain objects, bigints inside, are the same term')
+  const cyclic: Record<string, unknown> = {}
+  cyclic.self = cyclic
+  t.ok(sameTerm(cyclic, cyclic) && !sameTerm(cyclic, { self: {} }), 'what JSON cannot write equals only itself')
   t.equal(exposeName(atom('x')), 'x')
   t.equal(exposeName('s'), 's')
   t.equal(exposeName(tuple(atom('n'), 1, [atom('A b')], Buffer.from('x'))), `{n,1,['A b'],<<"x">>}`)

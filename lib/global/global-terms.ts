@@ -116,7 +116,7 @@ export function termKey(v: unknown, depth = 0): string {
   if (typeof v === 'number' || typeof v === 'bigint') return `n${String(v)}`
   if (typeof v === 'string') return `s${JSON.stringify(v)}`
   if (v instanceof Pid) return `p${v.node}.${v.id}.${v.serial}.${v.creation}`
-  if (v instanceof Ref) return `r${v.node}.${v.ids.join('.')}.${v.creation}`
+  if (v instanceof Ref) return `r${v.key}` // (node last: Ref.key)
   if (v instanceof Tuple) return `{${v.map(x => termKey(x, depth + 1)).join(',')}}`
   if (Array.isArray(v)) return `[${v.map(x => termKey(x, depth + 1)).join(',')}]`
   if (v instanceof ImproperList) return `[${v.items.map(x => termKey(x, depth + 1)).join(',')}|${termKey(v.tail, depth + 1)}]`
@@ -130,19 +130,29 @@ export function termKey(v: unknown, depth = 0): string {
   if (v instanceof BitBinary) return `B${v.bits}:${v.bytes.toString('hex')}`
   if (v === null || v === undefined) return `u${String(v)}`
   if (typeof v === 'boolean') return `a${String(v)}`
-  // Anything else (no decoder makes it): equal only to itself. (JSON.stringify threw on a
-  // bigint inside, and a peer's Port once reached it: the rejection ended the process.)
-  return `o${identity(v)}`
+  return `o${objectKey(v)}`
 }
 
-const identities = new WeakMap<object, number>()
-let nextIdentity = 1
-function identity(v: unknown): string {
+/**
+ * A plain object (what a netkernel peer's map decodes to, or a name the program made) by its
+ * JSON, bigints written out; what JSON cannot write (a cycle, …) equals only itself. Total:
+ * JSON.stringify threw on a bigint, and a peer's Port (its id is one) once reached it inside an
+ * un-awaited promise — the rejection ended the process.
+ */
+function objectKey(v: unknown): string {
+  try {
+    const json = JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x))
+    if (json !== undefined) return `j${json}`
+  } catch {
+    // below
+  }
   if (typeof v !== 'object' && typeof v !== 'function') return `${typeof v}:${String(v)}`
   let id = identities.get(v as object)
   if (id === undefined) identities.set(v as object, (id = nextIdentity++))
-  return String(id)
+  return `#${id}`
 }
+const identities = new WeakMap<object, number>()
+let nextIdentity = 1
 
 /** Tags are integers (OTP's unique_integer may exceed 2^53 and then decodes as a bigint). */
 export function sameTerm(a: unknown, b: unknown): boolean {
