@@ -35,6 +35,7 @@ export { ProcessGroups, PgMonitor } from './pg/process-groups.js'
 export type { PgGroup, PgEvent, PgScopeOptions, PgSendOptions, PgMonitorOptions } from './pg/process-groups.js'
 export type { RpcOptions } from './process/rpc.js'
 export { asCall, asCast } from './process/gen-call.js'
+export { isDown } from './process/monitors.js'
 export type { CallOptions, CallFrom, GenCall } from './process/gen-call.js'
 export type { GlobalRegisterOptions, ResolveMethod } from './global/global.js'
 // The class of `node.global`, exported as a value like ProcessGroups: exported as a type

@@ -4,6 +4,7 @@ import { Runtime, type Proc } from '../lib/process/runtime.js'
 import { Pid } from '../lib/terms/pid.js'
 import { Ref } from '../lib/terms/ref.js'
 import { RegistryError } from '../lib/errors.js'
+import { isDown } from '../lib/index.js'
 
 const tick = async (n = 1): Promise<void> => {
   for (let i = 0; i < n; i++) await new Promise(resolve => setImmediate(resolve))
@@ -249,4 +250,23 @@ t.test('setIdentity before any spawn; refused with live processes', async t => {
   await tick()
   t.same(got, ['c@h'])
   t.throws(() => rt.setIdentity('d@h', 8), { code: 'ERR_BAD_ARGUMENT' })
+})
+
+t.test('isDown: true for a DOWN a monitor delivered, false for a look-alike a process sent', async t => {
+  const rt = newRuntime()
+  const w = sink(rt)
+  const target = idle(rt)
+  await tick()
+  const ref = w.proc().monitor(target)
+  // What a peer (or any process) can send: the same array, with the right ref.
+  rt.send(w.pid, ['DOWN', ref, 'process', target, 'forged'])
+  rt.exit(target, 'bye')
+  await tick(3)
+  t.equal(w.msgs.length, 2)
+  const [forged, real] = w.msgs as [unknown[], unknown[]]
+  t.same(forged, real.slice(0, 4).concat('forged'), 'shaped alike')
+  t.notOk(isDown(forged), 'the look-alike is not a DOWN')
+  t.ok(isDown(real), 'the monitor’s DOWN is')
+  t.equal(real[4], 'bye')
+  t.notOk(isDown(['DOWN']) || isDown('DOWN') || isDown(undefined))
 })
