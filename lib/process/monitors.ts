@@ -50,7 +50,7 @@ const DOWNS_KEY = Symbol.for('netkernel.downs')
 const downs: WeakSet<object> = ((globalThis as { [DOWNS_KEY]?: WeakSet<object> })[DOWNS_KEY] ??= new WeakSet())
 
 /** Is `msg` a DOWN message a monitor delivered (['DOWN', ref, 'process', item, reason]), not a look-alike? */
-export function isDown(msg: unknown): msg is [string, Ref, string, unknown, unknown] {
+export function isDown(msg: unknown): msg is ['DOWN', Ref, 'process', unknown, unknown] {
   return Array.isArray(msg) && downs.has(msg)
 }
 
