@@ -5,6 +5,10 @@ import { allTargets } from '../fuzz/targets/index.js'
 import { describeError, isAccepted } from '../fuzz/target.js'
 
 const targets = new Map(allTargets().map(x => [x.name, x]))
+// (A target may hold processes, or process-wide handlers for what escapes: freed at the end.)
+t.teardown(async () => {
+  for (const x of targets.values()) await x.close?.()
+})
 
 async function outcome(parser: string, hex: string, variant: number): Promise<string> {
   try {
