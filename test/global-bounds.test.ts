@@ -47,13 +47,18 @@ t.test('malformed messages from a peer are ignored and counted; the server keeps
   const pid = b.spawn(async proc => void (await proc.receive()))
   t.equal(await b.global.register('after_junk', pid), true, 'the server still serves')
   t.same(a.global.whereis('after_junk'), pid)
-  // A get_known call from the peer is answered.
+  // A get_known call from the peer is answered. Before it, the casts OTP's global ignores
+  // ({async_del_lock, ResourceId, Pid}, {async_del_name, Name, Pid}) are ignored, not counted.
+  const castsIgnored = a.global.ignored().get('cast') ?? 0
   const known = await inProcess(b, async proc => {
+    proc.send(to, tuple(gc, tuple(atom('async_del_lock'), tuple(atom('res'), 1), proc.self)))
+    proc.send(to, tuple(gc, tuple(atom('async_del_name'), atom('n'), proc.self)))
     const tag = proc.makeRef()
     proc.send(to, tuple(atom('$gen_call'), tuple(proc.self, tag), atom('get_known')))
     return proc.receive(undefined, { timeout: 5000 })
   })
   t.match(String(known), b.name, 'get_known lists the peer')
+  t.equal(a.global.ignored().get('cast') ?? 0, castsIgnored, 'async_del_lock and async_del_name are not malformed')
 
   // Holding the global lock, the peer registers a process of a node nobody knows: refused.
   const ghost = new Pid('ghost@nowhere', 1, 0, 1)

@@ -490,6 +490,8 @@ export function globalServer(
         toLocker(new LockerMsg('lock_set', pidNode, { locker: req[1], isSet: isTrue(req[2]), myTag: tag }))
         return
       }
+      // OTP's global ignores these (kept for old nodes); their second element is no node name.
+      if (op === G.asyncDelName || op === G.asyncDelLock) return
       if (node === undefined) return ignore('cast', req)
       const st = nodes.get(node)
       const myTagOk = (t: unknown): boolean => st !== undefined && st.myTag !== undefined && sameTerm(st.myTag, t)
@@ -523,7 +525,6 @@ export function globalServer(
         reset(node)
         return
       }
-      if (op === G.asyncDelName || op === G.asyncDelLock) return
       ignore('cast', req)
     }
 
