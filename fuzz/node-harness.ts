@@ -8,7 +8,7 @@
 import { Refusals } from '../lib/kernel/refusals.js'
 import type { StatsRequests } from '../lib/kernel/stats-requests.js'
 import { Runtime } from '../lib/process/runtime.js'
-import { createDispatcher } from '../lib/kernel/dispatch.js'
+import { createDispatcher, type Dispatcher } from '../lib/kernel/dispatch.js'
 import { SpawnRequests } from '../lib/kernel/spawn-requests.js'
 import { silentLogger } from '../lib/logger.js'
 import type { Clock } from '../lib/clock.js'
@@ -77,15 +77,14 @@ export interface NodeHarness {
 /** Stats frames are not what this harness fuzzes: they are dropped. */
 const noStats = { frame: () => {} } as unknown as StatsRequests
 
-export function nodeHarness(local: string, opts: { otp?: boolean } = {}): NodeHarness {
-  const runtime = new Runtime({ node: local, creation: 0, logger: silentLogger, remote: nowhere })
-  // Spawnable code for remote spawn requests: processes that end at once, normally or not.
-  runtime.defineModule('fuzz', {
-    quick: () => undefined,
-    crash: () => {
-      throw new Error('crashed on purpose')
-    },
-  })
+/**
+ * The native dispatcher over `runtime`, as node.ts builds it (no policy, stats dropped), with
+ * the bookkeeping it settles: spawn and rpc requests, refusals, the per-peer process limit.
+ */
+export function harnessDispatcher(
+  local: string,
+  runtime: Runtime,
+): { dispatch: Dispatcher; spawns: SpawnRequests; rpcs: RpcRequests; refusals: Refusals; processLimit: ProcessLimit } {
   const spawns = new SpawnRequests(idleClock, 30_000)
   const rpcs = new RpcRequests(idleClock)
   const refusals = new Refusals(local, silentLogger)
@@ -102,6 +101,19 @@ export function nodeHarness(local: string, opts: { otp?: boolean } = {}): NodeHa
     refusals,
     processLimit,
   })
+  return { dispatch, spawns, rpcs, refusals, processLimit }
+}
+
+export function nodeHarness(local: string, opts: { otp?: boolean } = {}): NodeHarness {
+  const runtime = new Runtime({ node: local, creation: 0, logger: silentLogger, remote: nowhere })
+  // Spawnable code for remote spawn requests: processes that end at once, normally or not.
+  runtime.defineModule('fuzz', {
+    quick: () => undefined,
+    crash: () => {
+      throw new Error('crashed on purpose')
+    },
+  })
+  const { dispatch, spawns, rpcs, refusals, processLimit } = harnessDispatcher(local, runtime)
   const erpc = opts.otp === true ? new ErpcClient({ localName: () => local, creation: () => runtime.creation, rpcs }) : undefined
   const otpDispatch =
     erpc === undefined

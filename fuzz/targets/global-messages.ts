@@ -59,6 +59,8 @@ import { Tuple, tuple } from '../../lib/terms/tuple.js'
 import { Pid } from '../../lib/terms/pid.js'
 import { Ref } from '../../lib/terms/ref.js'
 import { ImproperList } from '../../lib/terms/improper-list.js'
+import { describeReason } from '../../lib/process/exit.js'
+import { isDown } from '../../lib/process/monitors.js'
 import { InvariantViolation, checkCause, describeError, isAccepted, type FuzzTarget } from '../target.js'
 
 const LOCAL = 'local@host'
@@ -388,7 +390,7 @@ class Harness {
       ['the registrar', this.registrar],
     ] as const) {
       if (rt.isAlive(pid)) continue
-      const down = this.box.find(m => Array.isArray(m) && m[0] === 'DOWN' && pid.equals(m[3])) as unknown[] | undefined
+      const down = this.box.find(m => isDown(m) && pid.equals(m[3])) as unknown[] | undefined
       throw new InvariantViolation(`${what} ${pid.toString()} died ${when}: ${down === undefined ? '?' : describeReason(down[4])}`, {
         cause: down?.[4],
       })
@@ -464,10 +466,6 @@ class Harness {
     if (!outcome.ok) throw new InvariantViolation(`the probe: ${what} failed with ${describeError(outcome.err)}`, { cause: outcome.err })
     return outcome.v
   }
-}
-
-function describeReason(r: unknown): string {
-  return r instanceof Error ? describeError(r) : String(r)
 }
 
 /** The script's terms, and the error that ended its decoding, if one did. */

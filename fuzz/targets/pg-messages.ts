@@ -49,21 +49,15 @@ import { Pid } from '../../lib/terms/pid.js'
 import { Ref } from '../../lib/terms/ref.js'
 import { Runtime } from '../../lib/process/runtime.js'
 import type { Remote } from '../../lib/process/remote.js'
-import { createDispatcher, type Dispatcher } from '../../lib/kernel/dispatch.js'
+import type { Dispatcher } from '../../lib/kernel/dispatch.js'
 import { DOWN, REG_SEND, SEND } from '../../lib/kernel/frames.js'
 import type { Connection } from '../../lib/kernel/connection.js'
-import { Refusals } from '../../lib/kernel/refusals.js'
-import type { StatsRequests } from '../../lib/kernel/stats-requests.js'
-import { SpawnRequests } from '../../lib/kernel/spawn-requests.js'
-import { RpcRequests } from '../../lib/kernel/rpc-requests.js'
-import { ProcessLimit } from '../../lib/kernel/process-limit.js'
-import { DEFAULT_LIMITS } from '../../lib/kernel/limits.js'
 import { SpawnError, NetkernelError } from '../../lib/errors.js'
-import { silentLogger, type Logger } from '../../lib/logger.js'
+import type { Logger } from '../../lib/logger.js'
 import { ProcessGroups, type PgEvent, type PgMonitor } from '../../lib/pg/process-groups.js'
 import { DEFAULT_PG_LIMITS, type PgLimits } from '../../lib/pg/limits.js'
 import { groupKey } from '../../lib/pg/group-key.js'
-import { idleClock } from '../node-harness.js'
+import { harnessDispatcher } from '../node-harness.js'
 import { otpTermArb, sample } from '../terms-arb.js'
 import { InvariantViolation, checkCause, describeError, type FuzzTarget } from '../target.js'
 
@@ -145,8 +139,6 @@ function limitsOf(small: boolean): PgLimits {
   return small ? SMALL_LIMITS : { ...DEFAULT_PG_LIMITS }
 }
 
-const noStats = { frame: () => {} } as unknown as StatsRequests
-
 function nodeOf(target: unknown): string | undefined {
   if (target instanceof Pid) return target.node
   return Array.isArray(target) && typeof target[1] === 'string' ? target[1] : undefined
@@ -205,18 +197,7 @@ function buildHarness(small: boolean): Harness {
     isConnected: node => connected.has(node),
   }
   runtime.setRemote(remote)
-  const refusals = new Refusals(LOCAL, silentLogger)
-  const dispatch = createDispatcher({
-    localName: LOCAL,
-    runtime,
-    spawns: new SpawnRequests(idleClock, 30_000),
-    rpcs: new RpcRequests(idleClock),
-    stats: noStats,
-    policy: {},
-    logger: silentLogger,
-    refusals,
-    processLimit: new ProcessLimit({ localName: () => LOCAL, runtime, limit: DEFAULT_LIMITS.processesPerPeer, refusals }),
-  })
+  const { dispatch } = harnessDispatcher(LOCAL, runtime)
   const limits = limitsOf(small)
   const pg = new ProcessGroups({
     runtime,
