@@ -42,8 +42,9 @@ function isDownFor(ref: Ref): (msg: unknown) => boolean {
 
 /**
  * The DOWN messages runtimes made. A peer can send a look-alike array (a netkernel peer's
- * codec carries plain arrays) with a guessed ref — local refs are sequential — so code acting
- * on a DOWN (pg scopes, the global name server, calls) asks isDown, not the message's shape.
+ * codec carries plain arrays) with a ref it was given — the ref of a monitor on one of its own
+ * processes (it cannot guess others: ref-words.ts) — so code acting on a DOWN (pg scopes, the
+ * global name server, calls) asks isDown, not the message's shape.
  * Held weakly, on globalThis so both builds of the package (ESM, CommonJS) share it.
  */
 const DOWNS_KEY = Symbol.for('netkernel.downs')

@@ -14,6 +14,7 @@ import { NodeMonitors } from './node-monitors.js'
 import { PeerProcesses } from './peer-processes.js'
 import { Process } from './process.js'
 import { NameRegistry } from './name-registry.js'
+import { randomWord } from './ref-words.js'
 import type { Remote } from './remote.js'
 import type { Dest, ProcessFn, RuntimeOptions, Timers } from './types.js'
 import { awaitOutcome, checkRpcArgs, describeCall, outcomeResult, type RpcCall, type RpcOptions, type RpcOutcome } from './rpc.js'
@@ -92,8 +93,14 @@ export class ProcessSystem {
     return new Pid(this.node, id, this.serial, this.creation)
   }
 
+  /**
+   * A ref of this node: three words, as OTP's — the counter's low 18 bits first (what OTP
+   * keeps of a ref's first word), then two random words (ref-words.ts), so that no peer can
+   * guess a ref it was not given.
+   */
   makeRef(): Ref {
-    return new Ref(this.node, ++this.nextRef, this.creation)
+    const id0 = ++this.nextRef & 0x3ffff
+    return new Ref(this.node, id0, this.creation, [id0, randomWord(), randomWord()])
   }
 
   /** The live local process `pid` names, or undefined (remote, older creation, or dead). */

@@ -17,7 +17,10 @@ export class Ref {
     /** All id words when there are more than one (an OTP ref); ids[0] must equal id. */
     ids?: readonly number[],
   ) {
-    this.ids = ids !== undefined && ids.length > 1 ? Object.freeze([...ids]) : [id]
+    this.ids =
+      ids === undefined || ids.length < 2
+        ? [id]
+        : Object.freeze(ids.length === 3 ? [ids[0] as number, ids[1] as number, ids[2] as number] : [...ids])
   }
 
   /** `instanceof Ref` tests the brand, so it holds for a Ref of the other build. */
@@ -39,18 +42,48 @@ export class Ref {
     return `#Ref<${this.node}.${this.ids.join('.')}>`
   }
 
+  /** The key, made on first use (a ref's key is looked up more than once: a monitor's, a call's). */
+  #key: string | undefined
+
   /**
-   * A string unique to this ref, for use as a Map key: the numbers first, then the node (a
-   * node's name may end in dotted digits — an IP long name — so with the node first the key of
-   * a 3-word ref of `a@10.0.0` could be that of a 1-word ref of `a@10.0.0.1`).
+   * A string unique to this ref, for use as a Map key (equal exactly when the refs are). A ref
+   * of 32-bit words — this node's and OTP's — is keyed by its words and creation as UTF-16
+   * code units after a unit for the word count, then the node: writing its random words out in
+   * digits (ref-words.ts) took longer than the rest of a local call. Another (a 1-word ref with
+   * a larger id) is keyed by the numbers in digits first, then the node: a node's name may end
+   * in dotted digits — an IP long name — so with the node first the key of a 3-word ref of
+   * `a@10.0.0` could be that of a 1-word ref of `a@10.0.0.1`. The two forms cannot meet: one
+   * starts with a unit below 6, the other with a digit.
    */
   get key(): string {
-    return this.ids.length === 1 ? `${this.id}.${this.creation}@${this.node}` : `${this.ids.join('.')}.${this.creation}@${this.node}`
+    return (this.#key ??= refKey(this))
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return this.toString()
   }
+}
+
+function isU32(n: number): boolean {
+  return n >>> 0 === n
+}
+
+function refKey(r: Ref): string {
+  const a = r.ids
+  const c = r.creation
+  if (a.length === 1) {
+    const id = r.id
+    return isU32(id) && isU32(c) ? String.fromCharCode(1, id & 0xffff, id >>> 16, c & 0xffff, c >>> 16) + r.node : `${id}.${c}@${r.node}`
+  }
+  if (!isU32(c) || !a.every(isU32)) return `${a.join('.')}.${c}@${r.node}`
+  if (a.length === 3) {
+    const [x, y, z] = a as [number, number, number]
+    return String.fromCharCode(3, x & 0xffff, x >>> 16, y & 0xffff, y >>> 16, z & 0xffff, z >>> 16, c & 0xffff, c >>> 16) + r.node
+  }
+  const units = [a.length]
+  for (const w of a) units.push(w & 0xffff, w >>> 16)
+  units.push(c & 0xffff, c >>> 16)
+  return String.fromCharCode(...units) + r.node
 }
 
 type Branded = { [REF_BRAND]?: true }
