@@ -59,6 +59,9 @@ t.test('the Erlang/OTP handshake with a real erl', { skip: erlangSkip('epmd', 'e
     const up = nextEvent<[string, Record<string, unknown>]>(js, 'nodeup', n => n === erl.node)
     t.equal(await js.connect(erl.node), true)
     t.match((await up)[1], { type: 'hidden', protocol: 'erlang' })
+    // erl, the accepting side, sends the last handshake message and only then marks the node
+    // up in its net_kernel: our nodeup can come first.
+    await waitFor(() => hiddenAtErl(js.name), 5000, `${js.name} in erl's nodes(hidden)`)
     t.ok(await hiddenAtErl(js.name))
     t.notOk(await visibleAtErl(js.name))
   })
