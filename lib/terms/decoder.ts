@@ -14,7 +14,7 @@ import {
   checkScalarFields,
   improperFromFields,
   opaqueFromFields,
-  otpRefFromFields,
+  otpRefFrom,
   portFromFields,
   errorFromFields,
   errorShape,
@@ -391,7 +391,7 @@ export class TermDecoder {
         const b = this.pos < this.end ? this.buf[this.pos]! : 0
         const n = b & 0x0f
         if ((b & 0xf0) !== 0x90 || n < 4 || n > 7) throw decodeError('malformed Ref payload: expected an array of 4 to 7')
-        value = otpRefFromFields(this.scalars(n, 'Ref'))
+        value = this.readOtpRef(n - 2)
         break
       }
       default:
@@ -482,6 +482,19 @@ export class TermDecoder {
     this.enter()
     const node = this.readNode('Ref')
     const ref = refFromFields(node, this.field('Ref'), this.field('Ref'))
+    this.depth--
+    return ref
+  }
+
+  /** An OTP ref's payload, [node, creation, ...ids] with `words` ids: read as readRef reads a one-word one. */
+  private readOtpRef(words: number): unknown {
+    this.expectArray(words + 2, 'Ref')
+    this.enter()
+    const node = this.readNode('Ref')
+    const creation = this.field('Ref')
+    const ids = new Array<unknown>(words)
+    for (let i = 0; i < words; i++) ids[i] = this.field('Ref')
+    const ref = otpRefFrom(node, creation, ids)
     this.depth--
     return ref
   }

@@ -18,7 +18,7 @@ import {
   checkPid,
   checkRef,
   errorFields,
-  otpRefFields,
+  checkOtpRef,
   portFields,
 } from './ext-payloads.js'
 import {
@@ -359,12 +359,14 @@ export class TermEncoder {
   }
 
   private writeOtpRef(ref: Ref): void {
-    const fields = otpRefFields(ref)
+    checkOtpRef(ref)
+    const ids = ref.ids
     const at = this.beginExt()
-    this.buf[this.pos++] = 0x90 | fields.length
-    this.writeString(fields[0] as string)
+    this.buf[this.pos++] = 0x92 + ids.length // fixarray [node, creation, ...ids]
+    this.writeString(ref.node)
     this.ensure(SLACK * 4)
-    for (let i = 1; i < fields.length; i++) this.writeNumber(fields[i] as number)
+    this.writeNumber(ref.creation)
+    for (let i = 0; i < ids.length; i++) this.writeNumber(ids[i] as number)
     this.endExt(at, EXT.OTP_REF)
   }
 

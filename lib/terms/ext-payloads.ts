@@ -198,19 +198,33 @@ export function opaqueFromFields(tag: unknown, bytes: unknown): OpaqueTerm {
   return new OpaqueTerm(tag, Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes))
 }
 
-/** An OTP ref's payload fields: [node, creation, ...ids]. */
-export function otpRefFields(ref: Ref): unknown[] {
+/** Throws ERR_ENCODE unless the ref fits an OTP ref's payload: [node, creation, ...ids]. */
+export function checkOtpRef(ref: Ref): void {
   const ids = ref.ids
-  if (typeof ref.node !== 'string' || !isU32(ref.creation) || ids.length > MAX_REF_WORDS || !ids.every(isU32)) {
+  let ok = typeof ref.node === 'string' && isU32(ref.creation) && ids.length <= MAX_REF_WORDS
+  for (let i = 0; ok && i < ids.length; i++) ok = isU32(ids[i])
+  if (!ok) {
     throw encodeError(`malformed Ref ${String(ref)}: node a string, creation and 2 to ${MAX_REF_WORDS} id words 0..2^32-1`)
   }
-  return [ref.node, ref.creation, ...ids]
+}
+
+/** An OTP ref's payload fields: [node, creation, ...ids]. */
+export function otpRefFields(ref: Ref): unknown[] {
+  checkOtpRef(ref)
+  return [ref.node, ref.creation, ...ref.ids]
 }
 
 export function otpRefFromFields(fields: unknown[]): Ref {
   const [node, creation, ...ids] = fields
-  if (typeof node !== 'string' || !isU32(creation) || ids.length < 2 || ids.length > MAX_REF_WORDS || !ids.every(isU32)) {
+  return otpRefFrom(node, creation, ids)
+}
+
+/** The OTP ref of a payload's fields, `ids` its id words; ERR_DECODE unless they fit. */
+export function otpRefFrom(node: unknown, creation: unknown, ids: unknown[]): Ref {
+  let ok = typeof node === 'string' && isU32(creation) && ids.length >= 2 && ids.length <= MAX_REF_WORDS
+  for (let i = 0; ok && i < ids.length; i++) ok = isU32(ids[i])
+  if (!ok) {
     throw decodeError(`malformed Ref payload: expected [node: str, creation, 2 to ${MAX_REF_WORDS} id words: uint32]`)
   }
-  return new Ref(node, ids[0] as number, creation, ids as number[])
+  return new Ref(node as string, ids[0] as number, creation as number, ids as number[])
 }
