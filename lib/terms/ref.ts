@@ -3,8 +3,9 @@ export const REF_BRAND: unique symbol = Symbol.for('netkernel.Ref')
 
 /**
  * A reference (make_ref/0): unique on its node's incarnation. A netkernel node makes refs of
- * one id word; an Erlang/OTP node's have three (up to five): `ids` keeps every word, so a ref
- * re-encodes exactly, and `id` is the first.
+ * three id words, two of them random (lib/process/ref-words.ts; older nodes made one); an
+ * Erlang/OTP node's have three (up to five): `ids` keeps every word, so a ref re-encodes
+ * exactly, and `id` is the first.
  */
 export class Ref {
   /** Every id word, `id` first. */
