@@ -2,6 +2,7 @@
 // counted, the server keeps serving; the tables' bounds per node (names, lock holders); the
 // helpers that read OTP's terms (resolve methods as export funs, term keys, pid order).
 import t from 'tap'
+import fc from 'fast-check'
 import { testEpmd, testNode, inProcess } from './fixtures/cluster.js'
 import { waitFor } from './fixtures/epmd-real.js'
 import { Pid } from '../lib/terms/pid.js'
@@ -14,6 +15,7 @@ import { GlobalTables } from '../lib/global/global-tables.js'
 import { comparePids, exposeName, isTrue, methodOf, methodTerm, sameTerm, termKey } from '../lib/global/global-terms.js'
 import { resolveConflict } from '../lib/global/global-resolve.js'
 import { silentLogger } from '../lib/logger.js'
+import { createCodec } from '../lib/terms/codec.js'
 
 t.test('malformed messages from a peer are ignored and counted; the server keeps working', async t => {
   const epmd = await testEpmd(t)
@@ -123,6 +125,58 @@ t.test('the tables: per-node bounds, monitors released', async t => {
   tables.deleteName(atom('c'))
   t.same(tables.sizes(), { names: 0, locks: 0, holders: 0, monitors: 0 })
   t.equal(live.size, 0, 'every monitor released')
+})
+
+t.test('names that once shared a key are two names', async t => {
+  let n = 0
+  const tables = new GlobalTables(
+    () => new Ref('x@h', ++n, 1),
+    () => {},
+  )
+  const ours = new Pid('erl1@h', 1, 0, 1)
+  const theirs = new Pid('erl2@h', 1, 0, 1)
+  // {a, ab} and {'a,aab'} were both `{aa,aab}`: the second registration replaced the first.
+  t.ok(tables.insertName(tuple(atom('a'), atom('ab')), ours, atom('m')))
+  t.ok(tables.insertName(tuple(atom('a,aab')), theirs, atom('m')))
+  t.same(tables.whereis(tuple(atom('a'), atom('ab')))?.pid, ours)
+  t.same(tables.whereis(tuple(atom('a,aab')))?.pid, theirs)
+  // A node name that ends like a pid's numbers, inside a tuple.
+  t.not(termKey(tuple(new Pid('n@h', 1, 2, 3), 4)), termKey(tuple(new Pid('n@h.1.2.3},n4', 5, 6, 7))))
+
+  // Keys are equal exactly when the terms are (their encodings are, with the native codec).
+  const codec = createCodec()
+  const same = (a: unknown, b: unknown): boolean => Buffer.compare(codec.encode(a), codec.encode(b)) === 0
+  // Few names, chosen so that the old keys collided: {a, a} and {'a,aa'}; pids of n@h and of
+  // n@h.1 inside lists.
+  const name = fc.constantFrom('a', 'a,aa', 'b}')
+  const node = fc.constantFrom('n@h', 'n@h.1', 'n@h.1.0.1')
+  const { term } = fc.letrec(tie => ({
+    term: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      name.map(x => atom(x)),
+      name,
+      fc.integer({ min: 0, max: 2 }),
+      fc.tuple(node, fc.nat(1), fc.nat(1), fc.nat(1)).map(([n, id, serial, cre]) => new Pid(n, id, serial, cre)),
+      fc.tuple(node, fc.nat(1), fc.nat(1)).map(([n, id, cre]) => new Ref(n, id, cre)),
+      fc.array(tie('term'), { maxLength: 3 }).map(xs => tuple(...xs)),
+      fc.array(tie('term'), { maxLength: 3 }),
+    ),
+  }))
+  // (many terms a run, every pair of them: colliding pairs are rare among random pairs)
+  fc.assert(
+    fc.property(fc.array(term, { minLength: 100, maxLength: 300 }), terms => {
+      const byKey = new Map<string, unknown>()
+      for (const x of terms) {
+        const k = termKey(x)
+        const seen = byKey.get(k)
+        if (seen !== undefined && !same(seen, x)) return false
+        byKey.set(k, x)
+      }
+      return new Set(terms.map(x => codec.encode(x).toString('hex'))).size === byKey.size
+    }),
+    { numRuns: 300, seed: 20261205 },
+  )
+  t.pass('300 runs of 100 to 300 terms')
 })
 
 t.test('the terms of the protocol', async t => {

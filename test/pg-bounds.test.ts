@@ -274,6 +274,11 @@ t.test('group keys: equal terms, equal keys; too big or too deep refused', async
   t.not(groupKey('g'), groupKey(Buffer.from('g')), 'not the binary')
   t.equal(groupKey(tuple('a', Buffer.from('a'))), groupKey(tuple(Buffer.from('a'), 'a')), 'nested strings are binaries')
   t.not(groupKey(tuple(1)), groupKey([1]))
+  // Pids of nodes whose names hold what a key writes between elements: the keys once met.
+  t.not(
+    groupKey(tuple(new Pid('x', 1, 0, 1), new Pid('w.3.3.3;pv', 2, 0, 1))),
+    groupKey(tuple(new Pid('x.1.0.1;pw', 3, 3, 3), new Pid('v', 2, 0, 1))),
+  )
   t.equal(
     groupKey(
       new Map<unknown, unknown>([

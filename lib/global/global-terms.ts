@@ -109,14 +109,20 @@ export function methodOf(v: unknown): ResolveMethod | undefined {
   return undefined
 }
 
-/** A string that is equal for equal terms (bounded depth: deeper parts collapse). */
+/**
+ * A string that is equal for equal terms and differs for different ones (bounded depth:
+ * deeper parts collapse). Every part of it is self-delimiting — an atom's name, a node's and a
+ * ref's key are written after their length — so that no element of a tuple can pass for two:
+ * with names written as they are, `{'a,ab'}` was the key of `{a, ab}`, and a node holding both
+ * names (registered by two other nodes) took them for one.
+ */
 export function termKey(v: unknown, depth = 0): string {
   if (depth > 20) return '…'
-  if (v instanceof Atom) return `a${v.name}`
+  if (v instanceof Atom) return `a${counted(v.name)}`
   if (typeof v === 'number' || typeof v === 'bigint') return `n${String(v)}`
   if (typeof v === 'string') return `s${JSON.stringify(v)}`
-  if (v instanceof Pid) return `p${v.node}.${v.id}.${v.serial}.${v.creation}`
-  if (v instanceof Ref) return `r${v.key}` // (node last: Ref.key)
+  if (v instanceof Pid) return `p${counted(v.node)}.${v.id}.${v.serial}.${v.creation}`
+  if (v instanceof Ref) return `r${counted(v.key)}`
   if (v instanceof Tuple) return `{${v.map(x => termKey(x, depth + 1)).join(',')}}`
   if (Array.isArray(v)) return `[${v.map(x => termKey(x, depth + 1)).join(',')}]`
   if (v instanceof ImproperList) return `[${v.items.map(x => termKey(x, depth + 1)).join(',')}|${termKey(v.tail, depth + 1)}]`
@@ -126,11 +132,16 @@ export function termKey(v: unknown, depth = 0): string {
     const parts = [...v].map(([k, x]) => `${termKey(k, depth + 1)}=>${termKey(x, depth + 1)}`).sort()
     return `#{${parts.join(',')}}`
   }
-  if (v instanceof Port) return `P${v.node}.${v.id}.${v.creation}`
+  if (v instanceof Port) return `P${counted(v.node)}.${v.id}.${v.creation}`
   if (v instanceof BitBinary) return `B${v.bits}:${v.bytes.toString('hex')}`
   if (v === null || v === undefined) return `u${String(v)}`
-  if (typeof v === 'boolean') return `a${String(v)}`
+  if (typeof v === 'boolean') return `a${counted(String(v))}`
   return `o${objectKey(v)}`
+}
+
+/** `s` after its length: where it ends is known without looking at what it holds. */
+function counted(s: string): string {
+  return `${s.length}:${s}`
 }
 
 /**
@@ -146,7 +157,7 @@ function objectKey(v: unknown): string {
   } catch {
     // below
   }
-  if (typeof v !== 'object' && typeof v !== 'function') return `${typeof v}:${String(v)}`
+  if (typeof v !== 'object' && typeof v !== 'function') return counted(`${typeof v}:${String(v)}`)
   let id = identities.get(v as object)
   if (id === undefined) identities.set(v as object, (id = nextIdentity++))
   return `#${id}`

@@ -68,8 +68,9 @@ function write(v: unknown, out: string[], size: { n: number }, depth: number): b
   else if (typeof v === 'number') s = Number.isInteger(v) ? `i${v};` : `f${v};`
   else if (typeof v === 'bigint') s = `i${v};`
   else if (typeof v === 'boolean') s = atomKey(String(v))
-  else if (v instanceof Pid) s = `p${v.key};`
-  else if (v instanceof Ref) s = `r${v.key};`
+  // (a pid's and a ref's key after its length: a node's name may hold anything, `;` too)
+  else if (v instanceof Pid) s = `p${v.key.length}:${v.key}`
+  else if (v instanceof Ref) s = `r${v.key.length}:${v.key}`
   else if (v instanceof Tuple || Array.isArray(v)) {
     out.push(v instanceof Tuple ? `t${v.length}(` : `l${v.length}[`)
     size.n += 8
