@@ -113,7 +113,7 @@ export function methodOf(v: unknown): ResolveMethod | undefined {
  * A string that is equal for equal terms and differs for different ones (bounded depth:
  * deeper parts collapse). Every part of it is self-delimiting — an atom's name, a node's and a
  * ref's key are written after their length — so that no element of a tuple can pass for two:
- * with names written as they are, `{'a,ab'}` was the key of `{a, ab}`, and a node holding both
+ * with names written as they are, `{'a,aab'}` had the key of `{a, ab}`, and a node holding both
  * names (registered by two other nodes) took them for one.
  */
 export function termKey(v: unknown, depth = 0): string {
