@@ -3,7 +3,7 @@
 // from an OTP peer as some other term (a binary, a tuple…) is kept as that term. Every group
 // has a key: a string equal for equal terms, so that groups can be looked up in a Map.
 import { Buffer } from 'node:buffer'
-import { Atom, atom, MAX_ATOM_CHARS } from '../terms/atom.js'
+import { Atom, atom, fitsAtom } from '../terms/atom.js'
 import { Tuple } from '../terms/tuple.js'
 import { Pid } from '../terms/pid.js'
 import { Ref } from '../terms/ref.js'
@@ -18,7 +18,7 @@ const MAX_DEPTH = 8
 
 /** The key of `group`, or undefined when it is not a term that can name a group (or is too big). */
 export function groupKey(group: unknown): string | undefined {
-  if (typeof group === 'string') return isAtomName(group) ? atomKey(group) : undefined
+  if (typeof group === 'string') return fitsAtom(group) ? atomKey(group) : undefined
   if (group instanceof Atom) return atomKey(group.name)
   const out: string[] = []
   const size = { n: 0 }
@@ -48,11 +48,6 @@ export function checkedGroupKey(group: unknown): string {
   const key = groupKey(group)
   if (key === undefined) throw new NetkernelError('ERR_BAD_ARGUMENT', 'pg: a group is a string or a term of at most 1 KiB')
   return key
-}
-
-/** Can `s` name an atom (at most 255 characters)? A group string is the atom of that name. */
-function isAtomName(s: string): boolean {
-  return s.length <= MAX_ATOM_CHARS || (s.length <= MAX_ATOM_CHARS * 2 && Array.from(s).length <= MAX_ATOM_CHARS)
 }
 
 function atomKey(name: string): string {

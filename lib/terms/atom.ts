@@ -64,6 +64,11 @@ function codePoints(s: string): number {
   return Array.from(s).length
 }
 
+/** Can `name` name an atom: at most 255 characters (code points; each takes one or two units)? */
+export function fitsAtom(name: string): boolean {
+  return name.length <= MAX_ATOM_CHARS || (name.length <= MAX_ATOM_CHARS * 2 && codePoints(name) <= MAX_ATOM_CHARS)
+}
+
 /**
  * The atom named `name`, interned. Throws NetkernelError ERR_BAD_ARGUMENT for a name that is
  * not a string or is longer than 255 characters (Erlang's limit).
@@ -73,7 +78,7 @@ export function atom(name: string): Atom {
   const t = table()
   const hit = t.refs.get(name)?.deref()
   if (hit !== undefined) return hit
-  if (name.length > MAX_ATOM_CHARS && codePoints(name) > MAX_ATOM_CHARS) {
+  if (!fitsAtom(name)) {
     throw new NetkernelError('ERR_BAD_ARGUMENT', `atom(): an atom has at most ${MAX_ATOM_CHARS} characters (got ${codePoints(name)})`)
   }
   const a = new Atom(name)

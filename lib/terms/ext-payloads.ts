@@ -3,7 +3,7 @@
 import { Buffer } from 'node:buffer'
 import { Pid } from './pid.js'
 import { Ref } from './ref.js'
-import { MAX_ATOM_CHARS, atom, type Atom } from './atom.js'
+import { MAX_ATOM_CHARS, atom, fitsAtom, type Atom } from './atom.js'
 import { ImproperList } from './improper-list.js'
 import { BitBinary, OpaqueTerm, Port } from './otp-terms.js'
 import type { CodecError } from '../errors.js'
@@ -142,7 +142,7 @@ function isU32(n: unknown): n is number {
 /** An Atom payload's name: a string of at most 255 characters. */
 export function atomFromName(name: unknown): Atom {
   if (typeof name !== 'string') throw decodeError('malformed Atom payload: expected a str')
-  if (name.length > MAX_ATOM_CHARS && [...name].length > MAX_ATOM_CHARS) {
+  if (!fitsAtom(name)) {
     throw decodeError(`malformed Atom payload: an atom has at most ${MAX_ATOM_CHARS} characters`)
   }
   return atom(name)
