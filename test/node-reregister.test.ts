@@ -5,22 +5,13 @@
 import t from 'tap'
 import { startEpmd } from '../lib/epmd/daemon.js'
 import { startNode } from '../lib/node.js'
+import { levelLog } from './fixtures/level-log.js'
 
 t.test('a node registers again with a restarted port mapper', async t => {
   let epmd = await startEpmd({ host: '127.0.0.1', port: 0 })
   const port = epmd.port
   t.teardown(() => epmd.close())
-  const warnings: string[] = []
-  const noop = (): void => {}
-  const logger = {
-    trace: noop,
-    debug: noop,
-    info: noop,
-    error: noop,
-    warn: (_: object | string, msg?: string) => {
-      warnings.push(msg ?? '')
-    },
-  }
+  const { lines: warnings, logger } = levelLog('warn')
   const node = await startNode({
     name: 'phoenix',
     cookie: 'c',

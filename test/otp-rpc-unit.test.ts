@@ -24,6 +24,7 @@ import type { KernelPolicy } from '../lib/kernel/net-kernel.js'
 import { RpcError, SpawnError } from '../lib/errors.js'
 import { testModules } from './fixtures/peer-modules.js'
 import { waitUntil } from './fixtures/mesh-helpers.js'
+import { levelLog } from './fixtures/level-log.js'
 
 const JS = 'js@h'
 const ERL = 'e@h'
@@ -360,18 +361,7 @@ t.test('erpc client: the node lost fails the call', async t => {
 })
 
 t.test('the group leader of erpc calls: output answered ok and logged, input refused', async t => {
-  const lines: string[] = []
-  const noop = (): void => {}
-  const logger = {
-    trace: noop,
-    debug: noop,
-    warn: noop,
-    error: noop,
-    info: (_o: object | string, msg?: string) => void lines.push(msg ?? ''),
-    child() {
-      return logger
-    },
-  }
+  const { lines, logger } = levelLog('info')
   const runtime = new Runtime({ node: JS, creation: 3, logger: silentLogger })
   const gl = runtime.spawn(groupLeader(logger))
   const replies: unknown[] = []

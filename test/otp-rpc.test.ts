@@ -12,6 +12,7 @@ import { RpcError, SpawnError } from '../lib/errors.js'
 import type { Proc } from '../lib/process/runtime.js'
 import { erlangSkip, startRealEpmd } from './fixtures/epmd-real.js'
 import { startErl, startErlangNode, type Erl } from './fixtures/erl.js'
+import { levelLog } from './fixtures/level-log.js'
 import { full, inProcess } from './fixtures/cluster.js'
 import { testModules } from './fixtures/peer-modules.js'
 
@@ -29,18 +30,7 @@ const erlangLike = {
 }
 
 /** Info lines the JS node logs. */
-const logged: string[] = []
-const noop = (): void => {}
-const logger = {
-  trace: noop,
-  debug: noop,
-  warn: noop,
-  error: noop,
-  info: (obj: object | string, msg?: string) => void logged.push(msg ?? String(obj)),
-  child() {
-    return logger
-  },
-}
+const { lines: logged, logger } = levelLog('info')
 
 async function setup(t: Test): Promise<{ js: Node; erl: Erl; JS: string }> {
   const epmd = await startRealEpmd()
