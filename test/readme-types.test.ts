@@ -6,31 +6,7 @@ import t from 'tap'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { consumerProject, packedTarball, ROOT, tsc } from './fixtures/packed.js'
-
-interface Block {
-  line: number
-  fragment: boolean
-  code: string
-}
-
-/** The ```ts blocks of a Markdown text, with the line of their opening fence (1-based). */
-export function tsBlocks(markdown: string): Block[] {
-  const lines = markdown.split('\n')
-  const blocks: Block[] = []
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^(\s*)```(\S*)(.*)$/.exec(lines[i]!)
-    if (open === null) continue
-    const [, indent, lang, rest] = open as unknown as [string, string, string, string]
-    let end = i + 1
-    while (end < lines.length && !/^\s*```\s*$/.test(lines[end]!)) end++
-    if (lang === 'ts' || lang === 'typescript') {
-      const code = lines.slice(i + 1, end).map(l => l.slice(Math.min(indent.length, l.length - l.trimStart().length)))
-      blocks.push({ line: i + 1, fragment: rest.split(/\s+/).includes('fragment'), code: code.join('\n') + '\n' })
-    }
-    i = end
-  }
-  return blocks
-}
+import { tsBlocks, type Block } from './fixtures/readme-blocks.js'
 
 // Packing, installing and type-checking take minutes on a loaded machine: lift the runner's
 // per-file timeout (.taprc) for this file (the root t tells the runner).
