@@ -303,3 +303,50 @@ t.test('a GenServer in :global and a :pg scope an Elixir app starts', { skip }, 
   t.equal(js.pg.send(lobby, 'hello', { scope: 'chat' }), 2, 'a group send from JS reaches both')
   t.equal(await ex.eval(`receive do {:got, "hello"} -> :ok after 5000 -> :timeout end`), ':ok', 'the Elixir member got it')
 })
+
+t.test('long names, as a release with RELEASE_DISTRIBUTION=name runs', { skip }, async t => {
+  const epmd = await startRealEpmd()
+  t.teardown(() => epmd.stop())
+  const n = `${process.pid}x${serial++}`
+  const js = await startErlangNode(t, epmd.port, {
+    name: `js${n}@127.0.0.1`,
+    longNames: true,
+    cookie: 'elixir-cookie',
+    modules: { calc },
+    logger,
+  })
+  const ex = await startElixir(t, { name: `ex${n}@127.0.0.1`, longNames: true, epmdPort: epmd.port, cookie: 'elixir-cookie' })
+  t.equal(ex.node, `ex${n}@127.0.0.1`)
+  t.equal(await ex.eval(`Node.connect(:"${js.name}")`), 'true', 'Node.connect to a long-name JS node')
+  t.equal(await ex.eval(`:rpc.call(:"${js.name}", :calc, :add, [1, 2])`), '3')
+  t.equal(await js.rpc(ex.node, 'Elixir.Kernel', 'node', []), atom(ex.node), "and back: the Elixir node's name")
+})
+
+t.test('Elixir code cannot run on the JS node: a fun is refused as OTP refuses an unknown module', { skip }, async t => {
+  const { ex, jsName } = await setup(t)
+  t.equal(await ex.eval(`:net_kernel.monitor_nodes(true, node_type: :all)`), ':ok')
+  t.equal(await ex.eval(`Node.connect(js)`), 'true')
+  t.equal(
+    await ex.eval(`receive do {:nodeup, n, info} -> {n, info} after 5000 -> :timeout end`),
+    `{:${jsName}, [node_type: :visible]}`,
+    ':net_kernel.monitor_nodes: nodeup',
+  )
+  t.match(
+    await ex.eval(`try do :erpc.call(js, fn -> 1 end) catch :error, {:exception, r, _} -> r end`),
+    /^:undef$/,
+    ':erpc.call with a fun raises undef',
+  )
+  await ex.eval(`p = Node.spawn(js, fn -> :ok end)`)
+  t.equal(
+    await ex.eval(`ref = Process.monitor(p); receive do {:DOWN, ^ref, _, _, r} -> r after 5000 -> :timeout end`),
+    ':noproc',
+    'Node.spawn of a fun: a pid already gone',
+  )
+  t.equal(await ex.eval(`:erpc.multicall([js], :calc, :add, [2, 2])`), '[ok: 4]', 'a module of the JS node, by name')
+  t.equal(await ex.eval(`:erlang.disconnect_node(js)`), 'true')
+  t.equal(
+    await ex.eval(`receive do {:nodedown, n, info} -> {n, info} after 5000 -> :timeout end`),
+    `{:${jsName}, [node_type: :visible]}`,
+    'and nodedown',
+  )
+})
