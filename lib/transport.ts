@@ -35,6 +35,12 @@ export interface Conn {
    * PassThrough does), so leave it unset unless the stream copies.
    */
   readonly copiesWrites?: boolean
+  /**
+   * The length prefix of Erlang/OTP's handshake messages on this transport, in bytes: 2 over
+   * plain TCP (OTP's inet_tcp distribution, the default), 4 over TLS (inet_tls). The frames
+   * after the handshake have 4 either way.
+   */
+  readonly erlangHandshakeFraming?: 2 | 4
   /** Graceful: flush what was written, then end. */
   close(): void
   /** Abrupt: drop at once. */
@@ -77,6 +83,13 @@ export interface Listener {
 export interface DialAddress {
   host: string
   port: number
+  /**
+   * The protocol the peer speaks there, when the kernel knows it (its discovery's answer:
+   * NodeAddress.protocol): 'erlang' for an Erlang/OTP node. A transport that puts a protocol
+   * of its own around the stream leaves it out toward one (tls's verdicts: OTP's inet_tls
+   * distribution has only TLS around its handshake).
+   */
+  protocol?: string
 }
 
 export interface Transport {

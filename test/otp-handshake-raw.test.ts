@@ -393,6 +393,11 @@ t.test('sniffing: the first bytes tell the protocol and stay on the stream', asy
   t.equal(classify(Buffer.from([0, 20, 0x6e])), 'erlang')
   t.match(classify(Buffer.from([0x16, 0x03, 0x01])), { refuse: /TLS/ })
   t.match(classify(Buffer.from([0, 20, 0x41])), { refuse: /neither/ })
+  // Over TLS (OTP's inet_tls) OTP's handshake messages have a 4-byte length
+  t.equal(classify(Buffer.from([0, 0, 0, 20, 0x4e]), 4), 'erlang', "inet_tls: 00 00 LL LL 'N'")
+  t.equal(classify(Buffer.from([0, 0, 0, 20, 0x6e]), 4), 'erlang')
+  t.equal(classify(Buffer.from([0, 0, 0, 40, 0x87]), 4), 'netkernel', 'a netkernel hello (a MessagePack map) over TLS')
+  t.equal(classify(Buffer.from([0, 0, 0, 20, 0x4e])), 'netkernel', 'with 2-byte framing the same bytes are netkernel')
 
   const fake = (): { conn: Conn; stream: PassThrough } => {
     const stream = new PassThrough()

@@ -21,6 +21,7 @@ export interface ConnFields {
   encrypted: boolean
   peerCertificate?: Conn['peerCertificate']
   readInto?: Conn['readInto']
+  erlangHandshakeFraming?: Conn['erlangHandshakeFraming']
 }
 
 /**

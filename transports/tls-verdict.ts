@@ -8,6 +8,12 @@
 //
 // and the refusing side then ends the connection. A Conn is handed over only when both sides
 // accepted, so the kernel's first frame always travels over a mutually verified connection.
+//
+// An Erlang/OTP node's distribution over TLS (inet_tls) has nothing between TLS and its
+// handshake: toward one (the kernel's DialAddress says 'erlang') the dialler sends no verdict
+// and waits for none, and the accepting side, which answers the dialler's verdict instead of
+// speaking first, hands over a connection whose first bytes are OTP's name message (a 4-byte
+// length over TLS, then 'N' or 'n') as they are, for the kernel's handshake to read.
 import { Buffer } from 'node:buffer'
 import type { TLSSocket } from 'node:tls'
 import { TransportError, abortError, type CodeOf } from '../lib/errors.js'
@@ -25,11 +31,16 @@ export function verdictBytes(r: Refusal | undefined): Buffer {
   return Buffer.concat([Buffer.from([MAGIC_0, MAGIC_1, REFUSED, text.length]), text])
 }
 
-type Parsed = { refusal: Refusal | undefined; rest: Buffer } | { bad: string } | undefined
+type Parsed = { refusal: Refusal | undefined; rest: Buffer } | { bad: string } | { erlang: true } | undefined
 
-/** Parse a verdict at the start of `b`: undefined = need more bytes. */
-function parse(b: Buffer): Parsed {
-  if (b.length >= 1 && b[0] !== MAGIC_0) return { bad: `its first byte is 0x${(b[0] as number).toString(16)}` }
+/** Parse a verdict at the start of `b` (or, with `erlang`, OTP's name message): undefined = need more bytes. */
+function parse(b: Buffer, erlang: boolean): Parsed {
+  // OTP's name message over inet_tls: a 4-byte length, then 'N' (or 'n', before OTP 23)
+  if (erlang && b.length >= 1 && b[0] === 0) {
+    if (b.length < 5) return undefined
+    if (b[1] === 0 && (b[4] === 0x4e || b[4] === 0x6e)) return { erlang: true }
+  }
+  if (b.length >= 1 && b[0] !== MAGIC_0) return { bad: `its first bytes are ${b.subarray(0, 3).toString('hex')}` }
   if (b.length >= 2 && b[1] !== MAGIC_1) return { bad: `its second byte is 0x${(b[1] as number).toString(16)}` }
   if (b.length < 3) return undefined
   if (b[2] === ACCEPTED) return { refusal: undefined, rest: b.subarray(3) }
@@ -50,16 +61,20 @@ export interface AwaitVerdictOptions {
   signal: AbortSignal
   /** The code for a peer that closes or sends something else (ERR_CONNECT when dialling). */
   failCode: CodeOf<'TransportError'>
+  /** The accepting side: the peer may be an Erlang/OTP node, whose first bytes are its handshake. */
+  erlang?: boolean
 }
 
 /**
- * Wait for the peer's verdict on our certificate. Resolves when it accepted; rejects with
- * the peer's refusal (TransportError ERR_CERT_*), failCode when the peer closes or does not
- * speak this protocol, or the abort reason. Bytes behind the verdict stay in the socket.
+ * Wait for the peer's verdict on our certificate. Resolves 'accepted' when it accepted, or
+ * (with `erlang`) 'erlang' when its first bytes are an Erlang/OTP handshake instead (they stay
+ * in the socket); rejects with the peer's refusal (TransportError ERR_CERT_*), failCode when
+ * the peer closes or does not speak this protocol, or the abort reason. Bytes behind the
+ * verdict stay in the socket.
  */
-export function awaitVerdict(socket: TLSSocket, o: AwaitVerdictOptions): Promise<void> {
+export function awaitVerdict(socket: TLSSocket, o: AwaitVerdictOptions): Promise<'accepted' | 'erlang'> {
   if (o.signal.aborted) return Promise.reject(abortError(o.signal, o.what))
-  return new Promise<void>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     let buf: Buffer = Buffer.alloc(0)
     const done = (): void => {
       // With no 'readable' or 'data' listener left the stream goes back to its initial
@@ -78,8 +93,14 @@ export function awaitVerdict(socket: TLSSocket, o: AwaitVerdictOptions): Promise
       let chunk: Buffer | null
       while ((chunk = socket.read() as Buffer | null) !== null) {
         buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk])
-        const p = parse(buf)
+        const p = parse(buf, o.erlang === true)
         if (p === undefined) continue
+        if ('erlang' in p) {
+          done()
+          socket.unshift(buf)
+          resolve('erlang')
+          return
+        }
         if ('bad' in p) {
           fail(
             new TransportError(
@@ -91,7 +112,7 @@ export function awaitVerdict(socket: TLSSocket, o: AwaitVerdictOptions): Promise
         }
         done()
         if (p.rest.length > 0) socket.unshift(p.rest)
-        if (p.refusal === undefined) resolve()
+        if (p.refusal === undefined) resolve('accepted')
         else reject(refusedByPeer(o.what, p.refusal))
         return
       }

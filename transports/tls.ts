@@ -9,7 +9,8 @@
 //   (servername = that host; an IP address is checked against the IP SANs).
 // - After the handshake each side tells the other its verdict (tls-verdict.ts), so a refused
 //   node learns why: TransportError ERR_CERT_REQUIRED | ERR_CERT_UNTRUSTED | ERR_CERT_EXPIRED |
-//   ERR_CERT_HOSTNAME, on both sides, the message saying which side refused what.
+//   ERR_CERT_HOSTNAME, on both sides, the message saying which side refused what. Toward an
+//   Erlang/OTP node (inet_tls distribution, which has no verdicts) neither side sends one.
 // - Other handshake failures: ERR_CONNECT when dialling (the address, and the TLS error as
 //   cause), ERR_TLS_HANDSHAKE when accepting.
 // - A connection refused while accepting is still handed to onConn, as a Conn whose stream
@@ -117,6 +118,8 @@ export function tls(options: TlsOptions): Transport {
       encrypted: true,
       peerCertificate: socket.authorized ? socket.getPeerCertificate() : undefined,
       readInto: reads,
+      // OTP's inet_tls frames its handshake as it frames distribution messages
+      erlangHandshakeFraming: 4,
     })
 
   /** Send our refusal, then end the connection (destroyed if the peer never ends its side). */
@@ -157,7 +160,8 @@ export function tls(options: TlsOptions): Transport {
         return
       }
       const reads = routeReads(socket)
-      socket.write(verdictBytes(undefined))
+      // The dialler speaks first: a netkernel node its verdict, answered with ours; an
+      // Erlang/OTP node (inet_tls) its handshake, which goes to the kernel as it is.
       const ac = new AbortController()
       const timer = setTimeout(
         () =>
@@ -166,9 +170,10 @@ export function tls(options: TlsOptions): Transport {
           ),
         handshakeTimeout,
       )
-      awaitVerdict(socket, { what, signal: ac.signal, failCode: 'ERR_TLS_HANDSHAKE' }).then(
-        () => {
+      awaitVerdict(socket, { what, signal: ac.signal, failCode: 'ERR_TLS_HANDSHAKE', erlang: true }).then(
+        kind => {
           clearTimeout(timer)
+          if (kind === 'accepted') socket.write(verdictBytes(undefined))
           onConn(toConn(socket, reads))
         },
         (err: Error) => {
@@ -200,6 +205,8 @@ export function tls(options: TlsOptions): Transport {
 
   function dial(addr: DialAddress, opts: { signal: AbortSignal }): Promise<Conn> {
     const { host, port } = addr
+    // OTP's inet_tls: no verdicts (tls-verdict.ts); a certificate we refuse ends the connection.
+    const erlang = addr.protocol === 'erlang'
     const { signal } = opts
     const where = formatAddress(host, port)
     const what = `TLS connection to ${where}`
@@ -235,10 +242,15 @@ export function tls(options: TlsOptions): Transport {
         done() // from here on awaitVerdict watches the socket and the signal
         const r = insecure ? undefined : judge(socket, 'client')
         if (r !== undefined) {
-          refuse(socket, r)
+          if (erlang) socket.destroy()
+          else refuse(socket, r)
           const e = refusedPeer(what, r, identityError)
           if (identityError !== undefined) e.message += `: ${identityError.message}`
           reject(e)
+          return
+        }
+        if (erlang) {
+          resolve(toConn(socket, reads))
           return
         }
         socket.write(verdictBytes(undefined))

@@ -3,6 +3,8 @@
 //   00 00 .. ..     netkernel: a handshake frame's 4-byte length (handshake frames are at most
 //                   MAX_HANDSHAKE_FRAME = 4096 bytes, so its two high bytes are zero)
 //   LL LL 'N'|'n'   Erlang/OTP: a 2-byte length (never zero) and the name message's tag
+//   00 00 LL LL 'N'|'n'  Erlang/OTP over TLS (inet_tls: Conn.erlangHandshakeFraming 4), whose
+//                   handshake messages have a 4-byte length
 //
 // Anything else is refused (ERR_HANDSHAKE; TLS bytes are named as such). The bytes read are
 // put back on the stream (unshift), which is left paused: the handshake's channel resumes it
@@ -18,8 +20,13 @@ import { handshakeAbortError } from './handshake-channel.js'
 
 export type SniffedProtocol = 'netkernel' | 'erlang'
 
-/** The protocol the first three bytes tell, or a reason to refuse. */
-export function classify(head: Buffer): SniffedProtocol | { refuse: string } {
+/**
+ * The protocol the first bytes tell, or a reason to refuse: three of them, or five where OTP's
+ * handshake messages have a 4-byte length (`framing` 4, over TLS: `00 00 LL LL 'N'`, which a
+ * netkernel handshake frame, a MessagePack map, never starts with).
+ */
+export function classify(head: Buffer, framing: 2 | 4 = 2): SniffedProtocol | { refuse: string } {
+  if (framing === 4 && head[0] === 0 && head[1] === 0 && (head[4] === 0x4e || head[4] === 0x6e)) return 'erlang'
   if (head[0] === 0 && head[1] === 0) return 'netkernel'
   if (head[0] === 0x16 && head[1] === 0x03)
     return { refuse: "speaks TLS; this node's transport does not (use the same transport on both nodes)" }
@@ -36,6 +43,8 @@ export function sniffProtocol(
   const s = conn.stream
   const address = `${conn.remoteAddress}:${conn.remotePort}`
   const clock = step.clock ?? systemClock
+  const framing = conn.erlangHandshakeFraming ?? 2
+  const need = framing === 4 ? 5 : 3
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let got = 0
@@ -56,12 +65,12 @@ export function sniffProtocol(
     const onData = (chunk: Buffer): void => {
       chunks.push(chunk)
       got += chunk.length
-      if (got < 3) return
+      if (got < need) return
       s.pause()
       cleanup()
       const head = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
       s.unshift(head)
-      const p = classify(head)
+      const p = classify(head, framing)
       if (typeof p === 'string') resolve(p)
       else reject(new HandshakeError('ERR_HANDSHAKE', `${address} ${p.refuse}`))
     }

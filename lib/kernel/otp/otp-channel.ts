@@ -1,4 +1,5 @@
-// The Erlang/OTP handshake's channel over a Conn: frames with a 2-byte big-endian length (at
+// The Erlang/OTP handshake's channel over a Conn: frames with a 2-byte big-endian length (a
+// 4-byte one where the transport says so: Conn.erlangHandshakeFraming, OTP's inet_tls) (at
 // most MAX_OTP_HANDSHAKE_FRAME bytes, never empty), each receive bounded by the per-step
 // deadline and the setup signal, like handshake-channel.ts for the native handshake. Once the
 // peer's last handshake message has arrived (lastMessageNext), the bytes behind it are the
@@ -33,6 +34,8 @@ export class OtpChannel {
   private rawMode = false
   private lastNext = false
   private readonly inbox: HandshakeInbox<Buffer>
+  /** The handshake messages' length prefix: 2 bytes, or 4 over OTP's inet_tls. */
+  private readonly head: 2 | 4
 
   constructor(
     readonly conn: Conn,
@@ -44,6 +47,7 @@ export class OtpChannel {
     /** 'initiator': this node dialled; a peer that hangs up before a byte may be a tls node. */
     role: 'initiator' | 'responder' = 'responder',
   ) {
+    this.head = conn.erlangHandshakeFraming ?? 2
     this.inbox = new HandshakeInbox(
       conn,
       () => this.peer,
@@ -55,12 +59,13 @@ export class OtpChannel {
     )
   }
 
-  /** Send one handshake message (2-byte length prefix added). Dropped once the channel is gone. */
+  /** Send one handshake message (its length prefix added). Dropped once the channel is gone. */
   send(body: Buffer): void {
     const s = this.conn.stream
     if (!this.inbox.open || s.destroyed || s.writableEnded) return
-    const head = Buffer.allocUnsafe(2)
-    head.writeUInt16BE(body.length, 0)
+    const head = Buffer.allocUnsafe(this.head)
+    if (this.head === 4) head.writeUInt32BE(body.length, 0)
+    else head.writeUInt16BE(body.length, 0)
     s.write(Buffer.concat([head, body]))
   }
 
@@ -115,8 +120,9 @@ export class OtpChannel {
       return
     }
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk])
-    while (!this.rawMode && this.buf.length >= 2) {
-      const len = this.buf.readUInt16BE(0)
+    const h = this.head
+    while (!this.rawMode && this.buf.length >= h) {
+      const len = h === 4 ? this.buf.readUInt32BE(0) : this.buf.readUInt16BE(0)
       if (len === 0 || len > MAX_OTP_HANDSHAKE_FRAME) {
         this.fail(
           new HandshakeError(
@@ -129,9 +135,9 @@ export class OtpChannel {
         this.conn.destroy()
         return
       }
-      if (this.buf.length < 2 + len) return
-      const body = this.buf.subarray(2, 2 + len)
-      this.buf = this.buf.subarray(2 + len)
+      if (this.buf.length < h + len) return
+      const body = this.buf.subarray(h, h + len)
+      this.buf = this.buf.subarray(h + len)
       // (A receive waits only on an empty queue: a full one means nobody is reading.)
       if (this.inbox.queue.length >= MAX_QUEUED) {
         this.fail(new HandshakeError('ERR_HANDSHAKE', `${this.peer} sent more than ${MAX_QUEUED} handshake messages ahead`))
