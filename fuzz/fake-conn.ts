@@ -19,10 +19,11 @@ export interface FakeConn extends Conn {
 }
 
 /**
+ * `erlangHandshakeFraming`: as a tls Conn says (4: OTP's inet_tls).
  * `readInto`: the Conn offers readInto (as a tcp socket does); once the code under test attaches,
  * feed() copies each chunk into the buffers it picks, read by read, as a socket's onread would.
  */
-export function fakeConn(opts: { readInto?: boolean } = {}): FakeConn {
+export function fakeConn(opts: { readInto?: boolean; erlangHandshakeFraming?: 2 | 4 } = {}): FakeConn {
   const stream = new SinkStream()
   stream.on('error', () => {})
   let sink: ReadSink | undefined
@@ -33,6 +34,7 @@ export function fakeConn(opts: { readInto?: boolean } = {}): FakeConn {
     remotePort: 1,
     encrypted: false,
     readInto: opts.readInto === true ? { attach: s => (sink = s) } : undefined,
+    erlangHandshakeFraming: opts.erlangHandshakeFraming,
     close() {},
     destroy() {},
     feed: chunk => {

@@ -77,8 +77,9 @@ export async function driveSetup(
   stream: Buffer,
   variant: number,
   start: (conn: FakeConn, signal: AbortSignal) => Promise<unknown>,
+  erlangHandshakeFraming?: 2 | 4,
 ): Promise<void> {
-  const conn = fakeConn()
+  const conn = fakeConn({ erlangHandshakeFraming })
   const setup = start(conn, new AbortController().signal)
   for (const c of chunks(stream, variant)) conn.feed(c)
   conn.end()

@@ -1,8 +1,9 @@
-// The Erlang/OTP handshake (lib/kernel/otp/otp-handshake.ts over otp-channel.ts's 2-byte
-// frames) on either side, as handshake.ts fuzzes the native one: any peer whose first bytes
-// look like OTP's name message reaches the responder before it has proven anything
-// (protocol-sniff.ts). The first input byte picks the side (even: responder, odd: initiator);
-// the rest is what the peer sends, fed in chunks, then its end. Every setup must end in a
+// The Erlang/OTP handshake (lib/kernel/otp/otp-handshake.ts over otp-channel.ts's frames) on
+// either side, as handshake.ts fuzzes the native one: any peer whose first bytes look like
+// OTP's name message reaches the responder before it has proven anything (protocol-sniff.ts).
+// The first input byte picks the side (bit 0 clear: responder, set: initiator) and the frames'
+// length prefix (bit 1 clear: 2 bytes, as over TCP; set: 4, as over TLS, OTP's inet_tls); the
+// rest is what the peer sends, fed in chunks, then its end. Every setup must end in a
 // NetkernelError (or succeed); one that hides a JavaScript error is a finding. The challenges
 // are random, so no input gets past a digest: what follows it is the tests' (otp-handshake-raw).
 import {
@@ -21,9 +22,11 @@ const LOCAL = 'local@host'
 const PEER = 'peer@host'
 const FLAGS = DFLAGS_OFFERED | DFLAG.PUBLISHED
 
-/** Handshake messages as OTP frames them: a 2-byte length, then the body. */
-function framed(...bodies: Buffer[]): Buffer {
-  return Buffer.concat(bodies.flatMap(b => [Buffer.of(b.length >> 8, b.length & 0xff), b]))
+/** Handshake messages as OTP frames them: a 2-byte length (4 over TLS), then the body. */
+function framed(head: 2 | 4, ...bodies: Buffer[]): Buffer {
+  const len = (n: number): Buffer =>
+    head === 4 ? Buffer.of(n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff) : Buffer.of(n >> 8, n & 0xff)
+  return Buffer.concat(bodies.flatMap(b => [len(b.length), b]))
 }
 
 const status = (s: string): Buffer => Buffer.concat([Buffer.from('s'), Buffer.from(s, 'latin1')])
@@ -73,8 +76,10 @@ function seeds(): Buffer[] {
     [status('ok'), otpChallengeMessage(FLAGS, 0, 42, 'other@host'), ack],
   ]
   return [
-    ...toResponder.map(m => Buffer.concat([Buffer.of(0), framed(...m)])),
-    ...toInitiator.map(m => Buffer.concat([Buffer.of(1), framed(...m)])),
+    ...toResponder.map(m => Buffer.concat([Buffer.of(0), framed(2, ...m)])),
+    ...toInitiator.map(m => Buffer.concat([Buffer.of(1), framed(2, ...m)])),
+    ...toResponder.map(m => Buffer.concat([Buffer.of(2), framed(4, ...m)])),
+    ...toInitiator.map(m => Buffer.concat([Buffer.of(3), framed(4, ...m)])),
   ]
 }
 
@@ -90,8 +95,11 @@ export const otpHandshake: FuzzTarget = {
       erlang: (variant & 4) === 0,
       dialling: () => (variant & 2) !== 0,
     }
-    await driveSetup(input.subarray(1), variant, (conn, signal) =>
-      responder ? respondOtpHandshake(deps, conn, signal) : initiateOtpHandshake(deps, conn, PEER, signal),
+    await driveSetup(
+      input.subarray(1),
+      variant,
+      (conn, signal) => (responder ? respondOtpHandshake(deps, conn, signal) : initiateOtpHandshake(deps, conn, PEER, signal)),
+      (input[0]! & 2) === 0 ? 2 : 4,
     )
   },
 }
