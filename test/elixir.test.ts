@@ -6,7 +6,7 @@
 // process answering Elixir's GenServer.call; Elixir's terms (strings, charlists, keyword
 // lists, maps with atom keys, structs) each way; monitors and Node.monitor both ways; spawn
 // and :erpc into JS modules; a GenServer registered in :global and a :pg scope an Elixir app
-// starts, as Phoenix.PubSub does.
+// starts, as Phoenix.PubSub does; long names; distribution over TLS (inet_tls).
 import t, { type Test } from 'tap'
 import { Buffer } from 'node:buffer'
 import type { Node } from '../lib/node.js'
@@ -22,6 +22,9 @@ import { startErlangNode, type Erl } from './fixtures/erl.js'
 import { elixirSkip, startElixir } from './fixtures/elixir.js'
 import { inProcess } from './fixtures/cluster.js'
 import { levelLog } from './fixtures/level-log.js'
+import { otpTlsPki, sslSkip } from './fixtures/otp-tls-pki.js'
+import { tls } from '../transports/tls.js'
+import { shortHostname } from '../lib/node-name.js'
 
 const skip = elixirSkip()
 
@@ -349,4 +352,30 @@ t.test('Elixir code cannot run on the JS node: a fun is refused as OTP refuses a
     `{:${jsName}, [node_type: :visible]}`,
     'and nodedown',
   )
+})
+
+t.test('over TLS, as a release with -proto_dist inet_tls in its vm.args', { skip: skip || sslSkip() }, async t => {
+  const p = otpTlsPki(t)
+  const epmd = await startRealEpmd()
+  t.teardown(() => epmd.stop())
+  const n = `${process.pid}x${serial++}`
+  const host = shortHostname()
+  const js = await startErlangNode(t, epmd.port, {
+    name: `js${n}@${host}`,
+    cookie: 'elixir-cookie',
+    modules: { calc },
+    transport: tls(p.nodeTls(`js${n}@${host}`)),
+  })
+  calcServer(js)
+  const ex = await startElixir(t, {
+    name: `ex${n}`,
+    epmdPort: epmd.port,
+    cookie: 'elixir-cookie',
+    erlArgs: ['-proto_dist inet_tls', `-ssl_dist_optfile ${p.otpConf(`ex${n}@${host}`)}`],
+  })
+  t.equal(await ex.eval(`Node.connect(:"${js.name}")`), 'true', 'Node.connect over TLS')
+  t.equal(await ex.eval(`GenServer.call({:calc, :"${js.name}"}, {:add, 2})`), '2', 'GenServer.call into a JS process')
+  t.equal(js.stats().connections.find(c => c.peer === ex.node)?.transport, 'tls', 'the connection is TLS')
+  const up = await js.rpc(ex.node, 'Elixir.String', 'upcase', ['tls'])
+  t.equal((up as Buffer).toString(), 'TLS', 'and rpc back into Elixir')
 })

@@ -6,74 +6,35 @@
 // did not issue is refused by the JS node (ERR_CERT_UNTRUSTED, both directions), and a
 // netkernel tls dialler still gets its verdicts from a node that accepts OTP over TLS.
 import t, { type Test } from 'tap'
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { Node } from '../lib/node.js'
 import { atom } from '../lib/terms/atom.js'
 import { tuple } from '../lib/terms/tuple.js'
 import { module } from '../lib/type-helpers.js'
-import { createCa, issueNodeCert } from '../lib/certs/index.js'
+import { createCa } from '../lib/certs/index.js'
 import { shortHostname } from '../lib/node-name.js'
 import { tls } from '../transports/tls.js'
-import { erlangSkip, requirePeers, startRealEpmd } from './fixtures/epmd-real.js'
+import { startRealEpmd } from './fixtures/epmd-real.js'
 import { startErl, startErlangNode, type Erl } from './fixtures/erl.js'
 import { inProcess } from './fixtures/cluster.js'
+import { otpTlsPki, sslSkip, type OtpTlsPki } from './fixtures/otp-tls-pki.js'
 
-/** OTP's ssl application (Debian erlang-ssl), which inet_tls needs. */
-function sslSkip(): string | false {
-  const erlangMissing = erlangSkip('epmd', 'erl')
-  if (erlangMissing !== false) return erlangMissing
-  const lib = '/usr/lib/erlang/lib'
-  const has = existsSync(lib) && readdirSync(lib).some(d => d.startsWith('ssl-'))
-  if (has || requirePeers) return false
-  return "OTP's ssl application is not installed (Debian package erlang-ssl)"
-}
 const skip = sslSkip()
 
 const calc = module({ add: (_proc, a: number, b: number) => a + b })
 const host = shortHostname()
 let serial = 0
 
-interface Pki {
-  dir: string
-  ca: ReturnType<typeof createCa>
-  /** Write an OTP ssl_dist_optfile for `node` with a certificate `issuer` signed. */
-  otpConf(node: string, issuer?: ReturnType<typeof createCa>): string
-}
-
-function pki(t: Test): Pki {
-  const dir = mkdtempSync(join(tmpdir(), 'nk-otp-tls-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const ca = createCa({ days: 1 })
-  writeFileSync(join(dir, 'ca.pem'), ca.cert)
-  return {
-    dir,
-    ca,
-    otpConf(node, issuer = ca) {
-      const c = issueNodeCert(issuer, node, { hosts: ['127.0.0.1'], days: 1 })
-      const f = (n: string): string => join(dir, `${node}.${n}`)
-      writeFileSync(f('pem'), c.cert)
-      writeFileSync(f('key'), c.key, { mode: 0o600 })
-      const opts = `{certfile, "${f('pem')}"}, {keyfile, "${f('key')}"}, {cacertfile, "${join(dir, 'ca.pem')}"}, {verify, verify_peer}, {versions, ['tlsv1.3']}`
-      writeFileSync(f('conf'), `[{server, [${opts}, {fail_if_no_peer_cert, true}]},\n {client, [${opts}]}].\n`)
-      return f('conf')
-    },
-  }
-}
-
-async function setup(t: Test, o: { erlIssuer?: 'other' } = {}): Promise<{ js: Node; erl: Erl; p: Pki; epmdPort: number }> {
-  const p = pki(t)
+async function setup(t: Test, o: { erlIssuer?: 'other' } = {}): Promise<{ js: Node; erl: Erl; p: OtpTlsPki; epmdPort: number }> {
+  const p = otpTlsPki(t)
   const epmd = await startRealEpmd()
   t.teardown(() => epmd.stop())
   const n = `${process.pid}x${serial++}`
   const jsName = `jst${n}@${host}`
-  const own = issueNodeCert(p.ca, jsName, { hosts: ['127.0.0.1'], days: 1 })
   const js = await startErlangNode(t, epmd.port, {
     name: jsName,
     cookie: 'tls-cookie',
     modules: { calc },
-    transport: tls({ ca: p.ca.cert, cert: own.cert, key: own.key }),
+    transport: tls(p.nodeTls(jsName)),
   })
   const erlName = `et${n}`
   const conf = p.otpConf(`${erlName}@${host}`, o.erlIssuer === 'other' ? createCa({ days: 1 }) : p.ca)
@@ -133,22 +94,15 @@ t.test('a certificate our CA did not issue is refused, both directions', { skip 
 t.test('a node that accepts OTP over TLS still sends netkernel peers their verdicts', { skip }, async t => {
   const { js, p, epmdPort } = await setup(t)
   const peerName = `jsp${process.pid}x${serial++}@${host}`
-  const own = issueNodeCert(p.ca, peerName, { hosts: ['127.0.0.1'], days: 1 })
-  const peer = await startErlangNode(t, epmdPort, {
-    name: peerName,
-    cookie: 'tls-cookie',
-    transport: tls({ ca: p.ca.cert, cert: own.cert, key: own.key }),
-  })
+  const peer = await startErlangNode(t, epmdPort, { name: peerName, cookie: 'tls-cookie', transport: tls(p.nodeTls(peerName)) })
   t.equal(await peer.ping(js.name), 'pong', 'netkernel ↔ netkernel over tls, with verdicts')
   t.equal(await js.ping(peer.name), 'pong', 'and the other way')
   // A peer with a certificate of another CA learns why it was refused (the verdict).
-  const stranger = createCa({ days: 1 })
   const sName = `jss${process.pid}x${serial++}@${host}`
-  const sCert = issueNodeCert(stranger, sName, { hosts: ['127.0.0.1'], days: 1 })
   const s = await startErlangNode(t, epmdPort, {
     name: sName,
     cookie: 'tls-cookie',
-    transport: tls({ ca: p.ca.cert, cert: sCert.cert, key: sCert.key }),
+    transport: tls(p.nodeTls(sName, createCa({ days: 1 }))),
   })
   const refused: { code: string; message: string }[] = []
   s.on('connectError', (_n, info) => void refused.push({ code: info.code, message: info.error.message }))
