@@ -10,7 +10,8 @@
 // - After the handshake each side tells the other its verdict (tls-verdict.ts), so a refused
 //   node learns why: TransportError ERR_CERT_REQUIRED | ERR_CERT_UNTRUSTED | ERR_CERT_EXPIRED |
 //   ERR_CERT_HOSTNAME, on both sides, the message saying which side refused what. Toward an
-//   Erlang/OTP node (inet_tls distribution, which has no verdicts) neither side sends one.
+//   Erlang/OTP node (inet_tls distribution, which has no verdicts) neither side sends one, but
+//   for a refusal of one dialling in: its certificate is judged before its first byte is read.
 // - Other handshake failures: ERR_CONNECT when dialling (the address, and the TLS error as
 //   cause), ERR_TLS_HANDSHAKE when accepting.
 // - A connection refused while accepting is still handed to onConn, as a Conn whose stream
