@@ -51,14 +51,34 @@ let serial = 0
 /** Info lines the JS nodes log (where the io of Elixir code this node runs there goes). */
 const { lines: logged, logger } = levelLog('info')
 
-async function setup(t: Test): Promise<{ js: Node; ex: Erl; jsName: string }> {
+/**
+ * A JS node and an Elixir node on a port mapper of their own, `js` bound in Elixir to the JS
+ * node's name. `longNames`: both with --name on 127.0.0.1; `tls`: distribution over TLS
+ * (the JS node's tls() transport, the Elixir node's -proto_dist inet_tls).
+ */
+async function setup(t: Test, o: { longNames?: boolean; tls?: boolean } = {}): Promise<{ js: Node; ex: Erl; jsName: string; n: string }> {
   const epmd = await startRealEpmd()
   t.teardown(() => epmd.stop())
   const n = `${process.pid}x${serial++}`
-  const js = await startErlangNode(t, epmd.port, { name: `js${n}`, cookie: 'elixir-cookie', modules: { calc }, logger })
-  const ex = await startElixir(t, { name: `ex${n}`, epmdPort: epmd.port, cookie: 'elixir-cookie' })
+  const host = o.longNames === true ? '127.0.0.1' : shortHostname()
+  const pki = o.tls === true ? otpTlsPki(t) : undefined
+  const js = await startErlangNode(t, epmd.port, {
+    name: `js${n}@${host}`,
+    longNames: o.longNames,
+    cookie: 'elixir-cookie',
+    modules: { calc },
+    logger,
+    ...(pki === undefined ? {} : { transport: tls(pki.nodeTls(`js${n}@${host}`)) }),
+  })
+  const ex = await startElixir(t, {
+    name: o.longNames === true ? `ex${n}@${host}` : `ex${n}`,
+    longNames: o.longNames,
+    epmdPort: epmd.port,
+    cookie: 'elixir-cookie',
+    erlArgs: pki === undefined ? [] : ['-proto_dist inet_tls', `-ssl_dist_optfile ${pki.otpConf(`ex${n}@${host}`)}`],
+  })
   await ex.eval(`js = :"${js.name}"`)
-  return { js, ex, jsName: js.name }
+  return { js, ex, jsName: js.name, n }
 }
 
 /** Spawn a JS process that answers `{hi, From}` with `{pong, self()}`, registered as `server`. */
@@ -307,17 +327,7 @@ t.test('a GenServer in :global and a :pg scope an Elixir app starts', { skip }, 
 })
 
 t.test('long names, as a release with RELEASE_DISTRIBUTION=name runs', { skip }, async t => {
-  const epmd = await startRealEpmd()
-  t.teardown(() => epmd.stop())
-  const n = `${process.pid}x${serial++}`
-  const js = await startErlangNode(t, epmd.port, {
-    name: `js${n}@127.0.0.1`,
-    longNames: true,
-    cookie: 'elixir-cookie',
-    modules: { calc },
-    logger,
-  })
-  const ex = await startElixir(t, { name: `ex${n}@127.0.0.1`, longNames: true, epmdPort: epmd.port, cookie: 'elixir-cookie' })
+  const { js, ex, n } = await setup(t, { longNames: true })
   t.equal(ex.node, `ex${n}@127.0.0.1`)
   t.equal(await ex.eval(`Node.connect(:"${js.name}")`), 'true', 'Node.connect to a long-name JS node')
   t.equal(await ex.eval(`:rpc.call(:"${js.name}", :calc, :add, [1, 2])`), '3')
@@ -354,24 +364,8 @@ t.test('Elixir code cannot run on the JS node: a fun is refused as OTP refuses a
 })
 
 t.test('over TLS, as a release with -proto_dist inet_tls in its vm.args', { skip: skip || sslSkip() }, async t => {
-  const p = otpTlsPki(t)
-  const epmd = await startRealEpmd()
-  t.teardown(() => epmd.stop())
-  const n = `${process.pid}x${serial++}`
-  const host = shortHostname()
-  const js = await startErlangNode(t, epmd.port, {
-    name: `js${n}@${host}`,
-    cookie: 'elixir-cookie',
-    modules: { calc },
-    transport: tls(p.nodeTls(`js${n}@${host}`)),
-  })
+  const { js, ex } = await setup(t, { tls: true })
   calcServer(js)
-  const ex = await startElixir(t, {
-    name: `ex${n}`,
-    epmdPort: epmd.port,
-    cookie: 'elixir-cookie',
-    erlArgs: ['-proto_dist inet_tls', `-ssl_dist_optfile ${p.otpConf(`ex${n}@${host}`)}`],
-  })
   t.equal(await ex.eval(`Node.connect(:"${js.name}")`), 'true', 'Node.connect over TLS')
   t.equal(await ex.eval(`GenServer.call({:calc, :"${js.name}"}, {:add, 2})`), '2', 'GenServer.call into a JS process')
   t.equal(js.stats().connections.find(c => c.peer === ex.node)?.transport, 'tls', 'the connection is TLS')
