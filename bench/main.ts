@@ -29,10 +29,21 @@ import { Pid } from '../lib/terms/pid.js'
 import { type Child, children, startChild, median, fmtRate, table, pinSides } from './util.js'
 import { cpuNsOf } from './process-cpu.js'
 import { compiled } from './compiled.js'
-import { hasErlang, setupOtp, otpTlsConfig, startOtpPair, startOtpSender, type OtpPair, type OtpSetup, type OtpVariant } from './otp.js'
+import {
+  hasErlang,
+  inetTlsFlags,
+  setupOtp,
+  otpTlsConfig,
+  startOtpPair,
+  startOtpSender,
+  type OtpPair,
+  type OtpSetup,
+  type OtpTls,
+  type OtpVariant,
+} from './otp.js'
 import { sshdMissing, startSshd } from './sshd.js'
 import type { LatResult, PeerConfig, PeerNodeConfig, TputResult, TransportName } from './peer.js'
-import { chart, LATENCY_VARIANTS } from './svg.js'
+import { chart, LATENCY_VARIANTS, TPUT_VARIANTS } from './svg.js'
 import { BUSY_WAIT_PRESETS } from '../lib/kernel/busy-wait.js'
 import { startPgBench, PG_VARIANT_LABEL, type PgBench } from './pg.js'
 import { BENCH_HELP, benchArgsProblem } from '../lib/cli/bench.js'
@@ -96,6 +107,8 @@ type Variant =
   | 'otp-nobw'
   | 'nk-otp'
   | 'otp-nk'
+  | 'nk-otp-tls'
+  | 'otp-nk-tls'
   | 'raw'
   | 'raw-copy'
   | 'raw-bw'
@@ -111,6 +124,8 @@ const VARIANT_LABEL: Record<Variant, string> = {
   'nk-ssh': 'netkernel ssh',
   'nk-otp': 'netkernel→OTP',
   'otp-nk': 'OTP→netkernel',
+  'nk-otp-tls': 'netkernel→OTP tls',
+  'otp-nk-tls': 'OTP tls→netkernel',
   otp: 'OTP',
   'otp-tuned': 'OTP +zdbbl',
   'otp-tls': 'OTP inet_tls',
@@ -246,6 +261,9 @@ interface Setup {
   nkToOtp: boolean
   /** OTP→netkernel: an erl node running nkbench's sender toward the receiver's erl node. */
   otpToNk?: Child
+  /** The same over TLS: the erl-tls nodes and the OTP inet_tls pair's receiver. */
+  nkToOtpTls: boolean
+  otpTlsToNk?: Child
   notes: string[]
 }
 
@@ -316,12 +334,32 @@ async function setup(): Promise<Setup> {
   const otpWanted = !flag('no-otp') && hasErlang()
   let otpSetup: OtpSetup | undefined
   if (otpWanted) otpSetup = await setupOtp(tmp)
+  // inet_tls's certificates, made before the peers start: the erl-tls nodes use them too.
+  let otpTls: OtpTls | undefined
+  if (otpSetup !== undefined) {
+    if (flag('no-tls')) notes.push('OTP inet_tls: not measured (--no-tls)')
+    else {
+      try {
+        otpTls = await otpTlsConfig(tmp, otpSetup.env)
+      } catch (err) {
+        notes.push(`OTP inet_tls: not measured (${(err as Error).message.split('\n')[0]})`)
+      }
+    }
+  }
   let otpNk = false
+  let otpNkTls = false
   if (otpSetup !== undefined && !flag('no-otp-nk')) {
     if (hasBridge()) {
       otpNk = true
       recvNodes.push({ transport: 'erl', name: `${tag}_r_erl`, epmdPort: otpSetup.epmdPort })
       sendNodes.push({ transport: 'erl', name: `${tag}_s_erl`, epmdPort: otpSetup.epmdPort })
+      // Over TLS too, when both netkernel's tls and OTP's inet_tls are measured.
+      if (otpTls !== undefined && transports.includes('tls')) {
+        otpNkTls = true
+        const files = { ca: otpTls.ca, cert: otpTls.cert, key: otpTls.key }
+        recvNodes.push({ transport: 'erl-tls', name: `${tag}_r_erltls`, epmdPort: otpSetup.epmdPort, tls: files })
+        sendNodes.push({ transport: 'erl-tls', name: `${tag}_s_erltls`, epmdPort: otpSetup.epmdPort, tls: files })
+      }
     } else notes.push('OTP↔netkernel: not measured (this tree has no Erlang/OTP bridge: lib/kernel/otp/)')
   } else if (flag('no-otp-nk')) notes.push('OTP↔netkernel: not measured (--no-otp-nk)')
 
@@ -344,25 +382,16 @@ async function setup(): Promise<Setup> {
   const startOtp = async (): Promise<void> => {
     const s = otpSetup!
     otpRelease = s.release
-    let tlsConf: string | undefined
-    if (flag('no-tls')) notes.push('OTP inet_tls: not measured (--no-tls)')
-    else {
-      try {
-        tlsConf = await otpTlsConfig(tmp, s.env)
-      } catch (err) {
-        notes.push(`OTP inet_tls: not measured (${(err as Error).message.split('\n')[0]})`)
-      }
-    }
     const variants: OtpVariant[] = [
       'default',
       'tuned',
-      ...(tlsConf === undefined ? [] : ['tls' as const]),
+      ...(otpTls === undefined ? [] : ['tls' as const]),
       ...(want('ping') || want('call') ? ['nobw' as const] : []),
     ]
     await Promise.all(
       variants.map(async v => {
         try {
-          otp.set(v, await startOtpPair(s, v, tag, cookie, tlsConf))
+          otp.set(v, await startOtpPair(s, v, tag, cookie, otpTls))
         } catch (err) {
           notes.push(`OTP ${v}: not measured (${(err as Error).message})`)
         }
@@ -385,26 +414,42 @@ async function setup(): Promise<Setup> {
     const ok = await sender.ask<boolean>(`connect ${JSON.stringify({ t, node: ready.nodes[t] })}`, 'CONNECTED', 60_000)
     if (!ok) throw new Error(`${t}: cannot connect to ${ready.nodes[t]}`)
   }
-  let nkToOtp = false
-  let otpToNk: Child | undefined
-  if (otpNk) {
-    const target = otp.get('default')?.recvNode
+  /** The sender's `t` node connected to `pair`'s receiving erl node, and an erl sender toward the receiver's `t` node. */
+  const bridge = async (t: 'erl' | 'erl-tls', pair: OtpVariant, flags: string[]): Promise<[boolean, Child | undefined]> => {
+    const what = t === 'erl' ? '' : ' over TLS'
+    let to = false
+    let from: Child | undefined
+    const target = otp.get(pair)?.recvNode
     try {
-      if (target === undefined) throw new Error('no OTP receiver')
-      nkToOtp = await sender.ask<boolean>(`connect ${JSON.stringify({ t: 'erl', node: target, otp: true })}`, 'CONNECTED', 60_000)
-      if (!nkToOtp) throw new Error(`cannot connect to ${target}`)
+      if (target === undefined) throw new Error(`no OTP ${pair} receiver`)
+      to = await sender.ask<boolean>(`connect ${JSON.stringify({ t, node: target, otp: true })}`, 'CONNECTED', 60_000)
+      if (!to) throw new Error(`cannot connect to ${target}`)
     } catch (err) {
-      notes.push(`netkernel→OTP: not measured (${(err as Error).message})`)
+      notes.push(`netkernel→OTP${what}: not measured (${(err as Error).message})`)
     }
     try {
-      otpToNk = await startOtpSender(otpSetup!, `${tag}_otpnk_send`, ready.nodes.erl!, cookie)
+      from = await startOtpSender(otpSetup!, `${tag}_otpnk_${t === 'erl' ? '' : 'tls'}send`, ready.nodes[t]!, cookie, flags)
     } catch (err) {
-      notes.push(`OTP→netkernel: not measured (${(err as Error).message})`)
+      notes.push(`OTP→netkernel${what}: not measured (${(err as Error).message})`)
     }
+    return [to, from]
   }
+  const [nkToOtp, otpToNk] = otpNk ? await bridge('erl', 'default', []) : [false, undefined]
+  const [nkToOtpTls, otpTlsToNk] = otpNkTls ? await bridge('erl-tls', 'tls', inetTlsFlags(otpTls!)) : [false, undefined]
+  const bridged = [
+    [nkToOtp, 'netkernel→OTP'],
+    [otpToNk, 'OTP→netkernel'],
+    [nkToOtpTls, 'netkernel→OTP over TLS'],
+    [otpTlsToNk, 'OTP→netkernel over TLS'],
+  ] as const
   progress(
     `started in ${((Date.now() - t0) / 1000).toFixed(1)} s: netkernel ${transports.join(', ')}; OTP ${[...otp.keys()].join(', ') || 'none'}` +
-      `; OTP↔netkernel ${[nkToOtp ? 'netkernel→OTP' : '', otpToNk ? 'OTP→netkernel' : ''].filter(Boolean).join(', ') || 'none'}`,
+      `; OTP↔netkernel ${
+        bridged
+          .filter(([on]) => on !== false && on !== undefined)
+          .map(([, name]) => name)
+          .join(', ') || 'none'
+      }`,
   )
   if (want('pg')) {
     try {
@@ -425,22 +470,35 @@ async function setup(): Promise<Setup> {
     otpRelease,
     nkToOtp,
     otpToNk,
+    nkToOtpTls,
+    otpTlsToNk,
     notes,
   }
 }
 
 function measures(s: Setup): Measure[] {
   const out: Measure[] = []
-  const nk = (Object.keys(s.recvNodes) as TransportName[]).filter(t => t !== 'erl').map(t => [t, `nk-${t}` as Variant] as const)
-  const otpNk = s.otpToNk
+  const nk = (Object.keys(s.recvNodes) as TransportName[])
+    .filter(t => t !== 'erl' && t !== 'erl-tls')
+    .map(t => [t, `nk-${t}` as Variant] as const)
   // OTP +sbwt none is measured in ping-pong and calls only (it differs from the default only in how the schedulers sleep).
   const otpAll = [...s.otp].map(([v, pair]) => [pair, v === 'default' ? 'otp' : (`otp-${v}` as Variant)] as const)
   const otp = otpAll.filter(([, v]) => v !== 'otp-nobw')
   const pid = new Pid(s.recvNodes.tcp ?? 'bench@localhost', 4711, 0, 1700000000)
   const nkSides: [Child, Child] = [s.sender, s.receiver]
-  // netkernel→OTP: the sender's erl node talks to the default pair's receiving VM.
-  const otpReceiver = s.otp.get('default')?.receiver
-  const nkOtpSides: [Child, Child] | undefined = otpReceiver === undefined ? undefined : [s.sender, otpReceiver]
+  // netkernel→OTP: the sender's erl node talks to the default pair's receiving VM, its erl-tls
+  // node to the inet_tls pair's. OTP→netkernel: an erl sender to the receiver's erl (erl-tls) node.
+  const toOtp: { t: TransportName; variant: Variant; sides?: [Child, Child] }[] = []
+  for (const [on, t, variant, pair] of [
+    [s.nkToOtp, 'erl', 'nk-otp', 'default'],
+    [s.nkToOtpTls, 'erl-tls', 'nk-otp-tls', 'tls'],
+  ] as const) {
+    const receiver = s.otp.get(pair)?.receiver
+    if (on) toOtp.push({ t, variant, ...(receiver === undefined ? {} : { sides: [s.sender, receiver] }) })
+  }
+  const fromOtp: { erl: Child; variant: Variant }[] = []
+  if (s.otpToNk !== undefined) fromOtp.push({ erl: s.otpToNk, variant: 'otp-nk' })
+  if (s.otpTlsToNk !== undefined) fromOtp.push({ erl: s.otpTlsToNk, variant: 'otp-nk-tls' })
   if (want('tput')) {
     for (const size of SIZES) {
       const n = COUNT[size]!
@@ -477,20 +535,20 @@ function measures(s: Setup): Measure[] {
           sides: [pair.sender, pair.receiver],
           per: n,
         })
-      if (s.nkToOtp)
+      for (const { t, variant, sides } of toOtp)
         out.push({
           scenario: sc,
-          variant: 'nk-otp',
-          run: async () => tput(await s.sender.ask(`tput ${JSON.stringify({ t: 'erl', n, size, procs: 1 })}`), n),
-          sides: nkOtpSides,
+          variant,
+          run: async () => tput(await s.sender.ask(`tput ${JSON.stringify({ t, n, size, procs: 1 })}`), n),
+          sides,
           per: n,
         })
-      if (otpNk)
+      for (const { erl, variant } of fromOtp)
         out.push({
           scenario: sc,
-          variant: 'otp-nk',
-          run: async () => tput(await otpNk.ask(`tput ${n} ${size} 1`), n),
-          sides: [otpNk, s.receiver],
+          variant,
+          run: async () => tput(await erl.ask(`tput ${n} ${size} 1`), n),
+          sides: [erl, s.receiver],
           per: n,
         })
     }
@@ -513,20 +571,20 @@ function measures(s: Setup): Measure[] {
         sides: [pair.sender, pair.receiver],
         per: M2O,
       })
-    if (s.nkToOtp)
+    for (const { t, variant, sides } of toOtp)
       out.push({
         scenario: sc,
-        variant: 'nk-otp',
-        run: async () => tput(await s.sender.ask(`tput ${JSON.stringify({ t: 'erl', n: M2O, size: 100, procs: M2O_PROCS })}`), M2O),
-        sides: nkOtpSides,
+        variant,
+        run: async () => tput(await s.sender.ask(`tput ${JSON.stringify({ t, n: M2O, size: 100, procs: M2O_PROCS })}`), M2O),
+        sides,
         per: M2O,
       })
-    if (otpNk)
+    for (const { erl, variant } of fromOtp)
       out.push({
         scenario: sc,
-        variant: 'otp-nk',
-        run: async () => tput(await otpNk.ask(`tput ${M2O} 100 ${M2O_PROCS}`), M2O),
-        sides: [otpNk, s.receiver],
+        variant,
+        run: async () => tput(await erl.ask(`tput ${M2O} 100 ${M2O_PROCS}`), M2O),
+        sides: [erl, s.receiver],
         per: M2O,
       })
   }
@@ -555,13 +613,13 @@ function measures(s: Setup): Measure[] {
         run: async () => lat(await pair.sender.ask(`${sc} ${PINGS} ${PING_SIZE}`, 'LAT')),
         sides: [pair.sender, pair.receiver],
       })
-    if (s.nkToOtp) out.push({ scenario: sc, variant: 'nk-otp', run: async () => lat(await nkTrips('erl')()), sides: nkOtpSides })
-    if (otpNk)
+    for (const { t, variant, sides } of toOtp) out.push({ scenario: sc, variant, run: async () => lat(await nkTrips(t)()), sides })
+    for (const { erl, variant } of fromOtp)
       out.push({
         scenario: sc,
-        variant: 'otp-nk',
-        run: async () => lat(await otpNk.ask(`${sc} ${PINGS} ${PING_SIZE}`, 'LAT')),
-        sides: [otpNk, s.receiver],
+        variant,
+        run: async () => lat(await erl.ask(`${sc} ${PINGS} ${PING_SIZE}`, 'LAT')),
+        sides: [erl, s.receiver],
       })
   }
   if (want('ping')) {
@@ -681,6 +739,10 @@ function summarize(rounds: Rounds): Summary {
     ['otp-nk', 'otp'],
     ['nk-otp', 'nk-tcp'],
     ['otp-nk', 'nk-tcp'],
+    ['nk-otp-tls', 'otp-tls'],
+    ['otp-nk-tls', 'otp-tls'],
+    ['nk-otp-tls', 'nk-tls'],
+    ['otp-nk-tls', 'nk-tls'],
     ['pg-relay', 'otp-pg'],
     ['pg-each', 'otp-pg'],
     ['pg-relay', 'pg-each'],
@@ -750,7 +812,7 @@ function targets(s: Summary): Target[] {
 }
 
 function render(s: Summary, scenarios: string[]): string {
-  const cols: Variant[] = ['nk-tcp', 'nk-tls', 'nk-ssh', 'otp', 'otp-tuned', 'otp-tls', 'nk-otp', 'otp-nk', 'raw', 'raw-copy', 'codec']
+  const cols: Variant[] = TPUT_VARIANTS.filter(v => scenarios.some(sc => s.figures[`${sc}|${v}`] !== undefined))
   const ratioCols: [string, string][] = [
     ['tcp/OTP', 'nk-tcp/otp'],
     ['tcp/tuned', 'nk-tcp/otp-tuned'],
@@ -761,6 +823,8 @@ function render(s: Summary, scenarios: string[]): string {
     ['ssh/tls', 'nk-ssh/nk-tls'],
     ['nk→OTP/OTP', 'nk-otp/otp'],
     ['OTP→nk/OTP', 'otp-nk/otp'],
+    ['nk→OTP tls/OTP tls', 'nk-otp-tls/otp-tls'],
+    ['OTP tls→nk/OTP tls', 'otp-nk-tls/otp-tls'],
   ]
   const rows: string[][] = [['scenario', 'unit', ...cols.map(c => VARIANT_LABEL[c]), ...ratioCols.map(c => c[0])]]
   const fig = (sc: string, v: string, m: string): number | undefined => s.figures[`${sc}|${v}`]?.[m]
@@ -822,6 +886,8 @@ function renderLatency(s: Summary): string | undefined {
     ['tcp bw/raw bw', 'nk-tcp-bw/raw-bw'],
     ['tls/OTP tls', 'nk-tls/otp-tls'],
     ['OTP/OTP sbwt none', 'otp/otp-nobw'],
+    ['nk→OTP tls/OTP tls', 'nk-otp-tls/otp-tls'],
+    ['OTP tls→nk/OTP tls', 'otp-nk-tls/otp-tls'],
   ]
   const rows: string[][] = [['latency', 'unit', ...cols.map(c => VARIANT_LABEL[c]), ...ratioCols.map(c => c[0])]]
   const label: Record<string, string> = {

@@ -179,8 +179,23 @@ export async function setupOtp(dir: string): Promise<OtpSetup> {
   return { env, dir, release: v.output.trim(), epmdPort: port }
 }
 
-/** Certificates for inet_tls (one CA, one node certificate for both nodes) and the optfile. */
-export async function otpTlsConfig(dir: string, env: NodeJS.ProcessEnv): Promise<string> {
+/** inet_tls's files: the ssl_dist_optfile, and the PEM files it names. */
+export interface OtpTls {
+  conf: string
+  ca: string
+  cert: string
+  key: string
+}
+
+/** An erl node's flags for distribution over TLS with `tls`'s optfile. */
+export const inetTlsFlags = (tls: OtpTls): string[] => ['-proto_dist', 'inet_tls', '-ssl_dist_optfile', tls.conf]
+
+/**
+ * Certificates for inet_tls (one CA, one node certificate for every node: the OTP pair's, and
+ * the netkernel nodes that talk to them over TLS, as a netkernel tls() node needs no
+ * certificate naming it unless its auth asks) and the optfile.
+ */
+export async function otpTlsConfig(dir: string, env: NodeJS.ProcessEnv): Promise<OtpTls> {
   const which = await run(
     'erl',
     ['-noshell', '-start_epmd', 'false', '-eval', 'io:format("~p", [code:which(inet_tls_dist)]), halt().'],
@@ -237,7 +252,7 @@ export async function otpTlsConfig(dir: string, env: NodeJS.ProcessEnv): Promise
     f('otp-ssl-dist.conf'),
     `[{server, [${opts}, {fail_if_no_peer_cert, true}]},\n {client, [${opts}, {server_name_indication, disable}]}].\n`,
   )
-  return f('otp-ssl-dist.conf')
+  return { conf: f('otp-ssl-dist.conf'), ca: f('otp-ca.pem'), cert: f('otp-node.pem'), key: f('otp-node.key') }
 }
 
 export interface OtpPair {
@@ -248,12 +263,28 @@ export interface OtpPair {
   recvNode: string
 }
 
-/** An `erl -sname NAME` node running nkbench:send toward `target` (any node with a 'sink'), once READY. */
-export async function startOtpSender(setup: OtpSetup, name: string, target: string, cookie: string): Promise<Child> {
+/** An `erl` node's own flags: its short name and cookie, no shell, the bench's epmd and modules. */
+export const erlNodeArgs = (setup: OtpSetup, name: string, cookie: string): string[] => [
+  '-sname',
+  name,
+  '-setcookie',
+  cookie,
+  '-noshell',
+  '-start_epmd',
+  'false',
+  '-pa',
+  setup.dir,
+]
+
+/**
+ * An `erl -sname NAME` node running nkbench:send toward `target` (any node with a 'sink'), once
+ * READY; `flags` go before the others (inet_tls's).
+ */
+export async function startOtpSender(setup: OtpSetup, name: string, target: string, cookie: string, flags: string[] = []): Promise<Child> {
   const sender = startChild(
     `erl ${name.split('_').pop()}`,
     'erl',
-    ['-sname', name, '-setcookie', cookie, '-noshell', '-start_epmd', 'false', '-pa', setup.dir, '-run', 'nkbench', 'send', target],
+    [...flags, ...erlNodeArgs(setup, name, cookie), '-run', 'nkbench', 'send', target],
     setup.env,
     'inherit',
     'send',
@@ -263,12 +294,12 @@ export async function startOtpSender(setup: OtpSetup, name: string, target: stri
 }
 
 /** Two nodes of one variant, connected, the sender holding the sink's and echo's pids. */
-export async function startOtpPair(setup: OtpSetup, variant: OtpVariant, tag: string, cookie: string, tlsConf?: string): Promise<OtpPair> {
+export async function startOtpPair(setup: OtpSetup, variant: OtpVariant, tag: string, cookie: string, tls?: OtpTls): Promise<OtpPair> {
   const flags =
     variant === 'tuned'
       ? ['+zdbbl', '32768']
       : variant === 'tls'
-        ? ['-proto_dist', 'inet_tls', '-ssl_dist_optfile', tlsConf!]
+        ? inetTlsFlags(tls!)
         : variant === 'nobw'
           ? ['+sbwt', 'none', '+sbwtdcpu', 'none', '+sbwtdio', 'none']
           : []
@@ -276,7 +307,7 @@ export async function startOtpPair(setup: OtpSetup, variant: OtpVariant, tag: st
     startChild(
       `erl ${variant} ${name.split('_').pop()}`,
       'erl',
-      [...flags, '-sname', name, '-setcookie', cookie, '-noshell', '-start_epmd', 'false', '-pa', setup.dir, '-run', 'nkbench', ...args],
+      [...flags, ...erlNodeArgs(setup, name, cookie), '-run', 'nkbench', ...args],
       setup.env,
       'inherit',
       args[0] === 'recv' ? 'recv' : 'send',

@@ -31,7 +31,9 @@
 // sender (bench/otp.ts) — {hello, From}, {start, From, N, Size} and {From, Bin} to the echo,
 // answered {sink, Sink, Echo} and {done, N, Ns}; gen_server:call({server, Node}, Bin)
 // to the server — and the sender's erl node drives nkbench.erl's receiver the same way
-// (`connect {t:'erl', node, otp: true}`; its server is a gen_server).
+// (`connect {t:'erl', node, otp: true}`; its server is a gen_server). The 'erl-tls' node does
+// the same over TLS (the tls() transport with erlang: true) with Erlang nodes that run
+// `-proto_dist inet_tls`.
 // The process stops when stdin closes (so it never outlives the bench) or on SIGTERM.
 import net from 'node:net'
 import { readFileSync } from 'node:fs'
@@ -44,13 +46,13 @@ import { Tuple, tuple } from '../lib/terms/tuple.js'
 import { busyWaitActivity, setBusyWait } from '../lib/kernel/busy-wait.js'
 import { asCall } from '../lib/process/gen-call.js'
 
-/** 'erl': tcp, with erlang: true, toward Erlang/OTP nodes. */
-export type TransportName = 'tcp' | 'tls' | 'ssh' | 'erl'
+/** 'erl': tcp, with erlang: true, toward Erlang/OTP nodes; 'erl-tls': tls, with erlang: true, toward inet_tls ones. */
+export type TransportName = 'tcp' | 'tls' | 'ssh' | 'erl' | 'erl-tls'
 
 export interface PeerNodeConfig {
   transport: TransportName
   name: string
-  /** tls: PEM file paths. */
+  /** tls, erl-tls: PEM file paths. */
   tls?: { ca: string; cert: string; key: string }
   /** ssh (sender): the gateway key and its settings; privateKey is a file path. */
   ssh?: { gateway: string; host: string; port: number; username: string; privateKey: string; hostKey: string; target: string }
@@ -109,7 +111,7 @@ function percentiles(ns: Float64Array): LatResult {
 }
 
 async function transportFor(c: PeerNodeConfig): Promise<Transport | undefined> {
-  if (c.transport === 'tls') {
+  if (c.transport === 'tls' || c.transport === 'erl-tls') {
     const { tls } = await import('../transports/tls.js')
     const f = c.tls!
     return tls({ ca: readFileSync(f.ca), cert: readFileSync(f.cert), key: readFileSync(f.key) })
@@ -152,7 +154,7 @@ await Promise.all(
   cfg.nodes.map(async c => {
     const transport = await transportFor(c)
     const node = await startNode({
-      ...(c.transport === 'erl' ? { erlang: true } : {}),
+      ...(c.transport === 'erl' || c.transport === 'erl-tls' ? { erlang: true } : {}),
       name: c.name,
       cookie: cfg.cookie,
       listen: { host: '127.0.0.1' },

@@ -24,7 +24,7 @@ import { tuple, Tuple } from '../lib/terms/tuple.js'
 import { Pid } from '../lib/terms/pid.js'
 import { type Child, children, startChild, run, median, table } from './util.js'
 import { compiled } from './compiled.js'
-import { hasErlang, setupOtp, type OtpSetup } from './otp.js'
+import { erlNodeArgs, hasErlang, setupOtp, type OtpSetup } from './otp.js'
 
 const MSG = atom('msg')
 const DONE = atom('done')
@@ -179,28 +179,7 @@ export async function startPgBench(opts: { members: number; otp?: OtpSetup | fal
     const c = await run('erlc', ['-o', otp.dir, join(otp.dir, 'pgbench.erl')])
     if (c.status !== 0) throw new Error(`erlc pgbench failed: ${c.output}`)
     const erl = (name: string, ...args: string[]): Child =>
-      startChild(
-        name,
-        'erl',
-        [
-          '-sname',
-          name,
-          '-setcookie',
-          cookie,
-          '-noshell',
-          '-start_epmd',
-          'false',
-          '-pa',
-          otp.dir,
-          '-kernel',
-          'start_pg',
-          'true',
-          '-run',
-          'pgbench',
-          ...args,
-        ],
-        otp.env,
-      )
+      startChild(name, 'erl', [...erlNodeArgs(otp, name, cookie), '-kernel', 'start_pg', 'true', '-run', 'pgbench', ...args], otp.env)
     const others = [1, 2].map(i => erl(`${tag}_e${i}`, 'member_node', String(per[i])))
     await Promise.all(others.map(o => o.expect('READY', 60_000)))
     const host = hostname().split('.')[0]!

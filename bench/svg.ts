@@ -18,8 +18,27 @@ export const LATENCY_VARIANTS = [
   'otp-tls',
   'nk-otp',
   'otp-nk',
+  'nk-otp-tls',
+  'otp-nk-tls',
   'raw',
   'raw-bw',
+] as const
+
+/** The variants of the throughput scenarios, in the order tables and charts show them. */
+export const TPUT_VARIANTS = [
+  'nk-tcp',
+  'nk-tls',
+  'nk-ssh',
+  'otp',
+  'otp-tuned',
+  'otp-tls',
+  'nk-otp',
+  'otp-nk',
+  'nk-otp-tls',
+  'otp-nk-tls',
+  'raw',
+  'raw-copy',
+  'codec',
 ] as const
 
 const COLORS: Record<string, string> = {
@@ -33,6 +52,8 @@ const COLORS: Record<string, string> = {
   'otp-nobw': '#ff9896',
   'nk-otp': '#9467bd',
   'otp-nk': '#8c564b',
+  'nk-otp-tls': '#c5b0d5',
+  'otp-nk-tls': '#c49c94',
   raw: '#7f7f7f',
   'raw-bw': '#c7c7c7',
   'raw-copy': '#393b79',
@@ -49,6 +70,8 @@ const LABELS: Record<string, string> = {
   'otp-nobw': 'OTP +sbwt none',
   'nk-otp': 'netkernel→OTP',
   'otp-nk': 'OTP→netkernel',
+  'nk-otp-tls': 'netkernel tls→OTP inet_tls',
+  'otp-nk-tls': 'OTP inet_tls→netkernel tls',
   raw: 'raw socket pipe',
   'raw-bw': 'raw socket, busy-wait',
   'raw-copy': 'raw pipe, body copied',
@@ -103,7 +126,7 @@ function panel(title: string, groups: Group[], ticks: number[], y0: number, widt
 
 export function chart(figures: Figures, subtitle: string): string {
   const width = 980
-  const tputVariants = ['nk-tcp', 'nk-tls', 'nk-ssh', 'otp', 'otp-tuned', 'otp-tls', 'nk-otp', 'otp-nk', 'raw', 'raw-copy', 'codec']
+  const tputVariants = TPUT_VARIANTS
   const tputGroups: Group[] = []
   for (const sc of [...Object.keys(SIZE_LABEL).map(s => `tput-${s}`), 'm2o-100']) {
     const otp = figures[`${sc}|otp`]?.rate
