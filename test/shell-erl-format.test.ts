@@ -199,6 +199,17 @@ t.test('formatErl agrees with erl itself', { skip: erlangSkip('erl') }, async t 
       ]),
     ],
     ['#{<<"b">> => 1, <<"a">> => 2}', { b: 1, a: 2 }],
+    // map-key order: every integer before every float
+    [
+      '#{1.5 => a, 2 => b, -1.5 => c, {1.5} => d, {2} => e}',
+      new Map<unknown, unknown>([
+        [1.5, atom('a')],
+        [2, atom('b')],
+        [-1.5, atom('c')],
+        [tuple(1.5), atom('d')],
+        [tuple(2), atom('e')],
+      ]),
+    ],
     ['{true, false, undefined, [], {}, <<>>}', tuple(true, false, undefined, [], tuple(), Buffer.alloc(0))],
     ['123456789012345678901234567890', 123456789012345678901234567890n],
     ['-9007199254740993', -9007199254740993n],

@@ -68,7 +68,7 @@ function quoteChars(codes: Iterable<number>): string {
 }
 
 /** The code points of `bytes` when they are well-formed UTF-8, else undefined. */
-function utf8CodePoints(bytes: Uint8Array): number[] | undefined {
+export function utf8CodePoints(bytes: Uint8Array): number[] | undefined {
   let text: string
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
@@ -137,24 +137,41 @@ function readInt(b: Buffer, at: number): [number, number] | undefined {
 }
 
 /**
- * A fun as erl writes it: `fun lists:map/2` (EXPORT_EXT), `#Fun<erl_eval.44.65746770>`
- * (NEW_FUN_EXT: module, old index, old uniq); `#Fun<...>` when the bytes do not parse.
+ * What a fun kept as ETF bytes says of itself: an external fun's module, function and arity
+ * (EXPORT_EXT), or a local fun's module, arity, old index and old uniq (NEW_FUN_EXT);
+ * undefined when the bytes do not parse.
  */
-export function erlFun(o: OpaqueTerm): string {
+export function funParts(
+  o: OpaqueTerm,
+):
+  | { kind: 'export'; module: string; name: string; arity: number }
+  | { kind: 'local'; module: string; arity: number; index: number; uniq: number }
+  | undefined {
   const b = o.bytes
   if (o.tag === 113) {
     const m = readAtom(b, 0)
     const f = m && readAtom(b, m[1])
     const a = f && readInt(b, f[1])
-    if (m && f && a) return `fun ${quoteAtom(m[0])}:${quoteAtom(f[0])}/${a[0]}`
+    if (m && f && a) return { kind: 'export', module: m[0], name: f[0], arity: a[0] }
   } else if (o.tag === 112 && b.length > 29) {
     // Size:32 Arity:8 Uniq:16 bytes Index:32 NumFree:32, then Module OldIndex OldUniq …
     const m = readAtom(b, 29)
     const index = m && readInt(b, m[1])
     const uniq = index && readInt(b, index[1])
-    if (m && index && uniq) return `#Fun<${quoteAtom(m[0])}.${index[0]}.${uniq[0] >>> 0}>`
+    if (m && index && uniq) return { kind: 'local', module: m[0], arity: b[4] as number, index: index[0], uniq: uniq[0] >>> 0 }
   }
-  return '#Fun<...>'
+  return undefined
+}
+
+/**
+ * A fun as erl writes it: `fun lists:map/2` (EXPORT_EXT), `#Fun<erl_eval.44.65746770>`
+ * (NEW_FUN_EXT: module, old index, old uniq); `#Fun<...>` when the bytes do not parse.
+ */
+export function erlFun(o: OpaqueTerm): string {
+  const f = funParts(o)
+  if (f === undefined) return '#Fun<...>'
+  if (f.kind === 'export') return `fun ${quoteAtom(f.module)}:${quoteAtom(f.name)}/${f.arity}`
+  return `#Fun<${quoteAtom(f.module)}.${f.index}.${f.uniq}>`
 }
 
 // ---- Erlang's term order (for map keys) ---------------------------------------------------
@@ -202,25 +219,36 @@ function cmpStr(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
 }
 
-function entriesOf(v: object): [unknown, unknown][] {
+export function entriesOf(v: object): [unknown, unknown][] {
   return v instanceof Map ? [...(v as Map<unknown, unknown>)] : Object.entries(v)
 }
 
-/** Erlang's term order (approximate where netkernel keeps less than erl: pids and refs by node, then ids). */
-export function compareTerms(a: unknown, b: unknown, depth = 0): number {
+/** An integer on the wire: a bigint, or an integral number. */
+const isInteger = (x: number | bigint): boolean => typeof x === 'bigint' || Number.isInteger(x)
+
+/**
+ * Erlang's term order (approximate where netkernel keeps less than erl: pids and refs by node,
+ * then ids). `exact`: the order of map keys, in which every integer sorts before every float
+ * (1 and 1.0 are two keys), as a map's keys come out of it and erl and Elixir print them.
+ */
+export function compareTerms(a: unknown, b: unknown, depth = 0, exact = false): number {
   const ra = rank(a)
   const rb = rank(b)
   if (ra !== rb) return ra - rb
   if (depth > MAX_DEPTH) return 0
   switch (ra) {
-    case 0:
-      return cmpNum(a as number | bigint, b as number | bigint)
+    case 0: {
+      const x = a as number | bigint
+      const y = b as number | bigint
+      if (exact && isInteger(x) !== isInteger(y)) return isInteger(x) ? -1 : 1
+      return cmpNum(x, y)
+    }
     case 1:
       return cmpStr(atomText(a), atomText(b))
     case 2: {
       const x = a as Ref
       const y = b as Ref
-      return cmpStr(x.node, y.node) || cmpList(x.ids, y.ids, depth)
+      return cmpStr(x.node, y.node) || cmpList(x.ids, y.ids, depth, exact)
     }
     case 4: {
       const x = a as Port
@@ -237,7 +265,7 @@ export function compareTerms(a: unknown, b: unknown, depth = 0): number {
     case 6: {
       const x = a as Tuple
       const y = b as Tuple
-      return x.length - y.length || cmpList(x, y, depth)
+      return x.length - y.length || cmpList(x, y, depth, exact)
     }
     case 7: {
       const x = sortedEntries(a as object, depth)
@@ -248,11 +276,13 @@ export function compareTerms(a: unknown, b: unknown, depth = 0): number {
           x.map(e => e[0]),
           y.map(e => e[0]),
           depth,
+          exact,
         ) ||
         cmpList(
           x.map(e => e[1]),
           y.map(e => e[1]),
           depth,
+          exact,
         )
       )
     }
@@ -261,10 +291,10 @@ export function compareTerms(a: unknown, b: unknown, depth = 0): number {
       const [yi, yt] = b instanceof ImproperList ? [b.items, b.tail] : [b as unknown[], []]
       const n = Math.min(xi.length, yi.length)
       for (let i = 0; i < n; i++) {
-        const c = compareTerms(xi[i], yi[i], depth + 1)
+        const c = compareTerms(xi[i], yi[i], depth + 1, exact)
         if (c !== 0) return c
       }
-      return compareTerms(xi.length > n ? xi.slice(n) : xt, yi.length > n ? yi.slice(n) : yt, depth + 1)
+      return compareTerms(xi.length > n ? xi.slice(n) : xt, yi.length > n ? yi.slice(n) : yt, depth + 1, exact)
     }
     case 10:
       return cmpBytes(bytesOf(a), bytesOf(b))
@@ -273,17 +303,18 @@ export function compareTerms(a: unknown, b: unknown, depth = 0): number {
   }
 }
 
-function cmpList(x: readonly unknown[], y: readonly unknown[], depth: number): number {
+function cmpList(x: readonly unknown[], y: readonly unknown[], depth: number, exact: boolean): number {
   const n = Math.min(x.length, y.length)
   for (let i = 0; i < n; i++) {
-    const c = compareTerms(x[i], y[i], depth + 1)
+    const c = compareTerms(x[i], y[i], depth + 1, exact)
     if (c !== 0) return c
   }
   return x.length - y.length
 }
 
+/** A map's entries in the order of its keys (map-key order). */
 function sortedEntries(v: object, depth: number): [unknown, unknown][] {
-  return entriesOf(v).sort((p, q) => compareTerms(p[0], q[0], depth + 1))
+  return entriesOf(v).sort((p, q) => compareTerms(p[0], q[0], depth + 1, true))
 }
 
 // ---- the printer --------------------------------------------------------------------------
@@ -345,7 +376,7 @@ export function formatErl(v: unknown, fallback: (v: unknown) => string = String)
       const entries = entriesOf(o)
       const shown =
         entries.length <= MAX_ITEMS * 10
-          ? entries.sort((p, q) => compareTerms(p[0], q[0])).slice(0, MAX_ITEMS)
+          ? entries.sort((p, q) => compareTerms(p[0], q[0], 0, true)).slice(0, MAX_ITEMS)
           : entries.slice(0, MAX_ITEMS)
       return `#{${seq(
         shown.map(([k, val]) => `${fmt(k, depth + 1)} => ${fmt(val, depth + 1)}`),
