@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { full, testEpmd } from './fixtures/cluster.js'
-import { startCli, type CliProcess } from './fixtures/cli-process.js'
+import { startCli, shellDriver as driver } from './fixtures/cli-process.js'
 import { erlangSkip, need, startRealEpmd } from './fixtures/epmd-real.js'
 import { startErl } from './fixtures/erl.js'
 import { startNode } from '../lib/node.js'
@@ -34,38 +34,6 @@ function tempDir(t: Teardown, prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   return dir
-}
-
-/** A shell driven line by line: each line's output is what it printed after being written. */
-function driver(sh: CliProcess) {
-  const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms))
-  return {
-    /** Write one line; resolve with the first match of `re` in what the shell printed since. */
-    async line(text: string, re: RegExp, ms = 15_000): Promise<RegExpMatchArray> {
-      const mark = sh.stdout().lastIndexOf('\n') + 1 // from the prompt the line is typed at
-      sh.child.stdin.write(text + '\n')
-      const deadline = Date.now() + ms
-      for (;;) {
-        const m = sh.stdout().slice(mark).match(re)
-        if (m) return m
-        if (Date.now() > deadline || sh.child.exitCode !== null)
-          throw new Error(`shell: no ${re} after ${JSON.stringify(text)} within ${ms} ms\nstdout:\n${sh.stdout()}\nstderr:\n${sh.stderr()}`)
-        await sleep(50)
-      }
-    },
-    /** flush() until a line matches `re` (a message may still be on its way). */
-    async flushUntil(re: RegExp, ms = 10_000): Promise<RegExpMatchArray> {
-      const deadline = Date.now() + ms
-      for (;;) {
-        const mark = sh.stdout().lastIndexOf('\n') + 1
-        await this.line('flush()', /\nok\n|> ok\n/)
-        const m = sh.stdout().slice(mark).match(re)
-        if (m) return m
-        if (Date.now() > deadline) throw new Error(`shell: flush() never printed ${re}\nstdout:\n${sh.stdout()}`)
-        await sleep(100)
-      }
-    },
-  }
 }
 
 t.test("the shell functions with --erlang: names are atoms, atoms are names, flush() prints erl's way", async t => {
