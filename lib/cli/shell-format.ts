@@ -3,7 +3,9 @@
 // ['hi', <foo@vm.1.0>], binaries as <<1,2,3>>, and the atom-like `ok` the shell functions
 // return printed bare — with Erlang's own terms as erl writes them: atoms (ok, 'EXIT'),
 // tuples {'hi', <foo@vm.1.0>}, improper lists [1 | 2], bitstrings, ports and funs. With
-// --erlang (shellFormat(true)) every value prints as erl prints the term it is (erl-format.ts).
+// --erlang (shellFormat('erlang')) every value prints as erl prints the term it is
+// (erl-format.ts); with --elixir (shellFormat('elixir')) as Elixir's inspect/1 does
+// (elixir-format.ts), and exceptions as iex reports them.
 import { inspect } from 'node:util'
 import { Pid } from '../terms/pid.js'
 import { Ref } from '../terms/ref.js'
@@ -14,6 +16,7 @@ import { BitBinary, OpaqueTerm, Port } from '../terms/otp-terms.js'
 import { ProcessExit } from '../process/runtime.js'
 import { NetkernelError } from '../errors.js'
 import { erlBitBinary, erlFun, formatErl, formatErlReason } from './erl-format.js'
+import { formatElixir, formatElixirReason } from './elixir-format.js'
 
 /** What shell functions return where Erlang returns the atom `ok`; printed `ok`. */
 export const OK: unique symbol = Symbol('ok')
@@ -145,6 +148,23 @@ export const erlFormat: ShellFormat = {
   },
 }
 
-export function shellFormat(erlang: boolean): ShellFormat {
-  return erlang ? erlFormat : jsFormat
+/** Printing as iex does: --elixir. Errors and other values that are no terms print as by default. */
+export const exFormat: ShellFormat = {
+  term: v => formatElixir(v, { fallback: formatTerm }),
+  reason: r => formatElixirReason(r, { fallback: formatTerm }),
+  exception: err => {
+    if (err instanceof ProcessExit) return `** (exit) ${formatElixirReason(err.reason, { fallback: formatTerm })}`
+    if (err instanceof NetkernelError) return `** (${err.name}) ${err.code}: ${err.message}`
+    if (err instanceof Error) {
+      const code = (err as { code?: unknown }).code
+      return `** (${err.name}) ${typeof code === 'string' ? `${code}: ` : ''}${err.message}`
+    }
+    return `** (throw) ${formatElixir(err, { fallback: formatTerm })}`
+  },
+}
+
+/** The shell's printing: JavaScript-ish (plain), erl's (--erlang; `true` says the same) or iex's (--elixir). */
+export function shellFormat(mode: 'plain' | 'erlang' | 'elixir' | boolean): ShellFormat {
+  if (mode === 'elixir') return exFormat
+  return mode === true || mode === 'erlang' ? erlFormat : jsFormat
 }

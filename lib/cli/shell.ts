@@ -35,6 +35,8 @@ options:
   --erlang             also speak Erlang/OTP's distribution protocol (startNode's
                        erlang: true): erl and iex nodes can connect, and values
                        print as erl prints them: {hi,<foo@vm.1.0>}, <<"text">>
+  --elixir             the same, with values printed as iex prints them:
+                       {:hi, #PID<foo@vm.1.0>}, "text", %{a: 1}, [verbose: true]
   --epmd-port N        port mapper port (default: ERL_EPMD_PORT, else 4369)
   --no-start-epmd      do not start a port mapper when none answers (erl -start_epmd false)
   --listen-host ADDR   address to listen on (default 0.0.0.0)
@@ -74,6 +76,7 @@ export async function shellMain(argv: string[]): Promise<number> {
       options: {
         ...nodeArgs,
         history: { type: 'string' },
+        elixir: { type: 'boolean' },
         help: { type: 'boolean' },
         ...transportArgs,
       },
@@ -87,6 +90,9 @@ export async function shellMain(argv: string[]): Promise<number> {
   }
   if ((v.sname === undefined) === (v.name === undefined))
     return fail(v.sname === undefined ? 'give --sname NAME or --name NAME@HOST.DOMAIN' : 'give one of --sname and --name, not both')
+
+  // --elixir is --erlang with iex's printing.
+  if (v.elixir === true) v.erlang = true
 
   // Before the REPL is up, notices go straight to stderr; then above the prompt.
   let notice = (line: string): void => {
@@ -105,7 +111,7 @@ export async function shellMain(argv: string[]): Promise<number> {
     }
     const { node, built, modules } = cli
     const erlang = v.erlang === true
-    const format = shellFormat(erlang)
+    const format = shellFormat(v.elixir === true ? 'elixir' : erlang)
 
     let print: (line: string) => void = line => process.stdout.write(line + '\n')
     const shell = await ShellProcess.start(node, {
@@ -118,7 +124,7 @@ export async function shellMain(argv: string[]): Promise<number> {
         name: node.name,
         historyFile: v.history ?? join(homedir(), '.netkernel_history'),
         banner:
-          `netkernel shell: node ${node.name}${node.address ? ` on port ${node.address.port}` : ''} (${built.summary}${erlang ? ', Erlang/OTP distribution too' : ''}), modules ${Object.keys(modules).sort().join(', ')}\n` +
+          `netkernel shell: node ${node.name}${node.address ? ` on port ${node.address.port}` : ''} (${built.summary}${erlang ? ', Erlang/OTP distribution too' : ''}${v.elixir === true ? ', values as iex prints them' : ''}), modules ${Object.keys(modules).sort().join(', ')}\n` +
           'help() lists the shell functions; Ctrl+D, .exit or q() stops the node.',
         format,
         context: io => {
