@@ -89,6 +89,19 @@ t.test('formatElixir: a table of terms as Elixir prints them', async t => {
     [new OpaqueTerm(113, Buffer.from([119, 5, ...Buffer.from('lists'), 119, 3, ...Buffer.from('map'), 97, 2])), '&:lists.map/2'],
   ]
   for (const [v, want, opts] of cases) t.equal(formatElixir(v, { fallback: formatTerm, ...opts }), want, want)
+  // Large input prints bounded: a string's first 4096 characters, a map's first 50 keys.
+  t.equal(formatElixir(Buffer.alloc(10_000_000, 0x61)), `"${'a'.repeat(4096)}" <> ...`, 'a 10 MB binary: its first 4096 characters')
+  t.equal(
+    formatElixir(Buffer.concat([Buffer.alloc(5000, 0x61), Buffer.from([0xff])])),
+    `"${'a'.repeat(4096)}" <> ...`,
+    'what follows them is not read',
+  )
+  const big = new Map(Array.from({ length: 200_000 }, (_, i) => [i, i] as [number, number]))
+  t.equal(
+    formatElixir(big),
+    `%{${Array.from({ length: 50 }, (_, i) => `${i} => ${i}`).join(', ')}, ...}`,
+    'a map of 200,000 keys: 50 of them',
+  )
   t.equal(formatElixir(new Error('x'), { fallback: formatTerm }), 'Error: x', 'what is no term goes to the fallback')
   t.equal(elixirAtom('Elixir'), 'Elixir')
 })
@@ -134,6 +147,11 @@ const FIXED: unknown[] = [
   Buffer.from([0xff, 0xfe]),
   Buffer.from([0xc3, 0x28]),
   'x'.repeat(5000),
+  Buffer.concat([Buffer.alloc(5000, 0x61), Buffer.from([0xff])]),
+  Buffer.from([0xe0, 0x80, 0x80]), // overlong
+  Buffer.from([0xed, 0xa0, 0x80]), // a surrogate
+  Buffer.from([0xf4, 0x90, 0x80, 0x80]), // past U+10FFFF
+  Buffer.from([0xe2, 0x82]), // cut short
   Array.from({ length: 60 }, (_, i) => i),
   Array.from({ length: 60 }, (_, i) => i + 1000),
   Array.from({ length: 3 }, () => Array.from({ length: 30 }, (_, i) => i + 200)),

@@ -18,12 +18,14 @@ import { ImproperList } from '../terms/improper-list.js'
 import { BitBinary, OpaqueTerm, Port } from '../terms/otp-terms.js'
 import { Pid } from '../terms/pid.js'
 import { Ref } from '../terms/ref.js'
-import { compareTerms, entriesOf, erlFloat, funParts, utf8CodePoints } from './erl-format.js'
+import { compareTerms, entriesOf, erlFloat, funParts } from './erl-format.js'
 
 /** Inspect.Opts' defaults: items per container (shared with what it contains), characters of a string. */
 const LIMIT = 50
 const PRINTABLE_LIMIT = 4096
 const MAX_DEPTH = 12
+/** The most keys of a map sorted for printing. */
+const SORT_LIMIT = 1000
 
 export interface ElixirFormatOptions {
   /** How a printable charlist prints: `~c"hi"` (Elixir 1.15 and later, the default) or `'hi'` (1.14). */
@@ -181,14 +183,49 @@ function isPrintable(c: number): boolean {
 
 const NAMED_CONTROLS = new Set([7, 8, 9, 10, 11, 12, 13, 27, 127])
 
+/**
+ * The code points of the first `max` characters of `bytes`, and whether bytes follow them;
+ * undefined when those are not well-formed UTF-8 (as Erlang's `<<C::utf8>>` reads it: no
+ * overlong forms, no surrogates). Reads no further than it needs, whatever the binary's size.
+ */
+function leadingCodePoints(bytes: Uint8Array, max: number): { cps: number[]; more: boolean } | undefined {
+  const cps: number[] = []
+  let i = 0
+  while (i < bytes.length && cps.length < max) {
+    const c = bytes[i] as number
+    if (c < 0x80) {
+      cps.push(c)
+      i++
+      continue
+    }
+    const [n, first, min] =
+      c >= 0xc2 && c <= 0xdf
+        ? [1, c & 0x1f, 0x80]
+        : c >= 0xe0 && c <= 0xef
+          ? [2, c & 0x0f, 0x800]
+          : c >= 0xf0 && c <= 0xf4
+            ? [3, c & 0x07, 0x10000]
+            : [0, 0, 0]
+    if (n === 0) return undefined
+    let cp = first
+    for (let k = 1; k <= n; k++) {
+      const d = bytes[i + k]
+      if (d === undefined || (d & 0xc0) !== 0x80) return undefined
+      cp = (cp << 6) | (d & 0x3f)
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return undefined
+    cps.push(cp)
+    i += n + 1
+  }
+  return { cps, more: i < bytes.length }
+}
+
 /** A binary as Elixir prints it: `"text"` when its first 4096 characters are printable UTF-8. */
 function binaryText(bytes: Uint8Array, limit: number): string {
   if (bytes.length === 0) return '""'
-  const cps = utf8CodePoints(bytes)
-  if (cps !== undefined && cps.slice(0, PRINTABLE_LIMIT).every(c => isPrintable(c) || NAMED_CONTROLS.has(c))) {
-    const more = cps.length > PRINTABLE_LIMIT ? ' <> ...' : ''
-    return `"${escape(cps.slice(0, PRINTABLE_LIMIT), 34)}"${more}`
-  }
+  const lead = leadingCodePoints(bytes, PRINTABLE_LIMIT)
+  if (lead !== undefined && lead.cps.every(c => isPrintable(c) || NAMED_CONTROLS.has(c)))
+    return `"${escape(lead.cps, 34)}"${lead.more ? ' <> ...' : ''}`
   return byteList(bytes, undefined, limit)
 }
 
@@ -322,7 +359,9 @@ export function formatElixir(v: unknown, opts: ElixirFormatOptions = {}): string
     items(pairs, limit, depth, (p, left) => keyText(atomName(p[0])!) + fmt(p[1], left, depth + 1))
 
   const map = (o: object, limit: number, depth: number): string => {
-    const entries = entriesOf(o).sort((p, q) => compareTerms(p[0], q[0], 0, true))
+    // (keys in Erlang's order; a map too large to sort at once, as they come: past 32 keys Elixir's order is the map's hash order anyway)
+    const all = entriesOf(o)
+    const entries = all.length <= SORT_LIMIT ? all.sort((p, q) => compareTerms(p[0], q[0], 0, true)) : all
     const struct = entries.find(([k]) => atomName(k) === '__struct__')
     const name = struct === undefined ? undefined : atomName(struct[1])
     const fields = name !== undefined && MODULE.test(name) && name !== 'Elixir' ? entries.filter(e => e !== struct) : entries

@@ -68,7 +68,7 @@ function quoteChars(codes: Iterable<number>): string {
 }
 
 /** The code points of `bytes` when they are well-formed UTF-8, else undefined. */
-export function utf8CodePoints(bytes: Uint8Array): number[] | undefined {
+function utf8CodePoints(bytes: Uint8Array): number[] | undefined {
   let text: string
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
