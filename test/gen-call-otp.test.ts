@@ -130,3 +130,28 @@ t.test('Erlang calls a JavaScript process', { skip }, async t => {
   )
   t.equal(total, 15, 'every add reached the one process')
 })
+
+// OTP 24+ gen:call waits through an alias and deactivates it when it gives up, so a reply that
+// comes later is dropped; the reply must go to the alias (ALIAS_SEND), not to the caller's pid,
+// where it would stay in the caller's mailbox.
+t.test("a late reply to Erlang's gen_server:call is dropped, as OTP drops its own", { skip }, async t => {
+  const { js, erl } = await setup(t)
+  js.spawn(async proc => {
+    proc.register('slow')
+    for (;;) {
+      const call = asCall(await proc.receive())
+      if (call === undefined) continue
+      const [delay, value] = call.request as [number, unknown]
+      if (delay > 0) await new Promise(r => setTimeout(r, delay))
+      proc.reply(call.from, value)
+    }
+  })
+  t.equal(await erl.eval(`gen_server:call({slow, JS}, {0, on_time}).`), 'on_time', 'a reply in time arrives')
+  t.match(
+    await erl.eval(`catch gen_server:call({slow, JS}, {300, late}, 100).`),
+    /^\{'EXIT',\{timeout,/,
+    'the caller gives up after 100 ms',
+  )
+  t.equal(await erl.eval(`gen_server:call({slow, JS}, {600, after_it}).`), 'after_it', 'a later call, waiting past the late reply')
+  t.equal(await erl.eval(`element(2, process_info(self(), message_queue_len)).`), '0', "the late reply is not in the caller's mailbox")
+})

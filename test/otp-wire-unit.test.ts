@@ -214,6 +214,17 @@ t.test('UNLINK_ID is acknowledged on the connection before the unlink is dispatc
   t.equal(key, 12, 'ordered with the other signals of the unlinked process (its order key)')
 })
 
+t.test('ALIAS_SEND out: to the alias when both offered ALIAS, else to the pid', async t => {
+  const ALIAS = 1n << 35n
+  const alias = new Ref(PEER, 5, CRE, [5, 6, 7])
+  const frame = [F.ALIAS_SEND, jsPid, erlPid, alias, 42]
+  const w = wire(ALL | ALIAS)
+  t.equal(w.aliasSend, true)
+  t.same(encode(w, frame).subarray(4), headerFrame(T(I(33), PID(ME, 12), REF(PEER, [5, 6, 7])), I(42)), '{33, From, Alias} + Msg')
+  t.equal(wire().aliasSend, false)
+  t.same(encode(wire(), frame).subarray(4), headerFrame(T(I(2), A(''), PID(PEER, 85)), I(42)), 'no ALIAS: SEND to the pid')
+})
+
 t.test('ALIAS_SEND is dropped, counted and logged once', async t => {
   const warned: unknown[] = []
   const w = wire(ALL, { ...silentLogger, warn: (o: unknown) => warned.push(o) })

@@ -18,6 +18,13 @@ export const STATS_REQUEST = 13 //  [STATS_REQUEST, reqId]                (stats
 export const STATS_REPLY = 14 //    [STATS_REPLY, reqId, ok: boolean, NodeStats | { code, message }]
 export const RPC_CALL = 15 //       [RPC_CALL, reqId, from: Pid | null, mod, fun, args]     (rpc-requests.ts)
 export const RPC_REPLY = 16 //      [RPC_REPLY, reqId, kind, value?, stack?]  kind: 'return' | 'error' | 'throw' | 'exit' | 'badrpc'
+/**
+ * [ALIAS_SEND, from: Pid, to: Pid, alias: Ref, msg]: msg to process alias `alias` (a ref made
+ * by `to`'s node), Erlang's `Alias ! Msg`. Only toward a wire that carries it (Wire.aliasSend:
+ * an Erlang/OTP peer that offers ALIAS); never on the native wire, where the kernel sends
+ * [SEND, to, msg] instead.
+ */
+export const ALIAS_SEND = 17
 
 /**
  * Protocol version spoken by this implementation (exchanged in the hello). 2: cookie() is

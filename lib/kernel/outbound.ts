@@ -22,7 +22,7 @@ export type ErlangRpc = (
 import type { Ref } from '../terms/ref.js'
 import { Pid } from '../terms/pid.js'
 import { NetkernelError, abortError } from '../errors.js'
-import { DEMONITOR, DOWN, EXIT, EXIT2, LINK, MONITOR, REG_SEND, RPC_CALL, SEND, SPAWN_REQUEST, UNLINK } from './frames.js'
+import { ALIAS_SEND, DEMONITOR, DOWN, EXIT, EXIT2, LINK, MONITOR, REG_SEND, RPC_CALL, SEND, SPAWN_REQUEST, UNLINK } from './frames.js'
 
 export class KernelRemote implements Remote {
   constructor(
@@ -53,6 +53,11 @@ export class KernelRemote implements Remote {
 
   regSend(from: Pid | undefined, name: string, node: string, msg: unknown): boolean {
     return this.k.send(node, [REG_SEND, from ?? null, name, msg], orderKey(from), true)
+  }
+
+  aliasSend(from: Pid, to: Pid, alias: Ref, msg: unknown): boolean | undefined {
+    if (this.k.up.get(to.node)?.wire?.aliasSend !== true) return undefined
+    return this.k.send(to.node, [ALIAS_SEND, from, to, alias, msg], orderKey(from), true)
   }
 
   link(from: Pid, to: Pid): void {

@@ -37,6 +37,8 @@ export interface Wire {
   readonly fragments?: FragmentFormat | null
   /** Fragment bytes on the wire unacknowledged; Infinity when the protocol has no acknowledgements. */
   readonly window?: number
+  /** The protocol carries ALIAS_SEND frames (frames.ts) to the peer; absent: messages go to pids only. */
+  readonly aliasSend?: boolean
   /**
    * One whole frame body from the peer (never a tick) → what to dispatch: a native frame, a
    * wire-specific object, or undefined when there is nothing to dispatch yet (a fragment

@@ -10,11 +10,14 @@
 // ends it with ERR_CALL_TIMEOUT; a reply that comes after that is dropped as it arrives
 // (OTP 24+ drops it by deactivating the call's alias), so it never lands in the mailbox.
 //
-// The answering side takes the tag as it came and sends {Tag, Reply} to From: OTP 24+ tags
-// are improper lists `[alias | Ref]`, which the codecs carry unchanged, and a reply to the pid
-// reaches a caller waiting through an alias too (netkernel offers OTP no aliases).
+// The answering side takes the tag as it came and sends {Tag, Reply}: to From, or, for an OTP
+// 24+ caller whose tag is the improper list `[alias | Ref]`, to that alias (Ref), as
+// gen:reply does — so that OTP drops a reply that comes after the caller stopped waiting,
+// instead of leaving it in the caller's mailbox. Toward a peer that takes no aliases the
+// reply goes to From's pid, where a caller waiting through an alias gets it too.
 import { CallError, NetkernelError, ReceiveTimeoutError } from '../errors.js'
 import { atom, type Atom } from '../terms/atom.js'
+import { ImproperList } from '../terms/improper-list.js'
 import { Pid } from '../terms/pid.js'
 import { Ref } from '../terms/ref.js'
 import { isDown } from './monitors.js'
@@ -72,12 +75,22 @@ export function asCast(msg: unknown): { request: unknown } | undefined {
   return { request: msg[1] }
 }
 
-/** gen_server:reply(From, Reply): send {Tag, Reply} to From's pid. */
+const ALIAS = atom('alias')
+
+/** The alias of an OTP 24+ call's tag `[alias | Ref]`, else undefined. */
+function aliasOf(tag: unknown): Ref | undefined {
+  if (!(tag instanceof ImproperList) || tag.items.length !== 1 || tag.items[0] !== ALIAS) return undefined
+  return tag.tail instanceof Ref ? tag.tail : undefined
+}
+
+/** gen_server:reply(From, Reply): send {Tag, Reply} to From's alias when its tag names one, else to its pid. */
 export function reply(p: Process, from: CallFrom, value: unknown): void {
   if (!isFrom(from)) {
     throw new NetkernelError('ERR_BAD_ARGUMENT', 'reply: from must be the `from` of a call ({Pid, Tag})')
   }
-  p.send(from[0] as Pid, tuple(from[1], value))
+  const alias = aliasOf(from[1])
+  if (alias !== undefined) p.sendToAlias(from[0] as Pid, alias, tuple(from[1], value))
+  else p.send(from[0] as Pid, tuple(from[1], value))
 }
 
 /** What gen_server:cast(Dest, Request) sends: `{'$gen_cast', Request}`. */

@@ -296,6 +296,19 @@ export class ProcessSystem {
     throw new NetkernelError('ERR_BAD_ARGUMENT', `send: bad destination ${describeReason(dest)}`)
   }
 
+  /**
+   * A reply to a call whose caller waits through process alias `alias` ([alias | Ref] tags,
+   * OTP 24+): to the alias where the connection to `to`'s node carries aliases, so that OTP
+   * drops a reply that comes after the caller gave up; else to `to`, the caller's pid.
+   */
+  sendAlias(from: Pid, to: Pid, alias: Ref, msg: unknown): boolean {
+    if (to.node !== this.node) {
+      const sent = this.remote?.aliasSend?.(from, to, alias, msg)
+      if (sent !== undefined) return sent
+    }
+    return this.send(to, msg, from)
+  }
+
   /** Wait until the connection a destination lives behind has drained (local: at once). */
   drainFor(dest: Dest, signal?: AbortSignal): Promise<void> {
     const node = dest instanceof Pid ? dest.node : isRemoteName(dest) ? dest[1] : this.node

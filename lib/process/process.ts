@@ -239,6 +239,12 @@ export class Process implements Proc {
     return this.system.send(dest, msg, this.self)
   }
 
+  /** Alias ! Msg for the process alias `alias` of `to` (a gen_server reply; ProcessSystem.sendAlias). */
+  sendToAlias(to: Pid, alias: Ref, msg: unknown): boolean {
+    if (this.dead) return false
+    return this.system.sendAlias(this.self, to, alias, msg)
+  }
+
   drain(dest: Dest, opts: { signal?: AbortSignal } = {}): Promise<void> {
     return this.system.drainFor(dest, opts.signal)
   }

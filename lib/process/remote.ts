@@ -33,6 +33,11 @@ export interface Remote {
   send(from: Pid | undefined, to: Pid, msg: unknown): boolean
   /** {Name, Node} ! Msg, for another node. False as for send. */
   regSend(from: Pid | undefined, name: string, node: string, msg: unknown): boolean
+  /**
+   * Alias ! Msg, for process alias `alias` of remote `to`, when the connection to `to`'s node
+   * carries aliases (an Erlang/OTP peer); undefined when it does not (send to `to` instead).
+   */
+  aliasSend?(from: Pid, to: Pid, alias: Ref, msg: unknown): boolean | undefined
   /** Resolves once the connection to `node` has drained below half its high-water mark (node.drain()). */
   drain(node: string, signal?: AbortSignal): Promise<void>
   /** Local `from` linked itself to remote `to` (the runtime already recorded its side). */

@@ -5,8 +5,10 @@
 // What this node offers (DFLAGS_OFFERED): OTP 25's mandatory set, the digest that stands for
 // it, and the optional flags whose signals the OTP wire handles. PUBLISHED is added by the
 // handshake for a node visible toward OTP (one that runs global: docs/global.md); a hidden
-// node offers none, as erl -hidden. Never ALIAS (until
-// ALIAS_SEND is implemented) nor NAME_ME (a dynamic name is not offered).
+// node offers none, as erl -hidden. ALIAS: this node sends ALIAS_SEND (a gen_server reply to
+// an OTP caller goes to the call's alias); its processes make no aliases, so one that comes is
+// dropped, as OTP drops a message to an inactive alias. Never NAME_ME (a dynamic name is not
+// offered).
 //
 // What a peer must offer (checkPeerFlags): OTP 25's mandatory 11 flags, or
 // MANDATORY_25_DIGEST, which OTP 25+ accepts in their place. UNLINK_ID and V4_NC are mandatory
@@ -88,6 +90,7 @@ export const DFLAGS_OFFERED =
     'BIG_SEQTRACE_LABELS',
     'FRAGMENTS',
     'DIST_HDR_ATOM_CACHE',
+    'ALIAS',
   )
 
 /** A peer's flags as they count: MANDATORY_25_DIGEST stands for the 11 mandatory flags (as in erts). */

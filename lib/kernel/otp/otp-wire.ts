@@ -111,6 +111,8 @@ export class OtpWire implements Wire {
   private conn: WireConnection | undefined
   private readonly headerMode: boolean
   private readonly exitPayload: boolean
+  /** The peer takes ALIAS_SEND (both offered ALIAS): replies to its gen:call go to the call's alias. */
+  readonly aliasSend: boolean
   private readonly unlinkId: boolean
   private readonly maxMessage: number
   private readonly maxPeerMonitors: number
@@ -131,6 +133,7 @@ export class OtpWire implements Wire {
     const f = o.flags
     this.headerMode = (f & (DFLAG.DIST_HDR_ATOM_CACHE | DFLAG.FRAGMENTS)) !== 0n
     this.exitPayload = (f & DFLAG.EXIT_PAYLOAD) !== 0n
+    this.aliasSend = (f & DFLAG.ALIAS) !== 0n
     this.unlinkId = (f & DFLAG.UNLINK_ID) !== 0n
     this.fragments = (f & DFLAG.FRAGMENTS) !== 0n ? otpFragments() : null
     this.maxMessage = o.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE
@@ -213,6 +216,9 @@ export class OtpWire implements Wire {
         return { control: tuple(C.DOP_SEND, EMPTY_ATOM, v[1]), payload: v[2] }
       case F.REG_SEND:
         return { control: tuple(C.DOP_REG_SEND, v[1] ?? this.nobody, EMPTY_ATOM, atom(v[2] as string)), payload: v[3] }
+      case F.ALIAS_SEND:
+        if (!this.aliasSend) return { control: tuple(C.DOP_SEND, EMPTY_ATOM, v[2]), payload: v[4] }
+        return { control: tuple(C.DOP_ALIAS_SEND, v[1], v[3]), payload: v[4] }
       case F.LINK:
         return { control: tuple(C.DOP_LINK, v[1], v[2]), payload: NONE }
       case F.UNLINK:
@@ -429,7 +435,7 @@ export class OtpWire implements Wire {
         if (this.aliasSendsDropped++ === 0) {
           this.o.logger.warn(
             { node: this.o.peer },
-            `${this.o.peer} sent to a process alias, which netkernel does not support: dropped (counted once per connection)`,
+            `${this.o.peer} sent to a process alias, which no process of this node has: dropped (counted once per connection)`,
           )
         }
         return undefined
