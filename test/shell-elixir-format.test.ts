@@ -14,7 +14,7 @@ import { Ref } from '../lib/terms/ref.js'
 import { ProcessExit } from '../lib/process/runtime.js'
 import { NetkernelError } from '../lib/errors.js'
 import { elixirAtom, formatElixir, type ElixirFormatOptions } from '../lib/cli/elixir-format.js'
-import { exFormat, formatTerm, shellFormat } from '../lib/cli/shell-format.js'
+import { OK, exFormat, formatTerm, shellFormat } from '../lib/cli/shell-format.js'
 import { startRealEpmd } from './fixtures/epmd-real.js'
 import { startErlangNode } from './fixtures/erl.js'
 import { elixirSkip, startElixir } from './fixtures/elixir.js'
@@ -110,6 +110,7 @@ t.test('shellFormat: --elixir prints reasons as atoms and exceptions as iex does
   const ex = shellFormat('elixir')
   t.equal(ex, exFormat)
   t.equal(ex.term(tuple(atom('ok'), 'x')), '{:ok, "x"}')
+  t.equal(ex.term(OK), ':ok', "what shell functions return for Erlang's ok")
   t.equal(ex.reason('normal'), ':normal', 'a string reason is the atom it travels as')
   t.equal(ex.exception(new ProcessExit(pid, tuple(atom('badarg'), 1))), '** (exit) {:badarg, 1}')
   t.equal(ex.exception(new NetkernelError('ERR_NOPROC', 'no such process')), '** (NetkernelError) ERR_NOPROC: no such process')

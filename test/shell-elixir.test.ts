@@ -38,7 +38,7 @@ t.test('--elixir: results print as iex prints them; the node speaks Erlang', asy
   await d.line('node()', new RegExp(`> :${esc(full('exfmt'))}\\n`))
   await d.line("new Map([[atom('b'), 1], [atom('a'), Buffer.from([1, 2])]])", /> %\{a: <<1, 2>>, b: 1\}\n/)
   await d.line("[tuple(atom('verbose'), true), tuple(atom('Elixir.MyApp'), null)]", /> \[\{:verbose, true\}, \{MyApp, :undefined\}\]\n/)
-  await d.line("send(self(), [tuple(atom('verbose'), true)]); flush()", /> Shell got \[verbose: true\]\nok\n/)
+  await d.line("send(self(), [tuple(atom('verbose'), true)]); flush()", /> Shell got \[verbose: true\]\n:ok\n/)
   await d.line('[104, 105]', /> ~c"hi"\n/)
   await d.line("exit(self(), 'kill')", /\*\* \(exit\) :killed\n/)
   await sh.waitFor('stdout', /exited \(:killed\); self\(\) is now </)

@@ -150,7 +150,7 @@ export const erlFormat: ShellFormat = {
 
 /** Printing as iex does: --elixir. Errors and other values that are no terms print as by default. */
 export const exFormat: ShellFormat = {
-  term: v => formatElixir(v, { fallback: formatTerm }),
+  term: v => (v === OK ? ':ok' : formatElixir(v, { fallback: formatTerm })),
   reason: r => formatElixirReason(r, { fallback: formatTerm }),
   exception: err => {
     if (err instanceof ProcessExit) return `** (exit) ${formatElixirReason(err.reason, { fallback: formatTerm })}`
