@@ -359,7 +359,8 @@ export function formatElixir(v: unknown, opts: ElixirFormatOptions = {}): string
     items(pairs, limit, depth, (p, left) => keyText(atomName(p[0])!) + fmt(p[1], left, depth + 1))
 
   const map = (o: object, limit: number, depth: number): string => {
-    // (keys in Erlang's order; a map too large to sort at once, as they come: past 32 keys Elixir's order is the map's hash order anyway)
+    // Keys in Erlang's map-key order; a map too large to sort, as they come (past 32 keys
+    // Elixir's own order is the map's hash order, which no one can reproduce anyway).
     const all = entriesOf(o)
     const entries = all.length <= SORT_LIMIT ? all.sort((p, q) => compareTerms(p[0], q[0], 0, true)) : all
     const struct = entries.find(([k]) => atomName(k) === '__struct__')
