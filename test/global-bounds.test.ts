@@ -179,6 +179,54 @@ t.test('names that once shared a key are two names', async t => {
   t.pass('300 runs of 100 to 300 terms')
 })
 
+t.test('names that differ only deep inside are two names, at any depth', async t => {
+  // (until 2026-12 the key collapsed parts deeper than 20 levels)
+  const nest = (depth: number, inner: unknown): unknown => {
+    let x = inner
+    for (let i = 0; i < depth; i++) x = i % 2 === 0 ? tuple(atom('n'), x) : [x]
+    return x
+  }
+  t.not(termKey(nest(25, atom('a'))), termKey(nest(25, atom('b'))), 'differing only 25 levels down')
+  t.equal(termKey(nest(25, atom('a'))), termKey(nest(25, atom('a'))), 'equal terms, equal keys')
+  const deep = termKey(nest(100_000, 1))
+  t.equal(deep, termKey(nest(100_000, 1)), '100,000 levels deep: made without recursion')
+  t.not(deep, termKey(nest(100_000, 2)))
+  let n = 0
+  const tables = new GlobalTables(
+    () => new Ref('x@h', ++n, 1),
+    () => {},
+  )
+  const ours = new Pid('erl1@h', 1, 0, 1)
+  const theirs = new Pid('erl2@h', 1, 0, 1)
+  t.ok(tables.insertName(nest(30, atom('a')), ours, atom('m')))
+  t.ok(tables.insertName(nest(30, atom('b')), theirs, atom('m')), 'a second deep name beside the first')
+  t.same(tables.whereis(nest(30, atom('b')))?.pid, theirs)
+  // The keys of shallow terms are as before.
+  t.equal(
+    termKey(tuple(atom('a'), [1, 'x'], new ImproperList([1], 2), new Map<unknown, unknown>([[atom('k'), 1]]))),
+    '{a1:a,[n1,s"x"],[n1|n2],#{a1:k=>n1}}',
+  )
+  t.equal(
+    termKey(
+      new Map([
+        [1, 2],
+        [3, 4],
+      ]),
+    ),
+    termKey(
+      new Map([
+        [3, 4],
+        [1, 2],
+      ]),
+    ),
+    "a map's key does not depend on insertion order",
+  )
+  // A program's cyclic array (no decoder makes one) still gets a key, its deep part its identity.
+  const cyclic: unknown[] = [1]
+  cyclic.push(cyclic)
+  t.match(termKey(cyclic), /o#\d+\]+$/)
+})
+
 t.test('the terms of the protocol', async t => {
   for (const m of ['random_exit', 'random_notify', 'notify_all'] as const) t.equal(methodOf(methodTerm(m)), m)
   // The same export fun with latin1 atoms (ATOM_EXT and SMALL_ATOM_EXT), as older encoders write it.

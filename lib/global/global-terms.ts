@@ -9,6 +9,7 @@ import { Ref } from '../terms/ref.js'
 import { Tuple } from '../terms/tuple.js'
 import { ImproperList } from '../terms/improper-list.js'
 import { BitBinary, OpaqueTerm, Port } from '../terms/otp-terms.js'
+import { EtfEncoder } from '../terms/etf/etf-encoder.js'
 
 /** global's protocol version: OTP 25 speaks 8. */
 export const GLOBAL_VSN = 8
@@ -110,14 +111,18 @@ export function methodOf(v: unknown): ResolveMethod | undefined {
 }
 
 /**
- * A string that is equal for equal terms and differs for different ones (bounded depth:
- * deeper parts collapse). Every part of it is self-delimiting — an atom's name, a node's and a
- * ref's key are written after their length — so that no element of a tuple can pass for two:
- * with names written as they are, `{'a,aab'}` had the key of `{a, ab}`, and a node holding both
- * names (registered by two other nodes) took them for one.
+ * A string that is equal for equal terms and differs for different ones. Every part of it is
+ * self-delimiting — an atom's name, a node's and a ref's key are written after their length —
+ * so that no element of a tuple can pass for two: with names written as they are, `{'a,aab'}`
+ * had the key of `{a, ab}`, and a node holding both names (registered by two other nodes) took
+ * them for one. A part deeper than 20 levels is keyed by its External Term Format bytes
+ * (deepKey), written without recursion and once: a key built level by level copies each
+ * level's text into the one above, which for a name 100,000 levels deep (the decoders take
+ * one) is quadratic. Until 2026-12 such parts collapsed to one mark, so two names differing
+ * only there shared a key.
  */
 export function termKey(v: unknown, depth = 0): string {
-  if (depth > 20) return '…'
+  if (depth > 20) return deepKey(v)
   if (v instanceof Atom) return `a${counted(v.name)}`
   if (typeof v === 'number' || typeof v === 'bigint') return `n${String(v)}`
   if (typeof v === 'string') return `s${JSON.stringify(v)}`
@@ -137,6 +142,21 @@ export function termKey(v: unknown, depth = 0): string {
   if (v === null || v === undefined) return `u${String(v)}`
   if (typeof v === 'boolean') return `a${counted(String(v))}`
   return `o${objectKey(v)}`
+}
+
+const deepEncoder = new EtfEncoder()
+
+/**
+ * A part of a term below termKey's 20 levels: `x` and its ETF bytes in hex, which differ for
+ * different terms (a JavaScript string and a Buffer of its bytes are one binary there, as on
+ * the wire to OTP); what ETF cannot write (a cycle, a function) equals only itself.
+ */
+function deepKey(v: unknown): string {
+  try {
+    return `x${deepEncoder.encode(v).toString('hex')}`
+  } catch {
+    return `o${objectKey(v)}`
+  }
 }
 
 /** `s` after its length: where it ends is known without looking at what it holds. */
