@@ -127,14 +127,18 @@ t.test('the tables: per-node bounds, monitors released', async t => {
   t.equal(live.size, 0, 'every monitor released')
 })
 
-t.test('names that once shared a key are two names', async t => {
+/** A name table, and a pid of each of two other nodes to register names for. */
+function twoNodesTables(): { tables: GlobalTables; ours: Pid; theirs: Pid } {
   let n = 0
   const tables = new GlobalTables(
     () => new Ref('x@h', ++n, 1),
     () => {},
   )
-  const ours = new Pid('erl1@h', 1, 0, 1)
-  const theirs = new Pid('erl2@h', 1, 0, 1)
+  return { tables, ours: new Pid('erl1@h', 1, 0, 1), theirs: new Pid('erl2@h', 1, 0, 1) }
+}
+
+t.test('names that once shared a key are two names', async t => {
+  const { tables, ours, theirs } = twoNodesTables()
   // {a, ab} and {'a,aab'} were both `{aa,aab}`: the second registration replaced the first.
   t.ok(tables.insertName(tuple(atom('a'), atom('ab')), ours, atom('m')))
   t.ok(tables.insertName(tuple(atom('a,aab')), theirs, atom('m')))
@@ -191,13 +195,7 @@ t.test('names that differ only deep inside are two names, at any depth', async t
   const deep = termKey(nest(100_000, 1))
   t.equal(deep, termKey(nest(100_000, 1)), '100,000 levels deep: made without recursion')
   t.not(deep, termKey(nest(100_000, 2)))
-  let n = 0
-  const tables = new GlobalTables(
-    () => new Ref('x@h', ++n, 1),
-    () => {},
-  )
-  const ours = new Pid('erl1@h', 1, 0, 1)
-  const theirs = new Pid('erl2@h', 1, 0, 1)
+  const { tables, ours, theirs } = twoNodesTables()
   t.ok(tables.insertName(nest(30, atom('a')), ours, atom('m')))
   t.ok(tables.insertName(nest(30, atom('b')), theirs, atom('m')), 'a second deep name beside the first')
   t.same(tables.whereis(nest(30, atom('b')))?.pid, theirs)
