@@ -18,7 +18,7 @@ import { ImproperList } from '../terms/improper-list.js'
 import { BitBinary, OpaqueTerm, Port } from '../terms/otp-terms.js'
 import { Pid } from '../terms/pid.js'
 import { Ref } from '../terms/ref.js'
-import { compareTerms, entriesOf, erlFloat, funParts } from './erl-format.js'
+import { compareTerms, entriesOf, erlFloat, erlInteger, funParts, isPlainObject } from './erl-format.js'
 
 /** Inspect.Opts' defaults: items per container (shared with what it contains), characters of a string. */
 const LIMIT = 50
@@ -256,11 +256,6 @@ function asciiPrintable(o: readonly unknown[]): boolean {
 
 // ---- the printer --------------------------------------------------------------------------
 
-function isPlainObject(o: object): boolean {
-  const proto = Object.getPrototypeOf(o) as object | null
-  return proto === null || proto === Object.prototype
-}
-
 function atomName(v: unknown): string | undefined {
   if (v instanceof Atom) return v.name
   if (typeof v === 'boolean') return String(v)
@@ -306,9 +301,9 @@ export function formatElixir(v: unknown, opts: ElixirFormatOptions = {}): string
       case 'string':
         return binaryText(Buffer.from(x, 'utf8'), limit)
       case 'number':
-        return Number.isInteger(x) ? (Math.abs(x) < 1e21 ? String(x === 0 ? 0 : x) : BigInt(x).toString()) : erlFloat(x)
+        return Number.isInteger(x) ? erlInteger(x) : erlFloat(x)
       case 'bigint':
-        return x.toString()
+        return erlInteger(x)
       case 'boolean':
         return String(x)
       case 'undefined':

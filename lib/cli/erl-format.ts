@@ -48,7 +48,7 @@ export function erlFloat(x: number): string {
 }
 
 /** An integral number or a bigint as erl writes the integer (no exponent, no `n`). */
-function erlInteger(x: number | bigint): string {
+export function erlInteger(x: number | bigint): string {
   return typeof x === 'bigint' ? x.toString() : Math.abs(x) < 1e21 ? String(x === 0 ? 0 : x) : BigInt(x).toString()
 }
 
@@ -319,7 +319,7 @@ function sortedEntries(v: object, depth: number): [unknown, unknown][] {
 
 // ---- the printer --------------------------------------------------------------------------
 
-function isPlainObject(o: object): boolean {
+export function isPlainObject(o: object): boolean {
   const proto = Object.getPrototypeOf(o) as object | null
   return proto === null || proto === Object.prototype
 }
