@@ -135,6 +135,7 @@ export function controlFrameArb(local: string, peer: string, third: string): fc.
       ),
     ),
     fc.tuple(fc.constant(12), fc.oneof(fc.array(fc.oneof(anyNode, fc.string({ maxLength: 12 }), term), { maxLength: 5 }), field)),
+    fc.tuple(fc.constant(17), fc.oneof(peerPid, fc.constant(null), field), fc.oneof(ref, field), term),
     fc.array(field, { maxLength: 6 }).chain(rest => fc.oneof(fc.integer({ min: -2, max: 20 }), term).map(k => [k, ...rest])),
   ) as fc.Arbitrary<unknown[]>
 }

@@ -37,6 +37,7 @@ export type { RpcOptions } from './process/rpc.js'
 export { asCall, asCast } from './process/gen-call.js'
 export { isDown } from './process/monitors.js'
 export type { CallOptions, CallFrom, GenCall } from './process/gen-call.js'
+export type { AliasOptions } from './process/aliases.js'
 export type { GlobalRegisterOptions, ResolveMethod } from './global/global.js'
 // The class of `node.global`, exported as a value like ProcessGroups: exported as a type
 // only, the declaration bundle still offered `instanceof GlobalNames`, which then failed.

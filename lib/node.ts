@@ -7,6 +7,7 @@ import { setBusyWait } from './kernel/busy-wait.js'
 import { setScavengeEvery } from './kernel/scavenge-assist.js'
 import { Runtime, type Proc, type ModuleDef } from './process/runtime.js'
 import type { Pid } from './terms/pid.js'
+import type { Ref } from './terms/ref.js'
 import { createCodec } from './terms/codec.js'
 import { NetKernel } from './kernel/net-kernel.js'
 import { KernelRemote } from './kernel/outbound.js'
@@ -161,11 +162,12 @@ export class Node extends EventEmitter<NodeEvents> {
   }
 
   /**
-   * Pid ! Msg, {Name, Node} ! Msg, or Name ! Msg. Never blocks and never drops a message it
-   * could queue; returns false when the connection to the destination's node is over its
-   * high-water mark — then `await node.drain(dest)` before sending more (like a stream).
+   * Pid ! Msg, {Name, Node} ! Msg, Name ! Msg, or Alias ! Msg (a process alias: proc.alias()).
+   * Never blocks and never drops a message it could queue; returns false when the connection
+   * to the destination's node is over its high-water mark — then `await node.drain(dest)`
+   * before sending more (like a stream).
    */
-  send(dest: Dest, msg: unknown): boolean {
+  send(dest: Dest | Ref, msg: unknown): boolean {
     return this.runtime.send(dest, msg)
   }
 

@@ -34,7 +34,8 @@ import { CodecError, NetkernelError } from '../errors.js'
 import type { Wire, WireProtocol, WireRead } from './wire.js'
 import { busyWaitActivity } from './busy-wait.js'
 import { largeBodyTaken } from './scavenge-assist.js'
-import { SEND } from './frames.js'
+import { MIN_PROTOCOL_VERSION, SEND } from './frames.js'
+import { nativeAliases } from './versions.js'
 
 const EMPTY_FRAME = Buffer.alloc(4)
 /** Where reads land between large pieces, for every connection reading into buffers (see above). */
@@ -72,12 +73,16 @@ export class Connection {
   readonly outbox: Outbox
   /** The distribution protocol spoken on this connection. */
   readonly protocol: WireProtocol
+  /** The connection carries ALIAS_SEND frames (frames.ts): messages to the peer's process aliases. */
+  readonly aliasSend: boolean
   /** When the connection came up (clock time, ms). */
   readonly upSince: number
   // Counters for node.stats(): plain integer fields, bumped per chunk, frame or send (no
   // allocation on the hot path). Bytes out are counted by the outbox, which does the writes.
   /** Bytes read from the stream (ticks included). */
   bytesIn = 0
+  /** Messages the peer sent to process aliases that are not active here: dropped (dispatch.ts). */
+  aliasSendsDropped = 0
   /** Frames decoded and dispatched (a fragmented frame counts once, when whole). */
   messagesIn = 0
   /** Frames queued by send()/write() (acknowledgements and ticks are not counted). */
@@ -167,9 +172,12 @@ export class Connection {
     private readonly maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE,
     /** The protocol, when not the native one (then `codec` only reads frames queued pre-encoded: write()). */
     readonly wire?: Wire,
+    /** The native protocol's version both nodes speak (versions.ts); unused with a `wire`. */
+    readonly version = MIN_PROTOCOL_VERSION,
   ) {
     this.type = hidden ? 'hidden' : 'visible'
     this.protocol = wire?.protocol ?? 'netkernel'
+    this.aliasSend = wire !== undefined ? wire.aliasSend === true : nativeAliases(version)
     this.sendSlot = wire === undefined && hooks.onSend !== undefined ? { tag: SEND, a: undefined, b: undefined } : undefined
     this.upSince = clock.now()
     decoder.maxFrameSize = maxMessageSize

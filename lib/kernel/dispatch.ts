@@ -24,6 +24,7 @@ import { type NetkernelError, SpawnError } from '../errors.js'
 import { DEFAULT_LIMITS, peerOverLimit, type KernelLimits } from './limits.js'
 import { ProcessLimit } from './process-limit.js'
 import {
+  ALIAS_SEND,
   DEMONITOR,
   DOWN,
   EXIT,
@@ -90,6 +91,7 @@ const KIND = [
   'stats_reply',
   'rpc_call',
   'rpc_reply',
+  'alias_send',
 ]
 
 class BadFrame extends Error {}
@@ -377,6 +379,15 @@ export function createDispatcher(d: DispatchDeps): Dispatcher {
       case STATS_REPLY:
         d.stats.frame(conn, frame, true)
         return
+      case ALIAS_SEND: {
+        const from = frame[1] === null ? undefined : pidOf(frame[1], peer, 'sender')
+        const alias = frame[2]
+        if (!(alias instanceof Ref)) throw new BadFrame('alias is not a reference')
+        if (allowSignal !== undefined && !permitted(peer, 'alias_send', { from, alias, message: frame[3] })) return
+        // (Not active, or not this node's: dropped, as Erlang drops it; counted per connection.)
+        if (!runtime.deliverAlias(alias, frame[3])) conn.aliasSendsDropped++
+        return
+      }
       default:
         throw new BadFrame(`unknown frame kind ${String(frame[0])}`)
     }

@@ -19,21 +19,24 @@ export const STATS_REPLY = 14 //    [STATS_REPLY, reqId, ok: boolean, NodeStats 
 export const RPC_CALL = 15 //       [RPC_CALL, reqId, from: Pid | null, mod, fun, args]     (rpc-requests.ts)
 export const RPC_REPLY = 16 //      [RPC_REPLY, reqId, kind, value?, stack?]  kind: 'return' | 'error' | 'throw' | 'exit' | 'badrpc'
 /**
- * [ALIAS_SEND, from: Pid, to: Pid, alias: Ref, msg]: msg to process alias `alias` (a ref made
- * by `to`'s node), Erlang's `Alias ! Msg`. Only toward a wire that carries it (Wire.aliasSend:
- * an Erlang/OTP peer that offers ALIAS); never on the native wire, where the kernel sends
- * [SEND, to, msg] instead.
+ * [ALIAS_SEND, from: Pid | null, alias: Ref, msg]: msg to process alias `alias` (a ref made by
+ * the receiving node), Erlang's `Alias ! Msg`. Only on a connection that carries it
+ * (Connection.aliasSend: protocol version 5 and later, or an Erlang/OTP peer that offers ALIAS).
  */
 export const ALIAS_SEND = 17
 
 /**
- * Protocol version spoken by this implementation (exchanged in the hello). 2: cookie() is
- * CPace, and the responder says 'go' after authentication; 3: remote calls (RPC_CALL,
- * RPC_REPLY; docs/protocol.md); 4: a large frame's first piece announces the frame's size
- * (fragments.ts). A node of another version is refused with ERR_INCOMPATIBLE instead of
- * failing mid-handshake.
+ * The newest protocol version spoken by this implementation. 2: cookie() is CPace, and the
+ * responder says 'go' after authentication; 3: remote calls (RPC_CALL, RPC_REPLY;
+ * docs/protocol.md); 4: a large frame's first piece announces the frame's size
+ * (fragments.ts); 5: ALIAS_SEND, and the hello offers a range of versions. Two nodes speak
+ * the newest version both know (versions.ts); a node that shares none with this one is
+ * refused with ERR_INCOMPATIBLE instead of failing mid-handshake.
  */
-export const PROTOCOL_VERSION = 4
+export const PROTOCOL_VERSION = 5
+
+/** The oldest protocol version this implementation still speaks, with a node that speaks no newer. */
+export const MIN_PROTOCOL_VERSION = 4
 
 /** Handshake frames are small: anything larger before authentication is refused. */
 export const MAX_HANDSHAKE_FRAME = 4096

@@ -1,7 +1,9 @@
 // Connection setup, the native handshake: transport- and authenticator-agnostic. The messages
 // (docs/protocol.md, "Connection setup"):
-//   initiator → { t: 'hello', v, name, to, hidden, long, creation }
-//   responder → { t: 'status', s: 'ok', name, hidden, creation }   or s: a refusal, then close
+//   initiator → { t: 'hello', v, vmax, name, to, hidden, long, creation }
+//   responder → { t: 'status', s: 'ok', name, hidden, creation, v }   or s: a refusal, then close
+//     (v, vmax: the range of protocol versions the dialler speaks; the 'ok' names the one both
+//     speak: versions.ts)
 //     or, when the responder still has a connection up to that node (same creation), it asks
 //     whether that connection is stale (OTP's 'alive' status):
 //   responder → { t: 'status', s: 'up' }
@@ -25,7 +27,7 @@ import type { Clock } from '../clock.js'
 import type { FrameDecoder } from '../terms/frame-decoder.js'
 import { FramedChannel, refusalError } from './handshake-channel.js'
 import type { SetupEvent, Verdict } from './setup-machine.js'
-import { PROTOCOL_VERSION } from './frames.js'
+import { HELLO_VERSIONS, agreeVersion, agreedVersion } from './versions.js'
 import { HandshakeError, NodeNameError } from '../errors.js'
 import { fullNameProblem, preview } from '../node-name.js'
 
@@ -64,6 +66,8 @@ export interface HandshakeDeps {
   dialling?(node: string): boolean
   /** @internal Tests: the distribution flags offered to OTP peers instead of DFLAGS_OFFERED. */
   otpFlags?: bigint
+  /** @internal Tests: the hello's versions instead of HELLO_VERSIONS (a version-4 node sends `{ v: 4 }`). */
+  helloVersions?: { v: number; vmax?: number }
   /**
    * Hidden toward Erlang/OTP peers (no DFLAG_PUBLISHED): a node not hidden is published only
    * when its global name server runs (node.ts); default `hidden`.
@@ -90,6 +94,8 @@ export interface Established {
   protocol?: 'erlang'
   /** Erlang/OTP: the distribution flags the connection uses (ours and the peer's). */
   flags?: bigint
+  /** netkernel's protocol: the version both nodes speak (versions.ts). */
+  version?: number
 }
 
 function authContext(d: HandshakeDeps, conn: Conn, peerName: string, role: AuthContext['role'], signal: AbortSignal): AuthContext {
@@ -108,7 +114,17 @@ export function ownNameError(local: string, address: string): HandshakeError {
 export async function initiateHandshake(d: HandshakeDeps, conn: Conn, peer: string, signal: AbortSignal): Promise<Established> {
   const ch = new FramedChannel(conn, d.codec, peer, d.stepTimeout, signal, d.clock, 'initiator')
   try {
-    ch.send({ t: 'hello', v: PROTOCOL_VERSION, name: d.localName, to: peer, hidden: d.hidden, long: d.longNames, creation: d.creation })
+    const { v, vmax } = d.helloVersions ?? HELLO_VERSIONS
+    ch.send({
+      t: 'hello',
+      v,
+      ...(vmax === undefined ? {} : { vmax }),
+      name: d.localName,
+      to: peer,
+      hidden: d.hidden,
+      long: d.longNames,
+      creation: d.creation,
+    })
     let st = await ch.receive()
     if (st.t === 'status' && st.s === 'up') {
       // The peer still holds a connection to us that we no longer have: say whether we want
@@ -126,6 +142,13 @@ export async function initiateHandshake(d: HandshakeDeps, conn: Conn, peer: stri
     if (bad !== undefined)
       throw new NodeNameError(st.name, bad, `dialled ${peer} but it answered with an illegal node name ${preview(st.name)}: ${bad}`)
     if (st.name !== peer) throw new HandshakeError('ERR_WRONG_NODE', `dialled ${peer} but ${String(st.name)} answered`)
+    const version = agreedVersion(st.v, v, vmax ?? v)
+    if (version === undefined) {
+      throw new HandshakeError(
+        'ERR_INCOMPATIBLE',
+        `${peer} answered with protocol version ${preview(st.v)}, which ${d.localName} did not offer (${v} to ${vmax ?? v})`,
+      )
+    }
     const auth = await d.auth.initiate(ch.authView(), authContext(d, conn, peer, 'initiator', signal))
     if (auth.peerName !== peer) throw new HandshakeError('ERR_WRONG_NODE', `authenticator reports ${auth.peerName}, dialled ${peer}`)
     const go = await ch.receive()
@@ -134,7 +157,7 @@ export async function initiateHandshake(d: HandshakeDeps, conn: Conn, peer: stri
     ch.send({ t: 'ready' })
     ch.keepRaw()
     const leftover = ch.detach()
-    return { peer, hidden: st.hidden === true, creation: Number(st.creation) >>> 0, conn, decoder: ch.decoder, leftover, auth }
+    return { peer, hidden: st.hidden === true, creation: Number(st.creation) >>> 0, conn, decoder: ch.decoder, leftover, auth, version }
   } catch (err) {
     ch.detach()
     throw err
@@ -166,7 +189,8 @@ export async function respondHandshake(d: HandshakeDeps, conn: Conn, signal: Abo
     }
     const peer = hello.name as string
     ch.peer = `${peer} (${address})`
-    if (hello.v !== PROTOCOL_VERSION) refuse('version', peer)
+    const version = agreeVersion(hello.v, hello.vmax)
+    if (version === undefined) refuse('version', peer)
     if ((hello.long === true) !== d.longNames) refuse('name_form', peer)
     if (hello.to !== d.localName) refuse('wrong_node', peer)
     d.named?.(peer)
@@ -196,7 +220,7 @@ export async function respondHandshake(d: HandshakeDeps, conn: Conn, signal: Abo
     } else if (admission.a === 'refuse') {
       refuse(admission.status, peer)
     }
-    ch.send({ t: 'status', s: 'ok', name: d.localName, hidden: d.hidden, creation: d.creation })
+    ch.send({ t: 'status', s: 'ok', name: d.localName, hidden: d.hidden, creation: d.creation, v: version })
     const auth = await d.auth.respond(ch.authView(), authContext(d, conn, peer, 'responder', signal))
     if (auth.peerName !== peer) throw new HandshakeError('ERR_WRONG_NODE', `authenticator reports ${auth.peerName}, hello said ${peer}`)
     // Proven: only now may the connection change what the node holds.
@@ -207,7 +231,7 @@ export async function respondHandshake(d: HandshakeDeps, conn: Conn, signal: Abo
     const ready = await ch.receive()
     if (ready.t !== 'ready') throw new HandshakeError('ERR_HANDSHAKE', `${peer} did not confirm the handshake`)
     const leftover = ch.detach()
-    return { peer, hidden, creation, conn, decoder: ch.decoder, leftover, auth }
+    return { peer, hidden, creation, conn, decoder: ch.decoder, leftover, auth, version }
   } catch (err) {
     ch.detach()
     throw err

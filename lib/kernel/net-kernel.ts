@@ -106,7 +106,8 @@ export interface Pending {
   node: string
   /** The setup machine's number for this setup. */
   id: number
-  queue: [frame: Buffer, key: OrderKey][]
+  /** `alias`: an ALIAS_SEND frame, written only if the connection carries them (sendAlias). */
+  queue: [frame: Buffer, key: OrderKey, alias?: true][]
   bytes: number
   /** Where our dial went, once resolved (for messages). */
   address?: string
@@ -197,10 +198,33 @@ export class NetKernel {
       if (c !== undefined) return c.send(value, key, urgent)
       return this.write(node, this.o.codec.encodeFrame(value), key)
     } catch (err) {
-      // Over maxMessageSize: nothing was queued; say where the message was going.
-      if ((err as NetkernelError).code !== 'ERR_MESSAGE_TOO_LARGE') throw err
-      throw new NetkernelError('ERR_MESSAGE_TOO_LARGE', `cannot send to ${node}: ${(err as Error).message}`, { cause: err })
+      throw this.tooLarge(node, err)
     }
+  }
+
+  /**
+   * send() for an ALIAS_SEND frame: dropped where the connection does not carry them (nobody
+   * there made the alias), so one queued before the connection is up waits to learn that.
+   */
+  sendAlias(node: string, frame: unknown[], key: OrderKey): boolean {
+    const c = this.up.get(node)
+    if (c !== undefined) return c.aliasSend ? this.send(node, frame, key, true) : true
+    let encoded: Buffer
+    try {
+      encoded = this.o.codec.encodeFrame(frame)
+    } catch (err) {
+      throw this.tooLarge(node, err)
+    }
+    const p = this.ensure(node)
+    p.queue.push([encoded, key, true])
+    p.bytes += encoded.length
+    return p.bytes <= this.highWater
+  }
+
+  /** A failed encode as send() rethrows it: over maxMessageSize, saying where the message was going (nothing was queued). */
+  private tooLarge(node: string, err: unknown): unknown {
+    if ((err as NetkernelError).code !== 'ERR_MESSAGE_TOO_LARGE') return err
+    return new NetkernelError('ERR_MESSAGE_TOO_LARGE', `cannot send to ${node}: ${(err as Error).message}`, { cause: err })
   }
 
   /** Is the connection to `node` (or the queue waiting for it) over its high-water mark? */
@@ -552,13 +576,15 @@ export class NetKernel {
       this.highWater,
       this.o.maxMessageSize,
       wire,
+      est.version,
     )
     this.up.set(peer, c)
     this.gossipDials.connected(peer)
     this.o.logger.info({ node: peer, type: c.type }, `nodeup ${peer}`)
     this.o.emit('nodeup', peer, { ...info })
     if (p !== undefined) {
-      for (const [f, key] of p.queue) c.write(f, key)
+      // (A message to an alias waited for the connection: dropped if the peer takes none.)
+      for (const [f, key, alias] of p.queue) if (alias !== true || c.aliasSend) c.write(f, key)
       p.queue = []
       p.bytes = 0
       this.settle(p, true)

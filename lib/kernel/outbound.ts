@@ -55,9 +55,9 @@ export class KernelRemote implements Remote {
     return this.k.send(node, [REG_SEND, from ?? null, name, msg], orderKey(from), true)
   }
 
-  aliasSend(from: Pid, to: Pid, alias: Ref, msg: unknown): boolean | undefined {
-    if (this.k.up.get(to.node)?.wire?.aliasSend !== true) return undefined
-    return this.k.send(to.node, [ALIAS_SEND, from, to, alias, msg], orderKey(from), true)
+  aliasSend(from: Pid | undefined, alias: Ref, msg: unknown, fallback?: Pid): boolean {
+    if (fallback !== undefined && this.k.up.get(alias.node)?.aliasSend !== true) return this.send(from, fallback, msg)
+    return this.k.sendAlias(alias.node, [ALIAS_SEND, from ?? null, alias, msg], orderKey(from))
   }
 
   link(from: Pid, to: Pid): void {

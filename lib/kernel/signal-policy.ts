@@ -8,6 +8,7 @@
 // are applied in the order they arrive, and a pending decision would let later ones overtake.
 // (An asynchronous decision on a spawn belongs in `policy.allowSpawn`.)
 import type { Pid } from '../terms/pid.js'
+import type { Ref } from '../terms/ref.js'
 
 /** The details of each operation a peer can ask of this node, by op. */
 export interface SignalDetails {
@@ -15,6 +16,8 @@ export interface SignalDetails {
   send: { to: Pid; message: unknown }
   /** {Name, Node} ! Msg to a locally registered name; `from` when the sender said who it is. */
   reg_send: { from: Pid | undefined; name: string; message: unknown }
+  /** Alias ! Msg to a process alias of this node (proc.alias()); `from` when the sender said who it is. */
+  alias_send: { from: Pid | undefined; alias: Ref; message: unknown }
   /** A remote process links itself to a local one. */
   link: { from: Pid; to: Pid }
   /** A remote process monitors a local pid or registered name. */

@@ -28,7 +28,11 @@ export interface ConnectionStats {
   busy: boolean
   /** When the connection came up: the node clock's time in ms (Date.now() by default). */
   upSince: number
-  /** Toward an Erlang/OTP node: messages it sent to process aliases, which netkernel drops. */
+  /**
+   * Messages the peer sent to process aliases of this node that were not active (unaliased, or
+   * their process gone): dropped, as Erlang drops them. (Absent from the stats of a node
+   * older than 0.2.0, asked with node.stats(peer).)
+   */
   aliasSendsDropped?: number
 }
 
@@ -81,13 +85,8 @@ export function connectionStats(c: Connection): ConnectionStats {
     queuedBytes: c.outbox.queued,
     busy: c.outbox.busy,
     upSince: c.upSince,
-    ...aliasDrops(c),
+    aliasSendsDropped: c.aliasSendsDropped,
   }
-}
-
-function aliasDrops(c: Connection): { aliasSendsDropped?: number } {
-  const dropped = (c.wire as { aliasSendsDropped?: unknown } | undefined)?.aliasSendsDropped
-  return typeof dropped === 'number' ? { aliasSendsDropped: dropped } : {}
 }
 
 export function collectStats(s: StatsSources): NodeStats {

@@ -8,6 +8,7 @@ import { Pid } from '../terms/pid.js'
 import { Ref } from '../terms/ref.js'
 import { ProcessExit, describeReason, exitReason } from './exit.js'
 import { Links } from './links.js'
+import { Aliases } from './aliases.js'
 import { Modules } from './modules.js'
 import { Monitors } from './monitors.js'
 import { NodeMonitors } from './node-monitors.js'
@@ -45,6 +46,8 @@ export class ProcessSystem {
   readonly links = new Links(this)
   readonly monitors = new Monitors(this)
   readonly nodeMonitors = new NodeMonitors(this)
+  /** The processes' active aliases. */
+  readonly aliases = new Aliases()
   readonly modules = new Modules()
   /** Processes running at other nodes' request, per node (what limits.processesPerPeer bounds). */
   readonly peerProcesses = new PeerProcesses()
@@ -278,7 +281,7 @@ export class ProcessSystem {
   // ---- send ---------------------------------------------------------------------------
 
   /** Returns false when the message was queued on a connection over its high-water mark. */
-  send(dest: Dest, msg: unknown, from: Pid | undefined): boolean {
+  send(dest: Dest | Ref, msg: unknown, from: Pid | undefined): boolean {
     if (dest instanceof Pid) {
       if (dest.node === this.node) this.lookup(dest)?.deliver(msg)
       else return this.remote?.send(from, dest, msg) ?? true
@@ -293,19 +296,26 @@ export class ProcessSystem {
       else return this.remote?.regSend(from, dest[0], dest[1], msg) ?? true
       return true
     }
+    if (dest instanceof Ref) {
+      if (dest.node === this.node) this.aliases.deliver(dest, msg)
+      else return this.remote?.aliasSend?.(from, dest, msg) ?? true
+      return true
+    }
     throw new NetkernelError('ERR_BAD_ARGUMENT', `send: bad destination ${describeReason(dest)}`)
   }
 
   /**
    * A reply to a call whose caller waits through process alias `alias` ([alias | Ref] tags,
-   * OTP 24+): to the alias where the connection to `to`'s node carries aliases, so that OTP
-   * drops a reply that comes after the caller gave up; else to `to`, the caller's pid.
+   * OTP 24+): to the alias where the connection to its node carries aliases, so that the
+   * caller's node drops a reply that comes after the caller gave up; else to `to`, the
+   * caller's pid. (An alias of this node is this node's to deliver through, or to drop.)
    */
   sendAlias(from: Pid, to: Pid, alias: Ref, msg: unknown): boolean {
-    if (to.node !== this.node) {
-      const sent = this.remote?.aliasSend?.(from, to, alias, msg)
-      if (sent !== undefined) return sent
+    if (alias.node === this.node) {
+      this.aliases.deliver(alias, msg)
+      return true
     }
+    if (this.remote?.aliasSend !== undefined) return this.remote.aliasSend(from, alias, msg, to)
     return this.send(to, msg, from)
   }
 
@@ -383,6 +393,7 @@ export class ProcessSystem {
     this.links.onExit(p, reason)
     this.monitors.onExit(p, reason)
     this.nodeMonitors.onExit(p)
+    this.aliases.onExit(p)
     this.applyQueuedSignals()
   }
 

@@ -3,13 +3,14 @@
 // function receives (the internal fields are not part of that type).
 import { NetkernelError, ReceiveTimeoutError } from '../errors.js'
 import type { Pid } from '../terms/pid.js'
-import type { Ref } from '../terms/ref.js'
+import { Ref } from '../terms/ref.js'
 import type { ProcessSystem } from './process-system.js'
 import { Mailbox, NONE, type MailboxMark } from './mailbox.js'
-import { ProcessExit, noop } from './exit.js'
+import { ProcessExit, describeReason, noop } from './exit.js'
 import type { Monitor } from './monitors.js'
 import type { DemonitorOptions, Dest, Match, MonitorTarget, Proc, ProcessFn, ReceiveOptions } from './types.js'
 import type { RpcOptions } from './rpc.js'
+import type { AliasOptions } from './aliases.js'
 import { MAX_ABANDONED, call, castMessage, reply, takeLateReply, type CallFrom, type CallOptions } from './gen-call.js'
 
 /** Remote spawn_link requests in flight, and link exits that overtook their replies. */
@@ -62,6 +63,8 @@ export class Process implements Proc {
   timerArmed = false
   /** Calls it gave up on (timeout, abort), by ref key: their late replies are dropped (gen-call.ts). */
   abandoned: Set<string> | undefined = undefined
+  /** Its active aliases, by ref key (aliases.ts). */
+  aliases: Set<string> | undefined = undefined
 
   private match: Match | undefined = undefined
   private resolve: ((msg: unknown) => void) | undefined = undefined
@@ -234,9 +237,22 @@ export class Process implements Proc {
 
   // ---- the rest of Proc ---------------------------------------------------------------
 
-  send(dest: Dest, msg: unknown): boolean {
+  send(dest: Dest | Ref, msg: unknown): boolean {
     if (this.dead) return false
     return this.system.send(dest, msg, this.self)
+  }
+
+  alias(opts?: AliasOptions): Ref {
+    this.alive()
+    const ref = this.system.makeRef()
+    this.system.aliases.add(this, ref, opts)
+    return ref
+  }
+
+  unalias(alias: Ref): boolean {
+    this.alive()
+    if (!(alias instanceof Ref)) throw new NetkernelError('ERR_BAD_ARGUMENT', `unalias: ${describeReason(alias)} is not a reference`)
+    return this.system.aliases.remove(this, alias)
   }
 
   /** Alias ! Msg for the process alias `alias` of `to` (a gen_server reply; ProcessSystem.sendAlias). */

@@ -34,10 +34,13 @@ export interface Remote {
   /** {Name, Node} ! Msg, for another node. False as for send. */
   regSend(from: Pid | undefined, name: string, node: string, msg: unknown): boolean
   /**
-   * Alias ! Msg, for process alias `alias` of remote `to`, when the connection to `to`'s node
-   * carries aliases (an Erlang/OTP peer); undefined when it does not (send to `to` instead).
+   * Alias ! Msg, for process alias `alias` of another node (alias.node). Where that node's
+   * connection does not carry aliases (a netkernel node of protocol version 4, an OTP node that
+   * did not offer ALIAS), the message goes to `fallback` when given (a gen_server reply: the
+   * caller's pid), else it is dropped: no process there can have made the alias. False as for
+   * send.
    */
-  aliasSend?(from: Pid, to: Pid, alias: Ref, msg: unknown): boolean | undefined
+  aliasSend?(from: Pid | undefined, alias: Ref, msg: unknown, fallback?: Pid): boolean
   /** Resolves once the connection to `node` has drained below half its high-water mark (node.drain()). */
   drain(node: string, signal?: AbortSignal): Promise<void>
   /** Local `from` linked itself to remote `to` (the runtime already recorded its side). */
@@ -83,6 +86,8 @@ export interface RemoteInbound {
   deliver(to: Pid, msg: unknown): void
   /** A message for the locally registered `name`; dropped if unregistered. */
   deliverNamed(name: string, msg: unknown): void
+  /** A message for process alias `alias` of this node: false (dropped) when it is not active. */
+  deliverAlias(alias: Ref, msg: unknown): boolean
   /**
    * Remote `from` linked to local `to`. If `to` is not alive, exit(to → from, 'noproc'). False,
    * and nothing done, when the link is new and from's node has `max` links here already

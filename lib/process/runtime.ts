@@ -108,7 +108,7 @@ export class Runtime implements RemoteInbound {
     return this.system.drainFor(dest, signal)
   }
 
-  send(dest: Dest, msg: unknown, from?: Pid): boolean {
+  send(dest: Dest | Ref, msg: unknown, from?: Pid): boolean {
     return this.system.send(dest, msg, from)
   }
 
@@ -164,6 +164,10 @@ export class Runtime implements RemoteInbound {
 
   deliverNamed(name: string, msg: unknown): void {
     this.system.registry.get(name)?.deliver(msg)
+  }
+
+  deliverAlias(alias: Ref, msg: unknown): boolean {
+    return this.system.aliases.deliver(alias, msg)
   }
 
   linkFrom(from: Pid, to: Pid, max = Infinity): boolean {

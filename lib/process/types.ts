@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js'
 import type { Remote, RemoteName } from './remote.js'
 import type { RpcOptions } from './rpc.js'
 import type { CallFrom, CallOptions } from './gen-call.js'
+import type { AliasOptions } from './aliases.js'
 
 /** Where a message can go: a pid, a locally registered name, or [name, node]. */
 export type Dest = Pid | string | RemoteName
@@ -74,8 +75,12 @@ export interface Proc {
   receive<T>(match: (msg: unknown) => msg is T, opts?: ReceiveOptions): Promise<T>
   receive<T = any>(match?: Match, opts?: ReceiveOptions): Promise<T>
 
-  /** Dest ! Msg. Messages to dead pids or unreachable nodes are dropped. */
-  send(dest: Dest, msg: unknown): boolean
+  /**
+   * Dest ! Msg. Messages to dead pids or unreachable nodes are dropped. `dest` may also be a
+   * process alias (`alias()`, here or on another node): a message to an alias that is no longer
+   * active is dropped.
+   */
+  send(dest: Dest | Ref, msg: unknown): boolean
 
   /**
 
@@ -139,4 +144,13 @@ export interface Proc {
   exit(pid: Pid, reason: unknown): void
   /** make_ref() */
   makeRef(): Ref
+  /**
+   * alias/0,1: a new alias of this process — a Ref that `send(alias, msg)` on any node (and
+   * `Alias ! Msg` on an Erlang/OTP node) delivers to this process while the alias is active.
+   * `{ reply: true }`: the first message through it deactivates it. An alias is active until
+   * `unalias()`, or until the process exits.
+   */
+  alias(opts?: AliasOptions): Ref
+  /** unalias/1: deactivate an alias of this process; true when it was active. */
+  unalias(alias: Ref): boolean
 }

@@ -5,10 +5,9 @@
 // What this node offers (DFLAGS_OFFERED): OTP 25's mandatory set, the digest that stands for
 // it, and the optional flags whose signals the OTP wire handles. PUBLISHED is added by the
 // handshake for a node visible toward OTP (one that runs global: docs/global.md); a hidden
-// node offers none, as erl -hidden. ALIAS: this node sends ALIAS_SEND (a gen_server reply to
-// an OTP caller goes to the call's alias); its processes make no aliases, so one that comes is
-// dropped, as OTP drops a message to an inactive alias. Never NAME_ME (a dynamic name is not
-// offered).
+// node offers none, as erl -hidden. ALIAS: ALIAS_SEND both ways (a gen_server reply to an OTP
+// caller goes to the call's alias; proc.send(alias) to an OTP process's alias; Alias ! Msg to
+// a proc.alias() here). Never NAME_ME (a dynamic name is not offered).
 //
 // What a peer must offer (checkPeerFlags): OTP 25's mandatory 11 flags, or
 // MANDATORY_25_DIGEST, which OTP 25+ accepts in their place. UNLINK_ID and V4_NC are mandatory

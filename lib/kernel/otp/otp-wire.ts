@@ -103,8 +103,6 @@ export class OtpWire implements Wire {
    * The code that adds a key removes it.
    */
   readonly claimed = new Set<string>()
-  /** ALIAS_SEND messages dropped (netkernel has no aliases). */
-  aliasSendsDropped = 0
   /** Atom-cache references read in distribution headers (OTP uses the cache from its first frame). */
   atomCacheRefsIn = 0
 
@@ -217,8 +215,8 @@ export class OtpWire implements Wire {
       case F.REG_SEND:
         return { control: tuple(C.DOP_REG_SEND, v[1] ?? this.nobody, EMPTY_ATOM, atom(v[2] as string)), payload: v[3] }
       case F.ALIAS_SEND:
-        if (!this.aliasSend) return { control: tuple(C.DOP_SEND, EMPTY_ATOM, v[2]), payload: v[4] }
-        return { control: tuple(C.DOP_ALIAS_SEND, v[1], v[3]), payload: v[4] }
+        if (!this.aliasSend) return undefined // (no alias of a peer that takes none: nobody to reach)
+        return { control: tuple(C.DOP_ALIAS_SEND, v[1] ?? this.nobody, v[2]), payload: v[3] }
       case F.LINK:
         return { control: tuple(C.DOP_LINK, v[1], v[2]), payload: NONE }
       case F.UNLINK:
@@ -432,13 +430,7 @@ export class OtpWire implements Wire {
         return [F.SPAWN_REPLY, id, false, { code: 'ERR_SPAWN_FAILED', message: `spawn refused: ${why}` }]
       }
       case C.DOP_ALIAS_SEND:
-        if (this.aliasSendsDropped++ === 0) {
-          this.o.logger.warn(
-            { node: this.o.peer },
-            `${this.o.peer} sent to a process alias, which no process of this node has: dropped (counted once per connection)`,
-          )
-        }
-        return undefined
+        return [F.ALIAS_SEND, t[1], t[2], payload]
       default:
         return undefined
     }
