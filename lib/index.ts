@@ -29,7 +29,17 @@ export {
 export type { Dest, NodeKind, NodeEvents, NodeStats, ConnectionStats } from './node.js'
 export type { StartNodeOptions, ListenOptions as NodeListenOptions, EpmdOptions } from './node-options.js'
 export type { BusyWait } from './kernel/busy-wait.js'
-export type { Proc, ModuleDef, ModuleFn, Match, ReceiveOptions, ProcessFn, MonitorTarget, DemonitorOptions } from './process/runtime.js'
+export type {
+  Proc,
+  ModuleDef,
+  ModuleFn,
+  Match,
+  ReceiveOptions,
+  ProcessFn,
+  MonitorTarget,
+  MonitorOptions,
+  DemonitorOptions,
+} from './process/runtime.js'
 export type { RemoteName } from './process/remote.js'
 export { ProcessGroups, PgMonitor } from './pg/process-groups.js'
 export type { PgGroup, PgEvent, PgScopeOptions, PgSendOptions, PgMonitorOptions } from './pg/process-groups.js'
@@ -37,7 +47,7 @@ export type { RpcOptions } from './process/rpc.js'
 export { asCall, asCast } from './process/gen-call.js'
 export { isDown } from './process/monitors.js'
 export type { CallOptions, CallFrom, GenCall } from './process/gen-call.js'
-export type { AliasOptions } from './process/aliases.js'
+export type { AliasOptions, MonitorAlias } from './process/aliases.js'
 export type { GlobalRegisterOptions, ResolveMethod } from './global/global.js'
 // The class of `node.global`, exported as a value like ProcessGroups: exported as a type
 // only, the declaration bundle still offered `instanceof GlobalNames`, which then failed.

@@ -255,3 +255,55 @@ t.test('no ALIAS_SEND toward a version-4 peer; one toward a version-5 peer', asy
   t.equal(node.stats().refused[v5.name]?.protocol, 1, 'an alias that is no reference is a protocol refusal')
   t.equal(v5.up, true, 'the connection stays')
 })
+
+t.test("a monitor's ref as an alias: monitor(target, { alias })", async t => {
+  const epmd = await testEpmd(t)
+  const node = await testNode(t, epmd, { name: 'alias7' })
+  const target = (): Pid => node.spawn(async p => void (await p.receive(m => m === 'stop')))
+  await inProcess(node, async proc => {
+    // 'demonitor': the alias ends with the monitor — by demonitor()
+    const a = target()
+    const r1 = proc.monitor(a, { alias: 'demonitor' })
+    node.send(r1, 'one')
+    t.equal(await next(proc), 'one', 'the monitor ref reaches the watcher')
+    t.equal(proc.demonitor(r1), true)
+    node.send(r1, 'after demonitor')
+    t.equal(await next(proc), 'nothing', 'demonitor ended the alias')
+
+    // ... or by its DOWN
+    const r2 = proc.monitor(a, { alias: 'demonitor' })
+    node.send(a, 'stop')
+    const down = (await proc.receive(m => Array.isArray(m) && m[0] === 'DOWN', { timeout: 5000 })) as unknown[]
+    t.ok(r2.equals(down[1]))
+    node.send(r2, 'after DOWN')
+    t.equal(await next(proc), 'nothing', 'the DOWN ended the alias')
+    t.equal(proc.unalias(r2), false)
+
+    // 'reply_demonitor': the first message through it ends alias and monitor
+    const b = target()
+    const r3 = proc.monitor(b, { alias: 'reply_demonitor' })
+    node.send(r3, 'the reply')
+    node.send(r3, 'a second reply')
+    t.equal(await next(proc), 'the reply')
+    t.equal(await next(proc), 'nothing', 'a second message is dropped')
+    t.equal(proc.demonitor(r3), false, 'the monitor is gone too')
+    node.send(b, 'stop')
+    t.equal(await next(proc), 'nothing', 'so no DOWN comes when the target exits')
+
+    // 'explicit_unalias': outlives the monitor
+    const c = target()
+    const r4 = proc.monitor(c, { alias: 'explicit_unalias' })
+    t.equal(proc.demonitor(r4), true)
+    node.send(r4, 'still active')
+    t.equal(await next(proc), 'still active')
+    t.equal(proc.unalias(r4), true)
+
+    // a monitor that fails at once ends its alias at once
+    const r5 = proc.monitor(b, { alias: 'demonitor' })
+    const noproc = (await proc.receive(m => Array.isArray(m) && m[0] === 'DOWN', { timeout: 5000 })) as unknown[]
+    t.same([r5.equals(noproc[1]), noproc[4]], [true, 'noproc'])
+    t.equal(proc.unalias(r5), false, 'noproc: the alias is already gone')
+    t.throws(() => proc.monitor(c, { alias: 'sometimes' as never }), { code: 'ERR_BAD_ARGUMENT' })
+    node.send(c, 'stop')
+  })
+})

@@ -16,6 +16,7 @@ import type { Process } from './process.js'
 import type { RemoteName } from './remote.js'
 import type { MonitorTarget } from './types.js'
 import type { MailboxMark } from './mailbox.js'
+import type { MonitorAlias } from './aliases.js'
 
 export class Monitor {
   constructor(
@@ -75,7 +76,8 @@ export class Monitors {
     return this.remoteCount.get(node) ?? 0
   }
 
-  monitor(p: Process, target: MonitorTarget): Ref {
+  /** monitor/2, or monitor/3 with `{alias, Mode}`: the ref is also an alias of `p` (aliases.ts). */
+  monitor(p: Process, target: MonitorTarget, alias?: MonitorAlias): Ref {
     const system = this.system
     let pid: Pid | undefined
     let name: string
@@ -95,10 +97,11 @@ export class Monitors {
     }
     const mark = p.mailbox.mark()
     const ref = system.makeRef()
+    if (alias !== undefined) system.aliases.add(p, ref, alias)
     const item: Pid | RemoteName = pid ?? [name, node]
     if (node !== system.node) {
       if (system.remote === undefined) {
-        down(p, ref, item, 'noconnection')
+        down(this.system, p, ref, item, 'noconnection')
         return ref
       }
       this.add(new Monitor(ref, ref.key, p.self, p, undefined, item, mark))
@@ -108,7 +111,7 @@ export class Monitors {
     }
     const q = pid !== undefined ? system.lookup(pid) : system.registry.get(name)
     if (q === undefined) {
-      down(p, ref, item, 'noproc')
+      down(this.system, p, ref, item, 'noproc')
       return ref
     }
     this.add(new Monitor(ref, ref.key, p.self, p, q, item, mark))
@@ -123,6 +126,7 @@ export class Monitors {
       this.remove(m)
       if (m.targetProc === undefined) this.system.remote?.demonitor(p.self, m.item as Pid | RemoteName, ref)
     }
+    if (p.aliases !== undefined) this.system.aliases.monitorEnded(p, ref)
     if (flush) p.mailbox.removeWhere(isDownFor(ref), found ? m.mark : undefined)
     return found
   }
@@ -148,7 +152,7 @@ export class Monitors {
         const w = m.watcherProc
         if (w !== undefined) {
           w.monitors?.delete(m)
-          down(w, m.ref, m.item, reason)
+          down(this.system, w, m.ref, m.item, reason)
         } else {
           system.toRemote('down', r => r.down(m.watcher, m.ref, m.item as Pid | string, reason, p.self))
         }
@@ -194,7 +198,7 @@ export class Monitors {
       return false
     }
     this.remove(m)
-    down(w, m.ref, m.item, reason)
+    down(this.system, w, m.ref, m.item, reason)
     return true
   }
 
@@ -204,7 +208,7 @@ export class Monitors {
       for (const m of p.monitors) {
         if (m.targetProc !== undefined || targetNode(m.item) !== node) continue
         this.remove(m)
-        down(p, m.ref, m.item, 'noconnection')
+        down(this.system, p, m.ref, m.item, 'noconnection')
       }
     }
     if (p.monitoredBy !== undefined) {
@@ -235,7 +239,9 @@ export class Monitors {
   }
 }
 
-function down(w: Process, ref: Ref, item: Pid | RemoteName | string, reason: unknown): void {
+/** Deliver the DOWN of local watcher `w`'s monitor `ref`: the monitor has ended (and so has an alias tied to it). */
+function down(system: ProcessSystem, w: Process, ref: Ref, item: Pid | RemoteName | string, reason: unknown): void {
+  if (w.aliases !== undefined) system.aliases.monitorEnded(w, ref)
   const msg = ['DOWN', ref, 'process', item, reason]
   downs.add(msg)
   w.deliver(msg)

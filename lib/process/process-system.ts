@@ -47,7 +47,7 @@ export class ProcessSystem {
   readonly monitors = new Monitors(this)
   readonly nodeMonitors = new NodeMonitors(this)
   /** The processes' active aliases. */
-  readonly aliases = new Aliases()
+  readonly aliases = new Aliases((p, ref) => this.monitors.demonitor(p, ref, false))
   readonly modules = new Modules()
   /** Processes running at other nodes' request, per node (what limits.processesPerPeer bounds). */
   readonly peerProcesses = new PeerProcesses()

@@ -8,7 +8,7 @@ import type { ProcessSystem } from './process-system.js'
 import { Mailbox, NONE, type MailboxMark } from './mailbox.js'
 import { ProcessExit, describeReason, noop } from './exit.js'
 import type { Monitor } from './monitors.js'
-import type { DemonitorOptions, Dest, Match, MonitorTarget, Proc, ProcessFn, ReceiveOptions } from './types.js'
+import type { DemonitorOptions, Dest, Match, MonitorOptions, MonitorTarget, Proc, ProcessFn, ReceiveOptions } from './types.js'
 import type { RpcOptions } from './rpc.js'
 import type { AliasOptions } from './aliases.js'
 import { MAX_ABANDONED, call, castMessage, reply, takeLateReply, type CallFrom, type CallOptions } from './gen-call.js'
@@ -317,9 +317,16 @@ export class Process implements Proc {
     this.system.links.unlink(this, pid)
   }
 
-  monitor(target: MonitorTarget): Ref {
+  monitor(target: MonitorTarget, opts?: MonitorOptions): Ref {
     this.alive()
-    return this.system.monitors.monitor(this, target)
+    const alias = opts?.alias
+    if (alias !== undefined && alias !== 'explicit_unalias' && alias !== 'demonitor' && alias !== 'reply_demonitor') {
+      throw new NetkernelError(
+        'ERR_BAD_ARGUMENT',
+        `monitor: alias must be 'explicit_unalias', 'demonitor' or 'reply_demonitor', not ${describeReason(alias)}`,
+      )
+    }
+    return this.system.monitors.monitor(this, target, alias)
   }
 
   demonitor(ref: Ref, opts?: DemonitorOptions): boolean {

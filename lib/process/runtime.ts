@@ -16,6 +16,7 @@ export type {
   Match,
   ModuleDef,
   ModuleFn,
+  MonitorOptions,
   MonitorTarget,
   Proc,
   ProcessFn,

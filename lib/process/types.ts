@@ -6,7 +6,7 @@ import type { Logger } from '../logger.js'
 import type { Remote, RemoteName } from './remote.js'
 import type { RpcOptions } from './rpc.js'
 import type { CallFrom, CallOptions } from './gen-call.js'
-import type { AliasOptions } from './aliases.js'
+import type { AliasOptions, MonitorAlias } from './aliases.js'
 
 /** Where a message can go: a pid, a locally registered name, or [name, node]. */
 export type Dest = Pid | string | RemoteName
@@ -31,6 +31,16 @@ export interface ReceiveOptions {
   timeout?: number
   /** Abort the wait: the receive rejects with `signal.reason`. */
   signal?: AbortSignal
+}
+
+export interface MonitorOptions {
+  /**
+   * The monitor's ref is also an alias of this process (monitor/3's `{alias, Mode}`, OTP 24+;
+   * see `alias()`): 'explicit_unalias' — active until `unalias()`; 'demonitor' — it also ends
+   * with the monitor (`demonitor()`, or its DOWN); 'reply_demonitor' — as 'demonitor', and the
+   * first message through the alias (the reply) ends both, as OTP's gen:call waits.
+   */
+  alias?: MonitorAlias
 }
 
 export interface DemonitorOptions {
@@ -128,8 +138,11 @@ export interface Proc {
 
   link(pid: Pid): void
   unlink(pid: Pid): void
-  /** monitor(process, Target): ['DOWN', ref, 'process', pidOr[name, node], reason] when it exits. */
-  monitor(target: MonitorTarget): Ref
+  /**
+   * monitor(process, Target): ['DOWN', ref, 'process', pidOr[name, node], reason] when it
+   * exits; with `{ alias }` the ref is also an alias of this process (monitor/3).
+   */
+  monitor(target: MonitorTarget, opts?: MonitorOptions): Ref
   /** Remove a monitor; true when it was still active. A DOWN already received stays unless flush. */
   demonitor(ref: Ref, opts?: DemonitorOptions): boolean
   /** process_flag(trap_exit, flag); returns the previous value. */
