@@ -167,6 +167,16 @@ t.test('the shell functions on a local node', async t => {
   const ref2 = c.monitor(server)
   t.equal(c.demonitor(ref2), true)
   t.type(c.make_ref(), Ref)
+  const al = c.alias() as Ref
+  c.send(al, 'via alias')
+  t.equal(await c.receive(5000), 'via alias', 'alias(): send(alias, msg) reaches the shell process')
+  t.equal(c.unalias(al), true)
+  const once = c.alias(['reply']) as Ref
+  c.send(once, 'once')
+  c.send(once, 'twice')
+  c.send(S, 'marker')
+  t.same([await c.receive(5000), await c.receive(5000)], ['once', 'marker'], "alias(['reply']) takes one message")
+  t.throws(() => c.alias('sometimes'), { code: 'ERR_BAD_ARGUMENT' })
   t.throws(() => c.exit('not a pid', 'x'), { code: 'ERR_BAD_ARGUMENT' })
 
   t.equal(c.process_flag('trap_exit', true), false)

@@ -56,6 +56,16 @@ function destOf(d: unknown): Dest {
   return d as Dest
 }
 
+/** alias()'s options as erl writes them too: alias([reply]) is alias({ reply: true }). */
+function aliasOptions(opts: unknown): { reply?: boolean } | undefined {
+  if (opts === undefined) return undefined
+  if (Array.isArray(opts) && opts.length <= 2 && opts.every(o => ['reply', 'explicit_unalias'].includes(nameOf(o) as string))) {
+    return { reply: opts.some(o => nameOf(o) === 'reply') }
+  }
+  if (typeof opts === 'object' && opts !== null && !Array.isArray(opts)) return opts as { reply?: boolean }
+  return bad(`alias(opts?): opts is ['reply'] or { reply: true }, got ${formatTerm(opts)}`)
+}
+
 export function shellContext(node: Node, shell: ShellProcess, io: ShellIO, opts: ShellContextOptions = {}): Record<string, unknown> {
   const proc = () => shell.current
   const format = opts.format ?? jsFormat
@@ -167,6 +177,8 @@ export function shellContext(node: Node, shell: ShellProcess, io: ShellIO, opts:
       return proc().trapExit(Boolean(value))
     },
     make_ref: () => proc().makeRef(),
+    alias: (opts?: unknown) => proc().alias(aliasOptions(opts)),
+    unalias: (ref: Ref) => proc().unalias(ref),
     net_kernel: Object.freeze({ connect_node: connect, connect }),
     net_adm: Object.freeze({ ping }),
     rpc: Object.freeze({ call }),

@@ -18,6 +18,10 @@ export const SHELL_FUNCTIONS: readonly (readonly [usage: string, what: string])[
   ['monitor_node(node, flag = true)', "['nodedown', node] in the mailbox when the connection goes"],
   ["process_flag('trap_exit', flag)", "exit signals arrive as ['EXIT', pid, reason]"],
   ['make_ref()', 'a new reference'],
+  [
+    "alias() / alias(['reply']) / unalias(ref)",
+    'an alias of the shell process: send(alias, msg) reaches it until unalias (once, with reply)',
+  ],
   ['net_kernel.connect_node(node)', 'connect (alias net_kernel.connect); true or false'],
   ['net_adm.ping(node)', "'pong' when connected, else 'pang'"],
   [
