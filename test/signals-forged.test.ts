@@ -9,7 +9,20 @@ import type { Node } from '../lib/node.js'
 import type { Proc } from '../lib/process/runtime.js'
 import type { Pid } from '../lib/terms/pid.js'
 import type { Ref } from '../lib/terms/ref.js'
-import { DEMONITOR, DOWN, EXIT, EXIT2, LINK, MONITOR, REG_SEND, SEND, SPAWN_REPLY, SPAWN_REQUEST, UNLINK } from '../lib/kernel/frames.js'
+import {
+  ALIAS_SEND,
+  DEMONITOR,
+  DOWN,
+  EXIT,
+  EXIT2,
+  LINK,
+  MONITOR,
+  REG_SEND,
+  SEND,
+  SPAWN_REPLY,
+  SPAWN_REQUEST,
+  UNLINK,
+} from '../lib/kernel/frames.js'
 import { testEpmd, testNode, inProcess } from './fixtures/cluster.js'
 import { rawPeer, refusedLog, warnLog, type RawPeer } from './fixtures/raw-peer.js'
 import { sleep, waitUntil } from './fixtures/mesh-helpers.js'
@@ -142,7 +155,7 @@ t.test('a MONITOR with a ref of the peer’s own still in use is refused; the fi
   t.match(refused, [{ op: 'monitor', code: 'ERR_PROTOCOL', detail: { reason: /in use/ } }])
 })
 
-t.test('links, exits, unlinks, demonitors, sends and spawns for a third node’s process are refused', async t => {
+t.test('links, exits, unlinks, demonitors, sends, alias sends and spawns for a third node’s process are refused', async t => {
   const { a, b, rogue } = await setup(t)
   const refused = refusedLog(t)
   const x = victim(a, 'x')
@@ -161,6 +174,7 @@ t.test('links, exits, unlinks, demonitors, sends and spawns for a third node’s
     [DEMONITOR, third, x, rogue.ref(5)],
     [REG_SEND, third, 'nobody', 'hi'],
     [SPAWN_REQUEST, 99, third, 't', 'echo', [], true],
+    [ALIAS_SEND, third, rogue.ref(6), 'hi'],
   )
   const alive = await inProcess(a, async proc => {
     proc.monitor(x)
@@ -171,10 +185,10 @@ t.test('links, exits, unlinks, demonitors, sends and spawns for a third node’s
   })
   t.ok(alive, 'no exit signal reached the process')
   t.same(obs.got, [])
-  t.same(a.refusals.counts().get(rogue.name), { protocol: 8 }, 'each one counted')
+  t.same(a.refusals.counts().get(rogue.name), { protocol: 9 }, 'each one counted')
   t.same(
     refused.map(r => r.op),
-    ['link', 'unlink', 'exit', 'exit2', 'monitor', 'demonitor', 'reg_send', 'spawn_request'],
+    ['link', 'unlink', 'exit', 'exit2', 'monitor', 'demonitor', 'reg_send', 'spawn_request', 'alias_send'],
   )
   t.ok(refused.every(r => r.code === 'ERR_PROTOCOL' && r.peer === rogue.name && r.node === a.name))
   t.match(refused[0], { detail: { reason: /linker .* is not a process of .*rogue/ } })
