@@ -29,6 +29,12 @@ export interface ConnectionStats {
   /** When the connection came up: the node clock's time in ms (Date.now() by default). */
   upSince: number
   /**
+   * The version of netkernel's protocol the two nodes agreed on (docs/protocol.md,
+   * "Versioning"): during a rolling upgrade, which connections still speak the older one.
+   * Absent toward an Erlang/OTP node, and from nodes older than 0.2.0.
+   */
+  protocolVersion?: number
+  /**
    * Messages the peer sent to process aliases of this node that were not active (unaliased, or
    * their process gone): dropped, as Erlang drops them. (Absent from the stats of a node
    * older than 0.2.0, asked with node.stats(peer).)
@@ -85,6 +91,7 @@ export function connectionStats(c: Connection): ConnectionStats {
     queuedBytes: c.outbox.queued,
     busy: c.outbox.busy,
     upSince: c.upSince,
+    ...(c.wire === undefined ? { protocolVersion: c.version } : {}),
     aliasSendsDropped: c.aliasSendsDropped,
   }
 }
