@@ -41,11 +41,6 @@ export class Aliases {
   /** `demonitor(p, ref)`: remove the monitor `ref` of `p`'s (a reply_demonitor alias's reply came). */
   constructor(private readonly demonitor: (p: Process, ref: Ref) => void) {}
 
-  /** Number of active aliases (node.stats). */
-  get size(): number {
-    return this.table.size
-  }
-
   /** `ref` (a fresh ref of this node) becomes an alias of `p`: alias/1's options, or a monitor's mode. */
   add(p: Process, ref: Ref, how: AliasOptions | MonitorAlias | undefined): void {
     const key = ref.key
