@@ -1,7 +1,9 @@
 // Process aliases across a netkernel node (erlang: true) and a REAL erl node (OTP 24+'s
 // alias/0, unalias/1, Alias ! Msg): an Erlang process sends to a JavaScript process's alias
 // (ALIAS_SEND in), and after unalias its message is dropped and counted; a JavaScript process
-// sends to an Erlang process's alias (ALIAS_SEND out), dropped by OTP once it is unaliased.
+// sends to an Erlang process's alias (ALIAS_SEND out), dropped by OTP once it is unaliased; and
+// gen:call's way from JavaScript — monitor(server, { alias: 'reply_demonitor' }) — answered by
+// an Erlang process: the first reply arrives, a second is dropped, and no DOWN follows.
 import t from 'tap'
 import { atom } from '../lib/terms/atom.js'
 import { tuple } from '../lib/terms/tuple.js'
@@ -78,4 +80,29 @@ t.test('aliases between JavaScript and Erlang processes', { skip }, async t => {
   t.equal(await erl.eval(`receive after_late -> ok after 5000 -> timeout end.`), 'ok')
   t.equal(await erl.eval(`receive late -> got_late after 0 -> dropped end.`), 'dropped', 'OTP drops it after unalias')
   js.send(['jsecho', js.name], atom('stop'))
+})
+
+t.test("gen:call's way from JavaScript: a monitor alias answered by an Erlang process", { skip }, async t => {
+  const epmd = await startRealEpmd()
+  t.teardown(() => epmd.stop())
+  const js = await startErlangNode(t, epmd.port, { name: `jsmal${process.pid}`, cookie: 'alias-cookie' })
+  const erl = await startErl(t, { name: `emal${process.pid}`, epmdPort: epmd.port, cookie: 'alias-cookie' })
+  // An Erlang server that answers each {ask, ReplyTo} on ReplyTo twice, and exits on stop.
+  await erl.eval(`S = spawn(fun Loop() -> receive {ask, R} -> R ! answer, R ! again, Loop(); stop -> ok end end), register(srv, S), ok.`)
+  const got = await new Promise<unknown[]>((resolve, reject) => {
+    js.spawn(async proc => {
+      try {
+        const mref = proc.monitor(['srv', erl.node], { alias: 'reply_demonitor' })
+        proc.send(['srv', erl.node], tuple(atom('ask'), mref))
+        const first = await proc.receive(undefined, { timeout: 5000 })
+        proc.send(['srv', erl.node], atom('stop')) // the server exits: the monitor is gone, so no DOWN
+        const rest = await proc.receive(undefined, { timeout: 500 }).catch(() => 'nothing')
+        resolve([first, rest, proc.demonitor(mref)])
+      } catch (err) {
+        reject(err as Error)
+      }
+    })
+  })
+  t.same(got.map(String), ['answer', 'nothing', 'false'], 'the reply came through the alias; the second and the DOWN did not')
+  t.equal(js.stats().connections.find(c => c.peer === erl.node)?.aliasSendsDropped, 1, 'the second reply was dropped here')
 })
