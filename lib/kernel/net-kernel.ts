@@ -182,8 +182,13 @@ export class NetKernel {
   write(node: string, frame: Buffer, key?: OrderKey): boolean {
     const c = this.up.get(node)
     if (c !== undefined) return c.write(frame, key)
+    return this.queue(node, frame, key)
+  }
+
+  /** Hold a frame until the connection to `node` is up (`alias`: only if it carries ALIAS_SEND). */
+  private queue(node: string, frame: Buffer, key: OrderKey | undefined, alias?: true): boolean {
     const p = this.ensure(node)
-    p.queue.push([frame, key])
+    p.queue.push(alias === undefined ? [frame, key] : [frame, key, alias])
     p.bytes += frame.length
     return p.bytes <= this.highWater
   }
@@ -209,16 +214,11 @@ export class NetKernel {
   sendAlias(node: string, frame: unknown[], key: OrderKey): boolean {
     const c = this.up.get(node)
     if (c !== undefined) return c.aliasSend ? this.send(node, frame, key, true) : true
-    let encoded: Buffer
     try {
-      encoded = this.o.codec.encodeFrame(frame)
+      return this.queue(node, this.o.codec.encodeFrame(frame), key, true)
     } catch (err) {
       throw this.tooLarge(node, err)
     }
-    const p = this.ensure(node)
-    p.queue.push([encoded, key, true])
-    p.bytes += encoded.length
-    return p.bytes <= this.highWater
   }
 
   /** A failed encode as send() rethrows it: over maxMessageSize, saying where the message was going (nothing was queued). */
